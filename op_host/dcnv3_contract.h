@@ -1,0 +1,148 @@
+// The one contract of the DCNv3 operator: positions of inputs, outputs and attributes, the
+// output-size formula and argument validation. Pure C++17 with no CANN or torch types, so
+// InferShape, tiling, the ONNX plugin, the torch extension and the simulator all use the same
+// code (a drift between them is exactly the bug this header exists to prevent).
+//
+// Semantics are InternImage's DCNv3 CUDA op (dcnv3_im2col_cuda.cuh):
+//   input  [N, H_in,  W_in,  group * group_channels]   (NHWC, channels innermost)
+//   offset [N, H_out, W_out, group * P * 2]            (x, y) pairs
+//   mask   [N, H_out, W_out, group * P]
+//   output [N, H_out, W_out, group * group_channels]
+// with P = kernel_h * kernel_w - remove_center.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+
+namespace dcnv3 {
+
+// Input positions of OpType Dcnv3 (and the first three of Dcnv3Grad).
+enum InputIndex : int { kInput = 0, kOffset = 1, kMask = 2, kGradOutput = 3 };
+// Output positions of Dcnv3Grad.
+enum GradOutputIndex : int { kGradInput = 0, kGradOffset = 1, kGradMask = 2 };
+
+// Attribute positions, in the order of npu::dcnv3 and InternImage's DCNv3Function.
+enum AttrIndex : int {
+  kKernelH = 0, kKernelW, kStrideH, kStrideW, kPadH, kPadW, kDilationH, kDilationW,
+  kGroup, kGroupChannels, kOffsetScale, kIm2colStep, kRemoveCenter, kAttrCount
+};
+
+// Attribute names as InternImage spells them (OpDef attributes and ONNX node attributes).
+inline constexpr const char* kAttrNames[kAttrCount] = {
+    "kernel_h", "kernel_w", "stride_h", "stride_w", "pad_h", "pad_w", "dilation_h",
+    "dilation_w", "group", "group_channels", "offset_scale", "im2col_step", "remove_center"};
+
+struct Attrs {
+  int64_t kernel_h = 3, kernel_w = 3;
+  int64_t stride_h = 1, stride_w = 1;
+  int64_t pad_h = 1, pad_w = 1;
+  int64_t dilation_h = 1, dilation_w = 1;
+  int64_t group = 1, group_channels = 1;
+  float offset_scale = 1.0f;
+  int64_t im2col_step = 64;
+  int64_t remove_center = 0;
+};
+
+// Sampling points per group.
+inline int64_t NumPoints(const Attrs& a) { return a.kernel_h * a.kernel_w - a.remove_center; }
+
+// Output extent along one axis. Callers validate first (see ValidateAttrs/ValidateShapes), so
+// the numerator is never negative and C++ truncation equals floor division.
+inline int64_t OutputSize(int64_t in, int64_t pad, int64_t dilation, int64_t kernel, int64_t stride) {
+  return (in + 2 * pad - (dilation * (kernel - 1) + 1)) / stride + 1;
+}
+
+// Everything a kernel needs to know about one call, after validation.
+struct Problem {
+  int64_t batch = 0, height_in = 0, width_in = 0, height_out = 0, width_out = 0;
+  int64_t channels = 0;  // group * group_channels
+  int64_t points = 0;    // P
+  Attrs attrs;
+};
+
+// A read-only view of a tensor's sizes, so callers need not share a shape type.
+struct Dims {
+  const int64_t* data;
+  int64_t rank;
+};
+
+inline std::string DimsToString(const int64_t* d, int64_t rank) {
+  std::string s = "[";
+  for (int64_t i = 0; i < rank; ++i) s += (i ? ", " : "") + std::to_string(d[i]);
+  return s + "]";
+}
+
+// Checks the attributes alone. Returns "" when valid, else a message naming the attribute and
+// what was expected.
+inline std::string ValidateAttrs(const Attrs& a) {
+  auto positive = [](const char* name, int64_t v) -> std::string {
+    return v >= 1 ? "" : std::string(name) + " must be >= 1, got " + std::to_string(v);
+  };
+  std::string e;
+  if (!(e = positive("kernel_h", a.kernel_h)).empty()) return e;
+  if (!(e = positive("kernel_w", a.kernel_w)).empty()) return e;
+  if (!(e = positive("stride_h", a.stride_h)).empty()) return e;
+  if (!(e = positive("stride_w", a.stride_w)).empty()) return e;
+  if (!(e = positive("dilation_h", a.dilation_h)).empty()) return e;
+  if (!(e = positive("dilation_w", a.dilation_w)).empty()) return e;
+  if (!(e = positive("group", a.group)).empty()) return e;
+  if (!(e = positive("group_channels", a.group_channels)).empty()) return e;
+  if (!(e = positive("im2col_step", a.im2col_step)).empty()) return e;
+  if (a.pad_h < 0) return "pad_h must be >= 0, got " + std::to_string(a.pad_h);
+  if (a.pad_w < 0) return "pad_w must be >= 0, got " + std::to_string(a.pad_w);
+  if (!std::isfinite(a.offset_scale)) return "offset_scale must be finite, got " + std::to_string(a.offset_scale);
+  if (a.remove_center != 0 && a.remove_center != 1)
+    return "remove_center must be 0 or 1, got " + std::to_string(a.remove_center);
+  if (a.remove_center && (a.kernel_h != a.kernel_w || a.kernel_h % 2 == 0))
+    return "remove_center=1 needs a square kernel of odd size, got kernel_h=" + std::to_string(a.kernel_h) +
+           ", kernel_w=" + std::to_string(a.kernel_w);
+  return "";
+}
+
+// Checks shapes against attributes and fills *problem. `grad_output` may be null (forward).
+// Returns "" when valid, else a message naming the argument and the expected value.
+inline std::string ValidateShapes(Dims input, Dims offset, Dims mask, const Dims* grad_output,
+                                  const Attrs& a, Problem* problem) {
+  std::string e = ValidateAttrs(a);
+  if (!e.empty()) return e;
+  if (input.rank != 4)
+    return "input must be 4-D [N, H, W, group*group_channels], got " + DimsToString(input.data, input.rank);
+  const int64_t n = input.data[0], h = input.data[1], w = input.data[2], c = input.data[3];
+  if (c != a.group * a.group_channels)
+    return "input channels (last dim) must equal group*group_channels = " + std::to_string(a.group) + "*" +
+           std::to_string(a.group_channels) + " = " + std::to_string(a.group * a.group_channels) + ", got " +
+           std::to_string(c);
+  const int64_t span_h = a.dilation_h * (a.kernel_h - 1) + 1, span_w = a.dilation_w * (a.kernel_w - 1) + 1;
+  if (h + 2 * a.pad_h < span_h || w + 2 * a.pad_w < span_w)
+    return "output size must be >= 1: input H, W = " + std::to_string(h) + ", " + std::to_string(w) +
+           " with pad_h, pad_w = " + std::to_string(a.pad_h) + ", " + std::to_string(a.pad_w) +
+           " is smaller than the dilated kernel " + std::to_string(span_h) + "x" + std::to_string(span_w);
+  const int64_t ho = OutputSize(h, a.pad_h, a.dilation_h, a.kernel_h, a.stride_h);
+  const int64_t wo = OutputSize(w, a.pad_w, a.dilation_w, a.kernel_w, a.stride_w);
+  const int64_t p = NumPoints(a);
+  auto expect = [&](const char* name, Dims d, int64_t last, const char* last_desc) -> std::string {
+    const int64_t want[4] = {n, ho, wo, last};
+    bool ok = d.rank == 4;
+    for (int i = 0; ok && i < 4; ++i) ok = d.data[i] == want[i];
+    if (ok) return "";
+    return std::string(name) + " must have shape [N, H_out, W_out, " + last_desc + "] = " + DimsToString(want, 4) +
+           ", got " + DimsToString(d.data, d.rank);
+  };
+  if (!(e = expect("offset", offset, a.group * p * 2, "group*P*2")).empty()) return e;
+  if (!(e = expect("mask", mask, a.group * p, "group*P")).empty()) return e;
+  if (grad_output && !(e = expect("grad_output", *grad_output, c, "group*group_channels")).empty()) return e;
+  // InternImage clamps the step to the batch, then requires it to divide the batch.
+  const int64_t step = a.im2col_step < n ? a.im2col_step : n;
+  if (n > 0 && n % step != 0)
+    return "im2col_step must divide the batch size: im2col_step=" + std::to_string(a.im2col_step) + ", batch=" +
+           std::to_string(n);
+  if (problem) {
+    problem->batch = n; problem->height_in = h; problem->width_in = w;
+    problem->height_out = ho; problem->width_out = wo;
+    problem->channels = c; problem->points = p; problem->attrs = a;
+  }
+  return "";
+}
+
+}  // namespace dcnv3
