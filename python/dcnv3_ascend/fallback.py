@@ -1,0 +1,119 @@
+"""DCNv3 in plain PyTorch, built on one F.grid_sample call.
+
+Two jobs: it runs DCNv3 where the compiled extension is missing (any device, differentiable by
+autograd), and it is the baseline the benchmarks compare our kernels against, so it is written
+to be as fast as a grid_sample formulation gets: no Python loop over points or pixels, static
+shapes, one grid_sample over all N*G group images with [N*G, P, Ho*Wo] sampling grids (the
+weighted sum over points then adds contiguous rows), and the offset permute fused into the first
+add. On CPU it runs within ~15% of InternImage's own grid_sample version, which skips the three
+rules below.
+
+Semantics are those of dcnv3_ascend.reference (InternImage's CUDA op), including three rules a
+naive grid_sample port gets wrong:
+  * a point with loc_h <= -1, loc_w <= -1, loc_h >= H or loc_w >= W contributes nothing and gets
+    no offset gradient, even on the boundary itself where grid_sample's gradient is non-zero
+    (the test runs on pixel-space locations computed as the CUDA op computes them);
+  * a NaN/Inf offset makes its point contribute 0 with zero gradients (the NaN never reaches
+    grid_sample, and never leaks into gradients);
+  * a point exactly on a pixel (every point at InternImage's initialisation) takes the CUDA op's
+    one-sided bilinear gradient: the image is zero-padded to power-of-two sides so that the trip
+    through grid_sample's normalised coordinates is exact (see _padded_size).
+fp16/bf16 inputs are computed in float32 and the result cast back.
+"""
+import torch
+import torch.nn.functional as F
+
+from ._checks import check_dcnv3_args
+
+# Where invalid coordinates are sent, in grid_sample's normalised units: (-3*W - 1)/2 <= -2 px,
+# so both bilinear corners along that axis read the zero padding and value and gradients there
+# are exactly 0 (the other coordinate may stay valid: its gradient is 0 too).
+_OUTSIDE = -4.0
+
+
+def _regular_grid(h_out, w_out, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h,
+                  dilation_w, offset_scale, remove_center, device, dtype):
+    """The offset-free part of every sampling location, (x, y) in input pixels: [P, Ho, Wo, 2].
+
+    base + (tap)*offset_scale, with base = p0 - half*offset_scale (p0, the window centre, is an
+    integer) and tap = (i*dilation_w, j*dilation_h), kernel_w outer.
+    """
+    half_h = (dilation_h * (kernel_h - 1)) >> 1
+    half_w = (dilation_w * (kernel_w - 1)) >> 1
+    base_h = (torch.arange(h_out, device=device) * stride_h + (half_h - pad_h)).to(dtype) - half_h * offset_scale
+    base_w = (torch.arange(w_out, device=device) * stride_w + (half_w - pad_w)).to(dtype) - half_w * offset_scale
+    grid_h, grid_w = torch.meshgrid(base_h, base_w, indexing="ij")
+    base = torch.stack([grid_w, grid_h], dim=-1)                                        # Ho, Wo, 2
+
+    i = torch.arange(kernel_w, device=device).repeat_interleave(kernel_h)
+    j = torch.arange(kernel_h, device=device).repeat(kernel_w)
+    taps = torch.stack([i * dilation_w, j * dilation_h], dim=-1).to(dtype)               # kh*kw, 2
+    if remove_center:
+        center = (kernel_w // 2) * kernel_h + kernel_h // 2
+        taps = torch.cat([taps[:center], taps[center + 1:]])
+    return base + taps.view(-1, 1, 1, 2) * offset_scale
+
+
+def _padded_size(size):
+    """The image extent grid_sample sees: `size` rounded up to a power of two (zero-padded).
+
+    grid_sample maps x back to pixels as (x + 1) * W/2 - 0.5. With W a power of two every step of
+    pixel -> x -> pixel is exact for integer locations, so a point exactly on a pixel (all of them
+    at InternImage's initialisation, where offsets are 0) lands on it and takes the same one-sided
+    bilinear gradient as the CUDA op; with other W it can land an ulp short and take the gradient
+    of the cell on the other side. The padding reads as zeros, as outside pixels must, and
+    points in it already failed the range test.
+    """
+    return 1 << (size - 1).bit_length()
+
+
+def dcnv3_fallback(input, offset, mask, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w,
+                   dilation_h, dilation_w, group, group_channels, offset_scale, im2col_step,
+                   remove_center):
+    """DCNv3 forward, NHWC, same arguments as torch.ops.npu.dcnv3. Differentiable by autograd.
+
+    im2col_step is only validated: it batches work in the kernels and never changes the result.
+    """
+    check_dcnv3_args(input, offset, mask, None, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w,
+                     dilation_h, dilation_w, group, group_channels, offset_scale, im2col_step,
+                     remove_center)
+    remove_center = int(remove_center)
+    n_batch, height, width, _ = input.shape
+    _, h_out, w_out, _ = offset.shape
+    points = kernel_h * kernel_w - remove_center
+    out_dtype = input.dtype
+    dtype = torch.promote_types(out_dtype, torch.float32)
+    device = input.device
+
+    # Sampling locations in input pixels, (x, y) last, already in grid_sample's order: the add
+    # writes its result contiguous in the order of its first operand, so the permute costs no copy.
+    # offset: N, Ho, Wo, G*P*2 -> N, Ho, Wo, G, P, 2 -> N, G, P, Ho, Wo, 2
+    offset = offset.reshape(n_batch, h_out, w_out, group, points, 2).permute(0, 3, 4, 1, 2, 5).to(dtype)
+    regular = _regular_grid(h_out, w_out, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h,
+                            dilation_w, offset_scale, remove_center, device, dtype)
+    loc = torch.add(regular, offset, alpha=offset_scale)                       # N, G, P, Ho, Wo, 2
+
+    # The CUDA range test, per coordinate (one bad coordinate already puts the point outside).
+    # NaN fails every comparison, so NaN/Inf coordinates are replaced as well.
+    valid = (loc > -1) & (loc < torch.tensor([width, height], device=device, dtype=dtype))
+    # Pixel -> grid_sample's align_corners=False coordinates of the padded image (see
+    # _padded_size): x = (2*loc + 1)/W' - 1.
+    padded_h, padded_w = _padded_size(height), _padded_size(width)
+    size = torch.tensor([padded_w, padded_h], device=device, dtype=dtype)
+    grid = torch.where(valid, torch.addcmul(1 / size - 1, loc, 2 / size), _OUTSIDE)
+    grid = grid.reshape(n_batch * group, points, h_out * w_out, 2)
+
+    # N, H, W, G*C -> N, H, W, G, C -> N, G, C, H, W -> (zero-pad) N, G, C, H', W' -> N*G, C, H', W'
+    image = input.to(dtype).reshape(n_batch, height, width, group, group_channels).permute(0, 3, 4, 1, 2)
+    image = F.pad(image, (0, padded_w - width, 0, padded_h - height))
+    image = image.reshape(n_batch * group, group_channels, padded_h, padded_w)
+    # N*G, C, P, Ho*Wo
+    sampled = F.grid_sample(image, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    # N, Ho, Wo, G*P -> N, Ho, Wo, G, P -> N, G, P, Ho, Wo -> N*G, 1, P, Ho*Wo
+    weights = (mask.to(dtype).reshape(n_batch, h_out, w_out, group, points)
+               .permute(0, 3, 4, 1, 2).reshape(n_batch * group, 1, points, h_out * w_out))
+    # N*G, C, Ho*Wo -> N, G, C, Ho, Wo -> N, Ho, Wo, G, C -> N, Ho, Wo, G*C
+    out = (sampled * weights).sum(dim=2)
+    out = (out.view(n_batch, group, group_channels, h_out, w_out).permute(0, 3, 4, 1, 2)
+           .reshape(n_batch, h_out, w_out, group * group_channels))
+    return out.to(out_dtype)

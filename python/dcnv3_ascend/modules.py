@@ -1,0 +1,136 @@
+"""DCNv3 modules, drop-in for InternImage's ops_dcnv3.modules (classification flavour).
+
+Constructor arguments, attribute names, parameter names, initialisation and state_dict keys
+match InternImage's `DCNv3` and `DCNv3_pytorch`, so checkpoints load unchanged in either
+direction and into either class. Both take and return NHWC tensors [N, H, W, channels].
+
+  DCNv3          samples with torch.ops.npu.dcnv3 (NPU kernel, C++ CPU kernel, or the registered
+                 fallback when the extension is not built).
+  DCNv3_pytorch  samples with the pure-PyTorch grid_sample fallback.
+"""
+import warnings
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.init import constant_, xavier_uniform_
+
+# The layer helpers are importable from here, as from InternImage's modules.dcnv3.
+from ._layers import (CenterFeatureScaleModule, build_act_layer, build_norm_layer,  # noqa: F401
+                      to_channels_first, to_channels_last)
+from .functions import DCNv3Function, dcnv3_core_pytorch
+
+# InternImage's modules always pass this step; the kernels clamp it to the batch size.
+IM2COL_STEP = 256
+
+
+def _is_power_of_2(n):
+    if not isinstance(n, int) or n < 0:
+        raise ValueError(f"_is_power_of_2 expects a non-negative int, got {n!r} ({type(n).__name__})")
+    return n != 0 and (n & (n - 1)) == 0
+
+
+class _DCNv3Base(nn.Module):
+    """Everything of the DCNv3 block except the sampling op, which subclasses provide in
+    `_sample(x, offset, mask)`.
+
+    Structure (InternImage): x -> input_proj -> deformable sampling -> [centre feature scale]
+    -> output_proj, where offsets and masks come from a depthwise conv + norm + act of the input
+    followed by two Linear layers; masks are softmax-normalised over the points of each group.
+    """
+
+    def __init__(self, channels=64, kernel_size=3, dw_kernel_size=None, stride=1, pad=1, dilation=1, group=4,
+                 offset_scale=1.0, act_layer="GELU", norm_layer="LN", center_feature_scale=False,
+                 remove_center=False):
+        super().__init__()
+        if channels % group != 0:
+            raise ValueError(f"channels must be divisible by group, got channels={channels} and group={group}")
+        if remove_center and kernel_size % 2 == 0:
+            raise ValueError(f"remove_center needs an odd kernel_size, got kernel_size={kernel_size}")
+        group_channels = channels // group
+        dw_kernel_size = dw_kernel_size if dw_kernel_size is not None else kernel_size
+        if not _is_power_of_2(group_channels):
+            warnings.warn(f"DCNv3: channels per group (channels // group = {group_channels}) is not a power of 2; "
+                          "InternImage's CUDA kernel is most efficient when it is.")
+
+        self.offset_scale = offset_scale
+        self.channels = channels
+        self.kernel_size = kernel_size
+        self.dw_kernel_size = dw_kernel_size
+        self.stride = stride
+        self.dilation = dilation
+        self.pad = pad
+        self.group = group
+        self.group_channels = group_channels
+        self.center_feature_scale = center_feature_scale
+        self.remove_center = int(remove_center)
+        points = kernel_size * kernel_size - self.remove_center
+
+        self.dw_conv = nn.Sequential(
+            nn.Conv2d(channels, channels, kernel_size=dw_kernel_size, stride=1, padding=(dw_kernel_size - 1) // 2,
+                      groups=channels),
+            build_norm_layer(channels, norm_layer, "channels_first", "channels_last"),
+            build_act_layer(act_layer))
+        self.offset = nn.Linear(channels, group * points * 2)
+        self.mask = nn.Linear(channels, group * points)
+        self.input_proj = nn.Linear(channels, channels)
+        self.output_proj = nn.Linear(channels, channels)
+        self._reset_parameters()
+
+        if center_feature_scale:
+            self.center_feature_scale_proj_weight = nn.Parameter(torch.zeros(group, channels))
+            self.center_feature_scale_proj_bias = nn.Parameter(torch.zeros(group))
+            self.center_feature_scale_module = CenterFeatureScaleModule()
+
+    def _reset_parameters(self):
+        # Zero offsets and uniform masks at start: the block begins as a regular sampling grid.
+        for layer in (self.offset, self.mask):
+            constant_(layer.weight.data, 0.0)
+            constant_(layer.bias.data, 0.0)
+        for layer in (self.input_proj, self.output_proj):
+            xavier_uniform_(layer.weight.data)
+            constant_(layer.bias.data, 0.0)
+
+    def _sample(self, x, offset, mask):
+        raise NotImplementedError
+
+    def forward(self, input):
+        """input [N, H, W, channels] -> output [N, H, W, channels]."""
+        n_batch, height, width, _ = input.shape
+        x = self.input_proj(input)
+        x_proj = x
+
+        # N, H, W, C -> N, C, H, W -> (depthwise conv, norm, act) -> N, H, W, C
+        x1 = self.dw_conv(input.permute(0, 3, 1, 2))
+        offset = self.offset(x1)
+        # N, H, W, G*P -> N, H, W, G, P (softmax over each group's points) -> N, H, W, G*P
+        mask = F.softmax(self.mask(x1).reshape(n_batch, height, width, self.group, -1), -1)
+        mask = mask.reshape(n_batch, height, width, -1).type(x.dtype)
+
+        x = self._sample(x, offset, mask)
+        if self.center_feature_scale:
+            # N, H, W, G -> N, H, W, G*group_channels (each group's gate repeated over its channels)
+            scale = self.center_feature_scale_module(
+                x1, self.center_feature_scale_proj_weight, self.center_feature_scale_proj_bias)
+            scale = scale.repeat_interleave(self.group_channels, dim=-1)
+            x = x * (1 - scale) + x_proj * scale
+        return self.output_proj(x)
+
+    def _attrs(self):
+        """The 11 attributes before im2col_step, in op order."""
+        k, s, p, d = self.kernel_size, self.stride, self.pad, self.dilation
+        return (k, k, s, s, p, p, d, d, self.group, self.group_channels, self.offset_scale)
+
+
+class DCNv3(_DCNv3Base):
+    """InternImage's DCNv3 block over torch.ops.npu.dcnv3."""
+
+    def _sample(self, x, offset, mask):
+        return DCNv3Function.apply(x, offset, mask, *self._attrs(), IM2COL_STEP, self.remove_center)
+
+
+class DCNv3_pytorch(_DCNv3Base):  # noqa: N801 (InternImage's name)
+    """InternImage's DCNv3 block over the pure-PyTorch grid_sample fallback."""
+
+    def _sample(self, x, offset, mask):
+        return dcnv3_core_pytorch(x, offset, mask, *self._attrs(), self.remove_center)

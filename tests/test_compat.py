@@ -1,0 +1,158 @@
+"""install_ops_dcnv3: InternImage's import paths resolve to this package, and model code written
+the InternImage way (a core op picked by name from ops_dcnv3.modules) runs on it."""
+import importlib
+import sys
+import textwrap
+import types
+
+import pytest
+import torch
+
+from dcnv3_ascend import _layers, functions, modules
+from dcnv3_ascend.compat import install_ops_dcnv3
+from dcnv3_ascend.reference import dcnv3_reference, dcnv3_reference_backward
+
+SHIM_NAMES = ("ops_dcnv3", "ops_dcnv3.modules", "ops_dcnv3.modules.dcnv3", "ops_dcnv3.functions",
+              "ops_dcnv3.functions.dcnv3_func", "DCNv3")
+
+
+# The InternImage-style model file the last test writes and imports.
+MODEL_MODULE = "internimage_style_model"
+
+
+@pytest.fixture
+def shim():
+    """Installs the shim, and removes it and the model file imported through it afterwards."""
+    install_ops_dcnv3()
+    yield
+    for name in SHIM_NAMES + (MODEL_MODULE,):
+        sys.modules.pop(name, None)
+
+
+def test_internimage_imports_resolve_to_this_package(shim):
+    from ops_dcnv3 import modules as opsm
+    from ops_dcnv3.functions import DCNv3Function, dcnv3_core_pytorch
+    from ops_dcnv3.functions.dcnv3_func import DCNv3Function as DCNv3FunctionFromFile
+    import ops_dcnv3.modules.dcnv3 as dcnv3_file
+
+    assert getattr(opsm, "DCNv3") is modules.DCNv3 and getattr(opsm, "DCNv3_pytorch") is modules.DCNv3_pytorch
+    assert DCNv3Function is DCNv3FunctionFromFile is functions.DCNv3Function
+    assert dcnv3_core_pytorch is functions.dcnv3_core_pytorch
+    assert dcnv3_file is modules and dcnv3_file.build_norm_layer is _layers.build_norm_layer
+    assert importlib.import_module("ops_dcnv3").modules is opsm
+
+
+def test_dcnv3_extension_module_signatures(shim):
+    import DCNv3
+
+    gen = torch.Generator().manual_seed(0)
+    input = torch.randn(2, 5, 4, 6, generator=gen, dtype=torch.float64)
+    offset = torch.randn(2, 5, 4, 3 * 9 * 2, generator=gen, dtype=torch.float64) * 2
+    mask = torch.rand(2, 5, 4, 3 * 9, generator=gen, dtype=torch.float64)
+    grad_output = torch.randn(2, 5, 4, 6, generator=gen, dtype=torch.float64)
+    attrs = (3, 3, 1, 1, 1, 1, 1, 1, 3, 2, 1.0)
+    want = dcnv3_reference(input, offset, mask, *attrs, 2, 0)
+    # Extension 1.0 had no remove_center argument; 1.1 has it.
+    torch.testing.assert_close(DCNv3.dcnv3_forward(input, offset, mask, *attrs, 2), want)
+    torch.testing.assert_close(DCNv3.dcnv3_forward(input, offset, mask, *attrs, 2, 0), want)
+    # Backward takes grad_output after the attributes and returns a list.
+    grads = DCNv3.dcnv3_backward(input, offset, mask, *attrs, grad_output, 2, 0)
+    assert isinstance(grads, list) and len(grads) == 3
+    for got, expected in zip(grads, dcnv3_reference_backward(input, offset, mask, grad_output, *attrs, 2, 0)):
+        torch.testing.assert_close(got, expected)
+
+
+def test_install_is_idempotent(shim):
+    entries = {name: sys.modules[name] for name in SHIM_NAMES}
+    install_ops_dcnv3()
+    assert all(sys.modules[name] is module for name, module in entries.items())
+
+
+@pytest.mark.parametrize("name", ["ops_dcnv3", "DCNv3"])
+def test_install_refuses_to_replace_a_real_ops_package(monkeypatch, name):
+    monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
+    with pytest.raises(RuntimeError, match=f"module '{name}' is already imported.*before importing InternImage"):
+        install_ops_dcnv3()
+    assert "ops_dcnv3.modules" not in sys.modules
+
+
+# Written the way InternImage's classification/models/intern_image.py builds a block (core op
+# chosen by name from `opsm`, keyword arguments as there, deform weights reset via isinstance),
+# without timm (DropPath is the identity at drop_path=0 anyway).
+INTERNIMAGE_STYLE_MODEL = textwrap.dedent("""
+    import torch.nn as nn
+    from ops_dcnv3 import modules as opsm
+
+
+    class MLPLayer(nn.Module):
+        def __init__(self, in_features, hidden_features):
+            super().__init__()
+            self.fc1 = nn.Linear(in_features, hidden_features)
+            self.act = nn.GELU()
+            self.fc2 = nn.Linear(hidden_features, in_features)
+
+        def forward(self, x):
+            return self.fc2(self.act(self.fc1(x)))
+
+
+    class InternImageLayer(nn.Module):
+        def __init__(self, core_op, channels, groups, mlp_ratio=4., offset_scale=1.0):
+            super().__init__()
+            self.norm1 = nn.Sequential(nn.LayerNorm(channels, eps=1e-6))
+            self.dcn = core_op(channels=channels, kernel_size=3, stride=1, pad=1, dilation=1, group=groups,
+                               offset_scale=offset_scale, act_layer='GELU', norm_layer='LN', dw_kernel_size=None,
+                               center_feature_scale=False, remove_center=False)
+            self.drop_path = nn.Identity()
+            self.norm2 = nn.Sequential(nn.LayerNorm(channels, eps=1e-6))
+            self.mlp = MLPLayer(channels, int(channels * mlp_ratio))
+
+        def forward(self, x):
+            x = x + self.drop_path(self.dcn(self.norm1(x)))
+            return x + self.drop_path(self.mlp(self.norm2(x)))
+
+
+    class TinyInternImage(nn.Module):
+        def __init__(self, core_op='DCNv3', channels=32, groups=4, depth=2):
+            super().__init__()
+            self.core_op = core_op
+            self.blocks = nn.ModuleList(
+                [InternImageLayer(getattr(opsm, core_op), channels, groups) for _ in range(depth)])
+            self.apply(self._init_deform_weights)
+
+        def _init_deform_weights(self, m):
+            if isinstance(m, getattr(opsm, self.core_op)):
+                m._reset_parameters()
+
+        def forward(self, x):
+            for blk in self.blocks:
+                x = blk(x)
+            return x
+""")
+
+
+def test_internimage_style_model_runs_on_both_core_ops(shim, tmp_path, monkeypatch):
+    (tmp_path / f"{MODEL_MODULE}.py").write_text(INTERNIMAGE_STYLE_MODEL)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    model_file = importlib.import_module(MODEL_MODULE)
+
+    torch.manual_seed(0)
+    op_model = model_file.TinyInternImage(core_op="DCNv3").double()
+    ref_model = model_file.TinyInternImage(core_op="DCNv3_pytorch").double()
+    assert isinstance(op_model.blocks[0].dcn, modules.DCNv3)
+    assert isinstance(ref_model.blocks[0].dcn, modules.DCNv3_pytorch)
+    # Trained-looking weights (the reset leaves offsets at zero), shared by both models.
+    gen = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for p in op_model.parameters():
+            p.add_(torch.randn(p.shape, generator=gen, dtype=p.dtype) * 0.3)
+    ref_model.load_state_dict(op_model.state_dict())
+
+    x = torch.randn(2, 6, 5, 32, generator=gen, dtype=torch.float64)
+    outs = []
+    for model in (op_model, ref_model):
+        out = model(x)
+        out.square().sum().backward()
+        outs.append((out.detach(), [p.grad for p in model.parameters()]))
+    torch.testing.assert_close(outs[0][0], outs[1][0], rtol=1e-10, atol=1e-10)
+    for got, expected in zip(outs[0][1], outs[1][1]):
+        torch.testing.assert_close(got, expected, rtol=1e-9, atol=1e-9)

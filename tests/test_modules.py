@@ -1,0 +1,208 @@
+"""DCNv3 / DCNv3_pytorch modules and the functional API: InternImage's constructor, parameter names
+and state_dict layout, initialisation, and the two modules agreeing when they share weights."""
+import math
+import warnings
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from dcnv3_ascend.fallback import dcnv3_fallback
+from dcnv3_ascend.functions import DCNv3Function, dcnv3_core_pytorch
+from dcnv3_ascend.modules import DCNv3, DCNv3_pytorch
+from dcnv3_ascend.reference import dcnv3_reference
+
+MODULES = (DCNv3, DCNv3_pytorch)
+
+# InternImage's state_dict of ops_dcnv3.modules.DCNv3(channels=64, group=4), default config,
+# written out by hand from its __init__: (key, shape) in state_dict order.
+INTERNIMAGE_KEYS_DEFAULT = [
+    ("dw_conv.0.weight", (64, 1, 3, 3)), ("dw_conv.0.bias", (64,)),
+    ("dw_conv.1.1.weight", (64,)), ("dw_conv.1.1.bias", (64,)),          # LayerNorm after to_channels_last
+    ("offset.weight", (4 * 9 * 2, 64)), ("offset.bias", (4 * 9 * 2,)),
+    ("mask.weight", (4 * 9, 64)), ("mask.bias", (4 * 9,)),
+    ("input_proj.weight", (64, 64)), ("input_proj.bias", (64,)),
+    ("output_proj.weight", (64, 64)), ("output_proj.bias", (64,)),
+]
+# channels=32, kernel_size=5, dw_kernel_size=3, group=2, norm_layer='BN', act_layer='ReLU',
+# center_feature_scale=True, remove_center=True: own parameters come first in a state_dict.
+INTERNIMAGE_KEYS_H_STYLE = [
+    ("center_feature_scale_proj_weight", (2, 32)), ("center_feature_scale_proj_bias", (2,)),
+    ("dw_conv.0.weight", (32, 1, 3, 3)), ("dw_conv.0.bias", (32,)),
+    ("dw_conv.1.0.weight", (32,)), ("dw_conv.1.0.bias", (32,)),          # BatchNorm2d before to_channels_last
+    ("dw_conv.1.0.running_mean", (32,)), ("dw_conv.1.0.running_var", (32,)),
+    ("dw_conv.1.0.num_batches_tracked", ()),
+    ("offset.weight", (2 * 24 * 2, 32)), ("offset.bias", (2 * 24 * 2,)),
+    ("mask.weight", (2 * 24, 32)), ("mask.bias", (2 * 24,)),
+    ("input_proj.weight", (32, 32)), ("input_proj.bias", (32,)),
+    ("output_proj.weight", (32, 32)), ("output_proj.bias", (32,)),
+]
+H_STYLE = dict(channels=32, kernel_size=5, dw_kernel_size=3, pad=2, group=2, norm_layer="BN", act_layer="ReLU",
+               center_feature_scale=True, remove_center=True)
+
+
+@pytest.mark.parametrize("cls", MODULES)
+@pytest.mark.parametrize("kwargs, keys", [({}, INTERNIMAGE_KEYS_DEFAULT), (H_STYLE, INTERNIMAGE_KEYS_H_STYLE)],
+                         ids=["default", "h_style"])
+def test_state_dict_matches_internimage(cls, kwargs, keys):
+    state = cls(**kwargs).state_dict()
+    assert [(k, tuple(v.shape)) for k, v in state.items()] == keys
+
+
+@pytest.mark.parametrize("cls", MODULES)
+def test_constructor_attributes_match_internimage(cls):
+    m = cls(channels=48, kernel_size=5, dw_kernel_size=7, stride=1, pad=2, dilation=1, group=3, offset_scale=2.0,
+            act_layer="SiLU", norm_layer="LN", center_feature_scale=False, remove_center=True)
+    assert (m.channels, m.kernel_size, m.dw_kernel_size, m.stride, m.pad, m.dilation) == (48, 5, 7, 1, 2, 1)
+    assert (m.group, m.group_channels, m.offset_scale, m.center_feature_scale, m.remove_center) == (3, 16, 2.0,
+                                                                                                   False, 1)
+    assert m.dw_conv[0].padding == (3, 3) and m.dw_conv[0].groups == 48
+    assert isinstance(m.dw_conv[2], torch.nn.SiLU)
+    assert cls().dw_kernel_size == 3  # defaults to kernel_size
+
+
+@pytest.mark.parametrize("cls", MODULES)
+def test_reset_parameters_starts_from_a_plain_grid(cls):
+    m = cls(channels=32, group=4)
+    for layer in (m.offset, m.mask):
+        assert layer.weight.abs().sum() == 0 and layer.bias.abs().sum() == 0
+    for layer in (m.input_proj, m.output_proj):
+        bound = math.sqrt(6 / (2 * 32))  # xavier_uniform_
+        assert layer.bias.abs().sum() == 0 and 0 < layer.weight.abs().max() <= bound
+
+
+@pytest.mark.parametrize("cls", MODULES)
+def test_at_init_the_block_is_a_3x3_mean_filter(cls):
+    """Zero offsets and uniform softmax masks: the sampling is a 3x3 mean with zero padding, an
+    independent formula for the whole forward."""
+    torch.manual_seed(0)
+    m = cls(channels=16, group=4).double()
+    x = torch.randn(2, 6, 7, 16, dtype=torch.float64)
+    projected = m.input_proj(x).permute(0, 3, 1, 2)
+    mean = F.avg_pool2d(projected, 3, stride=1, padding=1, count_include_pad=True).permute(0, 2, 3, 1)
+    torch.testing.assert_close(m(x), m.output_proj(mean), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("cls", MODULES)
+def test_group_channels_not_power_of_two_warns(cls):
+    with pytest.warns(UserWarning, match="not a power of 2"):
+        cls(channels=48, group=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cls(channels=64, group=4)
+
+
+@pytest.mark.parametrize("cls", MODULES)
+def test_constructor_errors(cls):
+    with pytest.raises(ValueError, match="channels must be divisible by group, got channels=30 and group=4"):
+        cls(channels=30, group=4)
+    with pytest.raises(ValueError, match="remove_center needs an odd kernel_size, got kernel_size=4"):
+        cls(kernel_size=4, remove_center=True)
+
+
+def randomize(module, seed):
+    """Non-zero offset/mask/gating weights (the zero init would hide most of the op)."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            if p.dtype.is_floating_point:
+                scale = 0.5 if name.startswith("offset") else 0.2
+                p.copy_(torch.randn(p.shape, generator=gen, dtype=p.dtype) * scale)
+
+
+def run_with_grads(module, x):
+    x = x.detach().requires_grad_()
+    out = module(x)
+    grad_out = torch.randn(out.shape, generator=torch.Generator().manual_seed(1), dtype=out.dtype)
+    out.backward(grad_out)
+    grads = {name: p.grad for name, p in module.named_parameters()}
+    return out.detach(), x.grad, grads
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(channels=32, group=4),
+    dict(channels=24, group=3, offset_scale=2.0, dw_kernel_size=5),
+    H_STYLE,
+], ids=["default", "scale2-dw5", "h_style"])
+@pytest.mark.parametrize("direction", ["pytorch_to_op", "op_to_pytorch"])
+def test_shared_weights_give_the_same_outputs_and_gradients(kwargs, direction):
+    source_cls, target_cls = (DCNv3_pytorch, DCNv3) if direction == "pytorch_to_op" else (DCNv3, DCNv3_pytorch)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 24/3 = 8 is fine, but keep the test independent of that
+        source = source_cls(**kwargs).double()
+        target = target_cls(**kwargs).double()
+    randomize(source, seed=5)
+    target.load_state_dict(source.state_dict())
+    x = torch.randn(2, 7, 6, kwargs["channels"], dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    out_s, gx_s, grads_s = run_with_grads(source, x)
+    out_t, gx_t, grads_t = run_with_grads(target, x)
+    # Offsets of several pixels: some points leave the image, so the range rule is in play.
+    assert source.offset(torch.randn(10, kwargs["channels"], dtype=torch.float64)).abs().max() > 1.0
+    torch.testing.assert_close(out_t, out_s, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(gx_t, gx_s, rtol=1e-10, atol=1e-10)
+    assert grads_t.keys() == grads_s.keys()
+    for name in grads_s:
+        torch.testing.assert_close(grads_t[name], grads_s[name], rtol=1e-9, atol=1e-10, msg=name)
+
+
+def test_float32_modules_agree():
+    a, b = DCNv3(channels=64, group=4), DCNv3_pytorch(channels=64, group=4)
+    randomize(a, seed=9)
+    b.load_state_dict(a.state_dict())
+    x = torch.randn(1, 9, 9, 64, generator=torch.Generator().manual_seed(4))
+    (out_a, gx_a, _), (out_b, gx_b, _) = run_with_grads(a, x), run_with_grads(b, x)
+    assert out_a.dtype == torch.float32
+    torch.testing.assert_close(out_a, out_b, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(gx_a, gx_b, rtol=1e-4, atol=1e-4)
+
+
+# ---- functional API ---------------------------------------------------------------------------
+
+ATTRS = (3, 3, 1, 1, 1, 1, 1, 1, 2, 4, 1.0)  # kernel, stride, pad, dilation (h, w), group, group_channels, scale
+
+
+def small_inputs(points):
+    gen = torch.Generator().manual_seed(3)
+    return (torch.randn(2, 5, 6, 8, generator=gen, dtype=torch.float64),
+            torch.randn(2, 5, 6, 2 * points * 2, generator=gen, dtype=torch.float64) * 2,
+            torch.rand(2, 5, 6, 2 * points, generator=gen, dtype=torch.float64))
+
+
+def test_dcnv3_function_apply_with_and_without_remove_center():
+    inputs = small_inputs(9)
+    want = dcnv3_reference(*inputs, *ATTRS, 256, 0)
+    torch.testing.assert_close(DCNv3Function.apply(*inputs, *ATTRS, 256), want)
+    torch.testing.assert_close(DCNv3Function.apply(*inputs, *ATTRS, 256, 0), want)
+    inputs = small_inputs(8)
+    torch.testing.assert_close(DCNv3Function.apply(*inputs, *ATTRS, 256, True),
+                               dcnv3_reference(*inputs, *ATTRS, 256, 1))
+
+
+def test_dcnv3_function_is_differentiable():
+    leaves = [t.requires_grad_() for t in small_inputs(9)]
+    DCNv3Function.apply(*leaves, *ATTRS, 2).sum().backward()
+    assert all(t.grad is not None and t.grad.abs().sum() > 0 for t in leaves)
+
+
+def test_dcnv3_core_pytorch_has_internimage_signature():
+    inputs = small_inputs(8)
+    out = dcnv3_core_pytorch(*inputs, *ATTRS, remove_center=1)
+    torch.testing.assert_close(out, dcnv3_reference(*inputs, *ATTRS, 256, 1))
+    torch.testing.assert_close(out, dcnv3_fallback(*inputs, *ATTRS, 2, 1))
+
+
+def test_symbolic_emits_internimage_onnx_node():
+    """The TorchScript ONNX exporter calls symbolic with the op's arguments; the node carries
+    InternImage's mmdeploy::TRTDCNv3 name and *_i / *_f attributes."""
+    recorded = {}
+
+    class Graph:
+        def op(self, name, *inputs, **attrs):
+            recorded.update(name=name, inputs=inputs, attrs=attrs)
+            return "node"
+
+    assert DCNv3Function.symbolic(Graph(), "x", "o", "m", *ATTRS[:10], 1.5, 256, 1) == "node"
+    assert recorded["name"] == "mmdeploy::TRTDCNv3" and recorded["inputs"] == ("x", "o", "m")
+    assert recorded["attrs"] == dict(kernel_h_i=3, kernel_w_i=3, stride_h_i=1, stride_w_i=1, pad_h_i=1, pad_w_i=1,
+                                     dilation_h_i=1, dilation_w_i=1, group_i=2, group_channels_i=4,
+                                     offset_scale_f=1.5, im2col_step_i=256, remove_center_i=1)
