@@ -33,7 +33,11 @@ def torch_extension():
 
         npu_root = os.path.dirname(torch_npu.__file__)
         sources += sorted(glob.glob("python/csrc/npu/*.cpp"))
-        include_dirs += [os.path.join(npu_root, "include"), os.path.join(npu_root, "include", "third_party", "acl", "inc")]
+        include_dirs += [
+            os.path.join(npu_root, "include"),
+            os.path.join(npu_root, "include", "third_party", "acl", "inc"),
+            os.path.join(npu_root, "include", "third_party", "op-plugin"),
+        ]
         library_dirs += [os.path.join(npu_root, "lib")]
         libraries += ["torch_npu"]
         define_macros += [("DCNV3_WITH_NPU", "1")]
@@ -46,7 +50,7 @@ def torch_extension():
         define_macros=define_macros,
         libraries=libraries,
         library_dirs=library_dirs,
-        extra_compile_args=["-O3", "-fopenmp", "-std=c++17"],
+        extra_compile_args=["-O3", "-fopenmp"],
         extra_link_args=["-fopenmp"],
     )
 

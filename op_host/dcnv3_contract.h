@@ -44,6 +44,15 @@ struct Attrs {
   int64_t remove_center = 0;
 };
 
+// The integer field of `a` at attribute position `index`; null for offset_scale, the one float.
+// Lets parsers (ONNX plugin, TilingFunc) read attributes by position in one loop.
+inline int64_t* IntAttrField(Attrs* a, int index) {
+  int64_t* const fields[kAttrCount] = {
+      &a->kernel_h, &a->kernel_w, &a->stride_h, &a->stride_w, &a->pad_h, &a->pad_w, &a->dilation_h,
+      &a->dilation_w, &a->group, &a->group_channels, nullptr, &a->im2col_step, &a->remove_center};
+  return index >= 0 && index < kAttrCount ? fields[index] : nullptr;
+}
+
 // Sampling points per group.
 inline int64_t NumPoints(const Attrs& a) { return a.kernel_h * a.kernel_w - a.remove_center; }
 

@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# Installer of the DCNv3 custom operator package: the script a custom_opp_<os>_<arch>.run runs
+# after extracting itself (scripts/pack_run.sh puts it there). It also works when run directly
+# from an extracted package directory.
+#
+# It installs into <root>/vendors/<vendor>/ only, where <root> is --install-path, else the OPP
+# root of $ASCEND_CUSTOM_OPP_PATH, else $ASCEND_OPP_PATH. Files are staged beside the target and
+# swapped in with renames, so a failed install leaves the previous one intact. A manifest in the
+# vendor directory lets --uninstall remove exactly what was installed. Silent unless it fails or
+# --verbose is given.
+set -euo pipefail
+
+MANIFEST=.dcnv3_install_manifest
+
+usage() {
+  cat <<'EOF'
+Usage: install.sh [--install-path=DIR] [--uninstall] [--verbose]
+  (from the package: ./custom_opp_<os>_<arch>.run [--install-path=DIR] [--uninstall] [--verbose];
+   a package built with a system makeself needs `--` before these options)
+
+  --install-path=DIR  absolute OPP root to install into; the operators go to DIR/vendors/<vendor>/
+                      (default: the OPP root of $ASCEND_CUSTOM_OPP_PATH, else $ASCEND_OPP_PATH)
+  --uninstall         remove what a previous install of this vendor put there
+  --verbose           say what is done
+After installing, `source DIR/vendors/<vendor>/bin/set_env.bash` makes CANN and torch_npu find
+the operators. Installing into $ASCEND_OPP_PATH also puts the vendor first in
+vendors/config.ini (load_priority).
+EOF
+}
+
+die() {
+  echo "install.sh: error: $*" >&2
+  exit 1
+}
+
+say() {
+  if [ "$verbose" = 1 ]; then echo "install.sh: $*"; fi
+}
+
+install_root=""
+uninstall=0
+verbose=0
+for arg in "$@"; do
+  case "$arg" in
+    --install-path=*) install_root=${arg#--install-path=} ;;
+    --uninstall) uninstall=1 ;;
+    --verbose) verbose=1 ;;
+    --quiet) ;;  # CANN's makeself header forwards its own --quiet; we are quiet anyway
+    -h | --help) usage; exit 0 ;;
+    --*.run | --/*) ;;  # CANN's makeself header prepends the archive name and the caller's directory
+    *) usage >&2; die "unknown option '$arg'" ;;
+  esac
+done
+
+payload_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+shopt -s nullglob
+vendor_dirs=("$payload_dir"/packages/vendors/*/)
+shopt -u nullglob
+if [ ${#vendor_dirs[@]} -ne 1 ]; then
+  die "damaged package: expected one vendor directory in $payload_dir/packages/vendors, found ${#vendor_dirs[@]}"
+fi
+vendor=$(basename "${vendor_dirs[0]}")
+payload="$payload_dir/packages/vendors/$vendor"
+
+# ASCEND_CUSTOM_OPP_PATH lists vendor directories (<root>/vendors/<name>), as set_env.bash writes
+# it; its first entry's OPP root is where custom operators already live.
+custom_opp_root() {
+  local first=${ASCEND_CUSTOM_OPP_PATH%%:*}
+  first=${first%/}
+  case "$first" in
+    */vendors/*) echo "${first%/vendors/*}" ;;
+    *) echo "$first" ;;
+  esac
+}
+
+if [ -z "$install_root" ]; then
+  if [ -n "${ASCEND_CUSTOM_OPP_PATH:-}" ]; then
+    install_root=$(custom_opp_root)
+  elif [ -n "${ASCEND_OPP_PATH:-}" ]; then
+    install_root=$ASCEND_OPP_PATH
+  else
+    die "no install location: pass --install-path=DIR, or load CANN's environment (source <CANN>/ascend-toolkit/set_env.sh sets ASCEND_OPP_PATH)"
+  fi
+fi
+case "$install_root" in
+  /*) ;;
+  *) die "--install-path must be an absolute path, got '$install_root'" ;;
+esac
+install_root=${install_root%/}
+vendors_dir="$install_root/vendors"
+dest="$vendors_dir/$vendor"
+
+# True when installing into CANN's own OPP directory, whose vendors/config.ini decides which
+# vendors load and in which order.
+is_default_opp() {
+  [ -n "${ASCEND_OPP_PATH:-}" ] && [ -d "$ASCEND_OPP_PATH" ] &&
+    [ "$(cd "$ASCEND_OPP_PATH" && pwd -P)" = "$(cd "$install_root" && pwd -P)" ]
+}
+
+# Rewrites load_priority in vendors/config.ini with our vendor first (add) or absent (remove);
+# other vendors keep their order and other lines are kept. A file left without content is removed.
+update_load_priority() {
+  local mode=$1 ini="$vendors_dir/config.ini" current="" entry joined tmp
+  local others=() order=()
+  if [ -f "$ini" ]; then
+    current=$(sed -n 's/^load_priority=//p' "$ini" | head -n 1)
+  fi
+  IFS=',' read -r -a order <<<"$current"
+  for entry in "${order[@]}"; do
+    if [ -n "$entry" ] && [ "$entry" != "$vendor" ]; then others+=("$entry"); fi
+  done
+  if [ "$mode" = add ]; then others=("$vendor" "${others[@]}"); fi
+  joined=$(IFS=,; echo "${others[*]}")
+  tmp=$(mktemp "$vendors_dir/.config.ini.XXXXXX")
+  {
+    if [ -n "$joined" ]; then echo "load_priority=$joined"; fi
+    if [ -f "$ini" ]; then grep -v '^load_priority=' "$ini" || true; fi
+  } >"$tmp"
+  if [ -s "$tmp" ]; then
+    chmod 644 "$tmp"
+    mv -f "$tmp" "$ini"
+  else
+    rm -f "$tmp" "$ini"
+  fi
+}
+
+write_set_env() {
+  local vendor_dir=$1 file=$2
+  cat >"$file" <<EOF
+# Makes CANN and torch_npu find the DCNv3 operators of vendor '$vendor' (written by install.sh).
+# Prepends, so the last package sourced has the highest priority; sourcing twice changes nothing.
+_dcnv3_vendor_dir="$vendor_dir"
+case ":\${ASCEND_CUSTOM_OPP_PATH:-}:" in
+  *":\$_dcnv3_vendor_dir:"*) ;;
+  *) export ASCEND_CUSTOM_OPP_PATH="\$_dcnv3_vendor_dir\${ASCEND_CUSTOM_OPP_PATH:+:\$ASCEND_CUSTOM_OPP_PATH}" ;;
+esac
+case ":\${LD_LIBRARY_PATH:-}:" in
+  *":\$_dcnv3_vendor_dir/op_api/lib:"*) ;;
+  *) export LD_LIBRARY_PATH="\$_dcnv3_vendor_dir/op_api/lib\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}" ;;
+esac
+unset _dcnv3_vendor_dir
+EOF
+}
+
+# Files (and links) below a directory, relative to it, sorted, without the manifest.
+list_files() {
+  (cd "$1" && find . \( -type f -o -type l \) ! -name "$MANIFEST" | sed 's#^\./##' | LC_ALL=C sort)
+}
+
+do_install() {
+  mkdir -p "$vendors_dir" 2>/dev/null ||
+    die "cannot create $vendors_dir (not writable? choose another --install-path=DIR); nothing was changed"
+  # A vendor directory holding files but no manifest belongs to some other package.
+  if [ -e "$dest" ] && [ ! -f "$dest/$MANIFEST" ] && [ -n "$(find "$dest" ! -type d -print -quit)" ]; then
+    die "$dest exists but was not installed by this package; refusing to replace another package's vendor directory (build with another vendor name: scripts/build.sh --vendor NAME)"
+  fi
+  stage=$(mktemp -d "$vendors_dir/.$vendor.install.XXXXXX" 2>/dev/null) ||
+    die "cannot write to $vendors_dir (not writable? choose another --install-path=DIR); nothing was changed"
+  old=""
+  trap 'rm -rf "$stage"; if [ -n "$old" ] && [ -d "$old" ] && [ ! -e "$dest" ]; then mv "$old" "$dest"; fi' EXIT
+  cp -R "$payload/." "$stage/"
+  mkdir -p "$stage/bin"
+  write_set_env "$dest" "$stage/bin/set_env.bash"
+  list_files "$stage" >"$stage/$MANIFEST"
+  if [ -f "$dest/$MANIFEST" ]; then
+    # Files someone else put into our vendor directory survive a re-install.
+    list_files "$dest" | LC_ALL=C comm -23 - "$dest/$MANIFEST" | while IFS= read -r f; do
+      if [ ! -e "$stage/$f" ]; then
+        mkdir -p "$stage/$(dirname "$f")"
+        cp -P "$dest/$f" "$stage/$f"
+      fi
+    done
+  fi
+  chmod -R u+rwX,go+rX "$stage"
+  if [ -d "$dest" ]; then
+    old="$vendors_dir/.$vendor.previous.$$"
+    mv "$dest" "$old"
+  fi
+  mv "$stage" "$dest"
+  if [ -n "$old" ]; then rm -rf "$old"; fi
+  old=""
+  trap - EXIT
+  say "installed vendor '$vendor' into $dest"
+  if is_default_opp; then
+    update_load_priority add
+    say "vendor '$vendor' is first in $vendors_dir/config.ini"
+  fi
+  say "to use it: source $dest/bin/set_env.bash"
+}
+
+do_uninstall() {
+  [ -f "$dest/$MANIFEST" ] || die "no install of vendor '$vendor' in $install_root (no $dest/$MANIFEST)"
+  while IFS= read -r f; do
+    rm -f "$dest/$f"
+  done <"$dest/$MANIFEST"
+  rm -f "$dest/$MANIFEST"
+  find "$dest" -depth -type d -empty -delete
+  if [ -f "$vendors_dir/config.ini" ] &&
+    sed -n 's/^load_priority=//p' "$vendors_dir/config.ini" | tr ',' '\n' | grep -qx "$vendor"; then
+    update_load_priority remove
+  fi
+  say "removed vendor '$vendor' from $install_root"
+}
+
+if [ "$uninstall" = 1 ]; then
+  do_uninstall
+else
+  do_install
+fi
