@@ -1,0 +1,122 @@
+"""Runs the project's AscendC DCNv3 kernels (op_kernel/*.cpp, compiled unchanged) in the CPU simulator.
+
+dcnv3_forward / dcnv3_backward take and return torch tensors (float32, float16 or bfloat16, NHWC as
+in InternImage) and also return the launch statistics: a dict with block_dim, tiling_key,
+gm_read_bytes, gm_write_bytes, dma_count, gm_scalar_access_count, vector_instr_count, ub_peak_bytes
+(totals; ub_peak_bytes is the maximum over cores) and per_core, a dict of per-core lists.
+plan_forward / plan_backward return the host tiling plan as a dict. SOCS maps SoC names to
+(vector_core_num, ub_bytes).
+
+A kernel that breaks a hardware rule raises SimulatorError with the rule, the core and the values;
+bad arguments raise ValueError naming the argument.
+"""
+import torch
+
+from . import _sim
+from ._sim import SimulatorError
+
+__all__ = ["SOCS", "SimulatorError", "dcnv3_forward", "dcnv3_backward", "plan_forward", "plan_backward"]
+
+SOCS = dict(_sim.socs())
+
+_DTYPE_NAMES = {torch.float32: "float32", torch.float16: "float16", torch.bfloat16: "bfloat16"}
+
+
+def _dtype_name(tensors):
+    """The common dtype of `tensors` ({name: tensor}) as the simulator spells it."""
+    first_name, first = next(iter(tensors.items()))
+    for name, t in tensors.items():
+        if not isinstance(t, torch.Tensor):
+            raise ValueError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+        if t.dtype not in _DTYPE_NAMES:
+            raise ValueError(
+                f"{name} has dtype {t.dtype}; Ascend kernels take float32, float16 or bfloat16 "
+                "(float64 is not an Ascend dtype)")
+        if t.dtype != first.dtype:
+            raise ValueError(f"{name} has dtype {t.dtype} but {first_name} has {first.dtype}; all must match")
+        if t.device.type != "cpu":
+            raise ValueError(f"{name} must be on the CPU for the simulator, got device {t.device}")
+    return _DTYPE_NAMES[first.dtype]
+
+
+def _raw(t):
+    """The tensor's bytes as a contiguous numpy uint8 array, plus its shape."""
+    t = t.detach().contiguous()
+    return t.reshape(-1).view(torch.uint8).numpy(), list(t.shape)
+
+
+def _to_tensor(raw, shape, dtype):
+    if raw.size == 0:  # numpy gives empty arrays a zero stride, which torch cannot reinterpret
+        return torch.empty(shape, dtype=dtype)
+    return torch.from_numpy(raw).view(dtype).reshape(shape)
+
+
+def _attrs(kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, group, group_channels,
+           offset_scale, im2col_step, remove_center):
+    ints = dict(kernel_h=kernel_h, kernel_w=kernel_w, stride_h=stride_h, stride_w=stride_w, pad_h=pad_h, pad_w=pad_w,
+                dilation_h=dilation_h, dilation_w=dilation_w, group=group, group_channels=group_channels,
+                im2col_step=im2col_step, remove_center=remove_center)
+    for name, v in ints.items():
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise ValueError(f"{name} must be an int, got {v!r}")
+    if isinstance(offset_scale, bool) or not isinstance(offset_scale, (int, float)):
+        raise ValueError(f"offset_scale must be a float, got {offset_scale!r}")
+    return [kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, group, group_channels,
+            float(offset_scale), im2col_step, int(remove_center)]
+
+
+def _check_soc(soc):
+    if soc not in SOCS:
+        raise ValueError(f"soc must be one of {sorted(SOCS)}, got {soc!r}")
+
+
+def dcnv3_forward(input, offset, mask, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w,
+                  group, group_channels, offset_scale, im2col_step, remove_center, soc="Ascend910B3"):
+    """Runs op_kernel/dcnv3.cpp. Returns (output [N, H_out, W_out, group*group_channels], stats)."""
+    dtype = _dtype_name({"input": input, "offset": offset, "mask": mask})
+    attrs = _attrs(kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, group, group_channels,
+                   offset_scale, im2col_step, remove_center)
+    _check_soc(soc)
+    raw_out, out_shape, stats = _sim.dcnv3_forward(*_raw(input), *_raw(offset), *_raw(mask), attrs, dtype, soc)
+    return _to_tensor(raw_out, out_shape, input.dtype), stats
+
+
+def dcnv3_backward(input, offset, mask, grad_output, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h,
+                   dilation_w, group, group_channels, offset_scale, im2col_step, remove_center, soc="Ascend910B3"):
+    """Runs op_kernel/dcnv3_grad.cpp. Returns ((grad_input, grad_offset, grad_mask), stats)."""
+    dtype = _dtype_name({"input": input, "offset": offset, "mask": mask, "grad_output": grad_output})
+    attrs = _attrs(kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, group, group_channels,
+                   offset_scale, im2col_step, remove_center)
+    _check_soc(soc)
+    (gi, go, gm), stats = _sim.dcnv3_backward(*_raw(input), *_raw(offset), *_raw(mask), *_raw(grad_output), attrs,
+                                              dtype, soc)
+    grads = (_to_tensor(gi, list(input.shape), input.dtype), _to_tensor(go, list(offset.shape), input.dtype),
+             _to_tensor(gm, list(mask.shape), input.dtype))
+    return grads, stats
+
+
+def _plan(input, offset, mask, grad_output, attrs, soc):
+    tensors = {"input": input, "offset": offset, "mask": mask}
+    if grad_output is not None:
+        tensors["grad_output"] = grad_output
+    dtype = _dtype_name(tensors)
+    _check_soc(soc)
+    grad_shape = None if grad_output is None else list(grad_output.shape)
+    return _sim.plan(grad_output is not None, list(input.shape), list(offset.shape), list(mask.shape), grad_shape,
+                     attrs, dtype, soc)
+
+
+def plan_forward(input, offset, mask, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w,
+                 group, group_channels, offset_scale, im2col_step, remove_center, soc="Ascend910B3"):
+    """The forward tiling plan: {block_dim, tiling_key, workspace_bytes, tiling: {field: value}}."""
+    attrs = _attrs(kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, group, group_channels,
+                   offset_scale, im2col_step, remove_center)
+    return _plan(input, offset, mask, None, attrs, soc)
+
+
+def plan_backward(input, offset, mask, grad_output, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h,
+                  dilation_w, group, group_channels, offset_scale, im2col_step, remove_center, soc="Ascend910B3"):
+    """The backward tiling plan, same form as plan_forward."""
+    attrs = _attrs(kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, group, group_channels,
+                   offset_scale, im2col_step, remove_center)
+    return _plan(input, offset, mask, grad_output, attrs, soc)

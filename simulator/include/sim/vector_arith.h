@@ -1,0 +1,281 @@
+// Elementwise vector arithmetic: binary (Add ... Or), tensor-scalar (Adds ... Mins), unary (Abs
+// ...), Duplicate, Axpy and CreateVecIndex, in the count form and the masked repeat form. Half
+// types compute in float and round to nearest-even per instruction; integers wrap. Data types are
+// limited to what each instruction supports on Atlas A2 (a wrong type does not compile).
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include "api_types.h"
+#include "scalar_types.h"
+#include "tensors.h"
+#include "vector_engine.h"
+
+namespace sim {
+
+template <typename T, typename... Ts>
+inline constexpr bool kIsOneOf = (std::is_same_v<T, Ts> || ...);
+
+template <typename T>
+inline constexpr bool kArithType = kIsOneOf<T, int16_t, half, int32_t, float>;
+template <typename T>
+inline constexpr bool kFloatType = kIsOneOf<T, half, float>;
+template <typename T>
+inline constexpr bool kBitwiseType = kIsOneOf<T, int16_t, uint16_t>;
+template <typename T>
+inline constexpr bool kReluType = kIsOneOf<T, half, int32_t, float>;
+
+// The arithmetic type an element computes in: float for the float types, int64 for integers.
+template <typename T>
+using Wide = std::conditional_t<std::is_integral_v<T>, int64_t, float>;
+
+template <typename T>
+T Narrow(Wide<T> v) {
+  if constexpr (std::is_integral_v<T>) {
+    return static_cast<T>(static_cast<std::make_unsigned_t<T>>(static_cast<uint64_t>(v)));  // wraps
+  } else {
+    return T(v);
+  }
+}
+
+template <typename T>
+T LoadUb(uint64_t addr) {
+  T v;
+  std::memcpy(&v, Core().ub() + addr, sizeof(T));
+  return v;
+}
+template <typename T>
+void StoreUb(uint64_t addr, T v) {
+  std::memcpy(Core().ub() + addr, &v, sizeof(T));
+}
+
+// Max/Min with a NaN operand have no documented result on the NPU; a kernel must not rely on one.
+template <typename W>
+void RejectNan(const char* op, W a, W b) {
+  if constexpr (std::is_floating_point_v<W>) {
+    if (std::isnan(a) || std::isnan(b))
+      Fail("nan-undefined", Msg(op, " got a NaN operand; its result is not documented for the NPU, so the kernel "
+                                    "must not depend on it (select NaN lanes away with Compare/Select first)"));
+  }
+}
+
+// Count form, one or two sources.
+template <typename T, typename F>
+void BinaryCount(const char* op, const AscendC::LocalTensor<T>& dst, const AscendC::LocalTensor<T>& a,
+                 const AscendC::LocalTensor<T>& b, int64_t count, F f) {
+  if (!BeginCountOp(op, count, dst, count * sizeof(T), {Src("src0", a, count), Src("src1", b, count)})) return;
+  T* d = dst.SimData();
+  const T* x = a.SimData();
+  const T* y = b.SimData();
+  for (int64_t i = 0; i < count; ++i) d[i] = Narrow<T>(f(static_cast<Wide<T>>(x[i]), static_cast<Wide<T>>(y[i])));
+}
+
+template <typename T, typename F>
+void UnaryCount(const char* op, const AscendC::LocalTensor<T>& dst, const AscendC::LocalTensor<T>& a, int64_t count, F f) {
+  if (!BeginCountOp(op, count, dst, count * sizeof(T), {Src("src", a, count)})) return;
+  T* d = dst.SimData();
+  const T* x = a.SimData();
+  for (int64_t i = 0; i < count; ++i) d[i] = Narrow<T>(f(static_cast<Wide<T>>(x[i])));
+}
+
+// Repeat form, one or two sources.
+template <typename T, typename F>
+void BinaryRepeat(const char* op, const AscendC::LocalTensor<T>& dst, const AscendC::LocalTensor<T>& a,
+                  const AscendC::LocalTensor<T>& b, const LaneMask& m, uint32_t repeat,
+                  const AscendC::BinaryRepeatParams& p, F f) {
+  RunRepeat<T, 3>(op, {Rep("dst", dst, p.dstBlkStride, p.dstRepStride), Rep("src0", a, p.src0BlkStride, p.src0RepStride),
+                       Rep("src1", b, p.src1BlkStride, p.src1RepStride)},
+                  m, repeat, [&](uint32_t, uint32_t lanes, auto addr) {
+                    T out[128];
+                    for (uint32_t e = 0; e < lanes; ++e)
+                      if (m.On(e))
+                        out[e] = Narrow<T>(f(static_cast<Wide<T>>(LoadUb<T>(addr(1, e))),
+                                             static_cast<Wide<T>>(LoadUb<T>(addr(2, e)))));
+                    for (uint32_t e = 0; e < lanes; ++e)
+                      if (m.On(e)) StoreUb<T>(addr(0, e), out[e]);
+                  });
+}
+
+template <typename T, typename F>
+void UnaryRepeat(const char* op, const AscendC::LocalTensor<T>& dst, const AscendC::LocalTensor<T>& a,
+                 const LaneMask& m, uint32_t repeat, const AscendC::UnaryRepeatParams& p, F f) {
+  RunRepeat<T, 2>(op, {Rep("dst", dst, p.dstBlkStride, p.dstRepStride), Rep("src", a, p.srcBlkStride, p.srcRepStride)},
+                  m, repeat, [&](uint32_t, uint32_t lanes, auto addr) {
+                    T out[128];
+                    for (uint32_t e = 0; e < lanes; ++e)
+                      if (m.On(e)) out[e] = Narrow<T>(f(static_cast<Wide<T>>(LoadUb<T>(addr(1, e)))));
+                    for (uint32_t e = 0; e < lanes; ++e)
+                      if (m.On(e)) StoreUb<T>(addr(0, e), out[e]);
+                  });
+}
+
+}  // namespace sim
+
+namespace AscendC {
+
+// Defines the count form and both repeat forms of a two-source instruction. `EXPR` computes one
+// lane from `a` and `b` (float for float types, int64 for integers).
+#define SIM_BINARY_OP(NAME, TYPE_OK, TYPES, EXPR)                                                                      \
+  template <typename T>                                                                                                \
+  void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& src0Local, const LocalTensor<T>& src1Local,          \
+            const int32_t& calCount) {                                                                                 \
+    static_assert(TYPE_OK<T>, #NAME " on Atlas A2 supports " TYPES);                                                   \
+    ::sim::BinaryCount(#NAME, dstLocal, src0Local, src1Local, calCount, [](auto a, auto b) { return EXPR; });          \
+  }                                                                                                                    \
+  template <typename T, bool isSetMask = true>                                                                         \
+  void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& src0Local, const LocalTensor<T>& src1Local,          \
+            uint64_t mask, const uint8_t repeatTimes, const BinaryRepeatParams& repeatParams) {                        \
+    static_assert(TYPE_OK<T>, #NAME " on Atlas A2 supports " TYPES);                                                   \
+    ::sim::BinaryRepeat(#NAME, dstLocal, src0Local, src1Local, ::sim::ContinuousMask<T>(#NAME, mask), repeatTimes,     \
+                        repeatParams, [](auto a, auto b) { return EXPR; });                                            \
+  }                                                                                                                    \
+  template <typename T, bool isSetMask = true>                                                                         \
+  void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& src0Local, const LocalTensor<T>& src1Local,          \
+            uint64_t mask[], const uint8_t repeatTimes, const BinaryRepeatParams& repeatParams) {                      \
+    static_assert(TYPE_OK<T>, #NAME " on Atlas A2 supports " TYPES);                                                   \
+    ::sim::BinaryRepeat(#NAME, dstLocal, src0Local, src1Local, ::sim::BitMask<T>(#NAME, mask), repeatTimes,            \
+                        repeatParams, [](auto a, auto b) { return EXPR; });                                            \
+  }
+
+SIM_BINARY_OP(Add, ::sim::kArithType, "int16_t/half/int32_t/float", a + b)
+SIM_BINARY_OP(Sub, ::sim::kArithType, "int16_t/half/int32_t/float", a - b)
+SIM_BINARY_OP(Mul, ::sim::kArithType, "int16_t/half/int32_t/float", a * b)
+SIM_BINARY_OP(Div, ::sim::kFloatType, "half/float", a / b)
+SIM_BINARY_OP(Max, ::sim::kArithType, "int16_t/half/int32_t/float", (::sim::RejectNan("Max", a, b), a > b ? a : b))
+SIM_BINARY_OP(Min, ::sim::kArithType, "int16_t/half/int32_t/float", (::sim::RejectNan("Min", a, b), a < b ? a : b))
+SIM_BINARY_OP(And, ::sim::kBitwiseType, "int16_t/uint16_t", a & b)
+SIM_BINARY_OP(Or, ::sim::kBitwiseType, "int16_t/uint16_t", a | b)
+#undef SIM_BINARY_OP
+
+// Tensor-scalar instructions: the scalar has the tensor's element type.
+#define SIM_SCALAR_OP(NAME, EXPR)                                                                                      \
+  template <typename T, bool isSetMask = true>                                                                         \
+  void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, const T& scalarValue,                      \
+            const int32_t& calCount) {                                                                                 \
+    static_assert(::sim::kArithType<T>, #NAME " on Atlas A2 supports int16_t/half/int32_t/float");                    \
+    const ::sim::Wide<T> s = static_cast<::sim::Wide<T>>(scalarValue);                                                 \
+    ::sim::UnaryCount(#NAME, dstLocal, srcLocal, calCount, [s](auto a) { return EXPR; });                              \
+  }                                                                                                                    \
+  template <typename T, bool isSetMask = true>                                                                         \
+  void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, const T& scalarValue, uint64_t mask,       \
+            const uint8_t repeatTimes, const UnaryRepeatParams& repeatParams) {                                        \
+    static_assert(::sim::kArithType<T>, #NAME " on Atlas A2 supports int16_t/half/int32_t/float");                    \
+    const ::sim::Wide<T> s = static_cast<::sim::Wide<T>>(scalarValue);                                                 \
+    ::sim::UnaryRepeat(#NAME, dstLocal, srcLocal, ::sim::ContinuousMask<T>(#NAME, mask), repeatTimes, repeatParams,    \
+                       [s](auto a) { return EXPR; });                                                                  \
+  }                                                                                                                    \
+  template <typename T, bool isSetMask = true>                                                                         \
+  void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, const T& scalarValue, uint64_t mask[],     \
+            const uint8_t repeatTimes, const UnaryRepeatParams& repeatParams) {                                        \
+    static_assert(::sim::kArithType<T>, #NAME " on Atlas A2 supports int16_t/half/int32_t/float");                    \
+    const ::sim::Wide<T> s = static_cast<::sim::Wide<T>>(scalarValue);                                                 \
+    ::sim::UnaryRepeat(#NAME, dstLocal, srcLocal, ::sim::BitMask<T>(#NAME, mask), repeatTimes, repeatParams,           \
+                       [s](auto a) { return EXPR; });                                                                  \
+  }
+
+SIM_SCALAR_OP(Adds, a + s)
+SIM_SCALAR_OP(Muls, a * s)
+SIM_SCALAR_OP(Maxs, (::sim::RejectNan("Maxs", a, s), a > s ? a : s))
+SIM_SCALAR_OP(Mins, (::sim::RejectNan("Mins", a, s), a < s ? a : s))
+#undef SIM_SCALAR_OP
+
+#define SIM_UNARY_OP(NAME, TYPE_OK, TYPES, EXPR)                                                                       \
+  template <typename T>                                                                                                \
+  void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, const int32_t& calCount) {                 \
+    static_assert(TYPE_OK<T>, #NAME " on Atlas A2 supports " TYPES);                                                   \
+    ::sim::UnaryCount(#NAME, dstLocal, srcLocal, calCount, [](auto a) { return EXPR; });                               \
+  }                                                                                                                    \
+  template <typename T, bool isSetMask = true>                                                                         \
+  void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, uint64_t mask, const uint8_t repeatTimes,  \
+            const UnaryRepeatParams& repeatParams) {                                                                   \
+    static_assert(TYPE_OK<T>, #NAME " on Atlas A2 supports " TYPES);                                                   \
+    ::sim::UnaryRepeat(#NAME, dstLocal, srcLocal, ::sim::ContinuousMask<T>(#NAME, mask), repeatTimes, repeatParams,    \
+                       [](auto a) { return EXPR; });                                                                   \
+  }                                                                                                                    \
+  template <typename T, bool isSetMask = true>                                                                         \
+  void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, uint64_t mask[],                           \
+            const uint8_t repeatTimes, const UnaryRepeatParams& repeatParams) {                                        \
+    static_assert(TYPE_OK<T>, #NAME " on Atlas A2 supports " TYPES);                                                   \
+    ::sim::UnaryRepeat(#NAME, dstLocal, srcLocal, ::sim::BitMask<T>(#NAME, mask), repeatTimes, repeatParams,           \
+                       [](auto a) { return EXPR; });                                                                   \
+  }
+
+SIM_UNARY_OP(Abs, ::sim::kFloatType, "half/float", std::fabs(a))
+SIM_UNARY_OP(Relu, ::sim::kReluType, "half/int32_t/float", (a > 0 ? a : decltype(a)(0)))
+SIM_UNARY_OP(Exp, ::sim::kFloatType, "half/float", std::exp(a))
+SIM_UNARY_OP(Ln, ::sim::kFloatType, "half/float", std::log(a))
+SIM_UNARY_OP(Sqrt, ::sim::kFloatType, "half/float", std::sqrt(a))
+SIM_UNARY_OP(Reciprocal, ::sim::kFloatType, "half/float", 1.0f / a)
+SIM_UNARY_OP(Rsqrt, ::sim::kFloatType, "half/float", 1.0f / std::sqrt(a))
+SIM_UNARY_OP(Not, ::sim::kBitwiseType, "int16_t/uint16_t", ~a)
+#undef SIM_UNARY_OP
+
+template <typename T>
+inline constexpr bool kSimDuplicateType = ::sim::kIsOneOf<T, int16_t, uint16_t, half, bfloat16_t, int32_t, uint32_t, float>;
+
+template <typename T>
+void Duplicate(const LocalTensor<T>& dstLocal, const T& scalarValue, const int32_t& calCount) {
+  static_assert(kSimDuplicateType<T>, "Duplicate on Atlas A2 supports int16_t/uint16_t/half/bfloat16_t/int32_t/uint32_t/float");
+  if (!::sim::BeginCountOp("Duplicate", calCount, dstLocal, static_cast<uint64_t>(calCount) * sizeof(T), {})) return;
+  T* d = dstLocal.SimData();
+  for (int32_t i = 0; i < calCount; ++i) d[i] = scalarValue;
+}
+
+template <typename T>
+void SimDuplicateRepeat(const LocalTensor<T>& dst, const T& value, const ::sim::LaneMask& m, uint8_t repeatTimes,
+                        uint16_t dstBlockStride, uint8_t dstRepeatStride) {
+  ::sim::RunRepeat<T, 1>("Duplicate", {::sim::Rep("dst", dst, dstBlockStride, dstRepeatStride)}, m, repeatTimes,
+                         [&](uint32_t, uint32_t lanes, auto addr) {
+                           for (uint32_t e = 0; e < lanes; ++e)
+                             if (m.On(e)) ::sim::StoreUb<T>(addr(0, e), value);
+                         });
+}
+
+template <typename T, bool isSetMask = true>
+void Duplicate(const LocalTensor<T>& dstLocal, const T& scalarValue, uint64_t mask, const uint8_t repeatTimes,
+               const uint16_t dstBlockStride, const uint8_t dstRepeatStride) {
+  static_assert(kSimDuplicateType<T>, "Duplicate on Atlas A2 supports int16_t/uint16_t/half/bfloat16_t/int32_t/uint32_t/float");
+  SimDuplicateRepeat(dstLocal, scalarValue, ::sim::ContinuousMask<T>("Duplicate", mask), repeatTimes, dstBlockStride,
+                     dstRepeatStride);
+}
+
+template <typename T, bool isSetMask = true>
+void Duplicate(const LocalTensor<T>& dstLocal, const T& scalarValue, uint64_t mask[], const uint8_t repeatTimes,
+               const uint16_t dstBlockStride, const uint8_t dstRepeatStride) {
+  static_assert(kSimDuplicateType<T>, "Duplicate on Atlas A2 supports int16_t/uint16_t/half/bfloat16_t/int32_t/uint32_t/float");
+  SimDuplicateRepeat(dstLocal, scalarValue, ::sim::BitMask<T>("Duplicate", mask), repeatTimes, dstBlockStride,
+                     dstRepeatStride);
+}
+
+// dst += src * scalar. With a float dst and half src the operands must not overlap at all.
+template <typename T, typename U>
+void Axpy(const LocalTensor<T>& dstLocal, const LocalTensor<U>& srcLocal, const U& scalarValue, const int32_t& calCount) {
+  static_assert((std::is_same_v<T, U> && ::sim::kFloatType<T>) || (std::is_same_v<T, float> && std::is_same_v<U, half>),
+                "Axpy on Atlas A2 supports (dst, src) = (half, half), (float, float), (float, half)");
+  if constexpr (!std::is_same_v<T, U>) {
+    const uint64_t db = static_cast<uint64_t>(calCount) * sizeof(T), sb = static_cast<uint64_t>(calCount) * sizeof(U);
+    if (dstLocal.SimAddr() < srcLocal.SimAddr() + sb && srcLocal.SimAddr() < dstLocal.SimAddr() + db)
+      ::sim::Fail("ub-partial-overlap", "Axpy with float dst and half src does not allow the operands to overlap");
+  }
+  if (!::sim::BeginCountOp("Axpy", calCount, dstLocal, static_cast<uint64_t>(calCount) * sizeof(T),
+                           {::sim::Src("src", srcLocal, calCount), ::sim::Src("dst (accumulated)", dstLocal, calCount)}))
+    return;
+  T* d = dstLocal.SimData();
+  const U* x = srcLocal.SimData();
+  const float s = static_cast<float>(scalarValue);
+  for (int32_t i = 0; i < calCount; ++i) d[i] = T(static_cast<float>(x[i]) * s + static_cast<float>(d[i]));
+}
+
+template <typename T>
+void CreateVecIndex(LocalTensor<T> dstLocal, const T& firstValue, uint32_t calCount) {
+  static_assert(::sim::kArithType<T>, "CreateVecIndex on Atlas A2 supports int16_t/half/int32_t/float");
+  if (!::sim::BeginCountOp("CreateVecIndex", calCount, dstLocal, static_cast<uint64_t>(calCount) * sizeof(T), {})) return;
+  T* d = dstLocal.SimData();
+  const ::sim::Wide<T> first = static_cast<::sim::Wide<T>>(firstValue);
+  for (uint32_t i = 0; i < calCount; ++i) d[i] = ::sim::Narrow<T>(first + static_cast<::sim::Wide<T>>(i));
+}
+
+}  // namespace AscendC

@@ -1,0 +1,141 @@
+// The two execution shapes of a vector instruction. The count form ("first n elements") runs over
+// contiguous operands; the repeat form runs `repeatTime` iterations of 256 bytes, each made of 8
+// blocks of 32 bytes placed by block and repeat strides, with a per-iteration element mask. Both
+// check alignment and bounds, record the accesses for the hazard checker and count one vector
+// instruction.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <initializer_list>
+#include <tuple>
+#include <vector>
+
+#include "core_context.h"
+#include "operand_checks.h"
+#include "tensors.h"
+
+namespace sim {
+
+inline void RequireCount(const char* op, int64_t count) {
+  if (count < 0) Fail("vector-count", Msg(op, ": count=", count, " is negative"));
+}
+
+inline void CountVectorInstr() { ++Core().stats().vector_instr_count; }
+
+// Validates a count-form instruction with destination `dst` (dst_bytes written) and sources
+// given as (name, address, bytes read, bytes in the view), then records the accesses (plus any
+// scratch areas the instruction clobbers). Returns false for count == 0, a documented no-op.
+template <typename D>
+bool BeginCountOp(const char* op, int64_t count, const AscendC::LocalTensor<D>& dst, uint64_t dst_bytes,
+                  std::initializer_list<std::tuple<const char*, uint32_t, uint64_t, uint64_t>> srcs,
+                  std::initializer_list<std::pair<uint32_t, uint64_t>> scratch_writes = {}) {
+  RequireCount(op, count);
+  RequireUbAligned(op, "dst", dst);
+  for (const auto& src : srcs) {
+    if (std::get<1>(src) % 32 != 0)
+      Fail("ub-address-unaligned", Msg(op, ": ", std::get<0>(src), " is at UB address ", std::get<1>(src),
+                                       ", not a multiple of 32 bytes (the hardware requires 32-byte aligned UB operands)"));
+  }
+  if (count == 0) return false;  // documented as a no-op on A2
+  RequireUbSpan(op, "dst", dst, dst_bytes);
+  for (const auto& [name, addr, bytes, view_bytes] : srcs) {
+    if (bytes > view_bytes)
+      Fail("ub-out-of-bounds", Msg(op, ": ", name, " needs ", bytes, " B from UB address ", addr,
+                                   " but the tensor holds ", view_bytes, " B"));
+    RequireNoPartialOverlap(op, "dst", dst.SimAddr(), dst_bytes, name, addr, bytes);
+  }
+  const PipeOp pop = BeginOp(Pipe::kV, op);
+  for (const auto& src : srcs) TrackUbRead(pop, std::get<1>(src), std::get<2>(src));
+  TrackUbWrite(pop, dst.SimAddr(), dst_bytes);
+  for (const auto& [addr, bytes] : scratch_writes) TrackUbWrite(pop, addr, bytes);
+  CountVectorInstr();
+  return true;
+}
+
+// A source operand of a count-form op: name, tensor, element count read.
+template <typename T>
+std::tuple<const char*, uint32_t, uint64_t, uint64_t> Src(const char* name, const AscendC::LocalTensor<T>& t,
+                                                         uint64_t elements) {
+  t.RequireValid(name);
+  return {name, t.SimAddr(), elements * sizeof(T), t.SimBytes()};
+}
+
+// Per-iteration lane mask of the repeat form: bit i enables element i of the 256-byte iteration.
+struct LaneMask {
+  uint64_t lo = 0, hi = 0;
+  bool On(uint32_t e) const { return e < 64 ? (lo >> e) & 1u : (hi >> (e - 64)) & 1u; }
+};
+
+template <typename T>
+LaneMask ContinuousMask(const char* op, uint64_t mask) {
+  constexpr uint64_t lanes = 256 / sizeof(T);
+  if (mask < 1 || mask > lanes)
+    Fail("vector-mask", Msg(op, ": continuous mask=", mask, " must be in [1, ", lanes, "] for ", sizeof(T), "-byte elements"));
+  LaneMask m;
+  m.lo = mask >= 64 ? ~0ull : ((1ull << mask) - 1);
+  m.hi = mask >= 128 ? ~0ull : (mask > 64 ? ((1ull << (mask - 64)) - 1) : 0);
+  return m;
+}
+
+template <typename T>
+LaneMask BitMask(const char* op, const uint64_t mask[]) {
+  LaneMask m{mask[0], sizeof(T) == 2 ? mask[1] : 0};
+  if (m.lo == 0 && m.hi == 0) Fail("vector-mask", Msg(op, ": bit mask is all zero"));
+  return m;
+}
+
+// Placement of one operand in the repeat form, strides in 32-byte blocks.
+struct RepeatOperand {
+  const char* name;
+  uint32_t addr;
+  uint64_t view_bytes;
+  uint32_t blk_stride;
+  uint32_t rep_stride;
+};
+
+template <typename T>
+RepeatOperand Rep(const char* name, const AscendC::LocalTensor<T>& t, uint32_t blk, uint32_t rep) {
+  t.RequireValid(name);
+  return {name, t.SimAddr(), t.SimBytes(), blk, rep};
+}
+
+// Runs `repeat` iterations; `body(r, e, addrs)` computes lane e of iteration r given the byte
+// addresses of that lane in each operand (operand 0 is the destination). Iterations run in order,
+// each reading its sources before writing, as the hardware does.
+template <typename T, size_t N, typename Body>
+void RunRepeat(const char* op, std::array<RepeatOperand, N> ops, const LaneMask& mask, uint32_t repeat, Body body) {
+  for (const RepeatOperand& o : ops) {
+    if (o.addr % 32 != 0)
+      Fail("ub-address-unaligned", Msg(op, ": ", o.name, " is at UB address ", o.addr, ", not a multiple of 32 bytes"));
+  }
+  if (repeat == 0) return;
+  if (repeat > 255) Fail("vector-repeat", Msg(op, ": repeatTime=", repeat, " exceeds 255"));
+  constexpr uint32_t lanes = 256 / sizeof(T), per_block = 32 / sizeof(T);
+  auto lane_addr = [&](const RepeatOperand& o, uint32_t r, uint32_t e) -> uint64_t {
+    return o.addr + (static_cast<uint64_t>(r) * o.rep_stride + static_cast<uint64_t>(e / per_block) * o.blk_stride) * 32 +
+           (e % per_block) * sizeof(T);
+  };
+  const PipeOp pop = BeginOp(Pipe::kV, op);
+  for (size_t k = 0; k < N; ++k) {
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (uint32_t r = 0; r < repeat; ++r)
+      for (uint32_t e = 0; e < lanes; ++e)
+        if (mask.On(e)) {
+          lo = std::min(lo, lane_addr(ops[k], r, e));
+          hi = std::max(hi, lane_addr(ops[k], r, e) + sizeof(T));
+        }
+    if (lo == UINT64_MAX) continue;
+    if (hi > ops[k].addr + ops[k].view_bytes)
+      Fail("ub-out-of-bounds", Msg(op, ": ", ops[k].name, " reaches UB byte ", hi, " with repeatTime=", repeat,
+                                   " and the given strides, beyond its tensor [", ops[k].addr, ", ",
+                                   ops[k].addr + ops[k].view_bytes, ")"));
+    if (k == 0) TrackUbWrite(pop, static_cast<uint32_t>(lo), hi - lo);
+    else TrackUbRead(pop, static_cast<uint32_t>(lo), hi - lo);
+  }
+  for (uint32_t r = 0; r < repeat; ++r) body(r, lanes, [&](size_t k, uint32_t e) { return lane_addr(ops[k], r, e); });
+  CountVectorInstr();
+}
+
+}  // namespace sim

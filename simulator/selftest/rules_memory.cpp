@@ -1,0 +1,126 @@
+// Deliberately bad kernels: UB/GM addressing, DMA parameters, UB capacity. Each breaks exactly one
+// rule, which tests/test_simulator_rules.py expects the simulator to report.
+#include "kernel_operator.h"
+#include "selftest_registry.h"
+
+using namespace AscendC;
+
+// DataCopy into a UB address 4 bytes past a 32-byte boundary.
+extern "C" __global__ __aicore__ void rule_misaligned_copy(GM_ADDR x, GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR) {
+  TPipe pipe;
+  TBuf<TPosition::VECCALC> buf;
+  pipe.InitBuffer(buf, 1024);
+  GlobalTensor<float> gm;
+  gm.SetGlobalBuffer(reinterpret_cast<__gm__ float*>(x), 64);
+  LocalTensor<float> t = buf.Get<float>();
+  DataCopy(t[1], gm, 8);
+}
+SIM_SELFTEST(rule_misaligned_copy);
+
+// DataCopy of 7 floats (28 bytes): the hardware would silently copy 0 bytes.
+extern "C" __global__ __aicore__ void rule_unaligned_length(GM_ADDR x, GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR) {
+  TPipe pipe;
+  TBuf<TPosition::VECCALC> buf;
+  pipe.InitBuffer(buf, 1024);
+  GlobalTensor<float> gm;
+  gm.SetGlobalBuffer(reinterpret_cast<__gm__ float*>(x), 64);
+  DataCopy(buf.Get<float>(), gm, 7);
+}
+SIM_SELFTEST(rule_unaligned_length);
+
+// Two buffers whose rounded sizes exceed the UB: params[0] and params[1] bytes.
+extern "C" __global__ __aicore__ void rule_ub_capacity(GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR params) {
+  TPipe pipe;
+  TBuf<TPosition::VECCALC> a;
+  TQue<TPosition::VECIN, 1> b;
+  pipe.InitBuffer(a, static_cast<uint32_t>(sim::SelftestParam(params, 0)));
+  pipe.InitBuffer(b, 2, static_cast<uint32_t>(sim::SelftestParam(params, 1)));
+}
+SIM_SELFTEST(rule_ub_capacity);
+
+// DMA that reads 64 floats starting at element 32 of a 64-float GM buffer.
+extern "C" __global__ __aicore__ void rule_gm_oob_dma(GM_ADDR x, GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR) {
+  TPipe pipe;
+  TBuf<TPosition::VECCALC> buf;
+  pipe.InitBuffer(buf, 1024);
+  GlobalTensor<float> gm;
+  gm.SetGlobalBuffer(reinterpret_cast<__gm__ float*>(x));
+  DataCopy(buf.Get<float>(), gm[32], 64);
+}
+SIM_SELFTEST(rule_gm_oob_dma);
+
+// Scalar read one past the size given to SetGlobalBuffer (inside the registered buffer).
+extern "C" __global__ __aicore__ void rule_gm_oob_sized(GM_ADDR x, GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR) {
+  GlobalTensor<float> gm;
+  gm.SetGlobalBuffer(reinterpret_cast<__gm__ float*>(x), 16);
+  (void)gm.GetValue(16);
+}
+SIM_SELFTEST(rule_gm_oob_sized);
+
+// A view at offset params[0] of a 64-float tensor, or (params[1] != 0) an Add over 65 elements.
+extern "C" __global__ __aicore__ void rule_ub_oob(GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR params) {
+  TPipe pipe;
+  TBuf<TPosition::VECCALC> buf;
+  pipe.InitBuffer(buf, 256);
+  LocalTensor<float> t = buf.Get<float>();
+  if (sim::SelftestParam(params, 1) != 0) {
+    Add(t, t, t, 65);
+  } else {
+    (void)t[static_cast<uint32_t>(sim::SelftestParam(params, 0))];
+  }
+}
+SIM_SELFTEST(rule_ub_oob);
+
+// Add whose destination starts 8 floats into its first source.
+extern "C" __global__ __aicore__ void rule_partial_overlap(GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR) {
+  TPipe pipe;
+  TBuf<TPosition::VECCALC> buf;
+  pipe.InitBuffer(buf, 1024);
+  LocalTensor<float> t = buf.Get<float>();
+  Duplicate(t, 1.0f, 256);
+  Add(t[8], t, t[128], 64);
+}
+SIM_SELFTEST(rule_partial_overlap);
+
+// DataCopyPad GM->UB with one bad parameter chosen by params[0]: 0 blockCount=0, 1 blockCount=4096,
+// 2 leftPadding of 9 floats (36 B), 3 blockLen=6 B for floats, 4 blockLen=2097152.
+extern "C" __global__ __aicore__ void rule_datacopypad_params(GM_ADDR x, GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR params) {
+  TPipe pipe;
+  TBuf<TPosition::VECCALC> buf;
+  pipe.InitBuffer(buf, 4096);
+  GlobalTensor<float> gm;
+  gm.SetGlobalBuffer(reinterpret_cast<__gm__ float*>(x));
+  DataCopyExtParams copy(1, 16, 0, 0, 0);
+  DataCopyPadExtParams<float> pad(false, 0, 0, 0.0f);
+  switch (sim::SelftestParam(params, 0)) {
+    case 0: copy.blockCount = 0; break;
+    case 1: copy.blockCount = 4096; break;
+    case 2: pad.leftPadding = 9; break;
+    case 3: copy.blockLen = 6; break;
+    default: copy.blockLen = 2097152; break;
+  }
+  DataCopyPad(buf.Get<float>(), gm, copy, pad);
+}
+SIM_SELFTEST(rule_datacopypad_params);
+
+// Gather with a byte offset that is not a multiple of sizeof(float) (params[0] = 0), or that reads
+// past the source tensor (params[0] = 1).
+extern "C" __global__ __aicore__ void rule_gather_offset(GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR params) {
+  TPipe pipe;
+  TBuf<TPosition::VECCALC> src, dst, off;
+  pipe.InitBuffer(src, 256);
+  pipe.InitBuffer(dst, 256);
+  pipe.InitBuffer(off, 256);
+  LocalTensor<float> s = src.Get<float>();
+  LocalTensor<uint32_t> o = off.Get<uint32_t>();
+  Duplicate(s, 2.0f, 64);
+  CreateVecIndex(o.ReinterpretCast<int32_t>(), 0, 8);
+  Muls(o.ReinterpretCast<int32_t>(), o.ReinterpretCast<int32_t>(), 4, 8);
+  if (sim::SelftestParam(params, 0) == 0) {
+    o.SetValue(3, 6u);
+  } else {
+    o.SetValue(3, 256u);
+  }
+  Gather(dst.Get<float>(), s, o, 0, 8);
+}
+SIM_SELFTEST(rule_gather_offset);

@@ -1,0 +1,156 @@
+// Launch logic for the DCNv3 kernels; the kernels themselves are compiled in
+// dcnv3_forward_kernel.cpp and dcnv3_backward_kernel.cpp (one translation unit each, as CANN
+// compiles them).
+#include "dcnv3_harness.h"
+
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+
+#include "dcnv3_tiling_struct.h"
+#include "sim/errors.h"
+
+// The kernels read the tiling bytes the plan wrote through a struct generated from the same field
+// list; the two must agree byte for byte.
+static_assert(sizeof(sim_tiling::Dcnv3TilingData) == sizeof(dcnv3::TilingData), "tiling layouts differ");
+static_assert(std::is_trivially_copyable_v<dcnv3::TilingData>, "TilingData must be a plain struct");
+
+// The kernel entry points, declared in a namespace of their own: the name dcnv3 is also the
+// contract's namespace, and an extern "C" declaration in any namespace names the same function.
+namespace kernel_entry {
+extern "C" void dcnv3(GM_ADDR input, GM_ADDR offset, GM_ADDR mask, GM_ADDR output, GM_ADDR workspace, GM_ADDR tiling);
+extern "C" void dcnv3_grad(GM_ADDR input, GM_ADDR offset, GM_ADDR mask, GM_ADDR grad_output, GM_ADDR grad_input,
+                           GM_ADDR grad_offset, GM_ADDR grad_mask, GM_ADDR workspace, GM_ADDR tiling);
+}  // namespace kernel_entry
+
+namespace dcnv3_sim {
+
+namespace {
+
+dcnv3::Dims AsDims(const std::vector<int64_t>& shape) { return {shape.data(), static_cast<int64_t>(shape.size())}; }
+
+int64_t Numel(const std::vector<int64_t>& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+void RequireBytes(const char* name, const HostTensor& t, size_t elem) {
+  const uint64_t want = static_cast<uint64_t>(Numel(t.shape)) * elem;
+  if (t.bytes != want)
+    throw std::invalid_argument(std::string(name) + " holds " + std::to_string(t.bytes) + " bytes but its shape " +
+                                dcnv3::DimsToString(t.shape.data(), static_cast<int64_t>(t.shape.size())) +
+                                " needs " + std::to_string(want));
+}
+
+std::vector<int64_t> OutputShape(const dcnv3::Problem& p) {
+  return {p.batch, p.height_out, p.width_out, p.channels};
+}
+
+// Device memory the kernel finds: uninitialised (0xFF bytes read as NaN in every float type).
+void Poison(const HostTensor& t) {
+  if (t.bytes) std::memset(t.data, 0xFF, t.bytes);
+}
+
+sim::LaunchResult RunKernel(const dcnv3::TilingPlan& plan, const Call& call, sim::GmRegistry gm,
+                            std::vector<uint8_t>& workspace, const std::function<void(GM_ADDR, GM_ADDR)>& entry) {
+  if (plan.block_dim == 0) throw sim::SimError("launch", "the tiling plan asks for block_dim=0");
+  workspace.assign(plan.workspace_bytes, 0xFF);
+  std::vector<uint8_t> tiling(sizeof(plan.data));
+  std::memcpy(tiling.data(), &plan.data, sizeof(plan.data));
+  gm.Add("workspace", workspace.data(), workspace.size());
+  gm.Add("tiling", tiling.data(), tiling.size());
+  sim::LaunchConfig cfg;
+  cfg.block_dim = plan.block_dim;
+  cfg.soc = call.soc;
+  cfg.tiling_key = plan.tiling_key;
+  GM_ADDR ws = workspace.empty() ? nullptr : workspace.data();
+  return sim::Launch(cfg, gm, [&] { entry(ws, tiling.data()); });
+}
+
+GM_ADDR Addr(const HostTensor& t) { return static_cast<GM_ADDR>(t.data); }
+
+}  // namespace
+
+size_t ElementSize(dcnv3::DataType dtype) { return dtype == dcnv3::DataType::kFloat32 ? 4 : 2; }
+
+dcnv3::Problem Validate(const std::vector<int64_t>& input, const std::vector<int64_t>& offset,
+                        const std::vector<int64_t>& mask, const std::vector<int64_t>* grad_output,
+                        const dcnv3::Attrs& attrs) {
+  dcnv3::Problem problem;
+  const dcnv3::Dims go = grad_output ? AsDims(*grad_output) : dcnv3::Dims{nullptr, 0};
+  const std::string error =
+      dcnv3::ValidateShapes(AsDims(input), AsDims(offset), AsDims(mask), grad_output ? &go : nullptr, attrs, &problem);
+  if (!error.empty()) throw std::invalid_argument(error);
+  return problem;
+}
+
+dcnv3::TilingPlan Plan(bool backward, const dcnv3::Problem& problem, const Call& call) {
+  const dcnv3::SocInfo soc{call.soc.vector_core_num, call.soc.ub_bytes};
+  return backward ? dcnv3::PlanBackward(problem, call.dtype, soc) : dcnv3::PlanForward(problem, call.dtype, soc);
+}
+
+Result Forward(const HostTensor& input, const HostTensor& offset, const HostTensor& mask, const HostTensor& output,
+               const Call& call) {
+  const dcnv3::Problem problem = Validate(input.shape, offset.shape, mask.shape, nullptr, call.attrs);
+  const size_t elem = ElementSize(call.dtype);
+  RequireBytes("input", input, elem);
+  RequireBytes("offset", offset, elem);
+  RequireBytes("mask", mask, elem);
+  HostTensor out = output;
+  out.shape = OutputShape(problem);
+  RequireBytes("output", out, elem);
+  Result result;
+  result.plan = Plan(false, problem, call);
+  Poison(output);
+  sim::GmRegistry gm;
+  gm.Add("input", input.data, input.bytes);
+  gm.Add("offset", offset.data, offset.bytes);
+  gm.Add("mask", mask.data, mask.bytes);
+  gm.Add("output", output.data, output.bytes);
+  std::vector<uint8_t> workspace;
+  result.per_core = RunKernel(result.plan, call, gm, workspace, [&](GM_ADDR ws, GM_ADDR tiling) {
+                      kernel_entry::dcnv3(Addr(input), Addr(offset), Addr(mask), Addr(output), ws, tiling);
+                    }).per_core;
+  return result;
+}
+
+Result Backward(const HostTensor& input, const HostTensor& offset, const HostTensor& mask,
+                const HostTensor& grad_output, const HostTensor& grad_input, const HostTensor& grad_offset,
+                const HostTensor& grad_mask, const Call& call) {
+  const dcnv3::Problem problem = Validate(input.shape, offset.shape, mask.shape, &grad_output.shape, call.attrs);
+  const size_t elem = ElementSize(call.dtype);
+  RequireBytes("input", input, elem);
+  RequireBytes("offset", offset, elem);
+  RequireBytes("mask", mask, elem);
+  RequireBytes("grad_output", grad_output, elem);
+  HostTensor gi = grad_input, go = grad_offset, gm_ = grad_mask;
+  gi.shape = input.shape;
+  go.shape = offset.shape;
+  gm_.shape = mask.shape;
+  RequireBytes("grad_input", gi, elem);
+  RequireBytes("grad_offset", go, elem);
+  RequireBytes("grad_mask", gm_, elem);
+  Result result;
+  result.plan = Plan(true, problem, call);
+  Poison(grad_input);
+  Poison(grad_offset);
+  Poison(grad_mask);
+  sim::GmRegistry gm;
+  gm.Add("input", input.data, input.bytes);
+  gm.Add("offset", offset.data, offset.bytes);
+  gm.Add("mask", mask.data, mask.bytes);
+  gm.Add("grad_output", grad_output.data, grad_output.bytes);
+  gm.Add("grad_input", grad_input.data, grad_input.bytes);
+  gm.Add("grad_offset", grad_offset.data, grad_offset.bytes);
+  gm.Add("grad_mask", grad_mask.data, grad_mask.bytes);
+  std::vector<uint8_t> workspace;
+  result.per_core = RunKernel(result.plan, call, gm, workspace, [&](GM_ADDR ws, GM_ADDR tiling) {
+                      kernel_entry::dcnv3_grad(Addr(input), Addr(offset), Addr(mask), Addr(grad_output), Addr(grad_input),
+                                 Addr(grad_offset), Addr(grad_mask), ws, tiling);
+                    }).per_core;
+  return result;
+}
+
+}  // namespace dcnv3_sim

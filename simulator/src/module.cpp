@@ -1,0 +1,60 @@
+// The dcnv3_ascend.sim._sim Python module: SoC table, the self-test entry point and the DCNv3
+// kernels. Broken hardware rules surface as _sim.SimulatorError ("[rule] core N: ..."); bad
+// arguments as ValueError.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <string>
+#include <vector>
+
+#include "dcnv3_bindings.h"
+#include "selftest_runner.h"
+#include "sim/errors.h"
+#include "soc_table.h"
+#include "stats_dict.h"
+
+namespace py = pybind11;
+
+namespace {
+
+sim::HostBuffer AsHostBuffer(py::array& a) {
+  if (!(a.flags() & py::array::c_style)) throw py::value_error("self-test buffers must be C-contiguous numpy arrays");
+  if (!a.writeable()) throw py::value_error("self-test buffers must be writeable");
+  return {a.mutable_data(), static_cast<uint64_t>(a.nbytes())};
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_sim, m) {
+  m.doc() = "AscendC CPU simulator running this project's op_kernel sources unchanged";
+  py::register_exception<sim::SimError>(m, "SimulatorError", PyExc_RuntimeError);
+
+  m.def("socs", [] {
+    py::dict d;
+    for (const sim::SocConfig& s : sim::SocTable()) d[s.name.c_str()] = py::make_tuple(s.vector_core_num, s.ub_bytes);
+    return d;
+  }, "SoC name -> (vector_core_num, ub_bytes)");
+
+  m.def("selftest_names", &sim::SelftestNames, "names of the compiled-in self-test kernels");
+
+  m.def(
+      "run_selftest",
+      [](const std::string& name, std::vector<py::array> buffers, std::vector<int64_t> params, int64_t block_dim,
+         const std::string& soc, uint64_t tiling_key, bool check_pipe_hazards) {
+        std::vector<sim::HostBuffer> host;
+        for (py::array& a : buffers) host.push_back(AsHostBuffer(a));
+        sim::SelftestOptions options{block_dim, soc, tiling_key, check_pipe_hazards};
+        sim::LaunchResult result;
+        {
+          py::gil_scoped_release release;
+          result = sim::RunSelftest(name, host, params, options);
+        }
+        return sim::StatsToDict(result.per_core, block_dim, tiling_key);
+      },
+      py::arg("name"), py::arg("buffers"), py::arg("params") = std::vector<int64_t>{}, py::arg("block_dim") = 1,
+      py::arg("soc") = "Ascend910B3", py::arg("tiling_key") = 0, py::arg("check_pipe_hazards") = true,
+      "Runs self-test kernel `name` on up to 4 numpy buffers (modified in place); returns the statistics");
+
+  dcnv3_sim::Bind(m);
+}

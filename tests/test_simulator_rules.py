@@ -1,0 +1,148 @@
+"""Every hardware rule the AscendC simulator enforces fires, with a message naming the rule, the core
+and the offending values, and does not fire on the corrected kernel.
+
+The deliberately bad kernels live in simulator/selftest/rules_*.cpp and run through
+_sim.run_selftest(name, buffers, params, block_dim=...). A SimulatorError reads
+"[rule] core N: what happened".
+"""
+import threading
+
+import numpy as np
+import pytest
+
+sim = pytest.importorskip("dcnv3_ascend.sim", reason="simulator extension not built")
+_sim = sim._sim
+
+
+def _run(name, params=(), block_dim=1, soc="Ascend910B3", check_pipe_hazards=True):
+    buffers = [np.zeros(64, np.float32), np.zeros(64, np.float32)]
+    return _sim.run_selftest(name, buffers, list(params), block_dim=block_dim, soc=soc,
+                             check_pipe_hazards=check_pipe_hazards)
+
+
+def _expect(rule, name, params=(), block_dim=1, **kwargs):
+    """Runs a bad kernel; returns the SimulatorError message after checking its rule prefix."""
+    with pytest.raises(sim.SimulatorError) as info:
+        _run(name, params, block_dim, **kwargs)
+    message = str(info.value)
+    assert message.startswith(f"[{rule}] core "), message
+    return message
+
+
+# (test id, kernel, params, block_dim, rule, fragments the message must contain)
+BAD_KERNELS = [
+    ("misaligned-ub-copy", "rule_misaligned_copy", (), 1, "ub-address-unaligned",
+     ["DataCopy(GM->UB)", "UB address 4", "32 bytes"]),
+    ("unaligned-copy-length", "rule_unaligned_length", (), 1, "datacopy-length-unaligned",
+     ["count=7", "28 B", "DataCopyPad"]),
+    ("ub-over-capacity", "rule_ub_capacity", (150000, 30000), 1, "ub-capacity",
+     ["2 x 30016 B", "needs 60032 B", "46592", "196608", "TBuf #1 (150016 B)"]),
+    ("queue-overflow", "rule_queue_overflow", (), 1, "queue-overflow", ["AllocTensor", "all 1 of its buffers"]),
+    ("deque-empty", "rule_deque_empty", (), 1, "queue-empty", ["DeQue", "VECOUT", "wait"]),
+    ("enque-beyond-depth", "rule_enque_depth", (), 1, "queue-depth", ["EnQue", "depth 1"]),
+    ("free-foreign-tensor", "rule_free_foreign", (), 1, "queue-misuse", ["FreeTensor", "did not hand out"]),
+    ("gm-dma-out-of-bounds", "rule_gm_oob_dma", (), 1, "gm-out-of-bounds",
+     ["DataCopy(GM->UB)", "bytes [128, 384) of 'arg0' (256 bytes), 128 past its end"]),
+    ("gm-beyond-tensor-size", "rule_gm_oob_sized", (), 1, "gm-out-of-bounds",
+     ["GetValue", "[64, 68)", "GlobalTensor of 16 elements"]),
+    ("ub-view-out-of-bounds", "rule_ub_oob", (64, 0), 1, "ub-out-of-bounds", ["operator[](64)", "64 elements"]),
+    ("ub-op-out-of-bounds", "rule_ub_oob", (0, 1), 1, "ub-out-of-bounds", ["Add", "needs 260 B", "holds 256 B"]),
+    ("partial-overlap", "rule_partial_overlap", (), 1, "ub-partial-overlap", ["Add", "[32, 288)", "[0, 256)"]),
+    ("datacopypad-blockcount-0", "rule_datacopypad_params", (0,), 1, "datacopy-params", ["blockCount=0"]),
+    ("datacopypad-blockcount-4096", "rule_datacopypad_params", (1,), 1, "datacopy-params", ["blockCount=4096"]),
+    ("datacopypad-padding", "rule_datacopypad_params", (2,), 1, "datacopy-params",
+     ["leftPadding=9", "at most 32 B"]),
+    ("datacopypad-blocklen-multiple", "rule_datacopypad_params", (3,), 1, "datacopy-params",
+     ["blockLen=6 B", "sizeof(float) = 4"]),
+    ("datacopypad-blocklen-max", "rule_datacopypad_params", (4,), 1, "datacopy-params", ["blockLen=2097152"]),
+    ("gather-unaligned-offset", "rule_gather_offset", (0,), 1, "gather-offset", ["element 3", "= 6", "bytes"]),
+    ("gather-beyond-src", "rule_gather_offset", (1,), 1, "gather-offset", ["reads byte 256", "256 B"]),
+    ("waitflag-without-setflag", "rule_waitflag_unset", (), 1, "waitflag-unset",
+     ["WaitFlag<HardEvent::MTE2_V>(0)", "wait forever"]),
+    ("missing-mte2-to-v-sync", "rule_pipe_hazard", (0,), 1, "ub-pipe-hazard",
+     ["V instruction Muls reads", "MTE2 instruction DataCopy(GM->UB)", "SetFlag<HardEvent::MTE2_V>"]),
+    ("missing-v-to-mte3-sync", "rule_pipe_hazard", (1,), 1, "ub-pipe-hazard",
+     ["MTE3 instruction DataCopy(UB->GM) reads", "V instruction Muls", "SetFlag<HardEvent::V_MTE3>"]),
+    ("gm-written-by-two-cores", "rule_gm_race", (0,), 2, "gm-race",
+     ["DataCopy(UB->GM) writes GM at byte 0 of 'arg0'", "wrote (DataCopy(UB->GM))", "SyncAll"]),
+    ("gm-read-while-another-core-writes", "rule_gm_race", (2,), 2, "gm-race", ["at byte 0 of 'arg0'", "SyncAll"]),
+    ("gm-reload-without-mte3-to-mte2-sync", "rule_gm_pipe_hazard", (0,), 1, "gm-pipe-hazard",
+     ["MTE2 instruction DataCopy(GM->UB) reads GM", "MTE3 instruction DataCopy(UB->GM) wrote",
+      "SetFlag/WaitFlag<HardEvent::MTE3_MTE2>"]),
+    ("syncall-skipped-by-a-core", "rule_syncall_skipped", (), 4, "syncall-deadlock",
+     ["core 0 returned from the kernel without reaching SyncAll (barrier #1)", "wait forever"]),
+    ("syncall-more-cores-than-soc", "rule_syncall_oversubscribed", (), 41, "syncall-oversubscribed",
+     ["block_dim=41", "40 vector cores"]),
+    ("atomic-left-on", "rule_atomic_left_on", (), 1, "atomic-left-on", ["SetAtomicAdd<float>", "SetAtomicNone"]),
+    ("atomic-type-mismatch", "rule_atomic_type_mismatch", (), 1, "atomic-type-mismatch",
+     ["half data", "SetAtomicAdd<float>"]),
+    ("compare-count-not-256-bytes", "rule_compare_count", (40,), 1, "compare-count",
+     ["count=40", "160 B", "multiple of 256 B", "count=64"]),
+    ("select-in-reserved-ub", "rule_select_reserved", (), 1, "ub-reserved-area", ["188416", "195072"]),
+    ("cast-nan-to-int", "rule_cast_to_int", (0,), 1, "nan-undefined", ["Cast of nan to int32_t"]),
+    ("cast-out-of-int-range", "rule_cast_to_int", (1,), 1, "cast-out-of-range", ["3e+09", "int32_t"]),
+    ("cast-unsupported-mode", "rule_cast_mode", (), 1, "cast-mode", ["float -> bfloat16_t", "CAST_NONE"]),
+    ("max-with-nan", "rule_max_nan", (), 1, "nan-undefined", ["Maxs", "NaN"]),
+]
+
+
+@pytest.mark.parametrize("name,params,block_dim,rule,fragments", [case[1:] for case in BAD_KERNELS],
+                         ids=[case[0] for case in BAD_KERNELS])
+def test_bad_kernel_is_refused(name, params, block_dim, rule, fragments):
+    message = _expect(rule, name, params, block_dim)
+    for fragment in fragments:
+        assert fragment in message, f"{fragment!r} missing from: {message}"
+
+
+# The corrected variants of some bad kernels run cleanly, so the rules are not trigger-happy.
+GOOD_VARIANTS = [
+    ("ub-within-capacity", "rule_ub_capacity", (150000, 20000)),
+    ("all-syncs-present", "rule_pipe_hazard", (2,)),
+    ("compare-count-of-256-bytes", "rule_compare_count", (64,)),
+    ("view-inside-tensor", "rule_ub_oob", (63, 0)),
+    ("gm-reload-after-sync", "rule_gm_pipe_hazard", (1,)),
+]
+
+
+@pytest.mark.parametrize("name,params", [case[1:] for case in GOOD_VARIANTS], ids=[case[0] for case in GOOD_VARIANTS])
+def test_corrected_kernel_runs(name, params):
+    stats = _run(name, params)
+    assert stats["block_dim"] == 1
+
+
+def test_gm_handed_over_through_syncall():
+    stats = _run("rule_gm_race", (1,), block_dim=2)
+    assert stats["per_core"]["dma_count"] == [1, 1]
+
+
+def test_hazard_check_can_be_switched_off():
+    # The same kernel with the checker off: only the synchronisation rule was in the way.
+    stats = _run("rule_pipe_hazard", (0,), check_pipe_hazards=False)
+    assert stats["dma_count"] == 2
+
+
+def test_core_failing_before_syncall_releases_the_others():
+    """Core 1 breaks a rule while cores 0, 2, 3 wait in SyncAll: the launch must end with core 1's
+    error instead of hanging."""
+    outcome = {}
+
+    def launch():
+        try:
+            _run("rule_throw_before_syncall", block_dim=4)
+        except sim.SimulatorError as e:
+            outcome["error"] = str(e)
+
+    worker = threading.Thread(target=launch, daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    assert not worker.is_alive(), "the launch hung in SyncAll"
+    message = outcome["error"]
+    assert message.startswith("[gm-out-of-bounds] core 1:"), message
+    assert "GlobalTensor of 8 elements" in message
+
+
+def test_unknown_selftest_and_soc_are_value_errors():
+    with pytest.raises(ValueError, match="no self-test kernel named 'nope'"):
+        _run("nope")
+    with pytest.raises(ValueError, match="soc must be one of"):
+        _run("rule_ub_oob", (0, 0), soc="Ascend999")
