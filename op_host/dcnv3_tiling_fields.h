@@ -1,0 +1,26 @@
+// Every tiling field of Dcnv3 and Dcnv3Grad, listed once. DCNV3_TILING_FIELDS(X) expands X(type, name)
+// per field; it generates both the plain struct dcnv3::TilingData (dcnv3_tiling_plan.h, used by the
+// pure-C++ planner, its tests and the simulator) and CANN's BEGIN_TILING_DATA_DEF class
+// (dcnv3_tiling.h). Each field is 8 bytes, or two 4-byte fields side by side, so the plain struct's
+// layout equals CANN's serialisation and the kernel reads the same bytes either way.
+#pragma once
+
+#define DCNV3_TILING_FIELDS(X)                                                                        \
+  /* problem */                                                                                        \
+  X(int64_t, batch) X(int64_t, height_in) X(int64_t, width_in) X(int64_t, height_out)                 \
+  X(int64_t, width_out) X(int64_t, group) X(int64_t, group_channels) X(int64_t, points)               \
+  X(int64_t, kernel_h) X(int64_t, kernel_w) X(int64_t, stride_h) X(int64_t, stride_w)                 \
+  X(int64_t, pad_h) X(int64_t, pad_w) X(int64_t, dilation_h) X(int64_t, dilation_w)                   \
+  X(int64_t, remove_center)                                                                            \
+  X(float, offset_scale) X(float, offset_scale_pad) /* the pad keeps the next field 8-byte aligned */ \
+  /* split of the N*Ho*Wo*G pixel-groups (position x group) over the cores: contiguous ranges of */   \
+  /* split units (split_unit pixel-groups: G = whole positions, or 1), average + remainder */          \
+  X(int64_t, split_unit) X(int64_t, units_per_core) X(int64_t, units_remainder)                        \
+  /* tile capacity: tile_positions positions of one output row x tile_groups groups */                \
+  X(int64_t, tile_positions) X(int64_t, tile_groups)                                                  \
+  X(int64_t, channels_pad) /* group_channels rounded up to 32 bytes of the input dtype */             \
+  X(int64_t, fetch_mode)   /* dcnv3_ub::FetchMode: how the 4 bilinear corners reach UB */             \
+  X(int64_t, win_rows) X(int64_t, win_cols) /* window mode: input window capacity in pixels */        \
+  X(int64_t, win_cols_base) /* window columns of a one-position tile before clipping to the image */  \
+  /* backward: split of the fp32 accumulator's N*G*H*W pixels (zeroing, final conversion) over cores */ \
+  X(int64_t, acc_per_core) X(int64_t, acc_remainder)

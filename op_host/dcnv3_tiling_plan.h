@@ -1,0 +1,322 @@
+// Tiling decision for the DCNv3 kernels: pure C++17, no CANN types, so the CANN TilingFunc
+// (dcnv3_op_common.h), the simulator and the unit tests all run the same code.
+//
+// Work split: the N*Ho*Wo*G pixel-groups (output position x group), flattened, are cut into
+// block_dim contiguous ranges, average + remainder, of whole positions when that is balanced to
+// kPositionSplitImbalance, else of single pixel-groups (fewer positions than cores, e.g. 7x7 maps:
+// no core idles while there is a pixel-group for it). Whole positions avoid tiles of partial
+// positions at the range ends. Each pixel-group's grad_offset / grad_mask thus belongs to exactly
+// one core.
+// Tiles: a core walks its range in rectangles of up to tile_positions positions of one output row
+// x tile_groups groups (op_kernel/dcnv3_sampler.h, TileCursor). The shape is the one whose busiest
+// core is cheapest in a rough cycle model (PlanCycles) among those whose UB layout
+// (op_kernel/dcnv3_ub_layout.h, the code the kernel carves its UB with) fits the UB minus a reserve.
+// Corner fetch: window mode when a tile with its input window (nominal sampling area plus
+// kWindowMargin pixels, see WindowFor) fits, else one pair DMA per row per point.
+// Backward: grad_input is accumulated with fp32 atomic adds in a user workspace laid out
+// [N][G][H][W][channels_pad] (a point's 2x2 neighbourhood is then one strided DMA; fp16/bf16 atomics
+// would also round every partial sum), converted into grad_input at the end.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
+
+#include "dcnv3_contract.h"
+#include "dcnv3_tiling_fields.h"
+#include "../op_kernel/dcnv3_ub_layout.h"
+
+namespace dcnv3 {
+
+enum class DataType : int64_t { kFloat32 = 0, kFloat16 = 1, kBFloat16 = 2 };
+
+struct SocInfo {
+  int64_t vector_core_num;
+  int64_t ub_bytes;
+};
+
+struct TilingData {
+#define DCNV3_PLAIN_FIELD(type, name) type name;
+  DCNV3_TILING_FIELDS(DCNV3_PLAIN_FIELD)
+#undef DCNV3_PLAIN_FIELD
+};
+
+struct TilingPlan {
+  TilingData data;
+  uint32_t block_dim;
+  uint64_t tiling_key;
+  uint64_t workspace_bytes;  // user workspace only
+};
+
+// UB kept free of the kernels' buffers, for the runtime and as a margin.
+constexpr int64_t kUbReserveBytes = 16 * 1024;
+
+inline int64_t DtypeBytes(DataType t) { return t == DataType::kFloat32 ? 4 : 2; }
+
+// Tiling key = dtype: the kernels instantiate one templated class per key.
+inline uint64_t TilingKeyFor(DataType t) { return static_cast<uint64_t>(t); }
+
+inline int64_t ChannelsPad(int64_t group_channels, DataType t) {
+  const int64_t per_block = dcnv3_ub::kUbBlock / DtypeBytes(t);
+  return (group_channels + per_block - 1) / per_block * per_block;
+}
+
+// Pixels of input margin the window keeps around a tile's nominal sampling area (the area the taps
+// cover with zero offsets): samples displaced by up to this many pixels are served from the window;
+// larger offsets fall back to per-point DMAs (still correct, only slower).
+constexpr int64_t kWindowMargin = 4;
+
+struct WindowDims {
+  int64_t rows = 0, cols = 0;  // 0: no window (pair-per-row fetch)
+  int64_t cols_base = 0;       // columns of a one-position tile before clipping to the image
+};
+
+// Window that holds the 2x2 neighbourhoods of `tile_positions` positions of one output row with
+// offsets up to kWindowMargin pixels, clipped to the image.
+inline WindowDims WindowFor(const Problem& p, int64_t tile_positions) {
+  const Attrs& a = p.attrs;
+  const double scale = a.offset_scale < 0 ? -a.offset_scale : a.offset_scale;
+  const int64_t taps_h = static_cast<int64_t>(std::ceil((a.kernel_h - 1) * a.dilation_h * scale));
+  const int64_t taps_w = static_cast<int64_t>(std::ceil((a.kernel_w - 1) * a.dilation_w * scale));
+  WindowDims d;
+  d.rows = std::min(p.height_in, taps_h + 2 + 2 * kWindowMargin);
+  d.cols_base = taps_w + 2 + 2 * kWindowMargin;
+  d.cols = std::min(p.width_in, (tile_positions - 1) * a.stride_w + d.cols_base);
+  return d;
+}
+
+inline dcnv3_ub::UbLayout LayoutFor(const Problem& p, DataType t, int64_t tile_positions, int64_t tile_groups,
+                                    bool backward, WindowDims win) {
+  return dcnv3_ub::MakeUbLayout(static_cast<uint32_t>(DtypeBytes(t)), static_cast<uint32_t>(p.points),
+                                static_cast<uint32_t>(tile_positions), static_cast<uint32_t>(tile_groups),
+                                static_cast<uint32_t>(ChannelsPad(p.attrs.group_channels, t)), backward,
+                                static_cast<uint32_t>(win.rows * win.cols * tile_groups));
+}
+
+// Limits of this kernel design beyond the op's contract. "" when the problem is supported, else a
+// message naming the argument and the limit.
+inline std::string CheckKernelLimits(const Problem& p, DataType t, const SocInfo& soc, bool backward) {
+  const int64_t budget = soc.ub_bytes - kUbReserveBytes;
+  auto fits = [&](const Problem& q) { return LayoutFor(q, t, 1, 1, backward, WindowDims{}).total <= budget; };
+  if (!fits(p)) {
+    Problem smaller = p;  // the largest group_channels one group's points fit the UB with
+    while (smaller.attrs.group_channels > 1 && !fits(smaller)) --smaller.attrs.group_channels;
+    return "group_channels=" + std::to_string(p.attrs.group_channels) + " with a " + std::to_string(p.attrs.kernel_h) +
+           "x" + std::to_string(p.attrs.kernel_w) + " kernel does not fit the " + std::to_string(soc.ub_bytes) +
+           "-byte unified buffer of this SoC in the " + (backward ? "backward" : "forward") +
+           " kernel; at most group_channels=" + std::to_string(smaller.attrs.group_channels) + " is supported";
+  }
+  // Corner addresses inside one image row are int32 in the kernel (the row index is 64-bit).
+  if (p.width_in * p.channels >= (int64_t{1} << 31))
+    return "input width * channels must be < 2^31, got " + std::to_string(p.width_in * p.channels);
+  return "";
+}
+
+namespace detail {
+
+inline void FillProblem(const Problem& p, TilingData* d) {
+  const Attrs& a = p.attrs;
+  d->batch = p.batch; d->height_in = p.height_in; d->width_in = p.width_in;
+  d->height_out = p.height_out; d->width_out = p.width_out;
+  d->group = a.group; d->group_channels = a.group_channels; d->points = p.points;
+  d->kernel_h = a.kernel_h; d->kernel_w = a.kernel_w; d->stride_h = a.stride_h; d->stride_w = a.stride_w;
+  d->pad_h = a.pad_h; d->pad_w = a.pad_w; d->dilation_h = a.dilation_h; d->dilation_w = a.dilation_w;
+  d->remove_center = a.remove_center;
+  d->offset_scale = a.offset_scale;
+  d->offset_scale_pad = 0.0f;
+}
+
+// Contiguous ranges of `total` items over at most `cores` cores.
+inline uint32_t SplitEvenly(int64_t total, int64_t cores, int64_t* per_core, int64_t* remainder) {
+  const int64_t used = std::max<int64_t>(1, std::min(cores, total));
+  *per_core = total / used;
+  *remainder = total % used;
+  return static_cast<uint32_t>(used);
+}
+
+// Largest ratio of the busiest core's positions to the average for which the work is split in
+// whole positions.
+constexpr double kPositionSplitImbalance = 1.1;
+
+// A rough cycle model of one vector core, only to rank tile shapes (not a performance
+// prediction): the fixed cost of a small DMA, MTE2 bytes per cycle from L2, the fixed cost of a
+// tile's ~100 vector and scalar instructions, and vector element passes per corner element (the
+// vector code runs over the tile's full capacity, so short tiles cost as much as full ones).
+constexpr double kDmaCycles = 100;
+constexpr double kBytesPerCycle = 64;
+constexpr double kTileCycles = 2000;
+constexpr double kPassesPerCornerElement = 6;
+constexpr double kFp32LanesPerCycle = 64;
+
+struct TileShape {
+  int64_t positions, groups;  // capacity
+  WindowDims win;             // rows 0: pair fetch
+};
+
+// Cycles of one tile of `npos` positions x `ng` groups cut from `s`.
+inline double TileCycles(const Problem& p, DataType t, const TileShape& s, int64_t npos, int64_t ng) {
+  const int64_t cpad = ChannelsPad(p.attrs.group_channels, t);
+  const bool aligned = cpad == p.attrs.group_channels;
+  double dmas = 3 + (aligned ? 1 : npos);  // offsets, mask, grad rows; output / grad_output rows
+  double window_bytes = 0;
+  if (s.win.rows > 0) {
+    const int64_t cols = std::min(s.win.cols, s.win.cols_base + (npos - 1) * p.attrs.stride_w);
+    const bool all_groups = ng == p.attrs.group;
+    dmas += aligned ? (all_groups ? 1 : s.win.rows) : (all_groups ? s.win.rows : s.win.rows * ng);
+    window_bytes = static_cast<double>(s.win.rows * cols * ng * cpad * DtypeBytes(t));
+  } else {
+    dmas += 2.0 * npos * ng * p.points;
+  }
+  const double capacity_elements = static_cast<double>(s.positions * s.groups * p.points * dcnv3_ub::kSlots * cpad);
+  return kTileCycles + dmas * kDmaCycles + window_bytes / kBytesPerCycle +
+         capacity_elements * kPassesPerCornerElement / kFp32LanesPerCycle;
+}
+
+// Cycles of the core owning pixel-groups [a, b): the tiles the kernel's TileCursor
+// (op_kernel/dcnv3_sampler.h) cuts, counted per output-row run instead of one by one.
+inline double CoreCycles(const Problem& p, DataType t, const TileShape& s, int64_t a, int64_t b) {
+  const int64_t g = p.attrs.group, wo = p.width_out;
+  double total = 0;
+  auto part_of_position = [&](int64_t groups) {
+    for (; groups > 0; groups -= s.groups) total += TileCycles(p, t, s, 1, std::min(s.groups, groups));
+  };
+  auto run = [&](int64_t len, int64_t times) {  // `times` runs of `len` whole positions in one row
+    for (int64_t g0 = 0; g0 < g; g0 += s.groups) {
+      const int64_t ng = std::min(s.groups, g - g0);
+      double cycles = static_cast<double>(len / s.positions) * TileCycles(p, t, s, s.positions, ng);
+      if (len % s.positions) cycles += TileCycles(p, t, s, len % s.positions, ng);
+      total += static_cast<double>(times) * cycles;
+    }
+  };
+  int64_t q = a;
+  if (q < b && (q % g != 0 || b - q < g)) {  // head: part of a position
+    const int64_t n = std::min(g - q % g, b - q);
+    part_of_position(n);
+    q += n;
+  }
+  int64_t first = q / g;
+  const int64_t last = b / g;  // whole positions [first, last)
+  if (last > first) {
+    const int64_t head = std::min(last - first, wo - first % wo);
+    run(head, 1);
+    first += head;
+    run(wo, (last - first) / wo);
+    first += (last - first) / wo * wo;
+    if (last > first) run(last - first, 1);
+    q = last * g;
+  }
+  if (b > q) part_of_position(b - q);  // tail
+  return total;
+}
+
+// Cycles of the busiest core for a shape.
+inline double PlanCycles(const Problem& p, DataType t, const TileShape& s, const TilingData& d, uint32_t cores) {
+  double worst = 0;
+  for (uint32_t core = 0; core < cores; ++core) {
+    const int64_t c = core, extra = d.units_remainder;
+    const int64_t begin = (c * d.units_per_core + std::min(c, extra)) * d.split_unit;
+    const int64_t end = begin + (d.units_per_core + (c < extra ? 1 : 0)) * d.split_unit;
+    worst = std::max(worst, CoreCycles(p, t, s, begin, end));
+  }
+  return worst;
+}
+
+// The tile shape with the cheapest busiest core (PlanCycles) among those whose UB layout fits
+// `budget`: for each group count, the most positions that fit and the position counts that cut an
+// output row evenly. Window fetch when a window fits, else pair fetch. False if not even one
+// pixel-group fits.
+inline bool ChooseTile(const Problem& p, DataType t, bool backward, int64_t budget, const TilingData& d,
+                       uint32_t cores, TileShape* best) {
+  // Gatherb's destination repeat stride (8 blocks per corner row) is 8 bits; a window row of
+  // pixel-groups is one DMA of at most 4095 blocks.
+  const bool window_ok = 8 * ChannelsPad(p.attrs.group_channels, t) * DtypeBytes(t) / 32 <= 255;
+  const int64_t core_pgs = (d.units_per_core + (d.units_remainder ? 1 : 0)) * d.split_unit;
+  const int64_t max_positions =
+      std::max<int64_t>(1, std::min(p.width_out, (core_pgs + p.attrs.group - 1) / p.attrs.group));
+  double best_cycles = 0;
+  bool found = false;
+  for (const bool window : {true, false}) {
+    if (window && !window_ok) continue;
+    auto shape = [&](int64_t positions, int64_t groups) {
+      return TileShape{positions, groups, window ? WindowFor(p, positions) : WindowDims{}};
+    };
+    auto fits = [&](int64_t positions, int64_t groups) {
+      const TileShape s = shape(positions, groups);
+      return s.win.cols * groups <= 4095 && LayoutFor(p, t, positions, groups, backward, s.win).total <= budget;
+    };
+    for (int64_t groups = 1; groups <= p.attrs.group && fits(1, groups); ++groups) {
+      int64_t lo = 1, hi = max_positions;
+      while (lo < hi) {  // most positions that fit
+        const int64_t mid = (lo + hi + 1) / 2;
+        if (fits(mid, groups)) lo = mid; else hi = mid - 1;
+      }
+      for (int64_t pieces = 1; pieces <= p.width_out; ++pieces) {
+        const int64_t positions = (p.width_out + pieces - 1) / pieces;  // cuts a row into `pieces`
+        if (positions > lo) continue;
+        for (const int64_t n : {positions, lo}) {
+          const double cycles = PlanCycles(p, t, shape(n, groups), d, cores);
+          if (!found || cycles < best_cycles) {
+            best_cycles = cycles;
+            found = true;
+            *best = shape(n, groups);
+          }
+        }
+        if (positions < lo) break;  // smaller counts only add tiles
+      }
+    }
+    if (found) return true;  // a window layout beats per-point DMAs whenever it fits
+  }
+  return found;
+}
+
+inline TilingPlan Plan(const Problem& p, DataType t, const SocInfo& soc, bool backward) {
+  TilingPlan plan{};
+  TilingData& d = plan.data;
+  FillProblem(p, &d);
+  const int64_t positions = p.batch * p.height_out * p.width_out, cores = soc.vector_core_num;
+  const bool whole = positions >= cores && (positions + cores - 1) / cores <= kPositionSplitImbalance * positions / cores;
+  d.split_unit = whole ? p.attrs.group : 1;
+  plan.block_dim = SplitEvenly(whole ? positions : positions * p.attrs.group, cores, &d.units_per_core,
+                               &d.units_remainder);
+  TileShape shape{1, 1, WindowDims{}};  // CheckKernelLimits rejects problems where nothing fits
+  ChooseTile(p, t, backward, soc.ub_bytes - kUbReserveBytes, d, plan.block_dim, &shape);
+  d.tile_positions = shape.positions;
+  d.tile_groups = shape.groups;
+  d.fetch_mode = shape.win.rows > 0 ? dcnv3_ub::kFetchWindow : dcnv3_ub::kFetchPairPerRow;
+  d.win_rows = shape.win.rows;
+  d.win_cols = shape.win.cols;
+  d.win_cols_base = shape.win.cols_base;
+  d.channels_pad = ChannelsPad(p.attrs.group_channels, t);
+  plan.tiling_key = TilingKeyFor(t);
+  plan.workspace_bytes = 0;
+  if (backward) {
+    // fp32 accumulator [N][G][H][W][channels_pad], split by pixels of its (n, g) planes over the
+    // cores that run the main loop (they zero it first and convert it into grad_input last).
+    const int64_t pixels = p.batch * p.attrs.group * p.height_in * p.width_in;
+    const int64_t cores = plan.block_dim;
+    d.acc_per_core = pixels / cores;
+    d.acc_remainder = pixels % cores;
+    plan.workspace_bytes = static_cast<uint64_t>(pixels * d.channels_pad) * sizeof(float);
+  }
+  return plan;
+}
+
+}  // namespace detail
+
+// UB bytes the kernel carves for `plan` (its one buffer; the plan keeps it <= ub_bytes - reserve).
+inline int64_t PlannedUbBytes(const Problem& p, DataType t, const TilingData& d, bool backward) {
+  const WindowDims win =
+      d.fetch_mode == dcnv3_ub::kFetchWindow ? WindowDims{d.win_rows, d.win_cols, d.win_cols_base} : WindowDims{};
+  return LayoutFor(p, t, d.tile_positions, d.tile_groups, backward, win).total;
+}
+
+inline TilingPlan PlanForward(const Problem& p, DataType dtype, const SocInfo& soc) {
+  return detail::Plan(p, dtype, soc, false);
+}
+
+inline TilingPlan PlanBackward(const Problem& p, DataType dtype, const SocInfo& soc) {
+  return detail::Plan(p, dtype, soc, true);
+}
+
+}  // namespace dcnv3

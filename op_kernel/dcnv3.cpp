@@ -1,0 +1,143 @@
+// DCNv3 forward on the Ascend vector cores (AIV only).
+//
+// Tiling (host: op_host/dcnv3_tiling_plan.h). The N*Ho*Wo*G pixel-groups (output position x
+// group) are split into block_dim contiguous ranges, average + remainder, in whole positions when
+// that is balanced to 10 % and in single pixel-groups otherwise (e.g. 7x7 maps on 40 cores). A core
+// walks its range in tiles: rectangles of up to tile_positions positions of one output row x
+// tile_groups groups, the shape chosen by the host as the cheapest for the busiest core in a rough
+// cycle model among those whose UB layout (dcnv3_ub_layout.h, shared with the host) fits.
+//
+// Per tile (dcnv3_sampler.h):
+//   1. MTE2: the tile's offsets and mask (one strided DMA each) and its input window: the input
+//      rows and columns the tile's taps reach with offsets up to 4 pixels, for the tile's groups,
+//      one DMA (or one per window row when the tile has a subset of the groups or the channels
+//      need 32-byte padding).
+//   2. V: Gather de-interleaves (x, y) and orders points point-major; sampling locations,
+//      validity, floors, slot weights and addresses for all points of the tile in ~80 vector
+//      instructions. NaN/Inf/outside samples become a sentinel before any float->int conversion.
+//      Each point reads its 2x2 neighbourhood from the clamped top-left pixel, so every address is
+//      inside the image and borders need no branch (weights of out-of-range corners are 0).
+//      Gatherb copies the 4 corner rows of every point whose neighbourhood lies in the window
+//      from UB into the slots [slot][point][channel].
+//   3. S+MTE2: points outside the window (offsets beyond the margin) fall back to 2 DMAs each,
+//      one per image row, each a blockCount=2 DataCopyPad of the x-neighbour pair of the point's
+//      group; the scalar unit reads one int32 per point to skip window points.
+//   4. V: Brcb broadcasts each slot's weights (bilinear x mask) over channels, Muls weight the
+//      corner data, 4P Adds of [pixel-group][channel] blocks sum slots and taps into the output
+//      tile (fp32 accumulation for all dtypes), Cast to the output dtype.
+//   5. MTE3: one DataCopyPad stores the tile (one per position when channels need padding), from
+//      one of two output buffers, so the store overlaps the next tile's work.
+// DMAs: 3 + window rows per tile, + 2 per point outside the window. InternImage-T/B layers with
+// offsets of a few pixels: 0.02-0.12 DMAs per sampled point (python -m dcnv3_ascend.sim.report).
+//
+// Rejected:
+// - One DMA per bilinear corner (4 per point, DCNv2 kernels) or per corner row (2 per point,
+//   MultiScaleDeformableAttn): the kernel is bound by DMA count; the window serves most points
+//   from UB and keeps the pair DMA as the fallback only.
+// - One DMA per point covering both rows with the x-neighbours of all groups in between
+//   (blockCount 2, (G+1)*C elements per row): halves the DMAs but moves up to 16x the bytes for
+//   wide G and still costs one DMA per point.
+// - Per-point branches on border corners (MSDA style): a clamped slot with weight 0 gives the same
+//   result with no scalar work.
+// - GM addresses computed in float: exact only below 2^24; image rows are 64-bit scalar here and
+//   in-row offsets int32 (the plan checks W * G * C < 2^31).
+// - Whole output positions as the only work unit: a 7x7 map leaves a third of 40 cores with one
+//   position and the rest with two; pixel-groups balance it.
+#include "kernel_operator.h"
+#include "dcnv3_sampler.h"
+
+namespace dcnv3_kernel {
+
+template <typename T>
+class Forward {
+ public:
+  template <typename Tiling>
+  __aicore__ inline void Init(const Tiling& tiling, GM_ADDR input, GM_ADDR offset, GM_ADDR mask, GM_ADDR output) {
+    geo_.Load(tiling);
+    output_.SetGlobalBuffer((__gm__ T*)output);
+    s_.Init(geo_, &pipe_, input, offset, mask, false);
+  }
+
+  __aicore__ inline void Process() {
+    // The store of one tile runs on MTE3 while the next tile is computed into the other buffer.
+    for (uint32_t b = 0; b < dcnv3_ub::kOutBuffers; ++b) SetFlag<HardEvent::MTE3_V>(kOutEvent + b);
+    uint32_t out = 0;
+    TileCursor cursor;
+    cursor.Start(geo_);
+    Tile t;
+    while (cursor.Next(geo_, &t)) {
+      WaitPipe<HardEvent::V_MTE2>();  // the previous tile's vector work is done with its inputs
+      s_.LoadOffsetMask(t);
+      s_.LoadWindow(t);
+      WaitPipe<HardEvent::MTE2_V>();
+      s_.Locate(t, false);
+      s_.GatherWindow();
+      WaitPipe<HardEvent::V_S>();
+      s_.FetchCorners(t);
+      WaitPipe<HardEvent::MTE2_V>();
+      WaitFlag<HardEvent::MTE3_V>(kOutEvent + out);  // MTE3 has stored this buffer's last tile
+      Accumulate(t, out);
+      WaitPipe<HardEvent::V_MTE3>();
+      s_.StoreChannelRows(t, output_, s_.template At<T>(s_.Out(s_.Layout().rows_t, out)));
+      SetFlag<HardEvent::MTE3_V>(kOutEvent + out);
+      out = (out + 1) % dcnv3_ub::kOutBuffers;
+    }
+    for (uint32_t b = 0; b < dcnv3_ub::kOutBuffers; ++b) WaitFlag<HardEvent::MTE3_V>(kOutEvent + b);
+  }
+
+ private:
+  // Output tile [pg][c] = sum over slots k and taps p of weight * corner data, accumulated in fp32
+  // (rows_f for half types, the output buffer itself for fp32) and cast into output buffer `out`.
+  __aicore__ inline void Accumulate(const Tile& t, uint32_t out) {
+    const dcnv3_ub::UbLayout& l = s_.Layout();
+    const uint32_t rows_t = s_.Out(l.rows_t, out);
+    s_.CornerDataToFloat();
+    LocalTensor<float> data = s_.F(l.data_f), acc = s_.F(Sampler<T>::kF32 ? rows_t : l.rows_f), weights = s_.F(l.wbc);
+    const int32_t slot = static_cast<int32_t>(l.ss * geo_.cpad);
+    for (int64_t k = 0; k < dcnv3_ub::kSlots; ++k) {  // one slot's weights at a time keeps wbc small
+      s_.BroadcastWeights(weights, k, 1, s_.Layout().ss, 1);
+      Mul(data[k * slot], data[k * slot], weights, slot);
+      PipeBarrier<PIPE_V>();
+    }
+    const int32_t count = static_cast<int32_t>(t.pg_span * geo_.cpad);
+    const int64_t blocks = dcnv3_ub::kSlots * geo_.p;  // one [pg][c] block per (slot, point), >= 4
+    Add(acc, data[Block(0)], data[Block(1)], count);
+    for (int64_t q = 2; q < blocks; ++q) {
+      PipeBarrier<PIPE_V>();
+      Add(acc, acc, data[Block(q)], count);
+    }
+    PipeBarrier<PIPE_V>();
+    if constexpr (!Sampler<T>::kF32) {
+      Cast(s_.template At<T>(rows_t), acc, RoundMode::CAST_RINT, static_cast<uint32_t>(count));
+    }
+  }
+
+  __aicore__ inline int64_t Block(int64_t q) { return s_.RowOffset(q / geo_.p, q % geo_.p); }
+
+  TPipe pipe_;
+  Geometry geo_;
+  Sampler<T> s_;
+  GlobalTensor<T> output_;
+};
+
+}  // namespace dcnv3_kernel
+
+extern "C" __global__ __aicore__ void dcnv3(GM_ADDR input, GM_ADDR offset, GM_ADDR mask, GM_ADDR output,
+                                            GM_ADDR workspace, GM_ADDR tiling) {
+  KERNEL_TASK_TYPE_DEFAULT(KERNEL_TYPE_AIV_ONLY);
+  (void)workspace;
+  GET_TILING_DATA(tilingData, tiling);
+  if (TILING_KEY_IS(0)) {
+    dcnv3_kernel::Forward<float> op;
+    op.Init(tilingData, input, offset, mask, output);
+    op.Process();
+  } else if (TILING_KEY_IS(1)) {
+    dcnv3_kernel::Forward<half> op;
+    op.Init(tilingData, input, offset, mask, output);
+    op.Process();
+  } else if (TILING_KEY_IS(2)) {
+    dcnv3_kernel::Forward<bfloat16_t> op;
+    op.Init(tilingData, input, offset, mask, output);
+    op.Process();
+  }
+}

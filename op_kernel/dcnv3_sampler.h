@@ -1,0 +1,630 @@
+// The part of the DCNv3 forward and backward kernels that is the same in both: walking a core's
+// tiles, loading offset/mask tiles and the input window, computing the sampling locations,
+// bilinear slot weights and corner addresses vectorised over all points of a tile, and fetching
+// the corner data (Gatherb from the window, pair DMAs for the points outside it).
+//
+// Slots instead of corners: each point's 2x2 neighbourhood is fetched from the clamped top-left
+// pixel (h0c, w0c) = (clamp(h0, 0, H-2), clamp(w0, 0, W-2)), so every fetched address is inside
+// the image and the fetch has no branches. Slot (sh, sw) holds pixel (h0c+sh, w0c+sw); its weight
+// along w is hw if that pixel is w0, lw if it is w1 = w0+1, else 0 (likewise along h). With
+// d = w0 - w0c in {-1, 0, 1}: aw0 = [d==0]hw + [d==-1]lw, aw1 = [d==0]lw + [d==1]hw; the
+// derivative weights are bw0 = [d==-1] - [d==0], bw1 = [d==0] - [d==1]. Out-of-range corners thus
+// get weight 0 exactly as the reference zeroes them, and the four slot weights replace the
+// reference's per-corner range tests.
+// Invalid samples (outside (-1, H) x (-1, W), NaN, Inf) are moved to a sentinel location before
+// any float->int conversion; the sentinel makes d = -4, so all slot weights vanish, and their
+// mask is zeroed too.
+#pragma once
+
+#include "kernel_operator.h"
+#include "dcnv3_ub_layout.h"
+
+namespace dcnv3_kernel {
+
+using namespace AscendC;
+
+// Any location below -1 is invalid; -4 keeps the floor far from the {-1, 0, 1} window of d.
+constexpr float kInvalidLocation = -4.0f;
+
+// Event ids kOutEvent + b (MTE3_V) say that MTE3 has drained output buffer b (dcnv3_ub::kOutBuffers);
+// id 0 is left to the immediate WaitPipe pairs.
+constexpr int32_t kOutEvent = 1;
+
+template <HardEvent E>
+__aicore__ inline void WaitPipe() {
+  SetFlag<E>(0);
+  WaitFlag<E>(0);
+}
+
+// A tile: positions [pos, pos + npos) of one output row x groups [g0, g0 + ngroups).
+struct Tile {
+  int64_t pos;        // first flattened output position n * Ho * Wo + ho * Wo + wo
+  int64_t n, ho, wo;
+  int64_t npos, g0, ngroups;
+  int64_t pg_span;    // pixel-group rows the tile spans in the tile layout: (npos - 1) * tile_groups + ngroups
+};
+
+// Host-plan fields the kernels read, copied out of whichever TilingData type the build generates.
+struct Geometry {
+  int64_t h, w, ho, wo, g, c, p, gc, cpad;
+  int64_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dil_h, dil_w, remove_center;
+  float scale;
+  int64_t tile_positions, tile_groups;
+  int64_t fetch_mode, win_rows, win_cols, win_cols_base;
+  int64_t pg_begin, pg_end;    // this core's pixel-groups (flattened position * G + group)
+  int64_t acc_begin, acc_end;  // this core's share of the grad_input accumulator (backward)
+
+  template <typename Tiling>
+  __aicore__ inline void Load(const Tiling& t) {
+    h = t.height_in; w = t.width_in; ho = t.height_out; wo = t.width_out;
+    g = t.group; c = t.group_channels; p = t.points; gc = g * c; cpad = t.channels_pad;
+    kernel_h = t.kernel_h; kernel_w = t.kernel_w; stride_h = t.stride_h; stride_w = t.stride_w;
+    pad_h = t.pad_h; pad_w = t.pad_w; dil_h = t.dilation_h; dil_w = t.dilation_w;
+    remove_center = t.remove_center;
+    scale = t.offset_scale;
+    tile_positions = t.tile_positions; tile_groups = t.tile_groups;
+    fetch_mode = t.fetch_mode; win_rows = t.win_rows; win_cols = t.win_cols; win_cols_base = t.win_cols_base;
+    const int64_t core = GetBlockIdx();
+    Range(core, t.units_per_core, t.units_remainder, &pg_begin, &pg_end);
+    pg_begin *= t.split_unit;
+    pg_end *= t.split_unit;
+    Range(core, t.acc_per_core, t.acc_remainder, &acc_begin, &acc_end);
+  }
+
+  // Core `core`'s contiguous share of items split as per_core each plus one for the first `extra`.
+  __aicore__ static inline void Range(int64_t core, int64_t per_core, int64_t extra, int64_t* begin, int64_t* end) {
+    *begin = core * per_core + (core < extra ? core : extra);
+    *end = *begin + per_core + (core < extra ? 1 : 0);
+  }
+};
+
+// Walks this core's pixel-groups in tiles. A position the range only partly covers (at its ends)
+// is cut into tiles of one position x up to tile_groups groups; runs of whole positions in one
+// output row are cut into rectangles of tile_positions x tile_groups.
+struct TileCursor {
+  int64_t q, end;            // pixel-groups not yet handed out, outside the current run
+  int64_t run_pos, run_len;  // current run of whole positions (run_len 0: none)
+  int64_t run_g0, run_at;    // next group chunk and position within the run
+
+  __aicore__ inline void Start(const Geometry& geo) {
+    q = geo.pg_begin;
+    end = geo.pg_end;
+    run_len = 0;
+  }
+
+  __aicore__ inline bool Next(const Geometry& geo, Tile* t) {
+    if (run_len == 0) {
+      if (q >= end) return false;
+      const int64_t pos = q / geo.g, g = q - pos * geo.g;
+      if (g != 0 || end - q < geo.g) {  // part of one position
+        int64_t ng = geo.g - g < geo.tile_groups ? geo.g - g : geo.tile_groups;
+        if (ng > end - q) ng = end - q;
+        Fill(geo, pos, 1, g, ng, t);
+        q += ng;
+        return true;
+      }
+      run_pos = pos;
+      run_len = (end - q) / geo.g;
+      const int64_t left_in_row = geo.wo - pos % geo.wo;
+      if (run_len > left_in_row) run_len = left_in_row;
+      run_g0 = 0;
+      run_at = 0;
+    }
+    int64_t npos = run_len - run_at < geo.tile_positions ? run_len - run_at : geo.tile_positions;
+    const int64_t ng = geo.g - run_g0 < geo.tile_groups ? geo.g - run_g0 : geo.tile_groups;
+    Fill(geo, run_pos + run_at, npos, run_g0, ng, t);
+    run_at += npos;
+    if (run_at >= run_len) {
+      run_at = 0;
+      run_g0 += geo.tile_groups;
+      if (run_g0 >= geo.g) {
+        q = (run_pos + run_len) * geo.g;
+        run_len = 0;
+      }
+    }
+    return true;
+  }
+
+ private:
+  __aicore__ static inline void Fill(const Geometry& geo, int64_t pos, int64_t npos, int64_t g0, int64_t ng, Tile* t) {
+    const int64_t row = pos / geo.wo;  // n * Ho + ho
+    t->pos = pos;
+    t->n = row / geo.ho;
+    t->ho = row - t->n * geo.ho;
+    t->wo = pos - row * geo.wo;
+    t->npos = npos;
+    t->g0 = g0;
+    t->ngroups = ng;
+    t->pg_span = (npos - 1) * geo.tile_groups + ng;
+  }
+};
+
+template <typename T>
+class Sampler {
+ public:
+  static constexpr bool kF32 = sizeof(T) == 4;
+
+  __aicore__ inline void Init(const Geometry& geo, TPipe* pipe, GM_ADDR input, GM_ADDR offset, GM_ADDR mask,
+                              bool backward) {
+    geo_ = geo;
+    pg_cap_ = geo.tile_positions * geo.tile_groups;
+    window_ = geo.fetch_mode == dcnv3_ub::kFetchWindow;
+    l_ = dcnv3_ub::MakeUbLayout(sizeof(T), geo.p, geo.tile_positions, geo.tile_groups, geo.cpad, backward,
+                                window_ ? geo.win_rows * geo.win_cols * geo.tile_groups : 0);
+    input_.SetGlobalBuffer((__gm__ T*)input);
+    offset_.SetGlobalBuffer((__gm__ T*)offset);
+    mask_.SetGlobalBuffer((__gm__ T*)mask);
+    pipe->InitBuffer(ub_, l_.total);
+    npc_ = l_.npc;
+    // Zero everything once: lanes past a short tile and padding channels then hold finite values.
+    Duplicate(ub_.Get<float>(), 0.0f, static_cast<int32_t>(l_.total / 4));
+    Duplicate(F(l_.ones), 1.0f, npc_);
+    Duplicate(F(l_.ones)[npc_], -1.0f, npc_);
+    WaitPipe<HardEvent::V_S>();
+    BuildPointTables();
+    WaitPipe<HardEvent::S_V>();
+  }
+
+  __aicore__ inline const dcnv3_ub::UbLayout& Layout() const { return l_; }
+  // Byte offset of output buffer `out`'s copy of a doubled buffer (Layout().out_stride apart).
+  __aicore__ inline uint32_t Out(uint32_t offset, uint32_t out) const { return offset + out * l_.out_stride; }
+  __aicore__ inline int32_t Npc() const { return npc_; }
+  __aicore__ inline int64_t PgCap() const { return pg_cap_; }
+
+  template <typename U>
+  __aicore__ inline LocalTensor<U> At(uint32_t byte_offset) {
+    return ub_.GetWithOffset<U>((l_.total - byte_offset) / sizeof(U), byte_offset);
+  }
+  __aicore__ inline LocalTensor<float> F(uint32_t byte_offset) { return At<float>(byte_offset); }
+  __aicore__ inline LocalTensor<int32_t> I(uint32_t byte_offset) { return At<int32_t>(byte_offset); }
+
+  // DataCopyPad parameters for a tile's per-position runs of `elems_per_group` elements per group
+  // (offsets, masks and their gradients): one block per position, G groups apart in GM, one
+  // `row_elems` row apart in UB. DataCopyPad counts UB gaps in 32-byte blocks and GM gaps in bytes;
+  // srcStride is the source side's gap.
+  __aicore__ inline DataCopyExtParams PositionRows(const Tile& t, int64_t elems_per_group, uint32_t row_elems,
+                                                   uint32_t elem_bytes, bool ub_to_gm) const {
+    const uint32_t bytes = static_cast<uint32_t>(t.ngroups * elems_per_group * elem_bytes);
+    const uint32_t gm_gap = static_cast<uint32_t>((geo_.g - t.ngroups) * elems_per_group * elem_bytes);
+    const uint32_t ub_gap = (row_elems * elem_bytes - dcnv3_ub::AlignUp(bytes, dcnv3_ub::kUbBlock)) / dcnv3_ub::kUbBlock;
+    const uint16_t blocks = static_cast<uint16_t>(t.npos);
+    return ub_to_gm ? DataCopyExtParams{blocks, bytes, ub_gap, gm_gap, 0} : DataCopyExtParams{blocks, bytes, gm_gap, ub_gap, 0};
+  }
+
+  // First GM element of the tile in a tensor with `elems_per_group` elements per (position, group).
+  __aicore__ inline uint64_t TileFirst(const Tile& t, int64_t elems_per_group) const {
+    return (static_cast<uint64_t>(t.pos) * geo_.g + t.g0) * elems_per_group;
+  }
+
+  // GM -> UB: the tile's offsets and mask, one row per position.
+  __aicore__ inline void LoadOffsetMask(const Tile& t) {
+    DataCopyPadExtParams<T> nopad{false, 0, 0, static_cast<T>(0.0f)};
+    DataCopyPad(At<T>(l_.off_in), offset_[TileFirst(t, 2 * geo_.p)],
+                PositionRows(t, 2 * geo_.p, l_.off_row, sizeof(T), false), nopad);
+    DataCopyPad(At<T>(l_.mask_in), mask_[TileFirst(t, geo_.p)], PositionRows(t, geo_.p, l_.mask_row, sizeof(T), false),
+                nopad);
+  }
+
+  // Rows of group_channels per pixel-group (output, grad_output) between GM and the tile layout
+  // [pg][c_pad]. One DMA per tile when a group's channels fill whole 32-byte blocks (a strided run
+  // per position), else one per position (each group's row padded in UB).
+  __aicore__ inline void LoadChannelRows(const Tile& t, const GlobalTensor<T>& gm, const LocalTensor<T>& ub) {
+    DataCopyPadExtParams<T> pad{true, 0, static_cast<uint8_t>(geo_.cpad - geo_.c), static_cast<T>(0.0f)};
+    if (geo_.c == geo_.cpad) {
+      DataCopyPad(ub, gm[TileFirst(t, geo_.c)], PositionRows(t, geo_.c, geo_.tile_groups * geo_.cpad, sizeof(T), false),
+                  pad);
+      return;
+    }
+    const DataCopyExtParams rows{static_cast<uint16_t>(t.ngroups), static_cast<uint32_t>(geo_.c * sizeof(T)), 0, 0, 0};
+    for (int64_t pos = 0; pos < t.npos; ++pos)
+      DataCopyPad(ub[pos * geo_.tile_groups * geo_.cpad], gm[TileFirst(t, geo_.c) + pos * geo_.gc], rows, pad);
+  }
+  __aicore__ inline void StoreChannelRows(const Tile& t, const GlobalTensor<T>& gm, const LocalTensor<T>& ub) {
+    if (geo_.c == geo_.cpad) {
+      DataCopyPad(gm[TileFirst(t, geo_.c)], ub, PositionRows(t, geo_.c, geo_.tile_groups * geo_.cpad, sizeof(T), true));
+      return;
+    }
+    const DataCopyExtParams rows{static_cast<uint16_t>(t.ngroups), static_cast<uint32_t>(geo_.c * sizeof(T)), 0, 0, 0};
+    for (int64_t pos = 0; pos < t.npos; ++pos)
+      DataCopyPad(gm[TileFirst(t, geo_.c) + pos * geo_.gc], ub[pos * geo_.tile_groups * geo_.cpad], rows);
+  }
+
+  // Vector: sampling locations, validity, slot weights (times mask into `wts`) and corner
+  // addresses of every point of the tile.
+  __aicore__ inline void Locate(const Tile& t, bool backward) {
+    const int32_t n = npc_;
+    if constexpr (!kF32) {
+      Cast(F(l_.off_f), At<T>(l_.off_in), RoundMode::CAST_NONE, geo_.tile_positions * l_.off_row);
+      Cast(F(l_.mask_f), At<T>(l_.mask_in), RoundMode::CAST_NONE, geo_.tile_positions * l_.mask_row);
+      PipeBarrier<PIPE_V>();
+    }
+    LocalTensor<float> locw = F(l_.loc_w), loch = F(l_.loc_h), m = F(l_.m);
+    LocalTensor<uint32_t> tab_off = At<uint32_t>(l_.tab_off);
+    Gather(locw, F(l_.off_f), tab_off, 0u, static_cast<uint32_t>(n));
+    Gather(loch, F(l_.off_f), tab_off, static_cast<uint32_t>(sizeof(float)), static_cast<uint32_t>(n));
+    Gather(m, F(l_.mask_f), At<uint32_t>(l_.tab_mask), 0u, static_cast<uint32_t>(n));
+    PipeBarrier<PIPE_V>();
+    const float base_w = BaseW(t), base_h = BaseH(t);
+    Add(locw, locw, F(l_.tab_kw), n);
+    Add(loch, loch, F(l_.tab_kh), n);
+    PipeBarrier<PIPE_V>();
+    Muls(locw, locw, geo_.scale, n);
+    Muls(loch, loch, geo_.scale, n);
+    PipeBarrier<PIPE_V>();
+    Add(locw, locw, F(l_.tab_wo), n);
+    Adds(loch, loch, base_h, n);
+    PipeBarrier<PIPE_V>();
+    Adds(locw, locw, base_w, n);
+    PipeBarrier<PIPE_V>();
+    // valid = loc_h > -1 && loc_w > -1 && loc_h < H && loc_w < W (false for NaN)
+    LocalTensor<uint8_t> valid = Cmp(0);
+    CompareScalar(valid, locw, -1.0f, CMPMODE::GT, static_cast<uint32_t>(n));
+    AndCompare(valid, locw, static_cast<float>(geo_.w), CMPMODE::LT);
+    AndCompare(valid, loch, -1.0f, CMPMODE::GT);
+    AndCompare(valid, loch, static_cast<float>(geo_.h), CMPMODE::LT);
+    Select(locw, valid, locw, kInvalidLocation, SELMODE::VSEL_TENSOR_SCALAR_MODE, static_cast<uint32_t>(n));
+    Select(loch, valid, loch, kInvalidLocation, SELMODE::VSEL_TENSOR_SCALAR_MODE, static_cast<uint32_t>(n));
+    Select(m, valid, m, 0.0f, SELMODE::VSEL_TENSOR_SCALAR_MODE, static_cast<uint32_t>(n));
+    PipeBarrier<PIPE_V>();
+    LocalTensor<int32_t> col = I(l_.col_off);
+    Axis(locw, geo_.w, F(l_.frac_w), F(l_.aw), F(l_.bw), F(l_.clamp_w), I(l_.col_idx), backward);
+    Axis(loch, geo_.h, F(l_.frac_h), F(l_.ah), F(l_.bh), F(l_.clamp_h), I(l_.row_idx), backward);
+    // col_off = w0c * G * C + g * C (int32: the plan checks W * G * C < 2^31)
+    Muls(col, I(l_.col_idx), static_cast<int32_t>(geo_.gc), n);
+    PipeBarrier<PIPE_V>();
+    Add(col, col, I(l_.tab_gcol), n);
+    // wts[sh * 2 + sw] = ah[sh] * aw[sw] * m
+    LocalTensor<float> ah = F(l_.ah), aw = F(l_.aw), wts = F(l_.wts), tmp = F(l_.tmp);
+    Mul(tmp, ah, m, n);
+    Mul(F(l_.frac_w), ah[n], m, n);  // frac_w is free once the weights exist
+    PipeBarrier<PIPE_V>();
+    Mul(wts, tmp, aw, n);
+    Mul(wts[n], tmp, aw[n], n);
+    Mul(wts[2 * n], F(l_.frac_w), aw, n);
+    Mul(wts[3 * n], F(l_.frac_w), aw[n], n);
+    PipeBarrier<PIPE_V>();
+    if (window_) {
+      PlaceInWindow();
+    } else {
+      Adds(I(l_.fetch_row), I(l_.row_idx), 0, n);
+      PipeBarrier<PIPE_V>();
+    }
+  }
+
+  // Window mode, MTE2: the tile's input window, [rows][cols][groups][c_pad], placed around the
+  // tile's nominal sampling area (taps with zero offset) and clipped to the image. One DMA when
+  // group_channels fills whole 32-byte blocks and the tile has all groups, else one per window
+  // row (per row and group when channels need padding and the tile has a subset of the groups).
+  __aicore__ inline void LoadWindow(const Tile& t) {
+    if (!window_) return;
+    const float ext_h = static_cast<float>((geo_.kernel_h - 1) * geo_.dil_h) * geo_.scale;
+    const float ext_w = static_cast<float>((geo_.kernel_w - 1) * geo_.dil_w) * geo_.scale;
+    const float base_h = BaseH(t), base_w = BaseW(t);
+    const float last_w = base_w + static_cast<float>((t.npos - 1) * geo_.stride_w);
+    win_nr_ = geo_.win_rows;
+    win_nc_ = geo_.win_cols_base + (t.npos - 1) * geo_.stride_w;  // the tile's columns, within capacity
+    if (win_nc_ > geo_.win_cols) win_nc_ = geo_.win_cols;
+    win_ng_ = t.ngroups;
+    win_r0_ = Centre(FloorToInt(Min(base_h, base_h + ext_h)), FloorToInt(Max(base_h, base_h + ext_h)) + 1,
+                     win_nr_, geo_.h);
+    win_c0_ = Centre(FloorToInt(Min(base_w, base_w + ext_w)), FloorToInt(Max(last_w, last_w + ext_w)) + 1,
+                     win_nc_, geo_.w);
+    const uint32_t sz = sizeof(T);
+    const bool aligned = geo_.c == geo_.cpad;
+    const uint64_t src0 = (static_cast<uint64_t>(t.n) * geo_.h + win_r0_) * RowElems() + win_c0_ * geo_.gc + t.g0 * geo_.c;
+    LocalTensor<T> win = At<T>(l_.win);
+    DataCopyPadExtParams<T> pad{true, 0, static_cast<uint8_t>(geo_.cpad - geo_.c), static_cast<T>(0.0f)};
+    const int64_t row_len = win_nc_ * win_ng_ * geo_.cpad;  // window row, elements
+    if (aligned && win_ng_ == geo_.g) {
+      DataCopyExtParams rows{static_cast<uint16_t>(win_nr_), static_cast<uint32_t>(win_nc_ * geo_.gc * sz),
+                             static_cast<uint32_t>((geo_.w - win_nc_) * geo_.gc * sz), 0, 0};
+      DataCopyPad(win, input_[src0], rows, pad);
+      return;
+    }
+    for (int64_t i = 0; i < win_nr_; ++i) {
+      const uint64_t src = src0 + i * RowElems();
+      if (aligned) {  // a subset of the groups: one run of ngroups * C per pixel
+        DataCopyExtParams px{static_cast<uint16_t>(win_nc_), static_cast<uint32_t>(win_ng_ * geo_.c * sz),
+                             static_cast<uint32_t>((geo_.g - win_ng_) * geo_.c * sz), 0, 0};
+        DataCopyPad(win[i * row_len], input_[src], px, pad);
+      } else if (win_ng_ == geo_.g) {  // every group: the row is one run of C-blocks, each padded
+        DataCopyExtParams px{static_cast<uint16_t>(win_nc_ * geo_.g), static_cast<uint32_t>(geo_.c * sz), 0, 0, 0};
+        DataCopyPad(win[i * row_len], input_[src], px, pad);
+      } else {
+        DataCopyExtParams px{static_cast<uint16_t>(win_nc_), static_cast<uint32_t>(geo_.c * sz),
+                             static_cast<uint32_t>((geo_.gc - geo_.c) * sz),
+                             static_cast<uint32_t>((win_ng_ - 1) * geo_.cpad * sz / dcnv3_ub::kUbBlock), 0};
+        for (int64_t g = 0; g < win_ng_; ++g) DataCopyPad(win[i * row_len + g * geo_.cpad], input_[src + g * geo_.c], px, pad);
+      }
+    }
+  }
+
+  // Window mode, V: Gatherb copies every point's 4 slot rows out of the window (32-byte blocks;
+  // one pass per block of a row). Points outside the window gather a harmless block and are
+  // overwritten by FetchCorners.
+  __aicore__ inline void GatherWindow() {
+    if (!window_) return;
+    const uint32_t row_blocks = static_cast<uint32_t>(geo_.cpad * sizeof(T) / dcnv3_ub::kUbBlock);
+    constexpr uint32_t kBlocksPerRepeat = 8, kMaxRepeat = 255, kWordsPerBlock = 8;
+    LocalTensor<uint32_t> dst = At<uint32_t>(l_.data_t), win = At<uint32_t>(l_.win), off = At<uint32_t>(l_.win_off);
+    const GatherRepeatParams strides(static_cast<uint8_t>(row_blocks), static_cast<uint8_t>(kBlocksPerRepeat * row_blocks));
+    for (int64_t k = 0; k < dcnv3_ub::kSlots; ++k) {
+      for (uint32_t first = 0; first < l_.ss; first += kBlocksPerRepeat * kMaxRepeat) {
+        const uint32_t left = (l_.ss - first) / kBlocksPerRepeat;
+        const uint8_t repeats = static_cast<uint8_t>(left < kMaxRepeat ? left : kMaxRepeat);
+        const uint32_t row = static_cast<uint32_t>(k * l_.ss + first);
+        for (uint32_t b = 0; b < row_blocks; ++b) {
+          Gatherb(dst[(row * row_blocks + b) * kWordsPerBlock], win[b * kWordsPerBlock], off[k * npc_ + first], repeats,
+                  strides);
+        }
+      }
+    }
+    PipeBarrier<PIPE_V>();
+  }
+
+  // NHWC addressing of the input: the tile's image and first group (a point adds its clamped row x
+  // RowElems() and col_off), and the distance to slot row 1 (0 when H == 1: slot row 1 then
+  // repeats row 0 with weight 0).
+  __aicore__ inline uint64_t TileBase(const Tile& t) const {
+    return static_cast<uint64_t>(t.n) * geo_.h * RowElems() + t.g0 * geo_.c;
+  }
+  __aicore__ inline uint64_t RowElems() const { return static_cast<uint64_t>(geo_.w) * geo_.gc; }
+  __aicore__ inline uint64_t NextRow() const { return geo_.h >= 2 ? RowElems() : 0; }
+  // Clamped top-left pixel of point r (valid after Locate).
+  __aicore__ inline int32_t RowIdx(int64_t r) { return I(l_.row_idx).GetValue(r); }
+  __aicore__ inline int32_t ColIdx(int64_t r) { return I(l_.col_idx).GetValue(r); }
+
+  // DataCopyPad parameters fetching one slot row pair: pixel w0c then w0c + 1 of the point's
+  // group (group_channels elements each, G * C apart in GM), one slot (ss * cpad elements) apart
+  // in UB. DataCopyPad counts the GM gap in bytes and the UB gap in 32-byte blocks.
+  __aicore__ inline DataCopyExtParams PairParams() const {
+    const uint32_t bytes = static_cast<uint32_t>(geo_.c * sizeof(T));
+    const uint32_t slot_bytes = static_cast<uint32_t>(l_.ss * geo_.cpad * sizeof(T));
+    const uint32_t ub_gap = (slot_bytes - dcnv3_ub::AlignUp(bytes, dcnv3_ub::kUbBlock)) / dcnv3_ub::kUbBlock;
+    const uint32_t gm_gap = static_cast<uint32_t>((geo_.gc - geo_.c) * sizeof(T));
+    return DataCopyExtParams{static_cast<uint16_t>(geo_.w >= 2 ? 2 : 1), bytes, gm_gap, ub_gap, 0};
+  }
+
+  // MTE2: the 4 corner slots of every point that is not served by the window (all points in pair
+  // mode), 2 DMAs per point (one per image row, each moving the x-neighbour pair of the point's
+  // group). Scalar work per point: read one int32 (-1: skip), then one more and a 64-bit
+  // multiply-add per DMA'd point.
+  __aicore__ inline void FetchCorners(const Tile& t) {
+    DataCopyExtParams pair = PairParams();
+    DataCopyPadExtParams<T> pad{true, 0, static_cast<uint8_t>(geo_.cpad - geo_.c), static_cast<T>(0.0f)};
+    const uint64_t base = TileBase(t), next_row = NextRow();
+    const bool pair_w = geo_.w >= 2;
+    LocalTensor<T> data = At<T>(l_.data_t);
+    LocalTensor<int32_t> fetch_row = I(l_.fetch_row), cols = I(l_.col_off);
+    const int64_t slot = l_.ss * geo_.cpad;
+    for (int64_t p = 0; p < geo_.p; ++p) {
+      for (int64_t pos = 0; pos < t.npos; ++pos) {
+        for (int64_t g = 0; g < t.ngroups; ++g) {
+          const int64_t r = p * pg_cap_ + pos * geo_.tile_groups + g;
+          const int32_t row = fetch_row.GetValue(r);
+          if (row < 0) continue;
+          const uint64_t src = base + static_cast<uint64_t>(row) * RowElems() + cols.GetValue(r);
+          const int64_t dst = r * geo_.cpad;
+          DataCopyPad(data[dst], input_[src], pair, pad);
+          DataCopyPad(data[dst + 2 * slot], input_[src + next_row], pair, pad);
+          if (!pair_w) {  // W == 1: slot column 1 repeats pixel 0 with weight 0 (see Axis)
+            DataCopyPad(data[dst + slot], input_[src], pair, pad);
+            DataCopyPad(data[dst + 3 * slot], input_[src + next_row], pair, pad);
+          }
+        }
+      }
+    }
+  }
+
+  // data_f = fp32 corner data (a no-op alias for fp32 inputs).
+  __aicore__ inline void CornerDataToFloat() {
+    if constexpr (!kF32) {
+      Cast(F(l_.data_f), At<T>(l_.data_t), RoundMode::CAST_NONE, l_.elems);
+      PipeBarrier<PIPE_V>();
+    }
+  }
+
+  // Broadcasts the weights wts[k][r] of slots [k0, k0 + slots) over the channels of their corner
+  // rows: dst row (k - k0) * slot_rows + r * point_rows gets wts[k][r] in all cpad channels. The
+  // forward weights one slot at a time (slot_rows ss, point_rows 1); the backward lays a point's 4
+  // slots side by side (slot_rows 1, point_rows 4) so its scatter is one DMA. One Brcb pass per
+  // 32-byte block of a row.
+  __aicore__ inline void BroadcastWeights(const LocalTensor<float>& dst, int64_t k0, int64_t slots, uint32_t slot_rows,
+                                          uint32_t point_rows) {
+    LocalTensor<float> wts = F(l_.wts);
+    const uint16_t row_blocks = static_cast<uint16_t>(geo_.cpad * sizeof(float) / dcnv3_ub::kUbBlock);
+    const uint16_t point_blocks = static_cast<uint16_t>(point_rows * row_blocks);
+    constexpr uint32_t kRowsPerRepeat = 8, kMaxRepeat = 255;
+    for (int64_t k = 0; k < slots; ++k) {
+      for (uint32_t first = 0; first < l_.ss; first += kRowsPerRepeat * kMaxRepeat) {
+        const uint32_t left = (l_.ss - first) / kRowsPerRepeat;
+        const uint8_t repeats = static_cast<uint8_t>(left < kMaxRepeat ? left : kMaxRepeat);
+        const int64_t row = k * slot_rows + first * point_rows;
+        for (uint16_t b = 0; b < row_blocks; ++b) {
+          Brcb(dst[row * geo_.cpad + b * 8], wts[(k0 + k) * npc_ + first], repeats,
+               BrcbRepeatParams(point_blocks, static_cast<uint16_t>(kRowsPerRepeat * point_blocks)));
+        }
+      }
+    }
+    PipeBarrier<PIPE_V>();
+  }
+
+  // Element offset of corner row (slot k, point p, pixel-group pg) in the corner-data buffers.
+  __aicore__ inline int64_t RowOffset(int64_t k, int64_t p) const {
+    return (k * l_.ss + p * pg_cap_) * geo_.cpad;
+  }
+
+ private:
+  // loc = p0 - half * scale + (tap * dilation + offset) * scale, as the reference orders it; these
+  // are the first two terms for the tile's first position.
+  __aicore__ inline float BaseH(const Tile& t) const {
+    const int64_t half = (geo_.dil_h * (geo_.kernel_h - 1)) >> 1;
+    return static_cast<float>(half - geo_.pad_h + t.ho * geo_.stride_h) - half * geo_.scale;
+  }
+  __aicore__ inline float BaseW(const Tile& t) const {
+    const int64_t half = (geo_.dil_w * (geo_.kernel_w - 1)) >> 1;
+    return static_cast<float>(half - geo_.pad_w + t.wo * geo_.stride_w) - half * geo_.scale;
+  }
+  __aicore__ static inline float Min(float a, float b) { return a < b ? a : b; }
+  __aicore__ static inline float Max(float a, float b) { return a > b ? a : b; }
+  __aicore__ static inline int64_t FloorToInt(float x) {
+    const int64_t i = static_cast<int64_t>(x);
+    return static_cast<float>(i) > x ? i - 1 : i;
+  }
+  // First index of a `len`-long window centred on [lo, hi], kept inside [0, size).
+  __aicore__ static inline int64_t Centre(int64_t lo, int64_t hi, int64_t len, int64_t size) {
+    int64_t first = lo - (len - (hi - lo + 1)) / 2;
+    if (first > size - len) first = size - len;
+    return first < 0 ? 0 : first;
+  }
+
+  // mask &= (src <cmp> scalar)
+  __aicore__ inline void AndCompare(const LocalTensor<uint8_t>& mask, const LocalTensor<float>& src, float scalar,
+                                    CMPMODE cmp) {
+    LocalTensor<uint8_t> scratch = Cmp(1);
+    CompareScalar(scratch, src, scalar, cmp, static_cast<uint32_t>(npc_));
+    PipeBarrier<PIPE_V>();
+    And(mask.ReinterpretCast<uint16_t>(), mask.ReinterpretCast<uint16_t>(), scratch.ReinterpretCast<uint16_t>(),
+        static_cast<int32_t>(npc_ / 16));
+    PipeBarrier<PIPE_V>();
+  }
+
+  // Window mode, V: a point is served by the window when its clamped 2x2 neighbourhood lies inside;
+  // invalid samples too: their weights are 0, so window row 0 will do. Sets win_off (byte offset of
+  // each slot row in the window) and fetch_row (-1 for window points, else the DMA's top row).
+  __aicore__ inline void PlaceInWindow() {
+    const int32_t n = npc_;
+    const int64_t step_h = geo_.h >= 2 ? 1 : 0, step_w = geo_.w >= 2 ? 1 : 0;
+    LocalTensor<float> ch = F(l_.clamp_h), cw = F(l_.clamp_w), base = F(l_.tmp), scratch = F(l_.frac_w);
+    LocalTensor<uint8_t> inside = Cmp(2), invalid = Cmp(3);
+    CompareScalar(inside, ch, static_cast<float>(win_r0_), CMPMODE::GE, static_cast<uint32_t>(n));
+    AndCompare(inside, ch, static_cast<float>(win_r0_ + win_nr_ - 1 - step_h), CMPMODE::LE);
+    AndCompare(inside, cw, static_cast<float>(win_c0_), CMPMODE::GE);
+    AndCompare(inside, cw, static_cast<float>(win_c0_ + win_nc_ - 1 - step_w), CMPMODE::LE);
+    // window row of slot (0, 0): ((h - r0) * cols + (w - c0)) * groups + g, in fp32 (exact: < 2^24);
+    // row 0 for points outside (they are DMA'd, or invalid with weight 0)
+    Adds(base, ch, static_cast<float>(-win_r0_), n);
+    Adds(scratch, cw, static_cast<float>(-win_c0_), n);
+    PipeBarrier<PIPE_V>();
+    Muls(base, base, static_cast<float>(win_nc_ * win_ng_), n);
+    Muls(scratch, scratch, static_cast<float>(win_ng_), n);
+    PipeBarrier<PIPE_V>();
+    Add(base, base, scratch, n);
+    PipeBarrier<PIPE_V>();
+    Add(base, base, F(l_.tab_grel), n);
+    PipeBarrier<PIPE_V>();
+    Select(base, inside, base, 0.0f, SELMODE::VSEL_TENSOR_SCALAR_MODE, static_cast<uint32_t>(n));
+    CompareScalar(invalid, F(l_.loc_w), kInvalidLocation, CMPMODE::EQ, static_cast<uint32_t>(n));
+    PipeBarrier<PIPE_V>();
+    Or(inside.ReinterpretCast<uint16_t>(), inside.ReinterpretCast<uint16_t>(), invalid.ReinterpretCast<uint16_t>(),
+       static_cast<int32_t>(n / 16));
+    PipeBarrier<PIPE_V>();
+    Select(scratch, inside, F(l_.ones)[n], ch, SELMODE::VSEL_TENSOR_TENSOR_MODE, static_cast<uint32_t>(n));
+    PipeBarrier<PIPE_V>();
+    Cast(I(l_.fetch_row), scratch, RoundMode::CAST_RINT, static_cast<uint32_t>(n));
+    const float row_bytes = static_cast<float>(geo_.cpad * sizeof(T));
+    LocalTensor<int32_t> off = I(l_.win_off);
+    for (int64_t k = 0; k < dcnv3_ub::kSlots; ++k) {
+      const int64_t slot_rows = ((k / 2) * step_h * win_nc_ + (k % 2) * step_w) * win_ng_;
+      Adds(scratch, base, static_cast<float>(slot_rows), n);
+      PipeBarrier<PIPE_V>();
+      Muls(scratch, scratch, row_bytes, n);
+      PipeBarrier<PIPE_V>();
+      Cast(off[k * n], scratch, RoundMode::CAST_RINT, static_cast<uint32_t>(n));
+      PipeBarrier<PIPE_V>();
+    }
+  }
+
+  __aicore__ inline LocalTensor<uint8_t> Cmp(uint32_t i) {
+    return At<uint8_t>(l_.cmp + i * dcnv3_ub::AlignUp(npc_ / 8, 256));
+  }
+
+  // Floor, fraction, clamped top-left slot pixel (fp32 and int32) and slot weights along one axis
+  // of extent `size`.
+  __aicore__ inline void Axis(const LocalTensor<float>& loc, int64_t size, const LocalTensor<float>& frac,
+                              const LocalTensor<float>& a, const LocalTensor<float>& b,
+                              const LocalTensor<float>& clamped, const LocalTensor<int32_t>& index, bool backward) {
+    const int32_t n = npc_;
+    LocalTensor<int32_t> fl = I(l_.floor_i);
+    LocalTensor<float> flf = F(l_.tmp), d = F(l_.diff);
+    Cast(fl, loc, RoundMode::CAST_FLOOR, static_cast<uint32_t>(n));  // loc is in (-1, size) or the sentinel
+    PipeBarrier<PIPE_V>();
+    Cast(flf, fl, RoundMode::CAST_NONE, static_cast<uint32_t>(n));
+    PipeBarrier<PIPE_V>();
+    Sub(frac, loc, flf, n);                                   // l = loc - floor
+    Mins(clamped, flf, static_cast<float>(size - 2), n);      // clamp(floor, 0, size - 2); size 1 gives 0
+    PipeBarrier<PIPE_V>();
+    Maxs(clamped, clamped, 0.0f, n);
+    PipeBarrier<PIPE_V>();
+    Cast(index, clamped, RoundMode::CAST_RINT, static_cast<uint32_t>(n));
+    Sub(d, flf, clamped, n);                                  // d = floor - clamped floor
+    PipeBarrier<PIPE_V>();
+    LocalTensor<uint8_t> eq0 = Cmp(1), eqm1 = Cmp(2), eq1 = Cmp(3);
+    CompareScalar(eq0, d, 0.0f, CMPMODE::EQ, static_cast<uint32_t>(n));
+    CompareScalar(eqm1, d, -1.0f, CMPMODE::EQ, static_cast<uint32_t>(n));
+    CompareScalar(eq1, d, 1.0f, CMPMODE::EQ, static_cast<uint32_t>(n));
+    // hi = 1 - l, into flf (free now)
+    Muls(flf, frac, -1.0f, n);
+    PipeBarrier<PIPE_V>();
+    Adds(flf, flf, 1.0f, n);
+    PipeBarrier<PIPE_V>();
+    LocalTensor<float> a0 = a, a1 = a[n];
+    Select(a0, eqm1, frac, 0.0f, SELMODE::VSEL_TENSOR_SCALAR_MODE, static_cast<uint32_t>(n));
+    Select(a1, eq1, flf, 0.0f, SELMODE::VSEL_TENSOR_SCALAR_MODE, static_cast<uint32_t>(n));
+    PipeBarrier<PIPE_V>();
+    Select(a0, eq0, flf, a0, SELMODE::VSEL_TENSOR_TENSOR_MODE, static_cast<uint32_t>(n));
+    Select(a1, eq0, frac, a1, SELMODE::VSEL_TENSOR_TENSOR_MODE, static_cast<uint32_t>(n));
+    if (backward) {
+      LocalTensor<float> one = F(l_.ones), minus_one = F(l_.ones)[n], b0 = b, b1 = b[n];
+      Select(b0, eqm1, one, 0.0f, SELMODE::VSEL_TENSOR_SCALAR_MODE, static_cast<uint32_t>(n));
+      Select(b1, eq0, one, 0.0f, SELMODE::VSEL_TENSOR_SCALAR_MODE, static_cast<uint32_t>(n));
+      PipeBarrier<PIPE_V>();
+      Select(b0, eq0, minus_one, b0, SELMODE::VSEL_TENSOR_TENSOR_MODE, static_cast<uint32_t>(n));
+      Select(b1, eq1, minus_one, b1, SELMODE::VSEL_TENSOR_TENSOR_MODE, static_cast<uint32_t>(n));
+    }
+    if (size == 1) {  // both slots hold pixel 0: the second one must not count
+      PipeBarrier<PIPE_V>();
+      Duplicate(a1, 0.0f, n);
+      if (backward) Duplicate(b[n], 0.0f, n);
+    }
+    PipeBarrier<PIPE_V>();
+  }
+
+  // Per-point constants of a full tile, point-major r = p * pg_cap + pg with pg = position *
+  // tile_groups + group (both within the tile). Written once per core by the scalar unit.
+  __aicore__ inline void BuildPointTables() {
+    LocalTensor<uint32_t> tab_off = At<uint32_t>(l_.tab_off), tab_mask = At<uint32_t>(l_.tab_mask);
+    LocalTensor<float> kw = F(l_.tab_kw), kh = F(l_.tab_kh), wo = F(l_.tab_wo);
+    LocalTensor<int32_t> gcol = I(l_.tab_gcol);
+    LocalTensor<float> grel = F(l_.tab_grel);
+    int64_t p = 0;
+    // Points enumerate kernel_w outer, kernel_h inner, skipping the centre when remove_center.
+    for (int64_t i = 0; i < geo_.kernel_w; ++i) {
+      for (int64_t j = 0; j < geo_.kernel_h; ++j) {
+        if (geo_.remove_center && i == geo_.kernel_w / 2 && j == geo_.kernel_h / 2) continue;
+        for (int64_t pg = 0; pg < pg_cap_; ++pg) {
+          const int64_t r = p * pg_cap_ + pg, pos = pg / geo_.tile_groups, g = pg % geo_.tile_groups;
+          tab_off.SetValue(r, static_cast<uint32_t>((pos * l_.off_row + (g * geo_.p + p) * 2) * sizeof(float)));
+          tab_mask.SetValue(r, static_cast<uint32_t>((pos * l_.mask_row + g * geo_.p + p) * sizeof(float)));
+          kw.SetValue(r, static_cast<float>(i * geo_.dil_w));
+          kh.SetValue(r, static_cast<float>(j * geo_.dil_h));
+          wo.SetValue(r, static_cast<float>((pg / geo_.tile_groups) * geo_.stride_w));
+          gcol.SetValue(r, static_cast<int32_t>((pg % geo_.tile_groups) * geo_.c));
+          grel.SetValue(r, static_cast<float>(pg % geo_.tile_groups));
+        }
+        ++p;
+      }
+    }
+  }
+
+  Geometry geo_;
+  dcnv3_ub::UbLayout l_;
+  int64_t pg_cap_ = 0;
+  int32_t npc_ = 0;
+  TBuf<TPosition::VECCALC> ub_;
+  GlobalTensor<T> input_, offset_, mask_;
+  bool window_ = false;
+  int64_t win_r0_ = 0, win_c0_ = 0, win_nr_ = 0, win_nc_ = 0, win_ng_ = 0;  // the tile's window
+};
+
+}  // namespace dcnv3_kernel

@@ -1,0 +1,152 @@
+"""Properties of the host tiling plan (op_host/dcnv3_tiling_plan.h), read through the simulator's
+binding of PlanForward / PlanBackward: the work split covers every pixel-group (output position x
+group) exactly once with balanced ranges, block_dim fits the SoC, tiles fit the unified buffer, and
+the backward's workspace is exactly its fp32 accumulator [N][G][H][W][channels_pad].
+
+The kernels' own walk of these ranges is checked end to end in test_sim_kernels.py.
+"""
+import pytest
+import torch
+
+from dcnv3_ascend import sim  # built by setup.py; a missing build must fail, not skip
+
+UB_RESERVE = 16 * 1024  # kUbReserveBytes in dcnv3_tiling_plan.h
+KEYS = {torch.float32: 0, torch.float16: 1, torch.bfloat16: 2}
+FETCH_WINDOW = 1
+
+# (batch, H, W, group, group_channels, kernel, stride, pad, dilation, remove_center)
+SHAPES = [
+    # InternImage-T, 224 input: channels 64 * 2^stage, group_channels 16
+    (1, 56, 56, 4, 16, 3, 1, 1, 1, 0),
+    (1, 28, 28, 8, 16, 3, 1, 1, 1, 0),
+    (1, 14, 14, 16, 16, 3, 1, 1, 1, 0),
+    (1, 7, 7, 32, 16, 3, 1, 1, 1, 0),
+    # InternImage-B stage 4 (G = 56), a batch of 8 at stage 1
+    (1, 7, 7, 56, 16, 3, 1, 1, 1, 0),
+    (8, 56, 56, 4, 16, 3, 1, 1, 1, 0),
+    # odd channels, strides, dilations, remove_center, 5x5, one output position, one pixel wide
+    (2, 9, 11, 3, 3, 3, 2, 1, 2, 1),
+    (1, 12, 10, 5, 20, 5, 1, 2, 1, 0),
+    (1, 3, 3, 2, 8, 3, 1, 0, 1, 0),
+    (3, 1, 17, 2, 4, 1, 1, 0, 1, 0),
+    # a tap spread (dilation 6) whose window does not fit: per-point DMA fetch
+    (1, 40, 40, 2, 64, 5, 1, 12, 6, 0),
+]
+SOCS = ["Ascend910B3", "Ascend910B3-8core"]
+
+
+def _problem(shape, dtype):
+    n, h, w, g, c, k, s, pad, d, rc = shape
+    ho = (h + 2 * pad - (d * (k - 1) + 1)) // s + 1
+    wo = (w + 2 * pad - (d * (k - 1) + 1)) // s + 1
+    p = k * k - rc
+    # Only shapes matter to the plan: stride-0 expanded views avoid allocating big tensors.
+    empty = lambda *size: torch.zeros(1, dtype=dtype).expand(*size)  # noqa: E731
+    tensors = (empty(n, h, w, g * c), empty(n, ho, wo, g * p * 2), empty(n, ho, wo, g * p))
+    attrs = dict(kernel_h=k, kernel_w=k, stride_h=s, stride_w=s, pad_h=pad, pad_w=pad, dilation_h=d, dilation_w=d,
+                 group=g, group_channels=c, offset_scale=1.0, im2col_step=64, remove_center=rc)
+    return tensors, attrs, (n, h, w, ho, wo, g, c, p)
+
+
+def _plans(shape, dtype, soc):
+    (inp, off, msk), attrs, dims = _problem(shape, dtype)
+    fwd = sim.plan_forward(inp, off, msk, **attrs, soc=soc)
+    n, _, _, ho, wo, g, c, _ = dims
+    grad = torch.zeros(1, dtype=dtype).expand(n, ho, wo, g * c)
+    bwd = sim.plan_backward(inp, off, msk, grad, **attrs, soc=soc)
+    return fwd, bwd, dims
+
+
+def _ranges(count, per_core, remainder, cores):
+    """The contiguous [begin, end) of each core, as Geometry::Load in the kernel computes them."""
+    out = []
+    for core in range(cores):
+        begin = core * per_core + min(core, remainder)
+        out.append((begin, begin + per_core + (1 if core < remainder else 0)))
+    return out
+
+
+def _assert_partition(ranges, total):
+    assert ranges[0][0] == 0 and ranges[-1][1] == total
+    for (_, end), (begin, _) in zip(ranges, ranges[1:]):
+        assert end == begin  # contiguous, no overlap, no gap
+    sizes = [e - b for b, e in ranges]
+    assert max(sizes) - min(sizes) <= 1
+
+
+@pytest.mark.parametrize("soc", SOCS)
+@pytest.mark.parametrize("dtype", list(KEYS))
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_plan_properties(shape, dtype, soc):
+    cores, ub = sim.SOCS[soc]
+    fwd, bwd, (n, h, w, ho, wo, g, c, _) = _plans(shape, dtype, soc)
+    pixel_groups = n * ho * wo * g
+    for plan in (fwd, bwd):
+        t = plan["tiling"]
+        assert 1 <= plan["block_dim"] <= cores
+        # no idle core while there is work for it
+        assert plan["block_dim"] == min(cores, pixel_groups)
+        assert plan["tiling_key"] == KEYS[dtype]
+        assert t["split_unit"] in (1, g)
+        ranges = _ranges(pixel_groups // t["split_unit"], t["units_per_core"], t["units_remainder"], plan["block_dim"])
+        _assert_partition(ranges, pixel_groups // t["split_unit"])
+        if t["split_unit"] == g:  # whole positions only when that is balanced to 10 %
+            sizes = [e - b for b, e in ranges]
+            assert max(sizes) <= 1.1 * n * ho * wo / plan["block_dim"]
+        assert 1 <= t["tile_positions"] <= wo
+        assert 1 <= t["tile_groups"] <= g
+        assert t["channels_pad"] >= c and t["channels_pad"] * dtype.itemsize % 32 == 0
+        assert plan["ub_bytes"] <= ub - UB_RESERVE
+        if t["fetch_mode"] == FETCH_WINDOW:
+            assert 1 <= t["win_rows"] <= h and 1 <= t["win_cols"] <= w
+    assert fwd["workspace_bytes"] == 0
+    tb = bwd["tiling"]
+    acc_pixels = n * g * h * w
+    assert bwd["workspace_bytes"] == 4 * acc_pixels * tb["channels_pad"]
+    _assert_partition(_ranges(acc_pixels, tb["acc_per_core"], tb["acc_remainder"], bwd["block_dim"]), acc_pixels)
+
+
+@pytest.mark.parametrize("shape", SHAPES[:5], ids=lambda s: "x".join(map(str, s)))
+def test_internimage_layers_use_the_window(shape):
+    """InternImage's layers fit an input window, so corners come from UB rather than per-point DMAs."""
+    for dtype in KEYS:
+        fwd, bwd, _ = _plans(shape, dtype, "Ascend910B3")
+        assert fwd["tiling"]["fetch_mode"] == FETCH_WINDOW
+        assert bwd["tiling"]["fetch_mode"] == FETCH_WINDOW
+
+
+def test_wide_tap_spread_falls_back_to_pair_fetch():
+    fwd, bwd, _ = _plans(SHAPES[-1], torch.float32, "Ascend910B3")
+    assert fwd["tiling"]["fetch_mode"] == 0 and bwd["tiling"]["fetch_mode"] == 0
+
+
+def test_tile_shapes_of_internimage_t():
+    """Stage 1 (G = 4): several whole positions per tile; stage 4 (G = 32): too many points per
+    position for one tile, so tiles hold a subset of the groups."""
+    stage1, _, _ = _plans(SHAPES[0], torch.float32, "Ascend910B3")
+    assert stage1["tiling"]["tile_positions"] > 1
+    stage4, _, _ = _plans(SHAPES[3], torch.float32, "Ascend910B3")
+    assert stage4["tiling"]["tile_groups"] < 32
+
+
+def test_fewer_positions_than_cores_still_uses_every_core():
+    """7x7 = 49 positions on 40 cores: split by pixel-group, every core gets 39 or 40 of the 1568."""
+    fwd, _, _ = _plans(SHAPES[3], torch.float32, "Ascend910B3")
+    t = fwd["tiling"]
+    assert fwd["block_dim"] == 40
+    assert (t["split_unit"], t["units_per_core"], t["units_remainder"]) == (1, 39, 8)
+
+
+def test_many_positions_split_in_whole_positions():
+    """56x56 = 3136 positions on 40 cores: 78 or 79 whole positions each."""
+    fwd, bwd, _ = _plans(SHAPES[0], torch.float32, "Ascend910B3")
+    for plan in (fwd, bwd):
+        t = plan["tiling"]
+        assert (t["split_unit"], t["units_per_core"], t["units_remainder"]) == (4, 78, 16)
+
+
+def test_empty_batch_plans_one_idle_core():
+    fwd, bwd, _ = _plans((0, 8, 8, 2, 8, 3, 1, 1, 1, 0), torch.float32, "Ascend910B3")
+    for plan in (fwd, bwd):
+        assert plan["block_dim"] == 1
+        assert plan["tiling"]["units_per_core"] == 0 and plan["tiling"]["units_remainder"] == 0
