@@ -11,8 +11,9 @@
 // x tile_groups groups (op_kernel/dcnv3_sampler.h, TileCursor). The shape is the one whose busiest
 // core is cheapest in a rough cycle model (PlanCycles) among those whose UB layout
 // (op_kernel/dcnv3_ub_layout.h, the code the kernel carves its UB with) fits the UB minus a reserve.
-// Corner fetch: window mode when a tile with its input window (nominal sampling area plus
-// kWindowMargin pixels, see WindowFor) fits, else one pair DMA per row per point.
+// Corner fetch: window mode when a tile with its input window capacity (nominal sampling area plus
+// kWindowMargin pixels, see WindowFor) fits, else one pair DMA per row per point. The kernel loads
+// only the part of the capacity its points' 2x2 neighbourhoods reach.
 // Backward: grad_input is accumulated with fp32 atomic adds in a user workspace laid out
 // [N][G][H][W][channels_pad] (a point's 2x2 neighbourhood is then one strided DMA; fp16/bf16 atomics
 // would also round every partial sum), converted into grad_input at the end.
@@ -62,9 +63,10 @@ inline int64_t ChannelsPad(int64_t group_channels, DataType t) {
   return (group_channels + per_block - 1) / per_block * per_block;
 }
 
-// Pixels of input margin the window keeps around a tile's nominal sampling area (the area the taps
-// cover with zero offsets): samples displaced by up to this many pixels are served from the window;
-// larger offsets fall back to per-point DMAs (still correct, only slower).
+// Pixels of input margin the window capacity keeps around a tile's nominal sampling area (the area
+// the taps cover with zero offsets): samples displaced by up to this many pixels are served from the
+// window; larger offsets fall back to per-point DMAs (still correct, only slower). The UB is
+// reserved for the capacity; the kernel loads the bounding box of the tile's actual samples.
 constexpr int64_t kWindowMargin = 4;
 
 struct WindowDims {
@@ -163,7 +165,10 @@ inline double TileCycles(const Problem& p, DataType t, const TileShape& s, int64
   if (s.win.rows > 0) {
     const int64_t cols = std::min(s.win.cols, s.win.cols_base + (npos - 1) * p.attrs.stride_w);
     const bool all_groups = ng == p.attrs.group;
-    dmas += aligned ? (all_groups ? 1 : s.win.rows) : (all_groups ? s.win.rows : s.win.rows * ng);
+    // The kernel loads only its points' bounding box; the model charges the whole capacity.
+    const bool one_run = cols == p.width_in && s.win.rows * cols * ng <= dcnv3_ub::kMaxDmaBlocks;
+    const int64_t runs = one_run ? 1 : s.win.rows;
+    dmas += aligned && all_groups ? 1 : (aligned || all_groups ? runs : runs * ng);
     window_bytes = static_cast<double>(s.win.rows * cols * ng * cpad * DtypeBytes(t));
   } else {
     dmas += 2.0 * npos * ng * p.points;
@@ -229,7 +234,8 @@ inline double PlanCycles(const Problem& p, DataType t, const TileShape& s, const
 inline bool ChooseTile(const Problem& p, DataType t, bool backward, int64_t budget, const TilingData& d,
                        uint32_t cores, TileShape* best) {
   // Gatherb's destination repeat stride (8 blocks per corner row) is 8 bits; a window row of
-  // pixel-groups is one DMA of at most 4095 blocks.
+  // pixel-groups is one DMA of at most kMaxDmaBlocks blocks; the kernel's bounding-box fold steps
+  // over per-point arrays with an 8-bit repeat stride (npc <= kMaxWindowNpc).
   const bool window_ok = 8 * ChannelsPad(p.attrs.group_channels, t) * DtypeBytes(t) / 32 <= 255;
   const int64_t core_pgs = (d.units_per_core + (d.units_remainder ? 1 : 0)) * d.split_unit;
   const int64_t max_positions =
@@ -243,7 +249,8 @@ inline bool ChooseTile(const Problem& p, DataType t, bool backward, int64_t budg
     };
     auto fits = [&](int64_t positions, int64_t groups) {
       const TileShape s = shape(positions, groups);
-      return s.win.cols * groups <= 4095 && LayoutFor(p, t, positions, groups, backward, s.win).total <= budget;
+      const dcnv3_ub::UbLayout l = LayoutFor(p, t, positions, groups, backward, s.win);
+      return s.win.cols * groups <= dcnv3_ub::kMaxDmaBlocks && l.total <= budget && (!window || l.npc <= dcnv3_ub::kMaxWindowNpc);
     };
     for (int64_t groups = 1; groups <= p.attrs.group && fits(1, groups); ++groups) {
       int64_t lo = 1, hi = max_positions;

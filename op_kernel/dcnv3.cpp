@@ -8,29 +8,42 @@
 // cycle model among those whose UB layout (dcnv3_ub_layout.h, shared with the host) fits.
 //
 // Per tile (dcnv3_sampler.h):
-//   1. MTE2: the tile's offsets and mask (one strided DMA each) and its input window: the input
-//      rows and columns the tile's taps reach with offsets up to 4 pixels, for the tile's groups,
-//      one DMA (or one per window row when the tile has a subset of the groups or the channels
-//      need 32-byte padding).
+//   1. MTE2: the tile's offsets and mask (one strided DMA each).
 //   2. V: Gather de-interleaves (x, y) and orders points point-major; sampling locations,
 //      validity, floors, slot weights and addresses for all points of the tile in ~80 vector
 //      instructions. NaN/Inf/outside samples become a sentinel before any float->int conversion.
 //      Each point reads its 2x2 neighbourhood from the clamped top-left pixel, so every address is
 //      inside the image and borders need no branch (weights of out-of-range corners are 0).
-//      Gatherb copies the 4 corner rows of every point whose neighbourhood lies in the window
-//      from UB into the slots [slot][point][channel].
-//   3. S+MTE2: points outside the window (offsets beyond the margin) fall back to 2 DMAs each,
+//      ~10 more instructions (Select, then Min folds in repeat form) reduce the valid points'
+//      neighbourhoods to their bounding box.
+//   3. S+MTE2: the scalar unit reads the box (32 values) and loads the tile's input window: the
+//      box, for the tile's groups, cut to the window capacity (nominal sampling area + 4 px
+//      margin, the UB the host reserved) around the nominal area when larger; none when no sample
+//      is valid. One DMA, or one per window row when the tile has a subset of the groups or the
+//      channels need 32-byte padding, unless the capacity spans the image width: then the window
+//      takes whole rows, which follow each other in GM, and is one DMA again.
+//   4. V: which points the window serves and their slot rows in it (overlapping the window DMA);
+//      Gatherb copies the 4 corner rows of each from UB into the slots [slot][point][channel].
+//   5. S+MTE2: points outside the window (offsets beyond the margin) fall back to 2 DMAs each,
 //      one per image row, each a blockCount=2 DataCopyPad of the x-neighbour pair of the point's
 //      group; the scalar unit reads one int32 per point to skip window points.
-//   4. V: Brcb broadcasts each slot's weights (bilinear x mask) over channels, Muls weight the
+//   6. V: Brcb broadcasts each slot's weights (bilinear x mask) over channels, Muls weight the
 //      corner data, 4P Adds of [pixel-group][channel] blocks sum slots and taps into the output
 //      tile (fp32 accumulation for all dtypes), Cast to the output dtype.
-//   5. MTE3: one DataCopyPad stores the tile (one per position when channels need padding), from
+//   7. MTE3: one DataCopyPad stores the tile (one per position when channels need padding), from
 //      one of two output buffers, so the store overlaps the next tile's work.
-// DMAs: 3 + window rows per tile, + 2 per point outside the window. InternImage-T/B layers with
-// offsets of a few pixels: 0.02-0.12 DMAs per sampled point (python -m dcnv3_ascend.sim.report).
+// DMAs: 3 + (1 or window rows) per tile, + 2 per point outside the window. InternImage-T/B layers
+// with offsets within +-2 px: 0.02-0.09 DMAs per sampled point, GM traffic 3.7-11x the op's
+// minimum (python -m dcnv3_ascend.sim.report; most of it is window rows that neighbouring output
+// rows' tiles read again).
 //
 // Rejected:
+// - A fixed window per tile (nominal area + margin, loaded before the offsets are known): a 3x3
+//   tile then reads 12 input rows however small its offsets; with the box, offsets of +-2 px need
+//   7, and GM traffic fell 1.3-3.5x (backward 1.15-2.3x) on InternImage-T/B layers.
+// - Tiles of several output rows, so that window rows are shared: the UB holds 10-30 pixel-groups
+//   per tile, and at that size a 2x3 tile reads only ~15 % less than a 1x6 one (window (2+6) x
+//   (3+6) vs 7 x 12 pixels for 6 positions), for a 2-D walk, 2-D offset loads and stores.
 // - One DMA per bilinear corner (4 per point, DCNv2 kernels) or per corner row (2 per point,
 //   MultiScaleDeformableAttn): the kernel is bound by DMA count; the window serves most points
 //   from UB and keeps the pair DMA as the fallback only.
@@ -68,12 +81,8 @@ class Forward {
     while (cursor.Next(geo_, &t)) {
       WaitPipe<HardEvent::V_MTE2>();  // the previous tile's vector work is done with its inputs
       s_.LoadOffsetMask(t);
-      s_.LoadWindow(t);
       WaitPipe<HardEvent::MTE2_V>();
-      s_.Locate(t, false);
-      s_.GatherWindow();
-      WaitPipe<HardEvent::V_S>();
-      s_.FetchCorners(t);
+      s_.Sample(t, false);
       WaitPipe<HardEvent::MTE2_V>();
       WaitFlag<HardEvent::MTE3_V>(kOutEvent + out);  // MTE3 has stored this buffer's last tile
       Accumulate(t, out);

@@ -10,7 +10,10 @@
 //      x-neighbour pair) into the fp32 accumulator; one DMA each stores the tile's grad_offset and
 //      grad_mask rows (every pixel-group belongs to one core: no races, no atomics there). These
 //      output buffers are doubled: MTE3 drains one tile's while the vector unit computes the next.
-// DMAs: 1 per sampled point (+ the forward's per-tile loads, + 3 per tile).
+// DMAs: 1 per sampled point (+ the forward's per-tile loads, + 3 per tile). GM bytes: the scatter
+// (4 * c_pad fp32 per point) outweighs the window loads on InternImage layers; a tile's grad_input
+// summed in UB first would need a vector scatter-add (points of a tile share pixels), which the
+// vector unit lacks.
 //
 // Accumulator: an fp32 user workspace laid out [N][G][H][W][c_pad], so that a point's two
 // x-neighbours are adjacent (2 * c_pad floats) and its 2x2 neighbourhood is one strided DMA; in
@@ -55,13 +58,9 @@ class Backward {
     while (cursor.Next(geo_, &t)) {
       WaitPipe<HardEvent::V_MTE2>();  // the previous tile's vector work is done with its inputs
       s_.LoadOffsetMask(t);
-      s_.LoadWindow(t);
       s_.LoadChannelRows(t, grad_output_, s_.template At<T>(L().rows_t));
       WaitPipe<HardEvent::MTE2_V>();
-      s_.Locate(t, true);
-      s_.GatherWindow();
-      WaitPipe<HardEvent::V_S>();
-      s_.FetchCorners(t);
+      s_.Sample(t, true);
       WaitPipe<HardEvent::MTE2_V>();
       WaitFlag<HardEvent::MTE3_V>(kOutEvent + out);  // MTE3 has drained this output buffer
       Compute(t, out);
@@ -128,7 +127,8 @@ class Backward {
   __aicore__ inline void WriteGradInput() {
     LocalTensor<float> f = s_.F(L().wbc);
     LocalTensor<T> out = s_.template At<T>(L().data_t);
-    const int64_t chunk = L().elems / geo_.cpad < 4095 ? L().elems / geo_.cpad : 4095;  // pixels
+    const int64_t max_px = dcnv3_ub::kMaxDmaBlocks, fit_px = L().elems / geo_.cpad;
+    const int64_t chunk = fit_px < max_px ? fit_px : max_px;  // pixels
     const DataCopyPadExtParams<float> nopad{false, 0, 0, 0.0f};
     for (int64_t q = geo_.acc_begin; q < geo_.acc_end;) {
       const int64_t plane = q / Plane(), pix = q - plane * Plane();

@@ -1,7 +1,7 @@
 // The part of the DCNv3 forward and backward kernels that is the same in both: walking a core's
-// tiles, loading offset/mask tiles and the input window, computing the sampling locations,
-// bilinear slot weights and corner addresses vectorised over all points of a tile, and fetching
-// the corner data (Gatherb from the window, pair DMAs for the points outside it).
+// tiles, loading offset/mask tiles, computing the sampling locations, bilinear slot weights and
+// corner addresses vectorised over all points of a tile, and fetching the corner data (the input
+// window sized to the points' bounding box, Gatherb from it, pair DMAs for the points outside it).
 //
 // Slots instead of corners: each point's 2x2 neighbourhood is fetched from the clamped top-left
 // pixel (h0c, w0c) = (clamp(h0, 0, H-2), clamp(w0, 0, W-2)), so every fetched address is inside
@@ -25,6 +25,11 @@ using namespace AscendC;
 
 // Any location below -1 is invalid; -4 keeps the floor far from the {-1, 0, 1} window of d.
 constexpr float kInvalidLocation = -4.0f;
+// Bounding-box candidate of a point that does not count (invalid, or a lane past the tile): beyond
+// any pixel index, and still an int64 after conversion.
+constexpr float kNoPoint = 4.0e18f;
+// BoundPoints keeps 4 rows (min h, min w, -max h, -max w), folded down to one 32-byte block each.
+constexpr uint32_t kBoxRows = 4, kBoxLanes = 8;
 
 // Event ids kOutEvent + b (MTE3_V) say that MTE3 has drained output buffer b (dcnv3_ub::kOutBuffers);
 // id 0 is left to the immediate WaitPipe pairs.
@@ -196,6 +201,23 @@ class Sampler {
     return (static_cast<uint64_t>(t.pos) * geo_.g + t.g0) * elems_per_group;
   }
 
+  // After the tile's offsets and mask arrived: its corner data in data_t. Locations, weights and
+  // (window mode) the points' bounding box on V; the scalar unit places the window on that box,
+  // MTE2 loads it while V works out which points it serves, Gatherb copies theirs; then pair DMAs
+  // for the rest. The caller waits MTE2_V before using data_t.
+  __aicore__ inline void Sample(const Tile& t, bool backward) {
+    Locate(t, backward);
+    if (window_) {
+      WaitPipe<HardEvent::V_S>();
+      LoadWindow(t);
+      PlaceInWindow();
+      WaitPipe<HardEvent::MTE2_V>();
+      GatherWindow();
+    }
+    WaitPipe<HardEvent::V_S>();
+    FetchCorners(t);
+  }
+
   // GM -> UB: the tile's offsets and mask, one row per position.
   __aicore__ inline void LoadOffsetMask(const Tile& t) {
     DataCopyPadExtParams<T> nopad{false, 0, 0, static_cast<T>(0.0f)};
@@ -229,6 +251,57 @@ class Sampler {
       DataCopyPad(gm[TileFirst(t, geo_.c) + pos * geo_.gc], ub[pos * geo_.tile_groups * geo_.cpad], rows);
   }
 
+  // NHWC addressing of the input: the tile's image and first group (a point adds its clamped row x
+  // RowElems() and col_off), and the distance to slot row 1 (0 when H == 1: slot row 1 then
+  // repeats row 0 with weight 0).
+  __aicore__ inline uint64_t TileBase(const Tile& t) const {
+    return static_cast<uint64_t>(t.n) * geo_.h * RowElems() + t.g0 * geo_.c;
+  }
+  __aicore__ inline uint64_t RowElems() const { return static_cast<uint64_t>(geo_.w) * geo_.gc; }
+  __aicore__ inline uint64_t NextRow() const { return geo_.h >= 2 ? RowElems() : 0; }
+  // Clamped top-left pixel of point r (valid after Locate).
+  __aicore__ inline int32_t RowIdx(int64_t r) { return I(l_.row_idx).GetValue(r); }
+  __aicore__ inline int32_t ColIdx(int64_t r) { return I(l_.col_idx).GetValue(r); }
+
+  // data_f = fp32 corner data (a no-op alias for fp32 inputs).
+  __aicore__ inline void CornerDataToFloat() {
+    if constexpr (!kF32) {
+      Cast(F(l_.data_f), At<T>(l_.data_t), RoundMode::CAST_NONE, l_.elems);
+      PipeBarrier<PIPE_V>();
+    }
+  }
+
+  // Broadcasts the weights wts[k][r] of slots [k0, k0 + slots) over the channels of their corner
+  // rows: dst row (k - k0) * slot_rows + r * point_rows gets wts[k][r] in all cpad channels. The
+  // forward weights one slot at a time (slot_rows ss, point_rows 1); the backward lays a point's 4
+  // slots side by side (slot_rows 1, point_rows 4) so its scatter is one DMA. One Brcb pass per
+  // 32-byte block of a row.
+  __aicore__ inline void BroadcastWeights(const LocalTensor<float>& dst, int64_t k0, int64_t slots, uint32_t slot_rows,
+                                          uint32_t point_rows) {
+    LocalTensor<float> wts = F(l_.wts);
+    const uint16_t row_blocks = static_cast<uint16_t>(geo_.cpad * sizeof(float) / dcnv3_ub::kUbBlock);
+    const uint16_t point_blocks = static_cast<uint16_t>(point_rows * row_blocks);
+    constexpr uint32_t kRowsPerRepeat = 8, kMaxRepeat = 255;
+    for (int64_t k = 0; k < slots; ++k) {
+      for (uint32_t first = 0; first < l_.ss; first += kRowsPerRepeat * kMaxRepeat) {
+        const uint32_t left = (l_.ss - first) / kRowsPerRepeat;
+        const uint8_t repeats = static_cast<uint8_t>(left < kMaxRepeat ? left : kMaxRepeat);
+        const int64_t row = k * slot_rows + first * point_rows;
+        for (uint16_t b = 0; b < row_blocks; ++b) {
+          Brcb(dst[row * geo_.cpad + b * 8], wts[(k0 + k) * npc_ + first], repeats,
+               BrcbRepeatParams(point_blocks, static_cast<uint16_t>(kRowsPerRepeat * point_blocks)));
+        }
+      }
+    }
+    PipeBarrier<PIPE_V>();
+  }
+
+  // Element offset of corner row (slot k, point p, pixel-group pg) in the corner-data buffers.
+  __aicore__ inline int64_t RowOffset(int64_t k, int64_t p) const {
+    return (k * l_.ss + p * pg_cap_) * geo_.cpad;
+  }
+
+ private:
   // Vector: sampling locations, validity, slot weights (times mask into `wts`) and corner
   // addresses of every point of the tile.
   __aicore__ inline void Locate(const Tile& t, bool backward) {
@@ -284,66 +357,133 @@ class Sampler {
     Mul(wts[3 * n], F(l_.frac_w), aw[n], n);
     PipeBarrier<PIPE_V>();
     if (window_) {
-      PlaceInWindow();
+      BoundPoints(t, valid);
     } else {
       Adds(I(l_.fetch_row), I(l_.row_idx), 0, n);
       PipeBarrier<PIPE_V>();
     }
   }
 
-  // Window mode, MTE2: the tile's input window, [rows][cols][groups][c_pad], placed around the
-  // tile's nominal sampling area (taps with zero offset) and clipped to the image. One DMA when
-  // group_channels fills whole 32-byte blocks and the tile has all groups, else one per window
-  // row (per row and group when channels need padding and the tile has a subset of the groups).
+  // Window mode, V: the bounding box of the clamped top-left pixels of the tile's valid points, as
+  // the minima of the 4 rows of `box` (h, w, -h, -w) folded into their first kBoxLanes lanes. Lanes
+  // past the tile's positions or groups hold stale offsets and do not count; lanes past np repeat
+  // point 0 (their tables are zero), which counts anyway.
+  __aicore__ inline void BoundPoints(const Tile& t, const LocalTensor<uint8_t>& counted) {
+    const int32_t n = npc_;
+    AndCompare(counted, F(l_.tab_wo), static_cast<float>((t.npos - 1) * geo_.stride_w), CMPMODE::LE);
+    AndCompare(counted, F(l_.tab_grel), static_cast<float>(t.ngroups - 1), CMPMODE::LE);
+    LocalTensor<float> box = F(l_.box);
+    const uint32_t count = static_cast<uint32_t>(n);
+    Select(box, counted, F(l_.clamp_h), kNoPoint, SELMODE::VSEL_TENSOR_SCALAR_MODE, count);
+    Select(box[n], counted, F(l_.clamp_w), kNoPoint, SELMODE::VSEL_TENSOR_SCALAR_MODE, count);
+    Select(box[2 * n], counted, F(l_.clamp_h), -kNoPoint, SELMODE::VSEL_TENSOR_SCALAR_MODE, count);
+    Select(box[3 * n], counted, F(l_.clamp_w), -kNoPoint, SELMODE::VSEL_TENSOR_SCALAR_MODE, count);
+    PipeBarrier<PIPE_V>();
+    Muls(box[2 * n], box[2 * n], -1.0f, 2 * n);
+    PipeBarrier<PIPE_V>();
+    // One repeat per row (rows npc / 8 blocks apart): every 64-lane chunk onto the first, then
+    // halves down to one 32-byte block.
+    constexpr uint32_t kLanes = 64;
+    const uint8_t row_blocks = static_cast<uint8_t>(n * sizeof(float) / dcnv3_ub::kUbBlock);
+    const BinaryRepeatParams rows(1, 1, 1, row_blocks, row_blocks, row_blocks);
+    for (int32_t at = kLanes; at < n; at += kLanes) {
+      AscendC::Min(box, box, box[at], kLanes, kBoxRows, rows);
+      PipeBarrier<PIPE_V>();
+    }
+    for (uint32_t half = kLanes / 2; half >= kBoxLanes; half /= 2) {
+      AscendC::Min(box, box, box[half], half, kBoxRows, rows);
+      PipeBarrier<PIPE_V>();
+    }
+  }
+
+  // Scalar, after BoundPoints: the minimum of row `row` of `box`, a pixel index or +-kNoPoint.
+  __aicore__ inline int64_t BoxMin(int32_t row) {
+    LocalTensor<float> box = F(l_.box);
+    float m = box.GetValue(row * npc_);
+    for (int32_t e = 1; e < static_cast<int32_t>(kBoxLanes); ++e) m = Min(m, box.GetValue(row * npc_ + e));
+    return static_cast<int64_t>(m);
+  }
+
+  // One axis of the window: the points' pixels [lo, hi] when they fit the capacity `cap`, else
+  // their part of the cap-long window centred on the nominal area [nom_lo, nom_hi] (the points it
+  // misses are DMA'd). No point (lo > hi) gives an empty window.
+  __aicore__ static inline void Place(int64_t lo, int64_t hi, int64_t nom_lo, int64_t nom_hi, int64_t cap,
+                                      int64_t size, int64_t* first, int64_t* len) {
+    if (hi - lo + 1 > cap) {
+      const int64_t c0 = Centre(nom_lo, nom_hi, cap, size);
+      if (lo < c0) lo = c0;
+      if (hi > c0 + cap - 1) hi = c0 + cap - 1;
+    }
+    *first = hi >= lo ? lo : 0;
+    *len = hi >= lo ? hi - lo + 1 : 0;
+  }
+
+  // Window mode, S + MTE2: the tile's input window, [rows][cols][groups][c_pad], placed on the
+  // points' bounding box (BoundPoints) within the capacity. One DMA when group_channels fills whole
+  // 32-byte blocks and the tile has all groups or when the window is as wide as the image, else one
+  // per window row (per row and group when channels need padding and the tile has a subset of the
+  // groups); none when no point is valid.
   __aicore__ inline void LoadWindow(const Tile& t) {
-    if (!window_) return;
     const float ext_h = static_cast<float>((geo_.kernel_h - 1) * geo_.dil_h) * geo_.scale;
     const float ext_w = static_cast<float>((geo_.kernel_w - 1) * geo_.dil_w) * geo_.scale;
     const float base_h = BaseH(t), base_w = BaseW(t);
     const float last_w = base_w + static_cast<float>((t.npos - 1) * geo_.stride_w);
-    win_nr_ = geo_.win_rows;
-    win_nc_ = geo_.win_cols_base + (t.npos - 1) * geo_.stride_w;  // the tile's columns, within capacity
-    if (win_nc_ > geo_.win_cols) win_nc_ = geo_.win_cols;
+    int64_t cap_cols = geo_.win_cols_base + (t.npos - 1) * geo_.stride_w;  // the tile's columns, within capacity
+    if (cap_cols > geo_.win_cols) cap_cols = geo_.win_cols;
+    const int64_t step_h = geo_.h >= 2 ? 1 : 0, step_w = geo_.w >= 2 ? 1 : 0;
     win_ng_ = t.ngroups;
-    win_r0_ = Centre(FloorToInt(Min(base_h, base_h + ext_h)), FloorToInt(Max(base_h, base_h + ext_h)) + 1,
-                     win_nr_, geo_.h);
-    win_c0_ = Centre(FloorToInt(Min(base_w, base_w + ext_w)), FloorToInt(Max(last_w, last_w + ext_w)) + 1,
-                     win_nc_, geo_.w);
+    Place(BoxMin(0), step_h - BoxMin(2), FloorToInt(Min(base_h, base_h + ext_h)),
+          FloorToInt(Max(base_h, base_h + ext_h)) + 1, geo_.win_rows, geo_.h, &win_r0_, &win_nr_);
+    Place(BoxMin(1), step_w - BoxMin(3), FloorToInt(Min(base_w, base_w + ext_w)),
+          FloorToInt(Max(last_w, last_w + ext_w)) + 1, cap_cols, geo_.w, &win_c0_, &win_nc_);
+    if (win_nr_ == 0 || win_nc_ == 0) return;
     const uint32_t sz = sizeof(T);
     const bool aligned = geo_.c == geo_.cpad;
-    const uint64_t src0 = (static_cast<uint64_t>(t.n) * geo_.h + win_r0_) * RowElems() + win_c0_ * geo_.gc + t.g0 * geo_.c;
     LocalTensor<T> win = At<T>(l_.win);
     DataCopyPadExtParams<T> pad{true, 0, static_cast<uint8_t>(geo_.cpad - geo_.c), static_cast<T>(0.0f)};
-    const int64_t row_len = win_nc_ * win_ng_ * geo_.cpad;  // window row, elements
     if (aligned && win_ng_ == geo_.g) {
       DataCopyExtParams rows{static_cast<uint16_t>(win_nr_), static_cast<uint32_t>(win_nc_ * geo_.gc * sz),
                              static_cast<uint32_t>((geo_.w - win_nc_) * geo_.gc * sz), 0, 0};
-      DataCopyPad(win, input_[src0], rows, pad);
+      DataCopyPad(win, input_[Corner(t)], rows, pad);
       return;
     }
-    for (int64_t i = 0; i < win_nr_; ++i) {
+    // Otherwise one DMA per window row, but rows as wide as the image follow each other in GM: a
+    // capacity that spans the image width is used whole, one run of pixels, one DMA.
+    const bool one_run = cap_cols == geo_.w && win_nr_ * geo_.w * win_ng_ <= dcnv3_ub::kMaxDmaBlocks;
+    if (one_run) {
+      win_c0_ = 0;
+      win_nc_ = geo_.w;
+    }
+    const uint64_t src0 = Corner(t);
+    const int64_t runs = one_run ? 1 : win_nr_, run_px = one_run ? win_nr_ * win_nc_ : win_nc_;
+    const int64_t run_len = run_px * win_ng_ * geo_.cpad;  // UB elements per run
+    for (int64_t i = 0; i < runs; ++i) {
       const uint64_t src = src0 + i * RowElems();
       if (aligned) {  // a subset of the groups: one run of ngroups * C per pixel
-        DataCopyExtParams px{static_cast<uint16_t>(win_nc_), static_cast<uint32_t>(win_ng_ * geo_.c * sz),
+        DataCopyExtParams px{static_cast<uint16_t>(run_px), static_cast<uint32_t>(win_ng_ * geo_.c * sz),
                              static_cast<uint32_t>((geo_.g - win_ng_) * geo_.c * sz), 0, 0};
-        DataCopyPad(win[i * row_len], input_[src], px, pad);
-      } else if (win_ng_ == geo_.g) {  // every group: the row is one run of C-blocks, each padded
-        DataCopyExtParams px{static_cast<uint16_t>(win_nc_ * geo_.g), static_cast<uint32_t>(geo_.c * sz), 0, 0, 0};
-        DataCopyPad(win[i * row_len], input_[src], px, pad);
+        DataCopyPad(win[i * run_len], input_[src], px, pad);
+      } else if (win_ng_ == geo_.g) {  // every group: a run of C-blocks, each padded
+        DataCopyExtParams px{static_cast<uint16_t>(run_px * geo_.g), static_cast<uint32_t>(geo_.c * sz), 0, 0, 0};
+        DataCopyPad(win[i * run_len], input_[src], px, pad);
       } else {
-        DataCopyExtParams px{static_cast<uint16_t>(win_nc_), static_cast<uint32_t>(geo_.c * sz),
+        DataCopyExtParams px{static_cast<uint16_t>(run_px), static_cast<uint32_t>(geo_.c * sz),
                              static_cast<uint32_t>((geo_.gc - geo_.c) * sz),
                              static_cast<uint32_t>((win_ng_ - 1) * geo_.cpad * sz / dcnv3_ub::kUbBlock), 0};
-        for (int64_t g = 0; g < win_ng_; ++g) DataCopyPad(win[i * row_len + g * geo_.cpad], input_[src + g * geo_.c], px, pad);
+        for (int64_t g = 0; g < win_ng_; ++g) DataCopyPad(win[i * run_len + g * geo_.cpad], input_[src + g * geo_.c], px, pad);
       }
     }
+  }
+
+  // GM element of the window's first pixel and the tile's first group.
+  __aicore__ inline uint64_t Corner(const Tile& t) const {
+    return (static_cast<uint64_t>(t.n) * geo_.h + win_r0_) * RowElems() + win_c0_ * geo_.gc + t.g0 * geo_.c;
   }
 
   // Window mode, V: Gatherb copies every point's 4 slot rows out of the window (32-byte blocks;
   // one pass per block of a row). Points outside the window gather a harmless block and are
   // overwritten by FetchCorners.
   __aicore__ inline void GatherWindow() {
-    if (!window_) return;
     const uint32_t row_blocks = static_cast<uint32_t>(geo_.cpad * sizeof(T) / dcnv3_ub::kUbBlock);
     constexpr uint32_t kBlocksPerRepeat = 8, kMaxRepeat = 255, kWordsPerBlock = 8;
     LocalTensor<uint32_t> dst = At<uint32_t>(l_.data_t), win = At<uint32_t>(l_.win), off = At<uint32_t>(l_.win_off);
@@ -361,18 +501,6 @@ class Sampler {
     }
     PipeBarrier<PIPE_V>();
   }
-
-  // NHWC addressing of the input: the tile's image and first group (a point adds its clamped row x
-  // RowElems() and col_off), and the distance to slot row 1 (0 when H == 1: slot row 1 then
-  // repeats row 0 with weight 0).
-  __aicore__ inline uint64_t TileBase(const Tile& t) const {
-    return static_cast<uint64_t>(t.n) * geo_.h * RowElems() + t.g0 * geo_.c;
-  }
-  __aicore__ inline uint64_t RowElems() const { return static_cast<uint64_t>(geo_.w) * geo_.gc; }
-  __aicore__ inline uint64_t NextRow() const { return geo_.h >= 2 ? RowElems() : 0; }
-  // Clamped top-left pixel of point r (valid after Locate).
-  __aicore__ inline int32_t RowIdx(int64_t r) { return I(l_.row_idx).GetValue(r); }
-  __aicore__ inline int32_t ColIdx(int64_t r) { return I(l_.col_idx).GetValue(r); }
 
   // DataCopyPad parameters fetching one slot row pair: pixel w0c then w0c + 1 of the point's
   // group (group_channels elements each, G * C apart in GM), one slot (ss * cpad elements) apart
@@ -416,45 +544,6 @@ class Sampler {
     }
   }
 
-  // data_f = fp32 corner data (a no-op alias for fp32 inputs).
-  __aicore__ inline void CornerDataToFloat() {
-    if constexpr (!kF32) {
-      Cast(F(l_.data_f), At<T>(l_.data_t), RoundMode::CAST_NONE, l_.elems);
-      PipeBarrier<PIPE_V>();
-    }
-  }
-
-  // Broadcasts the weights wts[k][r] of slots [k0, k0 + slots) over the channels of their corner
-  // rows: dst row (k - k0) * slot_rows + r * point_rows gets wts[k][r] in all cpad channels. The
-  // forward weights one slot at a time (slot_rows ss, point_rows 1); the backward lays a point's 4
-  // slots side by side (slot_rows 1, point_rows 4) so its scatter is one DMA. One Brcb pass per
-  // 32-byte block of a row.
-  __aicore__ inline void BroadcastWeights(const LocalTensor<float>& dst, int64_t k0, int64_t slots, uint32_t slot_rows,
-                                          uint32_t point_rows) {
-    LocalTensor<float> wts = F(l_.wts);
-    const uint16_t row_blocks = static_cast<uint16_t>(geo_.cpad * sizeof(float) / dcnv3_ub::kUbBlock);
-    const uint16_t point_blocks = static_cast<uint16_t>(point_rows * row_blocks);
-    constexpr uint32_t kRowsPerRepeat = 8, kMaxRepeat = 255;
-    for (int64_t k = 0; k < slots; ++k) {
-      for (uint32_t first = 0; first < l_.ss; first += kRowsPerRepeat * kMaxRepeat) {
-        const uint32_t left = (l_.ss - first) / kRowsPerRepeat;
-        const uint8_t repeats = static_cast<uint8_t>(left < kMaxRepeat ? left : kMaxRepeat);
-        const int64_t row = k * slot_rows + first * point_rows;
-        for (uint16_t b = 0; b < row_blocks; ++b) {
-          Brcb(dst[row * geo_.cpad + b * 8], wts[(k0 + k) * npc_ + first], repeats,
-               BrcbRepeatParams(point_blocks, static_cast<uint16_t>(kRowsPerRepeat * point_blocks)));
-        }
-      }
-    }
-    PipeBarrier<PIPE_V>();
-  }
-
-  // Element offset of corner row (slot k, point p, pixel-group pg) in the corner-data buffers.
-  __aicore__ inline int64_t RowOffset(int64_t k, int64_t p) const {
-    return (k * l_.ss + p * pg_cap_) * geo_.cpad;
-  }
-
- private:
   // loc = p0 - half * scale + (tap * dilation + offset) * scale, as the reference orders it; these
   // are the first two terms for the tile's first position.
   __aicore__ inline float BaseH(const Tile& t) const {

@@ -31,15 +31,21 @@ constexpr uint32_t kSlots = 4;         // 2x2 bilinear neighbourhood
 // The buffers MTE3 reads (forward: the output tile; backward: the grad_input terms, grad_offset and
 // grad_mask tiles) are doubled, so the vector unit fills one while MTE3 still drains the other.
 constexpr uint32_t kOutBuffers = 2;
+// Most blocks (blockCount) one DataCopyPad moves.
+constexpr uint32_t kMaxDmaBlocks = 4095;
+// Window mode folds the [4][npc] bounding-box candidates with one repeat per row, rows npc / 8
+// blocks apart: the 8-bit repeat stride caps npc (the plan keeps window tiles below it).
+constexpr uint32_t kMaxWindowNpc = 255 * kUbBlock / 4;
 
 // How the 4 bilinear corners of a sampling point reach UB.
 enum FetchMode : uint32_t {
   // Two DMAs per point, one per image row: blockCount=2 moves the x-neighbours (w0, w0+1) of the
   // point's group, straight into their slots.
   kFetchPairPerRow = 0,
-  // The tile's input window (its nominal sampling area plus a margin) is loaded with one DMA per
-  // tile (or per window row), and Gatherb copies each in-window point's slots from it; points
-  // whose 2x2 neighbourhood leaves the window fall back to kFetchPairPerRow.
+  // The tile's input window (the bounding box of its points' 2x2 neighbourhoods, at most the
+  // window capacity: the nominal sampling area plus a margin) is loaded with one DMA per tile (or
+  // per window row), and Gatherb copies each in-window point's slots from it; points whose 2x2
+  // neighbourhood leaves the window fall back to kFetchPairPerRow.
   kFetchWindow = 1,
 };
 
@@ -76,6 +82,7 @@ struct UbLayout {
   uint32_t cmp;                    // 4 compare bitmasks of npc bits, each 256-byte aligned
   uint32_t win;                    // window mode: [rows][cols][groups][c_pad] input window
   uint32_t win_off;                // window mode: [kSlots][npc] byte offset of each slot row in `win`
+  uint32_t box;                    // window mode: [4][npc] min h, min w, -max h, -max w candidates
   uint32_t data_t, data_f;         // [elems] corner data in input dtype / fp32 (aliased for fp32)
   uint32_t wbc;                    // weights broadcast over channels (fp32): forward one slot (ss *
                                    // c_pad); backward all slots interleaved [r][k][c_pad] (elems),
@@ -155,6 +162,7 @@ DCNV3_UB_FN UbLayout MakeUbLayout(uint32_t dtype_bytes, uint32_t points, uint32_
   l.cmp = UbTake(&cur, 4 * AlignUp(l.npc / 8, 256));
   l.win = win_pixel_groups ? UbTake(&cur, win_pixel_groups * c_pad * dtype_bytes) : 0;
   l.win_off = win_pixel_groups ? UbTake(&cur, kSlots * pt) : 0;
+  l.box = win_pixel_groups ? UbTake(&cur, 4 * pt) : 0;
   l.data_t = UbTake(&cur, l.elems * dtype_bytes);
   l.data_f = f32 ? l.data_t : UbTake(&cur, l.elems * 4);
   if (backward) {

@@ -182,3 +182,46 @@ def test_fewer_positions_than_cores():
     assert fstats["block_dim"] == 8 and bstats["block_dim"] == 8
     pg_bytes = 16 * 2
     assert sorted(fstats["per_core"]["gm_write_bytes"]) == [4 * pg_bytes] * 4 + [5 * pg_bytes] * 4
+
+
+def _whole_row_tiles(plan, rows, width, group):
+    """Tiles of a plan whose cores own whole output rows: per row, position chunks x group chunks."""
+    t = plan["tiling"]
+    return rows * -(-width // t["tile_positions"]) * -(-group // t["tile_groups"])
+
+
+def test_window_is_sized_to_the_sampling_points():
+    """Offsets within +-0.25 px: a 3x3 tile's points reach 5 input rows and tile_positions + 4
+    columns, not the window capacity (nominal area + 4 px margin: 12 rows)."""
+    a = _attrs(group=4, group_channels=16)
+    tensors = _inputs(a, 1, 24, 24, torch.float32, 0.25, seed=23)
+    plan = sim.plan_forward(*tensors[:3], **a, soc=SMALL_SOC)
+    assert plan["tiling"]["fetch_mode"] == FETCH_WINDOW and plan["tiling"]["win_rows"] == 12
+    fstats, _ = _check(a, 1, 24, 24, torch.float32, tensors=tensors, soc=SMALL_SOC)
+    tiles_per_row = -(-24 // plan["tiling"]["tile_positions"])
+    window_bound = 24 * 5 * (24 + 4 * tiles_per_row) * 4 * 16 * 4  # rows x rows read x columns x G*C fp32
+    offset_mask_bytes = sum(t.numel() * 4 for t in tensors[1:3])
+    assert fstats["gm_read_bytes"] <= offset_mask_bytes + window_bound
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+def test_tiles_without_valid_samples_load_no_window(dtype):
+    """Every offset NaN: no sample is valid, so a tile moves only its offsets, mask and output."""
+    a = _attrs(group=4, group_channels=16)
+    inp, off, msk, gout = _inputs(a, 1, 8, 8, dtype, 2.0, seed=29)
+    off = torch.full_like(off, float("nan"))
+    fstats, _ = _check(a, 1, 8, 8, dtype, tensors=(inp, off, msk, gout), soc=SMALL_SOC)
+    plan = sim.plan_forward(inp, off, msk, **a, soc=SMALL_SOC)
+    assert fstats["dma_count"] == 3 * _whole_row_tiles(plan, 8, 8, 4)
+
+
+def test_full_width_window_of_a_group_subset_is_one_dma():
+    """8x8 map, 32 groups: tiles hold a subset of the groups (one strided run per pixel), and the
+    window capacity spans the image width, so its rows are one run in GM: one DMA per window."""
+    a = _attrs(group=32, group_channels=16)
+    tensors = _inputs(a, 1, 8, 8, torch.float32, 2.0, seed=31)
+    plan = sim.plan_forward(*tensors[:3], **a, soc=SMALL_SOC)
+    assert plan["tiling"]["tile_groups"] < 32 and plan["tiling"]["win_cols"] == 8
+    fstats, _ = _check(a, 1, 8, 8, torch.float32, tensors=tensors, soc=SMALL_SOC)
+    # offsets, mask, window, output
+    assert fstats["dma_count"] == 4 * _whole_row_tiles(plan, 8, 8, 32)
