@@ -1,0 +1,137 @@
+// CPU kernels of npu::dcnv3 and npu::dcnv3_backward (semantics: op_host/dcnv3_contract.h and
+// InternImage's dcnv3_im2col_cuda.cuh). The loops live in dcnv3_cpu_kernels.h, compiled here for
+// the portable baseline and, on x86-64 with GCC, for AVX2+FMA, chosen at run time. Half types
+// accumulate in float32, float64 in float64.
+
+// The kernels never read floating-point exception flags. Without trapping math GCC vectorises
+// std::floor and the selects of the sampling loop (LocatePoints). It must precede every function
+// definition of this file to take effect, hence before the includes.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+
+#include <ATen/Dispatch.h>
+#include <ATen/OpMathType.h>
+#include <ATen/Parallel.h>
+#include <ATen/ops/empty.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <vector>
+
+#include "dcnv3_args.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+namespace dcnv3 {
+
+namespace cpu_baseline {
+constexpr int kVectorBytes = 16;  // SSE2 on x86-64, NEON on AArch64
+#include "dcnv3_cpu_kernels.h"
+}  // namespace cpu_baseline
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define DCNV3_CPU_AVX2 1
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,f16c")
+namespace cpu_avx2 {
+constexpr int kVectorBytes = 32;
+#include "dcnv3_cpu_kernels.h"
+
+// F16C converts 8 halves at once; c10::Half converts in software here, because the c10 headers
+// were compiled for the baseline target.
+template <>
+struct LaneConvert<float, 8, c10::Half> {
+  static Lanes<float, 8> Load(const c10::Half* src) {
+    const __m256 wide = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src)));
+    Lanes<float, 8> v;
+    std::memcpy(&v, &wide, sizeof(v));
+    return v;
+  }
+  static void Store(c10::Half* dst, Lanes<float, 8> v) {
+    __m256 wide;
+    std::memcpy(&wide, &v, sizeof(v));
+    // Round to nearest even, as c10::Half's conversion.
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), _mm256_cvtps_ph(wide, _MM_FROUND_TO_NEAREST_INT));
+  }
+};
+}  // namespace cpu_avx2
+#pragma GCC pop_options
+#endif
+
+namespace {
+
+// AVX2 kernels where the CPU has them, unless DCNV3_CPU_BASELINE=1 asks for the portable ones
+// (so that tests can check both builds of the kernels on one machine).
+bool UseAvx2() {
+#ifdef DCNV3_CPU_AVX2
+  static const bool use = [] {
+    const char* force_baseline = std::getenv("DCNV3_CPU_BASELINE");
+    if (force_baseline && std::string(force_baseline) == "1") return false;
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+  }();
+  return use;
+#else
+  return false;
+#endif
+}
+
+at::Tensor Dcnv3Cpu(const at::Tensor& input, const at::Tensor& offset, const at::Tensor& mask, DCNV3_ATTR_PARAMS) {
+  const Problem pb = CheckDcnv3Args(input, offset, mask, nullptr, MakeDcnv3Attrs(DCNV3_ATTR_ARGS));
+  const at::Tensor in = input.contiguous(), off = offset.contiguous(), msk = mask.contiguous();
+  at::Tensor output = at::empty({pb.batch, pb.height_out, pb.width_out, pb.channels}, input.options());
+  if (output.numel() == 0) return output;
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, input.scalar_type(), "dcnv3_cpu", [&] {
+    const auto args = std::make_tuple(std::cref(pb), in.const_data_ptr<scalar_t>(), off.const_data_ptr<scalar_t>(),
+                                      msk.const_data_ptr<scalar_t>(), output.mutable_data_ptr<scalar_t>());
+#ifdef DCNV3_CPU_AVX2
+    if (UseAvx2()) return std::apply(cpu_avx2::Forward<scalar_t>, args);
+#endif
+    std::apply(cpu_baseline::Forward<scalar_t>, args);
+  });
+  return output;
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> Dcnv3BackwardCpu(const at::Tensor& input, const at::Tensor& offset,
+                                                                const at::Tensor& mask, const at::Tensor& grad_output,
+                                                                DCNV3_ATTR_PARAMS) {
+  const Problem pb = CheckDcnv3Args(input, offset, mask, &grad_output, MakeDcnv3Attrs(DCNV3_ATTR_ARGS));
+  const at::Tensor in = input.contiguous(), off = offset.contiguous(), msk = mask.contiguous();
+  const at::Tensor go = grad_output.contiguous();
+  at::Tensor grad_offset = at::empty(offset.sizes(), offset.options());
+  at::Tensor grad_mask = at::empty(mask.sizes(), mask.options());
+  // grad_input is a scatter-add: half types accumulate in a float32 buffer. The kernel zeroes it.
+  const at::ScalarType acc_type = at::toOpMathType(input.scalar_type());
+  at::Tensor grad_input_acc = at::empty(input.sizes(), input.options().dtype(acc_type));
+  if (pb.batch > 0) {
+    AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, input.scalar_type(), "dcnv3_backward_cpu", [&] {
+      using acc_t = at::opmath_type<scalar_t>;
+      const auto args = std::make_tuple(std::cref(pb), in.const_data_ptr<scalar_t>(), off.const_data_ptr<scalar_t>(),
+                                        msk.const_data_ptr<scalar_t>(), go.const_data_ptr<scalar_t>(),
+                                        grad_input_acc.mutable_data_ptr<acc_t>(),
+                                        grad_offset.mutable_data_ptr<scalar_t>(), grad_mask.mutable_data_ptr<scalar_t>());
+#ifdef DCNV3_CPU_AVX2
+      if (UseAvx2()) return std::apply(cpu_avx2::Backward<scalar_t, acc_t>, args);
+#endif
+      std::apply(cpu_baseline::Backward<scalar_t, acc_t>, args);
+    });
+  }
+  at::Tensor grad_input = acc_type == input.scalar_type() ? grad_input_acc : grad_input_acc.to(input.scalar_type());
+  return {grad_input, grad_offset, grad_mask};
+}
+
+}  // namespace
+}  // namespace dcnv3
+
+TORCH_LIBRARY_IMPL(npu, CPU, m) {
+  m.impl("dcnv3", &dcnv3::Dcnv3Cpu);
+  m.impl("dcnv3_backward", &dcnv3::Dcnv3BackwardCpu);
+}

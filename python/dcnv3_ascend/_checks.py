@@ -1,0 +1,127 @@
+"""Argument checks of npu::dcnv3 in Python, for the fake kernels and the grid_sample fallback.
+
+A mirror of op_host/dcnv3_contract.h (ValidateAttrs, ValidateShapes) and
+python/csrc/dcnv3_args.cpp (dtypes, devices) with the same checks, in the same order, and the
+same messages, so an error reads the same from the CPU kernel, the NPU adapter, the meta/fake
+path and the fallback. tests/test_op_bad_input.py holds every path to that.
+
+Sizes may be SymInts (torch.compile with dynamic shapes): size comparisons go through
+torch._check, which records a guard or a runtime assert instead of branching in Python.
+"""
+import collections
+
+import numpy as np
+import torch
+
+SUPPORTED_DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
+
+# What a kernel needs to know about one call, as dcnv3::Problem.
+Problem = collections.namedtuple(
+    "Problem", "batch height_in width_in height_out width_out channels points")
+
+_POSITIVE_ATTRS = ("kernel_h", "kernel_w", "stride_h", "stride_w", "dilation_h", "dilation_w", "group",
+                   "group_channels", "im2col_step")
+
+
+def _dtype_name(dtype):
+    return str(dtype).removeprefix("torch.")
+
+
+def _dims(sizes):
+    """C++ DimsToString: [1, 2, 3]."""
+    return "[" + ", ".join(str(s) for s in sizes) + "]"
+
+
+def _fail(message):
+    raise RuntimeError(message)
+
+
+def output_size(size, pad, dilation, kernel, stride):
+    """Output extent along one axis (dcnv3::OutputSize); validate first."""
+    return (size + 2 * pad - (dilation * (kernel - 1) + 1)) // stride + 1
+
+
+def validate_attrs(kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, group,
+                   group_channels, offset_scale, im2col_step, remove_center):
+    """dcnv3::ValidateAttrs: raises RuntimeError naming the first bad attribute."""
+    values = dict(kernel_h=kernel_h, kernel_w=kernel_w, stride_h=stride_h, stride_w=stride_w,
+                  dilation_h=dilation_h, dilation_w=dilation_w, group=group, group_channels=group_channels,
+                  im2col_step=im2col_step)
+    for name in _POSITIVE_ATTRS:
+        if values[name] < 1:
+            _fail(f"{name} must be >= 1, got {values[name]}")
+    if pad_h < 0:
+        _fail(f"pad_h must be >= 0, got {pad_h}")
+    if pad_w < 0:
+        _fail(f"pad_w must be >= 0, got {pad_w}")
+    # The kernels take offset_scale as float32 (as InternImage's op does); so does this test.
+    with np.errstate(over="ignore"):
+        scale32 = float(np.float32(offset_scale))
+    if not np.isfinite(scale32):
+        _fail(f"offset_scale must be finite, got {scale32:f}")
+    if remove_center not in (0, 1):
+        _fail(f"remove_center must be 0 or 1, got {remove_center}")
+    if remove_center and (kernel_h != kernel_w or kernel_h % 2 == 0):
+        _fail(f"remove_center=1 needs a square kernel of odd size, got kernel_h={kernel_h}, kernel_w={kernel_w}")
+
+
+def _check_like_input(name, t, input):
+    if t is None:
+        _fail(f"{name} must be a tensor, got None")
+    if t.dtype != input.dtype:
+        _fail(f"{name} must have the same dtype as input ({_dtype_name(input.dtype)}), got {_dtype_name(t.dtype)}")
+    if t.device != input.device:
+        _fail(f"{name} must be on the same device as input ({input.device}), got {t.device}")
+
+
+def _check_shape(name, t, want, last_desc):
+    def message():
+        return f"{name} must have shape [N, H_out, W_out, {last_desc}] = {_dims(want)}, got {_dims(t.shape)}"
+
+    if t.dim() != 4:
+        _fail(message())
+    for got, expected in zip(t.shape, want):
+        torch._check(got == expected, message)
+
+
+def check_dcnv3_args(input, offset, mask, grad_output, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w,
+                     dilation_h, dilation_w, group, group_channels, offset_scale, im2col_step, remove_center):
+    """dcnv3::CheckDcnv3Args: validates one call and returns its Problem.
+
+    grad_output is None for the forward op. Raises RuntimeError with the C++ messages.
+    """
+    if input is None:
+        _fail("input must be a tensor, got None")
+    if input.dtype not in SUPPORTED_DTYPES:
+        _fail(f"input dtype must be float32, float64, float16 or bfloat16, got {_dtype_name(input.dtype)}")
+    _check_like_input("offset", offset, input)
+    _check_like_input("mask", mask, input)
+    if grad_output is not None:
+        _check_like_input("grad_output", grad_output, input)
+
+    validate_attrs(kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, group,
+                   group_channels, offset_scale, im2col_step, remove_center)
+    if input.dim() != 4:
+        _fail(f"input must be 4-D [N, H, W, group*group_channels], got {_dims(input.shape)}")
+    n, h, w, c = input.shape
+    channels = group * group_channels
+    torch._check(c == channels, lambda: (
+        f"input channels (last dim) must equal group*group_channels = {group}*{group_channels} = {channels}, "
+        f"got {c}"))
+    span_h = dilation_h * (kernel_h - 1) + 1
+    span_w = dilation_w * (kernel_w - 1) + 1
+    torch._check((h + 2 * pad_h >= span_h) & (w + 2 * pad_w >= span_w), lambda: (
+        f"output size must be >= 1: input H, W = {h}, {w} with pad_h, pad_w = {pad_h}, {pad_w} "
+        f"is smaller than the dilated kernel {span_h}x{span_w}"))
+    h_out = output_size(h, pad_h, dilation_h, kernel_h, stride_h)
+    w_out = output_size(w, pad_w, dilation_w, kernel_w, stride_w)
+    points = kernel_h * kernel_w - remove_center
+    _check_shape("offset", offset, (n, h_out, w_out, group * points * 2), "group*P*2")
+    _check_shape("mask", mask, (n, h_out, w_out, group * points), "group*P")
+    if grad_output is not None:
+        _check_shape("grad_output", grad_output, (n, h_out, w_out, c), "group*group_channels")
+    # InternImage clamps the step to the batch, then requires it to divide the batch.
+    step = torch.sym_max(torch.sym_min(im2col_step, n), 1)
+    torch._check((n == 0) | (n % step == 0), lambda: (
+        f"im2col_step must divide the batch size: im2col_step={im2col_step}, batch={n}"))
+    return Problem(n, h, w, h_out, w_out, c, points)

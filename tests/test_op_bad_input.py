@@ -1,0 +1,128 @@
+"""Every invalid call of npu::dcnv3 / npu::dcnv3_backward fails with a RuntimeError that names
+the argument and the expected value, with the same message from the C++ CPU kernel
+(dcnv3_args.cpp + op_host/dcnv3_contract.h) and the Python fake/meta kernels (_checks.py)."""
+import dataclasses
+import re
+
+import pytest
+import torch
+
+import dcnv3_ascend
+from dcnv3_ascend.attrs import Dcnv3Attrs
+from op_cases import make_inputs
+
+assert dcnv3_ascend.HAS_EXTENSION, "these tests check the compiled CPU kernel; build dcnv3_ascend._C first"
+
+GOOD = Dcnv3Attrs(group=2, group_channels=4, im2col_step=3)  # N=3, H=5, W=6 -> H_out=5, W_out=6
+
+
+def good_call():
+    """A valid call as a dict: input, offset, mask, grad_output, attrs."""
+    input, offset, mask = make_inputs(GOOD, 3, 5, 6, dtype=torch.float32)
+    return dict(input=input, offset=offset, mask=mask, grad_output=torch.randn(3, 5, 6, 8), attrs=GOOD)
+
+
+def with_attrs(**changes):
+    return lambda call: call.update(attrs=dataclasses.replace(call["attrs"], **changes))
+
+
+def with_tensor(name, fn):
+    return lambda call: call.update({name: fn(call[name])})
+
+
+# (id, how to break a good call, the message's start as a regex).
+CASES = [
+    ("input_rank", with_tensor("input", lambda t: t[0]),
+     r"input must be 4-D \[N, H, W, group\*group_channels\], got \[5, 6, 8\]"),
+    ("input_channels", with_tensor("input", lambda t: t[..., :7]),
+     r"input channels \(last dim\) must equal group\*group_channels = 2\*4 = 8, got 7"),
+    ("offset_last_dim", with_tensor("offset", lambda t: t[..., :-2]),
+     r"offset must have shape \[N, H_out, W_out, group\*P\*2\] = \[3, 5, 6, 36\], got \[3, 5, 6, 34\]"),
+    ("offset_rank", with_tensor("offset", lambda t: t.flatten(2)),
+     r"offset must have shape .* = \[3, 5, 6, 36\], got \[3, 5, 216\]"),
+    ("offset_batch", with_tensor("offset", lambda t: t[:1]),
+     r"offset must have shape .* = \[3, 5, 6, 36\], got \[1, 5, 6, 36\]"),
+    ("mask_last_dim", with_tensor("mask", lambda t: torch.cat([t, t[..., :1]], -1)),
+     r"mask must have shape \[N, H_out, W_out, group\*P\] = \[3, 5, 6, 18\], got \[3, 5, 6, 19\]"),
+    ("mask_spatial", with_tensor("mask", lambda t: t[:, :4]),
+     r"mask must have shape .* = \[3, 5, 6, 18\], got \[3, 4, 6, 18\]"),
+    ("offset_dtype", with_tensor("offset", lambda t: t.double()),
+     r"offset must have the same dtype as input \(float32\), got float64"),
+    ("mask_dtype", with_tensor("mask", lambda t: t.half()),
+     r"mask must have the same dtype as input \(float32\), got float16"),
+    ("input_dtype", lambda call: call.update({k: call[k].long() for k in ("input", "offset", "mask", "grad_output")}),
+     r"input dtype must be float32, float64, float16 or bfloat16, got int64"),
+    ("mask_device", with_tensor("mask", lambda t: t.to("meta")),
+     # On the meta path the roles swap: input on meta, mask on cpu.
+     r"mask must be on the same device as input \((cpu|meta)\), got (meta|cpu)"),
+    *[(f"{name}_{value}", with_attrs(**{name: value}), rf"{name} must be >= 1, got {value}")
+      for name, value in [("kernel_h", 0), ("kernel_w", -1), ("stride_h", 0), ("stride_w", -2), ("dilation_h", 0),
+                          ("dilation_w", 0), ("group", 0), ("group_channels", 0), ("im2col_step", 0)]],
+    ("pad_h", with_attrs(pad_h=-1), r"pad_h must be >= 0, got -1"),
+    ("pad_w", with_attrs(pad_w=-3), r"pad_w must be >= 0, got -3"),
+    ("offset_scale_inf", with_attrs(offset_scale=float("inf")), r"offset_scale must be finite, got inf"),
+    ("offset_scale_overflows_float", with_attrs(offset_scale=1e300), r"offset_scale must be finite, got inf"),
+    ("remove_center_value", with_attrs(remove_center=2), r"remove_center must be 0 or 1, got 2"),
+    ("remove_center_even", with_attrs(kernel_h=4, kernel_w=4, remove_center=1),
+     r"remove_center=1 needs a square kernel of odd size, got kernel_h=4, kernel_w=4"),
+    ("remove_center_non_square", with_attrs(kernel_h=3, kernel_w=5, remove_center=1),
+     r"remove_center=1 needs a square kernel of odd size, got kernel_h=3, kernel_w=5"),
+    ("output_empty", with_attrs(kernel_h=9, pad_h=1),
+     r"output size must be >= 1: input H, W = 5, 6 with pad_h, pad_w = 1, 1 is smaller than the dilated "
+     r"kernel 9x3"),
+    ("output_empty_dilated", with_attrs(dilation_w=4, pad_w=0),
+     r"output size must be >= 1: .* dilated kernel 3x9"),
+    ("im2col_step", with_attrs(im2col_step=2), r"im2col_step must divide the batch size: im2col_step=2, batch=3"),
+]
+BACKWARD_CASES = [
+    ("grad_output_shape", with_tensor("grad_output", lambda t: t[:, :, :5]),
+     r"grad_output must have shape \[N, H_out, W_out, group\*group_channels\] = \[3, 5, 6, 8\], got \[3, 5, 5, 8\]"),
+    ("grad_output_dtype", with_tensor("grad_output", lambda t: t.bfloat16()),
+     r"grad_output must have the same dtype as input \(float32\), got bfloat16"),
+]
+
+
+def call_op(call, backward, device):
+    tensors = [call[k] for k in (("input", "offset", "mask", "grad_output") if backward else ("input", "offset", "mask"))]
+    if device == "meta":
+        # Everything on meta, except what the case put elsewhere on purpose.
+        tensors = [t.to("meta") if t.device.type == "cpu" else torch.empty_like(t, device="cpu") for t in tensors]
+    op = torch.ops.npu.dcnv3_backward if backward else torch.ops.npu.dcnv3
+    with pytest.raises(RuntimeError) as error:
+        op(*tensors, *call["attrs"].args())
+    return str(error.value).splitlines()[0]
+
+
+def assert_same_error_everywhere(break_call, message, backward):
+    call = good_call()
+    break_call(call)
+    got = {device: call_op(call, backward, device) for device in ("cpu", "meta")}
+    if "device" not in message:  # the device message names the devices, which differ by path
+        assert got["cpu"] == got["meta"]
+    for text in got.values():
+        assert re.match(message, text), text
+
+
+@pytest.mark.parametrize("break_call,message", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("backward", [False, True], ids=["forward", "backward"])
+def test_bad_input(break_call, message, backward):
+    assert_same_error_everywhere(break_call, message, backward)
+
+
+@pytest.mark.parametrize("break_call,message", [c[1:] for c in BACKWARD_CASES], ids=[c[0] for c in BACKWARD_CASES])
+def test_bad_grad_output(break_call, message):
+    assert_same_error_everywhere(break_call, message, backward=True)
+
+
+def test_good_call_passes_on_both_paths():
+    call = good_call()
+    for device in ("cpu", "meta"):
+        tensors = [call[k].to(device) for k in ("input", "offset", "mask")]
+        assert torch.ops.npu.dcnv3(*tensors, *GOOD.args()).shape == (3, 5, 6, 8)
+
+
+def test_device_without_kernel_is_named():
+    call = good_call()
+    with pytest.raises(NotImplementedError, match=r"npu::dcnv3 has no kernel for input on device 'cpu' with "
+                                                   r"layout torch.sparse_coo"):
+        torch.ops.npu.dcnv3(call["input"].to_sparse(), call["offset"], call["mask"], *GOOD.args())

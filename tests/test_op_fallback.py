@@ -1,0 +1,87 @@
+"""The registration path without the compiled extension (DCNV3_ASCEND_FORCE_FALLBACK=1, as when
+dcnv3_ascend._C is missing): npu::dcnv3 is defined from Python with the grid_sample fallback as
+its kernel, and must still match the reference, differentiate, warn once, validate arguments and
+keep the compiled extension's schemas. Runs in a subprocess: op registrations are per process."""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+import dcnv3_ascend
+
+CHILD = textwrap.dedent(r'''
+    import json, warnings
+    import torch
+    import dcnv3_ascend
+    from dcnv3_ascend.attrs import Dcnv3Attrs
+    from dcnv3_ascend.reference import dcnv3_reference, dcnv3_reference_backward
+    from op_cases import make_inputs
+
+    result = {"has_extension": dcnv3_ascend.HAS_EXTENSION,
+              "schemas": [str(torch.ops.npu.dcnv3.default._schema),
+                          str(torch.ops.npu.dcnv3_backward.default._schema)]}
+    attrs = Dcnv3Attrs(kernel_h=3, kernel_w=3, stride_h=2, pad_w=0, dilation_h=2, pad_h=2, group=3,
+                       group_channels=2, offset_scale=0.5)
+    input, offset, mask = [t.requires_grad_() for t in make_inputs(attrs, 2, 7, 6, offset_range=10.0)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = torch.ops.npu.dcnv3(input, offset, mask, *attrs.args())
+        grad_output = torch.randn_like(out)
+        autograd = torch.autograd.grad(out, (input, offset, mask), grad_output)
+        op_grads = torch.ops.npu.dcnv3_backward(input, offset, mask, grad_output, *attrs.args())
+    result["warnings"] = [str(w.message) for w in caught]
+    tensors = [t.detach() for t in (input, offset, mask)]
+    want = dcnv3_reference(*tensors, *attrs.args())
+    want_grads = dcnv3_reference_backward(*tensors, grad_output, *attrs.args())
+    result["forward_error"] = (out - want).abs().max().item()
+    result["autograd_error"] = max((g - w).abs().max().item() for g, w in zip(autograd, want_grads))
+    result["op_grad_error"] = max((g - w).abs().max().item() for g, w in zip(op_grads, want_grads))
+    result["meta_shape"] = list(torch.ops.npu.dcnv3(*[t.to("meta") for t in tensors], *attrs.args()).shape)
+    try:
+        torch.ops.npu.dcnv3(tensors[0], tensors[1][..., 1:], tensors[2], *attrs.args())
+    except RuntimeError as error:
+        result["bad_offset_error"] = str(error).splitlines()[0]
+    print(json.dumps(result))
+''')
+
+
+@pytest.fixture(scope="module")
+def child_result():
+    env = dict(os.environ, DCNV3_ASCEND_FORCE_FALLBACK="1")
+    tests_dir = os.path.dirname(os.path.abspath(__file__))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (tests_dir, env.get("PYTHONPATH", "")) if p)
+    proc = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_fallback_is_registered(child_result):
+    assert child_result["has_extension"] is False
+
+
+def test_fallback_matches_reference(child_result):
+    assert child_result["forward_error"] < 1e-12
+    assert child_result["autograd_error"] < 1e-12
+    assert child_result["op_grad_error"] < 1e-12
+
+
+def test_fallback_warns_once(child_result):
+    assert len(child_result["warnings"]) == 1
+    assert "grid_sample fallback" in child_result["warnings"][0]
+    assert "DCNV3_ASCEND_FORCE_FALLBACK=1" in child_result["warnings"][0]
+
+
+def test_fallback_fake_kernel_and_checks(child_result):
+    assert child_result["meta_shape"] == [2, 4, 4, 6]
+    assert child_result["bad_offset_error"].startswith(
+        "offset must have shape [N, H_out, W_out, group*P*2] = [2, 4, 4, 54], got [2, 4, 4, 53]")
+
+
+@pytest.mark.skipif(not dcnv3_ascend.HAS_EXTENSION, reason="compares with the compiled extension's schemas")
+def test_python_schemas_match_the_extension(child_result):
+    assert child_result["schemas"] == [str(torch.ops.npu.dcnv3.default._schema),
+                                       str(torch.ops.npu.dcnv3_backward.default._schema)]

@@ -1,0 +1,234 @@
+"""The CPU kernel of torch.ops.npu.dcnv3 (forward and backward) against the float64 loop
+reference, over a seeded random sweep and the edge cases: half types, non-contiguous inputs,
+NaN/Inf offsets, empty batch, determinism and indexing past 2^31 elements."""
+import os
+import random
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+import dcnv3_ascend
+from dcnv3_ascend.attrs import Dcnv3Attrs
+from dcnv3_ascend.reference import dcnv3_reference, dcnv3_reference_backward
+from op_cases import make_inputs, random_problem
+
+assert dcnv3_ascend.HAS_EXTENSION, "these tests check the compiled CPU kernel; build dcnv3_ascend._C first"
+
+SWEEP = 40
+
+
+def forward(input, offset, mask, attrs):
+    return torch.ops.npu.dcnv3(input, offset, mask, *attrs.args())
+
+
+def backward(input, offset, mask, grad_output, attrs):
+    return torch.ops.npu.dcnv3_backward(input, offset, mask, grad_output, *attrs.args())
+
+
+@pytest.mark.parametrize("case", range(SWEEP))
+def test_sweep_float64(case):
+    attrs, batch, height, width = random_problem(random.Random(case))
+    # Offsets up to +-20 px: many samples leave the image or straddle its border.
+    input, offset, mask = make_inputs(attrs, batch, height, width, offset_range=20.0 if case % 2 else 3.0,
+                                      seed=case)
+    out = forward(input, offset, mask, attrs)
+    torch.testing.assert_close(out, dcnv3_reference(input, offset, mask, *attrs.args()), rtol=1e-12, atol=1e-12)
+    grad_output = torch.randn_like(out)
+    got = backward(input, offset, mask, grad_output, attrs)
+    want = dcnv3_reference_backward(input, offset, mask, grad_output, *attrs.args())
+    for name, g, w in zip(("grad_input", "grad_offset", "grad_mask"), got, want):
+        torch.testing.assert_close(g, w, rtol=1e-11, atol=1e-11, msg=lambda m: f"{name}: {m}")
+
+
+@pytest.mark.parametrize("case", range(0, SWEEP, 4))
+def test_sweep_float32(case):
+    attrs, batch, height, width = random_problem(random.Random(case))
+    input, offset, mask = make_inputs(attrs, batch, height, width, dtype=torch.float32, seed=case)
+    out = forward(input, offset, mask, attrs)
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out.double(), dcnv3_reference(input, offset, mask, *attrs.args()),
+                               rtol=1e-4, atol=1e-4)
+    grad_output = torch.randn_like(out)
+    got = backward(input, offset, mask, grad_output, attrs)
+    want = dcnv3_reference_backward(input, offset, mask, grad_output, *attrs.args())
+    for g, w in zip(got, want):
+        assert g.dtype == torch.float32
+        torch.testing.assert_close(g.double(), w, rtol=1e-4, atol=1e-4)
+
+
+def test_portable_kernels_match_reference():
+    """The kernels are compiled twice (portable baseline, and AVX2 on x86-64, picked at run
+    time); DCNV3_CPU_BASELINE=1 selects the baseline, which this machine may otherwise never run."""
+    child = textwrap.dedent('''
+        import random, torch
+        from dcnv3_ascend.reference import dcnv3_reference, dcnv3_reference_backward
+        from op_cases import make_inputs, random_problem
+        for case in range(0, 40, 3):
+            attrs, batch, height, width = random_problem(random.Random(case))
+            dtype = torch.float64 if case % 2 else torch.float32
+            tol = 1e-11 if dtype == torch.float64 else 1e-4
+            input, offset, mask = make_inputs(attrs, batch, height, width, dtype=dtype, offset_range=8.0, seed=case)
+            out = torch.ops.npu.dcnv3(input, offset, mask, *attrs.args())
+            ref = dcnv3_reference(input, offset, mask, *attrs.args())
+            torch.testing.assert_close(out.double(), ref, rtol=tol, atol=tol)
+            grad_output = torch.randn_like(out)
+            got = torch.ops.npu.dcnv3_backward(input, offset, mask, grad_output, *attrs.args())
+            want = dcnv3_reference_backward(input, offset, mask, grad_output, *attrs.args())
+            for g, w in zip(got, want):
+                torch.testing.assert_close(g.double(), w, rtol=tol, atol=tol)
+        half = [t.half() for t in make_inputs(attrs, batch, height, width, seed=1)]
+        torch.testing.assert_close(torch.ops.npu.dcnv3(*half, *attrs.args()).float(),
+                                   torch.ops.npu.dcnv3(*[t.float() for t in half], *attrs.args()),
+                                   rtol=4e-3, atol=4e-3)
+        print("ok")
+    ''')
+    tests_dir = os.path.dirname(os.path.abspath(__file__))
+    env = dict(os.environ, DCNV3_CPU_BASELINE="1",
+               PYTHONPATH=os.pathsep.join(p for p in (tests_dir, os.environ.get("PYTHONPATH", "")) if p))
+    proc = subprocess.run([sys.executable, "-c", "import dcnv3_ascend\n" + child], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stderr
+
+
+# Each half type against the float32 kernel on the same (rounded) inputs: the locations are
+# computed in float32 from the same values, so only accumulation and the final rounding differ.
+# Tolerances: a few units of the type's epsilon relative to the outputs' scale.
+HALF_TOLERANCE = {torch.float16: 4e-3, torch.bfloat16: 3e-2}
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_types_against_float32(dtype):
+    attrs = Dcnv3Attrs(group=4, group_channels=16, offset_scale=1.0)
+    tensors = make_inputs(attrs, 2, 11, 13, dtype=dtype, offset_range=4.0, seed=3)
+    as_float = [t.float() for t in tensors]
+    out = forward(*tensors, attrs)
+    want = forward(*as_float, attrs)
+    assert out.dtype == dtype
+    tol = HALF_TOLERANCE[dtype] * want.abs().max().item()
+    torch.testing.assert_close(out.float(), want, rtol=0, atol=tol)
+    grad_output = torch.randn(out.shape).to(dtype)
+    got = backward(*tensors, grad_output, attrs)
+    want = backward(*as_float, grad_output.float(), attrs)
+    for g, w in zip(got, want):
+        assert g.dtype == dtype
+        torch.testing.assert_close(g.float(), w, rtol=0, atol=HALF_TOLERANCE[dtype] * w.abs().max().item())
+
+
+def test_non_contiguous_inputs_match_contiguous():
+    attrs = Dcnv3Attrs(group=2, group_channels=3)
+    input, offset, mask = make_inputs(attrs, 2, 6, 7, seed=5)
+    # An NHWC view of an NCHW tensor, and offset/mask as strided slices of wider tensors.
+    input_nc = input.permute(0, 3, 1, 2).contiguous().permute(0, 2, 3, 1)
+    offset_nc = torch.stack([offset, torch.full_like(offset, 1e9)], dim=-1)[..., 0]
+    mask_nc = mask.transpose(1, 2).contiguous().transpose(1, 2)
+    grad_nc = torch.randn(2, 7, 6, 6, dtype=torch.float64).transpose(1, 2)
+    grad_output = grad_nc.contiguous()
+    assert not any(t.is_contiguous() for t in (input_nc, offset_nc, mask_nc, grad_nc))
+    assert torch.equal(forward(input_nc, offset_nc, mask_nc, attrs), forward(input, offset, mask, attrs))
+    for g, w in zip(backward(input_nc, offset_nc, mask_nc, grad_nc, attrs),
+                    backward(input, offset, mask, grad_output, attrs)):
+        assert torch.equal(g, w)
+
+
+def test_nan_and_inf_offsets_contribute_zero():
+    attrs = Dcnv3Attrs(group=2, group_channels=4)
+    input, offset, mask = make_inputs(attrs, 1, 5, 6, seed=7)
+    flat = offset.view(-1)
+    flat[0::7] = float("nan")
+    flat[1::11] = float("inf")
+    flat[2::13] = -float("inf")
+    out = forward(input, offset, mask, attrs)
+    assert torch.isfinite(out).all()
+    torch.testing.assert_close(out, dcnv3_reference(input, offset, mask, *attrs.args()), rtol=1e-12, atol=1e-12)
+    grad_output = torch.randn_like(out)
+    grads = backward(input, offset, mask, grad_output, attrs)
+    for g, w in zip(grads, dcnv3_reference_backward(input, offset, mask, grad_output, *attrs.args())):
+        assert torch.isfinite(g).all()
+        torch.testing.assert_close(g, w, rtol=1e-12, atol=1e-12)
+    # A point with a non-finite offset gets zero offset and mask gradients.
+    bad_points = ~torch.isfinite(offset.view(1, 5, 6, -1, 2)).all(dim=-1)
+    assert bad_points.any()
+    assert (grads[1].view(1, 5, 6, -1, 2)[bad_points] == 0).all()
+    assert (grads[2].view(1, 5, 6, -1)[bad_points] == 0).all()
+
+
+def test_empty_batch():
+    attrs = Dcnv3Attrs(group=2, group_channels=4, stride_h=2)
+    input, offset, mask = make_inputs(attrs, 0, 5, 6)
+    out = forward(input, offset, mask, attrs)
+    assert out.shape == (0, 3, 6, 8)
+    grads = backward(input, offset, mask, out, attrs)
+    assert [g.shape for g in grads] == [input.shape, offset.shape, mask.shape]
+
+
+def test_no_sampling_points():
+    # A 1x1 kernel without its centre has P = 0 points: the output is all zeros.
+    attrs = Dcnv3Attrs(kernel_h=1, kernel_w=1, pad_h=0, pad_w=0, group=2, group_channels=3, remove_center=1)
+    input, offset, mask = make_inputs(attrs, 1, 4, 4)
+    assert offset.shape[-1] == 0
+    assert torch.equal(forward(input, offset, mask, attrs), torch.zeros(1, 4, 4, 6, dtype=torch.float64))
+
+
+def test_backward_is_deterministic_across_runs_and_threads():
+    attrs = Dcnv3Attrs(group=2, group_channels=32)
+    input, offset, mask = make_inputs(attrs, 1, 12, 12, dtype=torch.float32, offset_range=2.0, seed=11)
+    grad_output = torch.randn(1, 12, 12, 64)
+    threads = torch.get_num_threads()
+    results = []
+    try:
+        for n_threads in (1, 2, 1, 2):
+            torch.set_num_threads(n_threads)
+            results.append(backward(input, offset, mask, grad_output, attrs))
+    finally:
+        torch.set_num_threads(threads)
+    for other in results[1:]:
+        for g, w in zip(other, results[0]):
+            assert torch.equal(g, w)
+
+
+def _far_corner_problem(dtype):
+    """An input past 2^31 elements whose far corner is sampled: 1x1 kernel with strides spanning
+    the image, so the output is 2x2 and position (1, 1) reads pixels (H-2..H-1, W-2..W-1).
+    The input is left uninitialised except for the 2x2 pixel blocks at the four image corners,
+    which hold everything the four output positions may read: the test stays cheap in memory
+    and time, and a wrong (e.g. 32-bit wrapped) index reads garbage."""
+    height, width = 65536, 32770  # 2^31 + 2^17 elements, 1 channel
+    attrs = Dcnv3Attrs(kernel_h=1, kernel_w=1, stride_h=height - 1, stride_w=width - 1, pad_h=0, pad_w=0,
+                       group=1, group_channels=1)
+    input = torch.empty(1, height, width, 1, dtype=dtype)
+    assert input.numel() > 2**31
+    for rows in (slice(0, 2), slice(height - 2, height)):
+        for cols in (slice(0, 2), slice(width - 2, width)):
+            input[0, rows, cols, 0] = 0
+    input[0, height - 2:, width - 2:, 0] = torch.tensor([[1.0, 2.0], [4.0, 8.0]])
+    offset = torch.zeros(1, 2, 2, 2, dtype=dtype)
+    offset[0, 1, 1] = torch.tensor([-0.25, -0.5])  # (x, y): loc = (H - 1.5, W - 1.25)
+    mask = torch.ones(1, 2, 2, 1, dtype=dtype)
+    return attrs, input, offset, mask
+
+
+def test_input_past_2_31_elements_forward():
+    attrs, input, offset, mask = _far_corner_problem(torch.bfloat16)
+    out = forward(input, offset, mask, attrs)
+    # Bilinear weights at (lh, lw) = (0.5, 0.75): 0.125*1 + 0.375*2 + 0.125*4 + 0.375*8 = 4.375.
+    assert out[0, 1, 1, 0].item() == 4.375
+    assert out[0, 0, 0, 0].item() == 0 and out[0, 1, 0, 0].item() == 0 and out[0, 0, 1, 0].item() == 0
+
+
+@pytest.mark.skipif(os.environ.get("DCNV3_TEST_LARGE") != "1",
+                    reason="zero-fills an 8 GiB grad_input (~10 s); set DCNV3_TEST_LARGE=1 to run")
+def test_input_past_2_31_elements_backward():
+    attrs, input, offset, mask = _far_corner_problem(torch.float32)
+    grad_output = torch.zeros(1, 2, 2, 1)
+    grad_output[0, 1, 1, 0] = 1.0
+    grad_input, grad_offset, grad_mask = backward(input, offset, mask, grad_output, attrs)
+    h, w = input.shape[1:3]
+    far = grad_input[0, h - 2:, w - 2:, 0]
+    assert torch.equal(far, torch.tensor([[0.125, 0.375], [0.125, 0.375]]))
+    assert grad_input.sum().item() == 1.0
+    assert grad_mask[0, 1, 1, 0].item() == 4.375
+    # d/dloc_w = hh*(v01-v00) + lh*(v11-v10) = 0.5*1 + 0.5*4; d/dloc_h = hw*(v10-v00) + lw*(v11-v01).
+    assert grad_offset[0, 1, 1].tolist() == [2.5, 0.25 * 3 + 0.75 * 6]
