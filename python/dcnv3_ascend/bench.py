@@ -1,0 +1,127 @@
+"""Benchmark of DCNv3 implementations on InternImage layer shapes.
+
+    python -m dcnv3_ascend.bench [--repeats 7] [--threads 2] [--backend cpu,fallback] [--model T,B]
+                                 [--shapes 64x64] [--dtype float32] [--batch 1] [--plot PNG]
+
+Times forward and forward+backward (one training step for a fixed grad_output) of every backend
+on every shape and prints the median over the repeats and the speed-up over the baseline (the
+grid_sample fallback) measured in the same run. Speed targets are read from this table, never
+asserted in unit tests.
+
+Backends come from backends.py (the registry verify uses), shapes from shapes.py (InternImage's
+layers); `measure` returns one dict per (shape, backend), which `format_table` prints and
+plot.plot_throughput draws (--plot).
+"""
+import argparse
+import statistics
+import time
+
+import torch
+
+from .attrs import Dcnv3Attrs
+from .backends import BACKENDS, get_backend
+from .shapes import Case, layer_cases, make_grad_output, make_inputs
+
+BASELINE = "fallback"
+
+# InternImage-T and -B layers at a 224x224 image (shapes.py); bench --model picks others.
+DEFAULT_MODELS = ("T", "B")
+
+# The shape the CPU kernel's speed target is stated for: >= 10x the fallback, forward and
+# forward+backward, on 2 cores.
+TARGET_CASE = Case("64x64-C128-G8", 1, 64, 64, Dcnv3Attrs(group=8, group_channels=16))
+
+
+def median_ms(fn, repeats, warmup=2):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e3
+
+
+def measure(cases, backends, repeats=7, dtype=torch.float32):
+    """One row per (case, backend) that takes dtype: times in ms (device work included, host
+    copies excluded) and speed-ups over BASELINE (None where it is not among the backends).
+    Rows carry the keys plot.plot_throughput reads."""
+    rows = []
+    for case in cases:
+        host = (*make_inputs(case, dtype), make_grad_output(case, dtype))
+        timed = {}
+        for backend in backends:
+            if dtype not in backend.dtypes:
+                continue
+            input, offset, mask, grad_output = (t.to(backend.device) for t in host)
+
+            def forward():
+                backend.forward(input, offset, mask, case.attrs)
+                backend.synchronize()
+
+            def forward_backward():
+                backend.forward_backward(input, offset, mask, grad_output, case.attrs)
+                backend.synchronize()
+
+            timed[backend.name] = (median_ms(forward, repeats), median_ms(forward_backward, repeats))
+        base = timed.get(BASELINE)
+        for name, (fwd, fwd_bwd) in timed.items():
+            rows.append(dict(backend=name, shape_name=case.name, size=case.output_points,
+                             dtype=str(dtype).removeprefix("torch."), threads=torch.get_num_threads(),
+                             fwd_ms=fwd, fwdbwd_ms=fwd_bwd,
+                             fwd_speedup=base[0] / fwd if base else None,
+                             fwdbwd_speedup=base[1] / fwd_bwd if base else None))
+    return rows
+
+
+def format_table(rows):
+    def ratio(x):
+        return "-" if x is None else f"{x:.1f}x"
+
+    header = (f"{'shape':14} {'points':>7} {'backend':9} {'fwd ms':>9} {'fwd+bwd ms':>11} {'fwd vs base':>11} "
+              f"{'f+b vs base':>11}")
+    lines = [header, "-" * len(header)]
+    for r in rows:
+        lines.append(f"{r['shape_name']:14} {r['size']:7d} {r['backend']:9} {r['fwd_ms']:9.3f} {r['fwdbwd_ms']:11.3f} "
+                     f"{ratio(r['fwd_speedup']):>11} {ratio(r['fwdbwd_speedup']):>11}")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7, help="timed repetitions per measurement (median)")
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: as set)")
+    parser.add_argument("--backend", default=f"cpu,{BASELINE}",
+                        help="comma list of " + ", ".join(BACKENDS) + " (npu needs torch_npu and a device)")
+    parser.add_argument("--model", default=",".join(DEFAULT_MODELS), help="InternImage variants: T,S,B,L,XL,H")
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--shapes", default="", help="only shapes whose name contains this text (e.g. 64x64, T-stage1)")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "float64", "float16", "bfloat16"])
+    parser.add_argument("--plot", metavar="PNG", help="also draw throughput against size (plot.plot_throughput)")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    backends = [get_backend(n) for n in args.backend.split(",")]
+    for backend in backends:
+        ok, reason = backend.available()
+        if not ok:
+            parser.error(f"backend {backend.name} is not available here: {reason}")
+    models = args.model.split(",")
+    layers = [c for c in layer_cases(batch=args.batch) if c.name.split("-")[0] in models]
+    cases = [c for c in [TARGET_CASE.with_batch(args.batch), *layers] if args.shapes in c.name]
+    if not cases:
+        parser.error(f"no shape of models {models} contains {args.shapes!r}")
+    rows = measure(cases, backends, args.repeats, getattr(torch, args.dtype))
+    print(f"DCNv3 benchmark: torch {torch.__version__}, {torch.get_num_threads()} threads, {args.dtype}, "
+          f"median of {args.repeats}; speed-ups against {BASELINE} measured in this run")
+    print(format_table(rows))
+    if args.plot:
+        from .plot import plot_throughput
+
+        plot_throughput(rows, args.plot, title=f"DCNv3 throughput ({args.dtype}, {torch.get_num_threads()} threads)")
+    return rows
+
+
+if __name__ == "__main__":
+    main()
