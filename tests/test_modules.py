@@ -189,20 +189,3 @@ def test_dcnv3_core_pytorch_has_internimage_signature():
     out = dcnv3_core_pytorch(*inputs, *ATTRS, remove_center=1)
     torch.testing.assert_close(out, dcnv3_reference(*inputs, *ATTRS, 256, 1))
     torch.testing.assert_close(out, dcnv3_fallback(*inputs, *ATTRS, 2, 1))
-
-
-def test_symbolic_emits_internimage_onnx_node():
-    """The TorchScript ONNX exporter calls symbolic with the op's arguments; the node carries
-    InternImage's mmdeploy::TRTDCNv3 name and *_i / *_f attributes."""
-    recorded = {}
-
-    class Graph:
-        def op(self, name, *inputs, **attrs):
-            recorded.update(name=name, inputs=inputs, attrs=attrs)
-            return "node"
-
-    assert DCNv3Function.symbolic(Graph(), "x", "o", "m", *ATTRS[:10], 1.5, 256, 1) == "node"
-    assert recorded["name"] == "mmdeploy::TRTDCNv3" and recorded["inputs"] == ("x", "o", "m")
-    assert recorded["attrs"] == dict(kernel_h_i=3, kernel_w_i=3, stride_h_i=1, stride_w_i=1, pad_h_i=1, pad_w_i=1,
-                                     dilation_h_i=1, dilation_w_i=1, group_i=2, group_channels_i=4,
-                                     offset_scale_f=1.5, im2col_step_i=256, remove_center_i=1)
