@@ -4,23 +4,13 @@ Runs one InternImage-T stage-1 DCNv3 layer (56x56, 64 channels, 4 groups, 3x3) f
 backward with the compiled CPU kernel, checks it against the grid_sample fallback (outputs and
 all three gradients), and times both. Takes a few seconds.
 """
-import time
 
 import torch
 
 from . import HAS_EXTENSION, dcnv3
 from .attrs import Dcnv3Attrs
+from .bench import median_ms
 from .fallback import dcnv3_fallback
-
-
-def _median_ms(fn, repeats=5):
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2] * 1e3
 
 
 def _forward_backward(op, leaves, attrs, grad_output):
@@ -57,8 +47,8 @@ def main():
     timings = {}
     for name, op in (("cpu kernel", dcnv3), ("grid_sample", dcnv3_fallback)):
         with torch.no_grad():
-            forward = _median_ms(lambda: op(input, offset, mask, *attrs.args()))
-        both = _median_ms(lambda: _forward_backward(op, leaves, attrs, grad_output))
+            forward = median_ms(lambda: op(input, offset, mask, *attrs.args()), repeats=5, warmup=1)
+        both = median_ms(lambda: _forward_backward(op, leaves, attrs, grad_output), repeats=5, warmup=1)
         timings[name] = (forward, both)
         print(f"{name:12} forward {forward:8.2f} ms   forward+backward {both:8.2f} ms")
     (kf, kb), (ff, fb) = timings["cpu kernel"], timings["grid_sample"]
