@@ -69,7 +69,7 @@ def _row(direction, stats, minimum, pixel_groups, points):
 
 def report(dtype=torch.float32, soc="Ascend910B3", offset_px=2.0, rows=None, out=print):
     out(f"DCNv3 kernels in the AscendC simulator: {soc} ({SOCS[soc][0]} vector cores, {SOCS[soc][1]} B UB), "
-        f"dtype {str(dtype).replace('torch.', '')}, offsets uniform in +-{offset_px} px, batch 1, 3x3, C=16")
+        f"dtype {str(dtype).replace('torch.', '')}, offsets uniform in +-{offset_px} px, batch 1, 3x3, group_channels {GROUP_CHANNELS}")
     totals = {"fwd": [0, 0], "bwd": [0, 0]}
     for model, groups, channels in MODELS:
         out(f"{model}")
@@ -86,7 +86,7 @@ def report(dtype=torch.float32, soc="Ascend910B3", offset_px=2.0, rows=None, out
             (gi, go, gm), bstats = dcnv3_backward(inp, off, msk, gout, **attrs, soc=soc)
             seconds = time.perf_counter() - start
             label = f"slice: {ho} of {res} rows" if height != res else "full layer"
-            out(f" stage {stage + 1}: {res}x{res}x{channels}, G={group} ({label}, {points} points, simulated in "
+            out(f" stage {stage + 1}: {res}x{res}x{group * GROUP_CHANNELS}, G={group} ({label}, {points} points, simulated in "
                 f"{seconds:.1f} s)")
             fmin = _nbytes(inp, off, msk, out_t)
             bmin = _nbytes(inp, off, msk, gout, gi, go, gm)
