@@ -2,19 +2,32 @@
 // this file into one namespace per target (portable baseline; AVX2+FMA on x86-64) and picks one
 // at run time. Hence no include guard and no #include: it relies on the headers included before
 // it (ATen Parallel/OpMathType, <algorithm>, <cmath>, <cstring>, <type_traits>, <vector>,
-// dcnv3_contract.h), and on dcnv3_cpu.cpp turning off trapping math, without which GCC does not
-// vectorise LocatePoints.
+// dcnv3_contract.h), and on dcnv3_cpu.cpp turning off trapping math, without which GCC
+// does not vectorise LocatePoints.
 //
 // Work split:
 //   forward   parallel over output positions; each writes its own output row.
 //   backward  parallel over (batch, group, channel block), see Backward.
 // The sampling geometry of a point is computed once per (position, point), in a loop over all
-// points of the position that the compiler vectorises, and reused for every channel.
+// points of the position that the compiler vectorises, and reused for every channel. Channels
+// are then walked in chunks of up to kChunkVectors native vectors: one pass over the points per
+// chunk, its accumulators in registers. InternImage's groups (16 or 32 channels) are one chunk,
+// so each point's corners and weights are read once.
 
 // kLanes values of T in vector registers (GCC/Clang vector extension: the compiler splits it
 // into the widest registers of the target).
 template <typename T, int kLanes>
 using Lanes [[gnu::vector_size(sizeof(T) * kLanes)]] = T;
+
+// Native vectors per channel chunk: 4 keeps a chunk's accumulators, corner values and weights
+// within the 16 vector registers of AVX2 and SSE.
+constexpr int kChunkVectors = 4;
+
+// Lanes at any address of a T. Accessed through this type, memory aliases T only (a memcpy
+// would alias everything, so that every scatter store in Backward made the compiler reload all
+// the loop's pointers and indices).
+template <typename T, int kLanes>
+using UnalignedLanes [[gnu::vector_size(sizeof(T) * kLanes), gnu::aligned(alignof(T))]] = T;
 
 // Moves kLanes values between memory (scalar_t) and registers (acc_t). dcnv3_cpu.cpp specialises
 // it where the target converts faster than element by element (half on x86 with F16C).
@@ -23,7 +36,7 @@ struct LaneConvert {
   static Lanes<acc_t, kLanes> Load(const scalar_t* src) {
     Lanes<acc_t, kLanes> v;
     if constexpr (std::is_same_v<acc_t, scalar_t>) {
-      std::memcpy(&v, src, sizeof(v));
+      v = *reinterpret_cast<const UnalignedLanes<acc_t, kLanes>*>(src);
     } else {
       for (int i = 0; i < kLanes; ++i) v[i] = static_cast<acc_t>(src[i]);
     }
@@ -31,7 +44,7 @@ struct LaneConvert {
   }
   static void Store(scalar_t* dst, Lanes<acc_t, kLanes> v) {
     if constexpr (std::is_same_v<acc_t, scalar_t>) {
-      std::memcpy(dst, &v, sizeof(v));
+      *reinterpret_cast<UnalignedLanes<acc_t, kLanes>*>(dst) = v;
     } else {
       for (int i = 0; i < kLanes; ++i) dst[i] = static_cast<scalar_t>(v[i]);
     }
@@ -48,41 +61,93 @@ inline void StoreLanes(scalar_t* dst, Lanes<acc_t, kLanes> v) {
   LaneConvert<acc_t, kLanes, scalar_t>::Store(dst, v);
 }
 
-// Sum of the lanes as a tree of halves: log2(kLanes) vector adds, the same order every time.
-template <typename acc_t, int kLanes>
-inline acc_t SumLanes(Lanes<acc_t, kLanes> v) {
+// {sum(a), sum(b), sum(c), sum(d)}: four horizontal sums sharing their shuffles (halving the
+// vectors, then a 2x2 transpose-and-add), always in the same order.
+template <typename T, int kLanes>
+inline Lanes<T, 4> SumEach(Lanes<T, kLanes> a, Lanes<T, kLanes> b, Lanes<T, kLanes> c, Lanes<T, kLanes> d) {
   if constexpr (kLanes == 1) {
-    return v[0];
+    return Lanes<T, 4>{a[0], b[0], c[0], d[0]};
+  } else if constexpr (kLanes == 2) {
+    return Lanes<T, 4>{a[0], b[0], c[0], d[0]} + Lanes<T, 4>{a[1], b[1], c[1], d[1]};
+  } else if constexpr (kLanes == 4) {
+    // {a0+a2, a1+a3, b0+b2, b1+b3} and likewise for c, d; then adjacent pairs. Lane-list
+    // constructors instead of __builtin_shufflevector, which GCC only has from version 12 (Ascend
+    // hosts often build with GCC 9 or 10); GCC and Clang turn them into the same shuffles.
+    const Lanes<T, 4> ab = Lanes<T, 4>{a[0], a[1], b[0], b[1]} + Lanes<T, 4>{a[2], a[3], b[2], b[3]};
+    const Lanes<T, 4> cd = Lanes<T, 4>{c[0], c[1], d[0], d[1]} + Lanes<T, 4>{c[2], c[3], d[2], d[3]};
+    return Lanes<T, 4>{ab[0], ab[2], cd[0], cd[2]} + Lanes<T, 4>{ab[1], ab[3], cd[1], cd[3]};
   } else {
-    Lanes<acc_t, kLanes / 2> low, high;
-    std::memcpy(&low, &v, sizeof(low));
-    std::memcpy(&high, reinterpret_cast<const char*>(&v) + sizeof(low), sizeof(high));
-    return SumLanes<acc_t, kLanes / 2>(low + high);
+    const auto fold = [](Lanes<T, kLanes> v) {
+      Lanes<T, kLanes / 2> low, high;
+      std::memcpy(&low, &v, sizeof(low));
+      std::memcpy(&high, reinterpret_cast<const char*>(&v) + sizeof(low), sizeof(high));
+      return low + high;
+    };
+    return SumEach<T, kLanes / 2>(fold(a), fold(b), fold(c), fold(d));
   }
 }
 
-// Calls f(lanes, c) over channels [0, n) in blocks of one native vector of acc_t
-// (kVectorBytes, set by the includer), then halves of it for the tail; `lanes` is a
-// std::integral_constant, so a block's accumulators live in registers.
-template <typename acc_t, int kLanes = kVectorBytes / sizeof(acc_t), typename F>
-inline void ForChannelBlocks(int64_t n, F&& f) {
+// kWidth consecutive channels in kVecs registers of kLanes values of T (kVecs > 1 only for full
+// native vectors). An array of native vectors stays in registers, where GCC would spill a
+// vector type wider than the target's.
+template <typename T, int kWidth>
+struct Chunk {
+  static constexpr int kLanes = std::min<int>(kWidth, kVectorBytes / sizeof(T)), kVecs = kWidth / kLanes;
+  Lanes<T, kLanes> v[kVecs];
+
+  template <typename scalar_t>
+  static Chunk Load(const scalar_t* src) {
+    Chunk c;
+    for (int i = 0; i < kVecs; ++i) c.v[i] = LoadLanes<T, kLanes>(src + i * kLanes);
+    return c;
+  }
+  template <typename scalar_t>
+  void Store(scalar_t* dst) const {
+    for (int i = 0; i < kVecs; ++i) StoreLanes<T, kLanes>(dst + i * kLanes, v[i]);
+  }
+  void Add(const Chunk& x) {
+    for (int i = 0; i < kVecs; ++i) v[i] += x.v[i];
+  }
+  // += s * x
+  void AddScaled(T s, const Chunk& x) {
+    for (int i = 0; i < kVecs; ++i) v[i] += s * x.v[i];
+  }
+  // The lane-wise products with x, summed over the registers: a dot product before its
+  // horizontal sum.
+  Lanes<T, kLanes> Dot(const Chunk& x) const {
+    Lanes<T, kLanes> sum = v[0] * x.v[0];
+    for (int i = 1; i < kVecs; ++i) sum += v[i] * x.v[i];
+    return sum;
+  }
+};
+
+// Calls f(width, c) over channels [0, n) in chunks of kChunkVectors native vectors of acc_t,
+// then halves of that for the rest; `width` is a std::integral_constant, the width of a Chunk.
+template <typename acc_t, int kWidth = kChunkVectors * kVectorBytes / sizeof(acc_t), typename F>
+inline void ForChannelChunks(int64_t n, F&& f) {
   int64_t c = 0;
-  for (; c + kLanes <= n; c += kLanes) f(std::integral_constant<int, kLanes>{}, c);
-  if constexpr (kLanes > 1) {
-    if (c < n) ForChannelBlocks<acc_t, kLanes / 2>(n - c, [&](auto lanes, int64_t tail) { f(lanes, c + tail); });
+  for (; c + kWidth <= n; c += kWidth) f(std::integral_constant<int, kWidth>{}, c);
+  if constexpr (kWidth > 1) {
+    if (c < n) ForChannelChunks<acc_t, kWidth / 2>(n - c, [&](auto width, int64_t tail) { f(width, c + tail); });
   }
 }
 
-// The floating-point part of PointSampler::Sample for `count` points, a loop the compiler
-// vectorises: no branches, no conditional loads, and restrict pointers (as parameters, where GCC
-// honours them). NaN fails the range test; an invalid point is moved to (-2, 0), where no corner
-// is inside, so no NaN/Inf reaches a float-to-int conversion, and its mask becomes 0.
+// Independent accumulators for a Chunk of kWidth values of acc_t: enough FMA chains to hide the
+// FMA latency, few enough to stay in registers.
+template <typename acc_t, int kWidth>
+constexpr int kChains = kWidth * sizeof(acc_t) > 2 * kVectorBytes ? 2 : 4;
+
+// The vectorisable part of PointSampler::Sample for `count` points: no branches, no conditional
+// loads, and restrict pointers (as parameters, where GCC honours them). NaN fails the range test;
+// an invalid point is moved to (-2, 0), so no NaN/Inf reaches a float-to-int conversion, and its
+// mask and corner bits become 0.
 template <typename acc_t, typename scalar_t>
 inline void LocatePoints(const scalar_t* __restrict offset, const scalar_t* __restrict mask_in,
                          const acc_t* __restrict kernel_x, const acc_t* __restrict kernel_y, int64_t count,
                          acc_t base_h, acc_t base_w, acc_t scale, acc_t height, acc_t width,
                          acc_t* __restrict floor_h, acc_t* __restrict floor_w, acc_t* __restrict frac_h,
-                         acc_t* __restrict frac_w, acc_t* __restrict mask, acc_t* __restrict weight) {
+                         acc_t* __restrict frac_w, acc_t* __restrict mask, acc_t* __restrict weight,
+                         int32_t* __restrict inside) {
   for (int64_t s = 0; s < count; ++s) {
     const acc_t loc_w = base_w + (kernel_x[s] + static_cast<acc_t>(offset[2 * s])) * scale;
     const acc_t loc_h = base_h + (kernel_y[s] + static_cast<acc_t>(offset[2 * s + 1])) * scale;
@@ -101,6 +166,12 @@ inline void LocatePoints(const scalar_t* __restrict offset, const scalar_t* __re
     weight[4 * s + 1] = m * (acc_t(1) - l_h) * l_w;
     weight[4 * s + 2] = m * l_h * (acc_t(1) - l_w);
     weight[4 * s + 3] = m * l_h * l_w;
+    // Bit k = 2 * row + column: corner k is inside when its row and its column are. A valid point
+    // has fh, fw >= -1, so only these ends need testing. (Integer selects rather than bools:
+    // GCC vectorises these.)
+    const int32_t columns = (fw >= acc_t(0) ? 1 : 0) | (fw + acc_t(1) < width ? 2 : 0);
+    const int32_t top = fh >= acc_t(0) ? columns : 0, bottom = fh + acc_t(1) < height ? columns : 0;
+    inside[s] = valid ? top | bottom << 2 : 0;
   }
 }
 
@@ -111,16 +182,19 @@ inline void LocatePoints(const scalar_t* __restrict offset, const scalar_t* __re
 //            point contributes nothing and gets zero gradients even if its mask is NaN/Inf;
 //   weight   [4 * s + k]: mask times the bilinear weight of corner k, the corners being
 //            (h0,w0), (h0,w1), (h1,w0), (h1,w1);
-//   corner   [4 * s + k]: element offset (pixel * channels) of corner k, or -1 for a corner
-//            outside the image or of an invalid point. Kernels map -1 to a zero row (gathers) or
-//            a scratch row (scatters), which keeps the channel loops free of branches.
+// and where the corners are (Corner): a corner outside the image, or of an invalid point, maps
+// to a caller's zero row (gathers) or scratch row (scatters), which keeps the channel loops free
+// of branches.
 template <typename acc_t>
 class PointSampler {
  public:
-  explicit PointSampler(const Problem& pb) : pb_(pb), a_(pb.attrs) {
+  explicit PointSampler(const Problem& pb)
+      : pb_(pb), a_(pb.attrs),
+        corner_delta_{0, pb.channels, pb.width_in * pb.channels, (pb.width_in + 1) * pb.channels} {
     const int64_t total = a_.group * pb.points;
     kernel_x_.resize(total);
     kernel_y_.resize(total);
+    group_offset_.resize(total);
     // Point order of InternImage: kernel_w outer, kernel_h inner, the centre skipped with
     // remove_center; the same for every group.
     int64_t s = 0;
@@ -130,15 +204,17 @@ class PointSampler {
           if (a_.remove_center && i == a_.kernel_w / 2 && j == a_.kernel_h / 2) continue;
           kernel_x_[s] = static_cast<acc_t>(i * a_.dilation_w);
           kernel_y_[s] = static_cast<acc_t>(j * a_.dilation_h);
+          group_offset_[s] = g * a_.group_channels;
           ++s;
         }
     lh.resize(total);
     lw.resize(total);
     mask.resize(total);
+    weight.resize(4 * total);
     floor_h_.resize(total);
     floor_w_.resize(total);
-    weight.resize(4 * total);
-    corner.resize(4 * total);
+    inside_.resize(total);
+    at_.resize(total);
   }
 
   // Samples the points of groups [g0, g1) of output (ho, wo); `offset` and `mask_in` point at
@@ -150,32 +226,35 @@ class PointSampler {
     const int64_t half_w = (a_.dilation_w * (a_.kernel_w - 1)) >> 1;
     const acc_t base_h = static_cast<acc_t>(half_h - a_.pad_h + ho * a_.stride_h) - static_cast<acc_t>(half_h) * scale;
     const acc_t base_w = static_cast<acc_t>(half_w - a_.pad_w + wo * a_.stride_w) - static_cast<acc_t>(half_w) * scale;
-    const int64_t height = pb_.height_in, width = pb_.width_in, stride = pb_.channels;
-    const acc_t height_f = static_cast<acc_t>(height), width_f = static_cast<acc_t>(width);
     const int64_t s_begin = g0 * pb_.points, s_end = g1 * pb_.points;
     LocatePoints(offset + 2 * s_begin, mask_in + s_begin, kernel_x_.data() + s_begin, kernel_y_.data() + s_begin,
-                 s_end - s_begin, base_h, base_w, scale, height_f, width_f, floor_h_.data() + s_begin,
-                 floor_w_.data() + s_begin, lh.data() + s_begin, lw.data() + s_begin, mask.data() + s_begin,
-                 weight.data() + 4 * s_begin);
-    // The corners' offsets, in 64-bit integers.
-    for (int64_t s = s_begin; s < s_end; ++s) {
-      const int64_t h0 = static_cast<int64_t>(floor_h_[s]), w0 = static_cast<int64_t>(floor_w_[s]);
-      const bool top = h0 >= 0, bottom = (h0 + 1 >= 0) & (h0 + 1 < height), left = w0 >= 0, right = w0 + 1 < width;
-      const int64_t at = (h0 * width + w0) * stride;
-      corner[4 * s + 0] = top & left ? at : -1;
-      corner[4 * s + 1] = top & right ? at + stride : -1;
-      corner[4 * s + 2] = bottom & left ? at + width * stride : -1;
-      corner[4 * s + 3] = bottom & right ? at + (width + 1) * stride : -1;
-    }
+                 s_end - s_begin, base_h, base_w, scale, static_cast<acc_t>(pb_.height_in),
+                 static_cast<acc_t>(pb_.width_in), floor_h_.data() + s_begin, floor_w_.data() + s_begin,
+                 lh.data() + s_begin, lw.data() + s_begin, mask.data() + s_begin, weight.data() + 4 * s_begin,
+                 inside_.data() + s_begin);
+    // The top-left corner's offset, in 64-bit integers (AVX2 has no vector conversion to them).
+    for (int64_t s = s_begin; s < s_end; ++s)
+      at_[s] = static_cast<int64_t>(floor_h_[s]) * corner_delta_[2] + static_cast<int64_t>(floor_w_[s]) * pb_.channels +
+               group_offset_[s];
+  }
+
+  // Where corner k of point s is: in `image` (one batch item, channel 0), or `outside` for a
+  // corner outside the image.
+  template <typename T>
+  T* Corner(T* image, T* outside, int64_t s, int k) const {
+    return inside_[s] >> k & 1 ? image + at_[s] + corner_delta_[k] : outside;
   }
 
   std::vector<acc_t> lh, lw, mask, weight;
-  std::vector<int64_t> corner;
 
  private:
   const Problem& pb_;
   const Attrs& a_;
+  const int64_t corner_delta_[4];  // element offsets of the corners from the top-left one
   std::vector<acc_t> kernel_x_, kernel_y_, floor_h_, floor_w_;
+  std::vector<int64_t> group_offset_;  // g * group_channels for the points of group g
+  std::vector<int32_t> inside_;        // bit k: corner k is inside the image
+  std::vector<int64_t> at_;            // element offset of the top-left corner in the batch item
 };
 
 // Positions per parallel task, so that a task has at least ~16k multiply-adds.
@@ -196,40 +275,59 @@ void Forward(const Problem& pb, const scalar_t* input, const scalar_t* offset, c
     for (int64_t pos = begin; pos < end; ++pos) {
       const int64_t n = pos / plane, ho = (pos % plane) / pb.width_out, wo = pos % pb.width_out;
       sampler.Sample(ho, wo, offset + pos * groups * points * 2, mask + pos * groups * points, 0, groups);
+      const scalar_t* image = input + n * image_size;
       for (int64_t g = 0; g < groups; ++g) {
-        const scalar_t* image = input + n * image_size + g * gc;
         scalar_t* out = output + pos * pb.channels + g * gc;
-        ForChannelBlocks<acc_t>(gc, [&](auto lanes, int64_t c0) {
-          constexpr int kLanes = decltype(lanes)::value;
-          // One accumulator per corner: four independent FMA chains instead of one long one.
-          Lanes<acc_t, kLanes> acc[4] = {};
+        ForChannelChunks<acc_t>(gc, [&](auto width, int64_t c0) {
+          constexpr int kWidth = decltype(width)::value, kAcc = kChains<acc_t, kWidth>;
+          using C = Chunk<acc_t, kWidth>;
+          C acc[kAcc] = {};
           for (int64_t s = g * points; s < (g + 1) * points; ++s) {
             for (int k = 0; k < 4; ++k) {
-              const int64_t at = sampler.corner[4 * s + k];
-              const scalar_t* src = at >= 0 ? image + at + c0 : zeros.data() + c0;
-              acc[k] += sampler.weight[4 * s + k] * LoadLanes<acc_t, kLanes>(src);
+              const scalar_t* src = sampler.Corner(image, zeros.data(), s, k) + c0;
+              acc[k % kAcc].AddScaled(sampler.weight[4 * s + k], C::Load(src));
             }
           }
-          StoreLanes<acc_t, kLanes>(out + c0, (acc[0] + acc[1]) + (acc[2] + acc[3]));
+          for (int half = kAcc / 2; half > 0; half /= 2)
+            for (int i = 0; i < half; ++i) acc[i].Add(acc[i + half]);
+          acc[0].Store(out + c0);
         });
       }
     }
   });
 }
 
+// The mask and offset gradients of `count` points from their corner dot products
+// dots[4 * s + k] = grad_output . value of corner k:
+//   grad_mask   = sum_k bilinear_k * dots_k                      (= grad_output . value)
+//   grad_off_x  = scale * m * (hh * (dots_1 - dots_0) + lh * (dots_3 - dots_2))
+//   grad_off_y  = scale * m * (hw * (dots_2 - dots_0) + lw * (dots_3 - dots_1))
+// out_t is the output type, or acc_t for the partial sums of a channel block.
+template <typename acc_t, typename out_t>
+inline void PointGradients(const acc_t* __restrict dots, const acc_t* __restrict frac_h,
+                           const acc_t* __restrict frac_w, const acc_t* __restrict mask, int64_t count, acc_t scale,
+                           out_t* __restrict grad_mask, out_t* __restrict grad_offset) {
+  for (int64_t s = 0; s < count; ++s) {
+    const acc_t d0 = dots[4 * s], d1 = dots[4 * s + 1], d2 = dots[4 * s + 2], d3 = dots[4 * s + 3];
+    const acc_t lh = frac_h[s], lw = frac_w[s], hh = acc_t(1) - lh, hw = acc_t(1) - lw;
+    const acc_t sm = scale * mask[s];
+    grad_mask[s] = static_cast<out_t>(hh * (hw * d0 + lw * d1) + lh * (hw * d2 + lw * d3));
+    grad_offset[2 * s] = static_cast<out_t>(sm * (hh * (d1 - d0) + lh * (d3 - d2)));
+    grad_offset[2 * s + 1] = static_cast<out_t>(sm * (hw * (d2 - d0) + lw * (d3 - d1)));
+  }
+}
+
 // The backward pass, one task per (batch, group, channel block). Each task owns a disjoint slice
-// of grad_input and walks the output positions in order, so the scatter has no races. For each
-// point it gathers the 4 corners once and
+// of grad_input and walks the output positions in order, so the scatter has no races (and its
+// slices of input and grad_input stay in cache). For each point it gathers the 4 corners once and
 //   scatters   grad_input[corner k] += m * w_k * grad_output,
-//   reduces    grad_mask = go . value, grad_offset_x = scale * m * go . d value / d loc_w (y likewise),
-// the dot products running over the task's channels. Channels are split into blocks (multiples of
-// 16) only when there are fewer than kMinTasks (batch, group) pairs; the blocks' partial dot
-// products are then added in block order. The split depends on the shape alone, never on the
-// thread count, so results are bitwise reproducible.
+//   reduces    dots_k = grad_output . corner k over the task's channels (see PointGradients).
+// Channels are split into blocks (multiples of 16) only when there are fewer than kMinTasks
+// (batch, group) pairs; the blocks' partial gradients are then added in block order. The split
+// depends on the shape alone, never on the thread count, so results are bitwise reproducible.
 template <typename scalar_t, typename acc_t>
 void Backward(const Problem& pb, const scalar_t* input, const scalar_t* offset, const scalar_t* mask,
               const scalar_t* grad_output, acc_t* grad_input, scalar_t* grad_offset, scalar_t* grad_mask) {
-  constexpr int kMaxLanes = kVectorBytes / sizeof(acc_t);
   const int64_t groups = pb.attrs.group, gc = pb.attrs.group_channels, points = pb.points;
   const int64_t plane = pb.height_out * pb.width_out, image_size = pb.height_in * pb.width_in * pb.channels;
   const int64_t total_points = pb.batch * plane * groups * points;
@@ -239,66 +337,59 @@ void Backward(const Problem& pb, const scalar_t* input, const scalar_t* offset, 
   const int64_t wanted = (kMinTasks + slices - 1) / slices;
   const int64_t block = std::max<int64_t>(16, ((gc + wanted - 1) / wanted + 15) / 16 * 16);
   const int64_t blocks = (gc + block - 1) / block;
-  // [blocks][point][3] partial (grad_mask, grad_offset_x, grad_offset_y), only when split.
-  std::vector<acc_t> partial(blocks > 1 ? blocks * total_points * 3 : 0);
+  // [blocks][point] partial grad_mask and [blocks][point][2] partial grad_offset, when split.
+  std::vector<acc_t> partial_mask(blocks > 1 ? blocks * total_points : 0);
+  std::vector<acc_t> partial_offset(blocks > 1 ? blocks * total_points * 2 : 0);
   at::parallel_for(0, slices * blocks, 1, [&](int64_t begin, int64_t end) {
     PointSampler<acc_t> sampler(pb);
     const std::vector<scalar_t> zeros(block, static_cast<scalar_t>(0));
     std::vector<acc_t> sink(block);  // where the corners outside the image are scattered
+    std::vector<acc_t> dots(4 * points);
     for (int64_t task = begin; task < end; ++task) {
       const int64_t n = task / (groups * blocks), g = (task / blocks) % groups, b = task % blocks;
       const int64_t c_begin = b * block, width = std::min(block, gc - c_begin);
-      const scalar_t* image = input + n * image_size + g * gc + c_begin;
-      acc_t* grad_image = grad_input + n * image_size + g * gc + c_begin;
+      // The batch item's image and gradient, shifted to the block's first channel (the group's
+      // channel offset is part of each point's corner offset).
+      const scalar_t* image = input + n * image_size + c_begin;
+      acc_t* grad_image = grad_input + n * image_size + c_begin;
       // grad_input arrives uninitialised: each task zeroes the slice it owns, inside this
       // parallel region rather than in a separate fill pass.
       for (int64_t pixel = 0; pixel < pb.height_in * pb.width_in; ++pixel)
-        std::fill_n(grad_image + pixel * pb.channels, width, acc_t(0));
+        std::fill_n(grad_image + pixel * pb.channels + g * gc, width, acc_t(0));
+      const int64_t s0 = g * points;
       for (int64_t yx = 0; yx < plane; ++yx) {
         const int64_t pos = n * plane + yx;
         sampler.Sample(yx / pb.width_out, yx % pb.width_out, offset + pos * groups * points * 2,
                        mask + pos * groups * points, g, g + 1);
         const scalar_t* go = grad_output + pos * pb.channels + g * gc + c_begin;
-        for (int64_t s = g * points; s < (g + 1) * points; ++s) {
-          const acc_t lh = sampler.lh[s], lw = sampler.lw[s], hh = acc_t(1) - lh, hw = acc_t(1) - lw;
-          // Dot products: full vector blocks accumulate lane-wise, tail blocks as scalars.
-          Lanes<acc_t, kMaxLanes> dots[3] = {};
-          acc_t tails[3] = {};
-          ForChannelBlocks<acc_t>(width, [&](auto lanes, int64_t c0) {
-            constexpr int kLanes = decltype(lanes)::value;
-            using V = Lanes<acc_t, kLanes>;
-            const V g_out = LoadLanes<acc_t, kLanes>(go + c0);
-            V v[4];
+        std::fill(dots.begin(), dots.end(), acc_t(0));
+        ForChannelChunks<acc_t>(width, [&](auto chunk_width, int64_t c0) {
+          using C = Chunk<acc_t, decltype(chunk_width)::value>;
+          const C g_out = C::Load(go + c0);
+          for (int64_t s = s0; s < s0 + points; ++s) {
+            Lanes<acc_t, C::kLanes> products[4];
             for (int k = 0; k < 4; ++k) {
-              const int64_t at = sampler.corner[4 * s + k];
-              v[k] = LoadLanes<acc_t, kLanes>(at >= 0 ? image + at + c0 : zeros.data() + c0);
-              acc_t* dst = at >= 0 ? grad_image + at + c0 : sink.data() + c0;
-              StoreLanes<acc_t, kLanes>(dst, LoadLanes<acc_t, kLanes>(dst) + sampler.weight[4 * s + k] * g_out);
+              products[k] = g_out.Dot(C::Load(sampler.Corner(image, zeros.data(), s, k) + c0));
+              acc_t* dst = sampler.Corner(grad_image, sink.data(), s, k) + c0;
+              C scattered = C::Load(dst);
+              scattered.AddScaled(sampler.weight[4 * s + k], g_out);
+              scattered.Store(dst);
             }
-            const V value = hh * (hw * v[0] + lw * v[1]) + lh * (hw * v[2] + lw * v[3]);
-            const V by_w = hh * (v[1] - v[0]) + lh * (v[3] - v[2]);
-            const V by_h = hw * (v[2] - v[0]) + lw * (v[3] - v[1]);
-            const V products[3] = {g_out * value, g_out * by_w, g_out * by_h};
-            for (int i = 0; i < 3; ++i) {
-              if constexpr (kLanes == kMaxLanes) {
-                dots[i] += products[i];
-              } else {
-                tails[i] += SumLanes<acc_t, kLanes>(products[i]);
-              }
-            }
-          });
-          const acc_t sm = scale * sampler.mask[s];
-          const acc_t result[3] = {SumLanes<acc_t, kMaxLanes>(dots[0]) + tails[0],
-                                   sm * (SumLanes<acc_t, kMaxLanes>(dots[1]) + tails[1]),
-                                   sm * (SumLanes<acc_t, kMaxLanes>(dots[2]) + tails[2])};
-          const int64_t point = pos * groups * points + s;
-          if (blocks == 1) {
-            grad_mask[point] = static_cast<scalar_t>(result[0]);
-            grad_offset[2 * point] = static_cast<scalar_t>(result[1]);
-            grad_offset[2 * point + 1] = static_cast<scalar_t>(result[2]);
-          } else {
-            for (int i = 0; i < 3; ++i) partial[(b * total_points + point) * 3 + i] = result[i];
+            acc_t* dot = &dots[4 * (s - s0)];
+            StoreLanes<acc_t, 4>(dot, LoadLanes<acc_t, 4>(dot) + SumEach<acc_t, C::kLanes>(products[0], products[1],
+                                                                                      products[2], products[3]));
           }
+        });
+        const int64_t point = pos * groups * points + s0;
+        const auto finish = [&](auto* mask_out, auto* offset_out) {
+          PointGradients(dots.data(), sampler.lh.data() + s0, sampler.lw.data() + s0, sampler.mask.data() + s0,
+                         points, scale, mask_out, offset_out);
+        };
+        if (blocks == 1) {
+          finish(grad_mask + point, grad_offset + 2 * point);
+        } else {
+          const int64_t partial = b * total_points + point;
+          finish(partial_mask.data() + partial, partial_offset.data() + 2 * partial);
         }
       }
     }
@@ -307,8 +398,11 @@ void Backward(const Problem& pb, const scalar_t* input, const scalar_t* offset, 
   at::parallel_for(0, total_points, 4096, [&](int64_t begin, int64_t end) {
     for (int64_t point = begin; point < end; ++point) {
       acc_t sums[3] = {};
-      for (int64_t b = 0; b < blocks; ++b)
-        for (int i = 0; i < 3; ++i) sums[i] += partial[(b * total_points + point) * 3 + i];
+      for (int64_t b = 0; b < blocks; ++b) {
+        sums[0] += partial_mask[b * total_points + point];
+        sums[1] += partial_offset[2 * (b * total_points + point)];
+        sums[2] += partial_offset[2 * (b * total_points + point) + 1];
+      }
       grad_mask[point] = static_cast<scalar_t>(sums[0]);
       grad_offset[2 * point] = static_cast<scalar_t>(sums[1]);
       grad_offset[2 * point + 1] = static_cast<scalar_t>(sums[2]);
