@@ -31,6 +31,18 @@ from ._checks import check_dcnv3_args
 _OUTSIDE = -4.0
 
 
+def kernel_taps(kernel_h, kernel_w, dilation_h, dilation_w, remove_center, device=None, dtype=torch.float32):
+    """(i*dilation_w, j*dilation_h) of every sampling point in DCNv3's order (kernel_w outer,
+    kernel_h inner, the centre dropped with remove_center): [P, 2]."""
+    i = torch.arange(kernel_w, device=device).repeat_interleave(kernel_h)
+    j = torch.arange(kernel_h, device=device).repeat(kernel_w)
+    taps = torch.stack([i * dilation_w, j * dilation_h], dim=-1).to(dtype)               # kh*kw, 2
+    if remove_center:
+        center = (kernel_w // 2) * kernel_h + kernel_h // 2
+        taps = torch.cat([taps[:center], taps[center + 1:]])
+    return taps
+
+
 def _regular_grid(h_out, w_out, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h,
                   dilation_w, offset_scale, remove_center, device, dtype):
     """The offset-free part of every sampling location, (x, y) in input pixels: [P, Ho, Wo, 2].
@@ -45,12 +57,7 @@ def _regular_grid(h_out, w_out, kernel_h, kernel_w, stride_h, stride_w, pad_h, p
     grid_h, grid_w = torch.meshgrid(base_h, base_w, indexing="ij")
     base = torch.stack([grid_w, grid_h], dim=-1)                                        # Ho, Wo, 2
 
-    i = torch.arange(kernel_w, device=device).repeat_interleave(kernel_h)
-    j = torch.arange(kernel_h, device=device).repeat(kernel_w)
-    taps = torch.stack([i * dilation_w, j * dilation_h], dim=-1).to(dtype)               # kh*kw, 2
-    if remove_center:
-        center = (kernel_w // 2) * kernel_h + kernel_h // 2
-        taps = torch.cat([taps[:center], taps[center + 1:]])
+    taps = kernel_taps(kernel_h, kernel_w, dilation_h, dilation_w, remove_center, device, dtype)  # P, 2
     return base + taps.view(-1, 1, 1, 2) * offset_scale
 
 

@@ -19,6 +19,7 @@ import zlib
 import torch
 
 from .attrs import Dcnv3Attrs
+from .fallback import kernel_taps
 
 # Cumulative downsampling of stages 1-4 relative to the input image.
 STAGE_STRIDES = (4, 8, 16, 32)
@@ -138,14 +139,6 @@ def _seed(case, seed):
     return seed * 1_000_003 + zlib.crc32(case.name.encode())
 
 
-def _kernel_taps(attrs):
-    """(i*dilation_w, j*dilation_h) of each sampling point in DCNv3 order (kernel_w outer): [P, 2]."""
-    taps = [(i * attrs.dilation_w, j * attrs.dilation_h)
-            for i in range(attrs.kernel_w) for j in range(attrs.kernel_h)
-            if not (attrs.remove_center and i == attrs.kernel_w // 2 and j == attrs.kernel_h // 2)]
-    return torch.tensor(taps, dtype=torch.float64)
-
-
 def _round_to(values, dtype):
     return values.to(dtype).to(torch.float64)
 
@@ -163,7 +156,8 @@ def _keep_off_integers(offset, attrs, dtype):
     if scale == 0:  # offsets do not move the samples: there is nothing to steer
         return offset
     # The window origin p0 is an integer, so loc's fraction is that of the scaled remainder.
-    taps = _kernel_taps(attrs)
+    taps = kernel_taps(attrs.kernel_h, attrs.kernel_w, attrs.dilation_h, attrs.dilation_w, attrs.remove_center,
+                       dtype=torch.float64)
     eps = torch.finfo(dtype).eps
     for _ in range(8):
         rel = (taps - half + offset) * scale
