@@ -36,21 +36,23 @@ int64_t Numel(const std::vector<int64_t>& shape) {
   return n;
 }
 
-void RequireBytes(const char* name, const HostTensor& t, size_t elem) {
-  const uint64_t want = static_cast<uint64_t>(Numel(t.shape)) * elem;
-  if (t.bytes != want)
-    throw std::invalid_argument(std::string(name) + " holds " + std::to_string(t.bytes) + " bytes but its shape " +
-                                dcnv3::DimsToString(t.shape.data(), static_cast<int64_t>(t.shape.size())) +
-                                " needs " + std::to_string(want));
-}
-
 std::vector<int64_t> OutputShape(const dcnv3::Problem& p) {
   return {p.batch, p.height_out, p.width_out, p.channels};
 }
 
-// Device memory the kernel finds: uninitialised (0xFF bytes read as NaN in every float type).
-void Poison(const HostTensor& t) {
-  if (t.bytes) std::memset(t.data, 0xFF, t.bytes);
+// Checks that `t` holds exactly `shape` in elements of `elem` bytes and registers it as the GM
+// buffer `name`. Outputs are filled with 0xFF first (NaN in every float type), as device memory
+// would hold garbage, so a kernel that leaves an element unwritten fails the comparison.
+enum class Role { kInput, kOutput };
+void Bind(sim::GmRegistry& gm, const char* name, const HostTensor& t, const std::vector<int64_t>& shape,
+          size_t elem, Role role) {
+  const uint64_t want = static_cast<uint64_t>(Numel(shape)) * elem;
+  if (t.bytes != want)
+    throw std::invalid_argument(std::string(name) + " holds " + std::to_string(t.bytes) + " bytes but its shape " +
+                                dcnv3::DimsToString(shape.data(), static_cast<int64_t>(shape.size())) +
+                                " needs " + std::to_string(want));
+  if (role == Role::kOutput && t.bytes) std::memset(t.data, 0xFF, t.bytes);
+  gm.Add(name, t.data, t.bytes);
 }
 
 sim::LaunchResult RunKernel(const dcnv3::TilingPlan& plan, const Call& call, sim::GmRegistry gm,
@@ -95,20 +97,13 @@ Result Forward(const HostTensor& input, const HostTensor& offset, const HostTens
                const Call& call) {
   const dcnv3::Problem problem = Validate(input.shape, offset.shape, mask.shape, nullptr, call.attrs);
   const size_t elem = ElementSize(call.dtype);
-  RequireBytes("input", input, elem);
-  RequireBytes("offset", offset, elem);
-  RequireBytes("mask", mask, elem);
-  HostTensor out = output;
-  out.shape = OutputShape(problem);
-  RequireBytes("output", out, elem);
+  sim::GmRegistry gm;
+  Bind(gm, "input", input, input.shape, elem, Role::kInput);
+  Bind(gm, "offset", offset, offset.shape, elem, Role::kInput);
+  Bind(gm, "mask", mask, mask.shape, elem, Role::kInput);
+  Bind(gm, "output", output, OutputShape(problem), elem, Role::kOutput);
   Result result;
   result.plan = Plan(false, problem, call);
-  Poison(output);
-  sim::GmRegistry gm;
-  gm.Add("input", input.data, input.bytes);
-  gm.Add("offset", offset.data, offset.bytes);
-  gm.Add("mask", mask.data, mask.bytes);
-  gm.Add("output", output.data, output.bytes);
   std::vector<uint8_t> workspace;
   result.per_core = RunKernel(result.plan, call, gm, workspace, [&](GM_ADDR ws, GM_ADDR tiling) {
                       kernel_entry::dcnv3(Addr(input), Addr(offset), Addr(mask), Addr(output), ws, tiling);
@@ -121,30 +116,16 @@ Result Backward(const HostTensor& input, const HostTensor& offset, const HostTen
                 const HostTensor& grad_mask, const Call& call) {
   const dcnv3::Problem problem = Validate(input.shape, offset.shape, mask.shape, &grad_output.shape, call.attrs);
   const size_t elem = ElementSize(call.dtype);
-  RequireBytes("input", input, elem);
-  RequireBytes("offset", offset, elem);
-  RequireBytes("mask", mask, elem);
-  RequireBytes("grad_output", grad_output, elem);
-  HostTensor gi = grad_input, go = grad_offset, gm_ = grad_mask;
-  gi.shape = input.shape;
-  go.shape = offset.shape;
-  gm_.shape = mask.shape;
-  RequireBytes("grad_input", gi, elem);
-  RequireBytes("grad_offset", go, elem);
-  RequireBytes("grad_mask", gm_, elem);
+  sim::GmRegistry gm;
+  Bind(gm, "input", input, input.shape, elem, Role::kInput);
+  Bind(gm, "offset", offset, offset.shape, elem, Role::kInput);
+  Bind(gm, "mask", mask, mask.shape, elem, Role::kInput);
+  Bind(gm, "grad_output", grad_output, grad_output.shape, elem, Role::kInput);
+  Bind(gm, "grad_input", grad_input, input.shape, elem, Role::kOutput);
+  Bind(gm, "grad_offset", grad_offset, offset.shape, elem, Role::kOutput);
+  Bind(gm, "grad_mask", grad_mask, mask.shape, elem, Role::kOutput);
   Result result;
   result.plan = Plan(true, problem, call);
-  Poison(grad_input);
-  Poison(grad_offset);
-  Poison(grad_mask);
-  sim::GmRegistry gm;
-  gm.Add("input", input.data, input.bytes);
-  gm.Add("offset", offset.data, offset.bytes);
-  gm.Add("mask", mask.data, mask.bytes);
-  gm.Add("grad_output", grad_output.data, grad_output.bytes);
-  gm.Add("grad_input", grad_input.data, grad_input.bytes);
-  gm.Add("grad_offset", grad_offset.data, grad_offset.bytes);
-  gm.Add("grad_mask", grad_mask.data, grad_mask.bytes);
   std::vector<uint8_t> workspace;
   result.per_core = RunKernel(result.plan, call, gm, workspace, [&](GM_ADDR ws, GM_ADDR tiling) {
                       kernel_entry::dcnv3_grad(Addr(input), Addr(offset), Addr(mask), Addr(grad_output), Addr(grad_input),
