@@ -54,14 +54,9 @@ class LocalTensor {
 
   template <typename U>
   LocalTensor<U> ReinterpretCast() const {
-    LocalTensor<U> out;
-    out.addr_ = addr_;
-    out.size_ = static_cast<uint32_t>(static_cast<uint64_t>(size_) * sizeof(T) / sizeof(U));
-    out.limit_ = limit_;
-    out.owner_ = owner_;
-    out.slot_ = slot_;
-    out.pos_ = pos_;
-    out.valid_ = valid_;
+    LocalTensor<U> out = LocalTensor<U>::SimMake(
+        addr_, static_cast<uint32_t>(static_cast<uint64_t>(size_) * sizeof(T) / sizeof(U)), limit_, owner_, slot_, pos_);
+    out.valid_ = valid_;  // a view of a freed tensor stays unusable
     return out;
   }
 
