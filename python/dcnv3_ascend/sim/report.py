@@ -20,33 +20,16 @@ the full layer; the slice has fewer tiles and relatively more border rows. Slice
 marked "slice".
 """
 import argparse
+import dataclasses
 import time
 
 import torch
 
+from ..shapes import INTERNIMAGE_MODELS, layer_cases, make_grad_output, make_inputs
 from . import SOCS, dcnv3_backward, dcnv3_forward
 
-# (name, group per stage, channels of stage 1); channels double per stage, resolution halves.
-MODELS = [("InternImage-T", [4, 8, 16, 32], 64), ("InternImage-B", [7, 14, 28, 56], 112)]
-RESOLUTIONS = [56, 28, 14, 7]
-GROUP_CHANNELS = 16
+REPORTED_MODELS = ("T", "B")
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-
-
-def _attrs(group):
-    return dict(kernel_h=3, kernel_w=3, stride_h=1, stride_w=1, pad_h=1, pad_w=1, dilation_h=1, dilation_w=1,
-                group=group, group_channels=GROUP_CHANNELS, offset_scale=1.0, im2col_step=64, remove_center=0)
-
-
-def _layer_inputs(height, width, group, dtype, offset_px, seed):
-    gen = torch.Generator().manual_seed(seed)
-    channels, points = group * GROUP_CHANNELS, 9
-    f32 = dict(generator=gen, dtype=torch.float32)
-    tensors = (torch.randn(1, height, width, channels, **f32),
-               (torch.rand(1, height, width, group * points * 2, **f32) * 2 - 1) * offset_px,
-               torch.rand(1, height, width, group * points, **f32),
-               torch.randn(1, height, width, channels, **f32))
-    return [t.to(dtype) for t in tensors]
 
 
 def _nbytes(*tensors):
@@ -69,25 +52,27 @@ def _row(direction, stats, minimum, pixel_groups, points):
 
 def report(dtype=torch.float32, soc="Ascend910B3", offset_px=2.0, rows=None, out=print):
     out(f"DCNv3 kernels in the AscendC simulator: {soc} ({SOCS[soc][0]} vector cores, {SOCS[soc][1]} B UB), "
-        f"dtype {str(dtype).replace('torch.', '')}, offsets uniform in +-{offset_px} px, batch 1, 3x3, group_channels {GROUP_CHANNELS}")
+        f"dtype {str(dtype).replace('torch.', '')}, offsets uniform in +-{offset_px} px, batch 1")
     totals = {"fwd": [0, 0], "bwd": [0, 0]}
-    for model, groups, channels in MODELS:
-        out(f"{model}")
-        for stage, (group, res) in enumerate(zip(groups, RESOLUTIONS)):
-            assert group * GROUP_CHANNELS == channels << stage
-            height = res if rows is None else min(res, rows)
-            inp, off, msk, gout = _layer_inputs(height, res, group, dtype, offset_px, seed=stage)
+    for model in (m for m in INTERNIMAGE_MODELS if m.name in REPORTED_MODELS):
+        out(f"InternImage-{model.name}")
+        for case in layer_cases(models=[model]):
+            full_height = case.height
+            case = dataclasses.replace(case, offset_range=offset_px, height=min(full_height, rows or full_height))
+            inp, off, msk = make_inputs(case, dtype)
+            gout = make_grad_output(case, dtype)
+            attrs = case.attrs
             ho = off.shape[1]
-            pixel_groups = ho * res * group
-            points = pixel_groups * 9
-            attrs = _attrs(group)
+            pixel_groups = ho * case.width * attrs.group
+            points = pixel_groups * attrs.points
             start = time.perf_counter()
-            out_t, fstats = dcnv3_forward(inp, off, msk, **attrs, soc=soc)
-            (gi, go, gm), bstats = dcnv3_backward(inp, off, msk, gout, **attrs, soc=soc)
+            out_t, fstats = dcnv3_forward(inp, off, msk, *attrs.args(), soc=soc)
+            (gi, go, gm), bstats = dcnv3_backward(inp, off, msk, gout, *attrs.args(), soc=soc)
             seconds = time.perf_counter() - start
-            label = f"slice: {ho} of {res} rows" if height != res else "full layer"
-            out(f" stage {stage + 1}: {res}x{res}x{group * GROUP_CHANNELS}, G={group} ({label}, {points} points, simulated in "
-                f"{seconds:.1f} s)")
+            label = f"slice: {ho} of {full_height} rows" if case.height != full_height else "full layer"
+            out(f" {case.name}: {full_height}x{case.width}x{attrs.channels}, G={attrs.group}, "
+                f"{attrs.kernel_h}x{attrs.kernel_w}, group_channels {attrs.group_channels} ({label}, {points} points, "
+                f"simulated in {seconds:.1f} s)")
             fmin = _nbytes(inp, off, msk, out_t)
             bmin = _nbytes(inp, off, msk, gout, gi, go, gm)
             out(_row("fwd", fstats, fmin, pixel_groups, points))
