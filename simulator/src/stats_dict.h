@@ -23,8 +23,16 @@ inline pybind11::dict StatsToDict(const std::vector<CoreStats>& per_core, int64_
       {"gm_read_bytes", &CoreStats::gm_read_bytes, false},
       {"gm_write_bytes", &CoreStats::gm_write_bytes, false},
       {"dma_count", &CoreStats::dma_count, false},
+      {"mte2_dma_count", &CoreStats::mte2_dma_count, false},
+      {"mte3_dma_count", &CoreStats::mte3_dma_count, false},
+      {"atomic_dma_count", &CoreStats::atomic_dma_count, false},
+      {"atomic_write_bytes", &CoreStats::atomic_write_bytes, false},
       {"gm_scalar_access_count", &CoreStats::gm_scalar_access_count, false},
+      {"ub_scalar_access_count", &CoreStats::ub_scalar_access_count, false},
       {"vector_instr_count", &CoreStats::vector_instr_count, false},
+      {"vector_repeat_count", &CoreStats::vector_repeat_count, false},
+      {"pipe_barrier_v_count", &CoreStats::pipe_barrier_v_count, false},
+      {"pipe_barrier_all_count", &CoreStats::pipe_barrier_all_count, false},
       {"ub_peak_bytes", &CoreStats::ub_peak_bytes, true},
   };
   py::dict out, cores;

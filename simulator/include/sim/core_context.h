@@ -26,13 +26,27 @@ struct SocConfig {
 };
 
 // Per-core counters. DMA counters count DataCopy/DataCopyPad commands between GM and UB (and the
-// copies InitOutput issues); scalar GM accesses (GlobalTensor GetValue/SetValue) are separate.
+// copies InitOutput issues), split by pipe: MTE2 carries GM->UB, MTE3 UB->GM; atomic_* are the
+// MTE3 copies made while SetAtomicAdd was on. Scalar GM accesses (GlobalTensor GetValue/SetValue)
+// and scalar UB accesses (LocalTensor GetValue/SetValue/operator()) are separate. A vector
+// instruction executes vector_repeat_count 256-byte repeats: repeatTime in the repeat form, the
+// bytes of its widest operand over 256 (rounded up) in the count form. Barriers count the
+// PipeBarrier calls written in the kernel only; those CANN's compiler inserts itself
+// (--cce-auto-sync, e.g. between dependent vector instructions) are not modelled.
 struct CoreStats {
   uint64_t gm_read_bytes = 0;
   uint64_t gm_write_bytes = 0;
   uint64_t dma_count = 0;
+  uint64_t mte2_dma_count = 0;
+  uint64_t mte3_dma_count = 0;
+  uint64_t atomic_dma_count = 0;
+  uint64_t atomic_write_bytes = 0;
   uint64_t gm_scalar_access_count = 0;
+  uint64_t ub_scalar_access_count = 0;
   uint64_t vector_instr_count = 0;
+  uint64_t vector_repeat_count = 0;
+  uint64_t pipe_barrier_v_count = 0;
+  uint64_t pipe_barrier_all_count = 0;
   uint64_t ub_peak_bytes = 0;
 };
 
@@ -131,6 +145,35 @@ inline CoreContext& Core() {
   if (!t_core) throw SimError("no-core", "AscendC API called outside a simulated kernel launch");
   return *t_core;
 }
+
+// Statistics hooks the API implementations call (see CoreStats for what each counts).
+inline void RecordDma(uint64_t read_bytes, uint64_t write_bytes) {
+  CoreContext& c = Core();
+  CoreStats& s = c.stats();
+  ++s.dma_count;
+  s.gm_read_bytes += read_bytes;
+  s.gm_write_bytes += write_bytes;
+  if (read_bytes) ++s.mte2_dma_count;
+  if (write_bytes) {
+    ++s.mte3_dma_count;
+    if (c.atomic.type_name) {
+      ++s.atomic_dma_count;
+      s.atomic_write_bytes += write_bytes;
+    }
+  }
+}
+
+// One vector instruction of `repeats` 256-byte repeats.
+inline void RecordVector(uint64_t repeats) {
+  CoreStats& s = Core().stats();
+  ++s.vector_instr_count;
+  s.vector_repeat_count += repeats;
+}
+
+// Repeats a count-form instruction needs for an operand of `bytes`.
+inline uint64_t RepeatsFor(uint64_t bytes) { return (bytes + 255) / 256; }
+
+inline void RecordUbScalarAccess() { ++Core().stats().ub_scalar_access_count; }
 
 // Records a GM access of `bytes` at `addr` for the race and pipe-hazard checks (UB->GM writes
 // count as atomic while an atomic mode is on).

@@ -43,12 +43,7 @@ void StoreToGm(T* gm, const T* ub, uint64_t n) {
   }
 }
 
-inline void CountDma(uint64_t read_bytes, uint64_t write_bytes) {
-  CoreStats& s = Core().stats();
-  ++s.dma_count;
-  s.gm_read_bytes += read_bytes;
-  s.gm_write_bytes += write_bytes;
-}
+inline void CountDma(uint64_t read_bytes, uint64_t write_bytes) { RecordDma(read_bytes, write_bytes); }
 
 template <typename T>
 void RequireGmElementAligned(const char* op, const T* gm) {
@@ -129,7 +124,7 @@ void UbToUbBlocks(const char* op, const AscendC::LocalTensor<T>& dst, const Asce
     TrackUbWrite(pop, static_cast<uint32_t>(dst.SimAddr() + i * dst_pitch), block_bytes);
     std::memmove(ub + dst.SimAddr() + i * dst_pitch, ub + src.SimAddr() + i * src_pitch, block_bytes);
   }
-  ++Core().stats().vector_instr_count;
+  RecordVector(RepeatsFor(count * block_bytes));
 }
 
 template <typename T>

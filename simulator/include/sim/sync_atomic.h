@@ -72,8 +72,8 @@ template <pipe_t pipe>
 void PipeBarrier() {
   ::sim::CoreContext& core = ::sim::Core();
   switch (pipe) {
-    case PIPE_ALL: core.clocks.BarrierAll(); break;
-    case PIPE_V: core.clocks.Barrier(::sim::Pipe::kV); break;
+    case PIPE_ALL: core.clocks.BarrierAll(); ++core.stats().pipe_barrier_all_count; break;
+    case PIPE_V: core.clocks.Barrier(::sim::Pipe::kV); ++core.stats().pipe_barrier_v_count; break;
     case PIPE_MTE2: core.clocks.Barrier(::sim::Pipe::kMte2); break;
     case PIPE_MTE3: core.clocks.Barrier(::sim::Pipe::kMte3); break;
     case PIPE_S: ::sim::Fail("pipe-barrier", "PipeBarrier<PIPE_S> is not supported (scalar order is kept by hardware)");
@@ -126,7 +126,7 @@ void InitOutput(GlobalTensor<T> gmWorkspaceAddr, uint32_t size, T value = 0) {
   gmWorkspaceAddr.SimCheck("InitOutput", 0, static_cast<uint64_t>(size) * sizeof(T));
   T* scratch = reinterpret_cast<T*>(core.ub() + core.ub_used());
   for (uint32_t i = 0; i < pop; ++i) scratch[i] = value;
-  ++core.stats().vector_instr_count;
+  ::sim::RecordVector(::sim::RepeatsFor(static_cast<uint64_t>(pop) * sizeof(T)));  // the Duplicate
   for (uint32_t done = 0; done < size; done += pop) {
     const uint32_t n = std::min(pop, size - done);
     const ::sim::PipeOp op = ::sim::BeginOp(::sim::Pipe::kMte3, "InitOutput");

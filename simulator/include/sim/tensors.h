@@ -25,17 +25,20 @@ class LocalTensor {
 
   T GetValue(const uint32_t index) const {
     CheckIndex("GetValue", index);
+    ::sim::RecordUbScalarAccess();
     T v;
     std::memcpy(&v, ::sim::Core().ub() + addr_ + static_cast<uint64_t>(index) * sizeof(T), sizeof(T));
     return v;
   }
   T& operator()(const uint32_t index) const {
     CheckIndex("operator()", index);
+    ::sim::RecordUbScalarAccess();
     return *reinterpret_cast<T*>(::sim::Core().ub() + addr_ + static_cast<uint64_t>(index) * sizeof(T));
   }
   template <typename T1>
   void SetValue(const uint32_t index, const T1 value) const {
     CheckIndex("SetValue", index);
+    ::sim::RecordUbScalarAccess();
     const T v = static_cast<T>(value);
     std::memcpy(::sim::Core().ub() + addr_ + static_cast<uint64_t>(index) * sizeof(T), &v, sizeof(T));
   }

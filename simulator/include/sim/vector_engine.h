@@ -22,7 +22,7 @@ inline void RequireCount(const char* op, int64_t count) {
   if (count < 0) Fail("vector-count", Msg(op, ": count=", count, " is negative"));
 }
 
-inline void CountVectorInstr() { ++Core().stats().vector_instr_count; }
+inline void CountVectorInstr(uint64_t repeats) { RecordVector(repeats); }
 
 // Validates a count-form instruction with destination `dst` (dst_bytes written) and sources
 // given as (name, address, bytes read, bytes in the view), then records the accesses (plus any
@@ -50,7 +50,9 @@ bool BeginCountOp(const char* op, int64_t count, const AscendC::LocalTensor<D>& 
   for (const auto& src : srcs) TrackUbRead(pop, std::get<1>(src), std::get<2>(src));
   TrackUbWrite(pop, dst.SimAddr(), dst_bytes);
   for (const auto& [addr, bytes] : scratch_writes) TrackUbWrite(pop, addr, bytes);
-  CountVectorInstr();
+  uint64_t widest = dst_bytes;
+  for (const auto& src : srcs) widest = std::max(widest, std::get<2>(src));
+  CountVectorInstr(RepeatsFor(widest));
   return true;
 }
 
@@ -135,7 +137,7 @@ void RunRepeat(const char* op, std::array<RepeatOperand, N> ops, const LaneMask&
     else TrackUbRead(pop, static_cast<uint32_t>(lo), hi - lo);
   }
   for (uint32_t r = 0; r < repeat; ++r) body(r, lanes, [&](size_t k, uint32_t e) { return lane_addr(ops[k], r, e); });
-  CountVectorInstr();
+  CountVectorInstr(repeat);
 }
 
 }  // namespace sim

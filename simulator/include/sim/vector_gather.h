@@ -51,7 +51,7 @@ void Gather(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, cons
   ::sim::TrackUbRead(pop, srcOffsetLocal.SimAddr(), static_cast<uint64_t>(count) * sizeof(uint32_t));
   ::sim::TrackUbRead(pop, static_cast<uint32_t>(s0), hi - lo);
   ::sim::TrackUbWrite(pop, dstLocal.SimAddr(), db);
-  ::sim::CountVectorInstr();
+  ::sim::CountVectorInstr(::sim::RepeatsFor(static_cast<uint64_t>(count) * sizeof(uint32_t)));
   T* d = dstLocal.SimData();
   const uint8_t* s = reinterpret_cast<const uint8_t*>(srcLocal.SimData());
   for (uint32_t i = 0; i < count; ++i) std::memcpy(d + i, s + srcBaseAddr + off[i], sizeof(T));
@@ -94,7 +94,7 @@ void Gatherb(const LocalTensor<T>& dstLocal, const LocalTensor<T>& src0Local, co
   ::sim::TrackUbRead(pop, offsetLocal.SimAddr(), count * sizeof(uint32_t));
   ::sim::TrackUbRead(pop, static_cast<uint32_t>(s0), hi - lo);
   ::sim::TrackUbWrite(pop, dstLocal.SimAddr(), dst_span);
-  ::sim::CountVectorInstr();
+  ::sim::CountVectorInstr(repeatTimes);
   uint8_t* ub = ::sim::Core().ub();
   for (uint32_t r = 0; r < repeatTimes; ++r) {
     for (uint32_t j = 0; j < 8; ++j) {
@@ -128,7 +128,7 @@ void Brcb(const LocalTensor<T>& dstLocal, const LocalTensor<T>& src0Local, const
   const ::sim::PipeOp pop = ::sim::BeginOp(::sim::Pipe::kV, op);
   ::sim::TrackUbRead(pop, src0Local.SimAddr(), src_bytes);
   ::sim::TrackUbWrite(pop, dstLocal.SimAddr(), dst_span);
-  ::sim::CountVectorInstr();
+  ::sim::CountVectorInstr(repeatTimes);
   const T* s = src0Local.SimData();
   uint8_t* d = reinterpret_cast<uint8_t*>(dstLocal.SimData());
   constexpr uint32_t per_block = 32 / sizeof(T);
