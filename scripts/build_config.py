@@ -22,24 +22,30 @@ import os
 import re
 import sys
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SOC_TABLE_HEADER = os.path.join(ROOT, "op_host", "dcnv3_soc_table.h")
+SOC_ROW = re.compile(r'X\("([^"]+)", "([^"]+)", (\d+), (\d+), (\d+)\)')
+
+
+def read_soc_table(path=SOC_TABLE_HEADER):
+    """The package's SoC table (op_host/dcnv3_soc_table.h, also compiled into the adapter and the
+    simulator) as {SoC: {compute_unit, vector_core_num, ub_bytes, clock_mhz}}."""
+    with open(path, encoding="utf-8") as f:
+        rows = SOC_ROW.findall(f.read())
+    if not rows:
+        raise ConfigError(f"no SoC rows found in {path}")
+    return {name: {"compute_unit": unit, "vector_core_num": int(cores), "ub_bytes": int(ub), "clock_mhz": int(mhz)}
+            for name, unit, cores, ub, mhz in rows}
+
+
+class ConfigError(ValueError):
+    """An argument that cannot be built; the message says what was expected."""
+
+
 # SoC (as `npu-smi info` and ATC's --soc_version spell it) -> compute unit passed to
-# ASCEND_COMPUTE_UNIT. The kernels target the dav-c220 vector core of Atlas A2 (910B) and
-# Atlas A3 (910_93) parts. The bare name "Ascend910B" is deliberately absent: CANN maps it to the
-# first-generation ascend910, which has no AscendC vector core.
-SOC_TO_COMPUTE_UNIT = {
-    "Ascend910B1": "ascend910b",
-    "Ascend910B2": "ascend910b",
-    "Ascend910B2C": "ascend910b",
-    "Ascend910B3": "ascend910b",
-    "Ascend910B4": "ascend910b",
-    "Ascend910B4-1": "ascend910b",
-    "Ascend910_9391": "ascend910_93",
-    "Ascend910_9392": "ascend910_93",
-    "Ascend910_9381": "ascend910_93",
-    "Ascend910_9382": "ascend910_93",
-    "Ascend910_9372": "ascend910_93",
-    "Ascend910_9362": "ascend910_93",
-}
+# ASCEND_COMPUTE_UNIT; the kernels target the dav-c220 vector core of Atlas A2 (910B) and Atlas A3
+# (910_93) parts.
+SOC_TO_COMPUTE_UNIT = {name: row["compute_unit"] for name, row in read_soc_table().items()}
 
 # Name of the user preset build.sh writes; it inherits "default" from CMakePresets.json.
 USER_PRESET = "dcnv3"
@@ -64,10 +70,6 @@ CANN_HOW_TO_GET = (
 
 VENDOR_PATTERN = re.compile(r"^[A-Za-z0-9_]+$")
 BUILD_TYPES = ("Release", "Debug")
-
-
-class ConfigError(ValueError):
-    """An argument that cannot be built; the message says what was expected."""
 
 
 def supported_socs_text():

@@ -36,6 +36,20 @@ PYBIND11_MODULE(_sim, m) {
     return d;
   }, "SoC name -> (vector_core_num, ub_bytes)");
 
+  m.def("soc_table", [] {
+    py::list rows;
+    for (const sim::SocConfig& s : sim::SocTable()) {
+      py::dict d;
+      d["name"] = s.name;
+      d["compute_unit"] = s.compute_unit;
+      d["vector_core_num"] = s.vector_core_num;
+      d["ub_bytes"] = s.ub_bytes;
+      d["clock_mhz"] = s.clock_mhz;
+      rows.append(d);
+    }
+    return rows;
+  }, "the SoC table (op_host/dcnv3_soc_table.h plus the simulator's debug configurations) as dicts");
+
   m.def("selftest_names", &sim::SelftestNames, "names of the compiled-in self-test kernels");
 
   m.def(

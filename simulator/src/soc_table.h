@@ -1,28 +1,30 @@
-// SoCs the simulator can model. Core counts and UB sizes come from CANN 8.1.RC1's platform
-// configuration, aarch64-linux/data/platform_config/<SoC>.ini (keys vector_core_cnt and ub_size):
-//   Ascend910B1/B2: vector_core_cnt=48, ub_size=196608
-//   Ascend910B3/B4: vector_core_cnt=40, ub_size=196608
-// All are dav-c220 (Atlas A2) vector cores, the instruction set the simulator emulates. Ascend310P
-// (dav-m200) is left out on purpose: it lacks DataCopyPad and others. "Ascend910B3-8core" is a debug
-// configuration with the B3's UB and 8 cores, to exercise multi-wave and small-core-count tilings.
+// SoCs the simulator can model: every row of op_host/dcnv3_soc_table.h (the package's one SoC
+// table; all dav-c220 vector cores, the instruction set the simulator emulates), plus
+// "Ascend910B3-8core", a debug configuration with the B3's UB and clock and 8 cores, to exercise
+// multi-wave and small-core-count tilings. Ascend310P (dav-m200) is left out on purpose: it lacks
+// DataCopyPad and others.
 #pragma once
 
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "dcnv3_soc_table.h"
 #include "sim/core_context.h"
 
 namespace sim {
 
 inline const std::vector<SocConfig>& SocTable() {
-  static const std::vector<SocConfig> table = {
-      {"Ascend910B1", 48, 196608},
-      {"Ascend910B2", 48, 196608},
-      {"Ascend910B3", 40, 196608},
-      {"Ascend910B4", 40, 196608},
-      {"Ascend910B3-8core", 8, 196608},
-  };
+  static const std::vector<SocConfig> table = [] {
+    std::vector<SocConfig> rows;
+#define SIM_SOC_ROW(name, unit, cores, ub, mhz) rows.push_back({name, unit, cores, ub, mhz});
+    DCNV3_SOC_TABLE(SIM_SOC_ROW)
+#undef SIM_SOC_ROW
+    for (const SocConfig& s : std::vector<SocConfig>(rows)) {
+      if (s.name == "Ascend910B3") rows.push_back({"Ascend910B3-8core", s.compute_unit, 8, s.ub_bytes, s.clock_mhz});
+    }
+    return rows;
+  }();
   return table;
 }
 

@@ -14,15 +14,16 @@
 #include <tuple>
 
 #include "dcnv3_args.h"
+#include "dcnv3_soc_table.h"
 #include "dcnv3_tiling_plan.h"
 #include "npu/aclnn_call.h"
 
 namespace dcnv3 {
 namespace {
 
-// Unified buffer per vector core of every SoC the package is built for (Atlas A2 Ascend910B*
-// and A3 Ascend910_93*; CANN's platform_config/<SoC>.ini, ub_size).
-constexpr int64_t kUnifiedBufferBytes = 196608;
+// Unified buffer per vector core the kernel limits are checked against: the smallest of every SoC
+// the package is built for (op_host/dcnv3_soc_table.h).
+constexpr int64_t kUnifiedBufferBytes = MinUbBytesOfTable();
 
 DataType KernelDtype(const at::Tensor& input) {
   switch (input.scalar_type()) {

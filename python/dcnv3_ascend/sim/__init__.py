@@ -5,7 +5,8 @@ in InternImage) and also return the launch statistics: a dict with block_dim, ti
 gm_read_bytes, gm_write_bytes, dma_count, gm_scalar_access_count, vector_instr_count, ub_peak_bytes
 (totals; ub_peak_bytes is the maximum over cores) and per_core, a dict of per-core lists.
 plan_forward / plan_backward return the host tiling plan as a dict. SOCS maps SoC names to
-(vector_core_num, ub_bytes).
+(vector_core_num, ub_bytes); SOC_TABLE maps them to the whole row of the package's SoC table
+(op_host/dcnv3_soc_table.h): compute_unit, vector_core_num, ub_bytes, clock_mhz.
 
 A kernel that breaks a hardware rule raises SimulatorError with the rule, the core and the values;
 bad arguments raise ValueError naming the argument.
@@ -15,9 +16,10 @@ import torch
 from . import _sim
 from ._sim import SimulatorError
 
-__all__ = ["SOCS", "SimulatorError", "dcnv3_forward", "dcnv3_backward", "plan_forward", "plan_backward"]
+__all__ = ["SOCS", "SOC_TABLE", "SimulatorError", "dcnv3_forward", "dcnv3_backward", "plan_forward", "plan_backward"]
 
 SOCS = dict(_sim.socs())
+SOC_TABLE = {row["name"]: row for row in _sim.soc_table()}
 
 _DTYPE_NAMES = {torch.float32: "float32", torch.float16: "float16", torch.bfloat16: "bfloat16"}
 

@@ -19,10 +19,13 @@
 
 namespace sim {
 
+// One row of the SoC table (op_host/dcnv3_soc_table.h).
 struct SocConfig {
   std::string name;
+  std::string compute_unit;
   int64_t vector_core_num = 0;
   int64_t ub_bytes = 0;
+  int64_t clock_mhz = 0;
 };
 
 // Per-core counters. DMA counters count DataCopy/DataCopyPad commands between GM and UB (and the
