@@ -2,8 +2,12 @@
 
 dcnv3_forward / dcnv3_backward take and return torch tensors (float32, float16 or bfloat16, NHWC as
 in InternImage) and also return the launch statistics: a dict with block_dim, tiling_key,
-gm_read_bytes, gm_write_bytes, dma_count, gm_scalar_access_count, vector_instr_count, ub_peak_bytes
-(totals; ub_peak_bytes is the maximum over cores) and per_core, a dict of per-core lists.
+gm_read_bytes, gm_write_bytes, dma_count (split by pipe: mte2_dma_count, mte3_dma_count; of the
+latter atomic_dma_count moving atomic_write_bytes), gm_scalar_access_count, ub_scalar_access_count,
+vector_instr_count, vector_repeat_count (256-byte repeats), pipe_barrier_v_count,
+pipe_barrier_all_count (explicit PipeBarriers only), ub_peak_bytes (totals; ub_peak_bytes is the
+maximum over cores) and per_core, a dict of per-core lists. cost_model.estimate turns them into a
+per-pipe time estimate.
 plan_forward / plan_backward return the host tiling plan as a dict. SOCS maps SoC names to
 (vector_core_num, ub_bytes); SOC_TABLE maps them to the whole row of the package's SoC table
 (op_host/dcnv3_soc_table.h): compute_unit, vector_core_num, ub_bytes, clock_mhz.
