@@ -1,0 +1,90 @@
+"""python -m dcnv3_ascend.sim.report: the printed figures are the simulator's statistics
+normalised by hand here (bytes over the op's minimum, counts per sampled point) and the cost
+model's estimate; the options choose the offsets, dtype, models and SoC."""
+import re
+
+import pytest
+import torch
+
+from dcnv3_ascend import sim
+from dcnv3_ascend.attrs import Dcnv3Attrs
+from dcnv3_ascend.shapes import Case
+from dcnv3_ascend.sim import cost_model, report
+
+SMALL = Case("small", 1, 6, 9, Dcnv3Attrs(group=2, group_channels=16))
+BIG = Case("big", 1, 16, 16, Dcnv3Attrs(group=4, group_channels=16))
+NUMBER = r"[-+0-9.e]+"
+
+
+def printed_rows(**kwargs):
+    lines = []
+    report.report(cases=[SMALL], out=lines.append, **kwargs)
+    rows = {}
+    for line in lines:
+        fields = line.split()
+        if fields and fields[0] == "small":
+            rows[fields[1]] = fields[2:]
+    return lines, rows
+
+
+def nbytes(*tensors):
+    return sum(t.numel() * t.element_size() for t in tensors)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_printed_figures_match_the_statistics(dtype):
+    lines, rows = printed_rows(dtype=dtype)
+    inp, off, msk, gout = report.case_inputs(SMALL, dtype)
+    args = SMALL.attrs.args()
+    out, fstats = sim.dcnv3_forward(inp, off, msk, *args)
+    (gi, go, gm), bstats = sim.dcnv3_backward(inp, off, msk, gout, *args)
+    points = 6 * 9 * 2 * 9  # H_out x W_out x groups x taps
+    minimum = {"fwd": nbytes(inp, off, msk, out), "bwd": nbytes(inp, off, msk, gout, gi, go, gm)}
+    for direction, stats in (("fwd", fstats), ("bwd", bstats)):
+        (gm_mb, x_min, dma, atomic, bar_v, scalar_ub, repeats, ub_kib, est_us, bound, imb) = rows[direction]
+        moved = stats["gm_read_bytes"] + stats["gm_write_bytes"]
+        assert float(gm_mb) == pytest.approx(moved / 1e6, abs=5e-4)
+        assert float(x_min) == pytest.approx(moved / minimum[direction], abs=5e-3)
+        assert float(dma) == pytest.approx(stats["dma_count"] / points, abs=5e-4)
+        assert float(atomic) == pytest.approx(stats["atomic_dma_count"] / points, abs=5e-4)
+        assert float(bar_v) == pytest.approx(stats["pipe_barrier_v_count"] / points, abs=5e-4)
+        assert float(scalar_ub) == pytest.approx(stats["ub_scalar_access_count"] / points, abs=5e-4)
+        assert float(repeats) == pytest.approx(stats["vector_repeat_count"] / points, abs=5e-4)
+        assert float(ub_kib) == pytest.approx(stats["ub_peak_bytes"] / 1024, abs=0.05)
+        est = cost_model.estimate(stats, "Ascend910B3")
+        assert float(est_us) == pytest.approx(est.kernel_us, abs=5e-3)
+        assert bound == est.bound
+        assert stats["dma_count"] > 0 and stats["vector_repeat_count"] > 0
+    # The backward scatters grad_input with atomic DMAs; the forward has none.
+    assert float(rows["fwd"][3]) == 0 and float(rows["bwd"][3]) > 0
+    assert any("ESTIMATE" in line for line in lines[:2])
+    assert any("DMA_STARTUP" in line for line in lines)
+
+
+def test_offset_distributions():
+    _, off, _, _ = report.case_inputs(BIG, torch.float32, "randn", 2.0)
+    assert off.std().item() == pytest.approx(2.0, rel=0.05) and off.abs().max().item() > 4  # not clipped at 2
+    _, off, _, _ = report.case_inputs(BIG, torch.float32, "uniform", 2.0)
+    # (make_inputs nudges sampling locations off integers by up to a few 0.05 px steps)
+    assert off.abs().max().item() <= 2.2 and off.std().item() == pytest.approx(2.0 / 3 ** 0.5, rel=0.05)
+    lines, _ = printed_rows(offsets="uniform", offset_px=3.0)
+    assert "offsets uniform in +-3.0 px" in lines[0]
+    lines, _ = printed_rows()
+    assert "offsets randn * 2.0 px" in lines[0]
+
+
+def test_main_rejects_bad_options(capsys):
+    with pytest.raises(SystemExit):
+        report.main(["--models", "T,Q"])
+    assert "models must be among" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="offsets must be one of"):
+        report.case_inputs(SMALL, torch.float32, "laplace")
+
+
+def test_main_runs_a_slice_of_internimage_t(capsys):
+    report.main(["--models", "T", "--rows", "2", "--dtype", "float16"])
+    text = capsys.readouterr().out
+    for stage in range(1, 5):
+        assert re.search(rf"^T-stage{stage}\s+fwd\s+{NUMBER}", text, re.M)
+        assert re.search(rf"^T-stage{stage}\s+bwd\s+{NUMBER}", text, re.M)
+    assert "slice: 2 of 56 rows" in text and "dtype float16" in text
