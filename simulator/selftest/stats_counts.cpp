@@ -22,7 +22,8 @@ extern "C" __global__ __aicore__ void stats_counts(GM_ADDR in, GM_ADDR out, GM_A
 
   // MTE2: 2 DMAs, 1024 + 2 x 20 B.
   DataCopy(f, gin, 256);
-  DataCopyPad(padded, gin, DataCopyExtParams(2, 5 * sizeof(float), 0, 0, 0), DataCopyPadExtParams<float>(false, 0, 0, 0));
+  DataCopyPad(padded, gin, DataCopyExtParams(2, 5 * sizeof(float), 0, 0, 0),
+              DataCopyPadExtParams<float>(false, 0, 0, 0));
   SetFlag<HardEvent::MTE2_V>(0);
   WaitFlag<HardEvent::MTE2_V>(0);
 

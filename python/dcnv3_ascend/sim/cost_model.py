@@ -71,7 +71,8 @@ def pipe_cycles(core):
         "MTE2": core["mte2_dma_count"] * C["DMA_STARTUP"] + core["gm_read_bytes"] / C["MTE2_BYTES_PER_CYCLE"],
         "MTE3": core["mte3_dma_count"] * C["DMA_STARTUP"]
                 + (core["gm_write_bytes"] + core["atomic_write_bytes"]) / C["MTE3_BYTES_PER_CYCLE"],
-        "V": core["vector_repeat_count"] * C["VECTOR_CYCLES_PER_REPEAT"] + core["vector_instr_count"] * C["VECTOR_ISSUE"]
+        "V": core["vector_repeat_count"] * C["VECTOR_CYCLES_PER_REPEAT"]
+             + core["vector_instr_count"] * C["VECTOR_ISSUE"]
              + core["pipe_barrier_v_count"] * C["PIPE_V_DRAIN"],
         "S": issued * C["SCALAR_ISSUE"] + core["ub_scalar_access_count"] * C["SCALAR_UB_ACCESS"]
              + core["gm_scalar_access_count"] * C["SCALAR_GM_ACCESS"],

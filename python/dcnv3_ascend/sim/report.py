@@ -85,7 +85,8 @@ def figures(stats, minimum_bytes, points, soc):
 
 
 def format_row(layer, direction, f):
-    return (f"{layer:10s} {direction:3s} {f.gm_mb:8.3f} {f.x_min:6.2f} {f.dma_per_point:7.3f} {f.atomic_per_point:7.3f} "
+    return (f"{layer:10s} {direction:3s} {f.gm_mb:8.3f} {f.x_min:6.2f} {f.dma_per_point:7.3f} "
+            f"{f.atomic_per_point:7.3f} "
             f"{f.barrier_v_per_point:7.3f} {f.scalar_ub_per_point:7.3f} {f.repeats_per_point:8.3f} {f.ub_kib:6.1f} "
             f"{f.estimate.kernel_us:8.2f} {f.estimate.bound:>5s} {f.imbalance:5.2f}")
 
@@ -122,7 +123,8 @@ def report(dtype=torch.float32, soc="Ascend910B3", offsets="randn", offset_px=2.
         raise ValueError(f"models must be among {MODEL_NAMES}, got {unknown}")
     row = SOC_TABLE[soc]
     spread = f"randn * {offset_px} px" if offsets == "randn" else f"uniform in +-{offset_px} px"
-    out(f"DCNv3 kernels in the AscendC simulator: {soc} ({row['vector_core_num']} vector cores, {row['ub_bytes']} B UB), "
+    out(f"DCNv3 kernels in the AscendC simulator: {soc} ({row['vector_core_num']} vector cores, "
+        f"{row['ub_bytes']} B UB), "
         f"dtype {str(dtype).replace('torch.', '')}, offsets {spread}, batch 1")
     out(cost_model.constants_text(soc))
     if cases is None:
