@@ -83,6 +83,14 @@ BAD_KERNELS = [
     ("cast-out-of-int-range", "rule_cast_to_int", (1,), 1, "cast-out-of-range", ["3e+09", "int32_t"]),
     ("cast-unsupported-mode", "rule_cast_mode", (), 1, "cast-mode", ["float -> bfloat16_t", "CAST_NONE"]),
     ("max-with-nan", "rule_max_nan", (), 1, "nan-undefined", ["Maxs", "NaN"]),
+    # Kernel types as CANN 8.1's compile scripts decide them (simulator/include/sim/kernel_type.h).
+    ("syncall-in-aiv-only-kernel", "rule_syncall_aiv_only", (), 2, "syncall-kernel-type",
+     ["KERNEL_TYPE_AIV_ONLY", "ascendc_compile_v220.py get_v220_kernel_type_mix_flag", "compile_op.py",
+      "impl/dav_c220/kernel_operator_sync_impl.h", "KERNEL_TYPE_MIX_AIV_1_0"]),
+    ("cube-only-kernel-type", "rule_kernel_type_aic_only", (), 1, "kernel-type",
+     ["KERNEL_TYPE_AIC_ONLY", "cube cores only"]),
+    ("mix-aic-kernel-type", "rule_kernel_type_mix_aic", (), 1, "sim-unsupported",
+     ["KERNEL_TYPE_MIX_AIC_1_2", "no cube"]),
 ]
 
 
@@ -108,6 +116,17 @@ GOOD_VARIANTS = [
 def test_corrected_kernel_runs(name, params):
     stats = _run(name, params)
     assert stats["block_dim"] == 1
+
+
+@pytest.mark.parametrize("name", ["good_syncall_mix_aiv", "good_syncall_undeclared", "good_syncall_m200_type"])
+def test_syncall_in_a_kernel_type_cann_builds_with_ffts(name):
+    """MIX_AIV_1_0 (what the SyncAll page prescribes), no declaration (CANN detects the SyncAll) and
+    a dav-m200 type (dropped on dav-c220) all get the FFTS address: SyncAll works, and each core
+    reads the value its neighbour stored before the barrier."""
+    slots, out = np.zeros(32, np.float32), np.zeros(32, np.float32)
+    _sim.run_selftest(name, [slots, out], [], block_dim=4, soc="Ascend910B3")
+    np.testing.assert_array_equal(slots, np.repeat([1, 2, 3, 4], 8).astype(np.float32))
+    np.testing.assert_array_equal(out, np.repeat([2, 3, 4, 1], 8).astype(np.float32))
 
 
 def test_gm_handed_over_through_syncall():
