@@ -91,6 +91,15 @@ BAD_KERNELS = [
      ["KERNEL_TYPE_AIC_ONLY", "cube cores only"]),
     ("mix-aic-kernel-type", "rule_kernel_type_mix_aic", (), 1, "sim-unsupported",
      ["KERNEL_TYPE_MIX_AIC_1_2", "no cube"]),
+    # The scalar unit reading or writing UB (simulator/include/sim/pipe_hazards.h).
+    ("scalar-read-after-mte2", "rule_scalar_pipe", (0, 0), 1, "ub-scalar-hazard",
+     ["S instruction GetValue reads", "MTE2 instruction DataCopy(GM->UB)", "SetFlag<HardEvent::MTE2_S>"]),
+    ("scalar-read-after-vector", "rule_scalar_pipe", (1, 0), 1, "ub-scalar-hazard",
+     ["S instruction GetValue reads", "V instruction Muls", "SetFlag<HardEvent::V_S>"]),
+    ("vector-read-after-scalar-write", "rule_scalar_pipe", (2, 0), 1, "ub-scalar-hazard",
+     ["V instruction Muls reads", "S instruction SetValue", "SetFlag<HardEvent::S_V>"]),
+    ("mte3-read-after-scalar-write", "rule_scalar_pipe", (3, 0), 1, "ub-scalar-hazard",
+     ["MTE3 instruction DataCopy(UB->GM) reads", "S instruction SetValue", "SetFlag<HardEvent::S_MTE3>"]),
 ]
 
 
@@ -127,6 +136,18 @@ def test_syncall_in_a_kernel_type_cann_builds_with_ffts(name):
     _sim.run_selftest(name, [slots, out], [], block_dim=4, soc="Ascend910B3")
     np.testing.assert_array_equal(slots, np.repeat([1, 2, 3, 4], 8).astype(np.float32))
     np.testing.assert_array_equal(out, np.repeat([2, 3, 4, 1], 8).astype(np.float32))
+
+
+@pytest.mark.parametrize("direction,expected", [(0, 4.0), (1, 8.0), (2, [2, 4, 6, 8, 10, 12, 14, 16]),
+                                                (3, [1, 2, 3, 4, 5, 6, 7, 8])],
+                         ids=["mte2-to-scalar", "vector-to-scalar", "scalar-to-vector", "scalar-to-mte3"])
+def test_fenced_scalar_access_runs_and_computes(direction, expected):
+    """With the matching MTE2_S / V_S / S_V / S_MTE3 fence each direction runs and moves the right
+    values: x[3] = 4 read by the scalar unit, 2 * x[3] after Muls, 2 * (i + 1) and i + 1 written
+    by SetValue."""
+    x, y = np.arange(1, 9, dtype=np.float32), np.zeros(8, np.float32)
+    _sim.run_selftest("rule_scalar_pipe", [x, y], [direction, 1], block_dim=1, soc="Ascend910B3")
+    np.testing.assert_array_equal(y, np.broadcast_to(np.asarray(expected, np.float32), (8,)))
 
 
 def test_gm_handed_over_through_syncall():
