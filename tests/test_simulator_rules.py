@@ -100,6 +100,21 @@ BAD_KERNELS = [
      ["V instruction Muls reads", "S instruction SetValue", "SetFlag<HardEvent::S_V>"]),
     ("mte3-read-after-scalar-write", "rule_scalar_pipe", (3, 0), 1, "ub-scalar-hazard",
      ["MTE3 instruction DataCopy(UB->GM) reads", "S instruction SetValue", "SetFlag<HardEvent::S_MTE3>"]),
+    # Counts and strides the real API narrows (simulator/README.md lists every API checked).
+    ("gather-count-over-255-repeats", "rule_gather_count", (16448,), 1, "count-narrowing",
+     ["Gather: count=16448", "257 full repeats", "uint8_t", "inner_kernel_operator_vec_gather_intf.cppm",
+      "would run 1 of them", "at most 16320"]),
+    ("datacopy-count-over-65535-blocks", "rule_datacopy_count", (), 1, "count-narrowing",
+     ["DataCopy(GM->UB): count=524288", "65536 blocks", "uint16_t DataCopyParams::blockLen",
+      "inner_kernel_operator_data_copy_intf.cppm", "copy 0 blocks"]),
+    ("adds-repeat-times-300", "rule_param_narrowing", (0, 300), 1, "count-narrowing",
+     ["Adds: repeatTimes=300", "8-bit", "kernel_operator_vec_binary_scalar_intf.h", "would use 44"]),
+    ("duplicate-repeat-stride-300", "rule_param_narrowing", (1, 300), 1, "count-narrowing",
+     ["Duplicate: dstRepeatStride=300", "kernel_operator_vec_duplicate_intf.h", "would use 44"]),
+    ("brcb-repeat-times-256", "rule_param_narrowing", (2, 256), 1, "count-narrowing",
+     ["Brcb: repeatTimes=256", "kernel_operator_vec_brcb_intf.h", "would use 0"]),
+    ("gatherb-negative-repeat-times", "rule_param_narrowing", (3, -1), 1, "count-narrowing",
+     ["Gatherb: repeatTimes=-1", "kernel_operator_vec_gather_intf.h", "would use 255"]),
 ]
 
 
@@ -125,6 +140,19 @@ GOOD_VARIANTS = [
 def test_corrected_kernel_runs(name, params):
     stats = _run(name, params)
     assert stats["block_dim"] == 1
+
+
+def test_gather_of_255_full_repeats_runs():
+    """16320 floats (255 repeats of 64) is the largest count-form Gather CANN's uint8_t repeat
+    count holds; every element reads src[0] = 7."""
+    out = np.zeros(64, np.float32)
+    _sim.run_selftest("rule_gather_count", [np.zeros(64, np.float32), out], [16320], block_dim=1, soc="Ascend910B3")
+    np.testing.assert_array_equal(out, np.full(64, 7, np.float32))
+
+
+@pytest.mark.parametrize("api,value", [(0, 1), (1, 255)], ids=["adds-repeat-1", "duplicate-repeat-stride-255"])
+def test_parameters_that_fit_run(api, value):
+    _run("rule_param_narrowing", (api, value))
 
 
 @pytest.mark.parametrize("name", ["good_syncall_mix_aiv", "good_syncall_undeclared", "good_syncall_m200_type"])
