@@ -357,3 +357,16 @@ def test_reduce_sum_page_example(dtype, count, length):
     _sim.run_selftest("api_reduce_sum", [src, out], [int(dtype == np.float16), count, length, 256], block_dim=1,
                       soc="Ascend910B3")
     assert out[0] == count
+
+
+def test_datacopypad_gm_to_ub_page_scenario_2():
+    # 数据搬运/DataCopyPad（GMToUB非对齐数据搬运）.md, scenario 2: blockCount 32, blockLen
+    # 59 * sizeof(float), isPad true, rightPadding 5: each 59-float row lands in a 64-float row of UB
+    # padded with 0. (Scenario 1 needs SetPadValue, which the simulator does not offer.)
+    src = np.arange(1, 32 * 59 + 1, dtype=np.float32)
+    tile = np.full(32 * 64, -7.0, np.float32)
+    params = (32, 59 * 4, 0, 0, 0, 5, 1, F32_BITS(0.0), tile.size)
+    _sim.run_selftest("api_datacopypad_in", [src, tile], list(params), block_dim=1, soc="Ascend910B3")
+    expected = np.zeros((32, 64), np.float32)
+    expected[:, :59] = src.reshape(32, 59)
+    np.testing.assert_array_equal(tile.reshape(32, 64), expected)

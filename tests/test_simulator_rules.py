@@ -83,6 +83,8 @@ BAD_KERNELS = [
     ("cast-out-of-int-range", "rule_cast_to_int", (1,), 1, "cast-out-of-range", ["3e+09", "int32_t"]),
     ("cast-unsupported-mode", "rule_cast_mode", (), 1, "cast-mode", ["float -> bfloat16_t", "CAST_NONE"]),
     ("max-with-nan", "rule_max_nan", (), 1, "nan-undefined", ["Maxs", "NaN"]),
+    ("reduce-sum-count-0", "api_reduce_sum", (0, 0, 64, 8), 1, "vector-count",
+     ["ReduceSum: count=0", "inner_kernel_operator_vec_reduce_intf.cppm"]),
     # Kernel types as CANN 8.1's compile scripts decide them (simulator/include/sim/kernel_type.h).
     ("syncall-in-aiv-only-kernel", "rule_syncall_aiv_only", (), 2, "syncall-kernel-type",
      ["KERNEL_TYPE_AIV_ONLY", "ascendc_compile_v220.py get_v220_kernel_type_mix_flag", "compile_op.py",
