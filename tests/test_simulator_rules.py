@@ -83,6 +83,40 @@ BAD_KERNELS = [
     ("cast-out-of-int-range", "rule_cast_to_int", (1,), 1, "cast-out-of-range", ["3e+09", "int32_t"]),
     ("cast-unsupported-mode", "rule_cast_mode", (), 1, "cast-mode", ["float -> bfloat16_t", "CAST_NONE"]),
     ("max-with-nan", "rule_max_nan", (), 1, "nan-undefined", ["Maxs", "NaN"]),
+    ("reduce-sum-count-0", "api_reduce_sum", (0, 0, 64, 8), 1, "vector-count",
+     ["ReduceSum: count=0", "inner_kernel_operator_vec_reduce_intf.cppm"]),
+    # Kernel types as CANN 8.1's compile scripts decide them (simulator/include/sim/kernel_type.h).
+    ("syncall-in-aiv-only-kernel", "rule_syncall_aiv_only", (), 2, "syncall-kernel-type",
+     ["KERNEL_TYPE_AIV_ONLY", "ascendc_compile_v220.py get_v220_kernel_type_mix_flag", "compile_op.py",
+      "impl/dav_c220/kernel_operator_sync_impl.h", "KERNEL_TYPE_MIX_AIV_1_0"]),
+    ("cube-only-kernel-type", "rule_kernel_type_aic_only", (), 1, "kernel-type",
+     ["KERNEL_TYPE_AIC_ONLY", "cube cores only"]),
+    ("mix-aic-kernel-type", "rule_kernel_type_mix_aic", (), 1, "sim-unsupported",
+     ["KERNEL_TYPE_MIX_AIC_1_2", "no cube"]),
+    # The scalar unit reading or writing UB (simulator/include/sim/pipe_hazards.h).
+    ("scalar-read-after-mte2", "rule_scalar_pipe", (0, 0), 1, "ub-scalar-hazard",
+     ["S instruction GetValue reads", "MTE2 instruction DataCopy(GM->UB)", "SetFlag<HardEvent::MTE2_S>"]),
+    ("scalar-read-after-vector", "rule_scalar_pipe", (1, 0), 1, "ub-scalar-hazard",
+     ["S instruction GetValue reads", "V instruction Muls", "SetFlag<HardEvent::V_S>"]),
+    ("vector-read-after-scalar-write", "rule_scalar_pipe", (2, 0), 1, "ub-scalar-hazard",
+     ["V instruction Muls reads", "S instruction SetValue", "SetFlag<HardEvent::S_V>"]),
+    ("mte3-read-after-scalar-write", "rule_scalar_pipe", (3, 0), 1, "ub-scalar-hazard",
+     ["MTE3 instruction DataCopy(UB->GM) reads", "S instruction SetValue", "SetFlag<HardEvent::S_MTE3>"]),
+    # Counts and strides the real API narrows (simulator/README.md lists every API checked).
+    ("gather-count-over-255-repeats", "rule_gather_count", (16448,), 1, "count-narrowing",
+     ["Gather: count=16448", "257 full repeats", "uint8_t", "inner_kernel_operator_vec_gather_intf.cppm",
+      "would run 1 of them", "at most 16320"]),
+    ("datacopy-count-over-65535-blocks", "rule_datacopy_count", (), 1, "count-narrowing",
+     ["DataCopy(GM->UB): count=524288", "65536 blocks", "uint16_t DataCopyParams::blockLen",
+      "inner_kernel_operator_data_copy_intf.cppm", "copy 0 blocks"]),
+    ("adds-repeat-times-300", "rule_param_narrowing", (0, 300), 1, "count-narrowing",
+     ["Adds: repeatTimes=300", "8-bit", "kernel_operator_vec_binary_scalar_intf.h", "would use 44"]),
+    ("duplicate-repeat-stride-300", "rule_param_narrowing", (1, 300), 1, "count-narrowing",
+     ["Duplicate: dstRepeatStride=300", "kernel_operator_vec_duplicate_intf.h", "would use 44"]),
+    ("brcb-repeat-times-256", "rule_param_narrowing", (2, 256), 1, "count-narrowing",
+     ["Brcb: repeatTimes=256", "kernel_operator_vec_brcb_intf.h", "would use 0"]),
+    ("gatherb-negative-repeat-times", "rule_param_narrowing", (3, -1), 1, "count-narrowing",
+     ["Gatherb: repeatTimes=-1", "kernel_operator_vec_gather_intf.h", "would use 255"]),
 ]
 
 
@@ -108,6 +142,42 @@ GOOD_VARIANTS = [
 def test_corrected_kernel_runs(name, params):
     stats = _run(name, params)
     assert stats["block_dim"] == 1
+
+
+def test_gather_of_255_full_repeats_runs():
+    """16320 floats (255 repeats of 64) is the largest count-form Gather CANN's uint8_t repeat
+    count holds; every element reads src[0] = 7."""
+    out = np.zeros(64, np.float32)
+    _sim.run_selftest("rule_gather_count", [np.zeros(64, np.float32), out], [16320], block_dim=1, soc="Ascend910B3")
+    np.testing.assert_array_equal(out, np.full(64, 7, np.float32))
+
+
+@pytest.mark.parametrize("api,value", [(0, 1), (1, 255)], ids=["adds-repeat-1", "duplicate-repeat-stride-255"])
+def test_parameters_that_fit_run(api, value):
+    _run("rule_param_narrowing", (api, value))
+
+
+@pytest.mark.parametrize("name", ["good_syncall_mix_aiv", "good_syncall_undeclared", "good_syncall_m200_type"])
+def test_syncall_in_a_kernel_type_cann_builds_with_ffts(name):
+    """MIX_AIV_1_0 (what the SyncAll page prescribes), no declaration (CANN detects the SyncAll) and
+    a dav-m200 type (dropped on dav-c220) all get the FFTS address: SyncAll works, and each core
+    reads the value its neighbour stored before the barrier."""
+    slots, out = np.zeros(32, np.float32), np.zeros(32, np.float32)
+    _sim.run_selftest(name, [slots, out], [], block_dim=4, soc="Ascend910B3")
+    np.testing.assert_array_equal(slots, np.repeat([1, 2, 3, 4], 8).astype(np.float32))
+    np.testing.assert_array_equal(out, np.repeat([2, 3, 4, 1], 8).astype(np.float32))
+
+
+@pytest.mark.parametrize("direction,expected", [(0, 4.0), (1, 8.0), (2, [2, 4, 6, 8, 10, 12, 14, 16]),
+                                                (3, [1, 2, 3, 4, 5, 6, 7, 8])],
+                         ids=["mte2-to-scalar", "vector-to-scalar", "scalar-to-vector", "scalar-to-mte3"])
+def test_fenced_scalar_access_runs_and_computes(direction, expected):
+    """With the matching MTE2_S / V_S / S_V / S_MTE3 fence each direction runs and moves the right
+    values: x[3] = 4 read by the scalar unit, 2 * x[3] after Muls, 2 * (i + 1) and i + 1 written
+    by SetValue."""
+    x, y = np.arange(1, 9, dtype=np.float32), np.zeros(8, np.float32)
+    _sim.run_selftest("rule_scalar_pipe", [x, y], [direction, 1], block_dim=1, soc="Ascend910B3")
+    np.testing.assert_array_equal(y, np.broadcast_to(np.asarray(expected, np.float32), (8,)))
 
 
 def test_gm_handed_over_through_syncall():

@@ -116,11 +116,15 @@ extern "C" __global__ __aicore__ void rule_gather_offset(GM_ADDR, GM_ADDR, GM_AD
   Duplicate(s, 2.0f, 64);
   CreateVecIndex(o.ReinterpretCast<int32_t>(), 0, 8);
   Muls(o.ReinterpretCast<int32_t>(), o.ReinterpretCast<int32_t>(), 4, 8);
+  SetFlag<HardEvent::V_S>(0);
+  WaitFlag<HardEvent::V_S>(0);
   if (sim::SelftestParam(params, 0) == 0) {
     o.SetValue(3, 6u);
   } else {
     o.SetValue(3, 256u);
   }
+  SetFlag<HardEvent::S_V>(0);
+  WaitFlag<HardEvent::S_V>(0);
   Gather(dst.Get<float>(), s, o, 0, 8);
 }
 SIM_SELFTEST(rule_gather_offset);

@@ -61,7 +61,11 @@ extern "C" __global__ __aicore__ void rule_max_nan(GM_ADDR, GM_ADDR, GM_ADDR, GM
   pipe.InitBuffer(a, 256);
   LocalTensor<float> f = a.Get<float>();
   Duplicate(f, 1.0f, 64);
+  SetFlag<HardEvent::V_S>(0);
+  WaitFlag<HardEvent::V_S>(0);
   f.SetValue(5, NAN);
+  SetFlag<HardEvent::S_V>(0);
+  WaitFlag<HardEvent::S_V>(0);
   Maxs(f, f, -1.0f, 64);
 }
 SIM_SELFTEST(rule_max_nan);

@@ -116,6 +116,7 @@ class CoreContext {
   int buffers_in_pipe = 0;  // TPipe manages at most 64 buffers
 
   AtomicMode atomic;
+  KernelMetaType kernel_type = KERNEL_TYPE_MAX;  // KERNEL_TASK_TYPE_DEFAULT; MAX: none declared
 
   PipeClocks clocks;
   uint64_t sync_epoch = 0;  // SyncAll barriers passed
@@ -188,12 +189,5 @@ inline void TrackGm(Pipe pipe, uint64_t seq, const char* op, bool write, const v
 }
 
 inline uint64_t CurrentTilingKey() { return Core().launch().tiling_key; }
-
-inline void DeclareKernelType(KernelMetaType type) {
-  if (type != KERNEL_TYPE_AIV_ONLY)
-    Fail("kernel-type", Msg("KERNEL_TASK_TYPE_DEFAULT(", static_cast<int>(type), "): the simulator runs vector "
-                            "cores only (KERNEL_TYPE_AIV_ONLY); a vector-only kernel must say so, or it pays for "
-                            "idle cube cores"));
-}
 
 }  // namespace sim

@@ -60,6 +60,17 @@ inline void RequireContiguousLength(const char* op, uint64_t count, size_t elem)
              "DataCopyPad for unaligned lengths)"));
 }
 
+// The count forms build DataCopyParams with `blockLen = calCount / (32 / sizeof(T))`, and blockLen is
+// uint16_t (basic_api/inner_interface/inner_kernel_operator_data_copy_intf.cppm), so a copy of more
+// than 65535 blocks (2 MiB) would move blockLen % 65536 blocks on the NPU.
+inline void RequireBlockLenFits(const char* op, uint64_t count, size_t elem) {
+  const uint64_t blocks = count * elem / 32;
+  if (blocks > 65535)
+    Fail("count-narrowing", Msg(op, ": count=", count, " is ", blocks, " blocks of 32 B, but CANN 8.1 passes it as "
+                                "the uint16_t DataCopyParams::blockLen (basic_api/inner_interface/inner_kernel_"
+                                "operator_data_copy_intf.cppm), so the NPU would copy ", blocks % 65536, " blocks"));
+}
+
 // Limits shared by the block-strided forms. A zero count or length is a no-op on A2, but it almost
 // always means a 16-bit counter wrapped, so the simulator refuses it; skip the call instead.
 inline void RequireBlockCount(const char* op, uint64_t block_count) {
@@ -201,6 +212,7 @@ namespace AscendC {
 
 template <typename T>
 void DataCopy(const LocalTensor<T>& dstLocal, const GlobalTensor<T>& srcGlobal, const uint32_t calCount) {
+  ::sim::RequireBlockLenFits("DataCopy(GM->UB)", calCount, sizeof(T));
   ::sim::RequireContiguousLength("DataCopy(GM->UB)", calCount, sizeof(T));
   if (calCount == 0) return;
   ::sim::GmToUbBlocks("DataCopy(GM->UB)", dstLocal, srcGlobal, 1, static_cast<uint64_t>(calCount) * sizeof(T), 0, 0);
@@ -208,6 +220,7 @@ void DataCopy(const LocalTensor<T>& dstLocal, const GlobalTensor<T>& srcGlobal, 
 
 template <typename T>
 void DataCopy(const GlobalTensor<T>& dstGlobal, const LocalTensor<T>& srcLocal, const uint32_t calCount) {
+  ::sim::RequireBlockLenFits("DataCopy(UB->GM)", calCount, sizeof(T));
   ::sim::RequireContiguousLength("DataCopy(UB->GM)", calCount, sizeof(T));
   if (calCount == 0) return;
   ::sim::RequireGmElementAligned("DataCopy(UB->GM)", dstGlobal.SimAddr());
@@ -216,6 +229,7 @@ void DataCopy(const GlobalTensor<T>& dstGlobal, const LocalTensor<T>& srcLocal, 
 
 template <typename T>
 void DataCopy(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, const uint32_t calCount) {
+  ::sim::RequireBlockLenFits("DataCopy(UB->UB)", calCount, sizeof(T));
   ::sim::RequireContiguousLength("DataCopy(UB->UB)", calCount, sizeof(T));
   if (calCount == 0) return;
   ::sim::UbToUbBlocks("DataCopy(UB->UB)", dstLocal, srcLocal, 1, static_cast<uint64_t>(calCount) * sizeof(T), 0, 0);

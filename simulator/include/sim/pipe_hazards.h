@@ -1,12 +1,23 @@
-// Detects missing intra-core synchronisation. On hardware the MTE2 (GM->UB), MTE3 (UB->GM) and V
-// (vector) pipes run concurrently; the simulator runs every instruction to completion at once, so
-// a kernel that forgot a SetFlag/WaitFlag would pass here and fail on the NPU. Each pipe keeps a
-// vector clock of what it knows has completed on the other pipes; SetFlag/WaitFlag, TQue
-// EnQue/DeQue and Alloc/Free, PipeBarrier and SyncAll move that knowledge. Every UB access is
-// checked against the last writer and readers of the 32-byte blocks it touches.
+// Detects missing intra-core synchronisation. On hardware the MTE2 (GM->UB), MTE3 (UB->GM), V
+// (vector) and S (scalar) pipes run concurrently; the simulator runs every instruction to
+// completion at once, so a kernel that forgot a SetFlag/WaitFlag would pass here and fail on the
+// NPU. Each pipe keeps a vector clock of what it knows has completed on the other pipes;
+// SetFlag/WaitFlag, TQue EnQue/DeQue and Alloc/Free, PipeBarrier and SyncAll move that knowledge.
+// Every UB access is checked against the last writer and readers of the 32-byte blocks it touches.
 //
-// Not checked, because CANN's compiler (--cce-auto-sync, on by default) inserts these itself:
-// V after V, and anything involving the scalar pipe S (GetValue/SetValue).
+// The scalar pipe takes part: LocalTensor GetValue / operator() read UB on S, SetValue writes it,
+// so UB written by MTE2 or V and read by the scalar unit needs MTE2_S / V_S, and a scalar write
+// read by V or MTE3 needs S_V / S_MTE3 (the way CANN's own library code fences them, e.g.
+// ReduceSumImpl and SoftSyncAllImpl in impl/dav_c220). S after S is program order.
+//
+// Not checked: V after V. CANN builds kernels with --cce-auto-sync (compile_op.py
+// _add_op_compile_options_by_customized_json adds it unless the op disables it), and the
+// intra-core sync page of the AscendC docs (同步控制/核内同步/关键特性说明.md) says the compiler then
+// inserts PIPE_V barriers on NPU arch 2201. The same page says it also inserts V<->S, MTE2<->S and
+// MTE3<->S syncs around GetValue/SetValue/operator(); that page describes a newer toolkit than
+// CANN 8.1 and the option can be switched off per op ("auto_sync": false), so the simulator still
+// requires those fences, under their own rule name (ub-scalar-hazard): a bug risk on hardware built
+// with auto-sync, a wrong result without it.
 #pragma once
 
 #include <algorithm>
@@ -86,7 +97,7 @@ class UbHazards {
   explicit UbHazards(uint32_t ub_bytes) : blocks_(ub_bytes / 32) {}
 
   void Read(const PipeClocks& clocks, Pipe p, uint64_t seq, const char* op, uint32_t addr, uint32_t bytes) {
-    if (bytes == 0 || p == Pipe::kS) return;
+    if (bytes == 0) return;
     for (uint32_t b = addr / 32, e = (addr + bytes + 31) / 32; b < e && b < blocks_.size(); ++b) {
       Block& blk = blocks_[b];
       if (blk.w_pipe != kNone) CheckOrdered(clocks, p, op, static_cast<Pipe>(blk.w_pipe), blk.w_seq, blk.w_op,
@@ -97,13 +108,17 @@ class UbHazards {
   }
 
   void Write(const PipeClocks& clocks, Pipe p, uint64_t seq, const char* op, uint32_t addr, uint32_t bytes) {
-    if (bytes == 0 || p == Pipe::kS) return;
+    if (bytes == 0) return;
     for (uint32_t b = addr / 32, e = (addr + bytes + 31) / 32; b < e && b < blocks_.size(); ++b) {
       Block& blk = blocks_[b];
       if (blk.w_pipe != kNone) CheckOrdered(clocks, p, op, static_cast<Pipe>(blk.w_pipe), blk.w_seq, blk.w_op,
                                             "writes", "written", b);
-      for (int q = 0; q < 3; ++q) {
-        if (blk.r_seq[q] != 0 && q != static_cast<int>(p))
+      // A scalar load has completed before the scalar unit issues anything after it, so reads by
+      // S need no fence against later writes (CANN's ReduceTailCompute, impl/dav_c220/
+      // kernel_operator_vec_reduce_impl.h, reads dst with GetValue and lets the next vector
+      // reduce overwrite it unsynchronised).
+      for (int q = 0; q < kPipeCount; ++q) {
+        if (blk.r_seq[q] != 0 && q != static_cast<int>(p) && q != static_cast<int>(Pipe::kS))
           CheckOrdered(clocks, p, op, static_cast<Pipe>(q), blk.r_seq[q], blk.r_op[q], "writes", "read", b);
       }
       blk.w_pipe = static_cast<uint8_t>(p);
@@ -118,15 +133,16 @@ class UbHazards {
     uint64_t w_seq = 0;
     const char* w_op = nullptr;
     uint8_t w_pipe = kNone;
-    uint64_t r_seq[3] = {0, 0, 0};
-    const char* r_op[3] = {nullptr, nullptr, nullptr};
+    uint64_t r_seq[kPipeCount] = {};
+    const char* r_op[kPipeCount] = {};
   };
 
-  // Vector after vector is ordered by the compiler; a DMA pipe after itself is ordered only by
-  // PipeBarrier (the docs require PipeBarrier<PIPE_MTE2> between overlapping GM->UB copies).
+  // Vector after vector is ordered by the compiler and scalar after scalar by program order; a DMA
+  // pipe after itself is ordered only by PipeBarrier (the docs require PipeBarrier<PIPE_MTE2>
+  // between overlapping GM->UB copies).
   static void CheckOrdered(const PipeClocks& clocks, Pipe p, const char* op, Pipe q, uint64_t q_seq,
                            const char* q_op, const char* verb, const char* past, uint32_t block) {
-    if (p == Pipe::kV && q == Pipe::kV) return;
+    if (p == q && (p == Pipe::kV || p == Pipe::kS)) return;
     if (clocks.Known(p, q) >= q_seq) return;
     std::string fix;
     if (p == q) {
@@ -134,9 +150,11 @@ class UbHazards {
     } else {
       fix = Msg("insert SetFlag<HardEvent::", PipeName(q), "_", PipeName(p), ">(id) after the ", PipeName(q),
                 " instruction and WaitFlag<HardEvent::", PipeName(q), "_", PipeName(p), ">(id) before this one",
-                " (or pass the tensor through a TQue EnQue/DeQue or AllocTensor/FreeTensor that does it)");
+                p == Pipe::kS || q == Pipe::kS
+                    ? " (TQue EnQue/DeQue do not order the scalar unit)"
+                    : " (or pass the tensor through a TQue EnQue/DeQue or AllocTensor/FreeTensor that does it)");
     }
-    Fail("ub-pipe-hazard", Msg(PipeName(p), " instruction ", op, " ", verb, " UB bytes [", block * 32, ", ",
+    Fail(p == Pipe::kS || q == Pipe::kS ? "ub-scalar-hazard" : "ub-pipe-hazard", Msg(PipeName(p), " instruction ", op, " ", verb, " UB bytes [", block * 32, ", ",
                                block * 32 + 32, ") ", past, " by ", PipeName(q), " instruction ", (q_op ? q_op : "?"),
                                " without synchronisation; the pipes run concurrently on hardware, so ", fix));
   }

@@ -8,6 +8,7 @@
 #include "api_types.h"
 #include "core_context.h"
 #include "data_copy.h"
+#include "kernel_type.h"
 #include "operand_checks.h"
 #include "tensors.h"
 #include "vector_arith.h"
@@ -82,10 +83,12 @@ void PipeBarrier() {
 }
 
 // Hardware all-core barrier (also a full pipe barrier on every core). Every launched core must be
-// resident at once, so block_dim may not exceed the vector core count.
+// resident at once, so block_dim may not exceed the vector core count, and the kernel must be of a
+// type CANN builds with the FFTS address (kernel_type.h).
 template <bool isAIVOnly = true>
 void SyncAll() {
   static_assert(isAIVOnly, "the simulator runs vector-only kernels: use SyncAll<true>()");
+  ::sim::RequireHardSyncKernelType();
   ::sim::CoreContext& core = ::sim::Core();
   ::sim::LaunchState& launch = core.launch();
   if (launch.block_dim > launch.soc.vector_core_num)

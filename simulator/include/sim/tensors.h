@@ -25,20 +25,20 @@ class LocalTensor {
 
   T GetValue(const uint32_t index) const {
     CheckIndex("GetValue", index);
-    ::sim::RecordUbScalarAccess();
+    SimScalarUb("GetValue", index, false);
     T v;
     std::memcpy(&v, ::sim::Core().ub() + addr_ + static_cast<uint64_t>(index) * sizeof(T), sizeof(T));
     return v;
   }
   T& operator()(const uint32_t index) const {
     CheckIndex("operator()", index);
-    ::sim::RecordUbScalarAccess();
+    SimScalarUb("operator()", index, false);  // tracked as a read: the reference may only be read
     return *reinterpret_cast<T*>(::sim::Core().ub() + addr_ + static_cast<uint64_t>(index) * sizeof(T));
   }
   template <typename T1>
   void SetValue(const uint32_t index, const T1 value) const {
     CheckIndex("SetValue", index);
-    ::sim::RecordUbScalarAccess();
+    SimScalarUb("SetValue", index, true);
     const T v = static_cast<T>(value);
     std::memcpy(::sim::Core().ub() + addr_ + static_cast<uint64_t>(index) * sizeof(T), &v, sizeof(T));
   }
@@ -106,6 +106,18 @@ class LocalTensor {
     if (index >= size_)
       ::sim::Fail("ub-out-of-bounds", ::sim::Msg("LocalTensor ", op, "(", index, ") on a tensor of ", size_,
                                                  " elements (UB address ", addr_, ")"));
+  }
+
+  // One scalar-pipe access of element `index`: counted in the statistics and checked by the
+  // pipe-hazard checker (pipe_hazards.h).
+  void SimScalarUb(const char* op, uint32_t index, bool write) const {
+    ::sim::RecordUbScalarAccess();
+    ::sim::CoreContext& c = ::sim::Core();
+    const uint64_t seq = c.clocks.Issue(::sim::Pipe::kS);
+    if (!c.check_hazards()) return;
+    const uint32_t at = addr_ + index * static_cast<uint32_t>(sizeof(T));
+    if (write) c.hazards().Write(c.clocks, ::sim::Pipe::kS, seq, op, at, sizeof(T));
+    else c.hazards().Read(c.clocks, ::sim::Pipe::kS, seq, op, at, sizeof(T));
   }
 
   uint32_t addr_ = 0;   // byte address in UB

@@ -62,6 +62,9 @@ void RejectNan(const char* op, W a, W b) {
   }
 }
 
+// The CANN 8.1 header declaring Duplicate's narrow repeat parameters (NarrowArg messages).
+inline constexpr const char* kDuplicateHeader = "kernel_operator_vec_duplicate_intf.h";
+
 // Count form, one or two sources.
 template <typename T, typename F>
 void BinaryCount(const char* op, const AscendC::LocalTensor<T>& dst, const AscendC::LocalTensor<T>& a,
@@ -127,16 +130,16 @@ namespace AscendC {
   }                                                                                                                    \
   template <typename T, bool isSetMask = true>                                                                         \
   void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& src0Local, const LocalTensor<T>& src1Local,          \
-            uint64_t mask, const uint8_t repeatTimes, const BinaryRepeatParams& repeatParams) {                        \
+            uint64_t mask, ::sim::U8Arg repeatTimes, const BinaryRepeatParams& repeatParams) {                        \
     static_assert(TYPE_OK<T>, #NAME " on Atlas A2 supports " TYPES);                                                   \
-    ::sim::BinaryRepeat(#NAME, dstLocal, src0Local, src1Local, ::sim::ContinuousMask<T>(#NAME, mask), repeatTimes,     \
+    ::sim::BinaryRepeat(#NAME, dstLocal, src0Local, src1Local, ::sim::ContinuousMask<T>(#NAME, mask), repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_binary_intf.h"), \
                         repeatParams, [](auto a, auto b) { return EXPR; });                                            \
   }                                                                                                                    \
   template <typename T, bool isSetMask = true>                                                                         \
   void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& src0Local, const LocalTensor<T>& src1Local,          \
-            uint64_t mask[], const uint8_t repeatTimes, const BinaryRepeatParams& repeatParams) {                      \
+            uint64_t mask[], ::sim::U8Arg repeatTimes, const BinaryRepeatParams& repeatParams) {                      \
     static_assert(TYPE_OK<T>, #NAME " on Atlas A2 supports " TYPES);                                                   \
-    ::sim::BinaryRepeat(#NAME, dstLocal, src0Local, src1Local, ::sim::BitMask<T>(#NAME, mask), repeatTimes,            \
+    ::sim::BinaryRepeat(#NAME, dstLocal, src0Local, src1Local, ::sim::BitMask<T>(#NAME, mask), repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_binary_intf.h"), \
                         repeatParams, [](auto a, auto b) { return EXPR; });                                            \
   }
 
@@ -161,18 +164,18 @@ SIM_BINARY_OP(Or, ::sim::kBitwiseType, "int16_t/uint16_t", a | b)
   }                                                                                                                    \
   template <typename T, bool isSetMask = true>                                                                         \
   void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, const T& scalarValue, uint64_t mask,       \
-            const uint8_t repeatTimes, const UnaryRepeatParams& repeatParams) {                                        \
+            ::sim::U8Arg repeatTimes, const UnaryRepeatParams& repeatParams) {                                        \
     static_assert(::sim::kArithType<T>, #NAME " on Atlas A2 supports int16_t/half/int32_t/float");                    \
     const ::sim::Wide<T> s = static_cast<::sim::Wide<T>>(scalarValue);                                                 \
-    ::sim::UnaryRepeat(#NAME, dstLocal, srcLocal, ::sim::ContinuousMask<T>(#NAME, mask), repeatTimes, repeatParams,    \
+    ::sim::UnaryRepeat(#NAME, dstLocal, srcLocal, ::sim::ContinuousMask<T>(#NAME, mask), repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_binary_scalar_intf.h"), repeatParams, \
                        [s](auto a) { return EXPR; });                                                                  \
   }                                                                                                                    \
   template <typename T, bool isSetMask = true>                                                                         \
   void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, const T& scalarValue, uint64_t mask[],     \
-            const uint8_t repeatTimes, const UnaryRepeatParams& repeatParams) {                                        \
+            ::sim::U8Arg repeatTimes, const UnaryRepeatParams& repeatParams) {                                        \
     static_assert(::sim::kArithType<T>, #NAME " on Atlas A2 supports int16_t/half/int32_t/float");                    \
     const ::sim::Wide<T> s = static_cast<::sim::Wide<T>>(scalarValue);                                                 \
-    ::sim::UnaryRepeat(#NAME, dstLocal, srcLocal, ::sim::BitMask<T>(#NAME, mask), repeatTimes, repeatParams,           \
+    ::sim::UnaryRepeat(#NAME, dstLocal, srcLocal, ::sim::BitMask<T>(#NAME, mask), repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_binary_scalar_intf.h"), repeatParams, \
                        [s](auto a) { return EXPR; });                                                                  \
   }
 
@@ -189,17 +192,17 @@ SIM_SCALAR_OP(Mins, (::sim::RejectNan("Mins", a, s), a < s ? a : s))
     ::sim::UnaryCount(#NAME, dstLocal, srcLocal, calCount, [](auto a) { return EXPR; });                               \
   }                                                                                                                    \
   template <typename T, bool isSetMask = true>                                                                         \
-  void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, uint64_t mask, const uint8_t repeatTimes,  \
+  void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, uint64_t mask, ::sim::U8Arg repeatTimes,  \
             const UnaryRepeatParams& repeatParams) {                                                                   \
     static_assert(TYPE_OK<T>, #NAME " on Atlas A2 supports " TYPES);                                                   \
-    ::sim::UnaryRepeat(#NAME, dstLocal, srcLocal, ::sim::ContinuousMask<T>(#NAME, mask), repeatTimes, repeatParams,    \
+    ::sim::UnaryRepeat(#NAME, dstLocal, srcLocal, ::sim::ContinuousMask<T>(#NAME, mask), repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_unary_intf.h"), repeatParams, \
                        [](auto a) { return EXPR; });                                                                   \
   }                                                                                                                    \
   template <typename T, bool isSetMask = true>                                                                         \
   void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, uint64_t mask[],                           \
-            const uint8_t repeatTimes, const UnaryRepeatParams& repeatParams) {                                        \
+            ::sim::U8Arg repeatTimes, const UnaryRepeatParams& repeatParams) {                                        \
     static_assert(TYPE_OK<T>, #NAME " on Atlas A2 supports " TYPES);                                                   \
-    ::sim::UnaryRepeat(#NAME, dstLocal, srcLocal, ::sim::BitMask<T>(#NAME, mask), repeatTimes, repeatParams,           \
+    ::sim::UnaryRepeat(#NAME, dstLocal, srcLocal, ::sim::BitMask<T>(#NAME, mask), repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_unary_intf.h"), repeatParams, \
                        [](auto a) { return EXPR; });                                                                   \
   }
 
@@ -235,19 +238,23 @@ void SimDuplicateRepeat(const LocalTensor<T>& dst, const T& value, const ::sim::
 }
 
 template <typename T, bool isSetMask = true>
-void Duplicate(const LocalTensor<T>& dstLocal, const T& scalarValue, uint64_t mask, const uint8_t repeatTimes,
-               const uint16_t dstBlockStride, const uint8_t dstRepeatStride) {
+void Duplicate(const LocalTensor<T>& dstLocal, const T& scalarValue, uint64_t mask, ::sim::U8Arg repeatTimes,
+               ::sim::U16Arg dstBlockStride, ::sim::U8Arg dstRepeatStride) {
   static_assert(kSimDuplicateType<T>, "Duplicate on Atlas A2 supports int16_t/uint16_t/half/bfloat16_t/int32_t/uint32_t/float");
-  SimDuplicateRepeat(dstLocal, scalarValue, ::sim::ContinuousMask<T>("Duplicate", mask), repeatTimes, dstBlockStride,
-                     dstRepeatStride);
+  SimDuplicateRepeat(dstLocal, scalarValue, ::sim::ContinuousMask<T>("Duplicate", mask),
+                     repeatTimes.Checked("Duplicate", "repeatTimes", ::sim::kDuplicateHeader),
+                     dstBlockStride.Checked("Duplicate", "dstBlockStride", ::sim::kDuplicateHeader),
+                     dstRepeatStride.Checked("Duplicate", "dstRepeatStride", ::sim::kDuplicateHeader));
 }
 
 template <typename T, bool isSetMask = true>
-void Duplicate(const LocalTensor<T>& dstLocal, const T& scalarValue, uint64_t mask[], const uint8_t repeatTimes,
-               const uint16_t dstBlockStride, const uint8_t dstRepeatStride) {
+void Duplicate(const LocalTensor<T>& dstLocal, const T& scalarValue, uint64_t mask[], ::sim::U8Arg repeatTimes,
+               ::sim::U16Arg dstBlockStride, ::sim::U8Arg dstRepeatStride) {
   static_assert(kSimDuplicateType<T>, "Duplicate on Atlas A2 supports int16_t/uint16_t/half/bfloat16_t/int32_t/uint32_t/float");
-  SimDuplicateRepeat(dstLocal, scalarValue, ::sim::BitMask<T>("Duplicate", mask), repeatTimes, dstBlockStride,
-                     dstRepeatStride);
+  SimDuplicateRepeat(dstLocal, scalarValue, ::sim::BitMask<T>("Duplicate", mask),
+                     repeatTimes.Checked("Duplicate", "repeatTimes", ::sim::kDuplicateHeader),
+                     dstBlockStride.Checked("Duplicate", "dstBlockStride", ::sim::kDuplicateHeader),
+                     dstRepeatStride.Checked("Duplicate", "dstRepeatStride", ::sim::kDuplicateHeader));
 }
 
 // dst += src * scalar. With a float dst and half src the operands must not overlap at all.

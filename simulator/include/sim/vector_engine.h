@@ -9,7 +9,9 @@
 #include <array>
 #include <cstdint>
 #include <initializer_list>
+#include <limits>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include "core_context.h"
@@ -17,6 +19,33 @@
 #include "tensors.h"
 
 namespace sim {
+
+// A parameter CANN declares with a narrow unsigned type (`const uint8_t repeatTimes`, `const
+// uint16_t dstBlockStride`, ...). C++ converts a wider argument silently, so on the NPU a repeat
+// count of 300 runs 44 iterations; this type keeps the caller's value so the simulator can refuse
+// it ([count-narrowing]). It converts to the narrow type like the real parameter.
+template <typename Narrow>
+class NarrowArg {
+ public:
+  template <typename I, typename = std::enable_if_t<std::is_integral_v<I> || std::is_enum_v<I>>>
+  NarrowArg(I v) : value_(static_cast<int64_t>(v)) {}  // NOLINT: implicit, as the real parameter
+  operator Narrow() const { return static_cast<Narrow>(value_); }
+  // The value as the hardware sees it, after checking the caller's value fits.
+  // `header` is the basic_api/interface/ header of CANN 8.1 that declares the parameter.
+  Narrow Checked(const char* op, const char* name, const char* header) const {
+    if (value_ < 0 || value_ > static_cast<int64_t>(std::numeric_limits<Narrow>::max()))
+      Fail("count-narrowing", Msg(op, ": ", name, "=", value_, " does not fit the ", sizeof(Narrow) * 8, "-bit "
+                                  "unsigned parameter CANN 8.1 declares (basic_api/interface/", header, "); the NPU "
+                                  "would use ", static_cast<uint64_t>(static_cast<Narrow>(value_)),
+                                  " instead. Split the call"));
+    return static_cast<Narrow>(value_);
+  }
+
+ private:
+  int64_t value_;
+};
+using U8Arg = NarrowArg<uint8_t>;
+using U16Arg = NarrowArg<uint16_t>;
 
 inline void RequireCount(const char* op, int64_t count) {
   if (count < 0) Fail("vector-count", Msg(op, ": count=", count, " is negative"));

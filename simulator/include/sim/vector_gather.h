@@ -24,6 +24,15 @@ void Gather(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, cons
   ::sim::RequireUbAligned(op, "src", srcLocal);
   ::sim::RequireUbAligned(op, "srcOffset", srcOffsetLocal);
   if (count == 0) return;
+  // basic_api/inner_interface/inner_kernel_operator_vec_gather_intf.cppm (__CCE_AICORE__ < 300):
+  // `const uint8_t repeatTimes = count / elementCountSingleRepeat;`, then one tail repeat.
+  constexpr uint32_t lanes = 256 / sizeof(T);
+  if (count / lanes > 255)
+    ::sim::Fail("count-narrowing",
+                ::sim::Msg(op, ": count=", count, " is ", count / lanes, " full repeats of ", lanes, " elements, but CANN "
+                           "8.1 computes the repeat count as uint8_t (basic_api/inner_interface/inner_kernel_operator_"
+                           "vec_gather_intf.cppm), so Atlas A2 would run ", (count / lanes) % 256, " of them and silently "
+                           "skip elements; gather at most ", 255 * lanes, " elements per call"));
   const uint64_t db = static_cast<uint64_t>(count) * sizeof(T);
   ::sim::RequireUbSpan(op, "dst", dstLocal, db);
   ::sim::RequireUbSpan(op, "srcOffset", srcOffsetLocal, static_cast<uint64_t>(count) * sizeof(uint32_t));
@@ -61,9 +70,10 @@ void Gather(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, cons
 // (r*dstRepStride + j*dstBlkStride) of dst. Offsets must land on 32-byte boundaries inside src.
 template <typename T>
 void Gatherb(const LocalTensor<T>& dstLocal, const LocalTensor<T>& src0Local, const LocalTensor<uint32_t>& offsetLocal,
-             const uint8_t repeatTimes, const GatherRepeatParams& repeatParams) {
+             ::sim::U8Arg repeatArg, const GatherRepeatParams& repeatParams) {
   static_assert(::sim::kIsOneOf<T, uint16_t, uint32_t>, "Gatherb on Atlas A2 supports uint16_t/uint32_t");
   const char* op = "Gatherb";
+  const uint8_t repeatTimes = repeatArg.Checked(op, "repeatTimes", "kernel_operator_vec_gather_intf.h");
   ::sim::RequireUbAligned(op, "dst", dstLocal);
   ::sim::RequireUbAligned(op, "src", src0Local);
   ::sim::RequireUbAligned(op, "offset", offsetLocal);
@@ -107,11 +117,12 @@ void Gatherb(const LocalTensor<T>& dstLocal, const LocalTensor<T>& src0Local, co
 // For iteration r and j < 8: fill the 32-byte block at (r*dstRepStride + j*dstBlkStride) blocks
 // with src[8r + j].
 template <typename T>
-void Brcb(const LocalTensor<T>& dstLocal, const LocalTensor<T>& src0Local, const uint8_t repeatTimes,
+void Brcb(const LocalTensor<T>& dstLocal, const LocalTensor<T>& src0Local, ::sim::U8Arg repeatArg,
           const BrcbRepeatParams& repeatParams) {
   static_assert(::sim::kIsOneOf<T, int16_t, uint16_t, half, bfloat16_t, int32_t, uint32_t, float>,
                 "Brcb on Atlas A2 supports int16_t/uint16_t/half/bfloat16_t/int32_t/uint32_t/float");
   const char* op = "Brcb";
+  const uint8_t repeatTimes = repeatArg.Checked(op, "repeatTimes", "kernel_operator_vec_brcb_intf.h");
   ::sim::RequireUbAligned(op, "dst", dstLocal);
   ::sim::RequireUbAligned(op, "src", src0Local);
   if (repeatTimes == 0) return;

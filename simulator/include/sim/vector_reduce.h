@@ -35,6 +35,11 @@ void ReduceSum(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, c
                const int32_t count) {
   static_assert(::sim::kFloatType<T>, "ReduceSum on Atlas A2 supports half/float");
   const char* op = "ReduceSum";
+  // CANN 8.1 checks this range itself (basic_api/inner_interface/inner_kernel_operator_vec_reduce_intf.cppm,
+  // ASCENDC_CHECK_VALUE_RANGE(count, 1, TOTAL_UB_SIZE / sizeof(T))): unlike most count forms, 0 is an error.
+  if (count < 1 || static_cast<int64_t>(count) * static_cast<int64_t>(sizeof(T)) > ::sim::Core().ub_bytes())
+    ::sim::Fail("vector-count", ::sim::Msg(op, ": count=", count, " is outside [1, ", ::sim::Core().ub_bytes() / sizeof(T),
+                                           "] (CANN 8.1 inner_kernel_operator_vec_reduce_intf.cppm checks it)"));
   ::sim::RequireUbAligned(op, "work", workLocal);
   constexpr int64_t per_repeat = 256 / sizeof(T), per_block = 32 / sizeof(T);
   const int64_t repeats = count <= 0 ? 0 : (count + per_repeat - 1) / per_repeat;
