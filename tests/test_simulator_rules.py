@@ -43,7 +43,7 @@ BAD_KERNELS = [
     ("free-foreign-tensor", "rule_free_foreign", (), 1, "queue-misuse", ["FreeTensor", "did not hand out"]),
     ("gm-dma-out-of-bounds", "rule_gm_oob_dma", (), 1, "gm-out-of-bounds",
      ["DataCopy(GM->UB)", "bytes [128, 384) of 'arg0' (256 bytes), 128 past its end"]),
-    ("gm-beyond-tensor-size", "rule_gm_oob_sized", (), 1, "gm-out-of-bounds",
+    ("gm-beyond-tensor-size", "rule_gm_oob_sized", (), 1, "gm-beyond-global-buffer",
      ["GetValue", "[64, 68)", "GlobalTensor of 16 elements"]),
     ("ub-view-out-of-bounds", "rule_ub_oob", (64, 0), 1, "ub-out-of-bounds", ["operator[](64)", "64 elements"]),
     ("ub-op-out-of-bounds", "rule_ub_oob", (0, 1), 1, "ub-out-of-bounds", ["Add", "needs 260 B", "holds 256 B"]),
@@ -137,7 +137,7 @@ def test_core_failing_before_syncall_releases_the_others():
     worker.join(timeout=30)
     assert not worker.is_alive(), "the launch hung in SyncAll"
     message = outcome["error"]
-    assert message.startswith("[gm-out-of-bounds] core 1:"), message
+    assert message.startswith("[gm-beyond-global-buffer] core 1:"), message
     assert "GlobalTensor of 8 elements" in message
 
 

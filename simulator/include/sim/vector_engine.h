@@ -14,7 +14,9 @@
 
 #include "core_context.h"
 #include "operand_checks.h"
+#include "strictness.h"
 #include "tensors.h"
+#include "vector_mask.h"
 
 namespace sim {
 
@@ -24,6 +26,17 @@ inline void RequireCount(const char* op, int64_t count) {
 
 inline void CountVectorInstr() { ++Core().stats().vector_instr_count; }
 
+// A source read past its tensor view: UB is flat, so the hardware reads the neighbouring bytes
+// harmlessly (the common "round the count up to 256 B" CompareScalar pattern); class (b). Past the
+// end of UB it is an error in every mode.
+inline void RequireSourceSpan(const char* op, const char* name, uint64_t addr, uint64_t bytes, uint64_t view_bytes) {
+  if (addr + bytes > Core().ub_bytes())
+    Fail("ub-out-of-bounds", Msg(op, ": ", name, " needs ", bytes, " B from UB address ", addr, ", past the end of the ",
+                                 Core().ub_bytes(), " B UB"));
+  BugRisk("ub-read-beyond-view", Msg(op, ": ", name, " needs ", bytes, " B from UB address ", addr,
+                                     " but the tensor holds ", view_bytes, " B"));
+}
+
 // Validates a count-form instruction with destination `dst` (dst_bytes written) and sources
 // given as (name, address, bytes read, bytes in the view), then records the accesses (plus any
 // scratch areas the instruction clobbers). Returns false for count == 0, a documented no-op.
@@ -31,6 +44,7 @@ template <typename D>
 bool BeginCountOp(const char* op, int64_t count, const AscendC::LocalTensor<D>& dst, uint64_t dst_bytes,
                   std::initializer_list<std::tuple<const char*, uint32_t, uint64_t, uint64_t>> srcs,
                   std::initializer_list<std::pair<uint32_t, uint64_t>> scratch_writes = {}) {
+  ResetAfterCountForm();
   RequireCount(op, count);
   RequireUbAligned(op, "dst", dst);
   for (const auto& src : srcs) {
@@ -41,9 +55,7 @@ bool BeginCountOp(const char* op, int64_t count, const AscendC::LocalTensor<D>& 
   if (count == 0) return false;  // documented as a no-op on A2
   RequireUbSpan(op, "dst", dst, dst_bytes);
   for (const auto& [name, addr, bytes, view_bytes] : srcs) {
-    if (bytes > view_bytes)
-      Fail("ub-out-of-bounds", Msg(op, ": ", name, " needs ", bytes, " B from UB address ", addr,
-                                   " but the tensor holds ", view_bytes, " B"));
+    if (bytes > view_bytes) RequireSourceSpan(op, name, addr, bytes, view_bytes);
     RequireNoPartialOverlap(op, "dst", dst.SimAddr(), dst_bytes, name, addr, bytes);
   }
   const PipeOp pop = BeginOp(Pipe::kV, op);
@@ -86,6 +98,23 @@ LaneMask BitMask(const char* op, const uint64_t mask[]) {
   return m;
 }
 
+// isSetMask=true: the instruction writes its mask argument into the mask register first (after
+// checking it); isSetMask=false: the argument is a placeholder and the register is used as is.
+template <typename T, bool isSetMask>
+void ApplyMask(const char* op, uint64_t mask) {
+  if constexpr (isSetMask) {
+    ContinuousMask<T>(op, mask);
+    WriteContinuousMask<T>(mask);
+  }
+}
+template <typename T, bool isSetMask>
+void ApplyMask(const char* op, const uint64_t mask[]) {
+  if constexpr (isSetMask) {
+    BitMask<T>(op, mask);
+    WriteMaskRegister(mask[1], mask[0]);
+  }
+}
+
 // Placement of one operand in the repeat form, strides in 32-byte blocks.
 struct RepeatOperand {
   const char* name;
@@ -101,18 +130,19 @@ RepeatOperand Rep(const char* name, const AscendC::LocalTensor<T>& t, uint32_t b
   return {name, t.SimAddr(), t.SimBytes(), blk, rep};
 }
 
-// Runs `repeat` iterations; `body(r, e, addrs)` computes lane e of iteration r given the byte
-// addresses of that lane in each operand (operand 0 is the destination). Iterations run in order,
-// each reading its sources before writing, as the hardware does.
+// Runs `repeat` iterations under the mask register (vector_mask.h); `body(mask, lanes, addr)`
+// computes the lanes of one iteration that `mask` enables, `addr(k, e)` giving the byte address
+// of lane e in operand k (operand 0 is the destination). Iterations run in order, each reading its
+// sources before writing, as the hardware does.
 template <typename T, size_t N, typename Body>
-void RunRepeat(const char* op, std::array<RepeatOperand, N> ops, const LaneMask& mask, uint32_t repeat, Body body) {
+void RunRepeat(const char* op, std::array<RepeatOperand, N> ops, uint32_t repeat, Body body) {
   for (const RepeatOperand& o : ops) {
     if (o.addr % 32 != 0)
       Fail("ub-address-unaligned", Msg(op, ": ", o.name, " is at UB address ", o.addr, ", not a multiple of 32 bytes"));
   }
-  if (repeat == 0) return;
   if (repeat > 255) Fail("vector-repeat", Msg(op, ": repeatTime=", repeat, " exceeds 255"));
   constexpr uint32_t lanes = 256 / sizeof(T), per_block = 32 / sizeof(T);
+  const std::vector<MaskedIterations> runs = ActiveIterations(lanes, repeat);
   auto lane_addr = [&](const RepeatOperand& o, uint32_t r, uint32_t e) -> uint64_t {
     return o.addr + (static_cast<uint64_t>(r) * o.rep_stride + static_cast<uint64_t>(e / per_block) * o.blk_stride) * 32 +
            (e % per_block) * sizeof(T);
@@ -120,12 +150,15 @@ void RunRepeat(const char* op, std::array<RepeatOperand, N> ops, const LaneMask&
   const PipeOp pop = BeginOp(Pipe::kV, op);
   for (size_t k = 0; k < N; ++k) {
     uint64_t lo = UINT64_MAX, hi = 0;
-    for (uint32_t r = 0; r < repeat; ++r)
-      for (uint32_t e = 0; e < lanes; ++e)
-        if (mask.On(e)) {
-          lo = std::min(lo, lane_addr(ops[k], r, e));
-          hi = std::max(hi, lane_addr(ops[k], r, e) + sizeof(T));
-        }
+    for (const MaskedIterations& run : runs) {
+      const LaneMask mask{run.low, run.high};
+      for (uint32_t r = run.first; r < run.first + run.repeat; ++r)
+        for (uint32_t e = 0; e < lanes; ++e)
+          if (mask.On(e)) {
+            lo = std::min(lo, lane_addr(ops[k], r, e));
+            hi = std::max(hi, lane_addr(ops[k], r, e) + sizeof(T));
+          }
+    }
     if (lo == UINT64_MAX) continue;
     if (hi > ops[k].addr + ops[k].view_bytes)
       Fail("ub-out-of-bounds", Msg(op, ": ", ops[k].name, " reaches UB byte ", hi, " with repeatTime=", repeat,
@@ -134,7 +167,11 @@ void RunRepeat(const char* op, std::array<RepeatOperand, N> ops, const LaneMask&
     if (k == 0) TrackUbWrite(pop, static_cast<uint32_t>(lo), hi - lo);
     else TrackUbRead(pop, static_cast<uint32_t>(lo), hi - lo);
   }
-  for (uint32_t r = 0; r < repeat; ++r) body(r, lanes, [&](size_t k, uint32_t e) { return lane_addr(ops[k], r, e); });
+  for (const MaskedIterations& run : runs) {
+    const LaneMask mask{run.low, run.high};
+    for (uint32_t r = run.first; r < run.first + run.repeat; ++r)
+      body(mask, lanes, [&](size_t k, uint32_t e) { return lane_addr(ops[k], r, e); });
+  }
   CountVectorInstr();
 }
 
