@@ -137,7 +137,7 @@ def test_core_failing_before_syncall_releases_the_others():
     worker.join(timeout=30)
     assert not worker.is_alive(), "the launch hung in SyncAll"
     message = outcome["error"]
-    assert message.startswith("[gm-beyond-global-buffer] core 1:"), message
+    assert message.startswith("[gm-out-of-bounds] core 1:"), message
     assert "GlobalTensor of 8 elements" in message
 
 

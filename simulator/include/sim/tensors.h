@@ -127,6 +127,7 @@ class GlobalTensor {
     base_ = buffer;
     bufferSize_ = bufferSize;
     sized_ = true;
+    SimFindHome();
     if (bufferSize == 0) return;
     const uintptr_t begin = reinterpret_cast<uintptr_t>(buffer);
     const uint64_t bytes = bufferSize * sizeof(T);
@@ -144,6 +145,7 @@ class GlobalTensor {
     base_ = buffer;
     bufferSize_ = 0;
     sized_ = false;
+    SimFindHome();
   }
 
   const __gm__ T* GetPhyAddr() const { return addr_; }
@@ -177,11 +179,20 @@ class GlobalTensor {
   void SimCheck(const char* op, uint64_t byte_offset, uint64_t bytes) const {
     const uintptr_t begin = reinterpret_cast<uintptr_t>(addr_) + byte_offset;
     const ::sim::GmRegistry& gm = ::sim::Core().launch().gm;
+    // The GM buffer the tensor's base lies in is a hard limit (class a): past it the access reads
+    // or corrupts another tensor. The SetGlobalBuffer size is only a bug risk (class b).
+    const bool inside = home_ ? begin >= home_->begin && begin + bytes <= home_->end() : gm.Find(begin, bytes) != nullptr;
+    if (!inside) {
+      ::sim::Fail("gm-out-of-bounds",
+                  ::sim::Msg(op, " touches GM ", gm.DescribeRange(begin, bytes), "; the range is not inside ",
+                             home_ ? "'" + home_->name + "', the GM buffer of this GlobalTensor" : std::string("one GM buffer"),
+                             sized_ ? ::sim::Msg(" (a GlobalTensor of ", bufferSize_, " elements)") : std::string()));
+    }
     if (sized_) {
       const uintptr_t lo = reinterpret_cast<uintptr_t>(base_);
       const uintptr_t hi = lo + bufferSize_ * sizeof(T);
       if (begin < lo || begin + bytes > hi) {
-        // A real DMA never looks at the size; only the allocation below is a hard limit.
+        // A real DMA never looks at the size.
         ::sim::BugRisk("gm-beyond-global-buffer",
                     ::sim::Msg(op, " touches GM bytes [", static_cast<int64_t>(begin - lo), ", ",
                                static_cast<int64_t>(begin + bytes - lo), ") relative to a GlobalTensor of ",
@@ -189,14 +200,14 @@ class GlobalTensor {
                                gm.Describe(begin)));
       }
     }
-    if (!gm.Find(begin, bytes)) {
-      ::sim::Fail("gm-out-of-bounds", ::sim::Msg(op, " touches GM ", gm.DescribeRange(begin, bytes),
-                                                 "; the range is not inside one GM buffer"));
-    }
   }
   __gm__ T* SimAddr() const { return addr_; }
 
  private:
+  void SimFindHome() {
+    home_ = ::sim::Core().launch().gm.Find(reinterpret_cast<uintptr_t>(base_), 0);
+  }
+
   void SimScalarAccess(const char* op, uint64_t offset, bool write) const {
     SimCheck(op, offset * sizeof(T), sizeof(T));
     ::sim::CoreContext& core = ::sim::Core();
@@ -208,6 +219,7 @@ class GlobalTensor {
   __gm__ T* base_ = nullptr;
   uint64_t bufferSize_ = 0;
   bool sized_ = false;
+  const ::sim::GmBuffer* home_ = nullptr;  // the launch's GM buffer holding base_, if any
 };
 
 }  // namespace AscendC
