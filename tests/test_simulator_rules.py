@@ -46,7 +46,7 @@ BAD_KERNELS = [
     ("gm-beyond-tensor-size", "rule_gm_oob_sized", (), 1, "gm-beyond-global-buffer",
      ["GetValue", "[64, 68)", "GlobalTensor of 16 elements"]),
     ("ub-view-out-of-bounds", "rule_ub_oob", (64, 0), 1, "ub-out-of-bounds", ["operator[](64)", "64 elements"]),
-    ("ub-op-out-of-bounds", "rule_ub_oob", (0, 1), 1, "ub-out-of-bounds", ["Add", "needs 260 B", "holds 256 B"]),
+    ("ub-op-out-of-bounds", "rule_ub_oob", (0, 1), 1, "ub-write-beyond-view", ["Add", "needs 260 B", "holds 256 B"]),
     ("partial-overlap", "rule_partial_overlap", (), 1, "ub-partial-overlap", ["Add", "[32, 288)", "[0, 256)"]),
     ("datacopypad-blockcount-0", "rule_datacopypad_params", (0,), 1, "datacopy-params", ["blockCount=0"]),
     ("datacopypad-blockcount-4096", "rule_datacopypad_params", (1,), 1, "datacopy-params", ["blockCount=4096"]),

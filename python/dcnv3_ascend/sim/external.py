@@ -124,7 +124,10 @@ def build_kernel(source, entry, arg_names, build_dir, tiling_struct=None, tiling
     if tiling_struct:
         lines.append(f"#define SIM_TILING_STRUCT {tiling_struct}")
     lines += [f'#include "{h}"' for h in headers]
-    lines += [f'#include "{source}"', f"SIM_EXTERNAL_KERNEL_ENTRY({entry})", ""]
+    # The entry is renamed while the kernel is compiled: an extern "C" name like DrivingSDK's
+    # `hypot` would otherwise clash with the C library function the simulator's headers declare.
+    lines += [f"#define {entry} sim_external_entry_{entry}", f'#include "{source}"', f"#undef {entry}",
+              f"SIM_EXTERNAL_KERNEL_ENTRY(&sim_external_entry_{entry})", ""]
     unit = "\n".join(lines)
     flags = ["-std=c++17", opt, "-shared", "-fPIC", "-pthread", "-fno-strict-aliasing", "-w",
              # The CANN CPU-debug build defines __CCE_KT_TEST__: kernels hide their <<<>>> launch

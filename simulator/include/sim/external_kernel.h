@@ -5,7 +5,10 @@
 //   #define SIM_TILING_STRUCT <the kernel's tiling struct>      (when it has one)
 //   #include "<its op_host tiling header>"                     (BEGIN_TILING_DATA_DEF ...)
 //   #include "<the kernel .cpp>"
-//   SIM_EXTERNAL_KERNEL_ENTRY(<the kernel's entry function>)
+//   SIM_EXTERNAL_KERNEL_ENTRY(&<the kernel's entry function>)
+//
+// (the entry is renamed by a macro around the #include, so that an extern "C" name like `hypot`
+// cannot clash with the C library's)
 //
 // and builds it into a shared library with one C entry point, sim_external_run, which launches the
 // entry function on block_dim simulated cores with the given GM buffers in argument order (the
@@ -25,10 +28,11 @@
 #include "soc_table.h"
 
 #define BEGIN_TILING_DATA_DEF(name) struct name {
-#define TILING_DATA_FIELD_DEF(type, field) type field
-#define TILING_DATA_FIELD_DEF_ARR(type, count, field) type field[count]
-#define TILING_DATA_FIELD_DEF_STRUCT(type, field) type field
-#define END_TILING_DATA_DEF }
+// Headers write these with or without a trailing semicolon, so each ends its own declaration.
+#define TILING_DATA_FIELD_DEF(type, field) type field;
+#define TILING_DATA_FIELD_DEF_ARR(type, count, field) type field[count];
+#define TILING_DATA_FIELD_DEF_STRUCT(type, field) type field;
+#define END_TILING_DATA_DEF };
 #define REGISTER_TILING_DATA_CLASS(op, cls)
 
 #define GET_TILING_DATA_WITH_STRUCT(type, var, tiling) \
@@ -100,8 +104,9 @@ int RunExternal(void (*fn)(Args...), const ExternalLaunch& req, char* error, uin
 
 }  // namespace sim
 
+// `fn` is a pointer to the kernel's entry function.
 #define SIM_EXTERNAL_KERNEL_ENTRY(fn)                                                                       \
   extern "C" int sim_external_run(const ::sim::ExternalLaunch* req, char* error, uint64_t error_size,      \
                                   char* warnings, uint64_t warnings_size) {                                \
-    return ::sim::RunExternal(&fn, *req, error, error_size, warnings, warnings_size);                      \
+    return ::sim::RunExternal(fn, *req, error, error_size, warnings, warnings_size);                       \
   }

@@ -26,15 +26,26 @@ inline void RequireCount(const char* op, int64_t count) {
 
 inline void CountVectorInstr() { ++Core().stats().vector_instr_count; }
 
-// A source read past its tensor view: UB is flat, so the hardware reads the neighbouring bytes
-// harmlessly (the common "round the count up to 256 B" CompareScalar pattern); class (b). Past the
-// end of UB it is an error in every mode.
-inline void RequireSourceSpan(const char* op, const char* name, uint64_t addr, uint64_t bytes, uint64_t view_bytes) {
+// An operand of a vector instruction reaching past its tensor view. UB is flat: the hardware reads
+// the neighbouring bytes harmlessly (the common "round the count up to 256 B" CompareScalar
+// pattern), and writes them as told (GatherMask's data-dependent count; whether that clobbers a live
+// value shows in the results, which lenient mode keeps computing). Class (b); past the end of UB
+// it is an error in every mode.
+inline void RequireOperandSpan(const char* rule, const char* op, const char* name, uint64_t addr, uint64_t bytes,
+                               uint64_t view_bytes) {
   if (addr + bytes > Core().ub_bytes())
     Fail("ub-out-of-bounds", Msg(op, ": ", name, " needs ", bytes, " B from UB address ", addr, ", past the end of the ",
                                  Core().ub_bytes(), " B UB"));
-  BugRisk("ub-read-beyond-view", Msg(op, ": ", name, " needs ", bytes, " B from UB address ", addr,
-                                     " but the tensor holds ", view_bytes, " B"));
+  BugRisk(rule, Msg(op, ": ", name, " needs ", bytes, " B from UB address ", addr, " but the tensor holds ", view_bytes,
+                    " B"));
+}
+inline void RequireSourceSpan(const char* op, const char* name, uint64_t addr, uint64_t bytes, uint64_t view_bytes) {
+  RequireOperandSpan("ub-read-beyond-view", op, name, addr, bytes, view_bytes);
+}
+template <typename T>
+void RequireDestSpan(const char* op, const AscendC::LocalTensor<T>& dst, uint64_t bytes) {
+  dst.RequireValid(op);
+  if (bytes > dst.SimBytes()) RequireOperandSpan("ub-write-beyond-view", op, "dst", dst.SimAddr(), bytes, dst.SimBytes());
 }
 
 // Validates a count-form instruction with destination `dst` (dst_bytes written) and sources
@@ -53,10 +64,12 @@ bool BeginCountOp(const char* op, int64_t count, const AscendC::LocalTensor<D>& 
                                        ", not a multiple of 32 bytes (the hardware requires 32-byte aligned UB operands)"));
   }
   if (count == 0) return false;  // documented as a no-op on A2
-  RequireUbSpan(op, "dst", dst, dst_bytes);
+  RequireDestSpan(op, dst, dst_bytes);
   for (const auto& [name, addr, bytes, view_bytes] : srcs) {
     if (bytes > view_bytes) RequireSourceSpan(op, name, addr, bytes, view_bytes);
-    RequireNoPartialOverlap(op, "dst", dst.SimAddr(), dst_bytes, name, addr, bytes);
+    // Bytes read past the source's view (class b above) feed only lanes the kernel does not use,
+    // so the overlap rule applies to the part inside the view.
+    RequireNoPartialOverlap(op, "dst", dst.SimAddr(), dst_bytes, name, addr, std::min(bytes, view_bytes));
   }
   const PipeOp pop = BeginOp(Pipe::kV, op);
   for (const auto& src : srcs) TrackUbRead(pop, std::get<1>(src), std::get<2>(src));
@@ -161,9 +174,8 @@ void RunRepeat(const char* op, std::array<RepeatOperand, N> ops, uint32_t repeat
     }
     if (lo == UINT64_MAX) continue;
     if (hi > ops[k].addr + ops[k].view_bytes)
-      Fail("ub-out-of-bounds", Msg(op, ": ", ops[k].name, " reaches UB byte ", hi, " with repeatTime=", repeat,
-                                   " and the given strides, beyond its tensor [", ops[k].addr, ", ",
-                                   ops[k].addr + ops[k].view_bytes, ")"));
+      RequireOperandSpan(k == 0 ? "ub-write-beyond-view" : "ub-read-beyond-view", op, ops[k].name, ops[k].addr,
+                         hi - ops[k].addr, ops[k].view_bytes);
     if (k == 0) TrackUbWrite(pop, static_cast<uint32_t>(lo), hi - lo);
     else TrackUbRead(pop, static_cast<uint32_t>(lo), hi - lo);
   }

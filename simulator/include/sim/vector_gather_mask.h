@@ -81,7 +81,7 @@ void RunGatherMask(const AscendC::LocalTensor<T>& dst, const AscendC::LocalTenso
   t_mask_register.counter = false;
   if (p.repeatTimes == 0) return;
   const uint64_t dst_bytes = kept.size() * sizeof(T);
-  RequireUbSpan(op, "dst", dst, dst_bytes);
+  RequireDestSpan(op, dst, dst_bytes);
   const PipeOp pop = BeginOp(Pipe::kV, op);
   TrackUbRead(pop, static_cast<uint32_t>(src_lo), src_hi - src_lo);
   for (const auto& [addr, bytes] : extra_reads) TrackUbRead(pop, addr, bytes);
