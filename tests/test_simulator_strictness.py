@@ -64,3 +64,10 @@ def test_buffer_position_outside_the_documented_data_path_warns_only():
     assert len(warned) == 1 and "DataCopy(GM->UB): dst is a VECCALC tensor" in warned[0], stats["warnings"]
     assert "GM->" not in "".join(w for w in stats["warnings"] if not w.startswith("[buffer-position]"))
     del x, z
+
+
+def test_vector_operand_past_its_view_but_inside_ub_is_class_b():
+    # rule_ub_oob (0, 1): Add(t, t, t, 65) on a 64-float tensor, the last buffer of the TPipe.
+    stats = _sim.run_selftest("rule_ub_oob", [], [0, 1], strict=False)
+    rules = sorted(w.split("]")[0] + "]" for w in stats["warnings"])
+    assert rules == ["[ub-read-beyond-view]", "[ub-write-beyond-view]"], stats["warnings"]

@@ -67,9 +67,10 @@ bool BeginCountOp(const char* op, int64_t count, const AscendC::LocalTensor<D>& 
   RequireDestSpan(op, dst, dst_bytes);
   for (const auto& [name, addr, bytes, view_bytes] : srcs) {
     if (bytes > view_bytes) RequireSourceSpan(op, name, addr, bytes, view_bytes);
-    // Bytes read past the source's view (class b above) feed only lanes the kernel does not use,
-    // so the overlap rule applies to the part inside the view.
-    RequireNoPartialOverlap(op, "dst", dst.SimAddr(), dst_bytes, name, addr, std::min(bytes, view_bytes));
+    // Bytes past an operand's view (class b above) belong to lanes the kernel does not use, so the
+    // overlap rule applies to the parts inside the views.
+    RequireNoPartialOverlap(op, "dst", dst.SimAddr(), std::min<uint64_t>(dst_bytes, dst.SimBytes()), name, addr,
+                            std::min(bytes, view_bytes));
   }
   const PipeOp pop = BeginOp(Pipe::kV, op);
   for (const auto& src : srcs) TrackUbRead(pop, std::get<1>(src), std::get<2>(src));
