@@ -55,20 +55,24 @@ PYBIND11_MODULE(_sim, m) {
   m.def(
       "run_selftest",
       [](const std::string& name, std::vector<py::array> buffers, std::vector<int64_t> params, int64_t block_dim,
-         const std::string& soc, uint64_t tiling_key, bool check_pipe_hazards) {
+         const std::string& soc, uint64_t tiling_key, bool check_pipe_hazards, bool strict) {
         std::vector<sim::HostBuffer> host;
         for (py::array& a : buffers) host.push_back(AsHostBuffer(a));
-        sim::SelftestOptions options{block_dim, soc, tiling_key, check_pipe_hazards};
+        sim::SelftestOptions options{block_dim, soc, tiling_key, check_pipe_hazards, strict};
         sim::LaunchResult result;
         {
           py::gil_scoped_release release;
           result = sim::RunSelftest(name, host, params, options);
         }
-        return sim::StatsToDict(result.per_core, block_dim, tiling_key);
+        py::dict stats = sim::StatsToDict(result.per_core, block_dim, tiling_key);
+        stats["warnings"] = result.warnings;
+        return stats;
       },
       py::arg("name"), py::arg("buffers"), py::arg("params") = std::vector<int64_t>{}, py::arg("block_dim") = 1,
       py::arg("soc") = "Ascend910B3", py::arg("tiling_key") = 0, py::arg("check_pipe_hazards") = true,
-      "Runs self-test kernel `name` on up to 4 numpy buffers (modified in place); returns the statistics");
+      py::arg("strict") = true,
+      "Runs self-test kernel `name` on up to 4 numpy buffers (modified in place); returns the statistics and, "
+      "under 'warnings', the rules reported as warnings (lenient mode, buffer positions)");
 
   dcnv3_sim::Bind(m);
 }

@@ -42,6 +42,7 @@ LaunchResult RunSelftest(const std::string& name, const std::vector<HostBuffer>&
   cfg.soc = FindSoc(options.soc);
   cfg.tiling_key = options.tiling_key;
   cfg.check_pipe_hazards = options.check_pipe_hazards;
+  cfg.strict = options.strict;
   return Launch(cfg, gm, [&] { kernel(args[0], args[1], args[2], args[3], p); });
 }
 

@@ -19,6 +19,7 @@ struct SelftestOptions {
   std::string soc = "Ascend910B3";
   uint64_t tiling_key = 0;
   bool check_pipe_hazards = true;
+  bool strict = true;  // class (b) rules fail (sim/strictness.h)
 };
 
 std::vector<std::string> SelftestNames();

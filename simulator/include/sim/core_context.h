@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -59,6 +60,9 @@ struct LaunchState {
   SocConfig soc;
   uint64_t tiling_key = 0;
   bool check_pipe_hazards = true;  // UB pipe hazards and GM races
+  bool strict = true;              // bug-risk rules fail (strictness.h); lenient: they warn
+  std::mutex warnings_mutex;
+  std::map<std::string, std::pair<uint64_t, std::string>> warnings;  // rule -> (times, first message)
   GmRegistry gm;
   GmRaces gm_races;
   std::mutex atomic_mutex;  // serialises atomic-add DMAs into GM

@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "api_types.h"
+#include "buffer_position.h"
 #include "core_context.h"
 #include "operand_checks.h"
 #include "tensors.h"
@@ -149,6 +150,7 @@ template <typename T>
 void DataCopyPadGmToUb(const AscendC::LocalTensor<T>& dst, const AscendC::GlobalTensor<T>& src,
                        const AscendC::DataCopyExtParams& p, const AscendC::DataCopyPadExtParams<T>& pad) {
   const char* op = "DataCopyPad(GM->UB)";
+  CheckPosition(op, "dst", dst, {AscendC::TPosition::VECIN, AscendC::TPosition::VECOUT});
   RequireBlockCount(op, p.blockCount);
   RequirePadBlockLen<T>(op, p.blockLen);
   const uint64_t left = pad.leftPadding * sizeof(T), right = pad.rightPadding * sizeof(T);
@@ -194,6 +196,7 @@ template <typename T>
 void DataCopyPadUbToGm(const AscendC::GlobalTensor<T>& dst, const AscendC::LocalTensor<T>& src,
                        const AscendC::DataCopyExtParams& p) {
   const char* op = "DataCopyPad(UB->GM)";
+  CheckPosition(op, "src", src, {AscendC::TPosition::VECIN, AscendC::TPosition::VECOUT});
   RequireBlockCount(op, p.blockCount);
   RequirePadBlockLen<T>(op, p.blockLen);
   UbToGmBlocks(op, dst, src, p.blockCount, p.blockLen, RoundUp32(p.blockLen) + static_cast<uint64_t>(p.srcStride) * 32,
@@ -213,6 +216,7 @@ namespace AscendC {
 template <typename T>
 void DataCopy(const LocalTensor<T>& dstLocal, const GlobalTensor<T>& srcGlobal, const uint32_t calCount) {
   ::sim::RequireBlockLenFits("DataCopy(GM->UB)", calCount, sizeof(T));
+  ::sim::CheckPosition("DataCopy(GM->UB)", "dst", dstLocal, {TPosition::VECIN});
   ::sim::RequireContiguousLength("DataCopy(GM->UB)", calCount, sizeof(T));
   if (calCount == 0) return;
   ::sim::GmToUbBlocks("DataCopy(GM->UB)", dstLocal, srcGlobal, 1, static_cast<uint64_t>(calCount) * sizeof(T), 0, 0);
@@ -221,6 +225,7 @@ void DataCopy(const LocalTensor<T>& dstLocal, const GlobalTensor<T>& srcGlobal, 
 template <typename T>
 void DataCopy(const GlobalTensor<T>& dstGlobal, const LocalTensor<T>& srcLocal, const uint32_t calCount) {
   ::sim::RequireBlockLenFits("DataCopy(UB->GM)", calCount, sizeof(T));
+  ::sim::CheckPosition("DataCopy(UB->GM)", "src", srcLocal, {TPosition::VECOUT});
   ::sim::RequireContiguousLength("DataCopy(UB->GM)", calCount, sizeof(T));
   if (calCount == 0) return;
   ::sim::RequireGmElementAligned("DataCopy(UB->GM)", dstGlobal.SimAddr());
@@ -230,6 +235,8 @@ void DataCopy(const GlobalTensor<T>& dstGlobal, const LocalTensor<T>& srcLocal, 
 template <typename T>
 void DataCopy(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, const uint32_t calCount) {
   ::sim::RequireBlockLenFits("DataCopy(UB->UB)", calCount, sizeof(T));
+  ::sim::CheckPosition("DataCopy(UB->UB)", "src", srcLocal, {TPosition::VECIN, TPosition::VECCALC});
+  ::sim::CheckPosition("DataCopy(UB->UB)", "dst", dstLocal, {TPosition::VECCALC, TPosition::VECOUT});
   ::sim::RequireContiguousLength("DataCopy(UB->UB)", calCount, sizeof(T));
   if (calCount == 0) return;
   ::sim::UbToUbBlocks("DataCopy(UB->UB)", dstLocal, srcLocal, 1, static_cast<uint64_t>(calCount) * sizeof(T), 0, 0);
@@ -237,6 +244,7 @@ void DataCopy(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, co
 
 template <typename T>
 void DataCopy(const LocalTensor<T>& dstLocal, const GlobalTensor<T>& srcGlobal, const DataCopyParams& repeatParams) {
+  ::sim::CheckPosition("DataCopy(GM->UB)", "dst", dstLocal, {TPosition::VECIN});
   const char* op = "DataCopy(GM->UB, DataCopyParams)";
   ::sim::RequireBlockParams(op, repeatParams);
   const uint64_t block = static_cast<uint64_t>(repeatParams.blockLen) * 32;
@@ -247,6 +255,7 @@ void DataCopy(const LocalTensor<T>& dstLocal, const GlobalTensor<T>& srcGlobal, 
 
 template <typename T>
 void DataCopy(const GlobalTensor<T>& dstGlobal, const LocalTensor<T>& srcLocal, const DataCopyParams& repeatParams) {
+  ::sim::CheckPosition("DataCopy(UB->GM)", "src", srcLocal, {TPosition::VECOUT});
   const char* op = "DataCopy(UB->GM, DataCopyParams)";
   ::sim::RequireBlockParams(op, repeatParams);
   ::sim::RequireGmElementAligned(op, dstGlobal.SimAddr());
@@ -258,6 +267,8 @@ void DataCopy(const GlobalTensor<T>& dstGlobal, const LocalTensor<T>& srcLocal, 
 
 template <typename T>
 void DataCopy(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, const DataCopyParams& repeatParams) {
+  ::sim::CheckPosition("DataCopy(UB->UB)", "src", srcLocal, {TPosition::VECIN, TPosition::VECCALC});
+  ::sim::CheckPosition("DataCopy(UB->UB)", "dst", dstLocal, {TPosition::VECCALC, TPosition::VECOUT});
   const char* op = "DataCopy(UB->UB, DataCopyParams)";
   ::sim::RequireBlockParams(op, repeatParams);
   const uint64_t block = static_cast<uint64_t>(repeatParams.blockLen) * 32;

@@ -20,10 +20,12 @@ struct LaunchConfig {
   SocConfig soc;
   uint64_t tiling_key = 0;
   bool check_pipe_hazards = true;
+  bool strict = true;  // see strictness.h
 };
 
 struct LaunchResult {
   std::vector<CoreStats> per_core;
+  std::vector<std::string> warnings;  // lenient-mode reports and position warnings (strictness.h)
 };
 
 inline LaunchResult Launch(const LaunchConfig& cfg, const GmRegistry& gm, const std::function<void()>& kernel) {
@@ -36,6 +38,7 @@ inline LaunchResult Launch(const LaunchConfig& cfg, const GmRegistry& gm, const 
   state.soc = cfg.soc;
   state.tiling_key = cfg.tiling_key;
   state.check_pipe_hazards = cfg.check_pipe_hazards;
+  state.strict = cfg.strict;
   state.gm = gm;
   state.barrier = std::make_unique<CoreBarrier>(cfg.block_dim);
 
@@ -73,6 +76,8 @@ inline LaunchResult Launch(const LaunchConfig& cfg, const GmRegistry& gm, const 
     for (std::thread& t : threads) t.join();
   }
   if (first_error) std::rethrow_exception(first_error);
+  for (const auto& [rule, seen] : state.warnings)
+    result.warnings.push_back(Msg("[", rule, "] ", seen.first, "x, first: ", seen.second));
   return result;
 }
 

@@ -9,6 +9,7 @@
 #include "api_types.h"
 #include "core_context.h"
 #include "scalar_types.h"
+#include "strictness.h"
 
 namespace AscendC {
 
@@ -141,14 +142,17 @@ class GlobalTensor {
     base_ = buffer;
     bufferSize_ = bufferSize;
     sized_ = true;
+    SimFindHome();
     if (bufferSize == 0) return;
     const uintptr_t begin = reinterpret_cast<uintptr_t>(buffer);
     const uint64_t bytes = bufferSize * sizeof(T);
     const ::sim::GmRegistry& gm = ::sim::Core().launch().gm;
+    // CANN stores only the pointer and the size (kernel_tensor_impl.h): a range past the buffer
+    // is harmless until an access goes there, which SimCheck catches, so this is class (b).
     if (!gm.Find(begin, bytes)) {
-      ::sim::Fail("gm-out-of-bounds", ::sim::Msg("SetGlobalBuffer(size=", bufferSize, " elements = ", bytes,
-                                                 " B) covers ", gm.DescribeRange(begin, bytes),
-                                                 "; the range is not inside one GM buffer"));
+      ::sim::BugRisk("gm-global-buffer-range", ::sim::Msg("SetGlobalBuffer(size=", bufferSize, " elements = ", bytes,
+                                                          " B) covers ", gm.DescribeRange(begin, bytes),
+                                                          "; the range is not inside one GM buffer"));
     }
   }
   void SetGlobalBuffer(__gm__ T* buffer) {
@@ -156,6 +160,7 @@ class GlobalTensor {
     base_ = buffer;
     bufferSize_ = 0;
     sized_ = false;
+    SimFindHome();
   }
 
   const __gm__ T* GetPhyAddr() const { return addr_; }
@@ -189,25 +194,35 @@ class GlobalTensor {
   void SimCheck(const char* op, uint64_t byte_offset, uint64_t bytes) const {
     const uintptr_t begin = reinterpret_cast<uintptr_t>(addr_) + byte_offset;
     const ::sim::GmRegistry& gm = ::sim::Core().launch().gm;
+    // The GM buffer the tensor's base lies in is a hard limit (class a): past it the access reads
+    // or corrupts another tensor. The SetGlobalBuffer size is only a bug risk (class b).
+    const bool inside = home_ ? begin >= home_->begin && begin + bytes <= home_->end() : gm.Find(begin, bytes) != nullptr;
+    if (!inside) {
+      ::sim::Fail("gm-out-of-bounds",
+                  ::sim::Msg(op, " touches GM ", gm.DescribeRange(begin, bytes), "; the range is not inside ",
+                             home_ ? "'" + home_->name + "', the GM buffer of this GlobalTensor" : std::string("one GM buffer"),
+                             sized_ ? ::sim::Msg(" (a GlobalTensor of ", bufferSize_, " elements)") : std::string()));
+    }
     if (sized_) {
       const uintptr_t lo = reinterpret_cast<uintptr_t>(base_);
       const uintptr_t hi = lo + bufferSize_ * sizeof(T);
       if (begin < lo || begin + bytes > hi) {
-        ::sim::Fail("gm-out-of-bounds",
+        // A real DMA never looks at the size.
+        ::sim::BugRisk("gm-beyond-global-buffer",
                     ::sim::Msg(op, " touches GM bytes [", static_cast<int64_t>(begin - lo), ", ",
                                static_cast<int64_t>(begin + bytes - lo), ") relative to a GlobalTensor of ",
                                bufferSize_, " elements (", bufferSize_ * sizeof(T), " B); access starts ",
                                gm.Describe(begin)));
       }
     }
-    if (!gm.Find(begin, bytes)) {
-      ::sim::Fail("gm-out-of-bounds", ::sim::Msg(op, " touches GM ", gm.DescribeRange(begin, bytes),
-                                                 "; the range is not inside one GM buffer"));
-    }
   }
   __gm__ T* SimAddr() const { return addr_; }
 
  private:
+  void SimFindHome() {
+    home_ = ::sim::Core().launch().gm.Find(reinterpret_cast<uintptr_t>(base_), 0);
+  }
+
   void SimScalarAccess(const char* op, uint64_t offset, bool write) const {
     SimCheck(op, offset * sizeof(T), sizeof(T));
     ::sim::CoreContext& core = ::sim::Core();
@@ -219,6 +234,7 @@ class GlobalTensor {
   __gm__ T* base_ = nullptr;
   uint64_t bufferSize_ = 0;
   bool sized_ = false;
+  const ::sim::GmBuffer* home_ = nullptr;  // the launch's GM buffer holding base_, if any
 };
 
 }  // namespace AscendC

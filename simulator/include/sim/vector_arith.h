@@ -27,6 +27,8 @@ template <typename T>
 inline constexpr bool kBitwiseType = kIsOneOf<T, int16_t, uint16_t>;
 template <typename T>
 inline constexpr bool kReluType = kIsOneOf<T, half, int32_t, float>;
+template <typename T>
+inline constexpr bool kAddReluType = kIsOneOf<T, int16_t, half, float>;
 
 // The arithmetic type an element computes in: float for the float types, int64 for integers.
 template <typename T>
@@ -87,11 +89,10 @@ void UnaryCount(const char* op, const AscendC::LocalTensor<T>& dst, const Ascend
 // Repeat form, one or two sources.
 template <typename T, typename F>
 void BinaryRepeat(const char* op, const AscendC::LocalTensor<T>& dst, const AscendC::LocalTensor<T>& a,
-                  const AscendC::LocalTensor<T>& b, const LaneMask& m, uint32_t repeat,
-                  const AscendC::BinaryRepeatParams& p, F f) {
+                  const AscendC::LocalTensor<T>& b, uint32_t repeat, const AscendC::BinaryRepeatParams& p, F f) {
   RunRepeat<T, 3>(op, {Rep("dst", dst, p.dstBlkStride, p.dstRepStride), Rep("src0", a, p.src0BlkStride, p.src0RepStride),
                        Rep("src1", b, p.src1BlkStride, p.src1RepStride)},
-                  m, repeat, [&](uint32_t, uint32_t lanes, auto addr) {
+                  repeat, [&](const LaneMask& m, uint32_t lanes, auto addr) {
                     T out[128];
                     for (uint32_t e = 0; e < lanes; ++e)
                       if (m.On(e))
@@ -104,9 +105,9 @@ void BinaryRepeat(const char* op, const AscendC::LocalTensor<T>& dst, const Asce
 
 template <typename T, typename F>
 void UnaryRepeat(const char* op, const AscendC::LocalTensor<T>& dst, const AscendC::LocalTensor<T>& a,
-                 const LaneMask& m, uint32_t repeat, const AscendC::UnaryRepeatParams& p, F f) {
+                 uint32_t repeat, const AscendC::UnaryRepeatParams& p, F f) {
   RunRepeat<T, 2>(op, {Rep("dst", dst, p.dstBlkStride, p.dstRepStride), Rep("src", a, p.srcBlkStride, p.srcRepStride)},
-                  m, repeat, [&](uint32_t, uint32_t lanes, auto addr) {
+                  repeat, [&](const LaneMask& m, uint32_t lanes, auto addr) {
                     T out[128];
                     for (uint32_t e = 0; e < lanes; ++e)
                       if (m.On(e)) out[e] = Narrow<T>(f(static_cast<Wide<T>>(LoadUb<T>(addr(1, e)))));
@@ -132,15 +133,17 @@ namespace AscendC {
   void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& src0Local, const LocalTensor<T>& src1Local,          \
             uint64_t mask, ::sim::U8Arg repeatTimes, const BinaryRepeatParams& repeatParams) {                        \
     static_assert(TYPE_OK<T>, #NAME " on Atlas A2 supports " TYPES);                                                   \
-    ::sim::BinaryRepeat(#NAME, dstLocal, src0Local, src1Local, ::sim::ContinuousMask<T>(#NAME, mask), repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_binary_intf.h"), \
-                        repeatParams, [](auto a, auto b) { return EXPR; });                                            \
+    ::sim::ApplyMask<T, isSetMask>(#NAME, mask);                                                                    \
+    ::sim::BinaryRepeat(#NAME, dstLocal, src0Local, src1Local, repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_binary_intf.h"), repeatParams,                              \
+                        [](auto a, auto b) { return EXPR; });                                                          \
   }                                                                                                                    \
   template <typename T, bool isSetMask = true>                                                                         \
   void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& src0Local, const LocalTensor<T>& src1Local,          \
             uint64_t mask[], ::sim::U8Arg repeatTimes, const BinaryRepeatParams& repeatParams) {                      \
     static_assert(TYPE_OK<T>, #NAME " on Atlas A2 supports " TYPES);                                                   \
-    ::sim::BinaryRepeat(#NAME, dstLocal, src0Local, src1Local, ::sim::BitMask<T>(#NAME, mask), repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_binary_intf.h"), \
-                        repeatParams, [](auto a, auto b) { return EXPR; });                                            \
+    ::sim::ApplyMask<T, isSetMask>(#NAME, mask);                                                                    \
+    ::sim::BinaryRepeat(#NAME, dstLocal, src0Local, src1Local, repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_binary_intf.h"), repeatParams,                              \
+                        [](auto a, auto b) { return EXPR; });                                                          \
   }
 
 SIM_BINARY_OP(Add, ::sim::kArithType, "int16_t/half/int32_t/float", a + b)
@@ -151,38 +154,50 @@ SIM_BINARY_OP(Max, ::sim::kArithType, "int16_t/half/int32_t/float", (::sim::Reje
 SIM_BINARY_OP(Min, ::sim::kArithType, "int16_t/half/int32_t/float", (::sim::RejectNan("Min", a, b), a < b ? a : b))
 SIM_BINARY_OP(And, ::sim::kBitwiseType, "int16_t/uint16_t", a & b)
 SIM_BINARY_OP(Or, ::sim::kBitwiseType, "int16_t/uint16_t", a | b)
+// dst = max(src0 + src1, 0), one rounding (AddRelu page of asc-devkit, 复合计算).
+SIM_BINARY_OP(AddRelu, ::sim::kAddReluType, "int16_t/half/float", (a + b > 0 ? a + b : decltype(a + b)(0)))
 #undef SIM_BINARY_OP
 
 // Tensor-scalar instructions: the scalar has the tensor's element type.
-#define SIM_SCALAR_OP(NAME, EXPR)                                                                                      \
+// The count form with isSetMask=false issues one iteration under the mask register as it stands
+// (CANN 8.1 AddsImpl and friends), normally a counter-mode count set with SetVectorMask.
+#define SIM_SCALAR_OP(NAME, TYPE_OK, TYPES, EXPR)                                                                      \
   template <typename T, bool isSetMask = true>                                                                         \
   void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, const T& scalarValue,                      \
             const int32_t& calCount) {                                                                                 \
-    static_assert(::sim::kArithType<T>, #NAME " on Atlas A2 supports int16_t/half/int32_t/float");                    \
+    static_assert(TYPE_OK<T>, #NAME " on Atlas A2 supports " TYPES);                                                   \
     const ::sim::Wide<T> s = static_cast<::sim::Wide<T>>(scalarValue);                                                 \
-    ::sim::UnaryCount(#NAME, dstLocal, srcLocal, calCount, [s](auto a) { return EXPR; });                              \
+    if constexpr (!isSetMask) {                                                                                        \
+      ::sim::UnaryRepeat(#NAME, dstLocal, srcLocal, 1, UnaryRepeatParams(), [s](auto a) { return EXPR; });             \
+    } else {                                                                                                           \
+      ::sim::UnaryCount(#NAME, dstLocal, srcLocal, calCount, [s](auto a) { return EXPR; });                            \
+    }                                                                                                                  \
   }                                                                                                                    \
   template <typename T, bool isSetMask = true>                                                                         \
   void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, const T& scalarValue, uint64_t mask,       \
             ::sim::U8Arg repeatTimes, const UnaryRepeatParams& repeatParams) {                                        \
-    static_assert(::sim::kArithType<T>, #NAME " on Atlas A2 supports int16_t/half/int32_t/float");                    \
+    static_assert(TYPE_OK<T>, #NAME " on Atlas A2 supports " TYPES);                                                   \
     const ::sim::Wide<T> s = static_cast<::sim::Wide<T>>(scalarValue);                                                 \
-    ::sim::UnaryRepeat(#NAME, dstLocal, srcLocal, ::sim::ContinuousMask<T>(#NAME, mask), repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_binary_scalar_intf.h"), repeatParams, \
+    ::sim::ApplyMask<T, isSetMask>(#NAME, mask);                                                                    \
+    ::sim::UnaryRepeat(#NAME, dstLocal, srcLocal, repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_binary_scalar_intf.h"), repeatParams,                                           \
                        [s](auto a) { return EXPR; });                                                                  \
   }                                                                                                                    \
   template <typename T, bool isSetMask = true>                                                                         \
   void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, const T& scalarValue, uint64_t mask[],     \
             ::sim::U8Arg repeatTimes, const UnaryRepeatParams& repeatParams) {                                        \
-    static_assert(::sim::kArithType<T>, #NAME " on Atlas A2 supports int16_t/half/int32_t/float");                    \
+    static_assert(TYPE_OK<T>, #NAME " on Atlas A2 supports " TYPES);                                                   \
     const ::sim::Wide<T> s = static_cast<::sim::Wide<T>>(scalarValue);                                                 \
-    ::sim::UnaryRepeat(#NAME, dstLocal, srcLocal, ::sim::BitMask<T>(#NAME, mask), repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_binary_scalar_intf.h"), repeatParams, \
+    ::sim::ApplyMask<T, isSetMask>(#NAME, mask);                                                                    \
+    ::sim::UnaryRepeat(#NAME, dstLocal, srcLocal, repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_binary_scalar_intf.h"), repeatParams,                                           \
                        [s](auto a) { return EXPR; });                                                                  \
   }
 
-SIM_SCALAR_OP(Adds, a + s)
-SIM_SCALAR_OP(Muls, a * s)
-SIM_SCALAR_OP(Maxs, (::sim::RejectNan("Maxs", a, s), a > s ? a : s))
-SIM_SCALAR_OP(Mins, (::sim::RejectNan("Mins", a, s), a < s ? a : s))
+SIM_SCALAR_OP(Adds, ::sim::kArithType, "int16_t/half/int32_t/float", a + s)
+SIM_SCALAR_OP(Muls, ::sim::kArithType, "int16_t/half/int32_t/float", a * s)
+SIM_SCALAR_OP(Maxs, ::sim::kArithType, "int16_t/half/int32_t/float", (::sim::RejectNan("Maxs", a, s), a > s ? a : s))
+SIM_SCALAR_OP(Mins, ::sim::kArithType, "int16_t/half/int32_t/float", (::sim::RejectNan("Mins", a, s), a < s ? a : s))
+// dst = src >= 0 ? src : src * scalar (LeakyRelu page of asc-devkit, 基础算术).
+SIM_SCALAR_OP(LeakyRelu, ::sim::kFloatType, "half/float", (a >= 0 ? a : a * s))
 #undef SIM_SCALAR_OP
 
 #define SIM_UNARY_OP(NAME, TYPE_OK, TYPES, EXPR)                                                                       \
@@ -195,14 +210,16 @@ SIM_SCALAR_OP(Mins, (::sim::RejectNan("Mins", a, s), a < s ? a : s))
   void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, uint64_t mask, ::sim::U8Arg repeatTimes,  \
             const UnaryRepeatParams& repeatParams) {                                                                   \
     static_assert(TYPE_OK<T>, #NAME " on Atlas A2 supports " TYPES);                                                   \
-    ::sim::UnaryRepeat(#NAME, dstLocal, srcLocal, ::sim::ContinuousMask<T>(#NAME, mask), repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_unary_intf.h"), repeatParams, \
+    ::sim::ApplyMask<T, isSetMask>(#NAME, mask);                                                                    \
+    ::sim::UnaryRepeat(#NAME, dstLocal, srcLocal, repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_unary_intf.h"), repeatParams,                                           \
                        [](auto a) { return EXPR; });                                                                   \
   }                                                                                                                    \
   template <typename T, bool isSetMask = true>                                                                         \
   void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, uint64_t mask[],                           \
             ::sim::U8Arg repeatTimes, const UnaryRepeatParams& repeatParams) {                                        \
     static_assert(TYPE_OK<T>, #NAME " on Atlas A2 supports " TYPES);                                                   \
-    ::sim::UnaryRepeat(#NAME, dstLocal, srcLocal, ::sim::BitMask<T>(#NAME, mask), repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_unary_intf.h"), repeatParams, \
+    ::sim::ApplyMask<T, isSetMask>(#NAME, mask);                                                                    \
+    ::sim::UnaryRepeat(#NAME, dstLocal, srcLocal, repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_unary_intf.h"), repeatParams,                                           \
                        [](auto a) { return EXPR; });                                                                   \
   }
 
@@ -228,10 +245,10 @@ void Duplicate(const LocalTensor<T>& dstLocal, const T& scalarValue, const int32
 }
 
 template <typename T>
-void SimDuplicateRepeat(const LocalTensor<T>& dst, const T& value, const ::sim::LaneMask& m, uint8_t repeatTimes,
-                        uint16_t dstBlockStride, uint8_t dstRepeatStride) {
-  ::sim::RunRepeat<T, 1>("Duplicate", {::sim::Rep("dst", dst, dstBlockStride, dstRepeatStride)}, m, repeatTimes,
-                         [&](uint32_t, uint32_t lanes, auto addr) {
+void SimDuplicateRepeat(const LocalTensor<T>& dst, const T& value, uint8_t repeatTimes, uint16_t dstBlockStride,
+                        uint8_t dstRepeatStride) {
+  ::sim::RunRepeat<T, 1>("Duplicate", {::sim::Rep("dst", dst, dstBlockStride, dstRepeatStride)}, repeatTimes,
+                         [&](const ::sim::LaneMask& m, uint32_t lanes, auto addr) {
                            for (uint32_t e = 0; e < lanes; ++e)
                              if (m.On(e)) ::sim::StoreUb<T>(addr(0, e), value);
                          });
@@ -241,8 +258,8 @@ template <typename T, bool isSetMask = true>
 void Duplicate(const LocalTensor<T>& dstLocal, const T& scalarValue, uint64_t mask, ::sim::U8Arg repeatTimes,
                ::sim::U16Arg dstBlockStride, ::sim::U8Arg dstRepeatStride) {
   static_assert(kSimDuplicateType<T>, "Duplicate on Atlas A2 supports int16_t/uint16_t/half/bfloat16_t/int32_t/uint32_t/float");
-  SimDuplicateRepeat(dstLocal, scalarValue, ::sim::ContinuousMask<T>("Duplicate", mask),
-                     repeatTimes.Checked("Duplicate", "repeatTimes", ::sim::kDuplicateHeader),
+  ::sim::ApplyMask<T, isSetMask>("Duplicate", mask);
+  SimDuplicateRepeat(dstLocal, scalarValue, repeatTimes.Checked("Duplicate", "repeatTimes", ::sim::kDuplicateHeader),
                      dstBlockStride.Checked("Duplicate", "dstBlockStride", ::sim::kDuplicateHeader),
                      dstRepeatStride.Checked("Duplicate", "dstRepeatStride", ::sim::kDuplicateHeader));
 }
@@ -251,8 +268,8 @@ template <typename T, bool isSetMask = true>
 void Duplicate(const LocalTensor<T>& dstLocal, const T& scalarValue, uint64_t mask[], ::sim::U8Arg repeatTimes,
                ::sim::U16Arg dstBlockStride, ::sim::U8Arg dstRepeatStride) {
   static_assert(kSimDuplicateType<T>, "Duplicate on Atlas A2 supports int16_t/uint16_t/half/bfloat16_t/int32_t/uint32_t/float");
-  SimDuplicateRepeat(dstLocal, scalarValue, ::sim::BitMask<T>("Duplicate", mask),
-                     repeatTimes.Checked("Duplicate", "repeatTimes", ::sim::kDuplicateHeader),
+  ::sim::ApplyMask<T, isSetMask>("Duplicate", mask);
+  SimDuplicateRepeat(dstLocal, scalarValue, repeatTimes.Checked("Duplicate", "repeatTimes", ::sim::kDuplicateHeader),
                      dstBlockStride.Checked("Duplicate", "dstBlockStride", ::sim::kDuplicateHeader),
                      dstRepeatStride.Checked("Duplicate", "dstRepeatStride", ::sim::kDuplicateHeader));
 }

@@ -16,7 +16,9 @@
 
 #include "core_context.h"
 #include "operand_checks.h"
+#include "strictness.h"
 #include "tensors.h"
+#include "vector_mask.h"
 
 namespace sim {
 
@@ -53,6 +55,28 @@ inline void RequireCount(const char* op, int64_t count) {
 
 inline void CountVectorInstr(uint64_t repeats) { RecordVector(repeats); }
 
+// An operand of a vector instruction reaching past its tensor view. UB is flat: the hardware reads
+// the neighbouring bytes harmlessly (the common "round the count up to 256 B" CompareScalar
+// pattern), and writes them as told (GatherMask's data-dependent count; whether that clobbers a live
+// value shows in the results, which lenient mode keeps computing). Class (b); past the end of UB
+// it is an error in every mode.
+inline void RequireOperandSpan(const char* rule, const char* op, const char* name, uint64_t addr, uint64_t bytes,
+                               uint64_t view_bytes) {
+  if (addr + bytes > Core().ub_bytes())
+    Fail("ub-out-of-bounds", Msg(op, ": ", name, " needs ", bytes, " B from UB address ", addr, ", past the end of the ",
+                                 Core().ub_bytes(), " B UB"));
+  BugRisk(rule, Msg(op, ": ", name, " needs ", bytes, " B from UB address ", addr, " but the tensor holds ", view_bytes,
+                    " B"));
+}
+inline void RequireSourceSpan(const char* op, const char* name, uint64_t addr, uint64_t bytes, uint64_t view_bytes) {
+  RequireOperandSpan("ub-read-beyond-view", op, name, addr, bytes, view_bytes);
+}
+template <typename T>
+void RequireDestSpan(const char* op, const AscendC::LocalTensor<T>& dst, uint64_t bytes) {
+  dst.RequireValid(op);
+  if (bytes > dst.SimBytes()) RequireOperandSpan("ub-write-beyond-view", op, "dst", dst.SimAddr(), bytes, dst.SimBytes());
+}
+
 // Validates a count-form instruction with destination `dst` (dst_bytes written) and sources
 // given as (name, address, bytes read, bytes in the view), then records the accesses (plus any
 // scratch areas the instruction clobbers). Returns false for count == 0, a documented no-op.
@@ -60,6 +84,7 @@ template <typename D>
 bool BeginCountOp(const char* op, int64_t count, const AscendC::LocalTensor<D>& dst, uint64_t dst_bytes,
                   std::initializer_list<std::tuple<const char*, uint32_t, uint64_t, uint64_t>> srcs,
                   std::initializer_list<std::pair<uint32_t, uint64_t>> scratch_writes = {}) {
+  ResetAfterCountForm();
   RequireCount(op, count);
   RequireUbAligned(op, "dst", dst);
   for (const auto& src : srcs) {
@@ -68,12 +93,13 @@ bool BeginCountOp(const char* op, int64_t count, const AscendC::LocalTensor<D>& 
                                        ", not a multiple of 32 bytes (the hardware requires 32-byte aligned UB operands)"));
   }
   if (count == 0) return false;  // documented as a no-op on A2
-  RequireUbSpan(op, "dst", dst, dst_bytes);
+  RequireDestSpan(op, dst, dst_bytes);
   for (const auto& [name, addr, bytes, view_bytes] : srcs) {
-    if (bytes > view_bytes)
-      Fail("ub-out-of-bounds", Msg(op, ": ", name, " needs ", bytes, " B from UB address ", addr,
-                                   " but the tensor holds ", view_bytes, " B"));
-    RequireNoPartialOverlap(op, "dst", dst.SimAddr(), dst_bytes, name, addr, bytes);
+    if (bytes > view_bytes) RequireSourceSpan(op, name, addr, bytes, view_bytes);
+    // Bytes past an operand's view (class b above) belong to lanes the kernel does not use, so the
+    // overlap rule applies to the parts inside the views.
+    RequireNoPartialOverlap(op, "dst", dst.SimAddr(), std::min<uint64_t>(dst_bytes, dst.SimBytes()), name, addr,
+                            std::min(bytes, view_bytes));
   }
   const PipeOp pop = BeginOp(Pipe::kV, op);
   for (const auto& src : srcs) TrackUbRead(pop, std::get<1>(src), std::get<2>(src));
@@ -117,6 +143,23 @@ LaneMask BitMask(const char* op, const uint64_t mask[]) {
   return m;
 }
 
+// isSetMask=true: the instruction writes its mask argument into the mask register first (after
+// checking it); isSetMask=false: the argument is a placeholder and the register is used as is.
+template <typename T, bool isSetMask>
+void ApplyMask(const char* op, uint64_t mask) {
+  if constexpr (isSetMask) {
+    ContinuousMask<T>(op, mask);
+    WriteContinuousMask<T>(mask);
+  }
+}
+template <typename T, bool isSetMask>
+void ApplyMask(const char* op, const uint64_t mask[]) {
+  if constexpr (isSetMask) {
+    BitMask<T>(op, mask);
+    WriteMaskRegister(mask[1], mask[0]);
+  }
+}
+
 // Placement of one operand in the repeat form, strides in 32-byte blocks.
 struct RepeatOperand {
   const char* name;
@@ -132,18 +175,19 @@ RepeatOperand Rep(const char* name, const AscendC::LocalTensor<T>& t, uint32_t b
   return {name, t.SimAddr(), t.SimBytes(), blk, rep};
 }
 
-// Runs `repeat` iterations; `body(r, e, addrs)` computes lane e of iteration r given the byte
-// addresses of that lane in each operand (operand 0 is the destination). Iterations run in order,
-// each reading its sources before writing, as the hardware does.
+// Runs `repeat` iterations under the mask register (vector_mask.h); `body(mask, lanes, addr)`
+// computes the lanes of one iteration that `mask` enables, `addr(k, e)` giving the byte address
+// of lane e in operand k (operand 0 is the destination). Iterations run in order, each reading its
+// sources before writing, as the hardware does.
 template <typename T, size_t N, typename Body>
-void RunRepeat(const char* op, std::array<RepeatOperand, N> ops, const LaneMask& mask, uint32_t repeat, Body body) {
+void RunRepeat(const char* op, std::array<RepeatOperand, N> ops, uint32_t repeat, Body body) {
   for (const RepeatOperand& o : ops) {
     if (o.addr % 32 != 0)
       Fail("ub-address-unaligned", Msg(op, ": ", o.name, " is at UB address ", o.addr, ", not a multiple of 32 bytes"));
   }
-  if (repeat == 0) return;
   if (repeat > 255) Fail("vector-repeat", Msg(op, ": repeatTime=", repeat, " exceeds 255"));
   constexpr uint32_t lanes = 256 / sizeof(T), per_block = 32 / sizeof(T);
+  const std::vector<MaskedIterations> runs = ActiveIterations(lanes, repeat);
   auto lane_addr = [&](const RepeatOperand& o, uint32_t r, uint32_t e) -> uint64_t {
     return o.addr + (static_cast<uint64_t>(r) * o.rep_stride + static_cast<uint64_t>(e / per_block) * o.blk_stride) * 32 +
            (e % per_block) * sizeof(T);
@@ -151,21 +195,27 @@ void RunRepeat(const char* op, std::array<RepeatOperand, N> ops, const LaneMask&
   const PipeOp pop = BeginOp(Pipe::kV, op);
   for (size_t k = 0; k < N; ++k) {
     uint64_t lo = UINT64_MAX, hi = 0;
-    for (uint32_t r = 0; r < repeat; ++r)
-      for (uint32_t e = 0; e < lanes; ++e)
-        if (mask.On(e)) {
-          lo = std::min(lo, lane_addr(ops[k], r, e));
-          hi = std::max(hi, lane_addr(ops[k], r, e) + sizeof(T));
-        }
+    for (const MaskedIterations& run : runs) {
+      const LaneMask mask{run.low, run.high};
+      for (uint32_t r = run.first; r < run.first + run.repeat; ++r)
+        for (uint32_t e = 0; e < lanes; ++e)
+          if (mask.On(e)) {
+            lo = std::min(lo, lane_addr(ops[k], r, e));
+            hi = std::max(hi, lane_addr(ops[k], r, e) + sizeof(T));
+          }
+    }
     if (lo == UINT64_MAX) continue;
     if (hi > ops[k].addr + ops[k].view_bytes)
-      Fail("ub-out-of-bounds", Msg(op, ": ", ops[k].name, " reaches UB byte ", hi, " with repeatTime=", repeat,
-                                   " and the given strides, beyond its tensor [", ops[k].addr, ", ",
-                                   ops[k].addr + ops[k].view_bytes, ")"));
+      RequireOperandSpan(k == 0 ? "ub-write-beyond-view" : "ub-read-beyond-view", op, ops[k].name, ops[k].addr,
+                         hi - ops[k].addr, ops[k].view_bytes);
     if (k == 0) TrackUbWrite(pop, static_cast<uint32_t>(lo), hi - lo);
     else TrackUbRead(pop, static_cast<uint32_t>(lo), hi - lo);
   }
-  for (uint32_t r = 0; r < repeat; ++r) body(r, lanes, [&](size_t k, uint32_t e) { return lane_addr(ops[k], r, e); });
+  for (const MaskedIterations& run : runs) {
+    const LaneMask mask{run.low, run.high};
+    for (uint32_t r = run.first; r < run.first + run.repeat; ++r)
+      body(mask, lanes, [&](size_t k, uint32_t e) { return lane_addr(ops[k], r, e); });
+  }
   CountVectorInstr(repeat);
 }
 

@@ -129,7 +129,8 @@ void Brcb(const LocalTensor<T>& dstLocal, const LocalTensor<T>& src0Local, ::sim
   if (repeatParams.dstBlkStride == 0)
     ::sim::Fail("vector-stride", "Brcb: dstBlkStride=0 is undefined behaviour on the hardware");
   const uint64_t src_bytes = static_cast<uint64_t>(repeatTimes) * 8 * sizeof(T);
-  ::sim::RequireUbSpan(op, "src", src0Local, src_bytes);
+  if (src_bytes > src0Local.SimBytes())
+    ::sim::RequireSourceSpan(op, "src", src0Local.SimAddr(), src_bytes, src0Local.SimBytes());
   const uint64_t last_block = (static_cast<uint64_t>(repeatTimes) - 1) * repeatParams.dstRepStride +
                               7ull * repeatParams.dstBlkStride;
   const uint64_t dst_span = (last_block + 1) * 32;
