@@ -86,7 +86,7 @@ void RunGatherMask(const AscendC::LocalTensor<T>& dst, const AscendC::LocalTenso
   TrackUbRead(pop, static_cast<uint32_t>(src_lo), src_hi - src_lo);
   for (const auto& [addr, bytes] : extra_reads) TrackUbRead(pop, addr, bytes);
   TrackUbWrite(pop, dst.SimAddr(), dst_bytes);
-  CountVectorInstr();
+  CountVectorInstr(p.repeatTimes);
   if (!kept.empty()) std::memcpy(Core().ub() + dst.SimAddr(), kept.data(), dst_bytes);
 }
 
