@@ -1,7 +1,8 @@
 """DCNv3 (InternImage's deformable convolution v3) as the torch op torch.ops.npu.dcnv3.
 
 Importing the package registers npu::dcnv3 and npu::dcnv3_backward (see _ops.py): the CPU
-kernel and, when built with torch_npu, the Ascend NPU kernel; fake kernels and autograd.
+kernel and, when built with torch_npu, the Ascend NPU kernel; fake kernels and autograd; and the
+op's ONNX node for both of torch's exporters (_onnx_node.py).
 Submodules (modules, functions, compat, models, reference, fallback, sim, onnx, bench, verify, ...) load on first
 use, so a missing optional piece never breaks `import dcnv3_ascend`.
 """
@@ -9,8 +10,11 @@ import importlib
 
 import torch
 
-from . import _ops
+from . import _onnx_node, _ops
 from ._ops import HAS_EXTENSION
+
+# A plain torch.onnx.export of a model using the op writes its ONNX node (_onnx_node.py).
+_onnx_node.register()
 
 __version__ = "0.1.0"
 

@@ -42,3 +42,7 @@ class Dcnv3Attrs:
         h_out = (height + 2 * self.pad_h - (self.dilation_h * (self.kernel_h - 1) + 1)) // self.stride_h + 1
         w_out = (width + 2 * self.pad_w - (self.dilation_w * (self.kernel_w - 1) + 1)) // self.stride_w + 1
         return h_out, w_out
+
+
+# {name: True for the float attribute (offset_scale), False for the int ones}, schema order.
+ATTRIBUTE_IS_FLOAT = {f.name: f.type is float for f in dataclasses.fields(Dcnv3Attrs)}
