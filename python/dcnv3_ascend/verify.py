@@ -96,9 +96,8 @@ class _Golden:
             self._cache = {k: v for k, v in self._cache.items() if k[0] == case}
             inputs = make_inputs(case, dtype, seed)
             grad_output = make_grad_output(case, dtype, seed)
-            args = case.attrs.args()
-            self._cache[key] = (dcnv3_reference(*inputs, *args),
-                                *dcnv3_reference_backward(*inputs, grad_output, *args))
+            self._cache[key] = (dcnv3_reference(*inputs, case.attrs),
+                                *dcnv3_reference_backward(*inputs, grad_output, case.attrs))
         return self._cache[key]
 
 
