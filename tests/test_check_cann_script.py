@@ -36,7 +36,8 @@ def compiler(tmp_path):
     exe = tmp_path / "fake-g++"
     exe.write_text(f"""#!/usr/bin/env bash
 file="${{@: -1}}"
-defines=$(printf '%s\\n' "$@" | grep -E '^-D(OP_PROTO_LIB|OP_TILING_LIB|ASCENDC_CPU_DEBUG=1|google=ascend_private)$' | tr '\\n' ' ')
+modes='^-D(OP_PROTO_LIB|OP_TILING_LIB|ASCENDC_CPU_DEBUG=1|google=ascend_private)$'
+defines=$(printf '%s\\n' "$@" | grep -E "$modes" | tr '\\n' ' ')
 echo "$file $defines" >> {log}
 case " $FAIL_ON " in *" $(basename "$file") "*) echo "$file:1:1: error: made-up error" >&2; exit 1;; esac
 """)
@@ -77,7 +78,7 @@ def test_a_directory_that_is_no_toolkit(tmp_path):
 
 
 def test_ascend_home_path_is_the_default(toolkit, compiler):
-    exe, log = compiler
+    exe, _ = compiler
     result = run("framework/onnx_plugin/dcnv3_onnx_plugin.cc",
                  env_extra={"ASCEND_HOME_PATH": str(toolkit), "CXX": str(exe), "FAIL_ON": ""})
     assert result.returncode == 0, result.stderr

@@ -31,10 +31,10 @@ def shim():
 
 
 def test_internimage_imports_resolve_to_this_package(shim):
+    import ops_dcnv3.modules.dcnv3 as dcnv3_file
     from ops_dcnv3 import modules as opsm
     from ops_dcnv3.functions import DCNv3Function, dcnv3_core_pytorch
     from ops_dcnv3.functions.dcnv3_func import DCNv3Function as DCNv3FunctionFromFile
-    import ops_dcnv3.modules.dcnv3 as dcnv3_file
 
     assert getattr(opsm, "DCNv3") is modules.DCNv3 and getattr(opsm, "DCNv3_pytorch") is modules.DCNv3_pytorch
     assert DCNv3Function is DCNv3FunctionFromFile is functions.DCNv3Function

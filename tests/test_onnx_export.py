@@ -15,7 +15,6 @@ import pytest
 import torch
 from onnxruntime_extensions import PyCustomOpDef, get_library_path, onnx_op
 
-import dcnv3_ascend
 import dcnv3_ascend.onnx as dcnv3_onnx
 from dcnv3_ascend.attrs import ATTRIBUTE_IS_FLOAT, Dcnv3Attrs
 from dcnv3_ascend.modules import DCNv3
@@ -216,7 +215,7 @@ def test_for_atc_rejects_other_custom_domains():
                                    [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1])])
     model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17),
                                                          onnx.helper.make_opsetid("other.domain", 1)])
-    with pytest.raises(ValueError, match="other.domain::Foo"):
+    with pytest.raises(ValueError, match=r"other\.domain::Foo"):
         dcnv3_onnx.for_atc(model)
 
 

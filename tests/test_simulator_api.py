@@ -14,6 +14,7 @@ import torch
 
 from dcnv3_ascend import sim  # built by setup.py; a missing build must fail, not skip
 from dcnv3_ascend.attrs import Dcnv3Attrs
+
 _sim = sim._sim
 
 F32_BITS = lambda v: int(np.array(v, np.float32).view(np.uint32))  # noqa: E731

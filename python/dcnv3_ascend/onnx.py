@@ -27,8 +27,8 @@ import sys
 import torch
 
 from . import _onnx_node
-from ._optional_deps import require
 from ._onnx_node import NODE_FORMS, OPSET_VERSION, get_node_form, node_form
+from ._optional_deps import require
 from .attrs import ATTRIBUTE_IS_FLOAT
 
 onnx = require("onnx", "dcnv3_ascend.onnx")
