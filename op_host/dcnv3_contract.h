@@ -38,9 +38,9 @@ struct Attrs {
   int64_t stride_h = 1, stride_w = 1;
   int64_t pad_h = 1, pad_w = 1;
   int64_t dilation_h = 1, dilation_w = 1;
-  int64_t group = 1, group_channels = 1;
+  int64_t group = 1, group_channels = 16;  // the defaults of python/dcnv3_ascend/attrs.py
   float offset_scale = 1.0f;
-  int64_t im2col_step = 64;
+  int64_t im2col_step = 256;               // what InternImage's DCNv3 module passes
   int64_t remove_center = 0;
 };
 

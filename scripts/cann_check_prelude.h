@@ -1,5 +1,5 @@
-// Force-included by `cann_syntax_check.sh --prelude` when syntax-checking op_kernel/*.cpp with the
-// host compiler. The CANN build generates GET_TILING_DATA from the host's BEGIN_TILING_DATA_DEF
+// Force-included by scripts/check_cann.sh when it syntax-checks op_kernel/*.cpp with the host
+// compiler. The CANN build generates GET_TILING_DATA from the host's BEGIN_TILING_DATA_DEF
 // (op_host/dcnv3_tiling.h); this defines the same struct from the same field list and copies the
 // serialised bytes into it, which is what the generated macro does.
 #pragma once

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from dcnv3_ascend import _layers, functions, modules
+from dcnv3_ascend.attrs import Dcnv3Attrs
 from dcnv3_ascend.compat import install_ops_dcnv3
 from dcnv3_ascend.reference import dcnv3_reference, dcnv3_reference_backward
 
@@ -30,10 +31,10 @@ def shim():
 
 
 def test_internimage_imports_resolve_to_this_package(shim):
+    import ops_dcnv3.modules.dcnv3 as dcnv3_file
     from ops_dcnv3 import modules as opsm
     from ops_dcnv3.functions import DCNv3Function, dcnv3_core_pytorch
     from ops_dcnv3.functions.dcnv3_func import DCNv3Function as DCNv3FunctionFromFile
-    import ops_dcnv3.modules.dcnv3 as dcnv3_file
 
     assert getattr(opsm, "DCNv3") is modules.DCNv3 and getattr(opsm, "DCNv3_pytorch") is modules.DCNv3_pytorch
     assert DCNv3Function is DCNv3FunctionFromFile is functions.DCNv3Function
@@ -51,14 +52,15 @@ def test_dcnv3_extension_module_signatures(shim):
     mask = torch.rand(2, 5, 4, 3 * 9, generator=gen, dtype=torch.float64)
     grad_output = torch.randn(2, 5, 4, 6, generator=gen, dtype=torch.float64)
     attrs = (3, 3, 1, 1, 1, 1, 1, 1, 3, 2, 1.0)
-    want = dcnv3_reference(input, offset, mask, *attrs, 2, 0)
+    want = dcnv3_reference(input, offset, mask, Dcnv3Attrs(*attrs, im2col_step=2))
     # Extension 1.0 had no remove_center argument; 1.1 has it.
     torch.testing.assert_close(DCNv3.dcnv3_forward(input, offset, mask, *attrs, 2), want)
     torch.testing.assert_close(DCNv3.dcnv3_forward(input, offset, mask, *attrs, 2, 0), want)
     # Backward takes grad_output after the attributes and returns a list.
     grads = DCNv3.dcnv3_backward(input, offset, mask, *attrs, grad_output, 2, 0)
     assert isinstance(grads, list) and len(grads) == 3
-    for got, expected in zip(grads, dcnv3_reference_backward(input, offset, mask, grad_output, *attrs, 2, 0)):
+    for got, expected in zip(grads, dcnv3_reference_backward(input, offset, mask, grad_output,
+                                                                  Dcnv3Attrs(*attrs, im2col_step=2))):
         torch.testing.assert_close(got, expected)
 
 

@@ -67,15 +67,15 @@ def test_sweep_covers_every_listed_value():
 
 def forward_and_grads(case, input, offset, mask, grad_output):
     leaves = [t.detach().requires_grad_() for t in (input, offset, mask)]
-    out = dcnv3_fallback(*leaves, *case.attrs.args())
+    out = dcnv3_fallback(*leaves, case.attrs)
     out.backward(grad_output)
     return out.detach(), [t.grad for t in leaves]
 
 
 def assert_matches_reference(case, input, offset, mask, grad_output, tol):
     out, grads = forward_and_grads(case, input, offset, mask, grad_output)
-    want = dcnv3_reference(input, offset, mask, *case.attrs.args())
-    want_grads = dcnv3_reference_backward(input, offset, mask, grad_output, *case.attrs.args())
+    want = dcnv3_reference(input, offset, mask, case.attrs)
+    want_grads = dcnv3_reference_backward(input, offset, mask, grad_output, case.attrs)
     torch.testing.assert_close(out.double(), want, rtol=tol, atol=tol, msg=lambda m: f"output: {m}")
     for name, got, expected in zip(("grad_input", "grad_offset", "grad_mask"), grads, want_grads):
         torch.testing.assert_close(got.double(), expected, rtol=tol, atol=tol, msg=lambda m, n=name: f"{n}: {m}")
@@ -165,22 +165,22 @@ def test_non_contiguous_inputs():
     # Same values, other strides: NCHW storage seen as NHWC, and a batch-reversed view.
     strided = [t.permute(0, 3, 1, 2).contiguous().permute(0, 2, 3, 1) for t in (input, offset, mask)]
     flipped = [t.flip(0).contiguous().flip(0) for t in (input, offset, mask)]
-    want = dcnv3_reference(input, offset, mask, *case.attrs.args())
+    want = dcnv3_reference(input, offset, mask, case.attrs)
     for args in (strided, flipped):
         assert not args[0].is_contiguous() or args is flipped
-        torch.testing.assert_close(dcnv3_fallback(*args, *case.attrs.args()), want, rtol=1e-12, atol=1e-12)
+        torch.testing.assert_close(dcnv3_fallback(*args, case.attrs), want, rtol=1e-12, atol=1e-12)
 
 
 def test_empty_batch_and_no_points():
     attrs = Dcnv3Attrs(group=2, group_channels=3)
     input, offset, mask = make_inputs(Case("empty", 0, 4, 4, attrs), torch.float64)
-    out = dcnv3_fallback(input, offset, mask, *attrs.args())
+    out = dcnv3_fallback(input, offset, mask, attrs)
     assert out.shape == (0, 4, 4, 6)
     # A 1x1 kernel with its centre removed samples nothing: the output is exactly zero.
     attrs = Dcnv3Attrs(kernel_h=1, kernel_w=1, pad_h=0, pad_w=0, group=2, group_channels=3, remove_center=1)
     input = torch.randn(1, 3, 4, 6, dtype=torch.float64, requires_grad=True)
     offset = torch.zeros(1, 3, 4, 0, dtype=torch.float64)
-    out = dcnv3_fallback(input, offset, offset, *attrs.args())
+    out = dcnv3_fallback(input, offset, offset, attrs)
     assert torch.equal(out, torch.zeros(1, 3, 4, 6, dtype=torch.float64))
     out.sum().backward()
     assert torch.equal(input.grad, torch.zeros_like(input))
@@ -197,11 +197,11 @@ def test_bad_arguments_are_named(change, message):
     case = Case("bad", 4, 5, 5, Dcnv3Attrs(group=2, group_channels=4))
     input, offset, mask = make_inputs(case, torch.float32)
     with pytest.raises(RuntimeError, match=message):
-        dcnv3_fallback(input, offset, mask, *dataclasses.replace(case.attrs, **change).args())
+        dcnv3_fallback(input, offset, mask, dataclasses.replace(case.attrs, **change))
 
 
 def test_bad_offset_shape_is_named():
     case = Case("bad", 1, 5, 5, Dcnv3Attrs(group=2, group_channels=4))
     input, offset, mask = make_inputs(case, torch.float32)
     with pytest.raises(RuntimeError, match="offset must have shape \\[N, H_out, W_out, group\\*P\\*2\\]"):
-        dcnv3_fallback(input, offset[..., :-2], mask, *case.attrs.args())
+        dcnv3_fallback(input, offset[..., :-2], mask, case.attrs)

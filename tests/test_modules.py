@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from dcnv3_ascend.attrs import Dcnv3Attrs
 from dcnv3_ascend.fallback import dcnv3_fallback
 from dcnv3_ascend.functions import DCNv3Function, dcnv3_core_pytorch
 from dcnv3_ascend.modules import DCNv3, DCNv3_pytorch
@@ -170,12 +171,12 @@ def small_inputs(points):
 
 def test_dcnv3_function_apply_with_and_without_remove_center():
     inputs = small_inputs(9)
-    want = dcnv3_reference(*inputs, *ATTRS, 256, 0)
+    want = dcnv3_reference(*inputs, Dcnv3Attrs(*ATTRS))
     torch.testing.assert_close(DCNv3Function.apply(*inputs, *ATTRS, 256), want)
     torch.testing.assert_close(DCNv3Function.apply(*inputs, *ATTRS, 256, 0), want)
     inputs = small_inputs(8)
     torch.testing.assert_close(DCNv3Function.apply(*inputs, *ATTRS, 256, True),
-                               dcnv3_reference(*inputs, *ATTRS, 256, 1))
+                               dcnv3_reference(*inputs, Dcnv3Attrs(*ATTRS, remove_center=1)))
 
 
 def test_dcnv3_function_is_differentiable():
@@ -187,5 +188,5 @@ def test_dcnv3_function_is_differentiable():
 def test_dcnv3_core_pytorch_has_internimage_signature():
     inputs = small_inputs(8)
     out = dcnv3_core_pytorch(*inputs, *ATTRS, remove_center=1)
-    torch.testing.assert_close(out, dcnv3_reference(*inputs, *ATTRS, 256, 1))
-    torch.testing.assert_close(out, dcnv3_fallback(*inputs, *ATTRS, 2, 1))
+    torch.testing.assert_close(out, dcnv3_reference(*inputs, Dcnv3Attrs(*ATTRS, remove_center=1)))
+    torch.testing.assert_close(out, dcnv3_fallback(*inputs, Dcnv3Attrs(*ATTRS, im2col_step=2, remove_center=1)))

@@ -1,7 +1,8 @@
-"""ONNX export (dcnv3_ascend.onnx): every DCNv3 layer becomes one custom-domain node with
-InternImage's attributes, for both exporters and both node forms; the exported graph runs in
-onnxruntime (our op as an onnxruntime-extensions Python custom op) and matches torch; the rewrite
-for ATC and its command line."""
+"""ONNX export: a plain torch.onnx.export (dynamo, and TorchScript at opsets 11, 13 and 17) turns
+every DCNv3 layer into one dcnv3_ascend::Dcnv3 node with InternImage's attributes, for every
+option of the DCNv3 module; dcnv3_ascend.onnx.export writes InternImage's mmdeploy::TRTDCNv3
+instead. Every exported model runs in onnxruntime (our op as an onnxruntime-extensions Python
+custom op) and matches torch. Then the rewrite for ATC and its command line."""
 import io
 import subprocess
 import sys
@@ -14,25 +15,36 @@ import pytest
 import torch
 from onnxruntime_extensions import PyCustomOpDef, get_library_path, onnx_op
 
-import dcnv3_ascend
 import dcnv3_ascend.onnx as dcnv3_onnx
+from dcnv3_ascend.attrs import ATTRIBUTE_IS_FLOAT, Dcnv3Attrs
 from dcnv3_ascend.modules import DCNv3
 
-# Two layers with different attributes, so a swapped or dropped attribute shows.
+# One layer per group of module options, with different attributes each, so that an option that
+# breaks the export, or a swapped or dropped attribute, shows.
 LAYERS = (
     dict(channels=24, kernel_size=3, pad=2, dilation=2, group=3, offset_scale=0.5),
     dict(channels=24, kernel_size=5, pad=2, group=2, offset_scale=2.0, remove_center=True),
+    dict(channels=24, group=6, dw_kernel_size=5, norm_layer="BN", act_layer="ReLU"),
+    # Last: ONNX shape inference cannot follow the TorchScript exporter's repeat_interleave at
+    # opset 11, so shapes after this layer would be unknown to test_node_tensor_shapes.
+    dict(channels=24, group=4, center_feature_scale=True),
 )
 BATCH, HEIGHT, WIDTH = 2, 9, 7
 IM2COL_STEP = 256  # what InternImage's DCNv3 module passes
 
+# (node form, exporter): the default form through torch.onnx.export itself, the mmdeploy form
+# through dcnv3_ascend.onnx.export. An int exporter is the TorchScript exporter at that opset.
+EXPORTS = [("dcnv3_ascend", "dynamo"), ("dcnv3_ascend", 11), ("dcnv3_ascend", 13), ("dcnv3_ascend", 17),
+           ("mmdeploy", "dynamo"), ("mmdeploy", 13)]
+
 
 def expected_attributes(layer):
-    k, group = layer["kernel_size"], layer["group"]
-    return dict(kernel_h=k, kernel_w=k, stride_h=1, stride_w=1, pad_h=layer["pad"], pad_w=layer["pad"],
-                dilation_h=layer.get("dilation", 1), dilation_w=layer.get("dilation", 1), group=group,
-                group_channels=layer["channels"] // group, offset_scale=layer["offset_scale"],
-                im2col_step=IM2COL_STEP, remove_center=int(layer.get("remove_center", False)))
+    k, group = layer.get("kernel_size", 3), layer["group"]
+    pad, dilation = layer.get("pad", 1), layer.get("dilation", 1)
+    return dict(kernel_h=k, kernel_w=k, stride_h=1, stride_w=1, pad_h=pad, pad_w=pad, dilation_h=dilation,
+                dilation_w=dilation, group=group, group_channels=layer["channels"] // group,
+                offset_scale=layer.get("offset_scale", 1.0), im2col_step=IM2COL_STEP,
+                remove_center=int(layer.get("remove_center", False)))
 
 
 @pytest.fixture(scope="module")
@@ -41,28 +53,42 @@ def model_and_input():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # group_channels that are not powers of 2
         model = torch.nn.Sequential(*(DCNv3(**layer) for layer in LAYERS)).eval()
-    # Larger offsets than the default init so samples cross pixels and the border.
+    # Non-zero offsets (samples cross pixels and the border) and centre-feature-scale gates.
     for layer in model:
         torch.nn.init.normal_(layer.offset.weight, std=0.5)
+        torch.nn.init.normal_(layer.mask.weight, std=0.5)
+        if layer.center_feature_scale:
+            torch.nn.init.normal_(layer.center_feature_scale_proj_weight, std=0.5)
     return model, torch.randn(BATCH, HEIGHT, WIDTH, LAYERS[0]["channels"])
 
 
-def export(model, x, node_form, dynamo):
+def export(model, x, node_form, exporter):
+    """The ModelProto of one export; node_form 'dcnv3_ascend' uses the plain torch.onnx.export."""
+    plain = node_form == "dcnv3_ascend"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation warnings
-        if dynamo:
-            return dcnv3_onnx.export(model, (x,), node_form=node_form, dynamo=True).model_proto
+        if exporter == "dynamo":
+            if plain:
+                return torch.onnx.export(model, (x,)).model_proto
+            return dcnv3_onnx.export(model, (x,), node_form=node_form).model_proto
         f = io.BytesIO()
-        dcnv3_onnx.export(model, (x,), f, node_form=node_form, dynamo=False, opset_version=17)
+        if plain:
+            torch.onnx.export(model, (x,), f, dynamo=False, opset_version=exporter)
+        else:
+            dcnv3_onnx.export(model, (x,), f, node_form=node_form, dynamo=False, opset_version=exporter)
         return onnx.load_from_string(f.getvalue())
 
 
-@pytest.fixture(scope="module", params=[(form, dynamo) for form in dcnv3_onnx.NODE_FORMS for dynamo in (True, False)],
-                ids=lambda p: f"{p[0]}-{'dynamo' if p[1] else 'torchscript'}")
+def export_id(param):
+    form, exporter = param
+    return f"{form}-{'dynamo' if exporter == 'dynamo' else f'torchscript{exporter}'}"
+
+
+@pytest.fixture(scope="module", params=EXPORTS, ids=export_id)
 def exported(request, model_and_input):
-    node_form, dynamo = request.param
+    node_form, exporter = request.param
     model, x = model_and_input
-    return node_form, export(model, x, node_form, dynamo)
+    return node_form, export(model, x, node_form, exporter)
 
 
 def dcnv3_nodes(model):
@@ -79,6 +105,8 @@ def tensor_shapes(model):
 
 def test_one_node_per_layer_with_internimage_attributes(exported):
     node_form, model = exported
+    # With the node's schema registered, the checker also validates its attribute types.
+    dcnv3_onnx.register_onnx_schema(node_form)
     onnx.checker.check_model(model, full_check=True)
     form = dcnv3_onnx.NODE_FORMS[node_form]
     nodes = dcnv3_nodes(model)
@@ -99,13 +127,12 @@ def test_node_tensor_shapes(exported):
     _, model = exported
     shapes = tensor_shapes(model)
     for node, layer in zip(dcnv3_nodes(model), LAYERS):
-        attrs = expected_attributes(layer)
-        points = attrs["kernel_h"] * attrs["kernel_w"] - attrs["remove_center"]
+        attrs = Dcnv3Attrs(**expected_attributes(layer))
         channels = layer["channels"]
         assert [shapes.get(name) for name in node.input] == [
             [BATCH, HEIGHT, WIDTH, channels],
-            [BATCH, HEIGHT, WIDTH, layer["group"] * points * 2],
-            [BATCH, HEIGHT, WIDTH, layer["group"] * points],
+            [BATCH, HEIGHT, WIDTH, attrs.group * attrs.points * 2],
+            [BATCH, HEIGHT, WIDTH, attrs.group * attrs.points],
         ]
         assert shapes.get(node.output[0]) == [BATCH, HEIGHT, WIDTH, channels]
 
@@ -114,13 +141,12 @@ def test_node_tensor_shapes(exported):
 # node's attributes, so the exported wiring (inputs, attribute values and order) is what is tested.
 ORT_DOMAIN = "ai.onnx.contrib"
 ORT_ATTRS = {name: PyCustomOpDef.dt_float if is_float else PyCustomOpDef.dt_int64
-             for name, is_float in dcnv3_onnx.ATTRIBUTES}
+             for name, is_float in ATTRIBUTE_IS_FLOAT.items()}
 
 
 def run_dcnv3_from_ort(input, offset, mask, **attrs):
-    values = [attrs[name] for name, _ in dcnv3_onnx.ATTRIBUTES]
-    return dcnv3_ascend.dcnv3(torch.from_numpy(input), torch.from_numpy(offset), torch.from_numpy(mask),
-                              *values).numpy()
+    return torch.ops.npu.dcnv3(torch.from_numpy(input), torch.from_numpy(offset), torch.from_numpy(mask),
+                               *Dcnv3Attrs(**attrs).args()).numpy()
 
 
 for _form in dcnv3_onnx.NODE_FORMS.values():
@@ -153,6 +179,24 @@ def test_exported_model_runs_in_onnxruntime_and_matches_torch(exported, model_an
     np.testing.assert_allclose(result, expected, rtol=1e-4, atol=1e-5)
 
 
+def test_node_form_lasts_for_its_block_only(model_and_input):
+    model, x = model_and_input
+    with dcnv3_onnx.node_form("mmdeploy"):
+        inside = export(model[:1], x, "dcnv3_ascend", 13)
+    after = export(model[:1], x, "dcnv3_ascend", 13)
+    assert [n.op_type for n in dcnv3_nodes(inside)] == ["TRTDCNv3"]
+    assert [n.op_type for n in dcnv3_nodes(after)] == ["Dcnv3"]
+
+
+def test_the_op_is_unchanged_outside_onnx_export(model_and_input):
+    # The decomposition that writes the ONNX node applies during torch.onnx.export only.
+    model, x = model_and_input
+    program = torch.export.export(model[:1], (x,)).run_decompositions(torch._decomp.decomposition_table)
+    targets = [n.target for n in program.graph.nodes if n.op == "call_function"]
+    assert torch.ops.npu.dcnv3.default in targets
+    assert not any("onnx_symbolic" in str(t) for t in targets)
+
+
 def test_for_atc_moves_dcnv3_nodes_into_the_single_default_opset(exported):
     _, model = exported
     atc = dcnv3_onnx.for_atc(model)
@@ -171,14 +215,14 @@ def test_for_atc_rejects_other_custom_domains():
                                    [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1])])
     model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17),
                                                          onnx.helper.make_opsetid("other.domain", 1)])
-    with pytest.raises(ValueError, match="other.domain::Foo"):
+    with pytest.raises(ValueError, match=r"other\.domain::Foo"):
         dcnv3_onnx.for_atc(model)
 
 
 def test_for_atc_command_line(tmp_path, model_and_input):
     model, x = model_and_input
     source, target = tmp_path / "model.onnx", tmp_path / "model_atc.onnx"
-    onnx.save(export(model, x, "dcnv3_ascend", dynamo=True), source)
+    onnx.save(export(model, x, "dcnv3_ascend", 17), source)
     result = subprocess.run([sys.executable, "-m", "dcnv3_ascend.onnx", "--for-atc", str(source), str(target)],
                             capture_output=True, text=True, check=True)
     assert f"{len(LAYERS)} DCNv3 node(s) in the default domain" in result.stdout

@@ -16,11 +16,11 @@ import torch
 from onnx import AttributeProto
 
 import dcnv3_ascend.onnx as dcnv3_onnx
-from dcnv3_ascend.attrs import Dcnv3Attrs
+from dcnv3_ascend.attrs import ATTRIBUTE_IS_FLOAT, Dcnv3Attrs
 from dcnv3_ascend.modules import DCNv3
 
 ROOT = Path(__file__).resolve().parents[1]
-NAMES = [name for name, _ in dcnv3_onnx.ATTRIBUTES]
+NAMES = list(ATTRIBUTE_IS_FLOAT)
 
 
 @pytest.fixture(scope="module")

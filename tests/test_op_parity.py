@@ -35,10 +35,10 @@ def test_sweep_float64(case):
     input, offset, mask = make_inputs(attrs, batch, height, width, offset_range=20.0 if case % 2 else 3.0,
                                       seed=case)
     out = forward(input, offset, mask, attrs)
-    torch.testing.assert_close(out, dcnv3_reference(input, offset, mask, *attrs.args()), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(out, dcnv3_reference(input, offset, mask, attrs), rtol=1e-12, atol=1e-12)
     grad_output = torch.randn_like(out)
     got = backward(input, offset, mask, grad_output, attrs)
-    want = dcnv3_reference_backward(input, offset, mask, grad_output, *attrs.args())
+    want = dcnv3_reference_backward(input, offset, mask, grad_output, attrs)
     for name, g, w in zip(("grad_input", "grad_offset", "grad_mask"), got, want):
         torch.testing.assert_close(g, w, rtol=1e-11, atol=1e-11, msg=lambda m: f"{name}: {m}")
 
@@ -49,11 +49,11 @@ def test_sweep_float32(case):
     input, offset, mask = make_inputs(attrs, batch, height, width, dtype=torch.float32, seed=case)
     out = forward(input, offset, mask, attrs)
     assert out.dtype == torch.float32
-    torch.testing.assert_close(out.double(), dcnv3_reference(input, offset, mask, *attrs.args()),
+    torch.testing.assert_close(out.double(), dcnv3_reference(input, offset, mask, attrs),
                                rtol=1e-4, atol=1e-4)
     grad_output = torch.randn_like(out)
     got = backward(input, offset, mask, grad_output, attrs)
-    want = dcnv3_reference_backward(input, offset, mask, grad_output, *attrs.args())
+    want = dcnv3_reference_backward(input, offset, mask, grad_output, attrs)
     for g, w in zip(got, want):
         assert g.dtype == torch.float32
         torch.testing.assert_close(g.double(), w, rtol=1e-4, atol=1e-4)
@@ -72,11 +72,11 @@ def test_portable_kernels_match_reference():
             tol = 1e-11 if dtype == torch.float64 else 1e-4
             input, offset, mask = make_inputs(attrs, batch, height, width, dtype=dtype, offset_range=8.0, seed=case)
             out = torch.ops.npu.dcnv3(input, offset, mask, *attrs.args())
-            ref = dcnv3_reference(input, offset, mask, *attrs.args())
+            ref = dcnv3_reference(input, offset, mask, attrs)
             torch.testing.assert_close(out.double(), ref, rtol=tol, atol=tol)
             grad_output = torch.randn_like(out)
             got = torch.ops.npu.dcnv3_backward(input, offset, mask, grad_output, *attrs.args())
-            want = dcnv3_reference_backward(input, offset, mask, grad_output, *attrs.args())
+            want = dcnv3_reference_backward(input, offset, mask, grad_output, attrs)
             for g, w in zip(got, want):
                 torch.testing.assert_close(g.double(), w, rtol=tol, atol=tol)
         half = [t.half() for t in make_inputs(attrs, batch, height, width, seed=1)]
@@ -142,10 +142,10 @@ def test_nan_and_inf_offsets_contribute_zero():
     flat[2::13] = -float("inf")
     out = forward(input, offset, mask, attrs)
     assert torch.isfinite(out).all()
-    torch.testing.assert_close(out, dcnv3_reference(input, offset, mask, *attrs.args()), rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(out, dcnv3_reference(input, offset, mask, attrs), rtol=1e-12, atol=1e-12)
     grad_output = torch.randn_like(out)
     grads = backward(input, offset, mask, grad_output, attrs)
-    for g, w in zip(grads, dcnv3_reference_backward(input, offset, mask, grad_output, *attrs.args())):
+    for g, w in zip(grads, dcnv3_reference_backward(input, offset, mask, grad_output, attrs)):
         assert torch.isfinite(g).all()
         torch.testing.assert_close(g, w, rtol=1e-12, atol=1e-12)
     # A point with a non-finite offset gets zero offset and mask gradients.

@@ -10,11 +10,11 @@ from dcnv3_ascend.shapes import Case, make_inputs
 
 
 def run(attrs, input, offset, mask):
-    return dcnv3_reference(input, offset, mask, *attrs.args())
+    return dcnv3_reference(input, offset, mask, attrs)
 
 
 def run_backward(attrs, input, offset, mask, grad_output):
-    return dcnv3_reference_backward(input, offset, mask, grad_output, *attrs.args())
+    return dcnv3_reference_backward(input, offset, mask, grad_output, attrs)
 
 
 def linear_image(height, width, channels):

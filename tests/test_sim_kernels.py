@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from dcnv3_ascend import sim  # built by setup.py; a missing build must fail, not skip
+from dcnv3_ascend.attrs import Dcnv3Attrs
 from dcnv3_ascend.reference import dcnv3_reference, dcnv3_reference_backward  # noqa: E402
 
 TOLERANCE = {torch.float32: 2e-5, torch.float16: 2e-3, torch.bfloat16: 1.6e-2}
@@ -24,23 +25,17 @@ FETCH_PAIR, FETCH_WINDOW = 0, 1
 
 def _attrs(k=(3, 3), stride=(1, 1), pad=(1, 1), dilation=(1, 1), group=2, group_channels=16, offset_scale=1.0,
            remove_center=0):
-    return dict(kernel_h=k[0], kernel_w=k[1], stride_h=stride[0], stride_w=stride[1], pad_h=pad[0], pad_w=pad[1],
-                dilation_h=dilation[0], dilation_w=dilation[1], group=group, group_channels=group_channels,
-                offset_scale=offset_scale, im2col_step=64, remove_center=remove_center)
-
-
-def _out_size(a, h, w):
-    ho = (h + 2 * a["pad_h"] - (a["dilation_h"] * (a["kernel_h"] - 1) + 1)) // a["stride_h"] + 1
-    wo = (w + 2 * a["pad_w"] - (a["dilation_w"] * (a["kernel_w"] - 1) + 1)) // a["stride_w"] + 1
-    return ho, wo
+    return Dcnv3Attrs(kernel_h=k[0], kernel_w=k[1], stride_h=stride[0], stride_w=stride[1], pad_h=pad[0],
+                      pad_w=pad[1], dilation_h=dilation[0], dilation_w=dilation[1], group=group,
+                      group_channels=group_channels, offset_scale=offset_scale, remove_center=remove_center)
 
 
 def _inputs(a, n, h, w, dtype, offset_range, seed):
     """(input, offset, mask, grad_output) in `dtype`, offsets uniform in +-offset_range pixels."""
     gen = torch.Generator().manual_seed(seed)
-    ho, wo = _out_size(a, h, w)
-    points = a["kernel_h"] * a["kernel_w"] - a["remove_center"]
-    g, c = a["group"], a["group_channels"]
+    ho, wo = a.output_size(h, w)
+    points = a.points
+    g, c = a.group, a.group_channels
     f64 = dict(generator=gen, dtype=torch.float64)
     tensors = (torch.randn(n, h, w, g * c, **f64),
                (torch.rand(n, ho, wo, g * points * 2, **f64) * 2 - 1) * offset_range,
@@ -62,10 +57,10 @@ def _assert_close(name, actual, expected, dtype):
 def _check(a, n, h, w, dtype, offset_range=3.0, seed=0, soc="Ascend910B3", tensors=None):
     """Runs both kernels and compares every output with the reference; returns the two stats."""
     inp, off, msk, gout = tensors if tensors is not None else _inputs(a, n, h, w, dtype, offset_range, seed)
-    out, fstats = sim.dcnv3_forward(inp, off, msk, **a, soc=soc)
-    _assert_close("output", out, dcnv3_reference(inp, off, msk, **a), dtype)
-    (gi, go, gm), bstats = sim.dcnv3_backward(inp, off, msk, gout, **a, soc=soc)
-    ref_gi, ref_go, ref_gm = dcnv3_reference_backward(inp, off, msk, gout, **a)
+    out, fstats = sim.dcnv3_forward(inp, off, msk, *a.args(), soc=soc)
+    _assert_close("output", out, dcnv3_reference(inp, off, msk, a), dtype)
+    (gi, go, gm), bstats = sim.dcnv3_backward(inp, off, msk, gout, *a.args(), soc=soc)
+    ref_gi, ref_go, ref_gm = dcnv3_reference_backward(inp, off, msk, gout, a)
     _assert_close("grad_input", gi, ref_gi, dtype)
     _assert_close("grad_offset", go, ref_go, dtype)
     _assert_close("grad_mask", gm, ref_gm, dtype)
@@ -84,18 +79,18 @@ def _sweep_cases(count=24, seed=2024, max_points=2500):
                    group_channels=rng.choice([3, 5, 8, 16, 20, 32]), offset_scale=rng.choice([0.5, 1.0, 2.0]),
                    remove_center=int(k[0] == k[1] and k[0] > 1 and rng.random() < 0.4))
         n, h, w = rng.choice([1, 2]), rng.randint(1, 10), rng.randint(1, 10)
-        if h + 2 * a["pad_h"] < a["dilation_h"] * (k[0] - 1) + 1 or w + 2 * a["pad_w"] < a["dilation_w"] * (k[1] - 1) + 1:
+        if h + 2 * a.pad_h < a.dilation_h * (k[0] - 1) + 1 or w + 2 * a.pad_w < a.dilation_w * (k[1] - 1) + 1:
             continue
-        ho, wo = _out_size(a, h, w)
-        if n * ho * wo * a["group"] * (k[0] * k[1] - a["remove_center"]) > max_points:
+        ho, wo = a.output_size(h, w)
+        if n * ho * wo * a.group * a.points > max_points:
             continue
         i = len(cases)
         cases.append((a, n, h, w, DTYPES[i % 3], rng.choice([0.5, 3.0, 20.0]), SMALL_SOC if i % 2 else "Ascend910B3", i))
     return cases
 
 
-@pytest.mark.parametrize("case", _sweep_cases(), ids=lambda c: f"{c[4]}-{c[1]}x{c[2]}x{c[3]}-G{c[0]['group']}"
-                         f"C{c[0]['group_channels']}-k{c[0]['kernel_h']}{c[0]['kernel_w']}-off{c[5]}-{c[6]}")
+@pytest.mark.parametrize("case", _sweep_cases(), ids=lambda c: f"{c[4]}-{c[1]}x{c[2]}x{c[3]}-G{c[0].group}"
+                         f"C{c[0].group_channels}-k{c[0].kernel_h}{c[0].kernel_w}-off{c[5]}-{c[6]}")
 def test_sweep_matches_reference(case):
     a, n, h, w, dtype, offset_range, soc, seed = case
     _check(a, n, h, w, dtype, offset_range, seed=seed, soc=soc)
@@ -107,7 +102,7 @@ def test_internimage_like_layer(dtype):
     (8 cores, so that each core has whole output rows to tile)."""
     a = _attrs(group=4, group_channels=16)
     fstats, bstats = _check(a, 1, 8, 9, dtype, offset_range=2.0, seed=7, soc=SMALL_SOC)
-    plan = sim.plan_forward(*_inputs(a, 1, 8, 9, dtype, 2.0, 7)[:3], **a, soc=SMALL_SOC)
+    plan = sim.plan_forward(*_inputs(a, 1, 8, 9, dtype, 2.0, 7)[:3], *a.args(), soc=SMALL_SOC)
     assert plan["tiling"]["fetch_mode"] == FETCH_WINDOW
     # corners come from the UB window: far fewer than one DMA per sampled point
     points = 1 * 8 * 9 * 4 * 9
@@ -131,7 +126,7 @@ def test_wide_groups_split_across_tiles(dtype):
     and 20 channels break 32-byte alignment (padded window rows, DataCopyPad everywhere)."""
     a = _attrs(group=24, group_channels=20)
     tensors = _inputs(a, 1, 4, 5, dtype, 2.0, seed=11)
-    plan = sim.plan_backward(*tensors, **a)
+    plan = sim.plan_backward(*tensors, *a.args())
     assert plan["tiling"]["tile_groups"] < 24
     _check(a, 1, 4, 5, dtype, tensors=tensors)
 
@@ -142,7 +137,7 @@ def test_far_offsets_fall_back_to_dma(dtype):
     points are fetched by DMA, the others from the window, within the same tiles."""
     a = _attrs(group=4, group_channels=16)
     tensors = _inputs(a, 1, 14, 30, dtype, 10.0, seed=19)
-    plan = sim.plan_forward(*tensors[:3], **a, soc=SMALL_SOC)["tiling"]
+    plan = sim.plan_forward(*tensors[:3], *a.args(), soc=SMALL_SOC)["tiling"]
     assert plan["fetch_mode"] == FETCH_WINDOW and plan["win_rows"] < 14 and plan["win_cols"] < 30
     fstats, _ = _check(a, 1, 14, 30, dtype, tensors=tensors, soc=SMALL_SOC)
     points = 14 * 30 * 4 * 9
@@ -154,7 +149,7 @@ def test_pair_fetch_when_the_window_does_not_fit():
     """Dilation 8 spreads the taps over 17 rows: no window fits, every corner pair is a DMA."""
     a = _attrs(k=(3, 3), stride=(4, 4), pad=(8, 8), dilation=(8, 8), group=2, group_channels=64)
     tensors = _inputs(a, 1, 26, 26, torch.float32, 3.0, seed=5)
-    plan = sim.plan_forward(*tensors[:3], **a)
+    plan = sim.plan_forward(*tensors[:3], *a.args())
     assert plan["tiling"]["fetch_mode"] == FETCH_PAIR
     fstats, _ = _check(a, 1, 26, 26, torch.float32, tensors=tensors)
     points = 7 * 7 * 2 * 9
@@ -195,7 +190,7 @@ def test_window_is_sized_to_the_sampling_points():
     columns, not the window capacity (nominal area + 4 px margin: 12 rows)."""
     a = _attrs(group=4, group_channels=16)
     tensors = _inputs(a, 1, 24, 24, torch.float32, 0.25, seed=23)
-    plan = sim.plan_forward(*tensors[:3], **a, soc=SMALL_SOC)
+    plan = sim.plan_forward(*tensors[:3], *a.args(), soc=SMALL_SOC)
     assert plan["tiling"]["fetch_mode"] == FETCH_WINDOW and plan["tiling"]["win_rows"] == 12
     fstats, _ = _check(a, 1, 24, 24, torch.float32, tensors=tensors, soc=SMALL_SOC)
     tiles_per_row = -(-24 // plan["tiling"]["tile_positions"])
@@ -211,7 +206,7 @@ def test_tiles_without_valid_samples_load_no_window(dtype):
     inp, off, msk, gout = _inputs(a, 1, 8, 8, dtype, 2.0, seed=29)
     off = torch.full_like(off, float("nan"))
     fstats, _ = _check(a, 1, 8, 8, dtype, tensors=(inp, off, msk, gout), soc=SMALL_SOC)
-    plan = sim.plan_forward(inp, off, msk, **a, soc=SMALL_SOC)
+    plan = sim.plan_forward(inp, off, msk, *a.args(), soc=SMALL_SOC)
     assert fstats["dma_count"] == 3 * _whole_row_tiles(plan, 8, 8, 4)
 
 
@@ -220,7 +215,7 @@ def test_full_width_window_of_a_group_subset_is_one_dma():
     window capacity spans the image width, so its rows are one run in GM: one DMA per window."""
     a = _attrs(group=32, group_channels=16)
     tensors = _inputs(a, 1, 8, 8, torch.float32, 2.0, seed=31)
-    plan = sim.plan_forward(*tensors[:3], **a, soc=SMALL_SOC)
+    plan = sim.plan_forward(*tensors[:3], *a.args(), soc=SMALL_SOC)
     assert plan["tiling"]["tile_groups"] < 32 and plan["tiling"]["win_cols"] == 8
     fstats, _ = _check(a, 1, 8, 8, torch.float32, tensors=tensors, soc=SMALL_SOC)
     # offsets, mask, window, output

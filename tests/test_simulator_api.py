@@ -6,11 +6,15 @@ SyncAll, TQue synchronisation, tiling-key dispatch, InitOutput and the launch st
 
 The kernels are simulator/selftest/api_*.cpp, run through _sim.run_selftest.
 """
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
 
 from dcnv3_ascend import sim  # built by setup.py; a missing build must fail, not skip
+from dcnv3_ascend.attrs import Dcnv3Attrs
+
 _sim = sim._sim
 
 F32_BITS = lambda v: int(np.array(v, np.float32).view(np.uint32))  # noqa: E731
@@ -465,8 +469,7 @@ def test_socs_table():
 # The DCNv3 harness's Python surface (argument checks, statistics, plan dict)
 # ---------------------------------------------------------------------------------------------
 
-ATTRS = dict(kernel_h=3, kernel_w=3, stride_h=1, stride_w=1, pad_h=1, pad_w=1, dilation_h=1, dilation_w=1, group=2,
-             group_channels=8, offset_scale=1.0, im2col_step=64, remove_center=0)
+ATTRS = dataclasses.asdict(Dcnv3Attrs(group=2, group_channels=8))
 
 
 def dcnv3_inputs(dtype=torch.float32, mask_last=18):

@@ -5,10 +5,13 @@ the backward's workspace is exactly its fp32 accumulator [N][G][H][W][channels_p
 
 The kernels' own walk of these ranges is checked end to end in test_sim_kernels.py.
 """
+import dataclasses
+
 import pytest
 import torch
 
 from dcnv3_ascend import sim  # built by setup.py; a missing build must fail, not skip
+from dcnv3_ascend.attrs import Dcnv3Attrs
 
 UB_RESERVE = 16 * 1024  # kUbReserveBytes in dcnv3_tiling_plan.h
 KEYS = {torch.float32: 0, torch.float16: 1, torch.bfloat16: 2}
@@ -37,15 +40,13 @@ SOCS = ["Ascend910B3", "Ascend910B3-8core"]
 
 def _problem(shape, dtype):
     n, h, w, g, c, k, s, pad, d, rc = shape
-    ho = (h + 2 * pad - (d * (k - 1) + 1)) // s + 1
-    wo = (w + 2 * pad - (d * (k - 1) + 1)) // s + 1
-    p = k * k - rc
+    a = Dcnv3Attrs(kernel_h=k, kernel_w=k, stride_h=s, stride_w=s, pad_h=pad, pad_w=pad, dilation_h=d, dilation_w=d,
+                   group=g, group_channels=c, remove_center=rc)
+    (ho, wo), p = a.output_size(h, w), a.points
     # Only shapes matter to the plan: stride-0 expanded views avoid allocating big tensors.
     empty = lambda *size: torch.zeros(1, dtype=dtype).expand(*size)  # noqa: E731
     tensors = (empty(n, h, w, g * c), empty(n, ho, wo, g * p * 2), empty(n, ho, wo, g * p))
-    attrs = dict(kernel_h=k, kernel_w=k, stride_h=s, stride_w=s, pad_h=pad, pad_w=pad, dilation_h=d, dilation_w=d,
-                 group=g, group_channels=c, offset_scale=1.0, im2col_step=64, remove_center=rc)
-    return tensors, attrs, (n, h, w, ho, wo, g, c, p)
+    return tensors, dataclasses.asdict(a), (n, h, w, ho, wo, g, c, p)
 
 
 def _plans(shape, dtype, soc):

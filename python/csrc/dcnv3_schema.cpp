@@ -4,17 +4,31 @@
 #include <torch/extension.h>
 #include <torch/library.h>
 
+#include <string>
+
+#include "dcnv3_contract.h"
+
+namespace {
+
+// ", int kernel_h, ..., float offset_scale, int im2col_step, int remove_center": the attribute
+// parameters of both schemas, from the contract's names and order (offset_scale is the one float).
+std::string AttrParams() {
+  std::string params;
+  for (int index = 0; index < dcnv3::kAttrCount; ++index) {
+    params += index == dcnv3::kOffsetScale ? ", float " : ", int ";
+    params += dcnv3::kAttrNames[index];
+  }
+  return params;
+}
+
+}  // namespace
+
 // torch_npu owns the `npu` namespace (TORCH_LIBRARY), so we add a fragment to it.
 TORCH_LIBRARY_FRAGMENT(npu, m) {
-  m.def(
-      "dcnv3(Tensor input, Tensor offset, Tensor mask, int kernel_h, int kernel_w, int stride_h, "
-      "int stride_w, int pad_h, int pad_w, int dilation_h, int dilation_w, int group, int group_channels, "
-      "float offset_scale, int im2col_step, int remove_center) -> Tensor");
-  m.def(
-      "dcnv3_backward(Tensor input, Tensor offset, Tensor mask, Tensor grad_output, int kernel_h, "
-      "int kernel_w, int stride_h, int stride_w, int pad_h, int pad_w, int dilation_h, int dilation_w, "
-      "int group, int group_channels, float offset_scale, int im2col_step, int remove_center) "
-      "-> (Tensor grad_input, Tensor grad_offset, Tensor grad_mask)");
+  const std::string attrs = AttrParams();
+  m.def(("dcnv3(Tensor input, Tensor offset, Tensor mask" + attrs + ") -> Tensor").c_str());
+  m.def(("dcnv3_backward(Tensor input, Tensor offset, Tensor mask, Tensor grad_output" + attrs +
+         ") -> (Tensor grad_input, Tensor grad_offset, Tensor grad_mask)").c_str());
 }
 
 // Importing the module runs the registrations above; it exposes nothing itself.

@@ -1,7 +1,8 @@
 """DCNv3 (InternImage's deformable convolution v3) as the torch op torch.ops.npu.dcnv3.
 
 Importing the package registers npu::dcnv3 and npu::dcnv3_backward (see _ops.py): the CPU
-kernel and, when built with torch_npu, the Ascend NPU kernel; fake kernels and autograd.
+kernel and, when built with torch_npu, the Ascend NPU kernel; fake kernels and autograd; and the
+op's ONNX node for both of torch's exporters (_onnx_node.py).
 Submodules (modules, functions, compat, models, reference, fallback, sim, onnx, bench, verify, ...) load on first
 use, so a missing optional piece never breaks `import dcnv3_ascend`.
 """
@@ -9,8 +10,12 @@ import importlib
 
 import torch
 
-from . import _ops
+from . import _onnx_node, _ops
 from ._ops import HAS_EXTENSION
+from .attrs import Dcnv3Attrs
+
+# A plain torch.onnx.export of a model using the op writes its ONNX node (_onnx_node.py).
+_onnx_node.register()
 
 __version__ = "0.1.0"
 
@@ -20,26 +25,23 @@ _SUBMODULES = ("modules", "functions", "compat", "reference", "fallback", "sim",
                "backends", "shapes", "attrs", "plot")
 
 
-def dcnv3(input, offset, mask, kernel_h=3, kernel_w=3, stride_h=1, stride_w=1, pad_h=1, pad_w=1, dilation_h=1,
-          dilation_w=1, group=1, group_channels=16, offset_scale=1.0, im2col_step=256, remove_center=0):
-    """DCNv3 forward: torch.ops.npu.dcnv3 with keyword arguments. NHWC layouts:
+def dcnv3(input, offset, mask, *attrs, **named_attrs):
+    """DCNv3 forward: torch.ops.npu.dcnv3 with the attributes of Dcnv3Attrs (kernel_h=3,
+    kernel_w=3, stride_h=1, stride_w=1, pad_h=1, pad_w=1, dilation_h=1, dilation_w=1, group=1,
+    group_channels=16, offset_scale=1.0, im2col_step=256, remove_center=0), by position or by
+    name, defaults taken from there. NHWC layouts:
 
     input [N, H, W, group*group_channels], offset [N, H_out, W_out, group*P*2] ((x, y) pairs),
     mask [N, H_out, W_out, group*P], with P = kernel_h*kernel_w - remove_center;
     returns [N, H_out, W_out, group*group_channels]. Differentiable.
     """
-    return torch.ops.npu.dcnv3(input, offset, mask, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w,
-                               dilation_h, dilation_w, group, group_channels, float(offset_scale), im2col_step,
-                               int(remove_center))
+    return torch.ops.npu.dcnv3(input, offset, mask, *Dcnv3Attrs(*attrs, **named_attrs).args())
 
 
-def dcnv3_backward(input, offset, mask, grad_output, kernel_h=3, kernel_w=3, stride_h=1, stride_w=1, pad_h=1,
-                   pad_w=1, dilation_h=1, dilation_w=1, group=1, group_channels=16, offset_scale=1.0,
-                   im2col_step=256, remove_center=0):
-    """Gradients of dcnv3 for grad_output: (grad_input, grad_offset, grad_mask)."""
-    return torch.ops.npu.dcnv3_backward(input, offset, mask, grad_output, kernel_h, kernel_w, stride_h, stride_w,
-                                        pad_h, pad_w, dilation_h, dilation_w, group, group_channels,
-                                        float(offset_scale), im2col_step, int(remove_center))
+def dcnv3_backward(input, offset, mask, grad_output, *attrs, **named_attrs):
+    """Gradients of dcnv3 for grad_output: (grad_input, grad_offset, grad_mask); attributes as
+    for dcnv3."""
+    return torch.ops.npu.dcnv3_backward(input, offset, mask, grad_output, *Dcnv3Attrs(*attrs, **named_attrs).args())
 
 
 def __getattr__(name):

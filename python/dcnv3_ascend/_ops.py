@@ -50,6 +50,7 @@ _lib = torch.library.Library("npu", "FRAGMENT")
 
 
 def _register_fallback():
+    from .attrs import Dcnv3Attrs
     from .fallback import dcnv3_fallback
 
     warned = []
@@ -63,14 +64,14 @@ def _register_fallback():
 
     def dcnv3_kernel(input, offset, mask, *attrs):
         warn_once()
-        return dcnv3_fallback(input, offset, mask, *attrs)
+        return dcnv3_fallback(input, offset, mask, Dcnv3Attrs(*attrs))
 
     def dcnv3_backward_kernel(input, offset, mask, grad_output, *attrs):
         warn_once()
         # The vector-Jacobian product of the fallback, by autograd.
         with torch.enable_grad():
             leaves = [t.detach().requires_grad_() for t in (input, offset, mask)]
-            out = dcnv3_fallback(*leaves, *attrs)
+            out = dcnv3_fallback(*leaves, Dcnv3Attrs(*attrs))
             grads = torch.autograd.grad(out, leaves, grad_output, allow_unused=True)
         return tuple(torch.zeros_like(t) if g is None else g for t, g in zip(leaves, grads))
 

@@ -1,8 +1,11 @@
-"""The 13 DCNv3 attributes as one value, in the order of npu::dcnv3's schema.
+"""The 13 DCNv3 attributes as one value, in the order of npu::dcnv3's schema: their names,
+order, types and defaults are written down here once for the Python side (the C++ side has
+dcnv3::AttrIndex / kAttrNames in op_host/dcnv3_contract.h, which this mirrors).
 
-Tools that pass the same attributes to several implementations (verify, bench, the simulator
-report) keep them in a Dcnv3Attrs and splat `attrs.args()` after the tensors, so the order is
-written down once (it mirrors dcnv3::AttrIndex in op_host/dcnv3_contract.h).
+Python code takes a Dcnv3Attrs (the reference, the fallback, verify, bench, the simulator
+report, ONNX export) and splats `attrs.args()` where it calls the op. The 13 positional
+arguments remain only where InternImage's call conventions or the schema require them
+(DCNv3Function, dcnv3_core_pytorch, compat's DCNv3 extension, the modules' call into the op).
 """
 import dataclasses
 
@@ -25,8 +28,10 @@ class Dcnv3Attrs:
     remove_center: int = 0
 
     def args(self):
-        """The attributes as positional arguments, schema order."""
-        return dataclasses.astuple(self)
+        """The attributes as positional arguments, schema order, typed as the schema wants them
+        (offset_scale float, remove_center int even when given as a bool)."""
+        remove_center = int(self.remove_center) if isinstance(self.remove_center, bool) else self.remove_center
+        return (*dataclasses.astuple(self)[:10], float(self.offset_scale), self.im2col_step, remove_center)
 
     @property
     def points(self):
@@ -42,3 +47,7 @@ class Dcnv3Attrs:
         h_out = (height + 2 * self.pad_h - (self.dilation_h * (self.kernel_h - 1) + 1)) // self.stride_h + 1
         w_out = (width + 2 * self.pad_w - (self.dilation_w * (self.kernel_w - 1) + 1)) // self.stride_w + 1
         return h_out, w_out
+
+
+# {name: True for the float attribute (offset_scale), False for the int ones}, schema order.
+ATTRIBUTE_IS_FLOAT = {f.name: f.type is float for f in dataclasses.fields(Dcnv3Attrs)}

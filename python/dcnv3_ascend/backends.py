@@ -104,7 +104,7 @@ class FallbackBackend(Backend):
         from .fallback import dcnv3_fallback
 
         with torch.no_grad():
-            return dcnv3_fallback(input, offset, mask, *attrs.args())
+            return dcnv3_fallback(input, offset, mask, attrs)
 
     def backward(self, input, offset, mask, grad_output, attrs):
         return self.forward_backward(input, offset, mask, grad_output, attrs)[1:]
@@ -115,7 +115,7 @@ class FallbackBackend(Backend):
 
         leaves = [t.detach().requires_grad_() for t in (input, offset, mask)]
         with torch.enable_grad():
-            out = dcnv3_fallback(*leaves, *attrs.args())
+            out = dcnv3_fallback(*leaves, attrs)
             grads = torch.autograd.grad(out, leaves, grad_output, allow_unused=True)
         # A tensor that no valid sampling point reads gets no graph edge: its gradient is 0.
         return (out.detach(), *(torch.zeros_like(t) if g is None else g for t, g in zip(leaves, grads)))

@@ -13,10 +13,14 @@ from .bench import median_ms
 from .fallback import dcnv3_fallback
 
 
+def _kernel(input, offset, mask, attrs):
+    return dcnv3(input, offset, mask, *attrs.args())
+
+
 def _forward_backward(op, leaves, attrs, grad_output):
     for t in leaves:
         t.grad = None
-    out = op(*leaves, *attrs.args())
+    out = op(*leaves, attrs)
     out.backward(grad_output)
     return out.detach(), [t.grad for t in leaves]
 
@@ -37,7 +41,7 @@ def main():
           f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"input {list(input.shape)}, offset {list(offset.shape)}, mask {list(mask.shape)}, {attrs}")
 
-    out, grads = _forward_backward(dcnv3, leaves, attrs, grad_output)
+    out, grads = _forward_backward(_kernel, leaves, attrs, grad_output)
     want, want_grads = _forward_backward(dcnv3_fallback, leaves, attrs, grad_output)
     print(f"output {list(out.shape)}; max |kernel - grid_sample fallback|:")
     for name, got, ref in zip(("output", "grad_input", "grad_offset", "grad_mask"), (out, *grads),
@@ -45,9 +49,9 @@ def main():
         print(f"  {name:12} {(got - ref).abs().max().item():.2e}   (max |value| {ref.abs().max().item():.2e})")
 
     timings = {}
-    for name, op in (("cpu kernel", dcnv3), ("grid_sample", dcnv3_fallback)):
+    for name, op in (("cpu kernel", _kernel), ("grid_sample", dcnv3_fallback)):
         with torch.no_grad():
-            forward = median_ms(lambda: op(input, offset, mask, *attrs.args()), repeats=5, warmup=1)
+            forward = median_ms(lambda: op(input, offset, mask, attrs), repeats=5, warmup=1)
         both = median_ms(lambda: _forward_backward(op, leaves, attrs, grad_output), repeats=5, warmup=1)
         timings[name] = (forward, both)
         print(f"{name:12} forward {forward:8.2f} ms   forward+backward {both:8.2f} ms")

@@ -31,34 +31,34 @@ from ._checks import check_dcnv3_args
 _OUTSIDE = -4.0
 
 
-def kernel_taps(kernel_h, kernel_w, dilation_h, dilation_w, remove_center, device=None, dtype=torch.float32):
-    """(i*dilation_w, j*dilation_h) of every sampling point in DCNv3's order (kernel_w outer,
-    kernel_h inner, the centre dropped with remove_center): [P, 2]."""
-    i = torch.arange(kernel_w, device=device).repeat_interleave(kernel_h)
-    j = torch.arange(kernel_h, device=device).repeat(kernel_w)
-    taps = torch.stack([i * dilation_w, j * dilation_h], dim=-1).to(dtype)               # kh*kw, 2
-    if remove_center:
-        center = (kernel_w // 2) * kernel_h + kernel_h // 2
+def kernel_taps(attrs, device=None, dtype=torch.float32):
+    """(i*dilation_w, j*dilation_h) of every sampling point of a Dcnv3Attrs in DCNv3's order
+    (kernel_w outer, kernel_h inner, the centre dropped with remove_center): [P, 2]."""
+    a = attrs
+    i = torch.arange(a.kernel_w, device=device).repeat_interleave(a.kernel_h)
+    j = torch.arange(a.kernel_h, device=device).repeat(a.kernel_w)
+    taps = torch.stack([i * a.dilation_w, j * a.dilation_h], dim=-1).to(dtype)            # kh*kw, 2
+    if a.remove_center:
+        center = (a.kernel_w // 2) * a.kernel_h + a.kernel_h // 2
         taps = torch.cat([taps[:center], taps[center + 1:]])
     return taps
 
 
-def _regular_grid(h_out, w_out, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h,
-                  dilation_w, offset_scale, remove_center, device, dtype):
+def _regular_grid(h_out, w_out, attrs, device, dtype):
     """The offset-free part of every sampling location, (x, y) in input pixels: [P, Ho, Wo, 2].
 
     base + (tap)*offset_scale, with base = p0 - half*offset_scale (p0, the window centre, is an
     integer) and tap = (i*dilation_w, j*dilation_h), kernel_w outer.
     """
-    half_h = (dilation_h * (kernel_h - 1)) >> 1
-    half_w = (dilation_w * (kernel_w - 1)) >> 1
-    base_h = (torch.arange(h_out, device=device) * stride_h + (half_h - pad_h)).to(dtype) - half_h * offset_scale
-    base_w = (torch.arange(w_out, device=device) * stride_w + (half_w - pad_w)).to(dtype) - half_w * offset_scale
+    a = attrs
+    half_h = (a.dilation_h * (a.kernel_h - 1)) >> 1
+    half_w = (a.dilation_w * (a.kernel_w - 1)) >> 1
+    scale = a.offset_scale
+    base_h = (torch.arange(h_out, device=device) * a.stride_h + (half_h - a.pad_h)).to(dtype) - half_h * scale
+    base_w = (torch.arange(w_out, device=device) * a.stride_w + (half_w - a.pad_w)).to(dtype) - half_w * scale
     grid_h, grid_w = torch.meshgrid(base_h, base_w, indexing="ij")
     base = torch.stack([grid_w, grid_h], dim=-1)                                        # Ho, Wo, 2
-
-    taps = kernel_taps(kernel_h, kernel_w, dilation_h, dilation_w, remove_center, device, dtype)  # P, 2
-    return base + taps.view(-1, 1, 1, 2) * offset_scale
+    return base + kernel_taps(attrs, device, dtype).view(-1, 1, 1, 2) * scale
 
 
 def _padded_size(size):
@@ -74,20 +74,16 @@ def _padded_size(size):
     return 1 << (size - 1).bit_length()
 
 
-def dcnv3_fallback(input, offset, mask, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w,
-                   dilation_h, dilation_w, group, group_channels, offset_scale, im2col_step,
-                   remove_center):
-    """DCNv3 forward, NHWC, same arguments as torch.ops.npu.dcnv3. Differentiable by autograd.
+def dcnv3_fallback(input, offset, mask, attrs):
+    """DCNv3 forward, NHWC, for a Dcnv3Attrs (the tensors of torch.ops.npu.dcnv3).
+    Differentiable by autograd.
 
     im2col_step is only validated: it batches work in the kernels and never changes the result.
     """
-    check_dcnv3_args(input, offset, mask, None, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w,
-                     dilation_h, dilation_w, group, group_channels, offset_scale, im2col_step,
-                     remove_center)
-    remove_center = int(remove_center)
+    check_dcnv3_args(input, offset, mask, None, *attrs.args())
+    group, group_channels, points, offset_scale = attrs.group, attrs.group_channels, attrs.points, attrs.offset_scale
     n_batch, height, width, _ = input.shape
     _, h_out, w_out, _ = offset.shape
-    points = kernel_h * kernel_w - remove_center
     out_dtype = input.dtype
     dtype = torch.promote_types(out_dtype, torch.float32)
     device = input.device
@@ -96,8 +92,7 @@ def dcnv3_fallback(input, offset, mask, kernel_h, kernel_w, stride_h, stride_w, 
     # writes its result contiguous in the order of its first operand, so the permute costs no copy.
     # offset: N, Ho, Wo, G*P*2 -> N, Ho, Wo, G, P, 2 -> N, G, P, Ho, Wo, 2
     offset = offset.reshape(n_batch, h_out, w_out, group, points, 2).permute(0, 3, 4, 1, 2, 5).to(dtype)
-    regular = _regular_grid(h_out, w_out, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h,
-                            dilation_w, offset_scale, remove_center, device, dtype)
+    regular = _regular_grid(h_out, w_out, attrs, device, dtype)
     loc = torch.add(regular, offset, alpha=offset_scale)                       # N, G, P, Ho, Wo, 2
 
     # The CUDA range test, per coordinate (one bad coordinate already puts the point outside).

@@ -10,7 +10,9 @@ lives in dcnv3_ascend.onnx.
 """
 import torch
 
+from .attrs import Dcnv3Attrs
 from .fallback import dcnv3_fallback
+
 
 class DCNv3Function:
     """InternImage's DCNv3Function call convention over torch.ops.npu.dcnv3."""
@@ -32,6 +34,6 @@ def dcnv3_core_pytorch(input, offset, mask, kernel_h, kernel_w, stride_h, stride
     so agrees with DCNv3Function) for pad_h != pad_w as well.
     """
     # im2col_step only batches kernel work; 1 divides every batch size.
-    return dcnv3_fallback(input, offset, mask, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w,
-                          dilation_h, dilation_w, group, group_channels, offset_scale, 1,
-                          int(remove_center))
+    attrs = Dcnv3Attrs(kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, group,
+                       group_channels, offset_scale, im2col_step=1, remove_center=int(remove_center))
+    return dcnv3_fallback(input, offset, mask, attrs)

@@ -112,7 +112,10 @@ class _DCNv3Base(nn.Module):
             # N, H, W, G -> N, H, W, G*group_channels (each group's gate repeated over its channels)
             scale = self.center_feature_scale_module(
                 x1, self.center_feature_scale_proj_weight, self.center_feature_scale_proj_bias)
-            scale = scale.repeat_interleave(self.group_channels, dim=-1)
+            # dim=3, not -1: torch's TorchScript ONNX symbolic of repeat_interleave turns a negative
+            # dim positive in place, and the traced graph shares that constant with the reshapes'
+            # -1, whose targets would then read 3 (a model that onnxruntime cannot run).
+            scale = scale.repeat_interleave(self.group_channels, dim=3)
             x = x * (1 - scale) + x_proj * scale
         return self.output_proj(x)
 

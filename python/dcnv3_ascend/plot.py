@@ -5,8 +5,10 @@ display and leaves the caller's pyplot state and backend alone.
 """
 import math
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+from ._optional_deps import require
+
+FigureCanvasAgg = require("matplotlib.backends.backend_agg", "plotting (--plot)").FigureCanvasAgg
+Figure = require("matplotlib.figure", "plotting (--plot)").Figure
 
 # Timings of a bench row: (row key, panel title).
 _PASSES = (("fwd_ms", "forward"), ("fwdbwd_ms", "forward + backward"))

@@ -19,34 +19,31 @@ import numpy as np
 import torch
 
 
-def _output_size(size, pad, dilation, kernel, stride):
-    return (size + 2 * pad - (dilation * (kernel - 1) + 1)) // stride + 1
-
-
-def _sampling_points(n_batch, h_out, w_out, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w,
-                     dilation_h, dilation_w, group, offset_scale, remove_center, offset):
+def _sampling_points(attrs, offset):
     """Yields (n, ho, wo, g, p, loc_h, loc_w) for every sampling point, in the CUDA op's order.
 
     `offset` is the float64 array [N, Ho, Wo, G, P, 2]; loc_h/loc_w are in input pixels.
     """
-    half_h = (dilation_h * (kernel_h - 1)) >> 1
-    half_w = (dilation_w * (kernel_w - 1)) >> 1
+    a = attrs
+    n_batch, h_out, w_out = offset.shape[:3]
+    half_h = (a.dilation_h * (a.kernel_h - 1)) >> 1
+    half_w = (a.dilation_w * (a.kernel_w - 1)) >> 1
     for n in range(n_batch):
         for ho in range(h_out):
             for wo in range(w_out):
-                p0_h = half_h - pad_h + ho * stride_h
-                p0_w = half_w - pad_w + wo * stride_w
-                base_h = p0_h - half_h * offset_scale
-                base_w = p0_w - half_w * offset_scale
-                for g in range(group):
+                p0_h = half_h - a.pad_h + ho * a.stride_h
+                p0_w = half_w - a.pad_w + wo * a.stride_w
+                base_h = p0_h - half_h * a.offset_scale
+                base_w = p0_w - half_w * a.offset_scale
+                for g in range(a.group):
                     p = 0
-                    for i in range(kernel_w):
-                        for j in range(kernel_h):
-                            if remove_center and i == kernel_w // 2 and j == kernel_h // 2:
+                    for i in range(a.kernel_w):
+                        for j in range(a.kernel_h):
+                            if a.remove_center and i == a.kernel_w // 2 and j == a.kernel_h // 2:
                                 continue
                             off_x, off_y = offset[n, ho, wo, g, p]
-                            loc_w = base_w + (i * dilation_w + off_x) * offset_scale
-                            loc_h = base_h + (j * dilation_h + off_y) * offset_scale
+                            loc_w = base_w + (i * a.dilation_w + off_x) * a.offset_scale
+                            loc_h = base_h + (j * a.dilation_h + off_y) * a.offset_scale
                             yield n, ho, wo, g, p, loc_h, loc_w
                             p += 1
 
@@ -74,15 +71,13 @@ def _bilinear_corners(loc_h, loc_w, height, width):
     return [c for c in corners if 0 <= c[0] < height and 0 <= c[1] < width]
 
 
-def _prepare(input, offset, mask, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h,
-             dilation_w, group, group_channels, remove_center):
+def _prepare(input, offset, mask, attrs):
     """float64 numpy views [N, H, W, G, C], [N, Ho, Wo, G, P, 2], [N, Ho, Wo, G, P]."""
     n_batch, height, width, channels = input.shape
-    if channels != group * group_channels:
-        raise ValueError(f"input channels must be group*group_channels = {group * group_channels}, got {channels}")
-    h_out = _output_size(height, pad_h, dilation_h, kernel_h, stride_h)
-    w_out = _output_size(width, pad_w, dilation_w, kernel_w, stride_w)
-    points = kernel_h * kernel_w - int(remove_center)
+    group, points = attrs.group, attrs.points
+    if channels != attrs.channels:
+        raise ValueError(f"input channels must be group*group_channels = {attrs.channels}, got {channels}")
+    h_out, w_out = attrs.output_size(height, width)
     want_offset = (n_batch, h_out, w_out, group * points * 2)
     if tuple(offset.shape) != want_offset:
         raise ValueError(f"offset must have shape {list(want_offset)}, got {list(offset.shape)}")
@@ -92,61 +87,50 @@ def _prepare(input, offset, mask, kernel_h, kernel_w, stride_h, stride_w, pad_h,
     def f64(t):
         return t.detach().to(device="cpu", dtype=torch.float64).numpy()
 
-    return (f64(input).reshape(n_batch, height, width, group, group_channels),
+    return (f64(input).reshape(n_batch, height, width, group, attrs.group_channels),
             f64(offset).reshape(n_batch, h_out, w_out, group, points, 2),
             f64(mask).reshape(n_batch, h_out, w_out, group, points))
 
 
-def dcnv3_reference(input, offset, mask, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w,
-                    dilation_h, dilation_w, group, group_channels, offset_scale, im2col_step,
-                    remove_center):
-    """DCNv3 forward in float64. Returns a CPU float64 tensor [N, Ho, Wo, G*C].
+def dcnv3_reference(input, offset, mask, attrs):
+    """DCNv3 forward in float64 for a Dcnv3Attrs. Returns a CPU float64 tensor [N, Ho, Wo, G*C].
 
     im2col_step only batches work in the real kernels; it does not change the result.
     """
-    del im2col_step
-    inp, off, msk = _prepare(input, offset, mask, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w,
-                             dilation_h, dilation_w, group, group_channels, remove_center)
+    inp, off, msk = _prepare(input, offset, mask, attrs)
     n_batch, height, width = inp.shape[:3]
     h_out, w_out = off.shape[1:3]
-    out = np.zeros((n_batch, h_out, w_out, group, group_channels))
-    for n, ho, wo, g, p, loc_h, loc_w in _sampling_points(
-            n_batch, h_out, w_out, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w,
-            dilation_h, dilation_w, group, offset_scale, remove_center, off):
+    out = np.zeros((n_batch, h_out, w_out, attrs.group, attrs.group_channels))
+    for n, ho, wo, g, p, loc_h, loc_w in _sampling_points(attrs, off):
         if not _inside(loc_h, loc_w, height, width):
             continue
-        value = np.zeros(group_channels)
+        value = np.zeros(attrs.group_channels)
         for h, w, weight, _, _ in _bilinear_corners(loc_h, loc_w, height, width):
             value += weight * inp[n, h, w, g]
         out[n, ho, wo, g] += msk[n, ho, wo, g, p] * value
-    return torch.from_numpy(out.reshape(n_batch, h_out, w_out, group * group_channels))
+    return torch.from_numpy(out.reshape(n_batch, h_out, w_out, attrs.channels))
 
 
-def dcnv3_reference_backward(input, offset, mask, grad_output, kernel_h, kernel_w, stride_h, stride_w,
-                             pad_h, pad_w, dilation_h, dilation_w, group, group_channels, offset_scale,
-                             im2col_step, remove_center):
-    """Analytic DCNv3 gradients in float64: (grad_input, grad_offset, grad_mask), CPU tensors
-    shaped like input, offset and mask."""
-    del im2col_step
-    inp, off, msk = _prepare(input, offset, mask, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w,
-                             dilation_h, dilation_w, group, group_channels, remove_center)
+def dcnv3_reference_backward(input, offset, mask, grad_output, attrs):
+    """Analytic DCNv3 gradients in float64 for a Dcnv3Attrs: (grad_input, grad_offset,
+    grad_mask), CPU tensors shaped like input, offset and mask."""
+    inp, off, msk = _prepare(input, offset, mask, attrs)
     n_batch, height, width = inp.shape[:3]
     h_out, w_out = off.shape[1:3]
     grad_out = grad_output.detach().to(device="cpu", dtype=torch.float64).numpy().reshape(
-        n_batch, h_out, w_out, group, group_channels)
+        n_batch, h_out, w_out, attrs.group, attrs.group_channels)
     grad_inp = np.zeros_like(inp)
     grad_off = np.zeros_like(off)
     grad_msk = np.zeros_like(msk)
-    for n, ho, wo, g, p, loc_h, loc_w in _sampling_points(
-            n_batch, h_out, w_out, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w,
-            dilation_h, dilation_w, group, offset_scale, remove_center, off):
+    scale = attrs.offset_scale
+    for n, ho, wo, g, p, loc_h, loc_w in _sampling_points(attrs, off):
         if not _inside(loc_h, loc_w, height, width):
             continue
         g_out = grad_out[n, ho, wo, g]              # [C]
         t = g_out * msk[n, ho, wo, g, p]            # [C]
-        value = np.zeros(group_channels)
-        d_value_d_h = np.zeros(group_channels)
-        d_value_d_w = np.zeros(group_channels)
+        value = np.zeros(attrs.group_channels)
+        d_value_d_h = np.zeros(attrs.group_channels)
+        d_value_d_w = np.zeros(attrs.group_channels)
         for h, w, weight, d_weight_d_h, d_weight_d_w in _bilinear_corners(loc_h, loc_w, height, width):
             v = inp[n, h, w, g]
             value += weight * v
@@ -155,8 +139,8 @@ def dcnv3_reference_backward(input, offset, mask, grad_output, kernel_h, kernel_
             grad_inp[n, h, w, g] += weight * t
         grad_msk[n, ho, wo, g, p] = np.dot(g_out, value)
         # d loc / d offset = offset_scale for both axes; offsets are stored as (x, y).
-        grad_off[n, ho, wo, g, p, 0] = offset_scale * np.dot(t, d_value_d_w)
-        grad_off[n, ho, wo, g, p, 1] = offset_scale * np.dot(t, d_value_d_h)
+        grad_off[n, ho, wo, g, p, 0] = scale * np.dot(t, d_value_d_w)
+        grad_off[n, ho, wo, g, p, 1] = scale * np.dot(t, d_value_d_h)
     return (torch.from_numpy(grad_inp.reshape(input.shape)),
             torch.from_numpy(grad_off.reshape(offset.shape)),
             torch.from_numpy(grad_msk.reshape(mask.shape)))

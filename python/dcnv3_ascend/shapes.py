@@ -156,8 +156,7 @@ def _keep_off_integers(offset, attrs, dtype):
     if scale == 0:  # offsets do not move the samples: there is nothing to steer
         return offset
     # The window origin p0 is an integer, so loc's fraction is that of the scaled remainder.
-    taps = kernel_taps(attrs.kernel_h, attrs.kernel_w, attrs.dilation_h, attrs.dilation_w, attrs.remove_center,
-                       dtype=torch.float64)
+    taps = kernel_taps(attrs, dtype=torch.float64)
     eps = torch.finfo(dtype).eps
     for _ in range(8):
         rel = (taps - half + offset) * scale

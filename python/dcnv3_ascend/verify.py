@@ -21,7 +21,11 @@ import sys
 import time
 
 import torch
-from tqdm import tqdm
+
+try:
+    from tqdm import tqdm
+except ModuleNotFoundError:  # only the progress bar needs it; tqdm is not a runtime dependency
+    tqdm = None
 
 from .backends import BACKENDS, get_backend
 from .reference import dcnv3_reference, dcnv3_reference_backward
@@ -92,9 +96,8 @@ class _Golden:
             self._cache = {k: v for k, v in self._cache.items() if k[0] == case}
             inputs = make_inputs(case, dtype, seed)
             grad_output = make_grad_output(case, dtype, seed)
-            args = case.attrs.args()
-            self._cache[key] = (dcnv3_reference(*inputs, *args),
-                                *dcnv3_reference_backward(*inputs, grad_output, *args))
+            self._cache[key] = (dcnv3_reference(*inputs, case.attrs),
+                                *dcnv3_reference_backward(*inputs, grad_output, case.attrs))
         return self._cache[key]
 
 
@@ -129,7 +132,8 @@ def _case_record(case):
 def run_suite(backends, dtypes, cases, seed=0, progress=None):
     """Runs every (case, dtype, backend) and returns the report dict that --json writes.
 
-    progress: show a tqdm bar on stderr (None: only when stderr is a terminal).
+    progress: show a tqdm bar on stderr (None: only when stderr is a terminal); without tqdm
+    installed there is no bar.
     """
     skipped = [{"backend": b.name, "dtype": DTYPE_NAMES[d],
                 "reason": f"{b.name} does not take {DTYPE_NAMES[d]}"}
@@ -137,13 +141,16 @@ def run_suite(backends, dtypes, cases, seed=0, progress=None):
     jobs = [(c, d, b) for c in cases for d in dtypes for b in backends if d in b.dtypes]
     golden = _Golden()
     results = []
-    bar = tqdm(total=len(jobs), disable=(None if progress is None else not progress), file=sys.stderr,
-               unit="run", desc="verify")
-    with bar:
-        for case, dtype, backend in jobs:
+    show_bar = (sys.stderr.isatty() if progress is None else progress) and tqdm is not None
+    bar = tqdm(total=len(jobs), file=sys.stderr, unit="run", desc="verify") if show_bar else None
+    for case, dtype, backend in jobs:
+        if bar:
             bar.set_postfix_str(f"{case.name} {backend.name} {DTYPE_NAMES[dtype]}")
-            results.append(run_case(backend, case, dtype, golden, seed))
+        results.append(run_case(backend, case, dtype, golden, seed))
+        if bar:
             bar.update()
+    if bar:
+        bar.close()
     summary = {s: sum(r["status"] == s for r in results) for s in ("pass", "fail", "error")}
     summary["skip"] = len(skipped) * len(cases)
     return {
@@ -287,6 +294,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.batch < 1:
         parser.error(f"--batch must be >= 1, got {args.batch}")
+    if args.plot:
+        try:  # before the run, not after it
+            from .plot import plot_accuracy
+        except ModuleNotFoundError as error:
+            parser.error(str(error))
 
     try:
         backends, unavailable = _select_backends(args.backend)
@@ -312,8 +324,6 @@ def main(argv=None):
         with open(args.json, "w") as f:
             json.dump(_json_safe(report), f, indent=1, allow_nan=False)
     if args.plot:
-        from .plot import plot_accuracy
-
         plot_accuracy(report, args.plot)
     return 0 if report["passed"] else 1
 

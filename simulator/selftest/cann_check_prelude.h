@@ -1,4 +1,4 @@
-// Force-included by cann_check.sh when the self-test kernels are syntax-checked against the real
+// Force-included by scripts/check_cann.sh when the self-test kernels are syntax-checked against the real
 // CANN 8.1 headers, which proves every API call they make has CANN's name and signature.
 // It replaces selftest_registry.h (whose include guard it defines) with the two things the kernels
 // take from it.
