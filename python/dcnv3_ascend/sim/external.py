@@ -134,13 +134,15 @@ def build_kernel(source, entry, arg_names, build_dir, tiling_struct=None, tiling
              # stubs behind it.
              "-D__CCE_KT_TEST__=1"]
     flags += [f"-D{k}={v}" for k, v in sorted(defines.items())]
-    incs = [root / "include", root / "src", root / "external_include", source.parent]
+    # op_host/ holds the SoC table the simulator's soc_table.h reads.
+    incs = [root / "include", root / "src", root / "external_include", root.parent / "op_host", source.parent]
     incs += [Path(d).resolve() for d in include_dirs] + sorted({h.parent for h in headers})
     flags += [f"-I{d}" for d in incs]
     digest = hashlib.sha256()
     for part in [unit, compiler, *flags]:
         digest.update(part.encode())
-    for f in sorted({source, *headers, *root.glob("include/**/*.h"), *source.parent.glob("*.h")}):
+    for f in sorted({source, *headers, *root.glob("include/**/*.h"), *root.glob("src/*.h"),
+                          root.parent / "op_host" / "dcnv3_soc_table.h", *source.parent.glob("*.h")}):
         digest.update(f.read_bytes())
     build_dir = Path(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
