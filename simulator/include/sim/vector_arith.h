@@ -130,16 +130,18 @@ namespace AscendC {
   }                                                                                                                    \
   template <typename T, bool isSetMask = true>                                                                         \
   void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& src0Local, const LocalTensor<T>& src1Local,          \
-            uint64_t mask, ::sim::U8Arg repeatTimes, const BinaryRepeatParams& repeatParams) {                        \
+            uint64_t mask, ::sim::U8Arg repeatTimes, const BinaryRepeatParams& repeatParams) {                         \
     static_assert(TYPE_OK<T>, #NAME " on Atlas A2 supports " TYPES);                                                   \
-    ::sim::BinaryRepeat(#NAME, dstLocal, src0Local, src1Local, ::sim::ContinuousMask<T>(#NAME, mask), repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_binary_intf.h"), \
+    ::sim::BinaryRepeat(#NAME, dstLocal, src0Local, src1Local, ::sim::ContinuousMask<T>(#NAME, mask),                  \
+                        repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_binary_intf.h"),                \
                         repeatParams, [](auto a, auto b) { return EXPR; });                                            \
   }                                                                                                                    \
   template <typename T, bool isSetMask = true>                                                                         \
   void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& src0Local, const LocalTensor<T>& src1Local,          \
-            uint64_t mask[], ::sim::U8Arg repeatTimes, const BinaryRepeatParams& repeatParams) {                      \
+            uint64_t mask[], ::sim::U8Arg repeatTimes, const BinaryRepeatParams& repeatParams) {                       \
     static_assert(TYPE_OK<T>, #NAME " on Atlas A2 supports " TYPES);                                                   \
-    ::sim::BinaryRepeat(#NAME, dstLocal, src0Local, src1Local, ::sim::BitMask<T>(#NAME, mask), repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_binary_intf.h"), \
+    ::sim::BinaryRepeat(#NAME, dstLocal, src0Local, src1Local, ::sim::BitMask<T>(#NAME, mask),                         \
+                        repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_binary_intf.h"),                \
                         repeatParams, [](auto a, auto b) { return EXPR; });                                            \
   }
 
@@ -158,24 +160,28 @@ SIM_BINARY_OP(Or, ::sim::kBitwiseType, "int16_t/uint16_t", a | b)
   template <typename T, bool isSetMask = true>                                                                         \
   void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, const T& scalarValue,                      \
             const int32_t& calCount) {                                                                                 \
-    static_assert(::sim::kArithType<T>, #NAME " on Atlas A2 supports int16_t/half/int32_t/float");                    \
+    static_assert(::sim::kArithType<T>, #NAME " on Atlas A2 supports int16_t/half/int32_t/float");                     \
     const ::sim::Wide<T> s = static_cast<::sim::Wide<T>>(scalarValue);                                                 \
     ::sim::UnaryCount(#NAME, dstLocal, srcLocal, calCount, [s](auto a) { return EXPR; });                              \
   }                                                                                                                    \
   template <typename T, bool isSetMask = true>                                                                         \
   void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, const T& scalarValue, uint64_t mask,       \
-            ::sim::U8Arg repeatTimes, const UnaryRepeatParams& repeatParams) {                                        \
-    static_assert(::sim::kArithType<T>, #NAME " on Atlas A2 supports int16_t/half/int32_t/float");                    \
+            ::sim::U8Arg repeatTimes, const UnaryRepeatParams& repeatParams) {                                         \
+    static_assert(::sim::kArithType<T>, #NAME " on Atlas A2 supports int16_t/half/int32_t/float");                     \
     const ::sim::Wide<T> s = static_cast<::sim::Wide<T>>(scalarValue);                                                 \
-    ::sim::UnaryRepeat(#NAME, dstLocal, srcLocal, ::sim::ContinuousMask<T>(#NAME, mask), repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_binary_scalar_intf.h"), repeatParams, \
+    ::sim::UnaryRepeat(#NAME, dstLocal, srcLocal, ::sim::ContinuousMask<T>(#NAME, mask),                               \
+                       repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_binary_scalar_intf.h"),          \
+                       repeatParams,                                                                                   \
                        [s](auto a) { return EXPR; });                                                                  \
   }                                                                                                                    \
   template <typename T, bool isSetMask = true>                                                                         \
   void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, const T& scalarValue, uint64_t mask[],     \
-            ::sim::U8Arg repeatTimes, const UnaryRepeatParams& repeatParams) {                                        \
-    static_assert(::sim::kArithType<T>, #NAME " on Atlas A2 supports int16_t/half/int32_t/float");                    \
+            ::sim::U8Arg repeatTimes, const UnaryRepeatParams& repeatParams) {                                         \
+    static_assert(::sim::kArithType<T>, #NAME " on Atlas A2 supports int16_t/half/int32_t/float");                     \
     const ::sim::Wide<T> s = static_cast<::sim::Wide<T>>(scalarValue);                                                 \
-    ::sim::UnaryRepeat(#NAME, dstLocal, srcLocal, ::sim::BitMask<T>(#NAME, mask), repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_binary_scalar_intf.h"), repeatParams, \
+    ::sim::UnaryRepeat(#NAME, dstLocal, srcLocal, ::sim::BitMask<T>(#NAME, mask),                                      \
+                       repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_binary_scalar_intf.h"),          \
+                       repeatParams,                                                                                   \
                        [s](auto a) { return EXPR; });                                                                  \
   }
 
@@ -192,17 +198,19 @@ SIM_SCALAR_OP(Mins, (::sim::RejectNan("Mins", a, s), a < s ? a : s))
     ::sim::UnaryCount(#NAME, dstLocal, srcLocal, calCount, [](auto a) { return EXPR; });                               \
   }                                                                                                                    \
   template <typename T, bool isSetMask = true>                                                                         \
-  void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, uint64_t mask, ::sim::U8Arg repeatTimes,  \
+  void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, uint64_t mask, ::sim::U8Arg repeatTimes,   \
             const UnaryRepeatParams& repeatParams) {                                                                   \
     static_assert(TYPE_OK<T>, #NAME " on Atlas A2 supports " TYPES);                                                   \
-    ::sim::UnaryRepeat(#NAME, dstLocal, srcLocal, ::sim::ContinuousMask<T>(#NAME, mask), repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_unary_intf.h"), repeatParams, \
+    ::sim::UnaryRepeat(#NAME, dstLocal, srcLocal, ::sim::ContinuousMask<T>(#NAME, mask),                               \
+                       repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_unary_intf.h"), repeatParams,    \
                        [](auto a) { return EXPR; });                                                                   \
   }                                                                                                                    \
   template <typename T, bool isSetMask = true>                                                                         \
   void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, uint64_t mask[],                           \
-            ::sim::U8Arg repeatTimes, const UnaryRepeatParams& repeatParams) {                                        \
+            ::sim::U8Arg repeatTimes, const UnaryRepeatParams& repeatParams) {                                         \
     static_assert(TYPE_OK<T>, #NAME " on Atlas A2 supports " TYPES);                                                   \
-    ::sim::UnaryRepeat(#NAME, dstLocal, srcLocal, ::sim::BitMask<T>(#NAME, mask), repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_unary_intf.h"), repeatParams, \
+    ::sim::UnaryRepeat(#NAME, dstLocal, srcLocal, ::sim::BitMask<T>(#NAME, mask),                                      \
+                       repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_unary_intf.h"), repeatParams,    \
                        [](auto a) { return EXPR; });                                                                   \
   }
 
