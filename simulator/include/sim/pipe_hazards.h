@@ -154,9 +154,10 @@ class UbHazards {
                     ? " (TQue EnQue/DeQue do not order the scalar unit)"
                     : " (or pass the tensor through a TQue EnQue/DeQue or AllocTensor/FreeTensor that does it)");
     }
-    Fail(p == Pipe::kS || q == Pipe::kS ? "ub-scalar-hazard" : "ub-pipe-hazard", Msg(PipeName(p), " instruction ", op, " ", verb, " UB bytes [", block * 32, ", ",
-                               block * 32 + 32, ") ", past, " by ", PipeName(q), " instruction ", (q_op ? q_op : "?"),
-                               " without synchronisation; the pipes run concurrently on hardware, so ", fix));
+    const char* rule = p == Pipe::kS || q == Pipe::kS ? "ub-scalar-hazard" : "ub-pipe-hazard";
+    Fail(rule, Msg(PipeName(p), " instruction ", op, " ", verb, " UB bytes [", block * 32, ", ", block * 32 + 32, ") ",
+                   past, " by ", PipeName(q), " instruction ", (q_op ? q_op : "?"),
+                   " without synchronisation; the pipes run concurrently on hardware, so ", fix));
   }
 
   std::vector<Block> blocks_;

@@ -29,10 +29,10 @@ void Gather(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, cons
   constexpr uint32_t lanes = 256 / sizeof(T);
   if (count / lanes > 255)
     ::sim::Fail("count-narrowing",
-                ::sim::Msg(op, ": count=", count, " is ", count / lanes, " full repeats of ", lanes, " elements, but CANN "
-                           "8.1 computes the repeat count as uint8_t (basic_api/inner_interface/inner_kernel_operator_"
-                           "vec_gather_intf.cppm), so Atlas A2 would run ", (count / lanes) % 256, " of them and silently "
-                           "skip elements; gather at most ", 255 * lanes, " elements per call"));
+                ::sim::Msg(op, ": count=", count, " is ", count / lanes, " full repeats of ", lanes, " elements, but "
+                           "CANN 8.1 computes the repeat count as uint8_t (basic_api/inner_interface/inner_kernel_"
+                           "operator_vec_gather_intf.cppm), so Atlas A2 would run ", (count / lanes) % 256,
+                           " of them and silently skip elements; gather at most ", 255 * lanes, " elements per call"));
   const uint64_t db = static_cast<uint64_t>(count) * sizeof(T);
   ::sim::RequireUbSpan(op, "dst", dstLocal, db);
   ::sim::RequireUbSpan(op, "srcOffset", srcOffsetLocal, static_cast<uint64_t>(count) * sizeof(uint32_t));
