@@ -69,13 +69,25 @@ def test_fmod_documented_examples():
     np.testing.assert_allclose(z[2:], np.fmod(sweep[2:].astype(np.float64), 2.0), atol=1e-6)
 
 
-def gather_mask(pattern, repeat, blk=1, rep=8, src1_rep=0, in_place=False, pattern_words=None):
+def gather_mask(pattern, repeat, blk=1, rep=8, src1_rep=0, in_place=False, pattern_words=None, reduce=False):
     src = np.arange(1, 513, dtype=np.float32)
     pat = np.zeros(64, np.uint32) if pattern_words is None else pattern_words
     out = np.full(512, -1.0, np.float32)
     cnt = np.zeros(4, np.int64)
-    _sim.run_selftest("api_gather_mask", [src, pat, out, cnt], [pattern, repeat, blk, rep, src1_rep, int(in_place)])
+    _sim.run_selftest("api_gather_mask", [src, pat, out, cnt],
+                      [pattern, repeat, blk, rep, src1_rep, int(in_place), int(reduce)])
     return src, out, int(cnt[0])
+
+
+@pytest.mark.parametrize("kwargs,rule,text", [
+    (dict(pattern=8, repeat=1), "gather-mask-pattern", "src1Pattern=8 must be in [1, 7]"),
+    (dict(pattern=1, repeat=300, rep=0), "vector-repeat", "repeatTimes=300 exceeds 255"),
+    (dict(pattern=1, repeat=1, reduce=True), "not-simulated", "reduceMode=true"),
+])
+def test_gather_mask_rules(kwargs, rule, text):
+    with pytest.raises(_sim.SimulatorError) as err:
+        gather_mask(**kwargs)
+    assert str(err.value).startswith(f"[{rule}] core 0:") and text in str(err.value), str(err.value)
 
 
 def test_gather_mask_documented_example_pattern_2_in_place():

@@ -44,7 +44,8 @@ SIM_SELFTEST(api_fused_binary);
 
 // GatherMask on a float (32-bit) tile of 512 elements from arg0 into arg2; the kept count goes to
 // arg3[0] (int64). params: pattern (1..7, or 0 for the uint32_t pattern tensor from arg1),
-// repeatTimes, src0BlockStride, src0RepeatStride, src1RepeatStride, in_place (dst = src0).
+// repeatTimes, src0BlockStride, src0RepeatStride, src1RepeatStride, in_place (dst = src0),
+// reduceMode.
 extern "C" __global__ __aicore__ void api_gather_mask(GM_ADDR a, GM_ADDR pat, GM_ADDR out, GM_ADDR cnt,
                                                       GM_ADDR params) {
   auto p = [&](int i) { return sim::SelftestParam(params, i); };
@@ -64,9 +65,9 @@ extern "C" __global__ __aicore__ void api_gather_mask(GM_ADDR a, GM_ADDR pat, GM
   const LocalTensor<float>& target = p(5) != 0 ? src : dst;
   uint64_t kept = 0;
   if (p(0) == 0) {
-    GatherMask(target, src, pattern, false, 0, gp, kept);
+    GatherMask(target, src, pattern, p(6) != 0, 0, gp, kept);
   } else {
-    GatherMask(target, src, static_cast<uint8_t>(p(0)), false, 0, gp, kept);
+    GatherMask(target, src, static_cast<uint8_t>(p(0)), p(6) != 0, 0, gp, kept);
   }
   Store(out, target, len);
   GlobalTensor<int64_t> count;

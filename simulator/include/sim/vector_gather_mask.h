@@ -58,7 +58,7 @@ void RunGatherMask(const AscendC::LocalTensor<T>& dst, const AscendC::LocalTenso
   if (reduceMode)
     Fail("not-simulated", "GatherMask with reduceMode=true (counter mode) is not simulated; use reduceMode=false");
   if (p.repeatTimes > 255)
-    Fail("vector-repeat", Msg(op, ": repeatTimes=", p.repeatTimes, " exceeds 255 (the instruction field is 8 bits)"));
+    Fail("vector-repeat", Msg(op, ": repeatTimes=", p.repeatTimes, " exceeds 255 (the hardware limit of repeatTime, asc-devkit SIMD计算说明/高维切分)"));
   constexpr uint32_t lanes = 256 / sizeof(T), per_block = 32 / sizeof(T);
   auto lane_addr = [&](uint32_t r, uint32_t e) {
     return src0.SimAddr() + (static_cast<uint64_t>(r) * p.src0RepeatStride +
