@@ -3,7 +3,7 @@
 get_filename_component(run_dir ${CPACK_TEMPORARY_DIRECTORY} DIRECTORY)
 set(run_file ${run_dir}/${CPACK_PACKAGE_FILE_NAME}.run)
 execute_process(
-  COMMAND bash ${CPACK_DCNV3_PACK_SCRIPT} ${CPACK_TEMPORARY_DIRECTORY} ${run_file} ${CPACK_DCNV3_CANN_ROOT}
+  COMMAND bash ${CPACK_DCNV3_PACK_SCRIPT} ${CPACK_TEMPORARY_DIRECTORY} ${run_file}
   RESULT_VARIABLE result
   OUTPUT_VARIABLE output
   ERROR_VARIABLE error)

@@ -18,5 +18,4 @@ set(CPACK_EXTERNAL_ENABLE_STAGING TRUE)
 set(CPACK_EXTERNAL_PACKAGE_SCRIPT ${CMAKE_SOURCE_DIR}/cmake/makeself.cmake)
 # Read by cmake/makeself.cmake (CPack passes CPACK_* variables on to it).
 set(CPACK_DCNV3_PACK_SCRIPT ${CMAKE_SOURCE_DIR}/scripts/pack_run.sh)
-set(CPACK_DCNV3_CANN_ROOT ${ASCEND_CANN_PACKAGE_PATH})
 include(CPack)
