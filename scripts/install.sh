@@ -11,16 +11,16 @@
 # first repairs what an interrupted one (killed, power loss) left behind. Silent unless it fails
 # or --verbose is given.
 set -euo pipefail
-# makeself runs us under its umask (077); the operators must be readable by every user, as CANN's
-# own packages are.
+# Whatever the caller's umask (077 is common on hardened hosts, and makeself-built packages
+# impose it), the operators must be readable by every user, as CANN's own packages are.
 umask 022
 
 MANIFEST=.dcnv3_install_manifest
 
 usage() {
   cat <<'EOF'
-Usage: install.sh [--install-path=DIR] [--uninstall] [--verbose]
-  (from the package: ./custom_opp_<os>_<arch>.run [--install-path=DIR] [--uninstall] [--verbose])
+Usage: install.sh [--] [--install-path=DIR] [--uninstall] [--verbose]
+  (from the package: ./custom_opp_<os>_<arch>.run [--] [--install-path=DIR] [--uninstall] [--verbose])
 
   --install-path=DIR  absolute OPP root to install into; the operators go to DIR/vendors/<vendor>/
                       (default: the OPP root of $ASCEND_CUSTOM_OPP_PATH, else $ASCEND_OPP_PATH)
@@ -49,8 +49,8 @@ for arg in "$@"; do
     --install-path=*) install_root=${arg#--install-path=} ;;
     --uninstall) uninstall=1 ;;
     --verbose) verbose=1 ;;
-    --quiet) ;;  # CANN's makeself header forwards its own --quiet; we are quiet anyway
-    --) ;;       # the separator other self-extracting packages need before installer options
+    --quiet) ;;  # makeself-style packages take --quiet; we are quiet anyway
+    --) ;;       # makeself-style packages need `--` before installer options; ours takes both
     -h | --help) usage; exit 0 ;;
     *) usage >&2; die "unknown option '$arg'" ;;
   esac

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Wraps a staged operator package (packages/vendors/<vendor>/...) into a self-extracting .run:
 # scripts/run_header.sh followed by a gzip'ed tar holding the package and scripts/install.sh.
-# Called by CPack (cmake/makeself.cmake) and by the tests. Needs only bash, tar, gzip and
+# Called by CPack (cmake/pack_run.cmake) and by the tests. Needs only bash, tar, gzip and
 # sha256sum, so the package is the same whichever machine builds it (no makeself, whose
 # header versions differ in how they pass options on to the installer).
 #

@@ -106,8 +106,11 @@ def _numel(shape):
     return n
 
 
-def make_tensor(rng, shape, dtype, layout):
-    """A tensor of `shape` with `layout`; None when torch cannot represent it (negative or huge sizes)."""
+def make_tensor(shape, dtype, layout):
+    """A tensor of `shape` with `layout`; None when torch cannot represent it (negative or huge sizes)
+    or it holds more than MAX_ELEMENTS values."""
+    if _numel(shape) > MAX_ELEMENTS:
+        return None
     try:
         if layout == "strided" and shape[3] > 0:  # every other channel of a wider tensor
             t = torch.randn(*shape[:3], shape[3] * 2, dtype=torch.float64)[..., ::2]
@@ -152,23 +155,56 @@ def check_reference(tensors, attrs, backward, got):
     return None
 
 
-def run_call(rng, index, counts):
-    """Draws and runs one call: None when it was run and both paths agree, "" when torch cannot
-    build its tensors, else a description of the disagreement. Counts outcomes in `counts`."""
+# Calls that crashed the process or were accepted with wrapped-around sizes before issue 12:
+# the issue's call, then attributes with the shapes a wrapping int64 contract derived for them.
+# Run first, forward and backward, by every fuzz run.
+ISSUE_12_CALL = (Dcnv3Attrs(2**32, 2**32, 1, 1, 2**31, 2**31, 1, 1, 1, 4, 1.0, 256, 0),
+                 [[1, 1, 1, 4], [1, 2, 2, 0], [1, 2, 2, 0], [1, 2, 2, 4]])
+ISSUE_12_ATTRS = [
+    Dcnv3Attrs(group=4, group_channels=2**62),
+    Dcnv3Attrs(group=2**61, group_channels=8, kernel_h=1, kernel_w=1, pad_h=0, pad_w=0),
+    Dcnv3Attrs(group=2**62, group_channels=4, kernel_h=1, kernel_w=1, pad_h=0, pad_w=0),
+    Dcnv3Attrs(pad_h=2**63 - 1, group_channels=4),
+    Dcnv3Attrs(dilation_h=2**62, group_channels=4),
+    Dcnv3Attrs(kernel_h=1, kernel_w=1, pad_h=0, pad_w=0, remove_center=1, group_channels=4),
+]
+
+
+def issue_12_calls():
+    """(attrs, backward, tensors) of the issue 12 calls that torch can build, float32."""
+    cases = [ISSUE_12_CALL] + [(a, contract_shapes(a, batch, 1, 1, wrap=True)) for a in ISSUE_12_ATTRS
+                               for batch in (0, 1)]
+    for attrs, shapes in cases:
+        tensors = [make_tensor(s, torch.float32, "contiguous") for s in shapes]
+        for backward in (False, True):
+            if all(t is not None for t in tensors[: 4 if backward else 3]):
+                yield attrs, backward, tensors[: 4 if backward else 3]
+
+
+def draw_call(rng):
+    """(attrs, backward, tensors) of one random call; tensors is None when torch cannot build them."""
     attrs = draw_attrs(rng)
     backward = rng.random() < 0.5
     dtype = rng.choice(DTYPES)
     layouts = [rng.choice(LAYOUTS) for _ in range(4)]
     shapes = intended_shapes(rng, attrs)[: 4 if backward else 3]
-    tensors = [make_tensor(rng, s, dtype, l) for s, l in zip(shapes, layouts)]
+    tensors = [make_tensor(s, dtype, l) for s, l in zip(shapes, layouts)]
     if any(t is None for t in tensors):
-        return ""
+        return attrs, backward, None
     if rng.random() < 0.03:  # one tensor of another dtype
         i = rng.randrange(len(tensors))
         tensors[i] = tensors[i].to(rng.choice((torch.float64, torch.int64, torch.float16)))
+    return attrs, backward, tensors
+
+
+def run_call(attrs, backward, tensors, index, counts):
+    """Runs one call on both paths: None when they agree, else a description of the disagreement.
+    Counts outcomes in `counts`."""
+    dtype = tensors[0].dtype
     op = torch.ops.npu.dcnv3_backward if backward else torch.ops.npu.dcnv3
-    description = (f"call {index}: {'backward' if backward else 'forward'} {attrs} shapes={shapes} "
-                   f"dtypes={[str(t.dtype) for t in tensors]} layouts={layouts[:len(tensors)]}")
+    description = (f"call {index}: {'backward' if backward else 'forward'} {attrs} "
+                   f"shapes={[list(t.shape) for t in tensors]} strides={[t.stride() for t in tensors]} "
+                   f"dtypes={[str(t.dtype) for t in tensors]}")
     print(description, flush=True)
     cpu_result = []
 
@@ -205,15 +241,21 @@ def main():
     args = parser.parse_args()
     rng = random.Random(args.seed)
     torch.manual_seed(args.seed)
-    made, index = 0, 0
     counts = collections.Counter()
-    while made < args.calls:
-        index += 1
-        failure = run_call(rng, index, counts)
+
+    def calls():
+        yield from issue_12_calls()
+        while True:
+            attrs, backward, tensors = draw_call(rng)
+            if tensors is not None:
+                yield attrs, backward, tensors
+
+    for index, call in zip(range(args.calls), calls()):
+        failure = run_call(*call, index, counts)
         if failure:
             print("DISAGREEMENT " + failure, flush=True)
             sys.exit(1)
-        made += failure is None
+    made = args.calls
     print(f"fuzz: {made} calls agree: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())), flush=True)
 
 

@@ -421,6 +421,21 @@ def run_script(script, *args, env=None):
                           env=env or clean_env())
 
 
+def test_rerun_restores_an_install_moved_aside_and_removes_stale_staging(packages, opp):
+    """What a kill between the two renames of an install leaves: no vendor directory, the previous
+    install under .<vendor>.previous.<pid>, a staging directory. The next run repairs it first."""
+    assert run_package(packages["1"], f"--install-path={opp}").returncode == 0
+    want = snapshot(opp)
+    vendors = opp / "vendors"
+    (vendors / VENDOR).rename(vendors / f".{VENDOR}.previous.4242")
+    (vendors / f".{VENDOR}.install.abc123" / "op_api").mkdir(parents=True)
+    result = run_package(packages["1"], f"--install-path={opp}", "--uninstall", "--verbose")
+    assert result.returncode == 0, result.stderr
+    assert f"restored the install an interrupted run had moved to {vendors}/.{VENDOR}.previous.4242" in result.stdout
+    assert run_package(packages["1"], f"--install-path={opp}").returncode == 0
+    assert snapshot(opp) == want
+
+
 def test_a_kill_at_any_step_of_an_install_is_repaired_by_the_next_run(extracted, opp, tmp_path):
     """SIGKILL before each command of install.sh in turn, upgrading from one version to the other
     in the default OPP (so config.ini is rewritten too): a re-run installs the new version exactly

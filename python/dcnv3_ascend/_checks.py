@@ -3,7 +3,9 @@
 A mirror of op_host/dcnv3_contract.h (ValidateAttrs, ValidateShapes) and
 python/csrc/dcnv3_args.cpp (dtypes, devices) with the same checks, in the same order, and the
 same messages, so an error reads the same from the CPU kernel, the NPU adapter, the meta/fake
-path and the fallback. tests/test_op_bad_input.py holds every path to that.
+path and the fallback. tests/test_op_bad_input.py holds every path to that for each rule, and
+tests/op_fuzz.py checks that this file and the C++ accept and reject the same random calls
+(attributes up to 2**64, wrapped-around shapes, empty dimensions).
 
 Sizes may be SymInts (torch.compile with dynamic shapes): size comparisons go through
 torch._check, which records a guard or a runtime assert instead of branching in Python.
