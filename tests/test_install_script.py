@@ -462,11 +462,15 @@ def test_a_kill_at_any_step_of_an_install_is_repaired_by_the_next_run(extracted,
 def test_a_kill_at_any_step_of_an_uninstall_is_repaired_by_the_next_run(extracted, opp, tmp_path):
     env = clean_env(ASCEND_OPP_PATH=str(opp))
     pristine = snapshot(opp)
+    installed = tmp_path / "installed"
+    assert run_script(extracted["1"], env=env).returncode == 0
+    shutil.copytree(opp, installed, symlinks=True)
     step = 0
     while True:
         step += 1
         assert step < 400, "install.sh --uninstall never finished"
-        assert run_script(extracted["1"], env=env).returncode == 0
+        shutil.rmtree(opp)
+        shutil.copytree(installed, opp, symlinks=True)  # as installed, faster than installing
         if not run_killed_at(extracted["1"], step, "--uninstall", env=env, tmp_path=tmp_path):
             break
         result = run_script(extracted["1"], "--uninstall", env=env)
