@@ -179,7 +179,7 @@ list_files() {
 # staging directory or moved-away install belongs to a running installer.
 lock_and_recover() {
   command -v flock >/dev/null || die "flock (util-linux) is needed to serialise installs; install util-linux"
-  exec 9<"$vendors_dir"
+  { exec 9<"$vendors_dir"; } 2>/dev/null || die "cannot read $vendors_dir (no read permission for $(id -un)); nothing was changed"
   flock -w 600 9 || die "another install or uninstall in $vendors_dir has held its lock for 10 minutes; try again later"
   local old_dir
   for old_dir in "$vendors_dir/.$vendor.previous."*; do

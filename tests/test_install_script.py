@@ -388,6 +388,24 @@ def test_uninstall_without_write_permission_says_what_is_needed(packages):
         shutil.rmtree(opp)
 
 
+def test_unreadable_vendors_directory_is_named(packages):
+    opp = Path(tempfile.mkdtemp(prefix="dcnv3_opp_"))
+    opp.chmod(0o755)
+    vendors = opp / "vendors"
+    vendors.mkdir(mode=0o711)
+    vendors.chmod(0o711)
+    try:
+        if os.geteuid() == 0:
+            result = run_package(packages["1"], f"--install-path={opp}", user=65534)
+        else:
+            vendors.chmod(0o311)
+            result = run_package(packages["1"], f"--install-path={opp}")
+        assert result.returncode == 1
+        assert f"cannot read {vendors} (no read permission for" in result.stderr and "nothing was changed" in result.stderr
+    finally:
+        shutil.rmtree(opp)
+
+
 @pytest.fixture(scope="module")
 def extracted(packages, tmp_path_factory):
     """The two packages extracted: install.sh can then run with a DEBUG trap of its own."""
