@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 
+import torch
 from setuptools import Extension, find_packages, setup
 from torch.utils.cpp_extension import BuildExtension, CppExtension
 
@@ -82,7 +83,15 @@ class Build(BuildExtension):
         subprocess.check_call(["cmake", "--build", build_dir, "-j", str(os.cpu_count() or 2)])
 
 
+def torch_requirement():
+    """torch==<the release this build compiles against>: the extension uses torch's C++ API, whose
+    ABI changes between releases, so the wheel must not be installed next to another torch (as
+    torchvision pins its torch). No local label: a CPU or CUDA build of that release both fit."""
+    return "torch==" + torch.__version__.split("+")[0]
+
+
 setup(
+    install_requires=[torch_requirement(), "numpy"],
     packages=find_packages("python"),
     package_dir={"": "python"},
     ext_modules=[torch_extension(), CMakeExtension("dcnv3_ascend.sim._sim", "simulator")],

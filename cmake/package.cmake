@@ -1,5 +1,5 @@
 # The .run package: CPack stages `cmake --install` output (packages/vendors/<vendor>/...) and
-# cmake/makeself.cmake wraps it, through scripts/pack_run.sh, into
+# cmake/pack_run.cmake wraps it, through scripts/pack_run.sh, into
 # build_out/custom_opp_<os>_<arch>.run, whose installer is scripts/install.sh.
 
 # version.info records the compiler the kernels were built with, as CANN's own packages do.
@@ -15,8 +15,7 @@ set(CPACK_PACKAGE_FILE_NAME custom_opp_${package_suffix})
 set(CPACK_PACKAGE_DIRECTORY ${CMAKE_INSTALL_PREFIX})
 set(CPACK_GENERATOR External)
 set(CPACK_EXTERNAL_ENABLE_STAGING TRUE)
-set(CPACK_EXTERNAL_PACKAGE_SCRIPT ${CMAKE_SOURCE_DIR}/cmake/makeself.cmake)
-# Read by cmake/makeself.cmake (CPack passes CPACK_* variables on to it).
+set(CPACK_EXTERNAL_PACKAGE_SCRIPT ${CMAKE_SOURCE_DIR}/cmake/pack_run.cmake)
+# Read by cmake/pack_run.cmake (CPack passes CPACK_* variables on to it).
 set(CPACK_DCNV3_PACK_SCRIPT ${CMAKE_SOURCE_DIR}/scripts/pack_run.sh)
-set(CPACK_DCNV3_CANN_ROOT ${ASCEND_CANN_PACKAGE_PATH})
 include(CPack)

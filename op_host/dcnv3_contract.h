@@ -13,6 +13,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 
 namespace dcnv3 {
@@ -52,14 +53,42 @@ inline int64_t* IntAttrField(Attrs* a, int index) {
       &a->dilation_w, &a->group, &a->group_channels, nullptr, &a->im2col_step, &a->remove_center};
   return index >= 0 && index < kAttrCount ? fields[index] : nullptr;
 }
+inline const int64_t* IntAttrField(const Attrs* a, int index) { return IntAttrField(const_cast<Attrs*>(a), index); }
 
-// Sampling points per group.
+inline constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
+
+// Largest kernel, stride, pad, dilation, group and group_channels: InternImage's op takes them as
+// int. The bound keeps a product of two of them (times 2) inside int64: points, dilated kernel
+// extent, group * group_channels and 2 * pad cannot overflow. Products of three factors
+// (group * P * 2, element counts) and sums with tensor sizes go through the checked arithmetic
+// below, so no attribute value makes the contract compute a wrapped-around size.
+inline constexpr int64_t kMaxGeometryAttr = std::numeric_limits<int32_t>::max();
+static_assert(kMaxGeometryAttr <= kInt64Max / (2 * kMaxGeometryAttr), "two bounded factors must fit in int64");
+
+// *out = a * b for a, b >= 0; false (and *out untouched) when the product exceeds int64.
+inline bool CheckedMul(int64_t a, int64_t b, int64_t* out) {
+  if (a != 0 && b > kInt64Max / a) return false;
+  *out = a * b;
+  return true;
+}
+
+// *out = a + b for a, b >= 0; false when the sum exceeds int64.
+inline bool CheckedAdd(int64_t a, int64_t b, int64_t* out) {
+  if (b > kInt64Max - a) return false;
+  *out = a + b;
+  return true;
+}
+
+// Sampling points per group. Exact for attributes that pass ValidateAttrs.
 inline int64_t NumPoints(const Attrs& a) { return a.kernel_h * a.kernel_w - a.remove_center; }
 
+// Extent of the dilated kernel along one axis. Exact for attributes that pass ValidateAttrs.
+inline int64_t KernelSpan(int64_t dilation, int64_t kernel) { return dilation * (kernel - 1) + 1; }
+
 // Output extent along one axis. Callers validate first (see ValidateAttrs/ValidateShapes), so
-// the numerator is never negative and C++ truncation equals floor division.
+// the numerator is never negative, nothing overflows and C++ truncation equals floor division.
 inline int64_t OutputSize(int64_t in, int64_t pad, int64_t dilation, int64_t kernel, int64_t stride) {
-  return (in + 2 * pad - (dilation * (kernel - 1) + 1)) / stride + 1;
+  return (in + 2 * pad - KernelSpan(dilation, kernel)) / stride + 1;
 }
 
 // Everything a kernel needs to know about one call, after validation.
@@ -85,27 +114,31 @@ inline std::string DimsToString(const int64_t* d, int64_t rank) {
 // Checks the attributes alone. Returns "" when valid, else a message naming the attribute and
 // what was expected.
 inline std::string ValidateAttrs(const Attrs& a) {
-  auto positive = [](const char* name, int64_t v) -> std::string {
-    return v >= 1 ? "" : std::string(name) + " must be >= 1, got " + std::to_string(v);
-  };
-  std::string e;
-  if (!(e = positive("kernel_h", a.kernel_h)).empty()) return e;
-  if (!(e = positive("kernel_w", a.kernel_w)).empty()) return e;
-  if (!(e = positive("stride_h", a.stride_h)).empty()) return e;
-  if (!(e = positive("stride_w", a.stride_w)).empty()) return e;
-  if (!(e = positive("dilation_h", a.dilation_h)).empty()) return e;
-  if (!(e = positive("dilation_w", a.dilation_w)).empty()) return e;
-  if (!(e = positive("group", a.group)).empty()) return e;
-  if (!(e = positive("group_channels", a.group_channels)).empty()) return e;
-  if (!(e = positive("im2col_step", a.im2col_step)).empty()) return e;
-  if (a.pad_h < 0) return "pad_h must be >= 0, got " + std::to_string(a.pad_h);
-  if (a.pad_w < 0) return "pad_w must be >= 0, got " + std::to_string(a.pad_w);
+  // Integer attributes in position order: at least 1 (pad: 0); at most kMaxGeometryAttr except
+  // im2col_step, which only caps a batch split and is clamped to the batch.
+  for (int i = 0; i < kAttrCount; ++i) {
+    const int64_t* field = IntAttrField(&a, i);
+    if (field == nullptr || i == kRemoveCenter) continue;
+    const int64_t low = i == kPadH || i == kPadW ? 0 : 1;
+    const int64_t high = i == kIm2colStep ? kInt64Max : kMaxGeometryAttr;
+    if (*field < low) return std::string(kAttrNames[i]) + " must be >= " + std::to_string(low) + ", got " + std::to_string(*field);
+    if (*field > high)
+      return std::string(kAttrNames[i]) + " must be <= " + std::to_string(high) + " (InternImage's op takes it as int), got " +
+             std::to_string(*field);
+  }
   if (!std::isfinite(a.offset_scale)) return "offset_scale must be finite, got " + std::to_string(a.offset_scale);
   if (a.remove_center != 0 && a.remove_center != 1)
     return "remove_center must be 0 or 1, got " + std::to_string(a.remove_center);
   if (a.remove_center && (a.kernel_h != a.kernel_w || a.kernel_h % 2 == 0))
     return "remove_center=1 needs a square kernel of odd size, got kernel_h=" + std::to_string(a.kernel_h) +
            ", kernel_w=" + std::to_string(a.kernel_w);
+  if (a.remove_center && a.kernel_h == 1)
+    return "remove_center=1 with a 1x1 kernel leaves no sampling point; use kernel_h = kernel_w >= 3";
+  // offset holds group * P * 2 values per output position.
+  int64_t group_points = 0, offset_channels = 0;
+  if (!CheckedMul(a.group, NumPoints(a), &group_points) || !CheckedMul(group_points, 2, &offset_channels))
+    return "group*P*2 = " + std::to_string(a.group) + "*" + std::to_string(NumPoints(a)) +
+           "*2 exceeds int64: group or kernel_h*kernel_w is too large";
   return "";
 }
 
@@ -122,14 +155,30 @@ inline std::string ValidateShapes(Dims input, Dims offset, Dims mask, const Dims
     return "input channels (last dim) must equal group*group_channels = " + std::to_string(a.group) + "*" +
            std::to_string(a.group_channels) + " = " + std::to_string(a.group * a.group_channels) + ", got " +
            std::to_string(c);
-  const int64_t span_h = a.dilation_h * (a.kernel_h - 1) + 1, span_w = a.dilation_w * (a.kernel_w - 1) + 1;
-  if (h + 2 * a.pad_h < span_h || w + 2 * a.pad_w < span_w)
+  const int64_t span_h = KernelSpan(a.dilation_h, a.kernel_h), span_w = KernelSpan(a.dilation_w, a.kernel_w);
+  // Tensor sizes reach int64's limit only on empty or meta tensors, but they can.
+  int64_t padded_h = 0, padded_w = 0;
+  if (!CheckedAdd(h, 2 * a.pad_h, &padded_h))
+    return "input H + 2*pad_h = " + std::to_string(h) + " + 2*" + std::to_string(a.pad_h) +
+           " exceeds int64: the input height is too large for pad_h";
+  if (!CheckedAdd(w, 2 * a.pad_w, &padded_w))
+    return "input W + 2*pad_w = " + std::to_string(w) + " + 2*" + std::to_string(a.pad_w) +
+           " exceeds int64: the input width is too large for pad_w";
+  if (padded_h < span_h || padded_w < span_w)
     return "output size must be >= 1: input H, W = " + std::to_string(h) + ", " + std::to_string(w) +
            " with pad_h, pad_w = " + std::to_string(a.pad_h) + ", " + std::to_string(a.pad_w) +
            " is smaller than the dilated kernel " + std::to_string(span_h) + "x" + std::to_string(span_w);
   const int64_t ho = OutputSize(h, a.pad_h, a.dilation_h, a.kernel_h, a.stride_h);
   const int64_t wo = OutputSize(w, a.pad_w, a.dilation_w, a.kernel_w, a.stride_w);
   const int64_t p = NumPoints(a);
+  // A contiguous output needs its strides (products of trailing sizes) and element count in int64;
+  // an empty output too, so zero sizes count as 1 here.
+  const int64_t out_dims[4] = {n, ho, wo, c};
+  int64_t out_elements = 1;
+  for (const int64_t d : out_dims)
+    if (!CheckedMul(out_elements, d > 0 ? d : 1, &out_elements))
+      return "output shape [N, H_out, W_out, group*group_channels] = " + DimsToString(out_dims, 4) +
+             " is too large: its sizes multiply to more than int64 holds";
   auto expect = [&](const char* name, Dims d, int64_t last, const char* last_desc) -> std::string {
     const int64_t want[4] = {n, ho, wo, last};
     bool ok = d.rank == 4;

@@ -6,17 +6,21 @@
 # It installs into <root>/vendors/<vendor>/ only, where <root> is --install-path, else the OPP
 # root of $ASCEND_CUSTOM_OPP_PATH, else $ASCEND_OPP_PATH. Files are staged beside the target and
 # swapped in with renames, so a failed install leaves the previous one intact. A manifest in the
-# vendor directory lets --uninstall remove exactly what was installed. Silent unless it fails or
-# --verbose is given.
+# vendor directory lets --uninstall remove exactly what was installed. Installs and uninstalls
+# into one vendors/ directory hold a lock on it (flock), so they run one at a time, and each
+# first repairs what an interrupted one (killed, power loss) left behind. Silent unless it fails
+# or --verbose is given.
 set -euo pipefail
+# Whatever the caller's umask (077 is common on hardened hosts, and makeself-built packages
+# impose it), the operators must be readable by every user, as CANN's own packages are.
+umask 022
 
 MANIFEST=.dcnv3_install_manifest
 
 usage() {
   cat <<'EOF'
-Usage: install.sh [--install-path=DIR] [--uninstall] [--verbose]
-  (from the package: ./custom_opp_<os>_<arch>.run [--install-path=DIR] [--uninstall] [--verbose];
-   a package built with a system makeself needs `--` before these options)
+Usage: install.sh [--] [--install-path=DIR] [--uninstall] [--verbose]
+  (from the package: ./custom_opp_<os>_<arch>.run [--] [--install-path=DIR] [--uninstall] [--verbose])
 
   --install-path=DIR  absolute OPP root to install into; the operators go to DIR/vendors/<vendor>/
                       (default: the OPP root of $ASCEND_CUSTOM_OPP_PATH, else $ASCEND_OPP_PATH)
@@ -45,9 +49,9 @@ for arg in "$@"; do
     --install-path=*) install_root=${arg#--install-path=} ;;
     --uninstall) uninstall=1 ;;
     --verbose) verbose=1 ;;
-    --quiet) ;;  # CANN's makeself header forwards its own --quiet; we are quiet anyway
+    --quiet) ;;  # makeself-style packages take --quiet; we are quiet anyway
+    --) ;;       # makeself-style packages need `--` before installer options; ours takes both
     -h | --help) usage; exit 0 ;;
-    --*.run | --/*) ;;  # CANN's makeself header prepends the archive name and the caller's directory
     *) usage >&2; die "unknown option '$arg'" ;;
   esac
 done
@@ -60,23 +64,35 @@ if [ ${#vendor_dirs[@]} -ne 1 ]; then
   die "damaged package: expected one vendor directory in $payload_dir/packages/vendors, found ${#vendor_dirs[@]}"
 fi
 vendor=$(basename "${vendor_dirs[0]}")
+# The name is written into set_env.bash and file names: letters, digits, '_', '-' and '.' only.
+if [[ ! "$vendor" =~ ^[A-Za-z0-9_][A-Za-z0-9_.-]*$ ]]; then
+  die "damaged package: vendor name '$vendor' may only hold letters, digits, '_', '-' and '.'"
+fi
 payload="$payload_dir/packages/vendors/$vendor"
 
 # ASCEND_CUSTOM_OPP_PATH lists vendor directories (<root>/vendors/<name>), as set_env.bash writes
-# it; its first entry's OPP root is where custom operators already live.
+# it; its first non-empty entry's OPP root is where custom operators already live. Prints nothing
+# when the variable has no entry.
 custom_opp_root() {
-  local first=${ASCEND_CUSTOM_OPP_PATH%%:*}
-  first=${first%/}
-  case "$first" in
-    */vendors/*) echo "${first%/vendors/*}" ;;
-    *) echo "$first" ;;
-  esac
+  local entry
+  local entries=()
+  IFS=: read -r -a entries <<<"${ASCEND_CUSTOM_OPP_PATH:-}"
+  for entry in "${entries[@]}"; do
+    entry=${entry%/}
+    if [ -z "$entry" ]; then continue; fi
+    case "$entry" in
+      */vendors/*) echo "${entry%/vendors/*}" ;;
+      *) echo "$entry" ;;
+    esac
+    return
+  done
 }
 
 if [ -z "$install_root" ]; then
-  if [ -n "${ASCEND_CUSTOM_OPP_PATH:-}" ]; then
-    install_root=$(custom_opp_root)
-  elif [ -n "${ASCEND_OPP_PATH:-}" ]; then
+  install_root=$(custom_opp_root)
+fi
+if [ -z "$install_root" ]; then
+  if [ -n "${ASCEND_OPP_PATH:-}" ]; then
     install_root=$ASCEND_OPP_PATH
   else
     die "no install location: pass --install-path=DIR, or load CANN's environment (source <CANN>/ascend-toolkit/set_env.sh sets ASCEND_OPP_PATH)"
@@ -86,6 +102,11 @@ case "$install_root" in
   /*) ;;
   *) die "--install-path must be an absolute path, got '$install_root'" ;;
 esac
+# ':' would split the entry in ASCEND_CUSTOM_OPP_PATH and LD_LIBRARY_PATH; control characters
+# (a newline) have no place in a path that set_env.bash and messages print.
+if [[ "$install_root" == *:* || "$install_root" == *[[:cntrl:]]* ]]; then
+  die "--install-path must not contain ':' or control characters (they break ASCEND_CUSTOM_OPP_PATH), got '$install_root'"
+fi
 install_root=${install_root%/}
 vendors_dir="$install_root/vendors"
 dest="$vendors_dir/$vendor"
@@ -117,11 +138,17 @@ update_load_priority() {
     if [ -f "$ini" ]; then grep -v '^load_priority=' "$ini" || true; fi
   } >"$tmp"
   if [ -s "$tmp" ]; then
-    chmod 644 "$tmp"
+    if [ -f "$ini" ]; then chmod --reference="$ini" "$tmp"; else chmod 644 "$tmp"; fi
     mv -f "$tmp" "$ini"
   else
     rm -f "$tmp" "$ini"
   fi
+}
+
+# $1 as one shell word in single quotes: nothing in it is expanded when the word is read back.
+shell_quote() {
+  local s=$1
+  printf "'%s'" "${s//\'/\'\\\'\'}"
 }
 
 write_set_env() {
@@ -129,7 +156,7 @@ write_set_env() {
   cat >"$file" <<EOF
 # Makes CANN and torch_npu find the DCNv3 operators of vendor '$vendor' (written by install.sh).
 # Prepends, so the last package sourced has the highest priority; sourcing twice changes nothing.
-_dcnv3_vendor_dir="$vendor_dir"
+_dcnv3_vendor_dir=$(shell_quote "$vendor_dir")
 case ":\${ASCEND_CUSTOM_OPP_PATH:-}:" in
   *":\$_dcnv3_vendor_dir:"*) ;;
   *) export ASCEND_CUSTOM_OPP_PATH="\$_dcnv3_vendor_dir\${ASCEND_CUSTOM_OPP_PATH:+:\$ASCEND_CUSTOM_OPP_PATH}" ;;
@@ -147,9 +174,32 @@ list_files() {
   (cd "$1" && find . \( -type f -o -type l \) ! -name "$MANIFEST" | sed 's#^\./##' | LC_ALL=C sort)
 }
 
+# Waits until no other install or uninstall works in vendors/ (a lock on the directory itself,
+# so nothing is left behind), then repairs what an interrupted one left: with the lock held, no
+# staging directory or moved-away install belongs to a running installer.
+lock_and_recover() {
+  command -v flock >/dev/null || die "flock (util-linux) is needed to serialise installs; install util-linux"
+  { exec 9<"$vendors_dir"; } 2>/dev/null || die "cannot read $vendors_dir (no read permission for $(id -un)); nothing was changed"
+  flock -w 600 9 || die "another install or uninstall in $vendors_dir has held its lock for 10 minutes; try again later"
+  local old_dir
+  for old_dir in "$vendors_dir/.$vendor.previous."*; do
+    if [ ! -d "$old_dir" ]; then continue; fi
+    if [ -e "$dest" ]; then
+      rm -rf "$old_dir"
+    else
+      mv -T "$old_dir" "$dest"
+      say "restored the install an interrupted run had moved to $old_dir"
+    fi
+  done
+  rm -rf "$vendors_dir/.$vendor.install."* "$vendors_dir/.config.ini."*
+  # An uninstall killed between removing the manifest and the directory leaves it empty.
+  if [ -d "$dest" ] && [ ! -L "$dest" ]; then rmdir "$dest" 2>/dev/null || true; fi
+}
+
 do_install() {
   mkdir -p "$vendors_dir" 2>/dev/null ||
     die "cannot create $vendors_dir (not writable? choose another --install-path=DIR); nothing was changed"
+  lock_and_recover
   # A vendor directory holding files but no manifest belongs to some other package.
   if [ -e "$dest" ] && [ ! -f "$dest/$MANIFEST" ] && [ -n "$(find "$dest" ! -type d -print -quit)" ]; then
     die "$dest exists but was not installed by this package; refusing to replace another package's vendor directory (build with another vendor name: scripts/build.sh --vendor NAME)"
@@ -171,12 +221,13 @@ do_install() {
       fi
     done
   fi
-  chmod -R u+rwX,go+rX "$stage"
+  # Directories and executables 0755, other files 0644, whatever modes the payload came with.
+  chmod -R u=rwX,go=rX "$stage"
   if [ -d "$dest" ]; then
     old="$vendors_dir/.$vendor.previous.$$"
-    mv "$dest" "$old"
+    mv -T "$dest" "$old"
   fi
-  mv "$stage" "$dest"
+  mv -T "$stage" "$dest"
   if [ -n "$old" ]; then rm -rf "$old"; fi
   old=""
   trap - EXIT
@@ -189,16 +240,37 @@ do_install() {
 }
 
 do_uninstall() {
+  [ -d "$vendors_dir" ] || die "no install of vendor '$vendor' in $install_root (no $vendors_dir)"
+  lock_and_recover
   [ -f "$dest/$MANIFEST" ] || die "no install of vendor '$vendor' in $install_root (no $dest/$MANIFEST)"
-  while IFS= read -r f; do
-    rm -f "$dest/$f"
-  done <"$dest/$MANIFEST"
-  rm -f "$dest/$MANIFEST"
-  find "$dest" -depth -type d -empty -delete
+  # The manifest is data, not a list of commands: remove only what it names that is a file or a
+  # link below $dest, reached through real directories (find does not follow links). An entry
+  # that exists as anything else ('../x', a directory, a path through a link) is refused.
+  local entry doomed unknown locked
+  doomed=$(grep -v '^$' "$dest/$MANIFEST" | LC_ALL=C sort -u || true)
+  unknown=$(LC_ALL=C comm -23 <(echo "$doomed") <(list_files "$dest"))
+  while IFS= read -r entry; do
+    if [ -z "$entry" ]; then continue; fi
+    case "/$entry/" in
+      //* | */../*) ;;
+      *) if [ ! -e "$dest/$entry" ] && [ ! -L "$dest/$entry" ]; then continue; fi ;;  # already gone
+    esac
+    die "$dest/$MANIFEST lists '$entry', which is not a file inside $dest; refusing to uninstall (nothing was removed)"
+  done <<<"$unknown"
+  locked=$(find "$dest" -type d ! -writable -print -quit)
+  if [ -n "$locked" ]; then
+    die "cannot remove files from $locked: $(id -un) may not write it; uninstall as its owner ($(stat -c %U "$locked")) or as root (nothing was removed)"
+  fi
+  # config.ini first: an uninstall killed later still has its manifest and can be run again.
   if [ -f "$vendors_dir/config.ini" ] &&
     sed -n 's/^load_priority=//p' "$vendors_dir/config.ini" | tr ',' '\n' | grep -qx "$vendor"; then
     update_load_priority remove
   fi
+  LC_ALL=C comm -12 <(echo "$doomed") <(list_files "$dest") | (cd "$dest" && xargs -r -d '\n' rm -f --)
+  find "$dest" -mindepth 1 -depth -type d -empty -delete
+  # The manifest goes last, so that an uninstall killed before this line can be run again.
+  rm -f "$dest/$MANIFEST"
+  rmdir "$dest" 2>/dev/null || true
   say "removed vendor '$vendor' from $install_root"
 }
 

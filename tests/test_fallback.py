@@ -33,7 +33,7 @@ def random_case(rng, index):
         dilation_h=rng.choice(DILATIONS), dilation_w=rng.choice(DILATIONS),
         group=rng.choice(GROUPS), group_channels=rng.choice(GROUP_CHANNELS),
         offset_scale=rng.choice(OFFSET_SCALES), im2col_step=rng.choice((1, 64)),
-        # remove_center with 1x1 (no points at all) has its own test below.
+        # remove_center with 1x1 (no points at all) is rejected: tested below.
         remove_center=int(kernel_h == kernel_w and kernel_h > 1 and kernel_h % 2 == 1 and rng.random() < 0.5))
     # The smallest input with an output, plus a few pixels, shrunk until the reference is cheap.
     min_h = max(1, attrs.dilation_h * (kernel_h - 1) + 1 - 2 * attrs.pad_h)
@@ -176,14 +176,12 @@ def test_empty_batch_and_no_points():
     input, offset, mask = make_inputs(Case("empty", 0, 4, 4, attrs), torch.float64)
     out = dcnv3_fallback(input, offset, mask, attrs)
     assert out.shape == (0, 4, 4, 6)
-    # A 1x1 kernel with its centre removed samples nothing: the output is exactly zero.
+    # A 1x1 kernel with its centre removed would sample nothing: rejected, as by the op (issue 12).
     attrs = Dcnv3Attrs(kernel_h=1, kernel_w=1, pad_h=0, pad_w=0, group=2, group_channels=3, remove_center=1)
-    input = torch.randn(1, 3, 4, 6, dtype=torch.float64, requires_grad=True)
+    input = torch.randn(1, 3, 4, 6, dtype=torch.float64)
     offset = torch.zeros(1, 3, 4, 0, dtype=torch.float64)
-    out = dcnv3_fallback(input, offset, offset, attrs)
-    assert torch.equal(out, torch.zeros(1, 3, 4, 6, dtype=torch.float64))
-    out.sum().backward()
-    assert torch.equal(input.grad, torch.zeros_like(input))
+    with pytest.raises(RuntimeError, match="remove_center=1 with a 1x1 kernel leaves no sampling point"):
+        dcnv3_fallback(input, offset, offset, attrs)
 
 
 @pytest.mark.parametrize("change, message", [

@@ -113,6 +113,9 @@ def test_remove_center_and_exact_int64(driver):
     (make_attributes(kernel_h=4, kernel_w=4, remove_center=1),
      "remove_center=1 needs a square kernel of odd size, got kernel_h=4, kernel_w=4"),
     (make_attributes(pad_h=-1), "pad_h must be >= 0, got -1"),
+    (make_attributes(kernel_h=2**32), "kernel_h must be <= 2147483647 (InternImage's op takes it as int), got 4294967296"),
+    (make_attributes(kernel_h=1, kernel_w=1, remove_center=1),
+     "remove_center=1 with a 1x1 kernel leaves no sampling point; use kernel_h = kernel_w >= 3"),
 ])
 def test_invalid_attributes_are_named(driver, attributes, message):
     attrs, error = read(driver, ge_json(attributes))

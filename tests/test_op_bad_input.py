@@ -73,6 +73,25 @@ CASES = [
     ("output_empty_dilated", with_attrs(dilation_w=4, pad_w=0),
      r"output size must be >= 1: .* dilated kernel 3x9"),
     ("im2col_step", with_attrs(im2col_step=2), r"im2col_step must divide the batch size: im2col_step=2, batch=3"),
+    # Issue 12: attributes whose products wrapped around int64 and were accepted (or crashed the kernel).
+    *[(f"{name}_too_large", with_attrs(**{name: value}),
+       rf"{name} must be <= 2147483647 \(InternImage's op takes it as int\), got {value}")
+      for name, value in [("kernel_h", 2**32), ("kernel_w", 2**31), ("stride_w", 2**40), ("pad_h", 2**63 - 1),
+                          ("pad_w", 2**31), ("dilation_h", 2**62), ("dilation_w", 2**31), ("group", 2**61),
+                          ("group_channels", 2**62)]],
+    ("remove_center_1x1", with_attrs(kernel_h=1, kernel_w=1, pad_h=0, pad_w=0, remove_center=1),
+     r"remove_center=1 with a 1x1 kernel leaves no sampling point; use kernel_h = kernel_w >= 3"),
+    ("offset_channels_overflow", with_attrs(group=2**31 - 1, kernel_h=2**31 - 1, kernel_w=2**31 - 1),
+     r"group\*P\*2 = 2147483647\*4611686014132420609\*2 exceeds int64: group or kernel_h\*kernel_w is too large"),
+    ("padded_height_overflow", lambda call: call.update(
+        input=torch.empty(0, 2**63 - 1, 1, 1), offset=torch.empty(0, 1, 1, 18), mask=torch.empty(0, 1, 1, 9),
+        grad_output=torch.empty(0, 1, 1, 1), attrs=Dcnv3Attrs(group_channels=1)),
+     r"input H \+ 2\*pad_h = 9223372036854775807 \+ 2\*1 exceeds int64: the input height is too large for pad_h"),
+    ("output_elements_overflow", lambda call: call.update(
+        input=torch.empty(0, 2**31, 2**31, 1), offset=torch.empty(0, 1, 1, 18), mask=torch.empty(0, 1, 1, 9),
+        grad_output=torch.empty(0, 1, 1, 1), attrs=Dcnv3Attrs(group_channels=1, pad_h=2**30, pad_w=2**30)),
+     r"output shape \[N, H_out, W_out, group\*group_channels\] = \[0, 4294967294, 4294967294, 1\] is too "
+     r"large: its sizes multiply to more than int64 holds"),
 ]
 BACKWARD_CASES = [
     ("grad_output_shape", with_tensor("grad_output", lambda t: t[:, :, :5]),
@@ -112,6 +131,18 @@ def test_bad_input(break_call, message, backward):
 @pytest.mark.parametrize("break_call,message", [c[1:] for c in BACKWARD_CASES], ids=[c[0] for c in BACKWARD_CASES])
 def test_bad_grad_output(break_call, message):
     assert_same_error_everywhere(break_call, message, backward=True)
+
+
+def test_issue_12_overflow_call_is_rejected():
+    """The call that crashed the process: kernel_h * kernel_w wrapped around to 0 points."""
+    e = torch.zeros(1, 2, 2, 0)
+    args = (2**32, 2**32, 1, 1, 2**31, 2**31, 1, 1, 1, 4, 1.0, 256, 0)
+    for device in ("cpu", "meta"):
+        x, e_dev = torch.randn(1, 1, 1, 4, device=device), e.to(device)
+        with pytest.raises(RuntimeError, match=r"kernel_h must be <= 2147483647 .*got 4294967296"):
+            torch.ops.npu.dcnv3(x, e_dev, e_dev, *args)
+        with pytest.raises(RuntimeError, match=r"kernel_h must be <= 2147483647 .*got 4294967296"):
+            torch.ops.npu.dcnv3_backward(x, e_dev, e_dev, torch.zeros(1, 2, 2, 4, device=device), *args)
 
 
 def test_good_call_passes_on_both_paths():

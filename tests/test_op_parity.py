@@ -164,14 +164,6 @@ def test_empty_batch():
     assert [g.shape for g in grads] == [input.shape, offset.shape, mask.shape]
 
 
-def test_no_sampling_points():
-    # A 1x1 kernel without its centre has P = 0 points: the output is all zeros.
-    attrs = Dcnv3Attrs(kernel_h=1, kernel_w=1, pad_h=0, pad_w=0, group=2, group_channels=3, remove_center=1)
-    input, offset, mask = make_inputs(attrs, 1, 4, 4)
-    assert offset.shape[-1] == 0
-    assert torch.equal(forward(input, offset, mask, attrs), torch.zeros(1, 4, 4, 6, dtype=torch.float64))
-
-
 def test_backward_is_deterministic_across_runs_and_threads():
     attrs = Dcnv3Attrs(group=2, group_channels=32)
     input, offset, mask = make_inputs(attrs, 1, 12, 12, dtype=torch.float32, offset_range=2.0, seed=11)

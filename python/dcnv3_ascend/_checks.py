@@ -3,7 +3,9 @@
 A mirror of op_host/dcnv3_contract.h (ValidateAttrs, ValidateShapes) and
 python/csrc/dcnv3_args.cpp (dtypes, devices) with the same checks, in the same order, and the
 same messages, so an error reads the same from the CPU kernel, the NPU adapter, the meta/fake
-path and the fallback. tests/test_op_bad_input.py holds every path to that.
+path and the fallback. tests/test_op_bad_input.py holds every path to that for each rule, and
+tests/op_fuzz.py checks that this file and the C++ accept and reject the same random calls
+(attributes up to 2**64, wrapped-around shapes, empty dimensions).
 
 Sizes may be SymInts (torch.compile with dynamic shapes): size comparisons go through
 torch._check, which records a guard or a runtime assert instead of branching in Python.
@@ -19,8 +21,15 @@ SUPPORTED_DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
 Problem = collections.namedtuple(
     "Problem", "batch height_in width_in height_out width_out channels points")
 
-_POSITIVE_ATTRS = ("kernel_h", "kernel_w", "stride_h", "stride_w", "dilation_h", "dilation_w", "group",
-                   "group_channels", "im2col_step")
+INT64_MAX = 2**63 - 1
+# dcnv3::kMaxGeometryAttr: InternImage's op takes these attributes as int.
+MAX_GEOMETRY_ATTR = 2**31 - 1
+# (name, smallest, largest) of the integer attributes but remove_center, in schema order
+# (dcnv3::ValidateAttrs walks them in the same order).
+_INT_ATTR_RANGES = tuple(
+    (name, 0 if name.startswith("pad_") else 1, INT64_MAX if name == "im2col_step" else MAX_GEOMETRY_ATTR)
+    for name in ("kernel_h", "kernel_w", "stride_h", "stride_w", "pad_h", "pad_w", "dilation_h", "dilation_w",
+                 "group", "group_channels", "im2col_step"))
 
 
 def _dtype_name(dtype):
@@ -44,16 +53,14 @@ def output_size(size, pad, dilation, kernel, stride):
 def validate_attrs(kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, group,
                    group_channels, offset_scale, im2col_step, remove_center):
     """dcnv3::ValidateAttrs: raises RuntimeError naming the first bad attribute."""
-    values = dict(kernel_h=kernel_h, kernel_w=kernel_w, stride_h=stride_h, stride_w=stride_w,
-                  dilation_h=dilation_h, dilation_w=dilation_w, group=group, group_channels=group_channels,
-                  im2col_step=im2col_step)
-    for name in _POSITIVE_ATTRS:
-        if values[name] < 1:
-            _fail(f"{name} must be >= 1, got {values[name]}")
-    if pad_h < 0:
-        _fail(f"pad_h must be >= 0, got {pad_h}")
-    if pad_w < 0:
-        _fail(f"pad_w must be >= 0, got {pad_w}")
+    values = dict(kernel_h=kernel_h, kernel_w=kernel_w, stride_h=stride_h, stride_w=stride_w, pad_h=pad_h,
+                  pad_w=pad_w, dilation_h=dilation_h, dilation_w=dilation_w, group=group,
+                  group_channels=group_channels, im2col_step=im2col_step)
+    for name, low, high in _INT_ATTR_RANGES:
+        if values[name] < low:
+            _fail(f"{name} must be >= {low}, got {values[name]}")
+        if values[name] > high:
+            _fail(f"{name} must be <= {high} (InternImage's op takes it as int), got {values[name]}")
     # The kernels take offset_scale as float32 (as InternImage's op does); so does this test.
     with np.errstate(over="ignore"):
         scale32 = float(np.float32(offset_scale))
@@ -63,6 +70,11 @@ def validate_attrs(kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilatio
         _fail(f"remove_center must be 0 or 1, got {remove_center}")
     if remove_center and (kernel_h != kernel_w or kernel_h % 2 == 0):
         _fail(f"remove_center=1 needs a square kernel of odd size, got kernel_h={kernel_h}, kernel_w={kernel_w}")
+    if remove_center and kernel_h == 1:
+        _fail("remove_center=1 with a 1x1 kernel leaves no sampling point; use kernel_h = kernel_w >= 3")
+    points = kernel_h * kernel_w - remove_center
+    if group * points * 2 > INT64_MAX:
+        _fail(f"group*P*2 = {group}*{points}*2 exceeds int64: group or kernel_h*kernel_w is too large")
 
 
 def _check_like_input(name, t, input):
@@ -110,12 +122,24 @@ def check_dcnv3_args(input, offset, mask, grad_output, kernel_h, kernel_w, strid
         f"got {c}"))
     span_h = dilation_h * (kernel_h - 1) + 1
     span_w = dilation_w * (kernel_w - 1) + 1
+    # Python ints do not wrap: compare with int64's limit where the C++ checks for overflow.
+    torch._check(h + 2 * pad_h <= INT64_MAX, lambda: (
+        f"input H + 2*pad_h = {h} + 2*{pad_h} exceeds int64: the input height is too large for pad_h"))
+    torch._check(w + 2 * pad_w <= INT64_MAX, lambda: (
+        f"input W + 2*pad_w = {w} + 2*{pad_w} exceeds int64: the input width is too large for pad_w"))
     torch._check((h + 2 * pad_h >= span_h) & (w + 2 * pad_w >= span_w), lambda: (
         f"output size must be >= 1: input H, W = {h}, {w} with pad_h, pad_w = {pad_h}, {pad_w} "
         f"is smaller than the dilated kernel {span_h}x{span_w}"))
     h_out = output_size(h, pad_h, dilation_h, kernel_h, stride_h)
     w_out = output_size(w, pad_w, dilation_w, kernel_w, stride_w)
     points = kernel_h * kernel_w - remove_center
+    out_dims = (n, h_out, w_out, c)
+    out_elements = 1
+    for size in out_dims:  # zero sizes count as 1: strides must fit too
+        out_elements = out_elements * torch.sym_max(size, 1)
+    torch._check(out_elements <= INT64_MAX, lambda: (
+        f"output shape [N, H_out, W_out, group*group_channels] = {_dims(out_dims)} is too large: its sizes "
+        f"multiply to more than int64 holds"))
     _check_shape("offset", offset, (n, h_out, w_out, group * points * 2), "group*P*2")
     _check_shape("mask", mask, (n, h_out, w_out, group * points), "group*P")
     if grad_output is not None:
