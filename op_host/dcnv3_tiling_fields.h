@@ -21,6 +21,4 @@
   X(int64_t, channels_pad) /* group_channels rounded up to 32 bytes of the input dtype */             \
   X(int64_t, fetch_mode)   /* dcnv3_ub::FetchMode: how the 4 bilinear corners reach UB */             \
   X(int64_t, win_rows) X(int64_t, win_cols) /* window mode: input window capacity in pixels */        \
-  X(int64_t, win_cols_base) /* window columns of a one-position tile before clipping to the image */  \
-  /* backward: split of the fp32 accumulator's N*G*H*W pixels (zeroing, final conversion) over cores */ \
-  X(int64_t, acc_per_core) X(int64_t, acc_remainder)
+  X(int64_t, win_cols_base) /* window columns of a one-position tile before clipping to the image */

@@ -14,9 +14,9 @@
 // Corner fetch: window mode when a tile with its input window capacity (nominal sampling area plus
 // kWindowMargin pixels, see WindowFor) fits, else one pair DMA per row per point. The kernel loads
 // only the part of the capacity its points' 2x2 neighbourhoods reach.
-// Backward: grad_input is accumulated with fp32 atomic adds in a user workspace laid out
-// [N][G][H][W][channels_pad] (a point's 2x2 neighbourhood is then one strided DMA; fp16/bf16 atomics
-// would also round every partial sum), converted into grad_input at the end.
+// Backward: grad_input is an fp32 output that the framework zeroes before the launch
+// (dcnv3_grad_outputs.h); the kernel adds into it with fp32 atomic DMAs, so no core waits for
+// another and no user workspace is needed.
 #pragma once
 
 #include <algorithm>
@@ -26,11 +26,17 @@
 
 #include "dcnv3_contract.h"
 #include "dcnv3_tiling_fields.h"
+#include "../op_kernel/dcnv3_tiling_key.h"
 #include "../op_kernel/dcnv3_ub_layout.h"
 
 namespace dcnv3 {
 
-enum class DataType : int64_t { kFloat32 = 0, kFloat16 = 1, kBFloat16 = 2 };
+// The kernels' dtypes; each value is the tiling key of that dtype's kernel (dcnv3_tiling_key.h).
+enum class DataType : int64_t {
+  kFloat32 = DCNV3_TILING_KEY_FLOAT32,
+  kFloat16 = DCNV3_TILING_KEY_FLOAT16,
+  kBFloat16 = DCNV3_TILING_KEY_BFLOAT16,
+};
 
 struct SocInfo {
   int64_t vector_core_num;
@@ -47,7 +53,7 @@ struct TilingPlan {
   TilingData data;
   uint32_t block_dim;
   uint64_t tiling_key;
-  uint64_t workspace_bytes;  // user workspace only
+  uint64_t workspace_bytes;  // user workspace: none, the kernels keep everything in UB and the outputs
 };
 
 // UB kept free of the kernels' buffers, for the runtime and as a margin.
@@ -75,13 +81,14 @@ struct WindowDims {
 };
 
 // Window that holds the 2x2 neighbourhoods of `tile_positions` positions of one output row with
-// offsets up to kWindowMargin pixels, clipped to the image.
+// offsets up to kWindowMargin pixels, clipped to the image; none for an empty image.
 inline WindowDims WindowFor(const Problem& p, int64_t tile_positions) {
   const Attrs& a = p.attrs;
   const double scale = a.offset_scale < 0 ? -a.offset_scale : a.offset_scale;
   const int64_t taps_h = static_cast<int64_t>(std::ceil((a.kernel_h - 1) * a.dilation_h * scale));
   const int64_t taps_w = static_cast<int64_t>(std::ceil((a.kernel_w - 1) * a.dilation_w * scale));
   WindowDims d;
+  if (p.height_in == 0 || p.width_in == 0) return d;  // an empty image: nothing to load
   d.rows = std::min(p.height_in, taps_h + 2 + 2 * kWindowMargin);
   d.cols_base = taps_w + 2 + 2 * kWindowMargin;
   d.cols = std::min(p.width_in, (tile_positions - 1) * a.stride_w + d.cols_base);
@@ -102,12 +109,19 @@ inline std::string CheckKernelLimits(const Problem& p, DataType t, const SocInfo
   const int64_t budget = soc.ub_bytes - kUbReserveBytes;
   auto fits = [&](const Problem& q) { return LayoutFor(q, t, 1, 1, backward, WindowDims{}).total <= budget; };
   if (!fits(p)) {
+    const std::string where = " does not fit the " + std::to_string(soc.ub_bytes) + "-byte unified buffer of this SoC in the " +
+                              (backward ? "backward" : "forward") + " kernel";
     Problem smaller = p;  // the largest group_channels one group's points fit the UB with
+    smaller.attrs.group_channels = 1;
+    if (!fits(smaller))
+      return "a " + std::to_string(p.attrs.kernel_h) + "x" + std::to_string(p.attrs.kernel_w) + " kernel (" +
+             std::to_string(p.points) + " sampling points per group)" + where +
+             " even with group_channels=1; use a kernel with fewer points";
+    smaller.attrs.group_channels = p.attrs.group_channels;
     while (smaller.attrs.group_channels > 1 && !fits(smaller)) --smaller.attrs.group_channels;
     return "group_channels=" + std::to_string(p.attrs.group_channels) + " with a " + std::to_string(p.attrs.kernel_h) +
-           "x" + std::to_string(p.attrs.kernel_w) + " kernel does not fit the " + std::to_string(soc.ub_bytes) +
-           "-byte unified buffer of this SoC in the " + (backward ? "backward" : "forward") +
-           " kernel; at most group_channels=" + std::to_string(smaller.attrs.group_channels) + " is supported";
+           "x" + std::to_string(p.attrs.kernel_w) + " kernel" + where + "; at most group_channels=" +
+           std::to_string(smaller.attrs.group_channels) + " is supported";
   }
   // Corner addresses inside one image row are int32 in the kernel (the row index is 64-bit).
   if (p.width_in * p.channels >= (int64_t{1} << 31))
@@ -297,15 +311,6 @@ inline TilingPlan Plan(const Problem& p, DataType t, const SocInfo& soc, bool ba
   d.channels_pad = ChannelsPad(p.attrs.group_channels, t);
   plan.tiling_key = TilingKeyFor(t);
   plan.workspace_bytes = 0;
-  if (backward) {
-    // fp32 accumulator [N][G][H][W][channels_pad], split by pixels of its (n, g) planes over the
-    // cores that run the main loop (they zero it first and convert it into grad_input last).
-    const int64_t pixels = p.batch * p.attrs.group * p.height_in * p.width_in;
-    const int64_t cores = plan.block_dim;
-    d.acc_per_core = pixels / cores;
-    d.acc_remainder = pixels % cores;
-    plan.workspace_bytes = static_cast<uint64_t>(pixels * d.channels_pad) * sizeof(float);
-  }
   return plan;
 }
 
@@ -318,12 +323,16 @@ inline int64_t PlannedUbBytes(const Problem& p, DataType t, const TilingData& d,
   return LayoutFor(p, t, d.tile_positions, d.tile_groups, backward, win).total;
 }
 
-inline TilingPlan PlanForward(const Problem& p, DataType dtype, const SocInfo& soc) {
-  return detail::Plan(p, dtype, soc, false);
-}
-
-inline TilingPlan PlanBackward(const Problem& p, DataType dtype, const SocInfo& soc) {
-  return detail::Plan(p, dtype, soc, true);
+// The host's tiling decision, as the TilingFunc (dcnv3_op_common.h) and the simulator harness both
+// take it: "" and *plan, or the message of the kernel limit the problem breaks (then no launch).
+// Every problem the contract accepts gets a launch that stays inside its tensors: an empty output
+// gives one core with no pixel-group, an empty image (H or W 0) makes every sample invalid, so the
+// kernels write zeros without reading the input.
+inline std::string PlanTiling(const Problem& p, DataType dtype, const SocInfo& soc, bool backward, TilingPlan* plan) {
+  const std::string e = CheckKernelLimits(p, dtype, soc, backward);
+  if (!e.empty()) return e;
+  *plan = detail::Plan(p, dtype, soc, backward);
+  return "";
 }
 
 }  // namespace dcnv3

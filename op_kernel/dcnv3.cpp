@@ -58,6 +58,8 @@
 //   position and the rest with two; pixel-groups balance it.
 #include "kernel_operator.h"
 #include "dcnv3_sampler.h"
+#include "dcnv3_tile_loop.h"
+#include "dcnv3_tiling_key.h"
 
 namespace dcnv3_kernel {
 
@@ -71,33 +73,18 @@ class Forward {
     s_.Init(geo_, &pipe_, input, offset, mask, false);
   }
 
-  __aicore__ inline void Process() {
-    // The store of one tile runs on MTE3 while the next tile is computed into the other buffer.
-    for (uint32_t b = 0; b < dcnv3_ub::kOutBuffers; ++b) SetFlag<HardEvent::MTE3_V>(kOutEvent + b);
-    uint32_t out = 0;
-    TileCursor cursor;
-    cursor.Start(geo_);
-    Tile t;
-    while (cursor.Next(geo_, &t)) {
-      WaitPipe<HardEvent::V_MTE2>();  // the previous tile's vector work is done with its inputs
-      s_.LoadOffsetMask(t);
-      WaitPipe<HardEvent::MTE2_V>();
-      s_.Sample(t, false);
-      WaitPipe<HardEvent::MTE2_V>();
-      WaitFlag<HardEvent::MTE3_V>(kOutEvent + out);  // MTE3 has stored this buffer's last tile
-      Accumulate(t, out);
-      WaitPipe<HardEvent::V_MTE3>();
-      s_.StoreChannelRows(t, output_, s_.template At<T>(s_.Out(s_.Layout().rows_t, out)));
-      SetFlag<HardEvent::MTE3_V>(kOutEvent + out);
-      out = (out + 1) % dcnv3_ub::kOutBuffers;
-    }
-    for (uint32_t b = 0; b < dcnv3_ub::kOutBuffers; ++b) WaitFlag<HardEvent::MTE3_V>(kOutEvent + b);
+  __aicore__ inline void Process() { RunTileLoop(geo_, *this); }
+
+  // RunTileLoop's steps (dcnv3_tile_loop.h).
+  __aicore__ inline void Load(const Tile& t) { s_.LoadOffsetMask(t); }
+  __aicore__ inline void Sample(const Tile& t) { s_.Sample(t); }
+  __aicore__ inline void Store(const Tile& t, uint32_t out) {
+    s_.StoreChannelRows(t, output_, s_.template At<T>(s_.Out(s_.Layout().rows_t, out)));
   }
 
- private:
   // Output tile [pg][c] = sum over slots k and taps p of weight * corner data, accumulated in fp32
   // (rows_f for half types, the output buffer itself for fp32) and cast into output buffer `out`.
-  __aicore__ inline void Accumulate(const Tile& t, uint32_t out) {
+  __aicore__ inline void Compute(const Tile& t, uint32_t out) {
     const dcnv3_ub::UbLayout& l = s_.Layout();
     const uint32_t rows_t = s_.Out(l.rows_t, out);
     s_.CornerDataToFloat();
@@ -121,6 +108,7 @@ class Forward {
     }
   }
 
+ private:
   __aicore__ inline int64_t Block(int64_t q) { return s_.RowOffset(q / geo_.p, q % geo_.p); }
 
   TPipe pipe_;
@@ -136,15 +124,15 @@ extern "C" __global__ __aicore__ void dcnv3(GM_ADDR input, GM_ADDR offset, GM_AD
   KERNEL_TASK_TYPE_DEFAULT(KERNEL_TYPE_AIV_ONLY);
   (void)workspace;
   GET_TILING_DATA(tilingData, tiling);
-  if (TILING_KEY_IS(0)) {
+  if (TILING_KEY_IS(DCNV3_TILING_KEY_FLOAT32)) {
     dcnv3_kernel::Forward<float> op;
     op.Init(tilingData, input, offset, mask, output);
     op.Process();
-  } else if (TILING_KEY_IS(1)) {
+  } else if (TILING_KEY_IS(DCNV3_TILING_KEY_FLOAT16)) {
     dcnv3_kernel::Forward<half> op;
     op.Init(tilingData, input, offset, mask, output);
     op.Process();
-  } else if (TILING_KEY_IS(2)) {
+  } else if (TILING_KEY_IS(DCNV3_TILING_KEY_BFLOAT16)) {
     dcnv3_kernel::Forward<bfloat16_t> op;
     op.Init(tilingData, input, offset, mask, output);
     op.Process();

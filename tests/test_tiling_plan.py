@@ -1,7 +1,7 @@
 """Properties of the host tiling plan (op_host/dcnv3_tiling_plan.h), read through the simulator's
 binding of PlanForward / PlanBackward: the work split covers every pixel-group (output position x
 group) exactly once with balanced ranges, block_dim fits the SoC, tiles fit the unified buffer, and
-the backward's workspace is exactly its fp32 accumulator [N][G][H][W][channels_pad].
+neither kernel asks for a user workspace (the backward accumulates into its fp32 grad_input output).
 
 The kernels' own walk of these ranges is checked end to end in test_sim_kernels.py.
 """
@@ -99,11 +99,7 @@ def test_plan_properties(shape, dtype, soc):
         assert plan["ub_bytes"] <= ub - UB_RESERVE
         if t["fetch_mode"] == FETCH_WINDOW:
             assert 1 <= t["win_rows"] <= h and 1 <= t["win_cols"] <= w
-    assert fwd["workspace_bytes"] == 0
-    tb = bwd["tiling"]
-    acc_pixels = n * g * h * w
-    assert bwd["workspace_bytes"] == 4 * acc_pixels * tb["channels_pad"]
-    _assert_partition(_ranges(acc_pixels, tb["acc_per_core"], tb["acc_remainder"], bwd["block_dim"]), acc_pixels)
+    assert fwd["workspace_bytes"] == 0 and bwd["workspace_bytes"] == 0
 
 
 @pytest.mark.parametrize("shape", SHAPES[:5], ids=lambda s: "x".join(map(str, s)))
@@ -150,3 +146,36 @@ def test_empty_batch_plans_one_idle_core():
     for plan in (fwd, bwd):
         assert plan["block_dim"] == 1
         assert plan["tiling"]["units_per_core"] == 0 and plan["tiling"]["units_remainder"] == 0
+
+
+@pytest.mark.parametrize("dims", [(1, 0, 5), (2, 4, 0), (1, 0, 0)], ids=lambda d: "N{}xH{}xW{}".format(*d))
+def test_empty_image_plans_an_ordinary_launch(dims):
+    """H or W = 0 with padding 2 still has output positions (2 per empty axis): the plan is an
+    ordinary pair-fetch one (every pixel-group on some core, no workspace, no window into an empty
+    image); the kernels then find no valid sample (test_sim_kernels.py runs them)."""
+    n, h, w = dims
+    fwd, bwd, (_, _, _, ho, wo, g, _, _) = _plans((n, h, w, 2, 8, 3, 1, 2, 1, 0), torch.float32, "Ascend910B3")
+    assert ho * wo > 0
+    for plan in (fwd, bwd):
+        t = plan["tiling"]
+        units = n * ho * wo * g // t["split_unit"]
+        _assert_partition(_ranges(units, t["units_per_core"], t["units_remainder"], plan["block_dim"]), units)
+        assert plan["workspace_bytes"] == 0 and t["fetch_mode"] == 0
+
+
+def test_unsupported_group_channels_get_the_host_message():
+    """A group whose points do not fit the UB is refused by the host's check, naming the limit."""
+    (inp, off, msk), attrs, _ = _problem((1, 8, 8, 1, 4096, 3, 1, 1, 1, 0), torch.float32)
+    with pytest.raises(ValueError, match=r"group_channels=4096 with a 3x3 kernel does not fit .* at most "
+                                         r"group_channels=\d+ is supported"):
+        sim.plan_forward(inp, off, msk, **attrs)
+
+
+def test_too_many_points_get_a_message_that_does_not_contradict_itself():
+    """Even one channel per group does not fit a 41x41 kernel's 1681 points: the message says so
+    instead of offering group_channels=1."""
+    (inp, off, msk), attrs, _ = _problem((1, 41, 41, 1, 1, 41, 1, 20, 1, 0), torch.float32)
+    with pytest.raises(ValueError, match=r"41x41 kernel \(1681 sampling points per group\) does not fit .* even "
+                                         r"with group_channels=1") as info:
+        sim.plan_forward(inp, off, msk, **attrs)
+    assert "at most group_channels" not in str(info.value)
