@@ -168,13 +168,15 @@ constexpr double kFp32LanesPerCycle = 64;
 struct TileShape {
   int64_t positions, groups;  // capacity
   WindowDims win;             // rows 0: pair fetch
+  bool backward;              // the backward also adds its fp32 window accumulator back to GM
 };
 
 // Cycles of one tile of `npos` positions x `ng` groups cut from `s`.
 inline double TileCycles(const Problem& p, DataType t, const TileShape& s, int64_t npos, int64_t ng) {
   const int64_t cpad = ChannelsPad(p.attrs.group_channels, t);
   const bool aligned = cpad == p.attrs.group_channels;
-  double dmas = 3 + (aligned ? 1 : npos);  // offsets, mask, grad rows; output / grad_output rows
+  // offsets, mask, output (forward) or grad_output, grad_offset, grad_mask (backward)
+  double dmas = (s.backward ? 4 : 2) + (aligned ? 1 : npos);
   double window_bytes = 0;
   if (s.win.rows > 0) {
     const int64_t cols = std::min(s.win.cols, s.win.cols_base + (npos - 1) * p.attrs.stride_w);
@@ -182,10 +184,12 @@ inline double TileCycles(const Problem& p, DataType t, const TileShape& s, int64
     // The kernel loads only its points' bounding box; the model charges the whole capacity.
     const bool one_run = cols == p.width_in && s.win.rows * cols * ng <= dcnv3_ub::kMaxDmaBlocks;
     const int64_t runs = one_run ? 1 : s.win.rows;
-    dmas += aligned && all_groups ? 1 : (aligned || all_groups ? runs : runs * ng);
-    window_bytes = static_cast<double>(s.win.rows * cols * ng * cpad * DtypeBytes(t));
+    const double window_dmas = aligned && all_groups ? 1 : (aligned || all_groups ? runs : runs * ng);
+    const double pixel_groups = static_cast<double>(s.win.rows * cols * ng);
+    dmas += (s.backward ? 2 : 1) * window_dmas;  // backward: load, and add gacc back with the same DMAs
+    window_bytes = pixel_groups * cpad * (DtypeBytes(t) + (s.backward ? 4 : 0));
   } else {
-    dmas += 2.0 * npos * ng * p.points;
+    dmas += 2.0 * npos * ng * p.points * (s.backward ? 2 : 1);  // backward: fetch, then scatter
   }
   const double capacity_elements = static_cast<double>(s.positions * s.groups * p.points * dcnv3_ub::kSlots * cpad);
   return kTileCycles + dmas * kDmaCycles + window_bytes / kBytesPerCycle +
@@ -259,7 +263,7 @@ inline bool ChooseTile(const Problem& p, DataType t, bool backward, int64_t budg
   for (const bool window : {true, false}) {
     if (window && !window_ok) continue;
     auto shape = [&](int64_t positions, int64_t groups) {
-      return TileShape{positions, groups, window ? WindowFor(p, positions) : WindowDims{}};
+      return TileShape{positions, groups, window ? WindowFor(p, positions) : WindowDims{}, backward};
     };
     auto fits = [&](int64_t positions, int64_t groups) {
       const TileShape s = shape(positions, groups);
@@ -300,7 +304,7 @@ inline TilingPlan Plan(const Problem& p, DataType t, const SocInfo& soc, bool ba
   d.split_unit = whole ? p.attrs.group : 1;
   plan.block_dim = SplitEvenly(whole ? positions : positions * p.attrs.group, cores, &d.units_per_core,
                                &d.units_remainder);
-  TileShape shape{1, 1, WindowDims{}};  // CheckKernelLimits rejects problems where nothing fits
+  TileShape shape{1, 1, WindowDims{}, backward};  // CheckKernelLimits rejects problems where nothing fits
   ChooseTile(p, t, backward, soc.ub_bytes - kUbReserveBytes, d, plan.block_dim, &shape);
   d.tile_positions = shape.positions;
   d.tile_groups = shape.groups;
