@@ -23,19 +23,25 @@
 //      channels need 32-byte padding, unless the capacity spans the image width: then the window
 //      takes whole rows, which follow each other in GM, and is one DMA again.
 //   4. V: which points the window serves and their slot rows in it (overlapping the window DMA);
-//      Gatherb copies the 4 corner rows of each from UB into the slots [slot][point][channel].
+//      Gatherb copies the 4 corner rows of each from UB into the slots [slot][point][channel];
+//      slots that are no real corner of their point read a zero row after the window instead
+//      (dcnv3_sampler.h), so an Inf pixel reaches only the samples whose corner it is.
 //   5. S+MTE2: points outside the window (offsets beyond the margin) fall back to 2 DMAs each,
 //      one per image row, each a blockCount=2 DataCopyPad of the x-neighbour pair of the point's
-//      group; the scalar unit reads one int32 per point to skip window points.
+//      group (a row with one real corner fetches that pixel alone, the other slot is zeroed);
+//      the scalar unit reads one int32 per point to skip window points.
 //   6. V: Brcb broadcasts each slot's weights (bilinear x mask) over channels, Muls weight the
 //      corner data, 4P Adds of [pixel-group][channel] blocks sum slots and taps into the output
 //      tile (fp32 accumulation for all dtypes), Cast to the output dtype.
 //   7. MTE3: one DataCopyPad stores the tile (one per position when channels need padding), from
 //      one of two output buffers, so the store overlaps the next tile's work.
-// DMAs: 3 + (1 or window rows) per tile, + 2 per point outside the window. InternImage-T/B layers
-// with offsets within +-2 px: 0.02-0.09 DMAs per sampled point, GM traffic 3.7-11x the op's
-// minimum (python -m dcnv3_ascend.sim.report; most of it is window rows that neighbouring output
-// rows' tiles read again).
+// DMAs: 3 + (1 or window rows) per tile, + 2 per point outside the window. InternImage-T/B layers,
+// fp32, offsets randn * 2 px: 0.03-0.11 DMAs per sampled point, GM traffic 7-16x the op's minimum
+// (most of it is window rows that neighbouring output rows' tiles read again; issue 9's target of
+// 3x needs a band of input rows kept in UB while a core walks down its output rows: not done).
+// Bound (estimate, counts only): vector issue on the large layers (~1 vector instruction and
+// ~0.6-1 PipeBarrier per point, the per-slot Brcb/Mul/Add passes over the corner data), window
+// DMAs on the 7x7 layers.
 //
 // Rejected:
 // - A fixed window per tile (nominal area + margin, loaded before the offsets are known): a 3x3
