@@ -33,9 +33,11 @@
 //   MTE3: gacc is added into grad_input with the window's own DMAs (dcnv3_window.h: one, or one
 //      per window row), atomically since neighbouring tiles and cores overlap; points outside the
 //      window add their 2x2 terms with one atomic DMA per slot row (the x-neighbour pair of their
-//      group); grad_offset and grad_mask rows are stored with one DMA each. The terms, grad_offset
-//      and grad_mask buffers are doubled: MTE3 drains one tile's while V computes the next; gacc
-//      is single (its flush is waited for before the next tile zeroes it, event kAccEvent).
+//      group); grad_offset and grad_mask rows are stored with one DMA each. The grad_offset and
+//      grad_mask buffers are doubled: MTE3 drains one tile's while V computes the next. The terms
+//      and gacc are single (half the UB per point): the next tile waits for the scatter DMAs
+//      before it rebuilds the terms (event kTermsEvent) and for the flush before it zeroes gacc
+//      (kAccEvent), so the flush still overlaps the next tile's sampling and dot products.
 // fp32 atomic sums are not bit-reproducible run to run (order of adds across cores).
 // DMAs per tile: offsets, mask, grad_output, grad_offset, grad_mask, plus the window's load and
 // add-back (1 each, or 1 per window row when the tile holds a subset of the groups), plus 2 per
@@ -88,9 +90,11 @@ class Backward {
   }
 
   __aicore__ inline void Process() {
+    SetFlag<HardEvent::MTE3_V>(kTermsEvent);
     if (window_) SetFlag<HardEvent::MTE3_V>(kAccEvent);
     RunTileLoop(geo_, *this);
     if (window_) WaitFlag<HardEvent::MTE3_V>(kAccEvent);
+    WaitFlag<HardEvent::MTE3_V>(kTermsEvent);
   }
 
   // RunTileLoop's steps (dcnv3_tile_loop.h).
@@ -100,7 +104,7 @@ class Backward {
   }
   __aicore__ inline void Sample(const Tile& t) { s_.Sample(t); }
   __aicore__ inline void Store(const Tile& t, uint32_t out) {
-    ScatterGradInput(t, out);
+    ScatterGradInput(t);
     StoreGrads(t, out);
   }
 
@@ -156,7 +160,8 @@ class Backward {
       Cast(s_.F(l.rows_f), s_.template At<T>(l.rows_t), RoundMode::CAST_NONE, l.rows_out);
       PipeBarrier<PIPE_V>();
     }
-    LocalTensor<float> terms = s_.F(Out(l.wbc, out)), data = s_.F(l.data_f), g = s_.F(l.rows_f), g4 = s_.F(l.g4);
+    LocalTensor<float> terms = s_.F(l.wbc), data = s_.F(l.data_f), g = s_.F(l.rows_f), g4 = s_.F(l.g4);
+    WaitFlag<HardEvent::MTE3_V>(kTermsEvent);  // MTE3 has scattered the previous tile's terms
     // grad_input terms [r][k][c] = slot weight x mask x grad_output: weights broadcast with the
     // slots side by side, grad_output repeated for the 4 slots of a pixel-group, one Mul per tap.
     s_.BroadcastWeights(terms, 0, dcnv3_ub::kSlots, 1, dcnv3_ub::kSlots);
@@ -227,10 +232,10 @@ class Backward {
   // point's group). Points of one (tap, position) are different groups, disjoint in gacc; the
   // points of the next (tap, position) may hit the same pixels, so a PipeBarrier<PIPE_V> separates
   // them and no update is lost.
-  __aicore__ inline void ScatterGradInput(const Tile& t, uint32_t out) {
+  __aicore__ inline void ScatterGradInput(const Tile& t) {
     const Window& win = s_.Win();
     const bool use_acc = window_ && !win.Empty();
-    LocalTensor<float> gacc = s_.F(L().gacc), terms = s_.F(Out(L().wbc, out));
+    LocalTensor<float> gacc = s_.F(L().gacc), terms = s_.F(L().wbc);
     if (use_acc) {
       WaitFlag<HardEvent::MTE3_V>(kAccEvent);  // MTE3 has added the previous tile's gacc to GM
       Duplicate(gacc, 0.0f, static_cast<int32_t>(win.Elems(geo_.cpad)));
@@ -283,6 +288,7 @@ class Backward {
         if (added) PipeBarrier<PIPE_V>();
       }
     }
+    SetFlag<HardEvent::MTE3_V>(kTermsEvent);  // the terms are free once these DMAs are done
     if (use_acc) {
       WaitPipe<HardEvent::V_MTE3>();
       WindowAdd add{gacc, grad_input_[win.Corner(geo_, t)]};

@@ -333,8 +333,9 @@ class Sampler {
     const float ext_w = static_cast<float>((geo_.kernel_w - 1) * geo_.dil_w) * geo_.scale;
     const float base_h = BaseH(t), base_w = BaseW(t);
     const float last_w = base_w + static_cast<float>((t.npos - 1) * geo_.stride_w);
-    int64_t cap_cols = geo_.win_cols_base + (t.npos - 1) * geo_.stride_w;  // the tile's columns, within capacity
-    if (cap_cols > geo_.win_cols) cap_cols = geo_.win_cols;
+    // the tile's columns, within capacity; all of them when the plan reserved whole image rows
+    int64_t cap_cols = geo_.win_cols_base + (t.npos - 1) * geo_.stride_w;
+    if (cap_cols > geo_.win_cols || geo_.win_cols == geo_.w) cap_cols = geo_.win_cols;
     const int64_t step_h = geo_.h >= 2 ? 1 : 0, step_w = geo_.w >= 2 ? 1 : 0;
     win_.ng = t.ngroups;
     Place(BoxMin(0), step_h - BoxMin(2), FloorToInt(Min(base_h, base_h + ext_h)),

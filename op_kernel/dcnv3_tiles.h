@@ -11,10 +11,12 @@ namespace dcnv3_kernel {
 using namespace AscendC;
 
 // Event ids, MTE3_V: kOutEvent + b says that MTE3 has drained output buffer b (dcnv3_ub::kOutBuffers);
-// kAccEvent (backward) that MTE3 has flushed the grad_input window accumulator. Id 0 is left to the
+// backward: kAccEvent that MTE3 has added the grad_input window accumulator to GM, kTermsEvent that
+// it has scattered the grad_input terms of the points outside the window. Id 0 is left to the
 // immediate WaitPipe pairs.
 constexpr int32_t kOutEvent = 1;
 constexpr int32_t kAccEvent = 3;
+constexpr int32_t kTermsEvent = 4;
 
 // Pipe `dst` of HardEvent E waits until pipe `src` has finished everything issued so far.
 template <HardEvent E>
@@ -38,7 +40,8 @@ struct Geometry {
   float scale;
   int64_t tile_positions, tile_groups;
   int64_t fetch_mode, win_rows, win_cols, win_cols_base;
-  int64_t pg_begin, pg_end;  // this core's pixel-groups (flattened position * G + group)
+  bool group_major;          // pixel-group order: (n, g, ho, wo) if set, else (n, ho, wo, g)
+  int64_t pg_begin, pg_end;  // this core's pixel-groups, flattened in that order
 
   template <typename Tiling>
   __aicore__ inline void Load(const Tiling& t) {
@@ -50,6 +53,7 @@ struct Geometry {
     scale = t.offset_scale;
     tile_positions = t.tile_positions; tile_groups = t.tile_groups;
     fetch_mode = t.fetch_mode; win_rows = t.win_rows; win_cols = t.win_cols; win_cols_base = t.win_cols_base;
+    group_major = t.group_major != 0;
     const int64_t core = GetBlockIdx();
     Range(core, t.units_per_core, t.units_remainder, &pg_begin, &pg_end);
     pg_begin *= t.split_unit;
@@ -78,6 +82,7 @@ struct TileCursor {
   }
 
   __aicore__ inline bool Next(const Geometry& geo, Tile* t) {
+    if (geo.group_major) return NextOfGroup(geo, t);
     if (run_len == 0) {
       if (q >= end) return false;
       const int64_t pos = q / geo.g, g = q - pos * geo.g;
@@ -107,6 +112,20 @@ struct TileCursor {
         run_len = 0;
       }
     }
+    return true;
+  }
+
+  // Group-major order, q = ((n * G + g) * Ho + ho) * Wo + wo: a tile is a run of up to
+  // tile_positions positions of one output row, in one group (tile_groups is 1).
+  __aicore__ inline bool NextOfGroup(const Geometry& geo, Tile* t) {
+    if (q >= end) return false;
+    const int64_t plane = geo.ho * geo.wo;
+    const int64_t image_group = q / plane, in_plane = q - image_group * plane;
+    const int64_t n = image_group / geo.g, wo = in_plane % geo.wo;
+    int64_t npos = geo.wo - wo < geo.tile_positions ? geo.wo - wo : geo.tile_positions;
+    if (npos > end - q) npos = end - q;
+    Fill(geo, n * plane + in_plane, npos, image_group - n * geo.g, 1, t);
+    q += npos;
     return true;
   }
 

@@ -90,7 +90,7 @@ struct UbLayout {
   uint32_t data_t, data_f;         // [elems] corner data in input dtype / fp32 (aliased for fp32)
   uint32_t wbc;                    // weights broadcast over channels (fp32): forward one slot (ss *
                                    // c_pad); backward all slots interleaved [r][k][c_pad] (elems),
-                                   // then the grad_input terms, two buffers (kOutBuffers)
+                                   // then the grad_input terms
   // forward: output tile (rows_t doubled, fp32 accumulates into rows_t); backward: grad_output tile
   uint32_t rows_f, rows_t;         // [rows_out] fp32 / input dtype (backward: aliased for fp32)
   // backward only
@@ -107,7 +107,7 @@ struct UbLayout {
                                    // tiles in fp32 (half types; fp32 Gathers into goff_t / gmask_t)
   uint32_t goff_t, gmask_t;        // the same in the input dtype, kOutBuffers buffers each
   uint32_t out_stride;             // bytes from one output buffer to the next (forward rows_t,
-                                   // backward wbc, goff_t, gmask_t: [kOutBuffers][...] at that stride)
+                                   // backward goff_t, gmask_t: [kOutBuffers][...] at that stride)
   uint32_t total;                  // bytes
 };
 
@@ -177,9 +177,10 @@ DCNV3_UB_FN UbLayout MakeUbLayout(uint32_t dtype_bytes, uint32_t points, uint32_
   l.data_t = UbTake(&cur, l.elems * dtype_bytes);
   l.data_f = f32 ? l.data_t : UbTake(&cur, l.elems * 4);
   if (backward) {
-    // wbc, goff_t, gmask_t of buffer 0, then the same block again for buffer 1
-    const uint32_t first = cur;
+    // the grad_input terms once (MTE3 is done with them before the next tile rebuilds them), then
+    // goff_t, gmask_t of buffer 0 and the same block again for buffer 1
     l.wbc = UbTake(&cur, l.elems * 4);
+    const uint32_t first = cur;
     l.goff_t = UbTake(&cur, off_elems * dtype_bytes);
     l.gmask_t = UbTake(&cur, mask_elems * dtype_bytes);
     l.out_stride = cur - first;

@@ -88,6 +88,7 @@ def test_plan_properties(shape, dtype, soc):
         assert plan["block_dim"] == min(cores, pixel_groups)
         assert plan["tiling_key"] == KEYS[dtype]
         assert t["split_unit"] in (1, g)
+        assert t["group_major"] in (0, 1) and (t["tile_groups"] == 1 or not t["group_major"])
         ranges = _ranges(pixel_groups // t["split_unit"], t["units_per_core"], t["units_remainder"], plan["block_dim"])
         _assert_partition(ranges, pixel_groups // t["split_unit"])
         if t["split_unit"] == g:  # whole positions only when that is balanced to 10 %
@@ -117,12 +118,13 @@ def test_wide_tap_spread_falls_back_to_pair_fetch():
 
 
 def test_tile_shapes_of_internimage_t():
-    """Stage 1 (G = 4): several whole positions per tile; stage 4 (G = 32): too many points per
-    position for one tile, so tiles hold a subset of the groups."""
+    """Stage 1: a tile holds many positions of one group; stage 4 (7x7, G = 32): a whole output
+    row of one group, whose window is the whole 7x7 plane."""
     stage1, _, _ = _plans(SHAPES[0], torch.float32, "Ascend910B3")
-    assert stage1["tiling"]["tile_positions"] > 1
+    assert stage1["tiling"]["tile_positions"] > 4
     stage4, _, _ = _plans(SHAPES[3], torch.float32, "Ascend910B3")
-    assert stage4["tiling"]["tile_groups"] < 32
+    t = stage4["tiling"]
+    assert (t["tile_positions"], t["tile_groups"], t["win_rows"], t["win_cols"]) == (7, 1, 7, 7)
 
 
 def test_fewer_positions_than_cores_still_uses_every_core():
@@ -133,12 +135,24 @@ def test_fewer_positions_than_cores_still_uses_every_core():
     assert (t["split_unit"], t["units_per_core"], t["units_remainder"]) == (1, 39, 8)
 
 
-def test_many_positions_split_in_whole_positions():
-    """56x56 = 3136 positions on 40 cores: 78 or 79 whole positions each."""
+def test_window_layers_walk_groups_in_long_runs():
+    """InternImage-T stage 1 (56x56, G = 4): group-major order, contiguous ranges of 313 or 314 of
+    the 12544 pixel-groups, tiles of one group and several positions of a row."""
     fwd, bwd, _ = _plans(SHAPES[0], torch.float32, "Ascend910B3")
     for plan in (fwd, bwd):
         t = plan["tiling"]
-        assert (t["split_unit"], t["units_per_core"], t["units_remainder"]) == (4, 78, 16)
+        assert t["group_major"] == 1 and t["tile_groups"] == 1 and t["tile_positions"] > 4
+        assert (t["split_unit"], t["units_per_core"], t["units_remainder"]) == (1, 313, 24)
+
+
+def test_pair_fetch_layers_split_in_whole_positions():
+    """No window fits (dilation 6): position-major order, 40x40 = 1600 positions on 40 cores, 40
+    whole positions each."""
+    fwd, bwd, _ = _plans(SHAPES[-1], torch.float32, "Ascend910B3")
+    for plan in (fwd, bwd):
+        t = plan["tiling"]
+        assert t["group_major"] == 0
+        assert (t["split_unit"], t["units_per_core"], t["units_remainder"]) == (2, 40, 0)
 
 
 def test_empty_batch_plans_one_idle_core():
