@@ -1,11 +1,14 @@
 // DCNv3 forward on the Ascend vector cores (AIV only).
 //
 // Tiling (host: op_host/dcnv3_tiling_plan.h). The N*Ho*Wo*G pixel-groups (output position x
-// group) are split into block_dim contiguous ranges, average + remainder, in whole positions when
-// that is balanced to 10 % and in single pixel-groups otherwise (e.g. 7x7 maps on 40 cores). A core
-// walks its range in tiles: rectangles of up to tile_positions positions of one output row x
-// tile_groups groups, the shape chosen by the host as the cheapest for the busiest core in a rough
-// cycle model among those whose UB layout (dcnv3_ub_layout.h, shared with the host) fits.
+// group) are split into block_dim contiguous ranges, average + remainder. Layers with an input
+// window (all of InternImage's) take them in (n, g, ho, wo) order and a core walks its range in
+// tiles of up to tile_positions positions of one output row, one group; otherwise in (n, ho, wo,
+// g) order, in whole positions when that is balanced to 10 % and in single pixel-groups otherwise,
+// in rectangles of positions x tile_groups groups (dcnv3_tiles.h). The tile size is chosen by the
+// host as the cheapest for the busiest core in a rough cycle model among those whose UB layout
+// (dcnv3_ub_layout.h, shared with the host) fits. The tile loop is shared with the backward
+// (dcnv3_tile_loop.h).
 //
 // Per tile (dcnv3_sampler.h):
 //   1. MTE2: the tile's offsets and mask (one strided DMA each).
@@ -36,12 +39,14 @@
 //   7. MTE3: one DataCopyPad stores the tile (one per position when channels need padding), from
 //      one of two output buffers, so the store overlaps the next tile's work.
 // DMAs: 3 + (1 or window rows) per tile, + 2 per point outside the window. InternImage-T/B layers,
-// fp32, offsets randn * 2 px: 0.03-0.11 DMAs per sampled point, GM traffic 7-16x the op's minimum
-// (most of it is window rows that neighbouring output rows' tiles read again; issue 9's target of
-// 3x needs a band of input rows kept in UB while a core walks down its output rows: not done).
-// Bound (estimate, counts only): vector issue on the large layers (~1 vector instruction and
-// ~0.6-1 PipeBarrier per point, the per-slot Brcb/Mul/Add passes over the corner data), window
-// DMAs on the 7x7 layers.
+// group-major tiles (a run of one group's positions: dcnv3_tiling_plan.h), offsets randn * 2 px:
+// 0.03-0.11 DMAs per sampled point, GM traffic 2.7-4.9x the op's minimum (was 7-16x with tiles of
+// a few positions x several groups; uniform +-2 px offsets: 2.3-2.8x). What remains is window rows
+// that the tiles of the next output row read again (issue 9's 3x target needs a ring of input rows
+// kept in UB while a core walks down its output rows: not done).
+// Bound (estimate, counts only): vector issue, ~1-1.7 vector instructions per point on 14x14 to
+// 56x56 layers (the per-slot Brcb/Mul/Add passes over the corner data) and ~3.4 on 7x7 ones, whose
+// tiles are one 7-position row; 0.03-0.11 DMAs per point.
 //
 // Rejected:
 // - A fixed window per tile (nominal area + margin, loaded before the offsets are known): a 3x3
@@ -50,6 +55,9 @@
 // - Tiles of several output rows, so that window rows are shared: the UB holds 10-30 pixel-groups
 //   per tile, and at that size a 2x3 tile reads only ~15 % less than a 1x6 one (window (2+6) x
 //   (3+6) vs 7 x 12 pixels for 6 positions), for a 2-D walk, 2-D offset loads and stores.
+// - Position-major tiles (several positions x several groups; the order kept for one-group and
+//   pair-fetch problems): each tile's window spans all its groups but few positions, so its
+//   columns are loaded again by the next tile; 7-16x GM against 2.7-4.9x group-major.
 // - One DMA per bilinear corner (4 per point, DCNv2 kernels) or per corner row (2 per point,
 //   MultiScaleDeformableAttn): the kernel is bound by DMA count; the window serves most points
 //   from UB and keeps the pair DMA as the fallback only.

@@ -40,24 +40,26 @@
 //      (kAccEvent), so the flush still overlaps the next tile's sampling and dot products.
 // fp32 atomic sums are not bit-reproducible run to run (order of adds across cores).
 // DMAs per tile: offsets, mask, grad_output, grad_offset, grad_mask, plus the window's load and
-// add-back (1 each, or 1 per window row when the tile holds a subset of the groups), plus 2 per
-// valid point outside the window. Simulator, Ascend910B3, InternImage-T/B layers, offsets
-// randn * 2 px, fp32: 0.09-0.39 DMAs per sampled point (was 1.07-1.21 with one atomic DMA per
-// point), GM traffic 6.5-21x the op's minimum (fp16/bf16 9-31x: the accumulator moves fp32);
-// offsets uniform in +-2 px: 0.09-0.29 and 3.7-12x (python -m dcnv3_ascend.sim.report).
-// Bound (estimate from counts, not measured): vector issue, ~5.5 vector instructions per point
-// (the per-point Adds into gacc are 2 of them), against ~0.1-0.4 DMAs per point; before, ~1.1
-// DMAs per point made MTE3 issue the bound.
-// Not reached (issue 9): <= 0.25 DMAs per point and <= 4x GM on every layer. The input window
-// (4 px margin) plus its fp32 accumulator keep tiles at 2-5 positions, and neighbouring tiles load
-// and flush overlapping windows (~400 B of GM writes per point at T-stage1). Next step: a band of
-// input and accumulator rows kept in UB while a core walks down its output rows, flushing one
-// finished row per output row.
+// add-back (1 each, or 1 per window row when a one-group tile's window is narrower than the image;
+// the plan may reserve whole rows to make it 1), plus 2 per valid point outside the window.
+// Simulator, Ascend910B3, InternImage-T/B layers, group-major tiles (dcnv3_tiling_plan.h), offsets
+// randn * 2 px, fp32: 0.07-0.26 DMAs per sampled point (was 1.07-1.21 with one atomic DMA per
+// point), GM traffic 3.0-8.0x the op's minimum (was 9.5-21x; fp16/bf16 4.1-11.7x, the accumulator
+// moves fp32); offsets uniform in +-2 px: 0.06-0.15 and 2.5-5.1x (python -m dcnv3_ascend.sim.report).
+// Bound (estimate from counts, not measured): vector issue, 4.1-6.2 vector instructions per point
+// (2 of them the Adds into gacc, each followed by a PipeBarrier in one-group tiles), against
+// 0.07-0.26 DMAs per point; before, ~1.1 DMAs per point made MTE3 issue the bound.
+// Not reached (issue 9) with randn * 2 offsets: <= 4x GM on the 56x56 and 28x28 layers (5.9-8x)
+// and <= 0.25 DMAs per point on the 56x56 ones (0.26). The input window (4 px margin) plus its fp32
+// accumulator keep tiles at 10-14 positions, and each tile loads and flushes 12 input rows for one
+// output row. Next step: a ring of input and accumulator rows kept in UB while a core walks down
+// its output rows, loading and flushing one row per output row.
 // Rejected:
 // - One atomic DMA per point (the previous design): DMA-issue bound, 1.1 DMAs and 256 B per point.
 // - Conflict-free slices of points so that no barrier is needed (tap, position mod the window
 //   span): exact only while offsets stay within the slice spacing, silently racy beyond; the
-//   barrier per (tap, position) is always exact and costs one barrier per tile_groups points.
+//   barrier per (tap, position) is always exact and costs one barrier per tile_groups points
+//   (one per point in group-major tiles).
 // - fp16/bf16 atomics straight into a half-type grad_input: every partial sum would round, and
 //   InitValue(0) covers float32/float16 but not bfloat16.
 // - The [N][G][H][W][c_pad] workspace layout (a point's 2x2 as one strided DMA): needs a convert
