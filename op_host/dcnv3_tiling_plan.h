@@ -2,10 +2,10 @@
 // (dcnv3_op_common.h), the simulator and the unit tests all run the same code.
 //
 // Work split: the N*Ho*Wo*G pixel-groups (output position x group), flattened, are cut into
-// block_dim contiguous ranges, average + remainder. Order (n, g, ho, wo), "group-major", whenever
-// its tiles get an input window (every InternImage layer): a core walks long runs of one group's
-// positions, row after row, and neighbouring tiles share window columns (on small maps whole
-// planes). Otherwise (one group, or pair fetch) order (n, ho, wo, g), in whole positions when that
+// block_dim contiguous ranges, average + remainder. Order (n, g, ho, wo), "group-major", when its
+// tiles get an input window and the cycle model below finds it cheaper (InternImage's 14x14 to
+// 56x56 layers): a core walks long runs of one group's positions, row after row, and neighbouring
+// tiles share window columns (on small maps whole planes). Otherwise order (n, ho, wo, g), in whole positions when that
 // is balanced to kPositionSplitImbalance, else in single pixel-groups (fewer positions than cores,
 // e.g. 7x7 maps: no core idles while there is a pixel-group for it). Either way each
 // pixel-group's grad_offset / grad_mask belongs to exactly one core.
@@ -336,22 +336,27 @@ inline TilingPlan Plan(const Problem& p, DataType t, const SocInfo& soc, bool ba
   TilingPlan plan{};
   TilingData& d = plan.data;
   FillProblem(p, &d);
-  // Group-major order whenever its tiles get an input window: a core then walks long runs of one
-  // group's positions, row after row, and its windows share columns (and, on small maps, whole
-  // planes) that position-major tiles of several groups load again. On InternImage-T/B (offsets
-  // randn * 2 px) it cut forward GM traffic from 7-16x to ~3.5-4.5x the op's minimum at a similar
-  // DMA count; the tile model below does not see that reuse, so the order is not left to it.
+  // Both orders, each with its cheapest tile; group-major (a core walks long runs of one group's
+  // positions, so its windows share columns, on small maps whole planes) when its tiles get an
+  // input window and the model finds it cheaper. It wins on InternImage's 14x14 to 56x56 layers;
+  // on 7x7 maps the forward keeps position-major tiles of 16-19 groups (fewer tiles: the fixed
+  // vector work per tile outweighs the window loads there).
   const int64_t budget = soc.ub_bytes - kUbReserveBytes;
   TileShape shape{1, 1, WindowDims{}, backward};  // CheckKernelLimits rejects problems where nothing fits
   double cycles = 0;
-  bool chosen = false;
+  plan.block_dim = Split(p, soc.vector_core_num, false, &d);
+  ChooseTile(p, t, backward, budget, d, plan.block_dim, &shape, &cycles);
   if (p.attrs.group > 1) {
-    plan.block_dim = Split(p, soc.vector_core_num, true, &d);
-    chosen = ChooseTile(p, t, backward, budget, d, plan.block_dim, &shape, &cycles) && shape.win.rows > 0;
-  }
-  if (!chosen) {
-    plan.block_dim = Split(p, soc.vector_core_num, false, &d);
-    ChooseTile(p, t, backward, budget, d, plan.block_dim, &shape, &cycles);
+    TilingData g = d;
+    TileShape g_shape{1, 1, WindowDims{}, backward};
+    double g_cycles = 0;
+    const uint32_t g_cores = Split(p, soc.vector_core_num, true, &g);
+    if (ChooseTile(p, t, backward, budget, g, g_cores, &g_shape, &g_cycles) && g_shape.win.rows > 0 &&
+        g_cycles < cycles) {
+      d = g;
+      shape = g_shape;
+      plan.block_dim = g_cores;
+    }
   }
   d.tile_positions = shape.positions;
   d.tile_groups = shape.groups;

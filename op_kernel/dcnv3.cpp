@@ -1,10 +1,10 @@
 // DCNv3 forward on the Ascend vector cores (AIV only).
 //
 // Tiling (host: op_host/dcnv3_tiling_plan.h). The N*Ho*Wo*G pixel-groups (output position x
-// group) are split into block_dim contiguous ranges, average + remainder. Layers with an input
-// window (all of InternImage's) take them in (n, g, ho, wo) order and a core walks its range in
-// tiles of up to tile_positions positions of one output row, one group; otherwise in (n, ho, wo,
-// g) order, in whole positions when that is balanced to 10 % and in single pixel-groups otherwise,
+// group) are split into block_dim contiguous ranges, average + remainder. Where the host's tile
+// model finds it cheaper (window layers, e.g. InternImage's 14x14 to 56x56 ones) they are taken
+// in (n, g, ho, wo) order and a core walks its range in tiles of up to tile_positions positions of
+// one output row, one group; otherwise in (n, ho, wo, g) order, in whole positions when that is balanced to 10 % and in single pixel-groups otherwise,
 // in rectangles of positions x tile_groups groups (dcnv3_tiles.h). The tile size is chosen by the
 // host as the cheapest for the busiest core in a rough cycle model among those whose UB layout
 // (dcnv3_ub_layout.h, shared with the host) fits. The tile loop is shared with the backward
@@ -39,14 +39,18 @@
 //   7. MTE3: one DataCopyPad stores the tile (one per position when channels need padding), from
 //      one of two output buffers, so the store overlaps the next tile's work.
 // DMAs: 3 + (1 or window rows) per tile, + 2 per point outside the window. InternImage-T/B layers,
-// group-major tiles (a run of one group's positions: dcnv3_tiling_plan.h), offsets randn * 2 px:
-// 0.03-0.11 DMAs per sampled point, GM traffic 2.7-4.9x the op's minimum (was 7-16x with tiles of
-// a few positions x several groups; uniform +-2 px offsets: 2.3-2.8x). What remains is window rows
-// that the tiles of the next output row read again (issue 9's 3x target needs a ring of input rows
-// kept in UB while a core walks down its output rows: not done).
-// Bound (estimate, counts only): vector issue, ~1-1.7 vector instructions per point on 14x14 to
-// 56x56 layers (the per-slot Brcb/Mul/Add passes over the corner data) and ~3.4 on 7x7 ones, whose
-// tiles are one 7-position row; 0.03-0.11 DMAs per point.
+// offsets randn * 2 px: 0.03-0.08 DMAs per sampled point; GM traffic 3.6-4.5x the op's minimum on
+// the group-major 14x14 to 56x56 layers (was 7-16x with tiles of a few positions x several
+// groups), 13.7x on the position-major 7x7 ones (uniform +-2 px offsets: 2.6-2.8x and 10.8x).
+// What remains is window rows that the tiles of the next output row read again (issue 9's 3x
+// target needs a ring of input rows kept in UB while a core walks down its output rows: not done).
+// Bound (estimate, sim.report's cost model on the simcost branch, not measured): the vector pipe
+// on every layer, ~1-1.7 vector instructions and 0.6-1.2 PipeBarriers per point (the per-slot
+// Brcb/Mul/Add passes over the corner data); 0.03-0.08 DMAs per point. Against the previous
+// kernels the estimate moves -16 % to +27 % per layer (B-stage2 faster, T-stage3 slower: the
+// real-corner masks and group-major tiles add vector work per point). On 7x7 maps group-major
+// tiles (one 7-position row of one group) would cut GM to 2.7x but raise the estimate ~1.5x (more
+// tiles, each with its fixed vector work), so the plan keeps position-major tiles there.
 //
 // Rejected:
 // - A fixed window per tile (nominal area + margin, loaded before the offsets are known): a 3x3
@@ -57,7 +61,8 @@
 //   (3+6) vs 7 x 12 pixels for 6 positions), for a 2-D walk, 2-D offset loads and stores.
 // - Position-major tiles (several positions x several groups; the order kept for one-group and
 //   pair-fetch problems): each tile's window spans all its groups but few positions, so its
-//   columns are loaded again by the next tile; 7-16x GM against 2.7-4.9x group-major.
+//   columns are loaded again by the next tile; 7-16x GM against 3.6-4.5x group-major where the
+//   tile model prefers group-major.
 // - One DMA per bilinear corner (4 per point, DCNv2 kernels) or per corner row (2 per point,
 //   MultiScaleDeformableAttn): the kernel is bound by DMA count; the window serves most points
 //   from UB and keeps the pair DMA as the fallback only.

@@ -42,13 +42,15 @@
 // DMAs per tile: offsets, mask, grad_output, grad_offset, grad_mask, plus the window's load and
 // add-back (1 each, or 1 per window row when a one-group tile's window is narrower than the image;
 // the plan may reserve whole rows to make it 1), plus 2 per valid point outside the window.
-// Simulator, Ascend910B3, InternImage-T/B layers, group-major tiles (dcnv3_tiling_plan.h), offsets
-// randn * 2 px, fp32: 0.07-0.26 DMAs per sampled point (was 1.07-1.21 with one atomic DMA per
+// Simulator, Ascend910B3, InternImage-T/B layers (all group-major tiles, dcnv3_tiling_plan.h),
+// offsets randn * 2 px, fp32: 0.07-0.26 DMAs per sampled point (was 1.07-1.21 with one atomic DMA per
 // point), GM traffic 3.0-8.0x the op's minimum (was 9.5-21x; fp16/bf16 4.1-11.7x, the accumulator
 // moves fp32); offsets uniform in +-2 px: 0.06-0.15 and 2.5-5.1x (python -m dcnv3_ascend.sim.report).
-// Bound (estimate from counts, not measured): vector issue, 4.1-6.2 vector instructions per point
-// (2 of them the Adds into gacc, each followed by a PipeBarrier in one-group tiles), against
-// 0.07-0.26 DMAs per point; before, ~1.1 DMAs per point made MTE3 issue the bound.
+// Bound (estimate, sim.report's cost model on the simcost branch, not measured): the vector pipe,
+// 4.1-6.2 vector instructions and 2.1-3.3 PipeBarriers per point (2 of the instructions are the
+// Adds into gacc, each pair followed by a barrier in one-group tiles), against 0.07-0.26 DMAs per
+// point; estimated 8-13 % faster than the previous design on 14x14 to 56x56 layers, 23-29 %
+// slower on 7x7 ones. The previous design was bound by MTE3 (1.1 atomic DMAs per point).
 // Not reached (issue 9) with randn * 2 offsets: <= 4x GM on the 56x56 and 28x28 layers (5.9-8x)
 // and <= 0.25 DMAs per point on the 56x56 ones (0.26). The input window (4 px margin) plus its fp32
 // accumulator keep tiles at 10-14 positions, and each tile loads and flushes 12 input rows for one

@@ -118,13 +118,15 @@ def test_wide_tap_spread_falls_back_to_pair_fetch():
 
 
 def test_tile_shapes_of_internimage_t():
-    """Stage 1: a tile holds many positions of one group; stage 4 (7x7, G = 32): a whole output
-    row of one group, whose window is the whole 7x7 plane."""
+    """Stage 1: a tile holds many positions of one group. Stage 4 (7x7, G = 32): the forward keeps
+    position-major tiles of a subset of the groups (too many points per position for one tile);
+    the backward takes a whole output row of one group, whose window is the whole 7x7 plane."""
     stage1, _, _ = _plans(SHAPES[0], torch.float32, "Ascend910B3")
     assert stage1["tiling"]["tile_positions"] > 4
-    stage4, _, _ = _plans(SHAPES[3], torch.float32, "Ascend910B3")
-    t = stage4["tiling"]
-    assert (t["tile_positions"], t["tile_groups"], t["win_rows"], t["win_cols"]) == (7, 1, 7, 7)
+    fwd4, bwd4, _ = _plans(SHAPES[3], torch.float32, "Ascend910B3")
+    assert fwd4["tiling"]["group_major"] == 0 and fwd4["tiling"]["tile_groups"] < 32
+    t = bwd4["tiling"]
+    assert (t["group_major"], t["tile_positions"], t["tile_groups"], t["win_rows"], t["win_cols"]) == (1, 7, 1, 7, 7)
 
 
 def test_fewer_positions_than_cores_still_uses_every_core():
