@@ -1,6 +1,7 @@
 // OpDef of Dcnv3Grad, the DCNv3 backward: inputs input, offset, mask, grad_output; outputs
-// grad_input, grad_offset, grad_mask; the 13 attributes of npu::dcnv3_backward. Shape inference,
-// dtype inference and tiling are shared with Dcnv3 (dcnv3_op_common.h).
+// grad_input (float32, zeroed by the framework: dcnv3_grad_outputs.h), grad_offset, grad_mask; the
+// 13 attributes of npu::dcnv3_backward. Shape inference, dtype inference and tiling are shared with
+// Dcnv3 (dcnv3_op_common.h).
 #include "dcnv3_op_common.h"
 
 namespace {
@@ -19,7 +20,7 @@ class Dcnv3Grad : public OpDef {
  public:
   explicit Dcnv3Grad(const char* name) : OpDef(name) {
     dcnv3_host::DefineInputs(*this, true);
-    dcnv3_host::DefineTensor(this->Output("grad_input"));
+    dcnv3_host::DefineGradInput(*this);
     dcnv3_host::DefineTensor(this->Output("grad_offset"));
     dcnv3_host::DefineTensor(this->Output("grad_mask"));
     dcnv3_host::DefineAttrs(*this);

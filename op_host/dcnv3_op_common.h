@@ -11,6 +11,7 @@
 #include "tiling/platform/platform_ascendc.h"
 
 #include "dcnv3_contract.h"
+#include "dcnv3_grad_outputs.h"
 #include "dcnv3_tiling.h"
 #include "dcnv3_tiling_plan.h"
 
@@ -110,13 +111,13 @@ inline ge::graphStatus InferShape(gert::InferShapeContext* ctx, bool backward) {
   return ge::GRAPH_SUCCESS;
 }
 
-// Every output has its input's dtype (forward: the input's; backward: input, offset, mask in turn).
+// Forward: output has the input's dtype. Backward: grad_input is float32 (the fp32 accumulator,
+// dcnv3_grad_outputs.h); grad_offset and grad_mask have the dtypes of offset and mask.
 inline ge::graphStatus InferDataType(gert::InferDataTypeContext* ctx, bool backward) {
-  for (int i = 0; i < (backward ? 3 : 1); ++i) {
-    const ge::graphStatus s = ctx->SetOutputDataType(i, ctx->GetInputDataType(i));
-    if (s != ge::GRAPH_SUCCESS) return s;
-  }
-  return ge::GRAPH_SUCCESS;
+  if (!backward) return ctx->SetOutputDataType(0, ctx->GetInputDataType(0));
+  ge::graphStatus s = ctx->SetOutputDataType(0, ge::DT_FLOAT);
+  for (int i = 1; i < 3 && s == ge::GRAPH_SUCCESS; ++i) s = ctx->SetOutputDataType(i, ctx->GetInputDataType(i));
+  return s;
 }
 
 inline ge::graphStatus Tiling(gert::TilingContext* ctx, bool backward) {
@@ -139,9 +140,9 @@ inline ge::graphStatus Tiling(gert::TilingContext* ctx, bool backward) {
   platform.GetCoreMemSize(platform_ascendc::CoreMemType::UB, ub_bytes);
   const dcnv3::SocInfo soc{static_cast<int64_t>(platform.GetCoreNumAiv()), static_cast<int64_t>(ub_bytes)};
   if (soc.vector_core_num <= 0) return Fail(op, "platform reports no vector cores");
-  e = dcnv3::CheckKernelLimits(p, dtype, soc, backward);
+  dcnv3::TilingPlan plan{};
+  e = dcnv3::PlanTiling(p, dtype, soc, backward, &plan);
   if (!e.empty()) return Fail(op, e);
-  const dcnv3::TilingPlan plan = backward ? dcnv3::PlanBackward(p, dtype, soc) : dcnv3::PlanForward(p, dtype, soc);
 
   optiling::Dcnv3TilingData data;
 #define DCNV3_SET_FIELD(type, name) data.set_##name(plan.data.name);
@@ -153,18 +154,32 @@ inline ge::graphStatus Tiling(gert::TilingContext* ctx, bool backward) {
   raw->SetDataSize(data.GetDataSize());
   ctx->SetBlockDim(plan.block_dim);
   ctx->SetTilingKey(plan.tiling_key);
+  // The framework applies the outputs' InitValue only for operators that say they need it.
+  if (backward && dcnv3::kGradInputZeroedBeforeLaunch) ctx->SetNeedAtomic(true);
   size_t* workspace = ctx->GetWorkspaceSizes(1);
   if (workspace == nullptr) return Fail(op, "workspace sizes unavailable");
   workspace[0] = plan.workspace_bytes + platform.GetLibApiWorkSpaceSize();
   return ge::GRAPH_SUCCESS;
 }
 
-// Inputs and outputs: float32, float16 or bfloat16, all of one dtype, ND.
+// Inputs and outputs: float32, float16 or bfloat16, all of one dtype, ND (except Dcnv3Grad's
+// grad_input, DefineGradInput).
 inline ops::OpParamDef& DefineTensor(ops::OpParamDef& param) {
   return param.ParamType(ops::REQUIRED)
       .DataType({ge::DT_FLOAT, ge::DT_FLOAT16, ge::DT_BF16})
       .Format({ge::FORMAT_ND, ge::FORMAT_ND, ge::FORMAT_ND})
       .UnknownShapeFormat({ge::FORMAT_ND, ge::FORMAT_ND, ge::FORMAT_ND});
+}
+
+// Dcnv3Grad's grad_input: float32 for each of the three input dtypes, zeroed by the framework
+// before the launch (dcnv3_grad_outputs.h; InitValue(0) supports float32).
+inline void DefineGradInput(ops::OpDef& def) {
+  ops::OpParamDef& param = def.Output("grad_input")
+                               .ParamType(ops::REQUIRED)
+                               .DataType({ge::DT_FLOAT, ge::DT_FLOAT, ge::DT_FLOAT})
+                               .Format({ge::FORMAT_ND, ge::FORMAT_ND, ge::FORMAT_ND})
+                               .UnknownShapeFormat({ge::FORMAT_ND, ge::FORMAT_ND, ge::FORMAT_ND});
+  if (dcnv3::kGradInputZeroedBeforeLaunch) param.InitValue(0);
 }
 
 // The kernels index dense NHWC tensors: the framework makes strided inputs contiguous first.
@@ -180,7 +195,7 @@ inline void DefineAttrs(ops::OpDef& def) {
   }
 }
 
-// SoCs: the kernels use DataCopyPad, SyncAll and fp32 atomic DMA adds, which the docs list for
+// SoCs: the kernels use DataCopyPad and fp32 atomic DMA adds, which the docs list for
 // Atlas A2 (ascend910b) and A3 (ascend910_93) but not for Atlas 300I/V Pro (ascend310p).
 inline void DefineAICore(ops::OpDef& def, gert::OpImplRegisterV2::TilingKernelFunc tiling) {
   def.AICore().SetTiling(tiling);

@@ -14,13 +14,13 @@
   X(int64_t, remove_center)                                                                            \
   X(float, offset_scale) X(float, offset_scale_pad) /* the pad keeps the next field 8-byte aligned */ \
   /* split of the N*Ho*Wo*G pixel-groups (position x group) over the cores: contiguous ranges of */   \
-  /* split units (split_unit pixel-groups: G = whole positions, or 1), average + remainder */          \
+  /* split units (split_unit pixel-groups: G = whole positions, or 1), average + remainder, of the */ \
+  /* pixel-groups in order (n, ho, wo, g), or (n, g, ho, wo) when group_major is 1 */                  \
+  X(int64_t, group_major)                                                                              \
   X(int64_t, split_unit) X(int64_t, units_per_core) X(int64_t, units_remainder)                        \
   /* tile capacity: tile_positions positions of one output row x tile_groups groups */                \
   X(int64_t, tile_positions) X(int64_t, tile_groups)                                                  \
   X(int64_t, channels_pad) /* group_channels rounded up to 32 bytes of the input dtype */             \
   X(int64_t, fetch_mode)   /* dcnv3_ub::FetchMode: how the 4 bilinear corners reach UB */             \
   X(int64_t, win_rows) X(int64_t, win_cols) /* window mode: input window capacity in pixels */        \
-  X(int64_t, win_cols_base) /* window columns of a one-position tile before clipping to the image */  \
-  /* backward: split of the fp32 accumulator's N*G*H*W pixels (zeroing, final conversion) over cores */ \
-  X(int64_t, acc_per_core) X(int64_t, acc_remainder)
+  X(int64_t, win_cols_base) /* window columns of a one-position tile before clipping to the image */

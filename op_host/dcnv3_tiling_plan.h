@@ -2,21 +2,26 @@
 // (dcnv3_op_common.h), the simulator and the unit tests all run the same code.
 //
 // Work split: the N*Ho*Wo*G pixel-groups (output position x group), flattened, are cut into
-// block_dim contiguous ranges, average + remainder, of whole positions when that is balanced to
-// kPositionSplitImbalance, else of single pixel-groups (fewer positions than cores, e.g. 7x7 maps:
-// no core idles while there is a pixel-group for it). Whole positions avoid tiles of partial
-// positions at the range ends. Each pixel-group's grad_offset / grad_mask thus belongs to exactly
-// one core.
+// block_dim contiguous ranges, average + remainder. Order (n, g, ho, wo), "group-major", when its
+// tiles get an input window and the cycle model below finds it cheaper (InternImage's 14x14 to
+// 56x56 layers): a core walks long runs of one group's positions, row after row, and neighbouring
+// tiles share window columns (on small maps whole planes). Otherwise order (n, ho, wo, g), in whole positions when that
+// is balanced to kPositionSplitImbalance, else in single pixel-groups (fewer positions than cores,
+// e.g. 7x7 maps: no core idles while there is a pixel-group for it). Either way each
+// pixel-group's grad_offset / grad_mask belongs to exactly one core.
 // Tiles: a core walks its range in rectangles of up to tile_positions positions of one output row
-// x tile_groups groups (op_kernel/dcnv3_sampler.h, TileCursor). The shape is the one whose busiest
-// core is cheapest in a rough cycle model (PlanCycles) among those whose UB layout
-// (op_kernel/dcnv3_ub_layout.h, the code the kernel carves its UB with) fits the UB minus a reserve.
+// x tile_groups groups (1 in group-major order; op_kernel/dcnv3_tiles.h, TileCursor). The shape is
+// the one whose busiest core is cheapest in a rough cycle model (PlanCycles) among those whose UB
+// layout (op_kernel/dcnv3_ub_layout.h, the code the kernel carves its UB with) fits the UB minus a
+// reserve.
 // Corner fetch: window mode when a tile with its input window capacity (nominal sampling area plus
 // kWindowMargin pixels, see WindowFor) fits, else one pair DMA per row per point. The kernel loads
-// only the part of the capacity its points' 2x2 neighbourhoods reach.
-// Backward: grad_input is accumulated with fp32 atomic adds in a user workspace laid out
-// [N][G][H][W][channels_pad] (a point's 2x2 neighbourhood is then one strided DMA; fp16/bf16 atomics
-// would also round every partial sum), converted into grad_input at the end.
+// only the part of the capacity its points' 2x2 neighbourhoods reach. The backward may instead
+// reserve whole image rows (one DMA per window for a tile of one group, against one per row) when
+// the model finds that cheaper.
+// Backward: grad_input is an fp32 output that the framework zeroes before the launch
+// (dcnv3_grad_outputs.h); the kernel adds into it with fp32 atomic DMAs, so no core waits for
+// another and no user workspace is needed.
 #pragma once
 
 #include <algorithm>
@@ -26,11 +31,17 @@
 
 #include "dcnv3_contract.h"
 #include "dcnv3_tiling_fields.h"
+#include "../op_kernel/dcnv3_tiling_key.h"
 #include "../op_kernel/dcnv3_ub_layout.h"
 
 namespace dcnv3 {
 
-enum class DataType : int64_t { kFloat32 = 0, kFloat16 = 1, kBFloat16 = 2 };
+// The kernels' dtypes; each value is the tiling key of that dtype's kernel (dcnv3_tiling_key.h).
+enum class DataType : int64_t {
+  kFloat32 = DCNV3_TILING_KEY_FLOAT32,
+  kFloat16 = DCNV3_TILING_KEY_FLOAT16,
+  kBFloat16 = DCNV3_TILING_KEY_BFLOAT16,
+};
 
 struct SocInfo {
   int64_t vector_core_num;
@@ -47,7 +58,7 @@ struct TilingPlan {
   TilingData data;
   uint32_t block_dim;
   uint64_t tiling_key;
-  uint64_t workspace_bytes;  // user workspace only
+  uint64_t workspace_bytes;  // user workspace: none, the kernels keep everything in UB and the outputs
 };
 
 // UB kept free of the kernels' buffers, for the runtime and as a margin.
@@ -75,16 +86,19 @@ struct WindowDims {
 };
 
 // Window that holds the 2x2 neighbourhoods of `tile_positions` positions of one output row with
-// offsets up to kWindowMargin pixels, clipped to the image.
-inline WindowDims WindowFor(const Problem& p, int64_t tile_positions) {
+// offsets up to kWindowMargin pixels, clipped to the image; none for an empty image.
+// full_width: whole image rows instead (a window of the image's width is one run of pixels in GM,
+// so a tile with a subset of the groups loads it with one DMA instead of one per row).
+inline WindowDims WindowFor(const Problem& p, int64_t tile_positions, bool full_width) {
   const Attrs& a = p.attrs;
   const double scale = a.offset_scale < 0 ? -a.offset_scale : a.offset_scale;
   const int64_t taps_h = static_cast<int64_t>(std::ceil((a.kernel_h - 1) * a.dilation_h * scale));
   const int64_t taps_w = static_cast<int64_t>(std::ceil((a.kernel_w - 1) * a.dilation_w * scale));
   WindowDims d;
+  if (p.height_in == 0 || p.width_in == 0) return d;  // an empty image: nothing to load
   d.rows = std::min(p.height_in, taps_h + 2 + 2 * kWindowMargin);
   d.cols_base = taps_w + 2 + 2 * kWindowMargin;
-  d.cols = std::min(p.width_in, (tile_positions - 1) * a.stride_w + d.cols_base);
+  d.cols = full_width ? p.width_in : std::min(p.width_in, (tile_positions - 1) * a.stride_w + d.cols_base);
   return d;
 }
 
@@ -102,12 +116,19 @@ inline std::string CheckKernelLimits(const Problem& p, DataType t, const SocInfo
   const int64_t budget = soc.ub_bytes - kUbReserveBytes;
   auto fits = [&](const Problem& q) { return LayoutFor(q, t, 1, 1, backward, WindowDims{}).total <= budget; };
   if (!fits(p)) {
+    const std::string where = " does not fit the " + std::to_string(soc.ub_bytes) + "-byte unified buffer of this SoC in the " +
+                              (backward ? "backward" : "forward") + " kernel";
     Problem smaller = p;  // the largest group_channels one group's points fit the UB with
+    smaller.attrs.group_channels = 1;
+    if (!fits(smaller))
+      return "a " + std::to_string(p.attrs.kernel_h) + "x" + std::to_string(p.attrs.kernel_w) + " kernel (" +
+             std::to_string(p.points) + " sampling points per group)" + where +
+             " even with group_channels=1; use a kernel with fewer points";
+    smaller.attrs.group_channels = p.attrs.group_channels;
     while (smaller.attrs.group_channels > 1 && !fits(smaller)) --smaller.attrs.group_channels;
     return "group_channels=" + std::to_string(p.attrs.group_channels) + " with a " + std::to_string(p.attrs.kernel_h) +
-           "x" + std::to_string(p.attrs.kernel_w) + " kernel does not fit the " + std::to_string(soc.ub_bytes) +
-           "-byte unified buffer of this SoC in the " + (backward ? "backward" : "forward") +
-           " kernel; at most group_channels=" + std::to_string(smaller.attrs.group_channels) + " is supported";
+           "x" + std::to_string(p.attrs.kernel_w) + " kernel" + where + "; at most group_channels=" +
+           std::to_string(smaller.attrs.group_channels) + " is supported";
   }
   // Corner addresses inside one image row are int32 in the kernel (the row index is 64-bit).
   if (p.width_in * p.channels >= (int64_t{1} << 31))
@@ -142,11 +163,12 @@ inline uint32_t SplitEvenly(int64_t total, int64_t cores, int64_t* per_core, int
 constexpr double kPositionSplitImbalance = 1.1;
 
 // A rough cycle model of one vector core, only to rank tile shapes (not a performance
-// prediction): the fixed cost of a small DMA, MTE2 bytes per cycle from L2, the fixed cost of a
-// tile's ~100 vector and scalar instructions, and vector element passes per corner element (the
-// vector code runs over the tile's full capacity, so short tiles cost as much as full ones).
+// prediction): the fixed cost of a small DMA, bytes per cycle of one core's share of HBM (1.8 TB/s
+// over 40 cores at 1.8 GHz), the fixed cost of a tile's ~100 vector and scalar instructions, and
+// vector element passes per corner element (the vector code runs over the tile's full capacity,
+// so short tiles cost as much as full ones).
 constexpr double kDmaCycles = 100;
-constexpr double kBytesPerCycle = 64;
+constexpr double kBytesPerCycle = 25;
 constexpr double kTileCycles = 2000;
 constexpr double kPassesPerCornerElement = 6;
 constexpr double kFp32LanesPerCycle = 64;
@@ -154,24 +176,29 @@ constexpr double kFp32LanesPerCycle = 64;
 struct TileShape {
   int64_t positions, groups;  // capacity
   WindowDims win;             // rows 0: pair fetch
+  bool backward;              // the backward also adds its fp32 window accumulator back to GM
 };
 
 // Cycles of one tile of `npos` positions x `ng` groups cut from `s`.
 inline double TileCycles(const Problem& p, DataType t, const TileShape& s, int64_t npos, int64_t ng) {
   const int64_t cpad = ChannelsPad(p.attrs.group_channels, t);
   const bool aligned = cpad == p.attrs.group_channels;
-  double dmas = 3 + (aligned ? 1 : npos);  // offsets, mask, grad rows; output / grad_output rows
+  // offsets, mask, output (forward) or grad_output, grad_offset, grad_mask (backward)
+  double dmas = (s.backward ? 4 : 2) + (aligned ? 1 : npos);
   double window_bytes = 0;
   if (s.win.rows > 0) {
-    const int64_t cols = std::min(s.win.cols, s.win.cols_base + (npos - 1) * p.attrs.stride_w);
+    const int64_t cols = s.win.cols == p.width_in ? s.win.cols
+                                                  : std::min(s.win.cols, s.win.cols_base + (npos - 1) * p.attrs.stride_w);
     const bool all_groups = ng == p.attrs.group;
     // The kernel loads only its points' bounding box; the model charges the whole capacity.
     const bool one_run = cols == p.width_in && s.win.rows * cols * ng <= dcnv3_ub::kMaxDmaBlocks;
     const int64_t runs = one_run ? 1 : s.win.rows;
-    dmas += aligned && all_groups ? 1 : (aligned || all_groups ? runs : runs * ng);
-    window_bytes = static_cast<double>(s.win.rows * cols * ng * cpad * DtypeBytes(t));
+    const double window_dmas = aligned && all_groups ? 1 : (aligned || all_groups ? runs : runs * ng);
+    const double pixel_groups = static_cast<double>(s.win.rows * cols * ng);
+    dmas += (s.backward ? 2 : 1) * window_dmas;  // backward: load, and add gacc back with the same DMAs
+    window_bytes = pixel_groups * cpad * (DtypeBytes(t) + (s.backward ? 4 : 0));
   } else {
-    dmas += 2.0 * npos * ng * p.points;
+    dmas += 2.0 * npos * ng * p.points * (s.backward ? 2 : 1);  // backward: fetch, then scatter
   }
   const double capacity_elements = static_cast<double>(s.positions * s.groups * p.points * dcnv3_ub::kSlots * cpad);
   return kTileCycles + dmas * kDmaCycles + window_bytes / kBytesPerCycle +
@@ -215,6 +242,18 @@ inline double CoreCycles(const Problem& p, DataType t, const TileShape& s, int64
   return total;
 }
 
+// Cycles of the core owning pixel-groups [a, b) in group-major order: runs of up to
+// s.positions positions of one output row, one group each (TileCursor::NextOfGroup).
+inline double CoreCyclesGroupMajor(const Problem& p, DataType t, const TileShape& s, int64_t a, int64_t b) {
+  double total = 0;
+  for (int64_t q = a; q < b;) {
+    const int64_t npos = std::min({p.width_out - q % p.width_out, s.positions, b - q});
+    total += TileCycles(p, t, s, npos, 1);
+    q += npos;
+  }
+  return total;
+}
+
 // Cycles of the busiest core for a shape.
 inline double PlanCycles(const Problem& p, DataType t, const TileShape& s, const TilingData& d, uint32_t cores) {
   double worst = 0;
@@ -222,7 +261,7 @@ inline double PlanCycles(const Problem& p, DataType t, const TileShape& s, const
     const int64_t c = core, extra = d.units_remainder;
     const int64_t begin = (c * d.units_per_core + std::min(c, extra)) * d.split_unit;
     const int64_t end = begin + (d.units_per_core + (c < extra ? 1 : 0)) * d.split_unit;
-    worst = std::max(worst, CoreCycles(p, t, s, begin, end));
+    worst = std::max(worst, d.group_major ? CoreCyclesGroupMajor(p, t, s, begin, end) : CoreCycles(p, t, s, begin, end));
   }
   return worst;
 }
@@ -232,27 +271,28 @@ inline double PlanCycles(const Problem& p, DataType t, const TileShape& s, const
 // output row evenly. Window fetch when a window fits, else pair fetch. False if not even one
 // pixel-group fits.
 inline bool ChooseTile(const Problem& p, DataType t, bool backward, int64_t budget, const TilingData& d,
-                       uint32_t cores, TileShape* best) {
+                       uint32_t cores, TileShape* best, double* best_cycles_out) {
   // Gatherb's destination repeat stride (8 blocks per corner row) is 8 bits; a window row of
   // pixel-groups is one DMA of at most kMaxDmaBlocks blocks; the kernel's bounding-box fold steps
   // over per-point arrays with an 8-bit repeat stride (npc <= kMaxWindowNpc).
   const bool window_ok = 8 * ChannelsPad(p.attrs.group_channels, t) * DtypeBytes(t) / 32 <= 255;
   const int64_t core_pgs = (d.units_per_core + (d.units_remainder ? 1 : 0)) * d.split_unit;
+  const int64_t max_groups = d.group_major ? 1 : p.attrs.group;  // group-major tiles hold one group
   const int64_t max_positions =
-      std::max<int64_t>(1, std::min(p.width_out, (core_pgs + p.attrs.group - 1) / p.attrs.group));
+      std::max<int64_t>(1, std::min(p.width_out, (core_pgs + max_groups - 1) / max_groups));
   double best_cycles = 0;
   bool found = false;
   for (const bool window : {true, false}) {
     if (window && !window_ok) continue;
-    auto shape = [&](int64_t positions, int64_t groups) {
-      return TileShape{positions, groups, window ? WindowFor(p, positions) : WindowDims{}};
+    auto shape = [&](int64_t positions, int64_t groups, bool full_width) {
+      return TileShape{positions, groups, window ? WindowFor(p, positions, full_width) : WindowDims{}, backward};
     };
-    auto fits = [&](int64_t positions, int64_t groups) {
-      const TileShape s = shape(positions, groups);
+    auto fits = [&](int64_t positions, int64_t groups, bool full_width = false) {
+      const TileShape s = shape(positions, groups, full_width);
       const dcnv3_ub::UbLayout l = LayoutFor(p, t, positions, groups, backward, s.win);
       return s.win.cols * groups <= dcnv3_ub::kMaxDmaBlocks && l.total <= budget && (!window || l.npc <= dcnv3_ub::kMaxWindowNpc);
     };
-    for (int64_t groups = 1; groups <= p.attrs.group && fits(1, groups); ++groups) {
+    for (int64_t groups = 1; groups <= max_groups && fits(1, groups); ++groups) {
       int64_t lo = 1, hi = max_positions;
       while (lo < hi) {  // most positions that fit
         const int64_t mid = (lo + hi + 1) / 2;
@@ -262,32 +302,62 @@ inline bool ChooseTile(const Problem& p, DataType t, bool backward, int64_t budg
         const int64_t positions = (p.width_out + pieces - 1) / pieces;  // cuts a row into `pieces`
         if (positions > lo) continue;
         for (const int64_t n : {positions, lo}) {
-          const double cycles = PlanCycles(p, t, shape(n, groups), d, cores);
-          if (!found || cycles < best_cycles) {
-            best_cycles = cycles;
-            found = true;
-            *best = shape(n, groups);
+          for (const bool full_width : {false, true}) {
+            if (full_width && (!window || !backward || !fits(n, groups, true))) continue;
+            const double cycles = PlanCycles(p, t, shape(n, groups, full_width), d, cores);
+            if (!found || cycles < best_cycles) {
+              best_cycles = cycles;
+              found = true;
+              *best = shape(n, groups, full_width);
+            }
           }
         }
         if (positions < lo) break;  // smaller counts only add tiles
       }
     }
-    if (found) return true;  // a window layout beats per-point DMAs whenever it fits
+    if (found) break;  // a window layout beats per-point DMAs whenever it fits
   }
+  *best_cycles_out = best_cycles;
   return found;
+}
+
+// The work split in one order: group-major in contiguous pixel-groups; position-major in whole
+// positions when that is balanced to kPositionSplitImbalance, else in pixel-groups.
+inline uint32_t Split(const Problem& p, int64_t cores, bool group_major, TilingData* d) {
+  const int64_t positions = p.batch * p.height_out * p.width_out;
+  const bool whole = !group_major && positions >= cores &&
+                     (positions + cores - 1) / cores <= kPositionSplitImbalance * positions / cores;
+  d->group_major = group_major ? 1 : 0;
+  d->split_unit = whole ? p.attrs.group : 1;
+  return SplitEvenly(whole ? positions : positions * p.attrs.group, cores, &d->units_per_core, &d->units_remainder);
 }
 
 inline TilingPlan Plan(const Problem& p, DataType t, const SocInfo& soc, bool backward) {
   TilingPlan plan{};
   TilingData& d = plan.data;
   FillProblem(p, &d);
-  const int64_t positions = p.batch * p.height_out * p.width_out, cores = soc.vector_core_num;
-  const bool whole = positions >= cores && (positions + cores - 1) / cores <= kPositionSplitImbalance * positions / cores;
-  d.split_unit = whole ? p.attrs.group : 1;
-  plan.block_dim = SplitEvenly(whole ? positions : positions * p.attrs.group, cores, &d.units_per_core,
-                               &d.units_remainder);
-  TileShape shape{1, 1, WindowDims{}};  // CheckKernelLimits rejects problems where nothing fits
-  ChooseTile(p, t, backward, soc.ub_bytes - kUbReserveBytes, d, plan.block_dim, &shape);
+  // Both orders, each with its cheapest tile; group-major (a core walks long runs of one group's
+  // positions, so its windows share columns, on small maps whole planes) when its tiles get an
+  // input window and the model finds it cheaper. It wins on InternImage's 14x14 to 56x56 layers;
+  // on 7x7 maps the forward keeps position-major tiles of 16-19 groups (fewer tiles: the fixed
+  // vector work per tile outweighs the window loads there).
+  const int64_t budget = soc.ub_bytes - kUbReserveBytes;
+  TileShape shape{1, 1, WindowDims{}, backward};  // CheckKernelLimits rejects problems where nothing fits
+  double cycles = 0;
+  plan.block_dim = Split(p, soc.vector_core_num, false, &d);
+  ChooseTile(p, t, backward, budget, d, plan.block_dim, &shape, &cycles);
+  if (p.attrs.group > 1) {
+    TilingData g = d;
+    TileShape g_shape{1, 1, WindowDims{}, backward};
+    double g_cycles = 0;
+    const uint32_t g_cores = Split(p, soc.vector_core_num, true, &g);
+    if (ChooseTile(p, t, backward, budget, g, g_cores, &g_shape, &g_cycles) && g_shape.win.rows > 0 &&
+        g_cycles < cycles) {
+      d = g;
+      shape = g_shape;
+      plan.block_dim = g_cores;
+    }
+  }
   d.tile_positions = shape.positions;
   d.tile_groups = shape.groups;
   d.fetch_mode = shape.win.rows > 0 ? dcnv3_ub::kFetchWindow : dcnv3_ub::kFetchPairPerRow;
@@ -297,15 +367,6 @@ inline TilingPlan Plan(const Problem& p, DataType t, const SocInfo& soc, bool ba
   d.channels_pad = ChannelsPad(p.attrs.group_channels, t);
   plan.tiling_key = TilingKeyFor(t);
   plan.workspace_bytes = 0;
-  if (backward) {
-    // fp32 accumulator [N][G][H][W][channels_pad], split by pixels of its (n, g) planes over the
-    // cores that run the main loop (they zero it first and convert it into grad_input last).
-    const int64_t pixels = p.batch * p.attrs.group * p.height_in * p.width_in;
-    const int64_t cores = plan.block_dim;
-    d.acc_per_core = pixels / cores;
-    d.acc_remainder = pixels % cores;
-    plan.workspace_bytes = static_cast<uint64_t>(pixels * d.channels_pad) * sizeof(float);
-  }
   return plan;
 }
 
@@ -318,12 +379,16 @@ inline int64_t PlannedUbBytes(const Problem& p, DataType t, const TilingData& d,
   return LayoutFor(p, t, d.tile_positions, d.tile_groups, backward, win).total;
 }
 
-inline TilingPlan PlanForward(const Problem& p, DataType dtype, const SocInfo& soc) {
-  return detail::Plan(p, dtype, soc, false);
-}
-
-inline TilingPlan PlanBackward(const Problem& p, DataType dtype, const SocInfo& soc) {
-  return detail::Plan(p, dtype, soc, true);
+// The host's tiling decision, as the TilingFunc (dcnv3_op_common.h) and the simulator harness both
+// take it: "" and *plan, or the message of the kernel limit the problem breaks (then no launch).
+// Every problem the contract accepts gets a launch that stays inside its tensors: an empty output
+// gives one core with no pixel-group, an empty image (H or W 0) makes every sample invalid, so the
+// kernels write zeros without reading the input.
+inline std::string PlanTiling(const Problem& p, DataType dtype, const SocInfo& soc, bool backward, TilingPlan* plan) {
+  const std::string e = CheckKernelLimits(p, dtype, soc, backward);
+  if (!e.empty()) return e;
+  *plan = detail::Plan(p, dtype, soc, backward);
+  return "";
 }
 
 }  // namespace dcnv3

@@ -1,11 +1,14 @@
 // DCNv3 forward on the Ascend vector cores (AIV only).
 //
 // Tiling (host: op_host/dcnv3_tiling_plan.h). The N*Ho*Wo*G pixel-groups (output position x
-// group) are split into block_dim contiguous ranges, average + remainder, in whole positions when
-// that is balanced to 10 % and in single pixel-groups otherwise (e.g. 7x7 maps on 40 cores). A core
-// walks its range in tiles: rectangles of up to tile_positions positions of one output row x
-// tile_groups groups, the shape chosen by the host as the cheapest for the busiest core in a rough
-// cycle model among those whose UB layout (dcnv3_ub_layout.h, shared with the host) fits.
+// group) are split into block_dim contiguous ranges, average + remainder. Where the host's tile
+// model finds it cheaper (window layers, e.g. InternImage's 14x14 to 56x56 ones) they are taken
+// in (n, g, ho, wo) order and a core walks its range in tiles of up to tile_positions positions of
+// one output row, one group; otherwise in (n, ho, wo, g) order, in whole positions when that is balanced to 10 % and in single pixel-groups otherwise,
+// in rectangles of positions x tile_groups groups (dcnv3_tiles.h). The tile size is chosen by the
+// host as the cheapest for the busiest core in a rough cycle model among those whose UB layout
+// (dcnv3_ub_layout.h, shared with the host) fits. The tile loop is shared with the backward
+// (dcnv3_tile_loop.h).
 //
 // Per tile (dcnv3_sampler.h):
 //   1. MTE2: the tile's offsets and mask (one strided DMA each).
@@ -23,19 +26,31 @@
 //      channels need 32-byte padding, unless the capacity spans the image width: then the window
 //      takes whole rows, which follow each other in GM, and is one DMA again.
 //   4. V: which points the window serves and their slot rows in it (overlapping the window DMA);
-//      Gatherb copies the 4 corner rows of each from UB into the slots [slot][point][channel].
+//      Gatherb copies the 4 corner rows of each from UB into the slots [slot][point][channel];
+//      slots that are no real corner of their point read a zero row after the window instead
+//      (dcnv3_sampler.h), so an Inf pixel reaches only the samples whose corner it is.
 //   5. S+MTE2: points outside the window (offsets beyond the margin) fall back to 2 DMAs each,
 //      one per image row, each a blockCount=2 DataCopyPad of the x-neighbour pair of the point's
-//      group; the scalar unit reads one int32 per point to skip window points.
+//      group (a row with one real corner fetches that pixel alone, the other slot is zeroed);
+//      the scalar unit reads one int32 per point to skip window points.
 //   6. V: Brcb broadcasts each slot's weights (bilinear x mask) over channels, Muls weight the
 //      corner data, 4P Adds of [pixel-group][channel] blocks sum slots and taps into the output
 //      tile (fp32 accumulation for all dtypes), Cast to the output dtype.
 //   7. MTE3: one DataCopyPad stores the tile (one per position when channels need padding), from
 //      one of two output buffers, so the store overlaps the next tile's work.
-// DMAs: 3 + (1 or window rows) per tile, + 2 per point outside the window. InternImage-T/B layers
-// with offsets within +-2 px: 0.02-0.09 DMAs per sampled point, GM traffic 3.7-11x the op's
-// minimum (python -m dcnv3_ascend.sim.report; most of it is window rows that neighbouring output
-// rows' tiles read again).
+// DMAs: 3 + (1 or window rows) per tile, + 2 per point outside the window. InternImage-T/B layers,
+// offsets randn * 2 px: 0.03-0.08 DMAs per sampled point; GM traffic 3.6-4.5x the op's minimum on
+// the group-major 14x14 to 56x56 layers (was 7-16x with tiles of a few positions x several
+// groups), 13.7x on the position-major 7x7 ones (uniform +-2 px offsets: 2.6-2.8x and 10.8x).
+// What remains is window rows that the tiles of the next output row read again (issue 9's 3x
+// target needs a ring of input rows kept in UB while a core walks down its output rows: not done).
+// Bound (estimate, sim.report's cost model on the simcost branch, not measured): the vector pipe
+// on every layer, ~1-1.7 vector instructions and 0.6-1.2 PipeBarriers per point (the per-slot
+// Brcb/Mul/Add passes over the corner data); 0.03-0.08 DMAs per point. Against the previous
+// kernels the estimate moves -16 % to +27 % per layer (B-stage2 faster, T-stage3 slower: the
+// real-corner masks and group-major tiles add vector work per point). On 7x7 maps group-major
+// tiles (one 7-position row of one group) would cut GM to 2.7x but raise the estimate ~1.5x (more
+// tiles, each with its fixed vector work), so the plan keeps position-major tiles there.
 //
 // Rejected:
 // - A fixed window per tile (nominal area + margin, loaded before the offsets are known): a 3x3
@@ -44,6 +59,10 @@
 // - Tiles of several output rows, so that window rows are shared: the UB holds 10-30 pixel-groups
 //   per tile, and at that size a 2x3 tile reads only ~15 % less than a 1x6 one (window (2+6) x
 //   (3+6) vs 7 x 12 pixels for 6 positions), for a 2-D walk, 2-D offset loads and stores.
+// - Position-major tiles (several positions x several groups; the order kept for one-group and
+//   pair-fetch problems): each tile's window spans all its groups but few positions, so its
+//   columns are loaded again by the next tile; 7-16x GM against 3.6-4.5x group-major where the
+//   tile model prefers group-major.
 // - One DMA per bilinear corner (4 per point, DCNv2 kernels) or per corner row (2 per point,
 //   MultiScaleDeformableAttn): the kernel is bound by DMA count; the window serves most points
 //   from UB and keeps the pair DMA as the fallback only.
@@ -58,6 +77,8 @@
 //   position and the rest with two; pixel-groups balance it.
 #include "kernel_operator.h"
 #include "dcnv3_sampler.h"
+#include "dcnv3_tile_loop.h"
+#include "dcnv3_tiling_key.h"
 
 namespace dcnv3_kernel {
 
@@ -71,33 +92,18 @@ class Forward {
     s_.Init(geo_, &pipe_, input, offset, mask, false);
   }
 
-  __aicore__ inline void Process() {
-    // The store of one tile runs on MTE3 while the next tile is computed into the other buffer.
-    for (uint32_t b = 0; b < dcnv3_ub::kOutBuffers; ++b) SetFlag<HardEvent::MTE3_V>(kOutEvent + b);
-    uint32_t out = 0;
-    TileCursor cursor;
-    cursor.Start(geo_);
-    Tile t;
-    while (cursor.Next(geo_, &t)) {
-      WaitPipe<HardEvent::V_MTE2>();  // the previous tile's vector work is done with its inputs
-      s_.LoadOffsetMask(t);
-      WaitPipe<HardEvent::MTE2_V>();
-      s_.Sample(t, false);
-      WaitPipe<HardEvent::MTE2_V>();
-      WaitFlag<HardEvent::MTE3_V>(kOutEvent + out);  // MTE3 has stored this buffer's last tile
-      Accumulate(t, out);
-      WaitPipe<HardEvent::V_MTE3>();
-      s_.StoreChannelRows(t, output_, s_.template At<T>(s_.Out(s_.Layout().rows_t, out)));
-      SetFlag<HardEvent::MTE3_V>(kOutEvent + out);
-      out = (out + 1) % dcnv3_ub::kOutBuffers;
-    }
-    for (uint32_t b = 0; b < dcnv3_ub::kOutBuffers; ++b) WaitFlag<HardEvent::MTE3_V>(kOutEvent + b);
+  __aicore__ inline void Process() { RunTileLoop(geo_, *this); }
+
+  // RunTileLoop's steps (dcnv3_tile_loop.h).
+  __aicore__ inline void Load(const Tile& t) { s_.LoadOffsetMask(t); }
+  __aicore__ inline void Sample(const Tile& t) { s_.Sample(t); }
+  __aicore__ inline void Store(const Tile& t, uint32_t out) {
+    s_.StoreChannelRows(t, output_, s_.template At<T>(s_.Out(s_.Layout().rows_t, out)));
   }
 
- private:
   // Output tile [pg][c] = sum over slots k and taps p of weight * corner data, accumulated in fp32
   // (rows_f for half types, the output buffer itself for fp32) and cast into output buffer `out`.
-  __aicore__ inline void Accumulate(const Tile& t, uint32_t out) {
+  __aicore__ inline void Compute(const Tile& t, uint32_t out) {
     const dcnv3_ub::UbLayout& l = s_.Layout();
     const uint32_t rows_t = s_.Out(l.rows_t, out);
     s_.CornerDataToFloat();
@@ -121,6 +127,7 @@ class Forward {
     }
   }
 
+ private:
   __aicore__ inline int64_t Block(int64_t q) { return s_.RowOffset(q / geo_.p, q % geo_.p); }
 
   TPipe pipe_;
@@ -136,15 +143,15 @@ extern "C" __global__ __aicore__ void dcnv3(GM_ADDR input, GM_ADDR offset, GM_AD
   KERNEL_TASK_TYPE_DEFAULT(KERNEL_TYPE_AIV_ONLY);
   (void)workspace;
   GET_TILING_DATA(tilingData, tiling);
-  if (TILING_KEY_IS(0)) {
+  if (TILING_KEY_IS(DCNV3_TILING_KEY_FLOAT32)) {
     dcnv3_kernel::Forward<float> op;
     op.Init(tilingData, input, offset, mask, output);
     op.Process();
-  } else if (TILING_KEY_IS(1)) {
+  } else if (TILING_KEY_IS(DCNV3_TILING_KEY_FLOAT16)) {
     dcnv3_kernel::Forward<half> op;
     op.Init(tilingData, input, offset, mask, output);
     op.Process();
-  } else if (TILING_KEY_IS(2)) {
+  } else if (TILING_KEY_IS(DCNV3_TILING_KEY_BFLOAT16)) {
     dcnv3_kernel::Forward<bfloat16_t> op;
     op.Init(tilingData, input, offset, mask, output);
     op.Process();

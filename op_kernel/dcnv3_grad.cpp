@@ -1,86 +1,120 @@
-// DCNv3 backward on the Ascend vector cores (AIV only). Same work split, tiles, sampling and corner
-// fetch as the forward (dcnv3.cpp, dcnv3_sampler.h); per tile, after the fetch:
+// DCNv3 backward on the Ascend vector cores: KERNEL_TYPE_AIV_ONLY, no cross-core synchronisation.
+//
+// Why no core waits for another (so nothing can hang, on either launch path): grad_input is a
+// float32 output the framework zeroes before the launch (op_host/dcnv3_grad_outputs.h: the OpDef
+// declares it InitValue(0) and the TilingFunc calls SetNeedAtomic(true); on the aclnn path the
+// generated API zeroes it before the launch, in a graph GE inserts a memset node before the op;
+// the torch adapter also allocates it with at::zeros). Every core only adds into it, with fp32
+// atomic DMAs, and writes grad_offset / grad_mask of the pixel-groups it owns (each belongs to
+// exactly one core: tiling plan). No core reads what another writes, so there is no SyncAll, no
+// FFTS flag to wait for, and no batch-scheduling requirement on multi-stream use.
+// Rejected: zeroing a workspace on device, SyncAll, scatter, SyncAll, convert (the previous
+// design): in an AIV_ONLY kernel CANN 8.1 passes no FFTS address (ascendc_compile_v220.py
+// get_v220_kernel_type_mix_flag), so the hardware SyncAll never returns; as MIX_AIV_1_0 it would
+// work, but two streams running cross-core-synchronised operators can deadlock without batch
+// scheduling, which the single-op aclnn path does not support. Zeroing in the torch adapter only:
+// the graph path would then see garbage.
+//
+// Per tile (same split, tiles, sampling and corner fetch as the forward: dcnv3_sampler.h, the
+// shared loop dcnv3_tile_loop.h):
 //   V: the 4 slot dot products sum_c grad_output[c] * corner[c] of every point come from one Mul
 //      per (slot, tap) block and group_channels Gathers + Adds that reduce the channel axis of all
 //      corner rows at once; grad_mask and grad_offset are then short vector formulas over the
 //      points (d/dloc of the slot weights, see dcnv3_sampler.h), Gathered back into GM order. The
 //      grad_input terms (slot weight x mask x grad_output) are built with the slots of a point
-//      side by side.
-//   S+MTE3: per point one atomic-add DMA scatters its 2x2 terms (blockCount 2 image rows, each the
-//      x-neighbour pair) into the fp32 accumulator; one DMA each stores the tile's grad_offset and
-//      grad_mask rows (every pixel-group belongs to one core: no races, no atomics there). These
-//      output buffers are doubled: MTE3 drains one tile's while the vector unit computes the next.
-// DMAs: 1 per sampled point (+ the forward's per-tile loads, + 3 per tile). GM bytes: the scatter
-// (4 * c_pad fp32 per point) outweighs the window loads on InternImage layers; a tile's grad_input
-// summed in UB first would need a vector scatter-add (points of a tile share pixels), which the
-// vector unit lacks.
-//
-// Accumulator: an fp32 user workspace laid out [N][G][H][W][c_pad], so that a point's two
-// x-neighbours are adjacent (2 * c_pad floats) and its 2x2 neighbourhood is one strided DMA; in
-// grad_input's NHWC layout the x-neighbours of one group are G * C apart and would need one DMA per
-// image row. Fp32 atomics also keep half-type sums from rounding at every add. Each core zeroes its
-// slice of the workspace first (nothing assumes GM is zeroed), SyncAll, runs its tiles, SyncAll,
-// then converts its slice into grad_input (cast to the dtype, transposed back to NHWC by the
-// store's stride).
+//      side by side. Slots that are no real corner hold zeros (dcnv3_sampler.h), so one Inf pixel
+//      reaches only the samples whose corner it is, as in the reference.
+//   S+V: grad_input of the points the input window serves is summed in UB: gacc, an fp32 copy of
+//      the window's geometry ([rows][cols][groups][c_pad]), zeroed per tile; the scalar unit
+//      issues two repeat-form Adds per point (one per slot row; its two x-neighbours are the two
+//      repeats, one window pixel apart). Points of one (tap, position) are different groups and
+//      touch disjoint UB; a PipeBarrier<PIPE_V> separates consecutive (tap, position) pairs, whose
+//      pixels may coincide, so no update is lost however many points hit one pixel (tested).
+//   MTE3: gacc is added into grad_input with the window's own DMAs (dcnv3_window.h: one, or one
+//      per window row), atomically since neighbouring tiles and cores overlap; points outside the
+//      window add their 2x2 terms with one atomic DMA per slot row (the x-neighbour pair of their
+//      group); grad_offset and grad_mask rows are stored with one DMA each. The grad_offset and
+//      grad_mask buffers are doubled: MTE3 drains one tile's while V computes the next. The terms
+//      and gacc are single (half the UB per point): the next tile waits for the scatter DMAs
+//      before it rebuilds the terms (event kTermsEvent) and for the flush before it zeroes gacc
+//      (kAccEvent), so the flush still overlaps the next tile's sampling and dot products.
+// fp32 atomic sums are not bit-reproducible run to run (order of adds across cores).
+// DMAs per tile: offsets, mask, grad_output, grad_offset, grad_mask, plus the window's load and
+// add-back (1 each, or 1 per window row when a one-group tile's window is narrower than the image;
+// the plan may reserve whole rows to make it 1), plus 2 per valid point outside the window.
+// Simulator, Ascend910B3, InternImage-T/B layers (all group-major tiles, dcnv3_tiling_plan.h),
+// offsets randn * 2 px, fp32: 0.07-0.26 DMAs per sampled point (was 1.07-1.21 with one atomic DMA per
+// point), GM traffic 3.0-8.0x the op's minimum (was 9.5-21x; fp16/bf16 4.1-11.7x, the accumulator
+// moves fp32); offsets uniform in +-2 px: 0.06-0.15 and 2.5-5.1x (python -m dcnv3_ascend.sim.report).
+// Bound (estimate, sim.report's cost model on the simcost branch, not measured): the vector pipe,
+// 4.1-6.2 vector instructions and 2.1-3.3 PipeBarriers per point (2 of the instructions are the
+// Adds into gacc, each pair followed by a barrier in one-group tiles), against 0.07-0.26 DMAs per
+// point; estimated 8-13 % faster than the previous design on 14x14 to 56x56 layers, 23-29 %
+// slower on 7x7 ones. The previous design was bound by MTE3 (1.1 atomic DMAs per point).
+// Not reached (issue 9) with randn * 2 offsets: <= 4x GM on the 56x56 and 28x28 layers (5.9-8x)
+// and <= 0.25 DMAs per point on the 56x56 ones (0.26). The input window (4 px margin) plus its fp32
+// accumulator keep tiles at 10-14 positions, and each tile loads and flushes 12 input rows for one
+// output row. Next step: a ring of input and accumulator rows kept in UB while a core walks down
+// its output rows, loading and flushing one row per output row.
+// Rejected:
+// - One atomic DMA per point (the previous design): DMA-issue bound, 1.1 DMAs and 256 B per point.
+// - Conflict-free slices of points so that no barrier is needed (tap, position mod the window
+//   span): exact only while offsets stay within the slice spacing, silently racy beyond; the
+//   barrier per (tap, position) is always exact and costs one barrier per tile_groups points
+//   (one per point in group-major tiles).
+// - fp16/bf16 atomics straight into a half-type grad_input: every partial sum would round, and
+//   InitValue(0) covers float32/float16 but not bfloat16.
+// - The [N][G][H][W][c_pad] workspace layout (a point's 2x2 as one strided DMA): needs a convert
+//   pass after all cores finish, i.e. a cross-core barrier.
 #include "kernel_operator.h"
 #include "dcnv3_sampler.h"
+#include "dcnv3_tiling_key.h"
+#include "dcnv3_tile_loop.h"
+#include "dcnv3_window.h"
 
 namespace dcnv3_kernel {
+
+// Repeat-form vector limits: 64 fp32 lanes per repeat, 8 fp32 per 32-byte block, 8-bit repeat strides.
+constexpr int64_t kLanes = 64, kBlockFloats = 8, kMaxRepeatStride = 255;
 
 template <typename T>
 class Backward {
  public:
   template <typename Tiling>
   __aicore__ inline void Init(const Tiling& tiling, GM_ADDR input, GM_ADDR offset, GM_ADDR mask,
-                              GM_ADDR grad_output, GM_ADDR grad_input, GM_ADDR grad_offset, GM_ADDR grad_mask,
-                              GM_ADDR workspace) {
+                              GM_ADDR grad_output, GM_ADDR grad_input, GM_ADDR grad_offset, GM_ADDR grad_mask) {
     geo_.Load(tiling);
+    window_ = geo_.fetch_mode == dcnv3_ub::kFetchWindow;
     grad_output_.SetGlobalBuffer((__gm__ T*)grad_output);
-    grad_input_.SetGlobalBuffer((__gm__ T*)grad_input);
+    grad_input_.SetGlobalBuffer((__gm__ float*)grad_input);
     grad_offset_.SetGlobalBuffer((__gm__ T*)grad_offset);
     grad_mask_.SetGlobalBuffer((__gm__ T*)grad_mask);
-    acc_.SetGlobalBuffer((__gm__ float*)GetUserWorkspace(workspace));
     s_.Init(geo_, &pipe_, input, offset, mask, true);
     BuildTables();
   }
 
   __aicore__ inline void Process() {
-    ZeroAccumulator();
-    PipeBarrier<PIPE_ALL>();
-    SyncAll<true>();
-    // The scatter of one tile runs on MTE3 while the vector unit computes the next tile into the
-    // other output buffer; event kOutEvent + b tells the vector unit that buffer b is free.
-    for (uint32_t b = 0; b < dcnv3_ub::kOutBuffers; ++b) SetFlag<HardEvent::MTE3_V>(kOutEvent + b);
-    uint32_t out = 0;
-    TileCursor cursor;
-    cursor.Start(geo_);
-    Tile t;
-    while (cursor.Next(geo_, &t)) {
-      WaitPipe<HardEvent::V_MTE2>();  // the previous tile's vector work is done with its inputs
-      s_.LoadOffsetMask(t);
-      s_.LoadChannelRows(t, grad_output_, s_.template At<T>(L().rows_t));
-      WaitPipe<HardEvent::MTE2_V>();
-      s_.Sample(t, true);
-      WaitPipe<HardEvent::MTE2_V>();
-      WaitFlag<HardEvent::MTE3_V>(kOutEvent + out);  // MTE3 has drained this output buffer
-      Compute(t, out);
-      WaitPipe<HardEvent::V_MTE3>();
-      ScatterGradInput(t, out);
-      StoreGrads(t, out);
-      SetFlag<HardEvent::MTE3_V>(kOutEvent + out);
-      out = (out + 1) % dcnv3_ub::kOutBuffers;
-    }
-    for (uint32_t b = 0; b < dcnv3_ub::kOutBuffers; ++b) WaitFlag<HardEvent::MTE3_V>(kOutEvent + b);
-    PipeBarrier<PIPE_ALL>();
-    SyncAll<true>();
-    WriteGradInput();
+    SetFlag<HardEvent::MTE3_V>(kTermsEvent);
+    if (window_) SetFlag<HardEvent::MTE3_V>(kAccEvent);
+    RunTileLoop(geo_, *this);
+    if (window_) WaitFlag<HardEvent::MTE3_V>(kAccEvent);
+    WaitFlag<HardEvent::MTE3_V>(kTermsEvent);
   }
 
- private:
+  // RunTileLoop's steps (dcnv3_tile_loop.h).
+  __aicore__ inline void Load(const Tile& t) {
+    s_.LoadOffsetMask(t);
+    s_.LoadChannelRows(t, grad_output_, s_.template At<T>(L().rows_t));
+  }
+  __aicore__ inline void Sample(const Tile& t) { s_.Sample(t); }
+  __aicore__ inline void Store(const Tile& t, uint32_t out) {
+    ScatterGradInput(t);
+    StoreGrads(t, out);
+  }
+
   __aicore__ inline const dcnv3_ub::UbLayout& L() { return s_.Layout(); }
   __aicore__ inline uint32_t Out(uint32_t offset, uint32_t out) const { return s_.Out(offset, out); }
   __aicore__ inline int64_t Block(int64_t q) { return s_.RowOffset(q / geo_.p, q % geo_.p); }
-  __aicore__ inline int64_t Plane() const { return geo_.h * geo_.w; }  // pixels of one (n, g) plane
 
   // Gather tables, written once by the scalar unit: the byte offset in the corner data of each
   // corner row (k, r) of the [kSlots][npc] dot products (rows past the slot's ss read row 0), and
@@ -109,53 +143,6 @@ class Backward {
     WaitPipe<HardEvent::S_V>();
   }
 
-  // This core's accumulator pixels [acc_begin, acc_end) (c_pad floats each) set to 0.
-  __aicore__ inline void ZeroAccumulator() {
-    LocalTensor<float> zeros = s_.F(L().wbc);
-    Duplicate(zeros, 0.0f, static_cast<int32_t>(L().elems));
-    WaitPipe<HardEvent::V_MTE3>();
-    const int64_t end = geo_.acc_end * geo_.cpad;
-    for (int64_t at = geo_.acc_begin * geo_.cpad; at < end; at += L().elems) {
-      const int64_t n = end - at < L().elems ? end - at : L().elems;
-      DataCopyPad(acc_[at], zeros, DataCopyExtParams{1, static_cast<uint32_t>(n * sizeof(float)), 0, 0, 0});
-    }
-  }
-
-  // grad_input = this core's accumulator pixels, cast to the dtype; a run of pixels of one (n, g)
-  // plane is contiguous in the accumulator and G * C apart in NHWC, so each chunk is one load and
-  // one strided store.
-  __aicore__ inline void WriteGradInput() {
-    LocalTensor<float> f = s_.F(L().wbc);
-    LocalTensor<T> out = s_.template At<T>(L().data_t);
-    const int64_t max_px = dcnv3_ub::kMaxDmaBlocks, fit_px = L().elems / geo_.cpad;
-    const int64_t chunk = fit_px < max_px ? fit_px : max_px;  // pixels
-    const DataCopyPadExtParams<float> nopad{false, 0, 0, 0.0f};
-    for (int64_t q = geo_.acc_begin; q < geo_.acc_end;) {
-      const int64_t plane = q / Plane(), pix = q - plane * Plane();
-      int64_t n = geo_.acc_end - q < chunk ? geo_.acc_end - q : chunk;
-      if (n > Plane() - pix) n = Plane() - pix;
-      DataCopyPad(f, acc_[q * geo_.cpad], DataCopyExtParams{1, static_cast<uint32_t>(n * geo_.cpad * sizeof(float)), 0, 0, 0},
-                  nopad);
-      const int64_t batch = plane / geo_.g, g = plane - batch * geo_.g;
-      const uint64_t dst = (static_cast<uint64_t>(batch) * Plane() + pix) * geo_.gc + g * geo_.c;
-      const DataCopyExtParams rows{static_cast<uint16_t>(n), static_cast<uint32_t>(geo_.c * sizeof(T)), 0,
-                                   static_cast<uint32_t>((geo_.gc - geo_.c) * sizeof(T)), 0};
-      if constexpr (Sampler<T>::kF32) {
-        WaitPipe<HardEvent::MTE2_MTE3>();
-        DataCopyPad(grad_input_[dst], f, rows);
-        WaitPipe<HardEvent::MTE3_MTE2>();
-      } else {
-        WaitPipe<HardEvent::MTE2_V>();
-        Cast(out, f, RoundMode::CAST_RINT, static_cast<uint32_t>(n * geo_.cpad));
-        WaitPipe<HardEvent::V_MTE3>();
-        DataCopyPad(grad_input_[dst], out, rows);
-        WaitPipe<HardEvent::MTE3_V>();
-        WaitPipe<HardEvent::V_MTE2>();
-      }
-      q += n;
-    }
-  }
-
   // dst = x0 * y0 + x1 * y1 over the points
   __aicore__ inline void Dot2(const LocalTensor<float>& dst, const LocalTensor<float>& x0, const LocalTensor<float>& y0,
                               const LocalTensor<float>& x1, const LocalTensor<float>& y1) {
@@ -168,6 +155,7 @@ class Backward {
     PipeBarrier<PIPE_V>();
   }
 
+  // V: grad_offset and grad_mask of the tile into output buffer `out`, and the grad_input terms.
   __aicore__ inline void Compute(const Tile& t, uint32_t out) {
     const dcnv3_ub::UbLayout& l = L();
     const int32_t n = s_.Npc();
@@ -176,7 +164,8 @@ class Backward {
       Cast(s_.F(l.rows_f), s_.template At<T>(l.rows_t), RoundMode::CAST_NONE, l.rows_out);
       PipeBarrier<PIPE_V>();
     }
-    LocalTensor<float> terms = s_.F(Out(l.wbc, out)), data = s_.F(l.data_f), g = s_.F(l.rows_f), g4 = s_.F(l.g4);
+    LocalTensor<float> terms = s_.F(l.wbc), data = s_.F(l.data_f), g = s_.F(l.rows_f), g4 = s_.F(l.g4);
+    WaitFlag<HardEvent::MTE3_V>(kTermsEvent);  // MTE3 has scattered the previous tile's terms
     // grad_input terms [r][k][c] = slot weight x mask x grad_output: weights broadcast with the
     // slots side by side, grad_output repeated for the 4 slots of a pixel-group, one Mul per tap.
     s_.BroadcastWeights(terms, 0, dcnv3_ub::kSlots, 1, dcnv3_ub::kSlots);
@@ -239,32 +228,88 @@ class Backward {
     }
   }
 
-  // One atomic fp32 add per point: its [2][2][c_pad] terms to the accumulator pixels
-  // (h0c + sh, w0c + sw) of its (n, g) plane. H == 1 drops the second image row and W == 1 the
-  // second column (they would repeat a real pixel with weight 0).
-  __aicore__ inline void ScatterGradInput(const Tile& t, uint32_t out) {
-    const bool two_cols = geo_.w >= 2;
-    const uint32_t row_bytes = static_cast<uint32_t>(geo_.cpad * sizeof(float));
-    const uint32_t pair_bytes = (two_cols ? 2 : 1) * row_bytes;
-    const DataCopyExtParams rows{static_cast<uint16_t>(geo_.h >= 2 ? 2 : 1), pair_bytes,
-                                 (2 * row_bytes - pair_bytes) / dcnv3_ub::kUbBlock,
-                                 static_cast<uint32_t>(geo_.w * row_bytes - pair_bytes), 0};
-    LocalTensor<float> terms = s_.F(Out(L().wbc, out));
-    const uint64_t plane = static_cast<uint64_t>(Plane()) * geo_.cpad;
-    const uint64_t base = (static_cast<uint64_t>(t.n) * geo_.g + t.g0) * plane;
+  // S + V + MTE3: the tile's grad_input terms into GM, fp32 atomic adds into grad_input (which the
+  // framework zeroed, see the file comment). Points the window serves are added into the window
+  // accumulator gacc by the vector unit, two repeat-form Adds per point (one per slot row, its two
+  // x-neighbours as the 2 repeats), and gacc is added to GM by ForEachWindowDma: one DMA, or one per
+  // window row. Other valid points: one atomic DMA per slot row (the x-neighbour pair of the
+  // point's group). Points of one (tap, position) are different groups, disjoint in gacc; the
+  // points of the next (tap, position) may hit the same pixels, so a PipeBarrier<PIPE_V> separates
+  // them and no update is lost.
+  __aicore__ inline void ScatterGradInput(const Tile& t) {
+    const Window& win = s_.Win();
+    const bool use_acc = window_ && !win.Empty();
+    LocalTensor<float> gacc = s_.F(L().gacc), terms = s_.F(L().wbc);
+    if (use_acc) {
+      WaitFlag<HardEvent::MTE3_V>(kAccEvent);  // MTE3 has added the previous tile's gacc to GM
+      Duplicate(gacc, 0.0f, static_cast<int32_t>(win.Elems(geo_.cpad)));
+      PipeBarrier<PIPE_V>();
+    }
+    const int64_t slot_rows = geo_.h >= 2 ? 2 : 1;
+    const uint16_t pixels = static_cast<uint16_t>(geo_.w >= 2 ? 2 : 1);
+    const uint32_t c_bytes = static_cast<uint32_t>(geo_.c * sizeof(float));
+    const DataCopyExtParams pair{pixels, c_bytes,
+                                 (static_cast<uint32_t>(geo_.cpad * sizeof(float)) - dcnv3_ub::AlignUp(c_bytes, 32)) / 32,
+                                 static_cast<uint32_t>((geo_.gc - geo_.c) * sizeof(float)), 0};
+    const int64_t acc_px = win.ng * geo_.cpad, acc_row = win.nc * acc_px;  // gacc elements per pixel, row
+    const bool repeat_form = geo_.cpad <= kLanes && acc_px / kBlockFloats <= kMaxRepeatStride;
+    const BinaryRepeatParams strides(1, 1, 1, static_cast<uint8_t>(acc_px / kBlockFloats),
+                                     static_cast<uint8_t>(acc_px / kBlockFloats),
+                                     static_cast<uint8_t>(geo_.cpad / kBlockFloats));
+    LocalTensor<int32_t> acc_at = s_.I(L().acc_at), col_off = s_.I(L().col_off);
+    const uint64_t base = s_.TileBase(t);
     const int64_t pg_cap = s_.PgCap(), point_elems = dcnv3_ub::kSlots * geo_.cpad;
     SetAtomicAdd<float>();
     for (int64_t p = 0; p < geo_.p; ++p) {
       for (int64_t pos = 0; pos < t.npos; ++pos) {
+        bool added = false;
         for (int64_t g = 0; g < t.ngroups; ++g) {
           const int64_t r = p * pg_cap + pos * geo_.tile_groups + g;
-          const uint64_t dst = base + g * plane + (static_cast<uint64_t>(s_.RowIdx(r)) * geo_.w + s_.ColIdx(r)) * geo_.cpad;
-          DataCopyPad(acc_[dst], terms[r * point_elems], rows);
+          const int32_t at = acc_at.GetValue(r);
+          if (at == kScatterNothing) continue;
+          const int64_t src = r * point_elems;
+          if (at >= 0) {
+            for (int64_t sh = 0; sh < slot_rows; ++sh) {
+              const int64_t dst = at + sh * acc_row, from = src + 2 * sh * geo_.cpad;
+              if (repeat_form) {
+                Add(gacc[dst], gacc[dst], terms[from], static_cast<uint64_t>(geo_.cpad), static_cast<uint8_t>(pixels),
+                    strides);
+              } else {
+                for (int64_t sw = 0; sw < pixels; ++sw) {
+                  Add(gacc[dst + sw * acc_px], gacc[dst + sw * acc_px], terms[from + sw * geo_.cpad],
+                      static_cast<int32_t>(geo_.cpad));
+                }
+              }
+            }
+            added = true;
+            continue;
+          }
+          const uint64_t dst = base + static_cast<uint64_t>(s_.RowIdx(r)) * s_.RowElems() + col_off.GetValue(r);
+          for (int64_t sh = 0; sh < slot_rows; ++sh) {
+            DataCopyPad(grad_input_[dst + sh * s_.RowElems()], terms[src + 2 * sh * geo_.cpad], pair);
+          }
         }
+        if (added) PipeBarrier<PIPE_V>();
       }
     }
+    SetFlag<HardEvent::MTE3_V>(kTermsEvent);  // the terms are free once these DMAs are done
+    if (use_acc) {
+      WaitPipe<HardEvent::V_MTE3>();
+      WindowAdd add{gacc, grad_input_[win.Corner(geo_, t)]};
+      ForEachWindowDma(geo_, win, sizeof(float), true, add);
+    }
     SetAtomicNone();
+    if (use_acc) SetFlag<HardEvent::MTE3_V>(kAccEvent);
   }
+
+  // One window DMA of gacc, UB -> GM (atomic while SetAtomicAdd is on).
+  struct WindowAdd {
+    LocalTensor<float> ub;
+    GlobalTensor<float> gm;
+    __aicore__ inline void operator()(uint64_t gm_at, uint64_t ub_at, const DataCopyExtParams& p) {
+      DataCopyPad(gm[gm_at], ub[ub_at], p);
+    }
+  };
 
   // One DMA each: a run of ngroups * P (* 2) values per position, the tile's position rows.
   __aicore__ inline void StoreGrads(const Tile& t, uint32_t out) {
@@ -274,11 +319,13 @@ class Backward {
                 s_.PositionRows(t, geo_.p, L().mask_row, sizeof(T), true));
   }
 
+ private:
   TPipe pipe_;
   Geometry geo_;
   Sampler<T> s_;
-  GlobalTensor<T> grad_output_, grad_input_, grad_offset_, grad_mask_;
-  GlobalTensor<float> acc_;
+  bool window_ = false;
+  GlobalTensor<T> grad_output_, grad_offset_, grad_mask_;
+  GlobalTensor<float> grad_input_;
 };
 
 }  // namespace dcnv3_kernel
@@ -287,18 +334,19 @@ extern "C" __global__ __aicore__ void dcnv3_grad(GM_ADDR input, GM_ADDR offset, 
                                                  GM_ADDR grad_input, GM_ADDR grad_offset, GM_ADDR grad_mask,
                                                  GM_ADDR workspace, GM_ADDR tiling) {
   KERNEL_TASK_TYPE_DEFAULT(KERNEL_TYPE_AIV_ONLY);
+  (void)workspace;  // no user workspace: grad_input is the fp32 accumulator itself
   GET_TILING_DATA(tilingData, tiling);
-  if (TILING_KEY_IS(0)) {
+  if (TILING_KEY_IS(DCNV3_TILING_KEY_FLOAT32)) {
     dcnv3_kernel::Backward<float> op;
-    op.Init(tilingData, input, offset, mask, grad_output, grad_input, grad_offset, grad_mask, workspace);
+    op.Init(tilingData, input, offset, mask, grad_output, grad_input, grad_offset, grad_mask);
     op.Process();
-  } else if (TILING_KEY_IS(1)) {
+  } else if (TILING_KEY_IS(DCNV3_TILING_KEY_FLOAT16)) {
     dcnv3_kernel::Backward<half> op;
-    op.Init(tilingData, input, offset, mask, grad_output, grad_input, grad_offset, grad_mask, workspace);
+    op.Init(tilingData, input, offset, mask, grad_output, grad_input, grad_offset, grad_mask);
     op.Process();
-  } else if (TILING_KEY_IS(2)) {
+  } else if (TILING_KEY_IS(DCNV3_TILING_KEY_BFLOAT16)) {
     dcnv3_kernel::Backward<bfloat16_t> op;
-    op.Init(tilingData, input, offset, mask, grad_output, grad_input, grad_offset, grad_mask, workspace);
+    op.Init(tilingData, input, offset, mask, grad_output, grad_input, grad_offset, grad_mask);
     op.Process();
   }
 }

@@ -1,7 +1,7 @@
-// The part of the DCNv3 forward and backward kernels that is the same in both: walking a core's
-// tiles, loading offset/mask tiles, computing the sampling locations, bilinear slot weights and
-// corner addresses vectorised over all points of a tile, and fetching the corner data (the input
-// window sized to the points' bounding box, Gatherb from it, pair DMAs for the points outside it).
+// The part of the DCNv3 forward and backward kernels that is the same in both: per tile, the
+// sampling locations, bilinear slot weights and corner addresses vectorised over all its points, and
+// the fetch of the corner data (the input window sized to the points' bounding box, Gatherb from it,
+// pair DMAs for the points outside it).
 //
 // Slots instead of corners: each point's 2x2 neighbourhood is fetched from the clamped top-left
 // pixel (h0c, w0c) = (clamp(h0, 0, H-2), clamp(w0, 0, W-2)), so every fetched address is inside
@@ -11,17 +11,22 @@
 // derivative weights are bw0 = [d==-1] - [d==0], bw1 = [d==0] - [d==1]. Out-of-range corners thus
 // get weight 0 exactly as the reference zeroes them, and the four slot weights replace the
 // reference's per-corner range tests.
-// Invalid samples (outside (-1, H) x (-1, W), NaN, Inf) are moved to a sentinel location before
-// any float->int conversion; the sentinel makes d = -4, so all slot weights vanish, and their
-// mask is zeroed too.
+// A slot is "real" when its pixel is one of the reference's in-range corners (column 0: d in
+// {-1, 0}; column 1: d in {0, 1}; none when W == 1 for column 1). The data of the other slots is
+// never read from the image: Gatherb takes a zero row for them, the pair-DMA fallback zeroes them.
+// Weight 0 alone would not do: 0 x Inf = NaN, and the reference never reads those pixels, so one
+// Inf in the input would spread into outputs and gradients of points that do not sample it.
+// Invalid samples (outside (-1, H) x (-1, W), NaN, Inf; every sample of an empty image) are moved to
+// a sentinel location before any float->int conversion; the sentinel makes d = -4, so no slot is
+// real and all slot weights vanish, and their mask is zeroed too.
 #pragma once
 
 #include "kernel_operator.h"
+#include "dcnv3_tiles.h"
 #include "dcnv3_ub_layout.h"
+#include "dcnv3_window.h"
 
 namespace dcnv3_kernel {
-
-using namespace AscendC;
 
 // Any location below -1 is invalid; -4 keeps the floor far from the {-1, 0, 1} window of d.
 constexpr float kInvalidLocation = -4.0f;
@@ -30,119 +35,8 @@ constexpr float kInvalidLocation = -4.0f;
 constexpr float kNoPoint = 4.0e18f;
 // BoundPoints keeps 4 rows (min h, min w, -max h, -max w), folded down to one 32-byte block each.
 constexpr uint32_t kBoxRows = 4, kBoxLanes = 8;
-
-// Event ids kOutEvent + b (MTE3_V) say that MTE3 has drained output buffer b (dcnv3_ub::kOutBuffers);
-// id 0 is left to the immediate WaitPipe pairs.
-constexpr int32_t kOutEvent = 1;
-
-template <HardEvent E>
-__aicore__ inline void WaitPipe() {
-  SetFlag<E>(0);
-  WaitFlag<E>(0);
-}
-
-// A tile: positions [pos, pos + npos) of one output row x groups [g0, g0 + ngroups).
-struct Tile {
-  int64_t pos;        // first flattened output position n * Ho * Wo + ho * Wo + wo
-  int64_t n, ho, wo;
-  int64_t npos, g0, ngroups;
-  int64_t pg_span;    // pixel-group rows the tile spans in the tile layout: (npos - 1) * tile_groups + ngroups
-};
-
-// Host-plan fields the kernels read, copied out of whichever TilingData type the build generates.
-struct Geometry {
-  int64_t h, w, ho, wo, g, c, p, gc, cpad;
-  int64_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dil_h, dil_w, remove_center;
-  float scale;
-  int64_t tile_positions, tile_groups;
-  int64_t fetch_mode, win_rows, win_cols, win_cols_base;
-  int64_t pg_begin, pg_end;    // this core's pixel-groups (flattened position * G + group)
-  int64_t acc_begin, acc_end;  // this core's share of the grad_input accumulator (backward)
-
-  template <typename Tiling>
-  __aicore__ inline void Load(const Tiling& t) {
-    h = t.height_in; w = t.width_in; ho = t.height_out; wo = t.width_out;
-    g = t.group; c = t.group_channels; p = t.points; gc = g * c; cpad = t.channels_pad;
-    kernel_h = t.kernel_h; kernel_w = t.kernel_w; stride_h = t.stride_h; stride_w = t.stride_w;
-    pad_h = t.pad_h; pad_w = t.pad_w; dil_h = t.dilation_h; dil_w = t.dilation_w;
-    remove_center = t.remove_center;
-    scale = t.offset_scale;
-    tile_positions = t.tile_positions; tile_groups = t.tile_groups;
-    fetch_mode = t.fetch_mode; win_rows = t.win_rows; win_cols = t.win_cols; win_cols_base = t.win_cols_base;
-    const int64_t core = GetBlockIdx();
-    Range(core, t.units_per_core, t.units_remainder, &pg_begin, &pg_end);
-    pg_begin *= t.split_unit;
-    pg_end *= t.split_unit;
-    Range(core, t.acc_per_core, t.acc_remainder, &acc_begin, &acc_end);
-  }
-
-  // Core `core`'s contiguous share of items split as per_core each plus one for the first `extra`.
-  __aicore__ static inline void Range(int64_t core, int64_t per_core, int64_t extra, int64_t* begin, int64_t* end) {
-    *begin = core * per_core + (core < extra ? core : extra);
-    *end = *begin + per_core + (core < extra ? 1 : 0);
-  }
-};
-
-// Walks this core's pixel-groups in tiles. A position the range only partly covers (at its ends)
-// is cut into tiles of one position x up to tile_groups groups; runs of whole positions in one
-// output row are cut into rectangles of tile_positions x tile_groups.
-struct TileCursor {
-  int64_t q, end;            // pixel-groups not yet handed out, outside the current run
-  int64_t run_pos, run_len;  // current run of whole positions (run_len 0: none)
-  int64_t run_g0, run_at;    // next group chunk and position within the run
-
-  __aicore__ inline void Start(const Geometry& geo) {
-    q = geo.pg_begin;
-    end = geo.pg_end;
-    run_len = 0;
-  }
-
-  __aicore__ inline bool Next(const Geometry& geo, Tile* t) {
-    if (run_len == 0) {
-      if (q >= end) return false;
-      const int64_t pos = q / geo.g, g = q - pos * geo.g;
-      if (g != 0 || end - q < geo.g) {  // part of one position
-        int64_t ng = geo.g - g < geo.tile_groups ? geo.g - g : geo.tile_groups;
-        if (ng > end - q) ng = end - q;
-        Fill(geo, pos, 1, g, ng, t);
-        q += ng;
-        return true;
-      }
-      run_pos = pos;
-      run_len = (end - q) / geo.g;
-      const int64_t left_in_row = geo.wo - pos % geo.wo;
-      if (run_len > left_in_row) run_len = left_in_row;
-      run_g0 = 0;
-      run_at = 0;
-    }
-    int64_t npos = run_len - run_at < geo.tile_positions ? run_len - run_at : geo.tile_positions;
-    const int64_t ng = geo.g - run_g0 < geo.tile_groups ? geo.g - run_g0 : geo.tile_groups;
-    Fill(geo, run_pos + run_at, npos, run_g0, ng, t);
-    run_at += npos;
-    if (run_at >= run_len) {
-      run_at = 0;
-      run_g0 += geo.tile_groups;
-      if (run_g0 >= geo.g) {
-        q = (run_pos + run_len) * geo.g;
-        run_len = 0;
-      }
-    }
-    return true;
-  }
-
- private:
-  __aicore__ static inline void Fill(const Geometry& geo, int64_t pos, int64_t npos, int64_t g0, int64_t ng, Tile* t) {
-    const int64_t row = pos / geo.wo;  // n * Ho + ho
-    t->pos = pos;
-    t->n = row / geo.ho;
-    t->ho = row - t->n * geo.ho;
-    t->wo = pos - row * geo.wo;
-    t->npos = npos;
-    t->g0 = g0;
-    t->ngroups = ng;
-    t->pg_span = (npos - 1) * geo.tile_groups + ng;
-  }
-};
+// Per-point codes of acc_at (backward) besides a window offset >= 0.
+constexpr int32_t kScatterByDma = -1, kScatterNothing = -2;
 
 template <typename T>
 class Sampler {
@@ -152,6 +46,7 @@ class Sampler {
   __aicore__ inline void Init(const Geometry& geo, TPipe* pipe, GM_ADDR input, GM_ADDR offset, GM_ADDR mask,
                               bool backward) {
     geo_ = geo;
+    backward_ = backward;
     pg_cap_ = geo.tile_positions * geo.tile_groups;
     window_ = geo.fetch_mode == dcnv3_ub::kFetchWindow;
     l_ = dcnv3_ub::MakeUbLayout(sizeof(T), geo.p, geo.tile_positions, geo.tile_groups, geo.cpad, backward,
@@ -175,6 +70,8 @@ class Sampler {
   __aicore__ inline uint32_t Out(uint32_t offset, uint32_t out) const { return offset + out * l_.out_stride; }
   __aicore__ inline int32_t Npc() const { return npc_; }
   __aicore__ inline int64_t PgCap() const { return pg_cap_; }
+  // The current tile's input window (window mode, after Sample).
+  __aicore__ inline const Window& Win() const { return win_; }
 
   template <typename U>
   __aicore__ inline LocalTensor<U> At(uint32_t byte_offset) {
@@ -205,8 +102,8 @@ class Sampler {
   // (window mode) the points' bounding box on V; the scalar unit places the window on that box,
   // MTE2 loads it while V works out which points it serves, Gatherb copies theirs; then pair DMAs
   // for the rest. The caller waits MTE2_V before using data_t.
-  __aicore__ inline void Sample(const Tile& t, bool backward) {
-    Locate(t, backward);
+  __aicore__ inline void Sample(const Tile& t) {
+    Locate(t);
     if (window_) {
       WaitPipe<HardEvent::V_S>();
       LoadWindow(t);
@@ -251,15 +148,14 @@ class Sampler {
       DataCopyPad(gm[TileFirst(t, geo_.c) + pos * geo_.gc], ub[pos * geo_.tile_groups * geo_.cpad], rows);
   }
 
-  // NHWC addressing of the input: the tile's image and first group (a point adds its clamped row x
-  // RowElems() and col_off), and the distance to slot row 1 (0 when H == 1: slot row 1 then
-  // repeats row 0 with weight 0).
+  // NHWC addressing of the input (and of the fp32 grad_input): the tile's image and first group (a
+  // point adds its clamped row x RowElems() and col_off).
   __aicore__ inline uint64_t TileBase(const Tile& t) const {
     return static_cast<uint64_t>(t.n) * geo_.h * RowElems() + t.g0 * geo_.c;
   }
   __aicore__ inline uint64_t RowElems() const { return static_cast<uint64_t>(geo_.w) * geo_.gc; }
-  __aicore__ inline uint64_t NextRow() const { return geo_.h >= 2 ? RowElems() : 0; }
-  // Clamped top-left pixel of point r (valid after Locate).
+  // Clamped top-left pixel of point r (valid after Locate; the scalar unit may read it after the
+  // V_S wait in Sample).
   __aicore__ inline int32_t RowIdx(int64_t r) { return I(l_.row_idx).GetValue(r); }
   __aicore__ inline int32_t ColIdx(int64_t r) { return I(l_.col_idx).GetValue(r); }
 
@@ -302,9 +198,9 @@ class Sampler {
   }
 
  private:
-  // Vector: sampling locations, validity, slot weights (times mask into `wts`) and corner
-  // addresses of every point of the tile.
-  __aicore__ inline void Locate(const Tile& t, bool backward) {
+  // Vector: sampling locations, validity, slot weights (times mask into `wts`), real slots and
+  // corner addresses of every point of the tile.
+  __aicore__ inline void Locate(const Tile& t) {
     const int32_t n = npc_;
     if constexpr (!kF32) {
       Cast(F(l_.off_f), At<T>(l_.off_in), RoundMode::CAST_NONE, geo_.tile_positions * l_.off_row);
@@ -329,19 +225,30 @@ class Sampler {
     PipeBarrier<PIPE_V>();
     Adds(locw, locw, base_w, n);
     PipeBarrier<PIPE_V>();
-    // valid = loc_h > -1 && loc_w > -1 && loc_h < H && loc_w < W (false for NaN)
+    // valid = loc_h > -1 && loc_w > -1 && loc_h < H && loc_w < W (false for NaN). An empty image
+    // (H or W 0, possible with padding) has no pixel to sample: an upper bound of -1 invalidates
+    // every point, so nothing is read from the input and the results are zeros.
+    const bool empty = geo_.h == 0 || geo_.w == 0;
     LocalTensor<uint8_t> valid = Cmp(0);
     CompareScalar(valid, locw, -1.0f, CMPMODE::GT, static_cast<uint32_t>(n));
-    AndCompare(valid, locw, static_cast<float>(geo_.w), CMPMODE::LT);
+    AndCompare(valid, locw, empty ? -1.0f : static_cast<float>(geo_.w), CMPMODE::LT);
     AndCompare(valid, loch, -1.0f, CMPMODE::GT);
-    AndCompare(valid, loch, static_cast<float>(geo_.h), CMPMODE::LT);
+    AndCompare(valid, loch, empty ? -1.0f : static_cast<float>(geo_.h), CMPMODE::LT);
     Select(locw, valid, locw, kInvalidLocation, SELMODE::VSEL_TENSOR_SCALAR_MODE, static_cast<uint32_t>(n));
     Select(loch, valid, loch, kInvalidLocation, SELMODE::VSEL_TENSOR_SCALAR_MODE, static_cast<uint32_t>(n));
     Select(m, valid, m, 0.0f, SELMODE::VSEL_TENSOR_SCALAR_MODE, static_cast<uint32_t>(n));
     PipeBarrier<PIPE_V>();
     LocalTensor<int32_t> col = I(l_.col_off);
-    Axis(locw, geo_.w, F(l_.frac_w), F(l_.aw), F(l_.bw), F(l_.clamp_w), I(l_.col_idx), backward);
-    Axis(loch, geo_.h, F(l_.frac_h), F(l_.ah), F(l_.bh), F(l_.clamp_h), I(l_.row_idx), backward);
+    if (backward_) {  // acc_at: scatter grad_input by DMA, or not at all (window mode refines it)
+      Select(F(l_.tmp), valid, F(l_.ones)[n], static_cast<float>(kScatterNothing), SELMODE::VSEL_TENSOR_SCALAR_MODE,
+             static_cast<uint32_t>(n));
+      PipeBarrier<PIPE_V>();
+      Cast(I(l_.acc_at), F(l_.tmp), RoundMode::CAST_RINT, static_cast<uint32_t>(n));
+      PipeBarrier<PIPE_V>();
+    }
+    Axis(locw, geo_.w, F(l_.frac_w), F(l_.aw), F(l_.bw), F(l_.clamp_w), I(l_.col_idx), 0);
+    Axis(loch, geo_.h, F(l_.frac_h), F(l_.ah), F(l_.bh), F(l_.clamp_h), I(l_.row_idx), 2);
+    MarkUnrealSlots();
     // col_off = w0c * G * C + g * C (int32: the plan checks W * G * C < 2^31)
     Muls(col, I(l_.col_idx), static_cast<int32_t>(geo_.gc), n);
     PipeBarrier<PIPE_V>();
@@ -419,66 +326,44 @@ class Sampler {
   }
 
   // Window mode, S + MTE2: the tile's input window, [rows][cols][groups][c_pad], placed on the
-  // points' bounding box (BoundPoints) within the capacity. One DMA when group_channels fills whole
-  // 32-byte blocks and the tile has all groups or when the window is as wide as the image, else one
-  // per window row (per row and group when channels need padding and the tile has a subset of the
-  // groups); none when no point is valid.
+  // points' bounding box (BoundPoints) within the capacity, loaded by ForEachWindowDma (one DMA, or
+  // one per window row); none when no point is valid.
   __aicore__ inline void LoadWindow(const Tile& t) {
     const float ext_h = static_cast<float>((geo_.kernel_h - 1) * geo_.dil_h) * geo_.scale;
     const float ext_w = static_cast<float>((geo_.kernel_w - 1) * geo_.dil_w) * geo_.scale;
     const float base_h = BaseH(t), base_w = BaseW(t);
     const float last_w = base_w + static_cast<float>((t.npos - 1) * geo_.stride_w);
-    int64_t cap_cols = geo_.win_cols_base + (t.npos - 1) * geo_.stride_w;  // the tile's columns, within capacity
-    if (cap_cols > geo_.win_cols) cap_cols = geo_.win_cols;
+    // the tile's columns, within capacity; all of them when the plan reserved whole image rows
+    int64_t cap_cols = geo_.win_cols_base + (t.npos - 1) * geo_.stride_w;
+    if (cap_cols > geo_.win_cols || geo_.win_cols == geo_.w) cap_cols = geo_.win_cols;
     const int64_t step_h = geo_.h >= 2 ? 1 : 0, step_w = geo_.w >= 2 ? 1 : 0;
-    win_ng_ = t.ngroups;
+    win_.ng = t.ngroups;
     Place(BoxMin(0), step_h - BoxMin(2), FloorToInt(Min(base_h, base_h + ext_h)),
-          FloorToInt(Max(base_h, base_h + ext_h)) + 1, geo_.win_rows, geo_.h, &win_r0_, &win_nr_);
+          FloorToInt(Max(base_h, base_h + ext_h)) + 1, geo_.win_rows, geo_.h, &win_.r0, &win_.nr);
     Place(BoxMin(1), step_w - BoxMin(3), FloorToInt(Min(base_w, base_w + ext_w)),
-          FloorToInt(Max(last_w, last_w + ext_w)) + 1, cap_cols, geo_.w, &win_c0_, &win_nc_);
-    if (win_nr_ == 0 || win_nc_ == 0) return;
-    const uint32_t sz = sizeof(T);
-    const bool aligned = geo_.c == geo_.cpad;
-    LocalTensor<T> win = At<T>(l_.win);
-    DataCopyPadExtParams<T> pad{true, 0, static_cast<uint8_t>(geo_.cpad - geo_.c), static_cast<T>(0.0f)};
-    if (aligned && win_ng_ == geo_.g) {
-      DataCopyExtParams rows{static_cast<uint16_t>(win_nr_), static_cast<uint32_t>(win_nc_ * geo_.gc * sz),
-                             static_cast<uint32_t>((geo_.w - win_nc_) * geo_.gc * sz), 0, 0};
-      DataCopyPad(win, input_[Corner(t)], rows, pad);
-      return;
+          FloorToInt(Max(last_w, last_w + ext_w)) + 1, cap_cols, geo_.w, &win_.c0, &win_.nc);
+    if (win_.Empty()) return;
+    // When the window would take one DMA per row, rows as wide as the image follow each other in
+    // GM: a capacity that spans the image width is used whole, one run of pixels, one DMA.
+    const bool one_dma = geo_.c == geo_.cpad && win_.ng == geo_.g;
+    if (!one_dma && cap_cols == geo_.w && win_.nr * geo_.w * win_.ng <= dcnv3_ub::kMaxDmaBlocks) {
+      win_.c0 = 0;
+      win_.nc = geo_.w;
     }
-    // Otherwise one DMA per window row, but rows as wide as the image follow each other in GM: a
-    // capacity that spans the image width is used whole, one run of pixels, one DMA.
-    const bool one_run = cap_cols == geo_.w && win_nr_ * geo_.w * win_ng_ <= dcnv3_ub::kMaxDmaBlocks;
-    if (one_run) {
-      win_c0_ = 0;
-      win_nc_ = geo_.w;
-    }
-    const uint64_t src0 = Corner(t);
-    const int64_t runs = one_run ? 1 : win_nr_, run_px = one_run ? win_nr_ * win_nc_ : win_nc_;
-    const int64_t run_len = run_px * win_ng_ * geo_.cpad;  // UB elements per run
-    for (int64_t i = 0; i < runs; ++i) {
-      const uint64_t src = src0 + i * RowElems();
-      if (aligned) {  // a subset of the groups: one run of ngroups * C per pixel
-        DataCopyExtParams px{static_cast<uint16_t>(run_px), static_cast<uint32_t>(win_ng_ * geo_.c * sz),
-                             static_cast<uint32_t>((geo_.g - win_ng_) * geo_.c * sz), 0, 0};
-        DataCopyPad(win[i * run_len], input_[src], px, pad);
-      } else if (win_ng_ == geo_.g) {  // every group: a run of C-blocks, each padded
-        DataCopyExtParams px{static_cast<uint16_t>(run_px * geo_.g), static_cast<uint32_t>(geo_.c * sz), 0, 0, 0};
-        DataCopyPad(win[i * run_len], input_[src], px, pad);
-      } else {
-        DataCopyExtParams px{static_cast<uint16_t>(run_px), static_cast<uint32_t>(geo_.c * sz),
-                             static_cast<uint32_t>((geo_.gc - geo_.c) * sz),
-                             static_cast<uint32_t>((win_ng_ - 1) * geo_.cpad * sz / dcnv3_ub::kUbBlock), 0};
-        for (int64_t g = 0; g < win_ng_; ++g) DataCopyPad(win[i * run_len + g * geo_.cpad], input_[src + g * geo_.c], px, pad);
-      }
-    }
+    WindowLoad load{At<T>(l_.win), input_[win_.Corner(geo_, t)],
+                    DataCopyPadExtParams<T>{true, 0, static_cast<uint8_t>(geo_.cpad - geo_.c), static_cast<T>(0.0f)}};
+    ForEachWindowDma(geo_, win_, sizeof(T), false, load);
   }
 
-  // GM element of the window's first pixel and the tile's first group.
-  __aicore__ inline uint64_t Corner(const Tile& t) const {
-    return (static_cast<uint64_t>(t.n) * geo_.h + win_r0_) * RowElems() + win_c0_ * geo_.gc + t.g0 * geo_.c;
-  }
+  // One window DMA, GM -> UB, padding each group's channels to c_pad.
+  struct WindowLoad {
+    LocalTensor<T> ub;
+    GlobalTensor<T> gm;
+    DataCopyPadExtParams<T> pad;
+    __aicore__ inline void operator()(uint64_t gm_at, uint64_t ub_at, const DataCopyExtParams& p) {
+      DataCopyPad(ub[ub_at], gm[gm_at], p, pad);
+    }
+  };
 
   // Window mode, V: Gatherb copies every point's 4 slot rows out of the window (32-byte blocks;
   // one pass per block of a row). Points outside the window gather a harmless block and are
@@ -502,42 +387,54 @@ class Sampler {
     PipeBarrier<PIPE_V>();
   }
 
-  // DataCopyPad parameters fetching one slot row pair: pixel w0c then w0c + 1 of the point's
-  // group (group_channels elements each, G * C apart in GM), one slot (ss * cpad elements) apart
-  // in UB. DataCopyPad counts the GM gap in bytes and the UB gap in 32-byte blocks.
-  __aicore__ inline DataCopyExtParams PairParams() const {
+  // DataCopyPad parameters fetching `pixels` (1 or 2) x-neighbours of one slot row: pixel w0c then
+  // w0c + 1 of the point's group (group_channels elements each, G * C apart in GM), one slot
+  // (ss * cpad elements) apart in UB. DataCopyPad counts the GM gap in bytes and the UB gap in
+  // 32-byte blocks.
+  __aicore__ inline DataCopyExtParams RowParams(uint16_t pixels) const {
     const uint32_t bytes = static_cast<uint32_t>(geo_.c * sizeof(T));
     const uint32_t slot_bytes = static_cast<uint32_t>(l_.ss * geo_.cpad * sizeof(T));
     const uint32_t ub_gap = (slot_bytes - dcnv3_ub::AlignUp(bytes, dcnv3_ub::kUbBlock)) / dcnv3_ub::kUbBlock;
     const uint32_t gm_gap = static_cast<uint32_t>((geo_.gc - geo_.c) * sizeof(T));
-    return DataCopyExtParams{static_cast<uint16_t>(geo_.w >= 2 ? 2 : 1), bytes, gm_gap, ub_gap, 0};
+    return DataCopyExtParams{pixels, bytes, gm_gap, ub_gap, 0};
   }
 
-  // MTE2: the 4 corner slots of every point that is not served by the window (all points in pair
-  // mode), 2 DMAs per point (one per image row, each moving the x-neighbour pair of the point's
-  // group). Scalar work per point: read one int32 (-1: skip), then one more and a 64-bit
-  // multiply-add per DMA'd point.
+  // S + MTE2: the 4 corner slots of every point that is not served by the window (all points in
+  // pair mode): per slot row one DMA of the x-neighbour pair of the point's group, so 2 DMAs per
+  // point. Slots that are not real corners (unreal bits; at image borders, W or H == 1, invalid
+  // points) are zeroed by the vector unit instead, and a row with one real slot fetches that pixel
+  // alone. Scalar work per point: read one int32 (-1: skip); per fetched point one more and a
+  // 64-bit multiply-add, and the unreal bits.
   __aicore__ inline void FetchCorners(const Tile& t) {
-    DataCopyExtParams pair = PairParams();
-    DataCopyPadExtParams<T> pad{true, 0, static_cast<uint8_t>(geo_.cpad - geo_.c), static_cast<T>(0.0f)};
-    const uint64_t base = TileBase(t), next_row = NextRow();
-    const bool pair_w = geo_.w >= 2;
+    const DataCopyExtParams pair = RowParams(2), single = RowParams(1);
+    const DataCopyPadExtParams<T> pad{true, 0, static_cast<uint8_t>(geo_.cpad - geo_.c), static_cast<T>(0.0f)};
+    const uint64_t base = TileBase(t);
     LocalTensor<T> data = At<T>(l_.data_t);
-    LocalTensor<int32_t> fetch_row = I(l_.fetch_row), cols = I(l_.col_off);
+    LocalTensor<uint16_t> words = At<uint16_t>(l_.data_t);
+    const int32_t row_words = static_cast<int32_t>(geo_.cpad * sizeof(T) / sizeof(uint16_t));
+    LocalTensor<int32_t> fetch_row = I(l_.fetch_row), cols = I(l_.col_off), unreal = I(l_.unreal);
     const int64_t slot = l_.ss * geo_.cpad;
+    PipeBarrier<PIPE_V>();  // the zeroing below follows GatherWindow's writes to the same rows
     for (int64_t p = 0; p < geo_.p; ++p) {
       for (int64_t pos = 0; pos < t.npos; ++pos) {
         for (int64_t g = 0; g < t.ngroups; ++g) {
           const int64_t r = p * pg_cap_ + pos * geo_.tile_groups + g;
           const int32_t row = fetch_row.GetValue(r);
           if (row < 0) continue;
+          const int32_t bits = unreal.GetValue(r);
           const uint64_t src = base + static_cast<uint64_t>(row) * RowElems() + cols.GetValue(r);
-          const int64_t dst = r * geo_.cpad;
-          DataCopyPad(data[dst], input_[src], pair, pad);
-          DataCopyPad(data[dst + 2 * slot], input_[src + next_row], pair, pad);
-          if (!pair_w) {  // W == 1: slot column 1 repeats pixel 0 with weight 0 (see Axis)
-            DataCopyPad(data[dst + slot], input_[src], pair, pad);
-            DataCopyPad(data[dst + 3 * slot], input_[src + next_row], pair, pad);
+          for (int64_t sh = 0; sh < 2; ++sh) {
+            const int64_t dst = r * geo_.cpad + 2 * sh * slot;
+            const uint64_t at = src + sh * RowElems();  // read only when the row holds a real slot
+            const bool left = ((bits >> (2 * sh)) & 1) == 0, right = ((bits >> (2 * sh + 1)) & 1) == 0;
+            if (left && right) {
+              DataCopyPad(data[dst], input_[at], pair, pad);
+              continue;
+            }
+            if (left) DataCopyPad(data[dst], input_[at], single, pad);
+            else Duplicate(words[dst * sizeof(T) / sizeof(uint16_t)], static_cast<uint16_t>(0), row_words);
+            if (right) DataCopyPad(data[dst + slot], input_[at + geo_.gc], single, pad);
+            else Duplicate(words[(dst + slot) * sizeof(T) / sizeof(uint16_t)], static_cast<uint16_t>(0), row_words);
           }
         }
       }
@@ -579,30 +476,44 @@ class Sampler {
   }
 
   // Window mode, V: a point is served by the window when its clamped 2x2 neighbourhood lies inside;
-  // invalid samples too: their weights are 0, so window row 0 will do. Sets win_off (byte offset of
-  // each slot row in the window) and fetch_row (-1 for window points, else the DMA's top row).
+  // invalid samples too (no slot of theirs is real). Sets win_off (byte offset in the window of
+  // each slot row; the zero row after the window for slots that are not real corners), fetch_row
+  // (-1 for window points, else the DMA's top row) and, backward, acc_at (element offset of the
+  // point's slot (0, 0) in the window for the valid points it serves).
   __aicore__ inline void PlaceInWindow() {
     const int32_t n = npc_;
     const int64_t step_h = geo_.h >= 2 ? 1 : 0, step_w = geo_.w >= 2 ? 1 : 0;
     LocalTensor<float> ch = F(l_.clamp_h), cw = F(l_.clamp_w), base = F(l_.tmp), scratch = F(l_.frac_w);
     LocalTensor<uint8_t> inside = Cmp(2), invalid = Cmp(3);
-    CompareScalar(inside, ch, static_cast<float>(win_r0_), CMPMODE::GE, static_cast<uint32_t>(n));
-    AndCompare(inside, ch, static_cast<float>(win_r0_ + win_nr_ - 1 - step_h), CMPMODE::LE);
-    AndCompare(inside, cw, static_cast<float>(win_c0_), CMPMODE::GE);
-    AndCompare(inside, cw, static_cast<float>(win_c0_ + win_nc_ - 1 - step_w), CMPMODE::LE);
+    CompareScalar(inside, ch, static_cast<float>(win_.r0), CMPMODE::GE, static_cast<uint32_t>(n));
+    AndCompare(inside, ch, static_cast<float>(win_.r0 + win_.nr - 1 - step_h), CMPMODE::LE);
+    AndCompare(inside, cw, static_cast<float>(win_.c0), CMPMODE::GE);
+    AndCompare(inside, cw, static_cast<float>(win_.c0 + win_.nc - 1 - step_w), CMPMODE::LE);
     // window row of slot (0, 0): ((h - r0) * cols + (w - c0)) * groups + g, in fp32 (exact: < 2^24);
-    // row 0 for points outside (they are DMA'd, or invalid with weight 0)
-    Adds(base, ch, static_cast<float>(-win_r0_), n);
-    Adds(scratch, cw, static_cast<float>(-win_c0_), n);
+    // row 0 for points outside (they are DMA'd, or have no real slot)
+    Adds(base, ch, static_cast<float>(-win_.r0), n);
+    Adds(scratch, cw, static_cast<float>(-win_.c0), n);
     PipeBarrier<PIPE_V>();
-    Muls(base, base, static_cast<float>(win_nc_ * win_ng_), n);
-    Muls(scratch, scratch, static_cast<float>(win_ng_), n);
+    Muls(base, base, static_cast<float>(win_.nc * win_.ng), n);
+    Muls(scratch, scratch, static_cast<float>(win_.ng), n);
     PipeBarrier<PIPE_V>();
     Add(base, base, scratch, n);
     PipeBarrier<PIPE_V>();
     Add(base, base, F(l_.tab_grel), n);
     PipeBarrier<PIPE_V>();
     Select(base, inside, base, 0.0f, SELMODE::VSEL_TENSOR_SCALAR_MODE, static_cast<uint32_t>(n));
+    PipeBarrier<PIPE_V>();
+    if (backward_) {
+      Muls(scratch, base, static_cast<float>(geo_.cpad), n);
+      PipeBarrier<PIPE_V>();
+      Select(scratch, inside, scratch, F(l_.ones)[n], SELMODE::VSEL_TENSOR_TENSOR_MODE, static_cast<uint32_t>(n));
+      PipeBarrier<PIPE_V>();
+      Select(scratch, Cmp(0), scratch, static_cast<float>(kScatterNothing), SELMODE::VSEL_TENSOR_SCALAR_MODE,
+             static_cast<uint32_t>(n));
+      PipeBarrier<PIPE_V>();
+      Cast(I(l_.acc_at), scratch, RoundMode::CAST_RINT, static_cast<uint32_t>(n));
+      PipeBarrier<PIPE_V>();
+    }
     CompareScalar(invalid, F(l_.loc_w), kInvalidLocation, CMPMODE::EQ, static_cast<uint32_t>(n));
     PipeBarrier<PIPE_V>();
     Or(inside.ReinterpretCast<uint16_t>(), inside.ReinterpretCast<uint16_t>(), invalid.ReinterpretCast<uint16_t>(),
@@ -613,11 +524,16 @@ class Sampler {
     Cast(I(l_.fetch_row), scratch, RoundMode::CAST_RINT, static_cast<uint32_t>(n));
     const float row_bytes = static_cast<float>(geo_.cpad * sizeof(T));
     LocalTensor<int32_t> off = I(l_.win_off);
+    LocalTensor<uint8_t> real = Cmp(3);
     for (int64_t k = 0; k < dcnv3_ub::kSlots; ++k) {
-      const int64_t slot_rows = ((k / 2) * step_h * win_nc_ + (k % 2) * step_w) * win_ng_;
+      const int64_t slot_rows = ((k / 2) * step_h * win_.nc + (k % 2) * step_w) * win_.ng;
       Adds(scratch, base, static_cast<float>(slot_rows), n);
+      RealSlot(real, k);
       PipeBarrier<PIPE_V>();
       Muls(scratch, scratch, row_bytes, n);
+      PipeBarrier<PIPE_V>();
+      Select(scratch, real, scratch, static_cast<float>(l_.win_zero), SELMODE::VSEL_TENSOR_SCALAR_MODE,
+             static_cast<uint32_t>(n));
       PipeBarrier<PIPE_V>();
       Cast(off[k * n], scratch, RoundMode::CAST_RINT, static_cast<uint32_t>(n));
       PipeBarrier<PIPE_V>();
@@ -628,11 +544,12 @@ class Sampler {
     return At<uint8_t>(l_.cmp + i * dcnv3_ub::AlignUp(npc_ / 8, 256));
   }
 
-  // Floor, fraction, clamped top-left slot pixel (fp32 and int32) and slot weights along one axis
-  // of extent `size`.
+  // Floor, fraction, clamped top-left slot pixel (fp32 and int32), slot weights and which of the
+  // two slots hold a real corner (bitmasks Real(real0), Real(real0 + 1)) along one axis of extent
+  // `size`.
   __aicore__ inline void Axis(const LocalTensor<float>& loc, int64_t size, const LocalTensor<float>& frac,
                               const LocalTensor<float>& a, const LocalTensor<float>& b,
-                              const LocalTensor<float>& clamped, const LocalTensor<int32_t>& index, bool backward) {
+                              const LocalTensor<float>& clamped, const LocalTensor<int32_t>& index, uint32_t real0) {
     const int32_t n = npc_;
     LocalTensor<int32_t> fl = I(l_.floor_i);
     LocalTensor<float> flf = F(l_.tmp), d = F(l_.diff);
@@ -657,13 +574,18 @@ class Sampler {
     PipeBarrier<PIPE_V>();
     Adds(flf, flf, 1.0f, n);
     PipeBarrier<PIPE_V>();
+    // slot 0 is real for d in {-1, 0}, slot 1 for d in {0, 1}
+    const int32_t words = n / 16;
+    LocalTensor<uint8_t> real_lo = Real(real0), real_hi = Real(real0 + 1);
+    Or(real_lo.ReinterpretCast<uint16_t>(), eqm1.ReinterpretCast<uint16_t>(), eq0.ReinterpretCast<uint16_t>(), words);
+    Or(real_hi.ReinterpretCast<uint16_t>(), eq1.ReinterpretCast<uint16_t>(), eq0.ReinterpretCast<uint16_t>(), words);
     LocalTensor<float> a0 = a, a1 = a[n];
     Select(a0, eqm1, frac, 0.0f, SELMODE::VSEL_TENSOR_SCALAR_MODE, static_cast<uint32_t>(n));
     Select(a1, eq1, flf, 0.0f, SELMODE::VSEL_TENSOR_SCALAR_MODE, static_cast<uint32_t>(n));
     PipeBarrier<PIPE_V>();
     Select(a0, eq0, flf, a0, SELMODE::VSEL_TENSOR_TENSOR_MODE, static_cast<uint32_t>(n));
     Select(a1, eq0, frac, a1, SELMODE::VSEL_TENSOR_TENSOR_MODE, static_cast<uint32_t>(n));
-    if (backward) {
+    if (backward_) {
       LocalTensor<float> one = F(l_.ones), minus_one = F(l_.ones)[n], b0 = b, b1 = b[n];
       Select(b0, eqm1, one, 0.0f, SELMODE::VSEL_TENSOR_SCALAR_MODE, static_cast<uint32_t>(n));
       Select(b1, eq0, one, 0.0f, SELMODE::VSEL_TENSOR_SCALAR_MODE, static_cast<uint32_t>(n));
@@ -671,11 +593,43 @@ class Sampler {
       Select(b0, eq0, minus_one, b0, SELMODE::VSEL_TENSOR_TENSOR_MODE, static_cast<uint32_t>(n));
       Select(b1, eq1, minus_one, b1, SELMODE::VSEL_TENSOR_TENSOR_MODE, static_cast<uint32_t>(n));
     }
-    if (size == 1) {  // both slots hold pixel 0: the second one must not count
+    if (size == 1) {  // both slots hold pixel 0: the second one is not a corner
       PipeBarrier<PIPE_V>();
       Duplicate(a1, 0.0f, n);
-      if (backward) Duplicate(b[n], 0.0f, n);
+      Duplicate(real_hi.ReinterpretCast<uint16_t>(), static_cast<uint16_t>(0), words);
+      if (backward_) Duplicate(b[n], 0.0f, n);
     }
+    PipeBarrier<PIPE_V>();
+  }
+
+  // Real-corner bitmask i of npc bits: 0, 1 slot columns 0 and 1; 2, 3 slot rows 0 and 1.
+  __aicore__ inline LocalTensor<uint8_t> Real(uint32_t i) {
+    return At<uint8_t>(l_.real + i * dcnv3_ub::AlignUp(npc_ / 8, 256));
+  }
+
+  // Slot k = 2 * row + column is real when its row and its column are: the bitmask into `dst`.
+  __aicore__ inline void RealSlot(const LocalTensor<uint8_t>& dst, int64_t k) {
+    LocalTensor<uint8_t> row = Real(2 + k / 2), col = Real(k % 2);
+    And(dst.ReinterpretCast<uint16_t>(), row.ReinterpretCast<uint16_t>(), col.ReinterpretCast<uint16_t>(),
+        static_cast<int32_t>(npc_ / 16));
+  }
+
+  // unreal[r] = bit k set for each slot k of point r that is not a real corner (read by the
+  // pair-DMA fallback, which zeroes those slots instead of fetching them).
+  __aicore__ inline void MarkUnrealSlots() {
+    const int32_t n = npc_;
+    LocalTensor<float> bits = F(l_.tmp), more = F(l_.diff);
+    LocalTensor<uint8_t> real = Cmp(1);
+    Duplicate(bits, 0.0f, n);
+    for (int64_t k = 0; k < dcnv3_ub::kSlots; ++k) {
+      RealSlot(real, k);
+      PipeBarrier<PIPE_V>();
+      Adds(more, bits, static_cast<float>(1 << k), n);
+      PipeBarrier<PIPE_V>();
+      Select(bits, real, bits, more, SELMODE::VSEL_TENSOR_TENSOR_MODE, static_cast<uint32_t>(n));
+      PipeBarrier<PIPE_V>();
+    }
+    Cast(I(l_.unreal), bits, RoundMode::CAST_RINT, static_cast<uint32_t>(n));
     PipeBarrier<PIPE_V>();
   }
 
@@ -713,7 +667,8 @@ class Sampler {
   TBuf<TPosition::VECCALC> ub_;
   GlobalTensor<T> input_, offset_, mask_;
   bool window_ = false;
-  int64_t win_r0_ = 0, win_c0_ = 0, win_nr_ = 0, win_nc_ = 0, win_ng_ = 0;  // the tile's window
+  bool backward_ = false;
+  Window win_;  // the tile's window
 };
 
 }  // namespace dcnv3_kernel

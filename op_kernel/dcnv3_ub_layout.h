@@ -75,18 +75,22 @@ struct UbLayout {
   uint32_t col_idx, col_off;       // int32: clamped left column, its in-row element offset (NHWC)
   uint32_t row_idx;                // int32: clamped top row
   uint32_t fetch_row;              // int32: row_idx for points to DMA, -1 for points in the window
+  uint32_t unreal;                 // int32: bit k set when slot k is not a real corner (pair DMAs)
   uint32_t aw, ah;                 // [2][npc] value weights per slot column / row
   uint32_t bw, bh;                 // [2][npc] derivative weights (backward only)
   uint32_t ones;                   // [2][npc] constants +1 and -1
   uint32_t wts;                    // [kSlots][npc] corner weights times mask
   uint32_t cmp;                    // 4 compare bitmasks of npc bits, each 256-byte aligned
-  uint32_t win;                    // window mode: [rows][cols][groups][c_pad] input window
+  uint32_t real;                   // 4 bitmasks like cmp: slot column 0, 1 and slot row 0, 1 real
+  uint32_t win;                    // window mode: [rows][cols][groups][c_pad] input window, then
+                                   // one zero row that Gatherb reads for slots that are no corner
+  uint32_t win_zero;               // window mode: bytes from `win` to its zero row
   uint32_t win_off;                // window mode: [kSlots][npc] byte offset of each slot row in `win`
   uint32_t box;                    // window mode: [4][npc] min h, min w, -max h, -max w candidates
   uint32_t data_t, data_f;         // [elems] corner data in input dtype / fp32 (aliased for fp32)
   uint32_t wbc;                    // weights broadcast over channels (fp32): forward one slot (ss *
                                    // c_pad); backward all slots interleaved [r][k][c_pad] (elems),
-                                   // then the grad_input terms, two buffers (kOutBuffers)
+                                   // then the grad_input terms
   // forward: output tile (rows_t doubled, fp32 accumulates into rows_t); backward: grad_output tile
   uint32_t rows_f, rows_t;         // [rows_out] fp32 / input dtype (backward: aliased for fp32)
   // backward only
@@ -95,11 +99,15 @@ struct UbLayout {
   uint32_t dots, dot_tmp;          // [kSlots][npc] per-corner dot products; Gather scratch
   uint32_t gxy, gm;                // [2][npc] grad of x,y location; [npc] grad of mask
   uint32_t tab_gout, tab_gmask;    // Gather byte offsets point-major -> position rows
+  uint32_t acc_at;                 // int32 [npc]: element offset of slot (0, 0) in gacc, or
+                                   // kScatterByDma / kScatterNothing (dcnv3_sampler.h)
+  uint32_t gacc;                   // window mode: fp32 grad_input accumulator, the window's
+                                   // [rows][cols][groups][c_pad] geometry
   uint32_t goff_f, gmask_f;        // [tile_positions][off_row / mask_row] grad_offset / grad_mask
                                    // tiles in fp32 (half types; fp32 Gathers into goff_t / gmask_t)
   uint32_t goff_t, gmask_t;        // the same in the input dtype, kOutBuffers buffers each
   uint32_t out_stride;             // bytes from one output buffer to the next (forward rows_t,
-                                   // backward wbc, goff_t, gmask_t: [kOutBuffers][...] at that stride)
+                                   // backward goff_t, gmask_t: [kOutBuffers][...] at that stride)
   uint32_t total;                  // bytes
 };
 
@@ -159,16 +167,20 @@ DCNV3_UB_FN UbLayout MakeUbLayout(uint32_t dtype_bytes, uint32_t points, uint32_
   l.bh = backward ? UbTake(&cur, 2 * pt) : 0;
   l.ones = UbTake(&cur, 2 * pt);
   l.wts = UbTake(&cur, kSlots * pt);
+  l.unreal = UbTake(&cur, pt);
   l.cmp = UbTake(&cur, 4 * AlignUp(l.npc / 8, 256));
-  l.win = win_pixel_groups ? UbTake(&cur, win_pixel_groups * c_pad * dtype_bytes) : 0;
+  l.real = UbTake(&cur, 4 * AlignUp(l.npc / 8, 256));
+  l.win_zero = win_pixel_groups * c_pad * dtype_bytes;
+  l.win = win_pixel_groups ? UbTake(&cur, l.win_zero + c_pad * dtype_bytes) : 0;
   l.win_off = win_pixel_groups ? UbTake(&cur, kSlots * pt) : 0;
   l.box = win_pixel_groups ? UbTake(&cur, 4 * pt) : 0;
   l.data_t = UbTake(&cur, l.elems * dtype_bytes);
   l.data_f = f32 ? l.data_t : UbTake(&cur, l.elems * 4);
   if (backward) {
-    // wbc, goff_t, gmask_t of buffer 0, then the same block again for buffer 1
-    const uint32_t first = cur;
+    // the grad_input terms once (MTE3 is done with them before the next tile rebuilds them), then
+    // goff_t, gmask_t of buffer 0 and the same block again for buffer 1
     l.wbc = UbTake(&cur, l.elems * 4);
+    const uint32_t first = cur;
     l.goff_t = UbTake(&cur, off_elems * dtype_bytes);
     l.gmask_t = UbTake(&cur, mask_elems * dtype_bytes);
     l.out_stride = cur - first;
@@ -192,6 +204,8 @@ DCNV3_UB_FN UbLayout MakeUbLayout(uint32_t dtype_bytes, uint32_t points, uint32_
     l.gm = UbTake(&cur, pt);
     l.tab_gout = UbTake(&cur, off_elems * 4);
     l.tab_gmask = UbTake(&cur, mask_elems * 4);
+    l.acc_at = UbTake(&cur, pt);
+    l.gacc = win_pixel_groups ? UbTake(&cur, win_pixel_groups * c_pad * 4) : 0;
     l.goff_f = f32 ? 0 : UbTake(&cur, off_elems * 4);
     l.gmask_f = f32 ? 0 : UbTake(&cur, mask_elems * 4);
   }

@@ -133,12 +133,12 @@ def test_wide_groups_split_across_tiles(dtype):
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
 def test_far_offsets_fall_back_to_dma(dtype):
-    """A 14x30 map is taller and wider than a tile's window, and offsets up to 10 px leave it: those
-    points are fetched by DMA, the others from the window, within the same tiles."""
+    """A 14x30 map is taller than a tile's window, and offsets up to 10 px leave it: those points
+    are fetched by DMA, the others from the window, within the same tiles."""
     a = _attrs(group=4, group_channels=16)
     tensors = _inputs(a, 1, 14, 30, dtype, 10.0, seed=19)
     plan = sim.plan_forward(*tensors[:3], *a.args(), soc=SMALL_SOC)["tiling"]
-    assert plan["fetch_mode"] == FETCH_WINDOW and plan["win_rows"] < 14 and plan["win_cols"] < 30
+    assert plan["fetch_mode"] == FETCH_WINDOW and plan["win_rows"] < 14
     fstats, _ = _check(a, 1, 14, 30, dtype, tensors=tensors, soc=SMALL_SOC)
     points = 14 * 30 * 4 * 9
     # ~1 point in 8 leaves the window (2 DMAs each); the tiles' own loads are far fewer
@@ -152,16 +152,25 @@ def test_pair_fetch_when_the_window_does_not_fit():
     plan = sim.plan_forward(*tensors[:3], *a.args())
     assert plan["tiling"]["fetch_mode"] == FETCH_PAIR
     fstats, _ = _check(a, 1, 26, 26, torch.float32, tensors=tensors)
-    points = 7 * 7 * 2 * 9
-    assert fstats["dma_count"] >= 2 * points  # two row pairs per point, plus the tile loads
+    # two row pairs per point whose 2x2 neighbourhood lies inside the image, plus the tile loads
+    # (border points fetch only their in-image corners, points outside fetch nothing)
+    off = tensors[1].view(1, 7, 7, 2, 9, 2).to(torch.float64)
+    taps = torch.tensor([[i, j] for i in range(3) for j in range(3)], dtype=torch.float64) * 8  # kernel_w outer
+    base = torch.arange(7, dtype=torch.float64) * 4 - 8
+    x = (base.view(1, 1, 7, 1, 1) + taps[:, 0] + off[..., 0]).floor()
+    y = (base.view(1, 7, 1, 1, 1) + taps[:, 1] + off[..., 1]).floor()
+    inside = ((x >= 0) & (x <= 24) & (y >= 0) & (y <= 24)).sum().item()
+    assert inside > 100 and fstats["dma_count"] >= 2 * inside
 
 
 def test_load_is_balanced_over_cores():
-    """143 output positions on 8 cores: every core gets 17 or 18 whole positions and writes exactly
-    their outputs."""
+    """143 output positions on 8 cores (position-major order, which the plan picks here): every core
+    gets 17 or 18 whole positions and writes exactly their outputs."""
     a = _attrs(group=3, group_channels=8)
     fstats, bstats = _check(a, 1, 11, 13, torch.float32, seed=13, soc=SMALL_SOC)
     assert fstats["block_dim"] == 8 and bstats["block_dim"] == 8
+    assert sim.plan_forward(*_inputs(a, 1, 11, 13, torch.float32, 3.0, 13)[:3], *a.args(), soc=SMALL_SOC)["tiling"][
+        "group_major"] == 0
     position_bytes = 3 * 8 * 4  # one output position
     written = sorted(fstats["per_core"]["gm_write_bytes"])
     assert written == [17 * position_bytes] + [18 * position_bytes] * 7
@@ -220,3 +229,93 @@ def test_full_width_window_of_a_group_subset_is_one_dma():
     fstats, _ = _check(a, 1, 8, 8, torch.float32, tensors=tensors, soc=SMALL_SOC)
     # offsets, mask, window, output
     assert fstats["dma_count"] == 4 * _whole_row_tiles(plan, 8, 8, 32)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_many_points_on_one_pixel_lose_no_update(dtype):
+    """Every sampling point of every position lands on the same 2x2 neighbourhood (offsets that
+    undo the tap and position displacement, plus a small jitter): the window accumulator and the
+    atomic adds must sum hundreds of contributions to the same pixels without losing one."""
+    a = _attrs(group=2, group_channels=16)
+    n, h, w = 1, 9, 10
+    inp, _, msk, gout = _inputs(a, n, h, w, dtype, 0.0, seed=41)
+    ho, wo = _out_size(a, h, w)
+    gen = torch.Generator().manual_seed(43)
+    target = torch.tensor([4.3, 5.6], dtype=torch.float64)  # (x, y) every point samples
+    wo_idx = torch.arange(wo, dtype=torch.float64).view(1, 1, wo, 1, 1)
+    ho_idx = torch.arange(ho, dtype=torch.float64).view(1, ho, 1, 1, 1)
+    taps = torch.tensor([[i - 1, j - 1] for i in range(3) for j in range(3)], dtype=torch.float64)  # kernel_w outer
+    off = torch.empty(n, ho, wo, a["group"], 9, 2, dtype=torch.float64)
+    off[..., 0] = target[0] - wo_idx - taps[:, 0]
+    off[..., 1] = target[1] - ho_idx - taps[:, 1]
+    off += (torch.rand(off.shape, generator=gen, dtype=torch.float64) - 0.5) * 0.2
+    off = off.reshape(n, ho, wo, -1).to(dtype)
+    fstats, bstats = _check(a, n, h, w, dtype, tensors=(inp, off, msk, gout), soc=SMALL_SOC)
+    # all of it came from the window: no per-point DMA in either direction, only the tiles' own
+    points = n * ho * wo * a["group"] * 9
+    assert bstats["dma_count"] < 0.15 * points
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_offsets_of_20px_leave_the_window(dtype):
+    """Offsets of +-20 px on a map larger than a tile's window: most points fall outside it, take
+    the per-point atomic DMAs, and mix with window points that hit the same pixels."""
+    a = _attrs(group=4, group_channels=16)
+    tensors = _inputs(a, 1, 30, 34, dtype, 20.0, seed=47)
+    plan = sim.plan_backward(*tensors, *a.args(), soc=SMALL_SOC)["tiling"]
+    assert plan["fetch_mode"] == FETCH_WINDOW and plan["win_rows"] < 30
+    _, bstats = _check(a, 1, 30, 34, dtype, tensors=tensors, soc=SMALL_SOC)
+    points = 30 * 34 * 4 * 9
+    assert bstats["dma_count"] > 0.5 * points  # the fallback really ran
+
+
+@pytest.mark.parametrize("dims", [(1, 0, 5), (2, 4, 0), (1, 0, 0)], ids=lambda d: "N{}xH{}xW{}".format(*d))
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_empty_image_gives_zeros_without_reading_it(dims, dtype):
+    """H or W = 0 with padding 2: the op has outputs but no pixel to sample. The host plans an
+    ordinary launch; every sample is invalid, the kernels write zeros and read no input byte
+    (the simulator refuses any GM access outside the empty input)."""
+    n, h, w = dims
+    a = _attrs(pad=(2, 2), group=2, group_channels=8)
+    inp, off, msk, gout = _inputs(a, n, h, w, dtype, 2.0, seed=53)
+    out, fstats = sim.dcnv3_forward(inp, off, msk, *a.args())
+    assert out.shape == (n, *_out_size(a, h, w), 16) and out.numel() > 0
+    assert torch.equal(out, torch.zeros_like(out))
+    (gi, go, gm), bstats = sim.dcnv3_backward(inp, off, msk, gout, *a.args())
+    assert gi.shape == inp.shape
+    assert torch.equal(go, torch.zeros_like(go)) and torch.equal(gm, torch.zeros_like(gm))
+    offset_mask_bytes = (off.numel() + msk.numel()) * dtype.itemsize
+    assert fstats["gm_read_bytes"] == offset_mask_bytes  # nothing from the input
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # the reference's Inf * 0
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_one_inf_in_the_input_spreads_as_in_the_reference(dtype):
+    """One Inf pixel (at a corner, an edge, inside): outputs and gradients are non-finite exactly
+    where the float64 reference's are, and match it elsewhere. Samples whose clamped 2x2 fetch
+    holds the Inf pixel without it being one of their corners must stay finite."""
+    a = _attrs(group=2, group_channels=8)
+    inp, off, msk, gout = _inputs(a, 1, 6, 7, dtype, 3.0, seed=59)
+    for y, x in [(0, 0), (0, 5), (4, 3), (2, 3), (5, 6)]:
+        bad = inp.clone()
+        bad[0, y, x, :] = float("inf")
+        out, _ = sim.dcnv3_forward(bad, off, msk, *a.args())
+        (gi, go, gm), _ = sim.dcnv3_backward(bad, off, msk, gout, *a.args())
+        refs = [dcnv3_reference(bad, off, msk, a), *dcnv3_reference_backward(bad, off, msk, gout, a)]
+        for name, got, ref in zip(("output", "grad_input", "grad_offset", "grad_mask"), (out, gi, go, gm), refs):
+            ref = ref.to(torch.float64)
+            finite = torch.isfinite(ref)
+            assert torch.equal(torch.isfinite(got), finite), f"{name}: non-finite pattern differs for Inf at {(y, x)}"
+            err = (got.to(torch.float64) - ref)[finite].abs().max().item()
+            assert err <= TOLERANCE[dtype] * max(1.0, ref[finite].abs().max().item()), f"{name}: error {err}"
+
+
+def test_unsupported_group_channels_get_the_host_message():
+    """sim.dcnv3_forward/backward run the host's kernel-limit check (as the NPU path does), so an
+    unsupported group_channels names the limit instead of failing inside the simulated kernel."""
+    a = _attrs(group=1, group_channels=4096)
+    inp, off, msk, gout = _inputs(a, 1, 3, 3, torch.float32, 1.0, seed=61)
+    with pytest.raises(ValueError, match=r"group_channels=4096 .* at most group_channels=\d+ is supported"):
+        sim.dcnv3_forward(inp, off, msk, *a.args())
+    with pytest.raises(ValueError, match=r"group_channels=4096 .* backward kernel; at most group_channels"):
+        sim.dcnv3_backward(inp, off, msk, gout, *a.args())

@@ -1,7 +1,7 @@
 """Properties of the host tiling plan (op_host/dcnv3_tiling_plan.h), read through the simulator's
 binding of PlanForward / PlanBackward: the work split covers every pixel-group (output position x
 group) exactly once with balanced ranges, block_dim fits the SoC, tiles fit the unified buffer, and
-the backward's workspace is exactly its fp32 accumulator [N][G][H][W][channels_pad].
+neither kernel asks for a user workspace (the backward accumulates into its fp32 grad_input output).
 
 The kernels' own walk of these ranges is checked end to end in test_sim_kernels.py.
 """
@@ -89,6 +89,7 @@ def test_plan_properties(shape, dtype, soc):
         assert plan["block_dim"] == min(cores, pixel_groups)
         assert plan["tiling_key"] == KEYS[dtype]
         assert t["split_unit"] in (1, g)
+        assert t["group_major"] in (0, 1) and (t["tile_groups"] == 1 or not t["group_major"])
         ranges = _ranges(pixel_groups // t["split_unit"], t["units_per_core"], t["units_remainder"], plan["block_dim"])
         _assert_partition(ranges, pixel_groups // t["split_unit"])
         if t["split_unit"] == g:  # whole positions only when that is balanced to 10 %
@@ -100,11 +101,7 @@ def test_plan_properties(shape, dtype, soc):
         assert plan["ub_bytes"] <= ub - UB_RESERVE
         if t["fetch_mode"] == FETCH_WINDOW:
             assert 1 <= t["win_rows"] <= h and 1 <= t["win_cols"] <= w
-    assert fwd["workspace_bytes"] == 0
-    tb = bwd["tiling"]
-    acc_pixels = n * g * h * w
-    assert bwd["workspace_bytes"] == 4 * acc_pixels * tb["channels_pad"]
-    _assert_partition(_ranges(acc_pixels, tb["acc_per_core"], tb["acc_remainder"], bwd["block_dim"]), acc_pixels)
+    assert fwd["workspace_bytes"] == 0 and bwd["workspace_bytes"] == 0
 
 
 @pytest.mark.parametrize("shape", SHAPES[:5], ids=lambda s: "x".join(map(str, s)))
@@ -122,12 +119,15 @@ def test_wide_tap_spread_falls_back_to_pair_fetch():
 
 
 def test_tile_shapes_of_internimage_t():
-    """Stage 1 (G = 4): several whole positions per tile; stage 4 (G = 32): too many points per
-    position for one tile, so tiles hold a subset of the groups."""
+    """Stage 1: a tile holds many positions of one group. Stage 4 (7x7, G = 32): the forward keeps
+    position-major tiles of a subset of the groups (too many points per position for one tile);
+    the backward takes a whole output row of one group, whose window is the whole 7x7 plane."""
     stage1, _, _ = _plans(SHAPES[0], torch.float32, "Ascend910B3")
-    assert stage1["tiling"]["tile_positions"] > 1
-    stage4, _, _ = _plans(SHAPES[3], torch.float32, "Ascend910B3")
-    assert stage4["tiling"]["tile_groups"] < 32
+    assert stage1["tiling"]["tile_positions"] > 4
+    fwd4, bwd4, _ = _plans(SHAPES[3], torch.float32, "Ascend910B3")
+    assert fwd4["tiling"]["group_major"] == 0 and fwd4["tiling"]["tile_groups"] < 32
+    t = bwd4["tiling"]
+    assert (t["group_major"], t["tile_positions"], t["tile_groups"], t["win_rows"], t["win_cols"]) == (1, 7, 1, 7, 7)
 
 
 def test_fewer_positions_than_cores_still_uses_every_core():
@@ -138,12 +138,24 @@ def test_fewer_positions_than_cores_still_uses_every_core():
     assert (t["split_unit"], t["units_per_core"], t["units_remainder"]) == (1, 39, 8)
 
 
-def test_many_positions_split_in_whole_positions():
-    """56x56 = 3136 positions on 40 cores: 78 or 79 whole positions each."""
+def test_window_layers_walk_groups_in_long_runs():
+    """InternImage-T stage 1 (56x56, G = 4): group-major order, contiguous ranges of 313 or 314 of
+    the 12544 pixel-groups, tiles of one group and several positions of a row."""
     fwd, bwd, _ = _plans(SHAPES[0], torch.float32, "Ascend910B3")
     for plan in (fwd, bwd):
         t = plan["tiling"]
-        assert (t["split_unit"], t["units_per_core"], t["units_remainder"]) == (4, 78, 16)
+        assert t["group_major"] == 1 and t["tile_groups"] == 1 and t["tile_positions"] > 4
+        assert (t["split_unit"], t["units_per_core"], t["units_remainder"]) == (1, 313, 24)
+
+
+def test_pair_fetch_layers_split_in_whole_positions():
+    """No window fits (dilation 6): position-major order, 40x40 = 1600 positions on 40 cores, 40
+    whole positions each."""
+    fwd, bwd, _ = _plans(SHAPES[-1], torch.float32, "Ascend910B3")
+    for plan in (fwd, bwd):
+        t = plan["tiling"]
+        assert t["group_major"] == 0
+        assert (t["split_unit"], t["units_per_core"], t["units_remainder"]) == (2, 40, 0)
 
 
 def test_empty_batch_plans_one_idle_core():
@@ -151,3 +163,36 @@ def test_empty_batch_plans_one_idle_core():
     for plan in (fwd, bwd):
         assert plan["block_dim"] == 1
         assert plan["tiling"]["units_per_core"] == 0 and plan["tiling"]["units_remainder"] == 0
+
+
+@pytest.mark.parametrize("dims", [(1, 0, 5), (2, 4, 0), (1, 0, 0)], ids=lambda d: "N{}xH{}xW{}".format(*d))
+def test_empty_image_plans_an_ordinary_launch(dims):
+    """H or W = 0 with padding 2 still has output positions (2 per empty axis): the plan is an
+    ordinary pair-fetch one (every pixel-group on some core, no workspace, no window into an empty
+    image); the kernels then find no valid sample (test_sim_kernels.py runs them)."""
+    n, h, w = dims
+    fwd, bwd, (_, _, _, ho, wo, g, _, _) = _plans((n, h, w, 2, 8, 3, 1, 2, 1, 0), torch.float32, "Ascend910B3")
+    assert ho * wo > 0
+    for plan in (fwd, bwd):
+        t = plan["tiling"]
+        units = n * ho * wo * g // t["split_unit"]
+        _assert_partition(_ranges(units, t["units_per_core"], t["units_remainder"], plan["block_dim"]), units)
+        assert plan["workspace_bytes"] == 0 and t["fetch_mode"] == 0
+
+
+def test_unsupported_group_channels_get_the_host_message():
+    """A group whose points do not fit the UB is refused by the host's check, naming the limit."""
+    (inp, off, msk), attrs, _ = _problem((1, 8, 8, 1, 4096, 3, 1, 1, 1, 0), torch.float32)
+    with pytest.raises(ValueError, match=r"group_channels=4096 with a 3x3 kernel does not fit .* at most "
+                                         r"group_channels=\d+ is supported"):
+        sim.plan_forward(inp, off, msk, **attrs)
+
+
+def test_too_many_points_get_a_message_that_does_not_contradict_itself():
+    """Even one channel per group does not fit a 41x41 kernel's 1681 points: the message says so
+    instead of offering group_channels=1."""
+    (inp, off, msk), attrs, _ = _problem((1, 41, 41, 1, 1, 41, 1, 20, 1, 0), torch.float32)
+    with pytest.raises(ValueError, match=r"41x41 kernel \(1681 sampling points per group\) does not fit .* even "
+                                         r"with group_channels=1") as info:
+        sim.plan_forward(inp, off, msk, **attrs)
+    assert "at most group_channels" not in str(info.value)

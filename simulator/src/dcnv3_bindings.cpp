@@ -124,7 +124,8 @@ void Bind(py::module_& m) {
         const Call call = MakeCall(attrs, dtype, soc);
         Validate(input_shape, offset_shape, mask_shape, &grad_output_shape, call.attrs);
         const size_t elem = ElementSize(call.dtype);
-        py::array_t<uint8_t> gi = NewBytes(input_shape, elem), go = NewBytes(offset_shape, elem),
+        // grad_input is float32 for every dtype (op_host/dcnv3_grad_outputs.h)
+        py::array_t<uint8_t> gi = NewBytes(input_shape, sizeof(float)), go = NewBytes(offset_shape, elem),
                              gm = NewBytes(mask_shape, elem);
         const HostTensor in = In(input, input_shape), off = In(offset, offset_shape), msk = In(mask, mask_shape),
                          gout = In(grad_output, grad_output_shape);
@@ -136,7 +137,7 @@ void Bind(py::module_& m) {
         }
         return py::make_tuple(py::make_tuple(gi, go, gm), Stats(r));
       },
-      "Runs op_kernel/dcnv3_grad.cpp; returns ((grad_input, grad_offset, grad_mask) bytes, stats)");
+      "Runs op_kernel/dcnv3_grad.cpp; returns ((grad_input as float32, grad_offset, grad_mask) bytes, stats)");
 
   m.def(
       "plan",
@@ -147,7 +148,7 @@ void Bind(py::module_& m) {
                                           grad_output_shape ? &*grad_output_shape : nullptr, call.attrs);
         return PlanToDict(Plan(backward, p, call), p, call, backward);
       },
-      "The host tiling plan (PlanForward, or PlanBackward when grad_output_shape is given) as a dict");
+      "The host tiling plan (dcnv3::PlanTiling; backward when grad_output_shape is given) as a dict");
 }
 
 }  // namespace dcnv3_sim

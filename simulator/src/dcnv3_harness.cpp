@@ -8,6 +8,7 @@
 #include <string>
 #include <type_traits>
 
+#include "dcnv3_grad_outputs.h"
 #include "dcnv3_tiling_struct.h"
 #include "sim/errors.h"
 
@@ -42,8 +43,9 @@ std::vector<int64_t> OutputShape(const dcnv3::Problem& p) {
 
 // Checks that `t` holds exactly `shape` in elements of `elem` bytes and registers it as the GM
 // buffer `name`. Outputs are filled with 0xFF first (NaN in every float type), as device memory
-// would hold garbage, so a kernel that leaves an element unwritten fails the comparison.
-enum class Role { kInput, kOutput };
+// would hold garbage, so a kernel that leaves an element unwritten fails the comparison; outputs
+// the OpDef declares InitValue(0) are zeroed instead, as the framework does before the launch.
+enum class Role { kInput, kOutput, kZeroedOutput };
 void Bind(sim::GmRegistry& gm, const char* name, const HostTensor& t, const std::vector<int64_t>& shape,
           size_t elem, Role role) {
   const uint64_t want = static_cast<uint64_t>(Numel(shape)) * elem;
@@ -51,7 +53,7 @@ void Bind(sim::GmRegistry& gm, const char* name, const HostTensor& t, const std:
     throw std::invalid_argument(std::string(name) + " holds " + std::to_string(t.bytes) + " bytes but its shape " +
                                 dcnv3::DimsToString(shape.data(), static_cast<int64_t>(shape.size())) +
                                 " needs " + std::to_string(want));
-  if (role == Role::kOutput && t.bytes) std::memset(t.data, 0xFF, t.bytes);
+  if (role != Role::kInput && t.bytes) std::memset(t.data, role == Role::kZeroedOutput ? 0 : 0xFF, t.bytes);
   gm.Add(name, t.data, t.bytes);
 }
 
@@ -90,7 +92,10 @@ dcnv3::Problem Validate(const std::vector<int64_t>& input, const std::vector<int
 
 dcnv3::TilingPlan Plan(bool backward, const dcnv3::Problem& problem, const Call& call) {
   const dcnv3::SocInfo soc{call.soc.vector_core_num, call.soc.ub_bytes};
-  return backward ? dcnv3::PlanBackward(problem, call.dtype, soc) : dcnv3::PlanForward(problem, call.dtype, soc);
+  dcnv3::TilingPlan plan{};
+  const std::string error = dcnv3::PlanTiling(problem, call.dtype, soc, backward, &plan);
+  if (!error.empty()) throw std::invalid_argument(error);
+  return plan;
 }
 
 Result Forward(const HostTensor& input, const HostTensor& offset, const HostTensor& mask, const HostTensor& output,
@@ -121,7 +126,8 @@ Result Backward(const HostTensor& input, const HostTensor& offset, const HostTen
   Bind(gm, "offset", offset, offset.shape, elem, Role::kInput);
   Bind(gm, "mask", mask, mask.shape, elem, Role::kInput);
   Bind(gm, "grad_output", grad_output, grad_output.shape, elem, Role::kInput);
-  Bind(gm, "grad_input", grad_input, input.shape, elem, Role::kOutput);
+  Bind(gm, "grad_input", grad_input, input.shape, sizeof(float),
+       dcnv3::kGradInputZeroedBeforeLaunch ? Role::kZeroedOutput : Role::kOutput);
   Bind(gm, "grad_offset", grad_offset, offset.shape, elem, Role::kOutput);
   Bind(gm, "grad_mask", grad_mask, mask.shape, elem, Role::kOutput);
   Result result;

@@ -39,6 +39,8 @@ dcnv3::Problem Validate(const std::vector<int64_t>& input, const std::vector<int
                         const std::vector<int64_t>& mask, const std::vector<int64_t>* grad_output,
                         const dcnv3::Attrs& attrs);
 
+// The host's tiling decision (dcnv3::PlanTiling, as the TilingFunc takes it); throws
+// std::invalid_argument with the host's message when a kernel limit rejects the problem.
 dcnv3::TilingPlan Plan(bool backward, const dcnv3::Problem& problem, const Call& call);
 
 // `output` must hold N*H_out*W_out*C elements of the call's dtype.
@@ -47,6 +49,6 @@ Result Forward(const HostTensor& input, const HostTensor& offset, const HostTens
 
 Result Backward(const HostTensor& input, const HostTensor& offset, const HostTensor& mask,
                 const HostTensor& grad_output, const HostTensor& grad_input, const HostTensor& grad_offset,
-                const HostTensor& grad_mask, const Call& call);
+                const HostTensor& grad_mask, const Call& call);  // grad_input: float32
 
 }  // namespace dcnv3_sim

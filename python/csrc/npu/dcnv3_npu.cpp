@@ -4,8 +4,11 @@
 //
 // The aclnn signatures op_build generates from the OpDefs: the input tensors, then the 13
 // attributes in contract order (Int -> int64_t, Float -> double), then the output tensors. The
-// kernels work in float32, float16 and bfloat16 (half types accumulate in float32) and write
-// every output element, so outputs need no zeroing.
+// kernels work in float32, float16 and bfloat16 (half types accumulate in float32). The forward
+// writes every output element. The backward adds into grad_input, a float32 output the OpDef
+// declares InitValue(0) (op_host/dcnv3_grad_outputs.h): it is allocated here as float32 zeros (the
+// aclnn path zeroes it too; zeros here keep the result right whatever the framework version does)
+// and cast to the input dtype afterwards; grad_offset and grad_mask are written exactly once.
 #include <ATen/ops/empty.h>
 #include <ATen/ops/zeros.h>
 #include <ATen/DeviceGuard.h>
@@ -14,6 +17,7 @@
 #include <tuple>
 
 #include "dcnv3_args.h"
+#include "dcnv3_grad_outputs.h"
 #include "dcnv3_soc_table.h"
 #include "dcnv3_tiling_plan.h"
 #include "npu/aclnn_call.h"
@@ -78,13 +82,14 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> Dcnv3BackwardNpu(const at::Tensor
   dcnv3_npu::RequireAclnnApi("Dcnv3Grad");
   const at::Tensor in = input.contiguous(), off = offset.contiguous(), msk = mask.contiguous();
   const at::Tensor grad_out = grad_output.contiguous();
-  at::Tensor grad_input = at::empty(input.sizes(), input.options());
+  static_assert(kGradInputZeroedBeforeLaunch, "the adapter allocates grad_input as the zeroed fp32 accumulator");
+  at::Tensor grad_input_f32 = at::zeros(input.sizes(), input.options().dtype(at::kFloat));
   at::Tensor grad_offset = at::empty(offset.sizes(), offset.options());
   at::Tensor grad_mask = at::empty(mask.sizes(), mask.options());
   EXEC_NPU_CMD_EXT(aclnnDcnv3Grad, in, off, msk, grad_out, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w,
                    dilation_h, dilation_w, group, group_channels, offset_scale, im2col_step, remove_center,
-                   grad_input, grad_offset, grad_mask);
-  return {grad_input, grad_offset, grad_mask};
+                   grad_input_f32, grad_offset, grad_mask);
+  return {grad_input_f32.to(input.scalar_type()), grad_offset, grad_mask};
 }
 
 }  // namespace

@@ -13,7 +13,9 @@ plan_forward / plan_backward return the host tiling plan as a dict. SOCS maps So
 (op_host/dcnv3_soc_table.h): compute_unit, vector_core_num, ub_bytes, clock_mhz.
 
 A kernel that breaks a hardware rule raises SimulatorError with the rule, the core and the values;
-bad arguments raise ValueError naming the argument.
+bad arguments raise ValueError naming the argument. Both entry points and the plans run the host's
+own checks first (dcnv3::PlanTiling, as the TilingFunc and the NPU adapter do), so a problem the
+kernels cannot take fails with the host's message.
 """
 import torch
 
@@ -96,7 +98,10 @@ def dcnv3_backward(input, offset, mask, grad_output, kernel_h, kernel_w, stride_
     _check_soc(soc)
     (gi, go, gm), stats = _sim.dcnv3_backward(*_raw(input), *_raw(offset), *_raw(mask), *_raw(grad_output), attrs,
                                               dtype, soc)
-    grads = (_to_tensor(gi, list(input.shape), input.dtype), _to_tensor(go, list(offset.shape), input.dtype),
+    # The kernel accumulates grad_input in float32 (op_host/dcnv3_grad_outputs.h); like the torch
+    # adapter (python/csrc/npu/dcnv3_npu.cpp), return it in the input dtype.
+    grad_input = _to_tensor(gi, list(input.shape), torch.float32).to(input.dtype)
+    grads = (grad_input, _to_tensor(go, list(offset.shape), input.dtype),
              _to_tensor(gm, list(mask.shape), input.dtype))
     return grads, stats
 
