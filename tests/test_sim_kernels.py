@@ -239,20 +239,20 @@ def test_many_points_on_one_pixel_lose_no_update(dtype):
     a = _attrs(group=2, group_channels=16)
     n, h, w = 1, 9, 10
     inp, _, msk, gout = _inputs(a, n, h, w, dtype, 0.0, seed=41)
-    ho, wo = _out_size(a, h, w)
+    ho, wo = a.output_size(h, w)
     gen = torch.Generator().manual_seed(43)
     target = torch.tensor([4.3, 5.6], dtype=torch.float64)  # (x, y) every point samples
     wo_idx = torch.arange(wo, dtype=torch.float64).view(1, 1, wo, 1, 1)
     ho_idx = torch.arange(ho, dtype=torch.float64).view(1, ho, 1, 1, 1)
     taps = torch.tensor([[i - 1, j - 1] for i in range(3) for j in range(3)], dtype=torch.float64)  # kernel_w outer
-    off = torch.empty(n, ho, wo, a["group"], 9, 2, dtype=torch.float64)
+    off = torch.empty(n, ho, wo, a.group, 9, 2, dtype=torch.float64)
     off[..., 0] = target[0] - wo_idx - taps[:, 0]
     off[..., 1] = target[1] - ho_idx - taps[:, 1]
     off += (torch.rand(off.shape, generator=gen, dtype=torch.float64) - 0.5) * 0.2
     off = off.reshape(n, ho, wo, -1).to(dtype)
     fstats, bstats = _check(a, n, h, w, dtype, tensors=(inp, off, msk, gout), soc=SMALL_SOC)
     # all of it came from the window: no per-point DMA in either direction, only the tiles' own
-    points = n * ho * wo * a["group"] * 9
+    points = n * ho * wo * a.group * 9
     assert bstats["dma_count"] < 0.15 * points
 
 
@@ -279,7 +279,7 @@ def test_empty_image_gives_zeros_without_reading_it(dims, dtype):
     a = _attrs(pad=(2, 2), group=2, group_channels=8)
     inp, off, msk, gout = _inputs(a, n, h, w, dtype, 2.0, seed=53)
     out, fstats = sim.dcnv3_forward(inp, off, msk, *a.args())
-    assert out.shape == (n, *_out_size(a, h, w), 16) and out.numel() > 0
+    assert out.shape == (n, *a.output_size(h, w), 16) and out.numel() > 0
     assert torch.equal(out, torch.zeros_like(out))
     (gi, go, gm), bstats = sim.dcnv3_backward(inp, off, msk, gout, *a.args())
     assert gi.shape == inp.shape
