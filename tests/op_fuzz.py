@@ -143,9 +143,9 @@ def check_reference(tensors, attrs, backward, got):
     """For small valid float64 calls: the CPU result against the float64 reference."""
     input, offset, mask = tensors[:3]
     if backward:
-        want = dcnv3_reference_backward(*tensors, *attrs.args())
+        want = dcnv3_reference_backward(*tensors, attrs)
     else:
-        want = (dcnv3_reference(input, offset, mask, *attrs.args()),)
+        want = (dcnv3_reference(input, offset, mask, attrs),)
     for g, w in zip(got, want):
         w = torch.as_tensor(w, dtype=torch.float64)
         scale = max(1.0, float(w.abs().max())) if w.numel() else 1.0

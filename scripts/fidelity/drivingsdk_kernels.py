@@ -3,18 +3,20 @@ live in a DrivingSDK tree, how its entry function is called, the tiling its op_h
 for a shape (re-derived here from reading kernels/<op>/op_host/<op>.cpp, not copied), inputs, and a
 PyTorch reference written from the operator's definition.
 
-Platform values the op_hosts read (PlatformAscendC on Ascend910B3, CANN 8.1 platform_config):
-GetCoreNumAiv() = 40, GetCoreMemSize(UB) = 196608.
+Platform values the op_hosts read (PlatformAscendC: GetCoreNumAiv(), GetCoreMemSize(UB)) come
+from the package's one SoC table, for Ascend910B3.
 """
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from dcnv3_ascend.sim import SOC_TABLE
 from dcnv3_ascend.sim.external import pack_tiling
 
-CORES = 40
-UB = 196608
+_SOC = SOC_TABLE["Ascend910B3"]
+CORES = _SOC["vector_core_num"]
+UB = _SOC["ub_bytes"]
 
 
 def ceil_div(a, b):
