@@ -1,7 +1,8 @@
 """The registration path without the compiled extension (DCNV3_ASCEND_FORCE_FALLBACK=1, as when
 dcnv3_ascend._C is missing): npu::dcnv3 is defined from Python with the grid_sample fallback as
 its kernel, and must still match the reference, differentiate, warn once, validate arguments and
-keep the compiled extension's schemas; likewise npu::dcnv3_softmax_mask. Runs in a subprocess: op registrations are per process."""
+keep the compiled extension's schemas; likewise npu::dcnv3_softmax_mask. Runs in a subprocess:
+op registrations are per process."""
 import json
 import os
 import subprocess

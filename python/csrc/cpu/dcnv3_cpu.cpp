@@ -117,11 +117,10 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> Backward(const at::Tensor& input,
   if (pb.batch > 0) {
     AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, input.scalar_type(), "dcnv3_backward_cpu", [&] {
       using acc_t = at::opmath_type<scalar_t>;
-      const auto args = std::make_tuple(std::cref(pb), offset_scale, softmax, in.const_data_ptr<scalar_t>(),
-                                        off.const_data_ptr<scalar_t>(),
-                                        msk.const_data_ptr<scalar_t>(), go.const_data_ptr<scalar_t>(),
-                                        grad_input_acc.mutable_data_ptr<acc_t>(),
-                                        grad_offset.mutable_data_ptr<scalar_t>(), grad_mask.mutable_data_ptr<scalar_t>());
+      const auto args = std::make_tuple(
+          std::cref(pb), offset_scale, softmax, in.const_data_ptr<scalar_t>(), off.const_data_ptr<scalar_t>(),
+          msk.const_data_ptr<scalar_t>(), go.const_data_ptr<scalar_t>(), grad_input_acc.mutable_data_ptr<acc_t>(),
+          grad_offset.mutable_data_ptr<scalar_t>(), grad_mask.mutable_data_ptr<scalar_t>());
 #ifdef DCNV3_CPU_AVX2
       if (UseAvx2()) return std::apply(cpu_avx2::Backward<scalar_t, acc_t>, args);
 #endif
