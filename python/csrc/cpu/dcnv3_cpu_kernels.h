@@ -325,18 +325,17 @@ void Forward(const Problem& pb, double offset_scale, bool softmax, const scalar_
         scalar_t* out = output + pos * pb.channels + g * gc;
         ForChannelChunks<acc_t>(gc, [&](auto width, int64_t c0) {
           using C = Chunk<acc_t, decltype(width)::value>;
-          // Two accumulators, alternating by point: the interpolations of consecutive points
-          // are independent, so their FMA chains overlap.
-          C acc[2] = {};
+          // One accumulator: the interpolations of different points are independent, so their
+          // FMA chains overlap; each adds one FMA to the accumulator's chain.
+          C acc = {};
           for (int64_t s = g * points; s < (g + 1) * points; ++s) {
             C value = C::Load(sampler.Corner(image, zeros.data(), s, 0) + c0);
             value.Scale(sampler.weight[4 * s]);
             for (int k = 1; k < 4; ++k)
               value.AddScaled(sampler.weight[4 * s + k], C::Load(sampler.Corner(image, zeros.data(), s, k) + c0));
-            acc[s & 1].AddScaled(sampler.mask[s], value);
+            acc.AddScaled(sampler.mask[s], value);
           }
-          acc[0].Add(acc[1]);
-          acc[0].Store(out + c0);
+          acc.Store(out + c0);
         });
       }
     }
