@@ -60,16 +60,17 @@ HAS_EXTENSION, FALLBACK_REASON = _load_extension()
 _lib = torch.library.Library("npu", "FRAGMENT")
 
 
-def softmax_mask(mask, group):
-    """The modules' mask: softmax over the points of each group. [..., G*P] -> [..., G*P]."""
+def _softmax_mask(mask, group):
+    """The modules' mask (modules.py): softmax over the points of each group, [..., G*P] -> [..., G*P]."""
     return mask.unflatten(-1, (group, -1)).softmax(-1).flatten(-2)
 
 
 def _register_fallback():
+    from .attrs import Dcnv3Attrs
     from .fallback import dcnv3_fallback
 
     def dcnv3_softmax_mask_fallback(input, offset, mask, *attrs):
-        return dcnv3_fallback(input, offset, softmax_mask(mask, attrs[8]), *attrs)
+        return dcnv3_fallback(input, offset, _softmax_mask(mask, Dcnv3Attrs(*attrs).group), *attrs)
 
     warned = []
 
