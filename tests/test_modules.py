@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from dcnv3_ascend.attrs import Dcnv3Attrs
 from dcnv3_ascend.fallback import dcnv3_fallback
 from dcnv3_ascend.functions import DCNv3Function, dcnv3_core_pytorch
+from dcnv3_ascend import modules
 from dcnv3_ascend.modules import DCNv3, DCNv3_pytorch
 from dcnv3_ascend.reference import dcnv3_reference
 
@@ -155,6 +156,70 @@ def test_float32_modules_agree():
     assert out_a.dtype == torch.float32
     torch.testing.assert_close(out_a, out_b, rtol=1e-4, atol=1e-4)
     torch.testing.assert_close(gx_a, gx_b, rtol=1e-4, atol=1e-4)
+
+
+# ---- the fused mask softmax on CPU --------------------------------------------------------------
+
+def ops_called(fn):
+    """The names of the ops fn() dispatches (forward and backward)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Recorder(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.names = set()
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.names.add(str(func.overloadpacket))
+            return func(*args, **(kwargs or {}))
+
+    with Recorder() as recorder:
+        fn()
+    return recorder.names
+
+
+@pytest.mark.parametrize("kwargs", [dict(channels=32, group=4), H_STYLE], ids=["default", "h_style"])
+def test_cpu_module_fuses_the_mask_softmax_with_the_same_result(kwargs, monkeypatch):
+    module = DCNv3(**kwargs)
+    randomize(module, seed=6)
+    x = torch.randn(2, 7, 6, kwargs["channels"], generator=torch.Generator().manual_seed(1))
+
+    def run():
+        module.zero_grad(set_to_none=True)
+        return run_with_grads(module, x)
+
+    names = ops_called(run)
+    assert "npu.dcnv3_softmax_mask" in names and "npu.dcnv3_softmax_mask_backward" in names
+    assert not {"npu.dcnv3", "aten._softmax"} & names
+    fused = run()
+    monkeypatch.setattr(modules, "_fuses_softmax", lambda x: False)
+    assert "npu.dcnv3" in ops_called(run)
+    unfused = run()
+    torch.testing.assert_close(fused[0], unfused[0], rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(fused[1], unfused[1], rtol=1e-5, atol=1e-5)
+    assert fused[2].keys() == unfused[2].keys()
+    for name in fused[2]:
+        torch.testing.assert_close(fused[2][name], unfused[2][name], rtol=1e-4, atol=1e-5, msg=name)
+
+
+def test_traced_module_keeps_softmax_and_dcnv3():
+    """Traced (as the TorchScript ONNX exporter does) the module records softmax + npu::dcnv3,
+    the graph ONNX export translates."""
+    module = DCNv3(channels=16, group=2).eval()
+    x = torch.randn(1, 5, 5, 16)
+    graph = str(torch.jit.trace(module, x).inlined_graph)
+    assert "npu::dcnv3(" in graph and "softmax" in graph and "dcnv3_softmax_mask" not in graph
+
+
+def test_compiled_module_matches_eager():
+    module = DCNv3(channels=32, group=4)
+    randomize(module, seed=8)
+    x = torch.randn(1, 6, 6, 32, generator=torch.Generator().manual_seed(2))
+    torch._dynamo.reset()
+    compiled = torch.compile(module, fullgraph=True, backend="aot_eager")
+    want, got = run_with_grads(module, x), run_with_grads(compiled, x)
+    torch.testing.assert_close(got[0], want[0], rtol=0, atol=0)
+    torch.testing.assert_close(got[1], want[1], rtol=0, atol=0)
 
 
 # ---- functional API ---------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The registration path without the compiled extension (DCNV3_ASCEND_FORCE_FALLBACK=1, as when
 dcnv3_ascend._C is missing): npu::dcnv3 is defined from Python with the grid_sample fallback as
 its kernel, and must still match the reference, differentiate, warn once, validate arguments and
-keep the compiled extension's schemas. Runs in a subprocess: op registrations are per process."""
+keep the compiled extension's schemas; likewise npu::dcnv3_softmax_mask. Runs in a subprocess:
+op registrations are per process."""
 import json
 import os
 import subprocess
@@ -21,9 +22,9 @@ CHILD = textwrap.dedent(r'''
     from dcnv3_ascend.reference import dcnv3_reference, dcnv3_reference_backward
     from op_cases import make_inputs
 
+    from dcnv3_ascend._ops import OP_PAIRS
     result = {"has_extension": dcnv3_ascend.HAS_EXTENSION,
-              "schemas": [str(torch.ops.npu.dcnv3.default._schema),
-                          str(torch.ops.npu.dcnv3_backward.default._schema)]}
+              "schemas": [str(getattr(torch.ops.npu, name).default._schema) for pair in OP_PAIRS for name in pair]}
     attrs = Dcnv3Attrs(kernel_h=3, kernel_w=3, stride_h=2, pad_w=0, dilation_h=2, pad_h=2, group=3,
                        group_channels=2, offset_scale=0.5)
     input, offset, mask = [t.requires_grad_() for t in make_inputs(attrs, 2, 7, 6, offset_range=10.0)]
@@ -40,6 +41,15 @@ CHILD = textwrap.dedent(r'''
     result["forward_error"] = (out - want).abs().max().item()
     result["autograd_error"] = max((g - w).abs().max().item() for g, w in zip(autograd, want_grads))
     result["op_grad_error"] = max((g - w).abs().max().item() for g, w in zip(op_grads, want_grads))
+    # The fused op: the reference on softmax(mask), its logits' gradient through torch's softmax.
+    logits = (mask.detach() * 4).requires_grad_()
+    prob = logits.unflatten(-1, (attrs.group, -1)).softmax(-1).flatten(-2)
+    fused = torch.ops.npu.dcnv3_softmax_mask(input, offset, logits, *attrs.args())
+    fused_grads = torch.autograd.grad(fused, (input, offset, logits), grad_output)
+    want_fused_grads = dcnv3_reference_backward(*tensors[:2], prob.detach(), grad_output, *attrs.args())
+    want_fused_grads = (*want_fused_grads[:2], torch.autograd.grad(prob, logits, want_fused_grads[2])[0])
+    result["fused_error"] = (fused - dcnv3_reference(*tensors[:2], prob.detach(), *attrs.args())).abs().max().item()
+    result["fused_grad_error"] = max((g - w).abs().max().item() for g, w in zip(fused_grads, want_fused_grads))
     result["meta_shape"] = list(torch.ops.npu.dcnv3(*[t.to("meta") for t in tensors], *attrs.args()).shape)
     try:
         torch.ops.npu.dcnv3(tensors[0], tensors[1][..., 1:], tensors[2], *attrs.args())
@@ -67,6 +77,8 @@ def test_fallback_matches_reference(child_result):
     assert child_result["forward_error"] < 1e-12
     assert child_result["autograd_error"] < 1e-12
     assert child_result["op_grad_error"] < 1e-12
+    assert child_result["fused_error"] < 1e-12
+    assert child_result["fused_grad_error"] < 1e-12
 
 
 def test_fallback_warns_once(child_result):
@@ -83,5 +95,7 @@ def test_fallback_fake_kernel_and_checks(child_result):
 
 @pytest.mark.skipif(not dcnv3_ascend.HAS_EXTENSION, reason="compares with the compiled extension's schemas")
 def test_python_schemas_match_the_extension(child_result):
-    assert child_result["schemas"] == [str(torch.ops.npu.dcnv3.default._schema),
-                                       str(torch.ops.npu.dcnv3_backward.default._schema)]
+    from dcnv3_ascend._ops import OP_PAIRS
+
+    assert child_result["schemas"] == [str(getattr(torch.ops.npu, name).default._schema)
+                                       for pair in OP_PAIRS for name in pair]

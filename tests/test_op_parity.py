@@ -155,6 +155,39 @@ def test_nan_and_inf_offsets_contribute_zero():
     assert (grads[2].view(1, 5, 6, -1)[bad_points] == 0).all()
 
 
+@pytest.mark.parametrize("offset_scale", [0.3, 1.7, 1e-3])
+def test_float64_keeps_an_offset_scale_not_exact_in_float32(offset_scale):
+    """offset_scale is a double in the schema: float64 tensors must not see it rounded to float32
+    (which moved the samples by ~1e-8 px and the results by up to ~5e-6)."""
+    attrs = Dcnv3Attrs(group=2, group_channels=5, offset_scale=offset_scale)
+    input, offset, mask = make_inputs(attrs, 2, 6, 7, offset_range=20.0, seed=3)
+    out = forward(input, offset, mask, attrs)
+    assert (out - dcnv3_reference(input, offset, mask, *attrs.args())).abs().max() <= 1e-12
+    grad_output = torch.randn_like(out)
+    got = backward(input, offset, mask, grad_output, attrs)
+    for g, w in zip(got, dcnv3_reference_backward(input, offset, mask, grad_output, *attrs.args())):
+        assert (g - w).abs().max() <= 1e-12
+
+
+def test_infinite_mask_gives_inf_as_internimage():
+    """InternImage's op adds mask * (bilinear value): an infinite mask gives +-inf (NaN only where
+    the value is 0), not inf * 0 = NaN from a corner of zero weight."""
+    attrs = Dcnv3Attrs(group=2, group_channels=3)
+    input, offset, mask = make_inputs(attrs, 1, 5, 6, seed=5)
+    offset = offset.round()  # integer locations: three of each point's four weights are 0
+    mask.view(-1)[::5] = float("inf")
+    mask.view(-1)[2::7] = -float("inf")
+    out = forward(input, offset, mask, attrs)
+    want = dcnv3_reference(input, offset, mask, *attrs.args())
+    assert torch.isinf(want).any() and not want.isnan().all()
+    torch.testing.assert_close(out, want, rtol=1e-12, atol=1e-12, equal_nan=True)
+    # grad_mask does not involve the mask: it stays the reference's, finite.
+    grad_mask = backward(input, offset, mask, torch.ones_like(out), attrs)[2]
+    want_grad_mask = dcnv3_reference_backward(input, offset, mask, torch.ones_like(out), *attrs.args())[2]
+    assert torch.isfinite(grad_mask).all()
+    torch.testing.assert_close(grad_mask, want_grad_mask, rtol=1e-12, atol=1e-12)
+
+
 def test_empty_batch():
     attrs = Dcnv3Attrs(group=2, group_channels=4, stride_h=2)
     input, offset, mask = make_inputs(attrs, 0, 5, 6)

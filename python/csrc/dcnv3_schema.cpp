@@ -1,6 +1,10 @@
 // The operator schemas (the contract torch sees) and the Python module stub of dcnv3_ascend._C.
-// Kernels register elsewhere, one file per dispatch key (cpu/, npu/); fake kernels and autograd
-// are registered in Python (python/dcnv3_ascend/_ops.py).
+// Kernels register elsewhere, one file per dispatch key (cpu/, npu/, dcnv3_autograd.cpp); fake
+// kernels are registered in Python (python/dcnv3_ascend/_ops.py).
+//
+// npu::dcnv3_softmax_mask is npu::dcnv3 applied to softmax(mask) over each group's points (the
+// DCNv3 modules' mask): `mask` holds the logits, and its backward returns their gradient. It
+// saves the modules a separate softmax (and its autograd node) on CPU.
 #include <torch/extension.h>
 #include <torch/library.h>
 
@@ -11,7 +15,7 @@
 namespace {
 
 // ", int kernel_h, ..., float offset_scale, int im2col_step, int remove_center": the attribute
-// parameters of both schemas, from the contract's names and order (offset_scale is the one float).
+// parameters of every schema, from the contract's names and order (offset_scale is the one float).
 std::string AttrParams() {
   std::string params;
   for (int index = 0; index < dcnv3::kAttrCount; ++index) {
@@ -26,12 +30,15 @@ std::string AttrParams() {
 // torch_npu owns the `npu` namespace (TORCH_LIBRARY), so we add a fragment to it.
 TORCH_LIBRARY_FRAGMENT(npu, m) {
   const std::string attrs = AttrParams();
-  m.def(("dcnv3(Tensor input, Tensor offset, Tensor mask" + attrs + ") -> Tensor").c_str());
-  m.def(("dcnv3_backward(Tensor input, Tensor offset, Tensor mask, Tensor grad_output" + attrs +
-         ") -> (Tensor grad_input, Tensor grad_offset, Tensor grad_mask)").c_str());
+  const std::string grads = " -> (Tensor grad_input, Tensor grad_offset, Tensor grad_mask)";
+  // dcnv3_softmax_mask takes the mask logits and applies the per-group softmax itself.
+  for (const std::string op : {"dcnv3", "dcnv3_softmax_mask"}) {
+    m.def((op + "(Tensor input, Tensor offset, Tensor mask" + attrs + ") -> Tensor").c_str());
+    m.def((op + "_backward(Tensor input, Tensor offset, Tensor mask, Tensor grad_output" + attrs + grads).c_str());
+  }
 }
 
 // Importing the module runs the registrations above; it exposes nothing itself.
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
-  m.doc() = "Registers npu::dcnv3 and npu::dcnv3_backward with their CPU (and NPU) kernels";
+  m.doc() = "Registers npu::dcnv3, npu::dcnv3_softmax_mask and their backward ops with CPU (and NPU) kernels";
 }

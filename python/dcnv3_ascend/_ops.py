@@ -1,13 +1,18 @@
-"""Registers npu::dcnv3 and npu::dcnv3_backward: kernels, fake kernels and autograd.
+"""Registers npu::dcnv3, npu::dcnv3_softmax_mask and their backward ops: kernels, fake kernels
+and autograd.
 
-The schemas and the CPU/NPU kernels come from the compiled extension dcnv3_ascend._C. When it
-cannot be imported (or DCNV3_ASCEND_FORCE_FALLBACK=1), the same schemas are defined here and the
-grid_sample fallback (fallback.py) becomes the kernel for every device, with a one-time warning.
+npu::dcnv3_softmax_mask(input, offset, mask, ...) is npu::dcnv3(input, offset, softmax(mask))
+with the softmax over each group's points (what the DCNv3 modules do), in one kernel on CPU; its
+backward returns the gradient of the logits.
 
-Registered here once, for both paths (the pytorch/extension-cpp pattern):
-  * fake kernels (output shapes from _checks.py), for meta tensors, torch.compile and export;
-  * the autograd formula of npu::dcnv3, whose backward calls npu::dcnv3_backward, so
-    torch.compile traces the backward as one op.
+The schemas, the CPU/NPU kernels and the autograd formulas (dcnv3_autograd.cpp: each backward
+calls its backward op, so torch.compile traces it as one op) come from the compiled extension
+dcnv3_ascend._C. When it cannot be imported (or DCNV3_ASCEND_FORCE_FALLBACK=1), the same schemas
+and formulas are defined here and the grid_sample fallback (fallback.py) becomes the kernel for
+every device, with a one-time warning.
+
+Registered here once, for both paths (the pytorch/extension-cpp pattern): fake kernels (output
+shapes from _checks.py), for meta tensors, torch.compile and export.
 """
 import importlib.util
 import os
@@ -24,8 +29,14 @@ _ATTRS_SCHEMA = ("int kernel_h, int kernel_w, int stride_h, int stride_w, int pa
                  "int dilation_w, int group, int group_channels, float offset_scale, int im2col_step, "
                  "int remove_center")
 DCNV3_SCHEMA = f"dcnv3(Tensor input, Tensor offset, Tensor mask, {_ATTRS_SCHEMA}) -> Tensor"
+_GRADS_SCHEMA = "(Tensor grad_input, Tensor grad_offset, Tensor grad_mask)"
 DCNV3_BACKWARD_SCHEMA = (f"dcnv3_backward(Tensor input, Tensor offset, Tensor mask, Tensor grad_output, "
-                         f"{_ATTRS_SCHEMA}) -> (Tensor grad_input, Tensor grad_offset, Tensor grad_mask)")
+                         f"{_ATTRS_SCHEMA}) -> {_GRADS_SCHEMA}")
+DCNV3_SOFTMAX_MASK_SCHEMA = f"dcnv3_softmax_mask(Tensor input, Tensor offset, Tensor mask, {_ATTRS_SCHEMA}) -> Tensor"
+DCNV3_SOFTMAX_MASK_BACKWARD_SCHEMA = (f"dcnv3_softmax_mask_backward(Tensor input, Tensor offset, Tensor mask, "
+                                      f"Tensor grad_output, {_ATTRS_SCHEMA}) -> {_GRADS_SCHEMA}")
+# (forward op, its backward op) of each pair.
+OP_PAIRS = (("dcnv3", "dcnv3_backward"), ("dcnv3_softmax_mask", "dcnv3_softmax_mask_backward"))
 
 # torch_npu owns the `npu` namespace (TORCH_LIBRARY); it must register before our fragment.
 if importlib.util.find_spec("torch_npu") is not None:
@@ -49,9 +60,17 @@ HAS_EXTENSION, FALLBACK_REASON = _load_extension()
 _lib = torch.library.Library("npu", "FRAGMENT")
 
 
+def _softmax_mask(mask, group):
+    """The modules' mask (modules.py): softmax over the points of each group, [..., G*P] -> [..., G*P]."""
+    return mask.unflatten(-1, (group, -1)).softmax(-1).flatten(-2)
+
+
 def _register_fallback():
     from .attrs import Dcnv3Attrs
     from .fallback import dcnv3_fallback
+
+    def dcnv3_softmax_mask_fallback(input, offset, mask, attrs):
+        return dcnv3_fallback(input, offset, _softmax_mask(mask, attrs.group), attrs)
 
     warned = []
 
@@ -62,23 +81,30 @@ def _register_fallback():
                           "Build the extension with `pip install .` (or `python setup.py build_ext --inplace`).",
                           RuntimeWarning, stacklevel=3)
 
-    def dcnv3_kernel(input, offset, mask, *attrs):
-        warn_once()
-        return dcnv3_fallback(input, offset, mask, Dcnv3Attrs(*attrs))
+    def forward_kernel(forward):
+        def kernel(input, offset, mask, *attrs):
+            warn_once()
+            return forward(input, offset, mask, Dcnv3Attrs(*attrs))
 
-    def dcnv3_backward_kernel(input, offset, mask, grad_output, *attrs):
-        warn_once()
-        # The vector-Jacobian product of the fallback, by autograd.
-        with torch.enable_grad():
-            leaves = [t.detach().requires_grad_() for t in (input, offset, mask)]
-            out = dcnv3_fallback(*leaves, Dcnv3Attrs(*attrs))
-            grads = torch.autograd.grad(out, leaves, grad_output, allow_unused=True)
-        return tuple(torch.zeros_like(t) if g is None else g for t, g in zip(leaves, grads))
+        return kernel
 
-    _lib.define(DCNV3_SCHEMA)
-    _lib.define(DCNV3_BACKWARD_SCHEMA)
-    _lib.impl("dcnv3", dcnv3_kernel, "CompositeExplicitAutograd")
-    _lib.impl("dcnv3_backward", dcnv3_backward_kernel, "CompositeExplicitAutograd")
+    def backward_kernel(forward):
+        def kernel(input, offset, mask, grad_output, *attrs):
+            warn_once()
+            # The vector-Jacobian product of the fallback, by autograd.
+            with torch.enable_grad():
+                leaves = [t.detach().requires_grad_() for t in (input, offset, mask)]
+                out = forward(*leaves, Dcnv3Attrs(*attrs))
+                grads = torch.autograd.grad(out, leaves, grad_output, allow_unused=True)
+            return tuple(torch.zeros_like(t) if g is None else g for t, g in zip(leaves, grads))
+
+        return kernel
+
+    for schema in (DCNV3_SCHEMA, DCNV3_BACKWARD_SCHEMA, DCNV3_SOFTMAX_MASK_SCHEMA, DCNV3_SOFTMAX_MASK_BACKWARD_SCHEMA):
+        _lib.define(schema)
+    for (name, backward_name), forward in zip(OP_PAIRS, (dcnv3_fallback, dcnv3_softmax_mask_fallback)):
+        _lib.impl(name, forward_kernel(forward), "CompositeExplicitAutograd")
+        _lib.impl(backward_name, backward_kernel(forward), "CompositeExplicitAutograd")
 
 
 def _no_kernel(op_name):
@@ -86,7 +112,7 @@ def _no_kernel(op_name):
     dispatcher's generic 'Could not run ... with arguments from the X backend'."""
 
     def kernel(input, *args):
-        built = "cpu, npu" if _has_npu_kernel() else "cpu"
+        built = "cpu, npu" if _has_npu_kernel(op_name) else "cpu"
         raise NotImplementedError(
             f"npu::{op_name} has no kernel for input on device '{input.device}' with layout {input.layout}: "
             f"this build of dcnv3_ascend has kernels for strided tensors on {built} (and meta tensors). "
@@ -96,24 +122,15 @@ def _no_kernel(op_name):
     return kernel
 
 
-def _has_npu_kernel():
-    return torch._C._dispatch_has_kernel_for_dispatch_key("npu::dcnv3", "PrivateUse1")
+def _has_npu_kernel(op_name):
+    return torch._C._dispatch_has_kernel_for_dispatch_key(f"npu::{op_name}", "PrivateUse1")
 
 
-if HAS_EXTENSION:
-    _lib.impl("dcnv3", _no_kernel("dcnv3"), "CompositeExplicitAutograd")
-    _lib.impl("dcnv3_backward", _no_kernel("dcnv3_backward"), "CompositeExplicitAutograd")
-else:
-    _register_fallback()
-
-
-@torch.library.register_fake("npu::dcnv3", lib=_lib)
 def _dcnv3_fake(input, offset, mask, *attrs):
     pb = _checks.check_dcnv3_args(input, offset, mask, None, *attrs)
     return input.new_empty((pb.batch, pb.height_out, pb.width_out, pb.channels))
 
 
-@torch.library.register_fake("npu::dcnv3_backward", lib=_lib)
 def _dcnv3_backward_fake(input, offset, mask, grad_output, *attrs):
     _checks.check_dcnv3_args(input, offset, mask, grad_output, *attrs)
     return input.new_empty(input.shape), offset.new_empty(offset.shape), mask.new_empty(mask.shape)
@@ -125,10 +142,26 @@ def _setup_context(ctx, inputs, output):
     ctx.attrs = attrs
 
 
-def _backward(ctx, grad_output):
-    input, offset, mask = ctx.saved_tensors
-    grads = torch.ops.npu.dcnv3_backward(input, offset, mask, grad_output, *ctx.attrs)
-    return (*grads, *([None] * len(ctx.attrs)))
+def _backward_formula(backward_name):
+    backward_op = getattr(torch.ops.npu, backward_name)
+
+    def backward(ctx, grad_output):
+        input, offset, mask = ctx.saved_tensors
+        grads = backward_op(input, offset, mask, grad_output, *ctx.attrs)
+        return (*grads, *([None] * len(ctx.attrs)))
+
+    return backward
 
 
-torch.library.register_autograd("npu::dcnv3", _backward, setup_context=_setup_context, lib=_lib)
+if not HAS_EXTENSION:
+    _register_fallback()
+for _name, _backward_name in OP_PAIRS:
+    if HAS_EXTENSION:
+        _lib.impl(_name, _no_kernel(_name), "CompositeExplicitAutograd")
+        _lib.impl(_backward_name, _no_kernel(_backward_name), "CompositeExplicitAutograd")
+    else:
+        # The extension registers the same formula in C++ (dcnv3_autograd.cpp).
+        torch.library.register_autograd(f"npu::{_name}", _backward_formula(_backward_name),
+                                        setup_context=_setup_context, lib=_lib)
+    torch.library.register_fake(f"npu::{_name}", _dcnv3_fake, lib=_lib)
+    torch.library.register_fake(f"npu::{_backward_name}", _dcnv3_backward_fake, lib=_lib)

@@ -5,7 +5,10 @@ match InternImage's `DCNv3` and `DCNv3_pytorch`, so checkpoints load unchanged i
 direction and into either class. Both take and return NHWC tensors [N, H, W, channels].
 
   DCNv3          samples with torch.ops.npu.dcnv3 (NPU kernel, C++ CPU kernel, or the registered
-                 fallback when the extension is not built).
+                 fallback when the extension is not built). On CPU it calls
+                 torch.ops.npu.dcnv3_softmax_mask instead, which computes the mask softmax inside
+                 the kernel (same result, one op instead of two, no [N, H, W, G, P] temporaries);
+                 traced or exported, it keeps softmax + npu::dcnv3, the graph ONNX export knows.
   DCNv3_pytorch  samples with the pure-PyTorch grid_sample fallback.
 """
 import warnings
@@ -91,23 +94,24 @@ class _DCNv3Base(nn.Module):
             xavier_uniform_(layer.weight.data)
             constant_(layer.bias.data, 0.0)
 
-    def _sample(self, x, offset, mask):
+    def _sample(self, x, offset, mask_logits):
+        """The sampled features [N, H, W, channels] for the mask's logits (before the softmax)."""
         raise NotImplementedError
+
+    def _softmax_mask(self, mask_logits, dtype):
+        """N, H, W, G*P -> N, H, W, G, P (softmax over each group's points) -> N, H, W, G*P."""
+        n_batch, height, width, _ = mask_logits.shape
+        mask = F.softmax(mask_logits.reshape(n_batch, height, width, self.group, -1), -1)
+        return mask.reshape(n_batch, height, width, -1).type(dtype)
 
     def forward(self, input):
         """input [N, H, W, channels] -> output [N, H, W, channels]."""
-        n_batch, height, width, _ = input.shape
         x = self.input_proj(input)
         x_proj = x
 
         # N, H, W, C -> N, C, H, W -> (depthwise conv, norm, act) -> N, H, W, C
         x1 = self.dw_conv(input.permute(0, 3, 1, 2))
-        offset = self.offset(x1)
-        # N, H, W, G*P -> N, H, W, G, P (softmax over each group's points) -> N, H, W, G*P
-        mask = F.softmax(self.mask(x1).reshape(n_batch, height, width, self.group, -1), -1)
-        mask = mask.reshape(n_batch, height, width, -1).type(x.dtype)
-
-        x = self._sample(x, offset, mask)
+        x = self._sample(x, self.offset(x1), self.mask(x1))
         if self.center_feature_scale:
             # N, H, W, G -> N, H, W, G*group_channels (each group's gate repeated over its channels)
             scale = self.center_feature_scale_module(
@@ -125,15 +129,28 @@ class _DCNv3Base(nn.Module):
         return (k, k, s, s, p, p, d, d, self.group, self.group_channels, self.offset_scale)
 
 
+def _fuses_softmax(x):
+    """Whether DCNv3 samples x with npu::dcnv3_softmax_mask: on CPU, which has its kernel,
+    unless traced (TorchScript, ONNX's TorchScript exporter) or exported (torch.export, ONNX's
+    dynamo exporter), where the graph keeps softmax + npu::dcnv3."""
+    # torch.compiler.is_exporting appeared in torch 2.5; this package builds against 2.4 too.
+    exporting = getattr(torch.compiler, "is_exporting", lambda: False)
+    return x.device.type == "cpu" and not (torch.jit.is_tracing() or exporting())
+
+
 class DCNv3(_DCNv3Base):
     """InternImage's DCNv3 block over torch.ops.npu.dcnv3."""
 
-    def _sample(self, x, offset, mask):
-        return DCNv3Function.apply(x, offset, mask, *self._attrs(), IM2COL_STEP, self.remove_center)
+    def _sample(self, x, offset, mask_logits):
+        attrs = (*self._attrs(), IM2COL_STEP, self.remove_center)
+        if _fuses_softmax(x):
+            return torch.ops.npu.dcnv3_softmax_mask(x, offset, mask_logits.type(x.dtype), *attrs)
+        return DCNv3Function.apply(x, offset, self._softmax_mask(mask_logits, x.dtype), *attrs)
 
 
 class DCNv3_pytorch(_DCNv3Base):  # noqa: N801 (InternImage's name)
     """InternImage's DCNv3 block over the pure-PyTorch grid_sample fallback."""
 
-    def _sample(self, x, offset, mask):
-        return dcnv3_core_pytorch(x, offset, mask, *self._attrs(), self.remove_center)
+    def _sample(self, x, offset, mask_logits):
+        return dcnv3_core_pytorch(x, offset, self._softmax_mask(mask_logits, x.dtype), *self._attrs(),
+                                  self.remove_center)

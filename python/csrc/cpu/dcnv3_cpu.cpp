@@ -1,7 +1,8 @@
 // CPU kernels of npu::dcnv3 and npu::dcnv3_backward (semantics: op_host/dcnv3_contract.h and
-// InternImage's dcnv3_im2col_cuda.cuh). The loops live in dcnv3_cpu_kernels.h, compiled here for
-// the portable baseline and, on x86-64 with GCC, for AVX2+FMA, chosen at run time. Half types
-// accumulate in float32, float64 in float64.
+// InternImage's dcnv3_im2col_cuda.cuh), and of npu::dcnv3_softmax_mask(_backward), the same op
+// on softmax(mask) over each group's points. The loops live in dcnv3_cpu_kernels.h, compiled here
+// for the portable baseline and, on x86-64 with GCC, for AVX2+FMA, chosen at run time. Half types
+// accumulate in float32, float64 in float64 (offset_scale included: it stays a double).
 
 // The kernels never read floating-point exception flags. Without trapping math GCC vectorises
 // std::floor and the selects of the sampling loop (LocatePoints). It must precede every function
@@ -84,14 +85,16 @@ bool UseAvx2() {
 #endif
 }
 
-at::Tensor Dcnv3Cpu(const at::Tensor& input, const at::Tensor& offset, const at::Tensor& mask, DCNV3_ATTR_PARAMS) {
+at::Tensor Forward(const at::Tensor& input, const at::Tensor& offset, const at::Tensor& mask, bool softmax,
+                   DCNV3_ATTR_PARAMS) {
   const Problem pb = CheckDcnv3Args(input, offset, mask, nullptr, MakeDcnv3Attrs(DCNV3_ATTR_ARGS));
   const at::Tensor in = input.contiguous(), off = offset.contiguous(), msk = mask.contiguous();
   at::Tensor output = at::empty({pb.batch, pb.height_out, pb.width_out, pb.channels}, input.options());
   if (output.numel() == 0) return output;
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, input.scalar_type(), "dcnv3_cpu", [&] {
-    const auto args = std::make_tuple(std::cref(pb), in.const_data_ptr<scalar_t>(), off.const_data_ptr<scalar_t>(),
-                                      msk.const_data_ptr<scalar_t>(), output.mutable_data_ptr<scalar_t>());
+    const auto args = std::make_tuple(std::cref(pb), offset_scale, softmax, in.const_data_ptr<scalar_t>(),
+                                      off.const_data_ptr<scalar_t>(), msk.const_data_ptr<scalar_t>(),
+                                      output.mutable_data_ptr<scalar_t>());
 #ifdef DCNV3_CPU_AVX2
     if (UseAvx2()) return std::apply(cpu_avx2::Forward<scalar_t>, args);
 #endif
@@ -100,9 +103,9 @@ at::Tensor Dcnv3Cpu(const at::Tensor& input, const at::Tensor& offset, const at:
   return output;
 }
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor> Dcnv3BackwardCpu(const at::Tensor& input, const at::Tensor& offset,
-                                                                const at::Tensor& mask, const at::Tensor& grad_output,
-                                                                DCNV3_ATTR_PARAMS) {
+std::tuple<at::Tensor, at::Tensor, at::Tensor> Backward(const at::Tensor& input, const at::Tensor& offset,
+                                                        const at::Tensor& mask, const at::Tensor& grad_output,
+                                                        bool softmax, DCNV3_ATTR_PARAMS) {
   const Problem pb = CheckDcnv3Args(input, offset, mask, &grad_output, MakeDcnv3Attrs(DCNV3_ATTR_ARGS));
   const at::Tensor in = input.contiguous(), off = offset.contiguous(), msk = mask.contiguous();
   const at::Tensor go = grad_output.contiguous();
@@ -114,10 +117,10 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> Dcnv3BackwardCpu(const at::Tensor
   if (pb.batch > 0) {
     AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, input.scalar_type(), "dcnv3_backward_cpu", [&] {
       using acc_t = at::opmath_type<scalar_t>;
-      const auto args = std::make_tuple(std::cref(pb), in.const_data_ptr<scalar_t>(), off.const_data_ptr<scalar_t>(),
-                                        msk.const_data_ptr<scalar_t>(), go.const_data_ptr<scalar_t>(),
-                                        grad_input_acc.mutable_data_ptr<acc_t>(),
-                                        grad_offset.mutable_data_ptr<scalar_t>(), grad_mask.mutable_data_ptr<scalar_t>());
+      const auto args = std::make_tuple(
+          std::cref(pb), offset_scale, softmax, in.const_data_ptr<scalar_t>(), off.const_data_ptr<scalar_t>(),
+          msk.const_data_ptr<scalar_t>(), go.const_data_ptr<scalar_t>(), grad_input_acc.mutable_data_ptr<acc_t>(),
+          grad_offset.mutable_data_ptr<scalar_t>(), grad_mask.mutable_data_ptr<scalar_t>());
 #ifdef DCNV3_CPU_AVX2
       if (UseAvx2()) return std::apply(cpu_avx2::Backward<scalar_t, acc_t>, args);
 #endif
@@ -128,10 +131,35 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> Dcnv3BackwardCpu(const at::Tensor
   return {grad_input, grad_offset, grad_mask};
 }
 
+at::Tensor Dcnv3Cpu(const at::Tensor& input, const at::Tensor& offset, const at::Tensor& mask, DCNV3_ATTR_PARAMS) {
+  return Forward(input, offset, mask, false, DCNV3_ATTR_ARGS);
+}
+
+at::Tensor Dcnv3SoftmaxMaskCpu(const at::Tensor& input, const at::Tensor& offset, const at::Tensor& mask,
+                               DCNV3_ATTR_PARAMS) {
+  return Forward(input, offset, mask, true, DCNV3_ATTR_ARGS);
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> Dcnv3BackwardCpu(const at::Tensor& input, const at::Tensor& offset,
+                                                                const at::Tensor& mask, const at::Tensor& grad_output,
+                                                                DCNV3_ATTR_PARAMS) {
+  return Backward(input, offset, mask, grad_output, false, DCNV3_ATTR_ARGS);
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> Dcnv3SoftmaxMaskBackwardCpu(const at::Tensor& input,
+                                                                           const at::Tensor& offset,
+                                                                           const at::Tensor& mask,
+                                                                           const at::Tensor& grad_output,
+                                                                           DCNV3_ATTR_PARAMS) {
+  return Backward(input, offset, mask, grad_output, true, DCNV3_ATTR_ARGS);
+}
+
 }  // namespace
 }  // namespace dcnv3
 
 TORCH_LIBRARY_IMPL(npu, CPU, m) {
   m.impl("dcnv3", &dcnv3::Dcnv3Cpu);
   m.impl("dcnv3_backward", &dcnv3::Dcnv3BackwardCpu);
+  m.impl("dcnv3_softmax_mask", &dcnv3::Dcnv3SoftmaxMaskCpu);
+  m.impl("dcnv3_softmax_mask_backward", &dcnv3::Dcnv3SoftmaxMaskBackwardCpu);
 }

@@ -108,6 +108,9 @@ struct Chunk {
   void Add(const Chunk& x) {
     for (int i = 0; i < kVecs; ++i) v[i] += x.v[i];
   }
+  void Scale(T s) {
+    for (int i = 0; i < kVecs; ++i) v[i] *= s;
+  }
   // += s * x
   void AddScaled(T s, const Chunk& x) {
     for (int i = 0; i < kVecs; ++i) v[i] += s * x.v[i];
@@ -132,17 +135,39 @@ inline void ForChannelChunks(int64_t n, F&& f) {
   }
 }
 
-// Independent accumulators for a Chunk of kWidth values of acc_t: enough FMA chains to hide the
-// FMA latency, few enough to stay in registers.
-template <typename acc_t, int kWidth>
-constexpr int kChains = kWidth * sizeof(acc_t) > 2 * kVectorBytes ? 2 : 4;
+// prob = softmax(logits) over `count` values, as torch.softmax computes it (shifted by the
+// maximum, scaled by the reciprocal of the sum); a NaN or +inf logit makes every value NaN.
+template <typename acc_t, typename scalar_t>
+inline void Softmax(const scalar_t* logits, int64_t count, acc_t* prob) {
+  acc_t top = static_cast<acc_t>(logits[0]);
+  for (int64_t i = 1; i < count; ++i) {
+    const acc_t l = static_cast<acc_t>(logits[i]);
+    top = (l > top || l != l) ? l : top;  // keeps a NaN once seen, as torch's max
+  }
+  acc_t sum = 0;
+  for (int64_t i = 0; i < count; ++i) {
+    prob[i] = std::exp(static_cast<acc_t>(logits[i]) - top);
+    sum += prob[i];
+  }
+  const acc_t inverse = acc_t(1) / sum;
+  for (int64_t i = 0; i < count; ++i) prob[i] *= inverse;
+}
+
+// The logits' gradient from the probabilities' one (the softmax Jacobian):
+// grad_logit_i = prob_i * (grad_prob_i - sum_j prob_j * grad_prob_j).
+template <typename acc_t, typename out_t>
+inline void SoftmaxBackward(const acc_t* prob, const acc_t* grad_prob, int64_t count, out_t* grad_logits) {
+  acc_t dot = 0;
+  for (int64_t i = 0; i < count; ++i) dot += prob[i] * grad_prob[i];
+  for (int64_t i = 0; i < count; ++i) grad_logits[i] = static_cast<out_t>(prob[i] * (grad_prob[i] - dot));
+}
 
 // The vectorisable part of PointSampler::Sample for `count` points: no branches, no conditional
 // loads, and restrict pointers (as parameters, where GCC honours them). NaN fails the range test;
 // an invalid point is moved to (-2, 0), so no NaN/Inf reaches a float-to-int conversion, and its
 // mask and corner bits become 0.
-template <typename acc_t, typename scalar_t>
-inline void LocatePoints(const scalar_t* __restrict offset, const scalar_t* __restrict mask_in,
+template <typename acc_t, typename scalar_t, typename mask_t>
+inline void LocatePoints(const scalar_t* __restrict offset, const mask_t* __restrict mask_in,
                          const acc_t* __restrict kernel_x, const acc_t* __restrict kernel_y, int64_t count,
                          acc_t base_h, acc_t base_w, acc_t scale, acc_t height, acc_t width,
                          acc_t* __restrict floor_h, acc_t* __restrict floor_w, acc_t* __restrict frac_h,
@@ -162,10 +187,10 @@ inline void LocatePoints(const scalar_t* __restrict offset, const scalar_t* __re
     frac_h[s] = l_h;
     frac_w[s] = l_w;
     mask[s] = m;
-    weight[4 * s + 0] = m * (acc_t(1) - l_h) * (acc_t(1) - l_w);
-    weight[4 * s + 1] = m * (acc_t(1) - l_h) * l_w;
-    weight[4 * s + 2] = m * l_h * (acc_t(1) - l_w);
-    weight[4 * s + 3] = m * l_h * l_w;
+    weight[4 * s + 0] = (acc_t(1) - l_h) * (acc_t(1) - l_w);
+    weight[4 * s + 1] = (acc_t(1) - l_h) * l_w;
+    weight[4 * s + 2] = l_h * (acc_t(1) - l_w);
+    weight[4 * s + 3] = l_h * l_w;
     // Bit k = 2 * row + column: corner k is inside when its row and its column are. A valid point
     // has fh, fw >= -1, so only these ends need testing. (Integer selects rather than bools:
     // GCC vectorises these.)
@@ -178,18 +203,25 @@ inline void LocatePoints(const scalar_t* __restrict offset, const scalar_t* __re
 // The bilinear sampling geometry of the points of one output position (one thread's scratch).
 // For point s (s = group * P + p):
 //   lh, lw   fractional parts of the location;
-//   mask     the point's mask, 0 when the point is outside (-1, H) x (-1, W) or NaN, so such a
-//            point contributes nothing and gets zero gradients even if its mask is NaN/Inf;
-//   weight   [4 * s + k]: mask times the bilinear weight of corner k, the corners being
-//            (h0,w0), (h0,w1), (h1,w0), (h1,w1);
+//   mask     the point's mask (with a softmax mask, its probability), 0 when the point is
+//            outside (-1, H) x (-1, W) or NaN, so such a point contributes nothing and gets zero
+//            gradients even if its mask is NaN/Inf;
+//   weight   [4 * s + k]: the bilinear weight of corner k, the corners being (h0,w0), (h0,w1),
+//            (h1,w0), (h1,w1). The mask multiplies the interpolated value, not the weights, as in
+//            InternImage's CUDA op: an infinite mask then gives +-inf, not inf * 0 = NaN, where
+//            a corner's weight is 0;
+//   prob     with a softmax mask, the probabilities of every point of the sampled groups,
+//            outside points included (the softmax backward needs them);
 // and where the corners are (Corner): a corner outside the image, or of an invalid point, maps
 // to a caller's zero row (gathers) or scratch row (scatters), which keeps the channel loops free
 // of branches.
 template <typename acc_t>
 class PointSampler {
  public:
-  explicit PointSampler(const Problem& pb)
-      : pb_(pb), a_(pb.attrs),
+  // `scale` is offset_scale in acc_t: the schema's double, not Attrs' float, so that float64
+  // keeps a scale such as 0.3 exact.
+  PointSampler(const Problem& pb, acc_t scale)
+      : pb_(pb), a_(pb.attrs), scale_(scale),
         corner_delta_{0, pb.channels, pb.width_in * pb.channels, (pb.width_in + 1) * pb.channels} {
     const int64_t total = a_.group * pb.points;
     kernel_x_.resize(total);
@@ -211,6 +243,7 @@ class PointSampler {
     lw.resize(total);
     mask.resize(total);
     weight.resize(4 * total);
+    prob.resize(total);
     floor_h_.resize(total);
     floor_w_.resize(total);
     inside_.resize(total);
@@ -218,20 +251,30 @@ class PointSampler {
   }
 
   // Samples the points of groups [g0, g1) of output (ho, wo); `offset` and `mask_in` point at
-  // that position's offsets [G*P*2] and mask [G*P].
+  // that position's offsets [G*P*2] and mask [G*P] (logits, with `softmax`: each group's
+  // probabilities are their softmax).
   template <typename scalar_t>
-  void Sample(int64_t ho, int64_t wo, const scalar_t* offset, const scalar_t* mask_in, int64_t g0, int64_t g1) {
-    const acc_t scale = static_cast<acc_t>(a_.offset_scale);
+  void Sample(int64_t ho, int64_t wo, const scalar_t* offset, const scalar_t* mask_in, int64_t g0, int64_t g1,
+              bool softmax) {
+    const acc_t scale = scale_;
     const int64_t half_h = (a_.dilation_h * (a_.kernel_h - 1)) >> 1;
     const int64_t half_w = (a_.dilation_w * (a_.kernel_w - 1)) >> 1;
     const acc_t base_h = static_cast<acc_t>(half_h - a_.pad_h + ho * a_.stride_h) - static_cast<acc_t>(half_h) * scale;
     const acc_t base_w = static_cast<acc_t>(half_w - a_.pad_w + wo * a_.stride_w) - static_cast<acc_t>(half_w) * scale;
     const int64_t s_begin = g0 * pb_.points, s_end = g1 * pb_.points;
-    LocatePoints(offset + 2 * s_begin, mask_in + s_begin, kernel_x_.data() + s_begin, kernel_y_.data() + s_begin,
-                 s_end - s_begin, base_h, base_w, scale, static_cast<acc_t>(pb_.height_in),
-                 static_cast<acc_t>(pb_.width_in), floor_h_.data() + s_begin, floor_w_.data() + s_begin,
-                 lh.data() + s_begin, lw.data() + s_begin, mask.data() + s_begin, weight.data() + 4 * s_begin,
-                 inside_.data() + s_begin);
+    const auto locate = [&](const auto* point_mask) {
+      LocatePoints(offset + 2 * s_begin, point_mask, kernel_x_.data() + s_begin, kernel_y_.data() + s_begin,
+                   s_end - s_begin, base_h, base_w, scale, static_cast<acc_t>(pb_.height_in),
+                   static_cast<acc_t>(pb_.width_in), floor_h_.data() + s_begin, floor_w_.data() + s_begin,
+                   lh.data() + s_begin, lw.data() + s_begin, mask.data() + s_begin, weight.data() + 4 * s_begin,
+                   inside_.data() + s_begin);
+    };
+    if (softmax) {
+      for (int64_t s = s_begin; s < s_end; s += pb_.points) Softmax(mask_in + s, pb_.points, prob.data() + s);
+      locate(prob.data() + s_begin);
+    } else {
+      locate(mask_in + s_begin);
+    }
     // The top-left corner's offset, in 64-bit integers (AVX2 has no vector conversion to them).
     for (int64_t s = s_begin; s < s_end; ++s)
       at_[s] = static_cast<int64_t>(floor_h_[s]) * corner_delta_[2] + static_cast<int64_t>(floor_w_[s]) * pb_.channels +
@@ -245,11 +288,12 @@ class PointSampler {
     return inside_[s] >> k & 1 ? image + at_[s] + corner_delta_[k] : outside;
   }
 
-  std::vector<acc_t> lh, lw, mask, weight;
+  std::vector<acc_t> lh, lw, mask, weight, prob;
 
  private:
   const Problem& pb_;
   const Attrs& a_;
+  const acc_t scale_;
   const int64_t corner_delta_[4];  // element offsets of the corners from the top-left one
   std::vector<acc_t> kernel_x_, kernel_y_, floor_h_, floor_w_;
   std::vector<int64_t> group_offset_;  // g * group_channels for the points of group g
@@ -263,34 +307,35 @@ inline int64_t PositionGrain(const Problem& pb) {
   return std::max<int64_t>(1, 16384 / work);
 }
 
+// `softmax`: `mask` holds logits, and each group's mask is their softmax over its points.
 template <typename scalar_t>
-void Forward(const Problem& pb, const scalar_t* input, const scalar_t* offset, const scalar_t* mask,
-             scalar_t* output) {
+void Forward(const Problem& pb, double offset_scale, bool softmax, const scalar_t* input, const scalar_t* offset,
+             const scalar_t* mask, scalar_t* output) {
   using acc_t = at::opmath_type<scalar_t>;
   const int64_t groups = pb.attrs.group, gc = pb.attrs.group_channels, points = pb.points;
   const int64_t plane = pb.height_out * pb.width_out, image_size = pb.height_in * pb.width_in * pb.channels;
   at::parallel_for(0, pb.batch * plane, PositionGrain(pb), [&](int64_t begin, int64_t end) {
-    PointSampler<acc_t> sampler(pb);
+    PointSampler<acc_t> sampler(pb, static_cast<acc_t>(offset_scale));
     const std::vector<scalar_t> zeros(gc, static_cast<scalar_t>(0));
     for (int64_t pos = begin; pos < end; ++pos) {
       const int64_t n = pos / plane, ho = (pos % plane) / pb.width_out, wo = pos % pb.width_out;
-      sampler.Sample(ho, wo, offset + pos * groups * points * 2, mask + pos * groups * points, 0, groups);
+      sampler.Sample(ho, wo, offset + pos * groups * points * 2, mask + pos * groups * points, 0, groups, softmax);
       const scalar_t* image = input + n * image_size;
       for (int64_t g = 0; g < groups; ++g) {
         scalar_t* out = output + pos * pb.channels + g * gc;
         ForChannelChunks<acc_t>(gc, [&](auto width, int64_t c0) {
-          constexpr int kWidth = decltype(width)::value, kAcc = kChains<acc_t, kWidth>;
-          using C = Chunk<acc_t, kWidth>;
-          C acc[kAcc] = {};
+          using C = Chunk<acc_t, decltype(width)::value>;
+          // One accumulator: the interpolations of different points are independent, so their
+          // FMA chains overlap; each adds one FMA to the accumulator's chain.
+          C acc = {};
           for (int64_t s = g * points; s < (g + 1) * points; ++s) {
-            for (int k = 0; k < 4; ++k) {
-              const scalar_t* src = sampler.Corner(image, zeros.data(), s, k) + c0;
-              acc[k % kAcc].AddScaled(sampler.weight[4 * s + k], C::Load(src));
-            }
+            C value = C::Load(sampler.Corner(image, zeros.data(), s, 0) + c0);
+            value.Scale(sampler.weight[4 * s]);
+            for (int k = 1; k < 4; ++k)
+              value.AddScaled(sampler.weight[4 * s + k], C::Load(sampler.Corner(image, zeros.data(), s, k) + c0));
+            acc.AddScaled(sampler.mask[s], value);
           }
-          for (int half = kAcc / 2; half > 0; half /= 2)
-            for (int i = 0; i < half; ++i) acc[i].Add(acc[i + half]);
-          acc[0].Store(out + c0);
+          acc.Store(out + c0);
         });
       }
     }
@@ -302,18 +347,30 @@ void Forward(const Problem& pb, const scalar_t* input, const scalar_t* offset, c
 //   grad_mask   = sum_k bilinear_k * dots_k                      (= grad_output . value)
 //   grad_off_x  = scale * m * (hh * (dots_1 - dots_0) + lh * (dots_3 - dots_2))
 //   grad_off_y  = scale * m * (hw * (dots_2 - dots_0) + lw * (dots_3 - dots_1))
-// out_t is the output type, or acc_t for the partial sums of a channel block.
-template <typename acc_t, typename out_t>
+template <typename acc_t>
 inline void PointGradients(const acc_t* __restrict dots, const acc_t* __restrict frac_h,
                            const acc_t* __restrict frac_w, const acc_t* __restrict mask, int64_t count, acc_t scale,
-                           out_t* __restrict grad_mask, out_t* __restrict grad_offset) {
+                           acc_t* __restrict grad_mask, acc_t* __restrict grad_offset) {
   for (int64_t s = 0; s < count; ++s) {
     const acc_t d0 = dots[4 * s], d1 = dots[4 * s + 1], d2 = dots[4 * s + 2], d3 = dots[4 * s + 3];
     const acc_t lh = frac_h[s], lw = frac_w[s], hh = acc_t(1) - lh, hw = acc_t(1) - lw;
     const acc_t sm = scale * mask[s];
-    grad_mask[s] = static_cast<out_t>(hh * (hw * d0 + lw * d1) + lh * (hw * d2 + lw * d3));
-    grad_offset[2 * s] = static_cast<out_t>(sm * (hh * (d1 - d0) + lh * (d3 - d2)));
-    grad_offset[2 * s + 1] = static_cast<out_t>(sm * (hw * (d2 - d0) + lw * (d3 - d1)));
+    grad_mask[s] = hh * (hw * d0 + lw * d1) + lh * (hw * d2 + lw * d3);
+    grad_offset[2 * s] = sm * (hh * (d1 - d0) + lh * (d3 - d2));
+    grad_offset[2 * s + 1] = sm * (hw * (d2 - d0) + lw * (d3 - d1));
+  }
+}
+
+// Writes the gradients of one group's `count` points: grad_offset as it is, grad_mask through
+// the softmax Jacobian when the mask was softmax(logits) with probabilities `prob`.
+template <typename acc_t, typename scalar_t>
+inline void StoreGroupGradients(const acc_t* grad_mask_acc, const acc_t* grad_offset_acc, const acc_t* prob,
+                                bool softmax, int64_t count, scalar_t* grad_mask, scalar_t* grad_offset) {
+  for (int64_t i = 0; i < 2 * count; ++i) grad_offset[i] = static_cast<scalar_t>(grad_offset_acc[i]);
+  if (softmax) {
+    SoftmaxBackward(prob, grad_mask_acc, count, grad_mask);
+  } else {
+    for (int64_t i = 0; i < count; ++i) grad_mask[i] = static_cast<scalar_t>(grad_mask_acc[i]);
   }
 }
 
@@ -325,13 +382,15 @@ inline void PointGradients(const acc_t* __restrict dots, const acc_t* __restrict
 // Channels are split into blocks (multiples of 16) only when there are fewer than kMinTasks
 // (batch, group) pairs; the blocks' partial gradients are then added in block order. The split
 // depends on the shape alone, never on the thread count, so results are bitwise reproducible.
+// `softmax` as in Forward: grad_mask is then the gradient of the logits.
 template <typename scalar_t, typename acc_t>
-void Backward(const Problem& pb, const scalar_t* input, const scalar_t* offset, const scalar_t* mask,
-              const scalar_t* grad_output, acc_t* grad_input, scalar_t* grad_offset, scalar_t* grad_mask) {
+void Backward(const Problem& pb, double offset_scale, bool softmax, const scalar_t* input, const scalar_t* offset,
+              const scalar_t* mask, const scalar_t* grad_output, acc_t* grad_input, scalar_t* grad_offset,
+              scalar_t* grad_mask) {
   const int64_t groups = pb.attrs.group, gc = pb.attrs.group_channels, points = pb.points;
   const int64_t plane = pb.height_out * pb.width_out, image_size = pb.height_in * pb.width_in * pb.channels;
   const int64_t total_points = pb.batch * plane * groups * points;
-  const acc_t scale = static_cast<acc_t>(pb.attrs.offset_scale);
+  const acc_t scale = static_cast<acc_t>(offset_scale);
   constexpr int64_t kMinTasks = 16;
   const int64_t slices = pb.batch * groups;
   const int64_t wanted = (kMinTasks + slices - 1) / slices;
@@ -341,10 +400,12 @@ void Backward(const Problem& pb, const scalar_t* input, const scalar_t* offset, 
   std::vector<acc_t> partial_mask(blocks > 1 ? blocks * total_points : 0);
   std::vector<acc_t> partial_offset(blocks > 1 ? blocks * total_points * 2 : 0);
   at::parallel_for(0, slices * blocks, 1, [&](int64_t begin, int64_t end) {
-    PointSampler<acc_t> sampler(pb);
+    PointSampler<acc_t> sampler(pb, scale);
     const std::vector<scalar_t> zeros(block, static_cast<scalar_t>(0));
     std::vector<acc_t> sink(block);  // where the corners outside the image are scattered
-    std::vector<acc_t> dots(4 * points);
+    std::vector<acc_t> dots(4 * points), point_grads(3 * points);
+    acc_t* const grad_mask_acc = point_grads.data();
+    acc_t* const grad_offset_acc = grad_mask_acc + points;
     for (int64_t task = begin; task < end; ++task) {
       const int64_t n = task / (groups * blocks), g = (task / blocks) % groups, b = task % blocks;
       const int64_t c_begin = b * block, width = std::min(block, gc - c_begin);
@@ -360,7 +421,7 @@ void Backward(const Problem& pb, const scalar_t* input, const scalar_t* offset, 
       for (int64_t yx = 0; yx < plane; ++yx) {
         const int64_t pos = n * plane + yx;
         sampler.Sample(yx / pb.width_out, yx % pb.width_out, offset + pos * groups * points * 2,
-                       mask + pos * groups * points, g, g + 1);
+                       mask + pos * groups * points, g, g + 1, softmax);
         const scalar_t* go = grad_output + pos * pb.channels + g * gc + c_begin;
         std::fill(dots.begin(), dots.end(), acc_t(0));
         ForChannelChunks<acc_t>(width, [&](auto chunk_width, int64_t c0) {
@@ -368,11 +429,12 @@ void Backward(const Problem& pb, const scalar_t* input, const scalar_t* offset, 
           const C g_out = C::Load(go + c0);
           for (int64_t s = s0; s < s0 + points; ++s) {
             Lanes<acc_t, C::kLanes> products[4];
+            const acc_t m = sampler.mask[s];
             for (int k = 0; k < 4; ++k) {
               products[k] = g_out.Dot(C::Load(sampler.Corner(image, zeros.data(), s, k) + c0));
               acc_t* dst = sampler.Corner(grad_image, sink.data(), s, k) + c0;
               C scattered = C::Load(dst);
-              scattered.AddScaled(sampler.weight[4 * s + k], g_out);
+              scattered.AddScaled(m * sampler.weight[4 * s + k], g_out);
               scattered.Store(dst);
             }
             acc_t* dot = &dots[4 * (s - s0)];
@@ -381,31 +443,36 @@ void Backward(const Problem& pb, const scalar_t* input, const scalar_t* offset, 
           }
         });
         const int64_t point = pos * groups * points + s0;
-        const auto finish = [&](auto* mask_out, auto* offset_out) {
-          PointGradients(dots.data(), sampler.lh.data() + s0, sampler.lw.data() + s0, sampler.mask.data() + s0,
-                         points, scale, mask_out, offset_out);
-        };
         if (blocks == 1) {
-          finish(grad_mask + point, grad_offset + 2 * point);
+          PointGradients(dots.data(), sampler.lh.data() + s0, sampler.lw.data() + s0, sampler.mask.data() + s0,
+                         points, scale, grad_mask_acc, grad_offset_acc);
+          StoreGroupGradients(grad_mask_acc, grad_offset_acc, sampler.prob.data() + s0, softmax, points,
+                              grad_mask + point, grad_offset + 2 * point);
         } else {
           const int64_t partial = b * total_points + point;
-          finish(partial_mask.data() + partial, partial_offset.data() + 2 * partial);
+          PointGradients(dots.data(), sampler.lh.data() + s0, sampler.lw.data() + s0, sampler.mask.data() + s0,
+                         points, scale, partial_mask.data() + partial, partial_offset.data() + 2 * partial);
         }
       }
     }
   });
-  if (blocks == 1) return;
-  at::parallel_for(0, total_points, 4096, [&](int64_t begin, int64_t end) {
-    for (int64_t point = begin; point < end; ++point) {
-      acc_t sums[3] = {};
+  if (blocks == 1 || points == 0) return;
+  // The blocks' partial sums, one (position, group) at a time: the softmax Jacobian mixes the
+  // points of a group.
+  at::parallel_for(0, total_points / points, std::max<int64_t>(1, 4096 / points), [&](int64_t begin, int64_t end) {
+    std::vector<acc_t> sums(3 * points), prob(points);
+    for (int64_t unit = begin; unit < end; ++unit) {
+      const int64_t first = unit * points;
+      std::fill(sums.begin(), sums.end(), acc_t(0));
       for (int64_t b = 0; b < blocks; ++b) {
-        sums[0] += partial_mask[b * total_points + point];
-        sums[1] += partial_offset[2 * (b * total_points + point)];
-        sums[2] += partial_offset[2 * (b * total_points + point) + 1];
+        const acc_t* part_mask = partial_mask.data() + b * total_points + first;
+        const acc_t* part_offset = partial_offset.data() + 2 * (b * total_points + first);
+        for (int64_t i = 0; i < points; ++i) sums[i] += part_mask[i];
+        for (int64_t i = 0; i < 2 * points; ++i) sums[points + i] += part_offset[i];
       }
-      grad_mask[point] = static_cast<scalar_t>(sums[0]);
-      grad_offset[2 * point] = static_cast<scalar_t>(sums[1]);
-      grad_offset[2 * point + 1] = static_cast<scalar_t>(sums[2]);
+      if (softmax) Softmax(mask + first, points, prob.data());
+      StoreGroupGradients(sums.data(), sums.data() + points, prob.data(), softmax, points, grad_mask + first,
+                          grad_offset + 2 * first);
     }
   });
 }

@@ -1,0 +1,124 @@
+"""Whole-model benchmark: an InternImage backbone with DCNv3 against the same backbone with
+DCNv3_pytorch (the grid_sample port), same weights, same run; `python -m dcnv3_ascend.bench`
+prints it after the layer table.
+
+For each core op it times inference (torch.inference_mode) and a training step (forward, backward
+of the sum of the stage outputs) of the whole backbone, and the DCNv3 core alone: what the two
+modules do differently, from the mask logits, offsets and projected input to the sampled features
+(mask softmax, sampling op, their autograd nodes and copies), run on every layer's own inputs
+(captured from one forward pass) and summed over the layers. The core's share of the whole model
+says how much of the time the op still decides.
+"""
+import statistics
+import time
+
+import torch
+
+from .models import InternImageBackbone
+
+# InternImage's classification configs (channels, depths, groups) of the variants timed here.
+VARIANTS = {
+    "T": dict(channels=64, depths=(4, 4, 18, 4), groups=(4, 8, 16, 32)),
+    "S": dict(channels=80, depths=(4, 4, 21, 4), groups=(5, 10, 20, 40)),
+    "B": dict(channels=112, depths=(4, 4, 21, 4), groups=(7, 14, 28, 56)),
+}
+CORE_OPS = ("DCNv3", "DCNv3_pytorch")
+BASELINE_CORE = "DCNv3_pytorch"
+
+
+def build_models(variant, seed=0):
+    """{core op name: backbone}, all holding the weights of the first."""
+    torch.manual_seed(seed)
+    models = {name: InternImageBackbone(name, **VARIANTS[variant]) for name in CORE_OPS}
+    state = models[CORE_OPS[0]].state_dict()
+    for model in models.values():
+        model.load_state_dict(state)
+    return models
+
+
+def dcnv3_layers(model):
+    return [m for m in model.modules() if hasattr(m, "_sample")]
+
+
+def capture_core_inputs(model, image):
+    """[(layer, (x, offset, mask_logits))] for every DCNv3 layer, from one forward pass."""
+    captured = []
+    for layer in dcnv3_layers(model):
+        def recording(x, offset, mask_logits, layer=layer, sample=layer._sample):
+            captured.append((layer, tuple(t.detach().clone() for t in (x, offset, mask_logits))))
+            return sample(x, offset, mask_logits)
+
+        layer._sample = recording
+    try:
+        with torch.no_grad():
+            model(image)
+    finally:
+        for layer in dcnv3_layers(model):
+            del layer._sample  # back to the class's method
+    return captured
+
+
+def _inference(model, image):
+    with torch.inference_mode():
+        model(image)
+
+
+def _train_step(model, image):
+    model.zero_grad(set_to_none=True)
+    sum(feature.sum() for feature in model(image)).backward()
+
+
+def _core_inference(captured):
+    with torch.inference_mode():
+        for layer, tensors in captured:
+            layer._sample(*tensors)
+
+
+def _core_train_step(captured):
+    for layer, tensors in captured:
+        leaves = [t.requires_grad_() for t in tensors]
+        out = layer._sample(*leaves)
+        out.backward(torch.ones_like(out))
+        for leaf in leaves:
+            leaf.grad = None
+
+
+def measure_model(variant="T", batch=1, size=224, repeats=5, warmup=1):
+    """One dict per (pass, core op): median ms of the whole model and of the DCNv3 core; the
+    core ops are timed in turn within each repeat, so that load changes hit both alike."""
+    models = build_models(variant)
+    image = torch.randn(batch, 3, size, size)
+    rows = []
+    for pass_name, whole, core in (("inference", _inference, _core_inference),
+                                   ("train step", _train_step, _core_train_step)):
+        for model in models.values():
+            model.train(pass_name == "train step")
+        captured = {name: capture_core_inputs(model, image) for name, model in models.items()}
+        times = {name: ([], []) for name in models}
+        for i in range(warmup + repeats):
+            for name, model in models.items():
+                start = time.perf_counter()
+                whole(model, image)
+                middle = time.perf_counter()
+                core(captured[name])
+                end = time.perf_counter()
+                if i >= warmup:
+                    times[name][0].append((middle - start) * 1e3)
+                    times[name][1].append((end - middle) * 1e3)
+        medians = {name: (statistics.median(t[0]), statistics.median(t[1])) for name, t in times.items()}
+        base_total, base_core = medians[BASELINE_CORE]
+        for name, (total, core_ms) in medians.items():
+            rows.append(dict(variant=variant, batch=batch, size=size, pass_name=pass_name, core_op=name,
+                             total_ms=total, core_ms=core_ms, rest_ms=total - core_ms, core_share=core_ms / total,
+                             speedup=base_total / total, core_speedup=base_core / core_ms))
+    return rows
+
+
+def format_model_table(rows):
+    header = (f"{'pass':10} {'core op':13} {'model ms':>9} {'DCNv3 core ms':>13} {'core share':>10} "
+              f"{'rest ms':>8} {'model speed-up':>14} {'core speed-up':>13}")
+    lines = [header, "-" * len(header)]
+    for r in rows:
+        lines.append(f"{r['pass_name']:10} {r['core_op']:13} {r['total_ms']:9.1f} {r['core_ms']:13.1f} "
+                     f"{r['core_share']:10.0%} {r['rest_ms']:8.1f} {r['speedup']:13.2f}x {r['core_speedup']:12.2f}x")
+    return "\n".join(lines)
