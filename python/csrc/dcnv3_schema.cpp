@@ -30,7 +30,7 @@ std::string AttrParams() {
 // torch_npu owns the `npu` namespace (TORCH_LIBRARY), so we add a fragment to it.
 TORCH_LIBRARY_FRAGMENT(npu, m) {
   const std::string attrs = AttrParams();
-  const std::string grads = " -> (Tensor grad_input, Tensor grad_offset, Tensor grad_mask)";
+  const std::string grads = ") -> (Tensor grad_input, Tensor grad_offset, Tensor grad_mask)";
   // dcnv3_softmax_mask takes the mask logits and applies the per-group softmax itself.
   for (const std::string op : {"dcnv3", "dcnv3_softmax_mask"}) {
     m.def((op + "(Tensor input, Tensor offset, Tensor mask" + attrs + ") -> Tensor").c_str());
