@@ -5,6 +5,7 @@
 // layout equals CANN's serialisation and the kernel reads the same bytes either way.
 #pragma once
 
+// clang-format off: one line per group of related fields reads better than one field per line
 #define DCNV3_TILING_FIELDS(X)                                                                        \
   /* problem */                                                                                        \
   X(int64_t, batch) X(int64_t, height_in) X(int64_t, width_in) X(int64_t, height_out)                 \
@@ -24,3 +25,4 @@
   X(int64_t, fetch_mode)   /* dcnv3_ub::FetchMode: how the 4 bilinear corners reach UB */             \
   X(int64_t, win_rows) X(int64_t, win_cols) /* window mode: input window capacity in pixels */        \
   X(int64_t, win_cols_base) /* window columns of a one-position tile before clipping to the image */
+// clang-format on
