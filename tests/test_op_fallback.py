@@ -46,9 +46,9 @@ CHILD = textwrap.dedent(r'''
     prob = logits.unflatten(-1, (attrs.group, -1)).softmax(-1).flatten(-2)
     fused = torch.ops.npu.dcnv3_softmax_mask(input, offset, logits, *attrs.args())
     fused_grads = torch.autograd.grad(fused, (input, offset, logits), grad_output)
-    want_fused_grads = dcnv3_reference_backward(*tensors[:2], prob.detach(), grad_output, *attrs.args())
+    want_fused_grads = dcnv3_reference_backward(*tensors[:2], prob.detach(), grad_output, attrs)
     want_fused_grads = (*want_fused_grads[:2], torch.autograd.grad(prob, logits, want_fused_grads[2])[0])
-    result["fused_error"] = (fused - dcnv3_reference(*tensors[:2], prob.detach(), *attrs.args())).abs().max().item()
+    result["fused_error"] = (fused - dcnv3_reference(*tensors[:2], prob.detach(), attrs)).abs().max().item()
     result["fused_grad_error"] = max((g - w).abs().max().item() for g, w in zip(fused_grads, want_fused_grads))
     result["meta_shape"] = list(torch.ops.npu.dcnv3(*[t.to("meta") for t in tensors], *attrs.args()).shape)
     try:

@@ -162,10 +162,10 @@ def test_float64_keeps_an_offset_scale_not_exact_in_float32(offset_scale):
     attrs = Dcnv3Attrs(group=2, group_channels=5, offset_scale=offset_scale)
     input, offset, mask = make_inputs(attrs, 2, 6, 7, offset_range=20.0, seed=3)
     out = forward(input, offset, mask, attrs)
-    assert (out - dcnv3_reference(input, offset, mask, *attrs.args())).abs().max() <= 1e-12
+    assert (out - dcnv3_reference(input, offset, mask, attrs)).abs().max() <= 1e-12
     grad_output = torch.randn_like(out)
     got = backward(input, offset, mask, grad_output, attrs)
-    for g, w in zip(got, dcnv3_reference_backward(input, offset, mask, grad_output, *attrs.args())):
+    for g, w in zip(got, dcnv3_reference_backward(input, offset, mask, grad_output, attrs)):
         assert (g - w).abs().max() <= 1e-12
 
 
@@ -178,12 +178,12 @@ def test_infinite_mask_gives_inf_as_internimage():
     mask.view(-1)[::5] = float("inf")
     mask.view(-1)[2::7] = -float("inf")
     out = forward(input, offset, mask, attrs)
-    want = dcnv3_reference(input, offset, mask, *attrs.args())
+    want = dcnv3_reference(input, offset, mask, attrs)
     assert torch.isinf(want).any() and not want.isnan().all()
     torch.testing.assert_close(out, want, rtol=1e-12, atol=1e-12, equal_nan=True)
     # grad_mask does not involve the mask: it stays the reference's, finite.
     grad_mask = backward(input, offset, mask, torch.ones_like(out), attrs)[2]
-    want_grad_mask = dcnv3_reference_backward(input, offset, mask, torch.ones_like(out), *attrs.args())[2]
+    want_grad_mask = dcnv3_reference_backward(input, offset, mask, torch.ones_like(out), attrs)[2]
     assert torch.isfinite(grad_mask).all()
     torch.testing.assert_close(grad_mask, want_grad_mask, rtol=1e-12, atol=1e-12)
 

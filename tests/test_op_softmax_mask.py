@@ -57,12 +57,11 @@ def test_matches_float64_reference(index):
     # gradient through torch's float64 softmax.
     leaf = logits.clone().requires_grad_()
     prob = softmax_mask(leaf, attrs)
-    torch.testing.assert_close(out, dcnv3_reference(input, offset, prob.detach(), *attrs.args()), rtol=1e-12,
+    torch.testing.assert_close(out, dcnv3_reference(input, offset, prob.detach(), attrs), rtol=1e-12,
                                atol=1e-12)
     grad_output = torch.randn_like(out)
     got = torch.ops.npu.dcnv3_softmax_mask_backward(input, offset, logits, grad_output, *attrs.args())
-    grad_input, grad_offset, grad_prob = dcnv3_reference_backward(input, offset, prob.detach(), grad_output,
-                                                                  *attrs.args())
+    grad_input, grad_offset, grad_prob = dcnv3_reference_backward(input, offset, prob.detach(), grad_output, attrs)
     (grad_logits,) = torch.autograd.grad(prob, leaf, grad_prob)
     for name, g, w in zip(("grad_input", "grad_offset", "grad_mask"), got, (grad_input, grad_offset, grad_logits)):
         torch.testing.assert_close(g, w, rtol=1e-11, atol=1e-11, msg=lambda m: f"{name}: {m}")
