@@ -73,3 +73,18 @@ def test_vector_operand_past_its_view_but_inside_ub_is_class_b():
     stats = _sim.run_selftest("rule_ub_oob", [], [0, 1], strict=False)
     rules = sorted(w.split("]")[0] + "]" for w in stats["warnings"])
     assert rules == ["[ub-read-beyond-view]", "[ub-write-beyond-view]"], stats["warnings"]
+
+
+@pytest.mark.parametrize("direction", [0, 1, 2, 3], ids=["mte2-to-scalar", "vector-to-scalar", "scalar-to-vector",
+                                                          "scalar-to-mte3"])
+def test_unfenced_scalar_access_is_class_b(direction):
+    # CANN's --cce-auto-sync inserts these fences (pipe_hazards.h): production kernels built with it
+    # (DrivingSDK's grid_sampler2d_v2) leave them out, so lenient mode only warns; strict mode, which
+    # our kernels use, refuses them (tests/test_simulator_rules.py).
+    x, y = np.arange(1, 9, dtype=np.float32), np.zeros(8, np.float32)
+    with pytest.raises(_sim.SimulatorError, match=r"^\[ub-scalar-hazard\].*strict mode"):
+        _sim.run_selftest("rule_scalar_pipe", [x, y], [direction, 0], block_dim=1, soc="Ascend910B3")
+    stats = _sim.run_selftest("rule_scalar_pipe", [x, y], [direction, 0], block_dim=1, soc="Ascend910B3",
+                              strict=False)
+    warned = [w for w in stats["warnings"] if w.startswith("[ub-scalar-hazard]")]
+    assert len(warned) == 1 and "without synchronisation" in warned[0], stats["warnings"]
