@@ -206,7 +206,7 @@ inline double TileCycles(const Problem& p, DataType t, const TileShape& s, int64
 }
 
 // Cycles of the core owning pixel-groups [a, b): the tiles the kernel's TileCursor
-// (op_kernel/dcnv3_sampler.h) cuts, counted per output-row run instead of one by one.
+// (op_kernel/dcnv3_tiles.h) cuts, counted per output-row run instead of one by one.
 inline double CoreCycles(const Problem& p, DataType t, const TileShape& s, int64_t a, int64_t b) {
   const int64_t g = p.attrs.group, wo = p.width_out;
   double total = 0;

@@ -28,7 +28,7 @@
 //   4. V: which points the window serves and their slot rows in it (overlapping the window DMA);
 //      Gatherb copies the 4 corner rows of each from UB into the slots [slot][point][channel];
 //      slots that are no real corner of their point read a zero row after the window instead
-//      (dcnv3_sampler.h), so an Inf pixel reaches only the samples whose corner it is.
+//      (dcnv3_sample_locate.h), so an Inf pixel reaches only the samples whose corner it is.
 //   5. S+MTE2: points outside the window (offsets beyond the margin) fall back to 2 DMAs each,
 //      one per image row, each a blockCount=2 DataCopyPad of the x-neighbour pair of the point's
 //      group (a row with one real corner fetches that pixel alone, the other slot is zeroed);

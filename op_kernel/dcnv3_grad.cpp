@@ -20,9 +20,9 @@
 //   V: the 4 slot dot products sum_c grad_output[c] * corner[c] of every point come from one Mul
 //      per (slot, tap) block and group_channels Gathers + Adds that reduce the channel axis of all
 //      corner rows at once; grad_mask and grad_offset are then short vector formulas over the
-//      points (d/dloc of the slot weights, see dcnv3_sampler.h), Gathered back into GM order. The
+//      points (d/dloc of the slot weights, see dcnv3_sample_locate.h), Gathered back into GM order. The
 //      grad_input terms (slot weight x mask x grad_output) are built with the slots of a point
-//      side by side. Slots that are no real corner hold zeros (dcnv3_sampler.h), so one Inf pixel
+//      side by side. Slots that are no real corner hold zeros (dcnv3_sample_locate.h), so one Inf pixel
 //      reaches only the samples whose corner it is, as in the reference.
 //   S+V: grad_input of the points the input window serves is summed in UB: gacc, an fp32 copy of
 //      the window's geometry ([rows][cols][groups][c_pad]), zeroed per tile; the scalar unit
