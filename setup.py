@@ -6,6 +6,7 @@ Two native modules:
   dcnv3_ascend.sim._sim  AscendC CPU simulator running op_kernel/*.cpp unchanged, built by
                        CMake (simulator/CMakeLists.txt) with pybind11.
 """
+
 import glob
 import importlib.util
 import os
@@ -30,7 +31,7 @@ def torch_extension():
     libraries = []
     library_dirs = []
     if torch_npu_available():
-        import torch_npu  # noqa: F401  (only to locate its headers and libraries)
+        import torch_npu
 
         npu_root = os.path.dirname(torch_npu.__file__)
         sources += sorted(glob.glob("python/csrc/npu/*.cpp"))
@@ -73,13 +74,19 @@ class Build(BuildExtension):
         out_dir = os.path.dirname(os.path.abspath(self.get_ext_fullpath(ext.name)))
         build_dir = os.path.join(os.path.abspath(self.build_temp), ext.name)
         os.makedirs(build_dir, exist_ok=True)
-        subprocess.check_call([
-            "cmake", "-S", ext.source_dir, "-B", build_dir,
-            "-DCMAKE_BUILD_TYPE=Release",
-            f"-DPython_EXECUTABLE={sys.executable}",
-            f"-Dpybind11_DIR={pybind11.get_cmake_dir()}",
-            f"-DCMAKE_LIBRARY_OUTPUT_DIRECTORY={out_dir}",
-        ])
+        subprocess.check_call(
+            [
+                "cmake",
+                "-S",
+                ext.source_dir,
+                "-B",
+                build_dir,
+                "-DCMAKE_BUILD_TYPE=Release",
+                f"-DPython_EXECUTABLE={sys.executable}",
+                f"-Dpybind11_DIR={pybind11.get_cmake_dir()}",
+                f"-DCMAKE_LIBRARY_OUTPUT_DIRECTORY={out_dir}",
+            ]
+        )
         subprocess.check_call(["cmake", "--build", build_dir, "-j", str(os.cpu_count() or 2)])
 
 

@@ -25,14 +25,26 @@ enum GradOutputIndex : int { kGradInput = 0, kGradOffset = 1, kGradMask = 2 };
 
 // Attribute positions, in the order of npu::dcnv3 and InternImage's DCNv3Function.
 enum AttrIndex : int {
-  kKernelH = 0, kKernelW, kStrideH, kStrideW, kPadH, kPadW, kDilationH, kDilationW,
-  kGroup, kGroupChannels, kOffsetScale, kIm2colStep, kRemoveCenter, kAttrCount
+  kKernelH = 0,
+  kKernelW,
+  kStrideH,
+  kStrideW,
+  kPadH,
+  kPadW,
+  kDilationH,
+  kDilationW,
+  kGroup,
+  kGroupChannels,
+  kOffsetScale,
+  kIm2colStep,
+  kRemoveCenter,
+  kAttrCount
 };
 
 // Attribute names as InternImage spells them (OpDef attributes and ONNX node attributes).
 inline constexpr const char* kAttrNames[kAttrCount] = {
-    "kernel_h", "kernel_w", "stride_h", "stride_w", "pad_h", "pad_w", "dilation_h",
-    "dilation_w", "group", "group_channels", "offset_scale", "im2col_step", "remove_center"};
+    "kernel_h",   "kernel_w", "stride_h",       "stride_w",     "pad_h",       "pad_w",        "dilation_h",
+    "dilation_w", "group",    "group_channels", "offset_scale", "im2col_step", "remove_center"};
 
 struct Attrs {
   int64_t kernel_h = 3, kernel_w = 3;
@@ -49,8 +61,8 @@ struct Attrs {
 // Lets parsers (ONNX plugin, TilingFunc) read attributes by position in one loop.
 inline int64_t* IntAttrField(Attrs* a, int index) {
   int64_t* const fields[kAttrCount] = {
-      &a->kernel_h, &a->kernel_w, &a->stride_h, &a->stride_w, &a->pad_h, &a->pad_w, &a->dilation_h,
-      &a->dilation_w, &a->group, &a->group_channels, nullptr, &a->im2col_step, &a->remove_center};
+      &a->kernel_h,   &a->kernel_w, &a->stride_h,       &a->stride_w, &a->pad_h,       &a->pad_w,        &a->dilation_h,
+      &a->dilation_w, &a->group,    &a->group_channels, nullptr,      &a->im2col_step, &a->remove_center};
   return index >= 0 && index < kAttrCount ? fields[index] : nullptr;
 }
 inline const int64_t* IntAttrField(const Attrs* a, int index) { return IntAttrField(const_cast<Attrs*>(a), index); }
@@ -121,10 +133,11 @@ inline std::string ValidateAttrs(const Attrs& a) {
     if (field == nullptr || i == kRemoveCenter) continue;
     const int64_t low = i == kPadH || i == kPadW ? 0 : 1;
     const int64_t high = i == kIm2colStep ? kInt64Max : kMaxGeometryAttr;
-    if (*field < low) return std::string(kAttrNames[i]) + " must be >= " + std::to_string(low) + ", got " + std::to_string(*field);
+    if (*field < low)
+      return std::string(kAttrNames[i]) + " must be >= " + std::to_string(low) + ", got " + std::to_string(*field);
     if (*field > high)
-      return std::string(kAttrNames[i]) + " must be <= " + std::to_string(high) + " (InternImage's op takes it as int), got " +
-             std::to_string(*field);
+      return std::string(kAttrNames[i]) + " must be <= " + std::to_string(high) +
+             " (InternImage's op takes it as int), got " + std::to_string(*field);
   }
   if (!std::isfinite(a.offset_scale)) return "offset_scale must be finite, got " + std::to_string(a.offset_scale);
   if (a.remove_center != 0 && a.remove_center != 1)
@@ -144,8 +157,8 @@ inline std::string ValidateAttrs(const Attrs& a) {
 
 // Checks shapes against attributes and fills *problem. `grad_output` may be null (forward).
 // Returns "" when valid, else a message naming the argument and the expected value.
-inline std::string ValidateShapes(Dims input, Dims offset, Dims mask, const Dims* grad_output,
-                                  const Attrs& a, Problem* problem) {
+inline std::string ValidateShapes(Dims input, Dims offset, Dims mask, const Dims* grad_output, const Attrs& a,
+                                  Problem* problem) {
   std::string e = ValidateAttrs(a);
   if (!e.empty()) return e;
   if (input.rank != 4)
@@ -193,12 +206,17 @@ inline std::string ValidateShapes(Dims input, Dims offset, Dims mask, const Dims
   // InternImage clamps the step to the batch, then requires it to divide the batch.
   const int64_t step = a.im2col_step < n ? a.im2col_step : n;
   if (n > 0 && n % step != 0)
-    return "im2col_step must divide the batch size: im2col_step=" + std::to_string(a.im2col_step) + ", batch=" +
-           std::to_string(n);
+    return "im2col_step must divide the batch size: im2col_step=" + std::to_string(a.im2col_step) +
+           ", batch=" + std::to_string(n);
   if (problem) {
-    problem->batch = n; problem->height_in = h; problem->width_in = w;
-    problem->height_out = ho; problem->width_out = wo;
-    problem->channels = c; problem->points = p; problem->attrs = a;
+    problem->batch = n;
+    problem->height_in = h;
+    problem->width_in = w;
+    problem->height_out = ho;
+    problem->width_out = wo;
+    problem->channels = c;
+    problem->points = p;
+    problem->attrs = a;
   }
   return "";
 }

@@ -7,9 +7,7 @@
 namespace {
 
 ge::graphStatus InferShapeDcnv3Grad(gert::InferShapeContext* ctx) { return dcnv3_host::InferShape(ctx, true); }
-ge::graphStatus InferDataTypeDcnv3Grad(gert::InferDataTypeContext* ctx) {
-  return dcnv3_host::InferDataType(ctx, true);
-}
+ge::graphStatus InferDataTypeDcnv3Grad(gert::InferDataTypeContext* ctx) { return dcnv3_host::InferDataType(ctx, true); }
 ge::graphStatus TilingDcnv3Grad(gert::TilingContext* ctx) { return dcnv3_host::Tiling(ctx, true); }
 
 }  // namespace

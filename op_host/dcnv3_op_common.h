@@ -191,7 +191,10 @@ inline void DefineInputs(ops::OpDef& def, bool backward) {
 inline void DefineAttrs(ops::OpDef& def) {
   for (int i = 0; i < dcnv3::kAttrCount; ++i) {
     ops::OpAttrDef& attr = def.Attr(dcnv3::kAttrNames[i]).AttrType(ops::REQUIRED);
-    if (i == dcnv3::kOffsetScale) attr.Float(); else attr.Int();
+    if (i == dcnv3::kOffsetScale)
+      attr.Float();
+    else
+      attr.Int();
   }
 }
 

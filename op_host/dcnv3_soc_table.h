@@ -15,18 +15,18 @@
 #include <cstdint>
 
 // X(name, compute_unit, vector_core_num, ub_bytes, clock_mhz)
-#define DCNV3_SOC_TABLE(X)                                \
-  X("Ascend910B1", "ascend910b", 48, 196608, 1850)        \
-  X("Ascend910B2", "ascend910b", 48, 196608, 1800)        \
-  X("Ascend910B2C", "ascend910b", 48, 196608, 1800)       \
-  X("Ascend910B3", "ascend910b", 40, 196608, 1800)        \
-  X("Ascend910B4", "ascend910b", 40, 196608, 1500)        \
-  X("Ascend910B4-1", "ascend910b", 40, 196608, 1500)      \
-  X("Ascend910_9391", "ascend910_93", 48, 196608, 1850)   \
-  X("Ascend910_9392", "ascend910_93", 48, 196608, 1850)   \
-  X("Ascend910_9381", "ascend910_93", 48, 196608, 1800)   \
-  X("Ascend910_9382", "ascend910_93", 48, 196608, 1800)   \
-  X("Ascend910_9372", "ascend910_93", 40, 196608, 1800)   \
+#define DCNV3_SOC_TABLE(X)                                                                                             \
+  X("Ascend910B1", "ascend910b", 48, 196608, 1850)                                                                     \
+  X("Ascend910B2", "ascend910b", 48, 196608, 1800)                                                                     \
+  X("Ascend910B2C", "ascend910b", 48, 196608, 1800)                                                                    \
+  X("Ascend910B3", "ascend910b", 40, 196608, 1800)                                                                     \
+  X("Ascend910B4", "ascend910b", 40, 196608, 1500)                                                                     \
+  X("Ascend910B4-1", "ascend910b", 40, 196608, 1500)                                                                   \
+  X("Ascend910_9391", "ascend910_93", 48, 196608, 1850)                                                                \
+  X("Ascend910_9392", "ascend910_93", 48, 196608, 1850)                                                                \
+  X("Ascend910_9381", "ascend910_93", 48, 196608, 1800)                                                                \
+  X("Ascend910_9382", "ascend910_93", 48, 196608, 1800)                                                                \
+  X("Ascend910_9372", "ascend910_93", 40, 196608, 1800)                                                                \
   X("Ascend910_9362", "ascend910_93", 40, 196608, 1500)
 
 namespace dcnv3 {

@@ -29,10 +29,10 @@
 #include <cstdint>
 #include <string>
 
-#include "dcnv3_contract.h"
-#include "dcnv3_tiling_fields.h"
 #include "../op_kernel/dcnv3_tiling_key.h"
 #include "../op_kernel/dcnv3_ub_layout.h"
+#include "dcnv3_contract.h"
+#include "dcnv3_tiling_fields.h"
 
 namespace dcnv3 {
 
@@ -82,7 +82,7 @@ constexpr int64_t kWindowMargin = 4;
 
 struct WindowDims {
   int64_t rows = 0, cols = 0;  // 0: no window (pair-per-row fetch)
-  int64_t cols_base = 0;       // columns of a one-position tile before clipping to the image
+  int64_t cols_base = 0;  // columns of a one-position tile before clipping to the image
 };
 
 // Window that holds the 2x2 neighbourhoods of `tile_positions` positions of one output row with
@@ -116,8 +116,9 @@ inline std::string CheckKernelLimits(const Problem& p, DataType t, const SocInfo
   const int64_t budget = soc.ub_bytes - kUbReserveBytes;
   auto fits = [&](const Problem& q) { return LayoutFor(q, t, 1, 1, backward, WindowDims{}).total <= budget; };
   if (!fits(p)) {
-    const std::string where = " does not fit the " + std::to_string(soc.ub_bytes) + "-byte unified buffer of this SoC in the " +
-                              (backward ? "backward" : "forward") + " kernel";
+    const std::string where = " does not fit the " + std::to_string(soc.ub_bytes) +
+                              "-byte unified buffer of this SoC in the " + (backward ? "backward" : "forward") +
+                              " kernel";
     Problem smaller = p;  // the largest group_channels one group's points fit the UB with
     smaller.attrs.group_channels = 1;
     if (!fits(smaller))
@@ -127,8 +128,8 @@ inline std::string CheckKernelLimits(const Problem& p, DataType t, const SocInfo
     smaller.attrs.group_channels = p.attrs.group_channels;
     while (smaller.attrs.group_channels > 1 && !fits(smaller)) --smaller.attrs.group_channels;
     return "group_channels=" + std::to_string(p.attrs.group_channels) + " with a " + std::to_string(p.attrs.kernel_h) +
-           "x" + std::to_string(p.attrs.kernel_w) + " kernel" + where + "; at most group_channels=" +
-           std::to_string(smaller.attrs.group_channels) + " is supported";
+           "x" + std::to_string(p.attrs.kernel_w) + " kernel" + where +
+           "; at most group_channels=" + std::to_string(smaller.attrs.group_channels) + " is supported";
   }
   // Corner addresses inside one image row are int32 in the kernel (the row index is 64-bit).
   if (p.width_in * p.channels >= (int64_t{1} << 31))
@@ -140,11 +141,22 @@ namespace detail {
 
 inline void FillProblem(const Problem& p, TilingData* d) {
   const Attrs& a = p.attrs;
-  d->batch = p.batch; d->height_in = p.height_in; d->width_in = p.width_in;
-  d->height_out = p.height_out; d->width_out = p.width_out;
-  d->group = a.group; d->group_channels = a.group_channels; d->points = p.points;
-  d->kernel_h = a.kernel_h; d->kernel_w = a.kernel_w; d->stride_h = a.stride_h; d->stride_w = a.stride_w;
-  d->pad_h = a.pad_h; d->pad_w = a.pad_w; d->dilation_h = a.dilation_h; d->dilation_w = a.dilation_w;
+  d->batch = p.batch;
+  d->height_in = p.height_in;
+  d->width_in = p.width_in;
+  d->height_out = p.height_out;
+  d->width_out = p.width_out;
+  d->group = a.group;
+  d->group_channels = a.group_channels;
+  d->points = p.points;
+  d->kernel_h = a.kernel_h;
+  d->kernel_w = a.kernel_w;
+  d->stride_h = a.stride_h;
+  d->stride_w = a.stride_w;
+  d->pad_h = a.pad_h;
+  d->pad_w = a.pad_w;
+  d->dilation_h = a.dilation_h;
+  d->dilation_w = a.dilation_w;
   d->remove_center = a.remove_center;
   d->offset_scale = a.offset_scale;
   d->offset_scale_pad = 0.0f;
@@ -175,8 +187,8 @@ constexpr double kFp32LanesPerCycle = 64;
 
 struct TileShape {
   int64_t positions, groups;  // capacity
-  WindowDims win;             // rows 0: pair fetch
-  bool backward;              // the backward also adds its fp32 window accumulator back to GM
+  WindowDims win;  // rows 0: pair fetch
+  bool backward;  // the backward also adds its fp32 window accumulator back to GM
 };
 
 // Cycles of one tile of `npos` positions x `ng` groups cut from `s`.
@@ -187,8 +199,8 @@ inline double TileCycles(const Problem& p, DataType t, const TileShape& s, int64
   double dmas = (s.backward ? 4 : 2) + (aligned ? 1 : npos);
   double window_bytes = 0;
   if (s.win.rows > 0) {
-    const int64_t cols = s.win.cols == p.width_in ? s.win.cols
-                                                  : std::min(s.win.cols, s.win.cols_base + (npos - 1) * p.attrs.stride_w);
+    const int64_t cols =
+        s.win.cols == p.width_in ? s.win.cols : std::min(s.win.cols, s.win.cols_base + (npos - 1) * p.attrs.stride_w);
     const bool all_groups = ng == p.attrs.group;
     // The kernel loads only its points' bounding box; the model charges the whole capacity.
     const bool one_run = cols == p.width_in && s.win.rows * cols * ng <= dcnv3_ub::kMaxDmaBlocks;
@@ -261,7 +273,8 @@ inline double PlanCycles(const Problem& p, DataType t, const TileShape& s, const
     const int64_t c = core, extra = d.units_remainder;
     const int64_t begin = (c * d.units_per_core + std::min(c, extra)) * d.split_unit;
     const int64_t end = begin + (d.units_per_core + (c < extra ? 1 : 0)) * d.split_unit;
-    worst = std::max(worst, d.group_major ? CoreCyclesGroupMajor(p, t, s, begin, end) : CoreCycles(p, t, s, begin, end));
+    worst =
+        std::max(worst, d.group_major ? CoreCyclesGroupMajor(p, t, s, begin, end) : CoreCycles(p, t, s, begin, end));
   }
   return worst;
 }
@@ -270,16 +283,15 @@ inline double PlanCycles(const Problem& p, DataType t, const TileShape& s, const
 // `budget`: for each group count, the most positions that fit and the position counts that cut an
 // output row evenly. Window fetch when a window fits, else pair fetch. False if not even one
 // pixel-group fits.
-inline bool ChooseTile(const Problem& p, DataType t, bool backward, int64_t budget, const TilingData& d,
-                       uint32_t cores, TileShape* best, double* best_cycles_out) {
+inline bool ChooseTile(const Problem& p, DataType t, bool backward, int64_t budget, const TilingData& d, uint32_t cores,
+                       TileShape* best, double* best_cycles_out) {
   // Gatherb's destination repeat stride (8 blocks per corner row) is 8 bits; a window row of
   // pixel-groups is one DMA of at most kMaxDmaBlocks blocks; the kernel's bounding-box fold steps
   // over per-point arrays with an 8-bit repeat stride (npc <= kMaxWindowNpc).
   const bool window_ok = 8 * ChannelsPad(p.attrs.group_channels, t) * DtypeBytes(t) / 32 <= 255;
   const int64_t core_pgs = (d.units_per_core + (d.units_remainder ? 1 : 0)) * d.split_unit;
   const int64_t max_groups = d.group_major ? 1 : p.attrs.group;  // group-major tiles hold one group
-  const int64_t max_positions =
-      std::max<int64_t>(1, std::min(p.width_out, (core_pgs + max_groups - 1) / max_groups));
+  const int64_t max_positions = std::max<int64_t>(1, std::min(p.width_out, (core_pgs + max_groups - 1) / max_groups));
   double best_cycles = 0;
   bool found = false;
   for (const bool window : {true, false}) {
@@ -290,13 +302,17 @@ inline bool ChooseTile(const Problem& p, DataType t, bool backward, int64_t budg
     auto fits = [&](int64_t positions, int64_t groups, bool full_width = false) {
       const TileShape s = shape(positions, groups, full_width);
       const dcnv3_ub::UbLayout l = LayoutFor(p, t, positions, groups, backward, s.win);
-      return s.win.cols * groups <= dcnv3_ub::kMaxDmaBlocks && l.total <= budget && (!window || l.npc <= dcnv3_ub::kMaxWindowNpc);
+      return s.win.cols * groups <= dcnv3_ub::kMaxDmaBlocks && l.total <= budget &&
+             (!window || l.npc <= dcnv3_ub::kMaxWindowNpc);
     };
     for (int64_t groups = 1; groups <= max_groups && fits(1, groups); ++groups) {
       int64_t lo = 1, hi = max_positions;
       while (lo < hi) {  // most positions that fit
         const int64_t mid = (lo + hi + 1) / 2;
-        if (fits(mid, groups)) lo = mid; else hi = mid - 1;
+        if (fits(mid, groups))
+          lo = mid;
+        else
+          hi = mid - 1;
       }
       for (int64_t pieces = 1; pieces <= p.width_out; ++pieces) {
         const int64_t positions = (p.width_out + pieces - 1) / pieces;  // cuts a row into `pieces`

@@ -4,9 +4,9 @@
 // group) are split into block_dim contiguous ranges, average + remainder. Where the host's tile
 // model finds it cheaper (window layers, e.g. InternImage's 14x14 to 56x56 ones) they are taken
 // in (n, g, ho, wo) order and a core walks its range in tiles of up to tile_positions positions of
-// one output row, one group; otherwise in (n, ho, wo, g) order, in whole positions when that is balanced to 10 % and in single pixel-groups otherwise,
-// in rectangles of positions x tile_groups groups (dcnv3_tiles.h). The tile size is chosen by the
-// host as the cheapest for the busiest core in a rough cycle model among those whose UB layout
+// one output row, one group; otherwise in (n, ho, wo, g) order, in whole positions when that is balanced to 10 % and in
+// single pixel-groups otherwise, in rectangles of positions x tile_groups groups (dcnv3_tiles.h). The tile size is
+// chosen by the host as the cheapest for the busiest core in a rough cycle model among those whose UB layout
 // (dcnv3_ub_layout.h, shared with the host) fits. The tile loop is shared with the backward
 // (dcnv3_tile_loop.h).
 //
@@ -75,10 +75,10 @@
 //   in-row offsets int32 (the plan checks W * G * C < 2^31).
 // - Whole output positions as the only work unit: a 7x7 map leaves a third of 40 cores with one
 //   position and the rest with two; pixel-groups balance it.
-#include "kernel_operator.h"
 #include "dcnv3_sampler.h"
 #include "dcnv3_tile_loop.h"
 #include "dcnv3_tiling_key.h"
+#include "kernel_operator.h"
 
 namespace dcnv3_kernel {
 

@@ -53,10 +53,14 @@ __aicore__ inline void Sampler<T>::FetchCorners(const Tile& t) {
             DataCopyPad(data[dst], input_[at], pair, pad);
             continue;
           }
-          if (left) DataCopyPad(data[dst], input_[at], single, pad);
-          else Duplicate(words[dst * sizeof(T) / sizeof(uint16_t)], static_cast<uint16_t>(0), row_words);
-          if (right) DataCopyPad(data[dst + slot], input_[at + geo_.gc], single, pad);
-          else Duplicate(words[(dst + slot) * sizeof(T) / sizeof(uint16_t)], static_cast<uint16_t>(0), row_words);
+          if (left)
+            DataCopyPad(data[dst], input_[at], single, pad);
+          else
+            Duplicate(words[dst * sizeof(T) / sizeof(uint16_t)], static_cast<uint16_t>(0), row_words);
+          if (right)
+            DataCopyPad(data[dst + slot], input_[at + geo_.gc], single, pad);
+          else
+            Duplicate(words[(dst + slot) * sizeof(T) / sizeof(uint16_t)], static_cast<uint16_t>(0), row_words);
         }
       }
     }

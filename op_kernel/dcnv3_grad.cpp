@@ -66,11 +66,11 @@
 //   InitValue(0) covers float32/float16 but not bfloat16.
 // - The [N][G][H][W][c_pad] workspace layout (a point's 2x2 as one strided DMA): needs a convert
 //   pass after all cores finish, i.e. a cross-core barrier.
-#include "kernel_operator.h"
 #include "dcnv3_sampler.h"
-#include "dcnv3_tiling_key.h"
 #include "dcnv3_tile_loop.h"
+#include "dcnv3_tiling_key.h"
 #include "dcnv3_window.h"
+#include "kernel_operator.h"
 
 namespace dcnv3_kernel {
 
@@ -81,8 +81,8 @@ template <typename T>
 class Backward {
  public:
   template <typename Tiling>
-  __aicore__ inline void Init(const Tiling& tiling, GM_ADDR input, GM_ADDR offset, GM_ADDR mask,
-                              GM_ADDR grad_output, GM_ADDR grad_input, GM_ADDR grad_offset, GM_ADDR grad_mask) {
+  __aicore__ inline void Init(const Tiling& tiling, GM_ADDR input, GM_ADDR offset, GM_ADDR mask, GM_ADDR grad_output,
+                              GM_ADDR grad_input, GM_ADDR grad_offset, GM_ADDR grad_mask) {
     geo_.Load(tiling);
     window_ = geo_.fetch_mode == dcnv3_ub::kFetchWindow;
     grad_output_.SetGlobalBuffer((__gm__ T*)grad_output);
@@ -248,9 +248,9 @@ class Backward {
     const int64_t slot_rows = geo_.h >= 2 ? 2 : 1;
     const uint16_t pixels = static_cast<uint16_t>(geo_.w >= 2 ? 2 : 1);
     const uint32_t c_bytes = static_cast<uint32_t>(geo_.c * sizeof(float));
-    const DataCopyExtParams pair{pixels, c_bytes,
-                                 (static_cast<uint32_t>(geo_.cpad * sizeof(float)) - dcnv3_ub::AlignUp(c_bytes, 32)) / 32,
-                                 static_cast<uint32_t>((geo_.gc - geo_.c) * sizeof(float)), 0};
+    const DataCopyExtParams pair{
+        pixels, c_bytes, (static_cast<uint32_t>(geo_.cpad * sizeof(float)) - dcnv3_ub::AlignUp(c_bytes, 32)) / 32,
+        static_cast<uint32_t>((geo_.gc - geo_.c) * sizeof(float)), 0};
     const int64_t acc_px = win.ng * geo_.cpad, acc_row = win.nc * acc_px;  // gacc elements per pixel, row
     const bool repeat_form = geo_.cpad <= kLanes && acc_px / kBlockFloats <= kMaxRepeatStride;
     const BinaryRepeatParams strides(1, 1, 1, static_cast<uint8_t>(acc_px / kBlockFloats),

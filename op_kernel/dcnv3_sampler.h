@@ -9,10 +9,10 @@
 // (window placement, load and Gatherb) and dcnv3_corner_fetch.h (pair DMAs for the other points).
 #pragma once
 
-#include "kernel_operator.h"
 #include "dcnv3_tiles.h"
 #include "dcnv3_ub_layout.h"
 #include "dcnv3_window.h"
+#include "kernel_operator.h"
 
 namespace dcnv3_kernel {
 
@@ -76,9 +76,11 @@ class Sampler {
                                                    uint32_t elem_bytes, bool ub_to_gm) const {
     const uint32_t bytes = static_cast<uint32_t>(t.ngroups * elems_per_group * elem_bytes);
     const uint32_t gm_gap = static_cast<uint32_t>((geo_.g - t.ngroups) * elems_per_group * elem_bytes);
-    const uint32_t ub_gap = (row_elems * elem_bytes - dcnv3_ub::AlignUp(bytes, dcnv3_ub::kUbBlock)) / dcnv3_ub::kUbBlock;
+    const uint32_t ub_gap =
+        (row_elems * elem_bytes - dcnv3_ub::AlignUp(bytes, dcnv3_ub::kUbBlock)) / dcnv3_ub::kUbBlock;
     const uint16_t blocks = static_cast<uint16_t>(t.npos);
-    return ub_to_gm ? DataCopyExtParams{blocks, bytes, ub_gap, gm_gap, 0} : DataCopyExtParams{blocks, bytes, gm_gap, ub_gap, 0};
+    return ub_to_gm ? DataCopyExtParams{blocks, bytes, ub_gap, gm_gap, 0}
+                    : DataCopyExtParams{blocks, bytes, gm_gap, ub_gap, 0};
   }
 
   // First GM element of the tile in a tensor with `elems_per_group` elements per (position, group).
@@ -181,9 +183,7 @@ class Sampler {
   }
 
   // Element offset of corner row (slot k, point p, pixel-group pg) in the corner-data buffers.
-  __aicore__ inline int64_t RowOffset(int64_t k, int64_t p) const {
-    return (k * l_.ss + p * pg_cap_) * geo_.cpad;
-  }
+  __aicore__ inline int64_t RowOffset(int64_t k, int64_t p) const { return (k * l_.ss + p * pg_cap_) * geo_.cpad; }
 
  private:
   // Sampling locations, validity, slot weights and corner addresses (dcnv3_sample_locate.h).
@@ -205,8 +205,8 @@ class Sampler {
   // Window mode: the window placed on the points' bounding box, loaded, and gathered from (dcnv3_window_place.h).
   __aicore__ inline void BoundPoints(const Tile& t, const LocalTensor<uint8_t>& counted);
   __aicore__ inline int64_t BoxMin(int32_t row);
-  __aicore__ static inline void Place(int64_t lo, int64_t hi, int64_t nom_lo, int64_t nom_hi, int64_t cap,
-                                      int64_t size, int64_t* first, int64_t* len);
+  __aicore__ static inline void Place(int64_t lo, int64_t hi, int64_t nom_lo, int64_t nom_hi, int64_t cap, int64_t size,
+                                      int64_t* first, int64_t* len);
   __aicore__ inline void LoadWindow(const Tile& t);
   __aicore__ inline void GatherWindow();
   __aicore__ static inline int64_t Centre(int64_t lo, int64_t hi, int64_t len, int64_t size);
@@ -241,6 +241,6 @@ class Sampler {
 
 }  // namespace dcnv3_kernel
 
+#include "dcnv3_corner_fetch.h"
 #include "dcnv3_sample_locate.h"
 #include "dcnv3_window_place.h"
-#include "dcnv3_corner_fetch.h"

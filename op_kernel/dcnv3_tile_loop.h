@@ -7,9 +7,9 @@
 // from MTE3 to V.
 #pragma once
 
-#include "kernel_operator.h"
 #include "dcnv3_tiles.h"
 #include "dcnv3_ub_layout.h"
+#include "kernel_operator.h"
 
 namespace dcnv3_kernel {
 

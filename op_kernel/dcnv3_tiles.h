@@ -45,14 +45,31 @@ struct Geometry {
 
   template <typename Tiling>
   __aicore__ inline void Load(const Tiling& t) {
-    h = t.height_in; w = t.width_in; ho = t.height_out; wo = t.width_out;
-    g = t.group; c = t.group_channels; p = t.points; gc = g * c; cpad = t.channels_pad;
-    kernel_h = t.kernel_h; kernel_w = t.kernel_w; stride_h = t.stride_h; stride_w = t.stride_w;
-    pad_h = t.pad_h; pad_w = t.pad_w; dil_h = t.dilation_h; dil_w = t.dilation_w;
+    h = t.height_in;
+    w = t.width_in;
+    ho = t.height_out;
+    wo = t.width_out;
+    g = t.group;
+    c = t.group_channels;
+    p = t.points;
+    gc = g * c;
+    cpad = t.channels_pad;
+    kernel_h = t.kernel_h;
+    kernel_w = t.kernel_w;
+    stride_h = t.stride_h;
+    stride_w = t.stride_w;
+    pad_h = t.pad_h;
+    pad_w = t.pad_w;
+    dil_h = t.dilation_h;
+    dil_w = t.dilation_w;
     remove_center = t.remove_center;
     scale = t.offset_scale;
-    tile_positions = t.tile_positions; tile_groups = t.tile_groups;
-    fetch_mode = t.fetch_mode; win_rows = t.win_rows; win_cols = t.win_cols; win_cols_base = t.win_cols_base;
+    tile_positions = t.tile_positions;
+    tile_groups = t.tile_groups;
+    fetch_mode = t.fetch_mode;
+    win_rows = t.win_rows;
+    win_cols = t.win_cols;
+    win_cols_base = t.win_cols_base;
     group_major = t.group_major != 0;
     const int64_t core = GetBlockIdx();
     Range(core, t.units_per_core, t.units_remainder, &pg_begin, &pg_end);

@@ -104,11 +104,11 @@ struct UbLayout {
   uint32_t gacc;                   // window mode: fp32 grad_input accumulator, the window's
                                    // [rows][cols][groups][c_pad] geometry
   uint32_t goff_f, gmask_f;        // [tile_positions][off_row / mask_row] grad_offset / grad_mask
-                                   // tiles in fp32 (half types; fp32 Gathers into goff_t / gmask_t)
-  uint32_t goff_t, gmask_t;        // the same in the input dtype, kOutBuffers buffers each
-  uint32_t out_stride;             // bytes from one output buffer to the next (forward rows_t,
-                                   // backward goff_t, gmask_t: [kOutBuffers][...] at that stride)
-  uint32_t total;                  // bytes
+                             // tiles in fp32 (half types; fp32 Gathers into goff_t / gmask_t)
+  uint32_t goff_t, gmask_t;  // the same in the input dtype, kOutBuffers buffers each
+  uint32_t out_stride;  // bytes from one output buffer to the next (forward rows_t,
+                        // backward goff_t, gmask_t: [kOutBuffers][...] at that stride)
+  uint32_t total;  // bytes
 };
 
 DCNV3_UB_FN uint32_t UbTake(uint32_t* cursor, uint32_t bytes) {
@@ -120,8 +120,8 @@ DCNV3_UB_FN uint32_t UbTake(uint32_t* cursor, uint32_t bytes) {
 // dtype_bytes: 4 (fp32) or 2 (fp16/bf16). points: P. c_pad: channels per corner row, a multiple
 // of 32 / dtype_bytes. win_pixel_groups: rows x cols x groups of the input window (window mode),
 // else 0.
-DCNV3_UB_FN UbLayout MakeUbLayout(uint32_t dtype_bytes, uint32_t points, uint32_t tile_positions,
-                                  uint32_t tile_groups, uint32_t c_pad, bool backward, uint32_t win_pixel_groups) {
+DCNV3_UB_FN UbLayout MakeUbLayout(uint32_t dtype_bytes, uint32_t points, uint32_t tile_positions, uint32_t tile_groups,
+                                  uint32_t c_pad, bool backward, uint32_t win_pixel_groups) {
   UbLayout l{};
   const bool f32 = dtype_bytes == 4;
   const uint32_t pg_cap = tile_positions * tile_groups;

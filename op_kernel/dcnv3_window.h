@@ -4,9 +4,9 @@
 // which pixels a window holds.
 #pragma once
 
-#include "kernel_operator.h"
 #include "dcnv3_tiles.h"
 #include "dcnv3_ub_layout.h"
+#include "kernel_operator.h"
 
 namespace dcnv3_kernel {
 
@@ -30,7 +30,8 @@ __aicore__ inline DataCopyExtParams WindowDmaParams(int64_t count, int64_t len, 
                                                     uint32_t elem_bytes, bool to_gm) {
   const uint32_t bytes = static_cast<uint32_t>(len * elem_bytes);
   const uint32_t ub_gap =
-      (static_cast<uint32_t>(ub_stride * elem_bytes) - dcnv3_ub::AlignUp(bytes, dcnv3_ub::kUbBlock)) / dcnv3_ub::kUbBlock;
+      (static_cast<uint32_t>(ub_stride * elem_bytes) - dcnv3_ub::AlignUp(bytes, dcnv3_ub::kUbBlock)) /
+      dcnv3_ub::kUbBlock;
   const uint32_t gm = static_cast<uint32_t>(gm_gap * elem_bytes);
   const uint16_t n = static_cast<uint16_t>(count);
   return to_gm ? DataCopyExtParams{n, bytes, ub_gap, gm, 0} : DataCopyExtParams{n, bytes, gm, ub_gap, 0};
@@ -44,7 +45,8 @@ __aicore__ inline DataCopyExtParams WindowDmaParams(int64_t count, int64_t len, 
 //   of the groups), except that rows as wide as the image follow each other in GM: then one run.
 // Fn is a functor with an __aicore__ operator() (no lambdas in kernel code).
 template <typename Fn>
-__aicore__ inline void ForEachWindowDma(const Geometry& geo, const Window& win, uint32_t elem_bytes, bool to_gm, Fn& fn) {
+__aicore__ inline void ForEachWindowDma(const Geometry& geo, const Window& win, uint32_t elem_bytes, bool to_gm,
+                                        Fn& fn) {
   const uint32_t e = elem_bytes;
   const bool aligned = geo.c == geo.cpad;
   if (aligned && win.ng == geo.g) {

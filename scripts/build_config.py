@@ -16,6 +16,7 @@ Usage (build.sh calls these; each prints its result on stdout, errors on stderr,
   build_config.py preset --soc SOC[,SOC...] --vendor NAME --cann PATH --build-type TYPE
   build_config.py preset-name
 """
+
 import argparse
 import json
 import os
@@ -34,8 +35,10 @@ def read_soc_table(path=SOC_TABLE_HEADER):
         rows = SOC_ROW.findall(f.read())
     if not rows:
         raise ConfigError(f"no SoC rows found in {path}")
-    return {name: {"compute_unit": unit, "vector_core_num": int(cores), "ub_bytes": int(ub), "clock_mhz": int(mhz)}
-            for name, unit, cores, ub, mhz in rows}
+    return {
+        name: {"compute_unit": unit, "vector_core_num": int(cores), "ub_bytes": int(ub), "clock_mhz": int(mhz)}
+        for name, unit, cores, ub, mhz in rows
+    }
 
 
 class ConfigError(ValueError):
@@ -55,8 +58,10 @@ USER_PRESET = "dcnv3"
 CANN_REQUIRED_FILES = (
     ("toolkit/tools/opbuild/op_build", "op_build, which generates the aclnn API and op proto from op_host"),
     ("compiler/ccec_compiler/bin/ccec", "ccec, the AscendC kernel compiler"),
-    ("tools/op_project_templates/ascendc/customize/cmake/util/ascendc_compile_kernel.py",
-     "the kernel build scripts of the msOpGen project template"),
+    (
+        "tools/op_project_templates/ascendc/customize/cmake/util/ascendc_compile_kernel.py",
+        "the kernel build scripts of the msOpGen project template",
+    ),
     ("include/register/op_def_registry.h", "the operator registration headers"),
     ("compiler/version.info", "the compiler version file"),
 )
@@ -104,8 +109,9 @@ def missing_cann_files(cann_root):
 
 def check_vendor(vendor):
     if not VENDOR_PATTERN.match(vendor):
-        raise ConfigError(f"vendor name must match [A-Za-z0-9_]+ (it becomes a directory under "
-                          f"opp/vendors/), got '{vendor}'")
+        raise ConfigError(
+            f"vendor name must match [A-Za-z0-9_]+ (it becomes a directory under opp/vendors/), got '{vendor}'"
+        )
 
 
 def user_preset(socs, vendor, cann_root, build_type):
@@ -117,18 +123,20 @@ def user_preset(socs, vendor, cann_root, build_type):
     return {
         "version": 1,
         "cmakeMinimumRequired": {"major": 3, "minor": 19, "patch": 0},
-        "configurePresets": [{
-            "name": USER_PRESET,
-            "displayName": "scripts/build.sh",
-            "description": "Written by scripts/build.sh from its arguments; inherits CMakePresets.json",
-            "inherits": "default",
-            "cacheVariables": {
-                "ASCEND_COMPUTE_UNIT": {"type": "STRING", "value": ";".join(units)},
-                "vendor_name": {"type": "STRING", "value": vendor},
-                "ASCEND_CANN_PACKAGE_PATH": {"type": "PATH", "value": os.path.abspath(cann_root)},
-                "CMAKE_BUILD_TYPE": {"type": "STRING", "value": build_type},
-            },
-        }],
+        "configurePresets": [
+            {
+                "name": USER_PRESET,
+                "displayName": "scripts/build.sh",
+                "description": "Written by scripts/build.sh from its arguments; inherits CMakePresets.json",
+                "inherits": "default",
+                "cacheVariables": {
+                    "ASCEND_COMPUTE_UNIT": {"type": "STRING", "value": ";".join(units)},
+                    "vendor_name": {"type": "STRING", "value": vendor},
+                    "ASCEND_CANN_PACKAGE_PATH": {"type": "PATH", "value": os.path.abspath(cann_root)},
+                    "CMAKE_BUILD_TYPE": {"type": "STRING", "value": build_type},
+                },
+            }
+        ],
     }
 
 

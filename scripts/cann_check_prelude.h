@@ -15,6 +15,6 @@ struct Dcnv3TilingData {
 #undef DCNV3_PRELUDE_FIELD
 };
 
-#define GET_TILING_DATA(var, tiling) \
-  Dcnv3TilingData var;               \
+#define GET_TILING_DATA(var, tiling)                                                                                   \
+  Dcnv3TilingData var;                                                                                                 \
   std::memcpy(&var, reinterpret_cast<const uint8_t*>(tiling), sizeof(Dcnv3TilingData))

@@ -1,4 +1,5 @@
 """Shared inputs for the tests of torch.ops.npu.dcnv3 (test_op_*.py): seeded random problems."""
+
 import random
 
 import torch
@@ -15,8 +16,9 @@ def make_inputs(attrs, batch, height, width, dtype=torch.float64, offset_range=3
     gen = torch.Generator().manual_seed(seed)
     h_out, w_out = attrs.output_size(height, width)
     input = torch.randn(batch, height, width, attrs.channels, generator=gen, dtype=torch.float64)
-    offset = (torch.rand(batch, h_out, w_out, attrs.group * attrs.points * 2, generator=gen,
-                         dtype=torch.float64) * 2 - 1) * offset_range
+    offset = (
+        torch.rand(batch, h_out, w_out, attrs.group * attrs.points * 2, generator=gen, dtype=torch.float64) * 2 - 1
+    ) * offset_range
     mask = torch.rand(batch, h_out, w_out, attrs.group * attrs.points, generator=gen, dtype=torch.float64)
     return input.to(dtype), offset.to(dtype), mask.to(dtype)
 
@@ -36,11 +38,21 @@ def _draw_problem(rng):
     remove_center = int(kernel_h == kernel_w and kernel_h > 1 and rng.random() < 0.4)
     group = rng.randint(1, 16)
     group_channels = rng.choice([1, 2, 3, 5, 8, 16, 17, 31, 64]) if group <= 4 else rng.randint(1, 8)
-    attrs = Dcnv3Attrs(kernel_h=kernel_h, kernel_w=kernel_w, stride_h=rng.choice([1, 2]),
-                       stride_w=rng.choice([1, 2]), pad_h=rng.choice([0, 1, 2]), pad_w=rng.choice([0, 1, 2]),
-                       dilation_h=rng.choice([1, 2]), dilation_w=rng.choice([1, 2]), group=group,
-                       group_channels=group_channels, offset_scale=rng.choice(OFFSET_SCALES),
-                       im2col_step=rng.choice([1, 2, 64]), remove_center=remove_center)
+    attrs = Dcnv3Attrs(
+        kernel_h=kernel_h,
+        kernel_w=kernel_w,
+        stride_h=rng.choice([1, 2]),
+        stride_w=rng.choice([1, 2]),
+        pad_h=rng.choice([0, 1, 2]),
+        pad_w=rng.choice([0, 1, 2]),
+        dilation_h=rng.choice([1, 2]),
+        dilation_w=rng.choice([1, 2]),
+        group=group,
+        group_channels=group_channels,
+        offset_scale=rng.choice(OFFSET_SCALES),
+        im2col_step=rng.choice([1, 2, 64]),
+        remove_center=remove_center,
+    )
     batch = rng.choice([1, 2])
     span_h = attrs.dilation_h * (kernel_h - 1) + 1
     span_w = attrs.dilation_w * (kernel_w - 1) + 1

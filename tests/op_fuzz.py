@@ -9,6 +9,7 @@ strided layouts. For every call, both paths must accept it with the same output 
 reject it with the same exception type and message. Prints the call before running it, so the
 last line names the call that crashed; exits 1 with a description on the first disagreement.
 """
+
 import argparse
 import collections
 import random
@@ -20,13 +21,36 @@ import dcnv3_ascend  # registers torch.ops.npu.dcnv3
 from dcnv3_ascend.attrs import Dcnv3Attrs
 from dcnv3_ascend.reference import dcnv3_reference, dcnv3_reference_backward
 
-INT_ATTRS = ("kernel_h", "kernel_w", "stride_h", "stride_w", "pad_h", "pad_w", "dilation_h", "dilation_w", "group",
-             "group_channels", "im2col_step", "remove_center")
+INT_ATTRS = (
+    "kernel_h",
+    "kernel_w",
+    "stride_h",
+    "stride_w",
+    "pad_h",
+    "pad_w",
+    "dilation_h",
+    "dilation_w",
+    "group",
+    "group_channels",
+    "im2col_step",
+    "remove_center",
+)
 # Values at and beyond the limits of int32, int64 and uint64 (the schema takes int64).
-EDGE_INTS = (0, -1, 2**31 - 1, 2**31, 2**32, 2**32 + 1, 2**61, 2**62, 2**63 - 1, 2**63, 2**64 - 1, 2**64, -2**63)
-SMALL_INTS = dict(kernel_h=(1, 2, 3, 5), kernel_w=(1, 2, 3), stride_h=(1, 2), stride_w=(1, 3), pad_h=(0, 1, 2),
-                  pad_w=(0, 1), dilation_h=(1, 2), dilation_w=(1, 3), group=(1, 2, 3), group_channels=(1, 2, 4),
-                  im2col_step=(1, 2, 64, 256), remove_center=(0, 0, 1))
+EDGE_INTS = (0, -1, 2**31 - 1, 2**31, 2**32, 2**32 + 1, 2**61, 2**62, 2**63 - 1, 2**63, 2**64 - 1, 2**64, -(2**63))
+SMALL_INTS = dict(
+    kernel_h=(1, 2, 3, 5),
+    kernel_w=(1, 2, 3),
+    stride_h=(1, 2),
+    stride_w=(1, 3),
+    pad_h=(0, 1, 2),
+    pad_w=(0, 1),
+    dilation_h=(1, 2),
+    dilation_w=(1, 3),
+    group=(1, 2, 3),
+    group_channels=(1, 2, 4),
+    im2col_step=(1, 2, 64, 256),
+    remove_center=(0, 0, 1),
+)
 # Scales exact in float32, so the kernels' float32 offset_scale equals the reference's.
 SCALES = (1.0, 0.5, 2.0, 0.0, -1.5)
 EDGE_SCALES = (float("inf"), float("-inf"), float("nan"), 1e300)
@@ -77,8 +101,12 @@ def contract_shapes(a, batch, height, width, wrap):
 
     h_out = out(height, a.pad_h, a.dilation_h, a.kernel_h, a.stride_h)
     w_out = out(width, a.pad_w, a.dilation_w, a.kernel_w, a.stride_w)
-    return [[batch, height, width, channels], [batch, h_out, w_out, w(w(a.group * points) * 2)],
-            [batch, h_out, w_out, w(a.group * points)], [batch, h_out, w_out, channels]]
+    return [
+        [batch, height, width, channels],
+        [batch, h_out, w_out, w(w(a.group * points) * 2)],
+        [batch, h_out, w_out, w(a.group * points)],
+        [batch, h_out, w_out, channels],
+    ]
 
 
 def intended_shapes(rng, attrs):
@@ -158,8 +186,10 @@ def check_reference(tensors, attrs, backward, got):
 # Calls that crashed the process or were accepted with wrapped-around sizes before issue 12:
 # the issue's call, then attributes with the shapes a wrapping int64 contract derived for them.
 # Run first, forward and backward, by every fuzz run.
-ISSUE_12_CALL = (Dcnv3Attrs(2**32, 2**32, 1, 1, 2**31, 2**31, 1, 1, 1, 4, 1.0, 256, 0),
-                 [[1, 1, 1, 4], [1, 2, 2, 0], [1, 2, 2, 0], [1, 2, 2, 4]])
+ISSUE_12_CALL = (
+    Dcnv3Attrs(2**32, 2**32, 1, 1, 2**31, 2**31, 1, 1, 1, 4, 1.0, 256, 0),
+    [[1, 1, 1, 4], [1, 2, 2, 0], [1, 2, 2, 0], [1, 2, 2, 4]],
+)
 ISSUE_12_ATTRS = [
     Dcnv3Attrs(group=4, group_channels=2**62),
     Dcnv3Attrs(group=2**61, group_channels=8, kernel_h=1, kernel_w=1, pad_h=0, pad_w=0),
@@ -172,8 +202,9 @@ ISSUE_12_ATTRS = [
 
 def issue_12_calls():
     """(attrs, backward, tensors) of the issue 12 calls that torch can build, float32."""
-    cases = [ISSUE_12_CALL] + [(a, contract_shapes(a, batch, 1, 1, wrap=True)) for a in ISSUE_12_ATTRS
-                               for batch in (0, 1)]
+    cases = [ISSUE_12_CALL] + [
+        (a, contract_shapes(a, batch, 1, 1, wrap=True)) for a in ISSUE_12_ATTRS for batch in (0, 1)
+    ]
     for attrs, shapes in cases:
         tensors = [make_tensor(s, torch.float32, "contiguous") for s in shapes]
         for backward in (False, True):
@@ -188,7 +219,7 @@ def draw_call(rng):
     dtype = rng.choice(DTYPES)
     layouts = [rng.choice(LAYOUTS) for _ in range(4)]
     shapes = intended_shapes(rng, attrs)[: 4 if backward else 3]
-    tensors = [make_tensor(s, dtype, l) for s, l in zip(shapes, layouts)]
+    tensors = [make_tensor(s, dtype, layout) for s, layout in zip(shapes, layouts)]
     if any(t is None for t in tensors):
         return attrs, backward, None
     if rng.random() < 0.03:  # one tensor of another dtype
@@ -202,9 +233,11 @@ def run_call(attrs, backward, tensors, index, counts):
     Counts outcomes in `counts`."""
     dtype = tensors[0].dtype
     op = torch.ops.npu.dcnv3_backward if backward else torch.ops.npu.dcnv3
-    description = (f"call {index}: {'backward' if backward else 'forward'} {attrs} "
-                   f"shapes={[list(t.shape) for t in tensors]} strides={[t.stride() for t in tensors]} "
-                   f"dtypes={[str(t.dtype) for t in tensors]}")
+    description = (
+        f"call {index}: {'backward' if backward else 'forward'} {attrs} "
+        f"shapes={[list(t.shape) for t in tensors]} strides={[t.stride() for t in tensors]} "
+        f"dtypes={[str(t.dtype) for t in tensors]}"
+    )
     print(description, flush=True)
     cpu_result = []
 

@@ -1,4 +1,5 @@
 """The backend registry: every backend keeps the interface verify and bench rely on."""
+
 import pytest
 import torch
 
@@ -49,5 +50,6 @@ def test_forward_backward_agrees_with_forward_and_backward(name, dtype):
     for a, b in zip((out, *grads), step):
         torch.testing.assert_close(a, b)
     # And it computes DCNv3, not just something self-consistent.
-    torch.testing.assert_close(out.cpu().double(), dcnv3_reference(*inputs, case.attrs),
-                               rtol=0, atol=4e-3 if dtype == torch.float16 else 1e-5)
+    torch.testing.assert_close(
+        out.cpu().double(), dcnv3_reference(*inputs, case.attrs), rtol=0, atol=4e-3 if dtype == torch.float16 else 1e-5
+    )

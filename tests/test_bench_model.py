@@ -1,5 +1,6 @@
 """The whole-model benchmark's plumbing (bench_model.py): the DCNv3 core it times is each layer's
 own _sample on that layer's inputs, and capturing them leaves the model as it was."""
+
 import torch
 
 from dcnv3_ascend.bench_model import capture_core_inputs, dcnv3_layers, format_model_table
@@ -14,7 +15,7 @@ def test_capture_core_inputs_records_every_layer_and_restores_it():
         want = model(image)
     captured = capture_core_inputs(model, image)
     assert [layer for layer, _ in captured] == dcnv3_layers(model) and len(captured) == 3
-    layer, (x, offset, mask_logits) = captured[1]
+    _layer, (x, offset, mask_logits) = captured[1]
     assert x.shape == (1, 4, 4, 32) and offset.shape == (1, 4, 4, 2 * 9 * 2) and mask_logits.shape == (1, 4, 4, 18)
     assert all("_sample" not in vars(layer) for layer in dcnv3_layers(model))
     with torch.no_grad():
@@ -23,7 +24,15 @@ def test_capture_core_inputs_records_every_layer_and_restores_it():
 
 
 def test_model_table_has_one_line_per_row():
-    row = dict(pass_name="inference", core_op="DCNv3", total_ms=100.0, core_ms=10.0, core_share=0.1, rest_ms=90.0,
-               speedup=2.0, core_speedup=8.0)
+    row = dict(
+        pass_name="inference",
+        core_op="DCNv3",
+        total_ms=100.0,
+        core_ms=10.0,
+        core_share=0.1,
+        rest_ms=90.0,
+        speedup=2.0,
+        core_speedup=8.0,
+    )
     lines = format_model_table([row, dict(row, core_op="DCNv3_pytorch")]).splitlines()
     assert len(lines) == 4 and "10%" in lines[2] and "2.00x" in lines[2]

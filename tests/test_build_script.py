@@ -1,6 +1,7 @@
 """scripts/build.sh and scripts/build_config.py: SoC -> compute unit mapping, argument errors
 (each names the argument and lists what is allowed), the missing-CANN report (and nothing left
 behind), --help, and the CMake user preset that carries the arguments into CMake."""
+
 import json
 import os
 import shutil
@@ -15,8 +16,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import build_config  # noqa: E402
 
 A2_SOCS = ["Ascend910B1", "Ascend910B2", "Ascend910B2C", "Ascend910B3", "Ascend910B4", "Ascend910B4-1"]
-A3_SOCS = ["Ascend910_9391", "Ascend910_9392", "Ascend910_9381", "Ascend910_9382", "Ascend910_9372",
-           "Ascend910_9362"]
+A3_SOCS = ["Ascend910_9391", "Ascend910_9392", "Ascend910_9381", "Ascend910_9382", "Ascend910_9372", "Ascend910_9362"]
 
 
 @pytest.mark.parametrize("soc", A2_SOCS)
@@ -31,7 +31,10 @@ def test_atlas_a3_socs_map_to_ascend910_93(soc):
 
 
 def test_several_socs_give_each_unit_once():
-    assert build_config.compute_units(["Ascend910B3", "Ascend910_9391", "ascend910b1"]) == ["ascend910_93", "ascend910b"]
+    assert build_config.compute_units(["Ascend910B3", "Ascend910_9391", "ascend910b1"]) == [
+        "ascend910_93",
+        "ascend910b",
+    ]
 
 
 @pytest.mark.parametrize("soc", ["Ascend910B", "Ascend910A", "Ascend310P3", "Ascend910B5", ""])
@@ -46,8 +49,9 @@ def test_unsupported_soc_lists_the_supported_ones(soc):
 def run_build(repo, *args, env=None):
     environment = {k: v for k, v in os.environ.items() if k not in ("ASCEND_HOME_PATH", "ASCEND_TOOLKIT_HOME")}
     environment.update(env or {})
-    return subprocess.run(["bash", str(repo / "scripts" / "build.sh"), *args], capture_output=True, text=True,
-                          env=environment, cwd=repo)
+    return subprocess.run(
+        ["bash", str(repo / "scripts" / "build.sh"), *args], capture_output=True, text=True, env=environment, cwd=repo
+    )
 
 
 @pytest.fixture
@@ -75,14 +79,17 @@ def test_help(repo):
         assert soc in result.stdout
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--soc", "Ascend310P3"], "unsupported SoC 'Ascend310P3'; supported SoCs are ascend910b: Ascend910B1"),
-    (["--soc"], "--soc needs a value"),
-    (["--jobs", "0"], "--jobs must be a positive integer, got '0'"),
-    (["--build-type", "Fast"], "build type must be one of Release, Debug, got 'Fast'"),
-    (["--vendor", "my-vendor"], "vendor name must match [A-Za-z0-9_]+"),
-    (["--frobnicate"], "unknown argument '--frobnicate'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--soc", "Ascend310P3"], "unsupported SoC 'Ascend310P3'; supported SoCs are ascend910b: Ascend910B1"),
+        (["--soc"], "--soc needs a value"),
+        (["--jobs", "0"], "--jobs must be a positive integer, got '0'"),
+        (["--build-type", "Fast"], "build type must be one of Release, Debug, got 'Fast'"),
+        (["--vendor", "my-vendor"], "vendor name must match [A-Za-z0-9_]+"),
+        (["--frobnicate"], "unknown argument '--frobnicate'"),
+    ],
+)
 def test_argument_errors(repo, tmp_path, args, message):
     cann = make_fake_cann(tmp_path / "cann")
     result = run_build(repo, "--cann", str(cann), *args)
@@ -116,13 +123,17 @@ def test_preset_document():
     (preset,) = doc["configurePresets"]
     assert preset["name"] == build_config.USER_PRESET and preset["inherits"] == "default"
     assert {k: v["value"] for k, v in preset["cacheVariables"].items()} == {
-        "ASCEND_COMPUTE_UNIT": "ascend910_93;ascend910b", "vendor_name": "acme",
-        "ASCEND_CANN_PACKAGE_PATH": "/opt/cann", "CMAKE_BUILD_TYPE": "Debug"}
+        "ASCEND_COMPUTE_UNIT": "ascend910_93;ascend910b",
+        "vendor_name": "acme",
+        "ASCEND_CANN_PACKAGE_PATH": "/opt/cann",
+        "CMAKE_BUILD_TYPE": "Debug",
+    }
 
 
 def test_cmake_accepts_the_presets(repo):
-    (repo / "CMakeUserPresets.json").write_text(json.dumps(
-        build_config.user_preset(["Ascend910B1"], "dcnv3", "/opt/cann", "Release")))
+    (repo / "CMakeUserPresets.json").write_text(
+        json.dumps(build_config.user_preset(["Ascend910B1"], "dcnv3", "/opt/cann", "Release"))
+    )
     result = subprocess.run(["cmake", "--list-presets"], cwd=repo, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert '"default"' in result.stdout and f'"{build_config.USER_PRESET}"' in result.stdout
@@ -147,14 +158,28 @@ def test_arguments_reach_cmake_through_the_user_preset(repo, tmp_path):
     """With a CANN that has the checked files but no real tools, build.sh gets as far as CMake's
     op_build step; the preset it wrote and CMake's cache show every argument arrived."""
     cann = make_fake_cann(tmp_path / "cann")
-    result = run_build(repo, "--cann", str(cann), "--soc", "ascend910b4,Ascend910_9382", "--vendor", "acme",
-                       "--build-type", "Debug", "--jobs", "1")
+    result = run_build(
+        repo,
+        "--cann",
+        str(cann),
+        "--soc",
+        "ascend910b4,Ascend910_9382",
+        "--vendor",
+        "acme",
+        "--build-type",
+        "Debug",
+        "--jobs",
+        "1",
+    )
     assert result.returncode != 0
     assert "compiling op_host for op_build failed" in result.stdout + result.stderr
     preset = json.loads((repo / "CMakeUserPresets.json").read_text())["configurePresets"][0]
     assert preset["cacheVariables"]["ASCEND_COMPUTE_UNIT"]["value"] == "ascend910_93;ascend910b"
-    cache = dict(line.split("=", 1) for line in (repo / "build_out" / "CMakeCache.txt").read_text().splitlines()
-                 if "=" in line and not line.startswith(("#", "//")))
+    cache = dict(
+        line.split("=", 1)
+        for line in (repo / "build_out" / "CMakeCache.txt").read_text().splitlines()
+        if "=" in line and not line.startswith(("#", "//"))
+    )
     assert cache["ASCEND_COMPUTE_UNIT:STRING"] == "ascend910_93;ascend910b"
     assert cache["vendor_name:STRING"] == "acme"
     assert cache["CMAKE_BUILD_TYPE:STRING"] == "Debug"

@@ -2,6 +2,7 @@
 toolkit is given, and, with a stand-in toolkit tree and a stand-in compiler that logs its calls,
 which files it checks in which modes and how it reports a failure. The real check needs an
 installed CANN: `scripts/check_cann.sh --cann <toolkit root>` (COMPILE_GUIDE.md, section 2)."""
+
 import os
 import stat
 import subprocess
@@ -16,8 +17,9 @@ SCRIPT = ROOT / "scripts" / "check_cann.sh"
 def run(*args, env_extra=None):
     env = {k: v for k, v in os.environ.items() if k != "ASCEND_HOME_PATH"}
     env.update(env_extra or {})
-    return subprocess.run(["bash", str(SCRIPT), *map(str, args)], capture_output=True, text=True, env=env,
-                          cwd=ROOT, timeout=120)
+    return subprocess.run(
+        ["bash", str(SCRIPT), *map(str, args)], capture_output=True, text=True, env=env, cwd=ROOT, timeout=120
+    )
 
 
 @pytest.fixture
@@ -54,16 +56,20 @@ def test_help():
 def test_no_cann_says_how_to_give_one():
     result = run()
     assert result.returncode == 2
-    assert result.stderr.strip() == ("check_cann.sh: no CANN toolkit given: set ASCEND_HOME_PATH "
-                                     "(source <CANN>/set_env.sh) or pass --cann DIR")
+    assert result.stderr.strip() == (
+        "check_cann.sh: no CANN toolkit given: set ASCEND_HOME_PATH (source <CANN>/set_env.sh) or pass --cann DIR"
+    )
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--cann"], "--cann needs a directory"),
-    (["--frobnicate"], "unknown option '--frobnicate' (see --help)"),
-    (["--cann", "/nonexistent/cann"], "--cann / ASCEND_HOME_PATH '/nonexistent/cann' is not a directory"),
-    (["--cann", "/tmp", "--arch", "riscv"], "--arch must be aarch64 or x86_64, got 'riscv'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--cann"], "--cann needs a directory"),
+        (["--frobnicate"], "unknown option '--frobnicate' (see --help)"),
+        (["--cann", "/nonexistent/cann"], "--cann / ASCEND_HOME_PATH '/nonexistent/cann' is not a directory"),
+        (["--cann", "/tmp", "--arch", "riscv"], "--arch must be aarch64 or x86_64, got 'riscv'"),
+    ],
+)
 def test_argument_errors(args, message):
     result = run(*args)
     assert result.returncode == 2
@@ -73,14 +79,17 @@ def test_argument_errors(args, message):
 def test_a_directory_that_is_no_toolkit(tmp_path):
     result = run("--cann", tmp_path)
     assert result.returncode == 2
-    assert f"'{tmp_path}' is not an installed CANN toolkit: {tmp_path}/aarch64-linux/include is missing" \
-        in result.stderr
+    assert (
+        f"'{tmp_path}' is not an installed CANN toolkit: {tmp_path}/aarch64-linux/include is missing" in result.stderr
+    )
 
 
 def test_ascend_home_path_is_the_default(toolkit, compiler):
     exe, _ = compiler
-    result = run("framework/onnx_plugin/dcnv3_onnx_plugin.cc",
-                 env_extra={"ASCEND_HOME_PATH": str(toolkit), "CXX": str(exe), "FAIL_ON": ""})
+    result = run(
+        "framework/onnx_plugin/dcnv3_onnx_plugin.cc",
+        env_extra={"ASCEND_HOME_PATH": str(toolkit), "CXX": str(exe), "FAIL_ON": ""},
+    )
     assert result.returncode == 0, result.stderr
     assert f"check_cann.sh: 1 passed, 0 failed (CANN at {toolkit}, x86_64-linux)" in result.stdout
 
@@ -110,8 +119,13 @@ def test_every_cann_facing_file_in_its_modes(toolkit, compiler):
 
 def test_a_failure_is_reported_with_the_compiler_error(toolkit, compiler):
     exe, _ = compiler
-    result = run("--cann", toolkit, "op_kernel/dcnv3.cpp", "framework/onnx_plugin/dcnv3_onnx_plugin.cc",
-                 env_extra={"CXX": str(exe), "FAIL_ON": "dcnv3.cpp"})
+    result = run(
+        "--cann",
+        toolkit,
+        "op_kernel/dcnv3.cpp",
+        "framework/onnx_plugin/dcnv3_onnx_plugin.cc",
+        env_extra={"CXX": str(exe), "FAIL_ON": "dcnv3.cpp"},
+    )
     assert result.returncode == 1
     assert "FAIL op_kernel/dcnv3.cpp (kernel)" in result.stdout
     assert "error: made-up error" in result.stdout

@@ -1,5 +1,6 @@
 """install_ops_dcnv3: InternImage's import paths resolve to this package, and model code written
 the InternImage way (a core op picked by name from ops_dcnv3.modules) runs on it."""
+
 import importlib
 import sys
 import textwrap
@@ -13,8 +14,14 @@ from dcnv3_ascend.attrs import Dcnv3Attrs
 from dcnv3_ascend.compat import install_ops_dcnv3
 from dcnv3_ascend.reference import dcnv3_reference, dcnv3_reference_backward
 
-SHIM_NAMES = ("ops_dcnv3", "ops_dcnv3.modules", "ops_dcnv3.modules.dcnv3", "ops_dcnv3.functions",
-              "ops_dcnv3.functions.dcnv3_func", "DCNv3")
+SHIM_NAMES = (
+    "ops_dcnv3",
+    "ops_dcnv3.modules",
+    "ops_dcnv3.modules.dcnv3",
+    "ops_dcnv3.functions",
+    "ops_dcnv3.functions.dcnv3_func",
+    "DCNv3",
+)
 
 
 # The InternImage-style model file the last test writes and imports.
@@ -36,7 +43,7 @@ def test_internimage_imports_resolve_to_this_package(shim):
     from ops_dcnv3.functions import DCNv3Function, dcnv3_core_pytorch
     from ops_dcnv3.functions.dcnv3_func import DCNv3Function as DCNv3FunctionFromFile
 
-    assert getattr(opsm, "DCNv3") is modules.DCNv3 and getattr(opsm, "DCNv3_pytorch") is modules.DCNv3_pytorch
+    assert opsm.DCNv3 is modules.DCNv3 and opsm.DCNv3_pytorch is modules.DCNv3_pytorch
     assert DCNv3Function is DCNv3FunctionFromFile is functions.DCNv3Function
     assert dcnv3_core_pytorch is functions.dcnv3_core_pytorch
     assert dcnv3_file is modules and dcnv3_file.build_norm_layer is _layers.build_norm_layer
@@ -59,8 +66,9 @@ def test_dcnv3_extension_module_signatures(shim):
     # Backward takes grad_output after the attributes and returns a list.
     grads = DCNv3.dcnv3_backward(input, offset, mask, *attrs, grad_output, 2, 0)
     assert isinstance(grads, list) and len(grads) == 3
-    for got, expected in zip(grads, dcnv3_reference_backward(input, offset, mask, grad_output,
-                                                                  Dcnv3Attrs(*attrs, im2col_step=2))):
+    for got, expected in zip(
+        grads, dcnv3_reference_backward(input, offset, mask, grad_output, Dcnv3Attrs(*attrs, im2col_step=2))
+    ):
         torch.testing.assert_close(got, expected)
 
 

@@ -1,5 +1,6 @@
 """DistributedDataParallel training of the InternImage backbone on DCNv3: 2 CPU processes (gloo)
 end with the same gradients and parameters as one process training on the same global batch."""
+
 import datetime
 import os
 import socket
@@ -32,7 +33,7 @@ def make_data():
     """Per step: a global batch of images and the fixed projections the loss uses."""
     gen = torch.Generator().manual_seed(1)
     images = torch.randn(STEPS, GLOBAL_BATCH, 3, IMAGE, IMAGE, generator=gen)
-    shapes = [(32 * 2 ** i, IMAGE // 2 ** (i + 2), IMAGE // 2 ** (i + 2)) for i in range(4)]
+    shapes = [(32 * 2**i, IMAGE // 2 ** (i + 2), IMAGE // 2 ** (i + 2)) for i in range(4)]
     projections = [torch.randn(shape, generator=gen) for shape in shapes]
     return images, projections
 
@@ -51,8 +52,10 @@ def train(model, images, projections):
         loss_fn(model(batch), projections).backward()
         optimizer.step()
     module = model.module if isinstance(model, DistributedDataParallel) else model
-    return ({n: p.detach().clone() for n, p in module.named_parameters()},
-            {n: p.grad.clone() for n, p in module.named_parameters()})
+    return (
+        {n: p.detach().clone() for n, p in module.named_parameters()},
+        {n: p.grad.clone() for n, p in module.named_parameters()},
+    )
 
 
 def worker(rank, port, out_dir):
@@ -61,13 +64,14 @@ def worker(rank, port, out_dir):
     # copies it into its bucket. Correct, only slower, and noise in the test log.
     warnings.filterwarnings("ignore", message="Grad strides do not match bucket view strides")
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), GLOO_SOCKET_IFNAME="lo")
-    dist.init_process_group("gloo", rank=rank, world_size=WORLD_SIZE,
-                            timeout=datetime.timedelta(seconds=COLLECTIVE_TIMEOUT_S))
+    dist.init_process_group(
+        "gloo", rank=rank, world_size=WORLD_SIZE, timeout=datetime.timedelta(seconds=COLLECTIVE_TIMEOUT_S)
+    )
     try:
         model = DistributedDataParallel(build_model())
         images, projections = make_data()
         shard = GLOBAL_BATCH // WORLD_SIZE
-        params, grads = train(model, images[:, rank * shard:(rank + 1) * shard], projections)
+        params, grads = train(model, images[:, rank * shard : (rank + 1) * shard], projections)
         torch.save({"params": params, "grads": grads}, os.path.join(out_dir, f"rank{rank}.pt"))
     finally:
         dist.destroy_process_group()

@@ -1,5 +1,6 @@
 """The grid_sample fallback against the float64 loop reference: forward, autograd gradients
 against the analytic reference backward, the range rule, NaN/Inf offsets, dtypes and layouts."""
+
 import dataclasses
 import math
 import random
@@ -27,19 +28,32 @@ MAX_SAMPLES = 1500
 def random_case(rng, index):
     kernel_h, kernel_w = rng.choice(KERNELS)
     attrs = Dcnv3Attrs(
-        kernel_h=kernel_h, kernel_w=kernel_w,
-        stride_h=rng.choice(STRIDES), stride_w=rng.choice(STRIDES),
-        pad_h=rng.choice(PADS), pad_w=rng.choice(PADS),
-        dilation_h=rng.choice(DILATIONS), dilation_w=rng.choice(DILATIONS),
-        group=rng.choice(GROUPS), group_channels=rng.choice(GROUP_CHANNELS),
-        offset_scale=rng.choice(OFFSET_SCALES), im2col_step=rng.choice((1, 64)),
+        kernel_h=kernel_h,
+        kernel_w=kernel_w,
+        stride_h=rng.choice(STRIDES),
+        stride_w=rng.choice(STRIDES),
+        pad_h=rng.choice(PADS),
+        pad_w=rng.choice(PADS),
+        dilation_h=rng.choice(DILATIONS),
+        dilation_w=rng.choice(DILATIONS),
+        group=rng.choice(GROUPS),
+        group_channels=rng.choice(GROUP_CHANNELS),
+        offset_scale=rng.choice(OFFSET_SCALES),
+        im2col_step=rng.choice((1, 64)),
         # remove_center with 1x1 (no points at all) is rejected: tested below.
-        remove_center=int(kernel_h == kernel_w and kernel_h > 1 and kernel_h % 2 == 1 and rng.random() < 0.5))
+        remove_center=int(kernel_h == kernel_w and kernel_h > 1 and kernel_h % 2 == 1 and rng.random() < 0.5),
+    )
     # The smallest input with an output, plus a few pixels, shrunk until the reference is cheap.
     min_h = max(1, attrs.dilation_h * (kernel_h - 1) + 1 - 2 * attrs.pad_h)
     min_w = max(1, attrs.dilation_w * (kernel_w - 1) + 1 - 2 * attrs.pad_w)
-    case = Case(f"sweep{index}", rng.choice((1, 2)), min_h + rng.randrange(6), min_w + rng.randrange(6), attrs,
-                offset_range=rng.choice(OFFSET_RANGES))
+    case = Case(
+        f"sweep{index}",
+        rng.choice((1, 2)),
+        min_h + rng.randrange(6),
+        min_w + rng.randrange(6),
+        attrs,
+        offset_range=rng.choice(OFFSET_RANGES),
+    )
     while sample_count(case) > MAX_SAMPLES and (case.height > min_h or case.width > min_w or case.batch > 1):
         case = dataclasses.replace(case, batch=1, height=max(min_h, case.height - 1), width=max(min_w, case.width - 1))
     return case
@@ -53,9 +67,21 @@ SWEEP = [random_case(random.Random(1234 + i), i) for i in range(40)]
 
 
 def test_sweep_covers_every_listed_value():
-    seen = {name: {getattr(c.attrs, name) for c in SWEEP} for name in
-            ("stride_h", "stride_w", "pad_h", "pad_w", "dilation_h", "dilation_w", "group", "group_channels",
-             "offset_scale", "remove_center")}
+    seen = {
+        name: {getattr(c.attrs, name) for c in SWEEP}
+        for name in (
+            "stride_h",
+            "stride_w",
+            "pad_h",
+            "pad_w",
+            "dilation_h",
+            "dilation_w",
+            "group",
+            "group_channels",
+            "offset_scale",
+            "remove_center",
+        )
+    }
     assert seen["stride_h"] == seen["stride_w"] == set(STRIDES)
     assert seen["pad_h"] == seen["pad_w"] == set(PADS)
     assert seen["dilation_h"] == seen["dilation_w"] == set(DILATIONS)
@@ -106,8 +132,8 @@ def test_points_on_the_range_limits_get_no_gradient():
     offset = torch.full((1, 4, 5, 2), 0.25, dtype=torch.float64)
     offset[0, 0, 2] = torch.tensor([0.25, -1.0], dtype=torch.float64)  # loc_h = -1
     offset[0, 1, 0] = torch.tensor([-1.0, 0.25], dtype=torch.float64)  # loc_w = -1
-    offset[0, 3, 1] = torch.tensor([0.5, 1.0], dtype=torch.float64)    # loc_h = 4 = H
-    offset[0, 2, 4] = torch.tensor([1.0, 0.5], dtype=torch.float64)    # loc_w = 5 = W
+    offset[0, 3, 1] = torch.tensor([0.5, 1.0], dtype=torch.float64)  # loc_h = 4 = H
+    offset[0, 2, 4] = torch.tensor([1.0, 0.5], dtype=torch.float64)  # loc_w = 5 = W
     mask = torch.ones(1, 4, 5, 1, dtype=torch.float64)
     grad_output = torch.ones(1, 4, 5, 2, dtype=torch.float64)
     out, (_, grad_offset, grad_mask) = assert_matches_reference(case, input, offset, mask, grad_output, tol=1e-12)
@@ -117,11 +143,15 @@ def test_points_on_the_range_limits_get_no_gradient():
     assert grad_offset.abs().sum() > 0
 
 
-@pytest.mark.parametrize("height, width, attrs", [
-    (7, 13, Dcnv3Attrs(group=2, group_channels=3)),
-    (56, 28, Dcnv3Attrs(group=1, group_channels=2, stride_h=2, stride_w=2)),
-    (11, 9, Dcnv3Attrs(group=2, group_channels=2, dilation_h=2, dilation_w=2, pad_h=2, pad_w=2, offset_scale=0.5)),
-], ids=["7x13", "56x28-stride2", "11x9-dilation2-scale0.5"])
+@pytest.mark.parametrize(
+    "height, width, attrs",
+    [
+        (7, 13, Dcnv3Attrs(group=2, group_channels=3)),
+        (56, 28, Dcnv3Attrs(group=1, group_channels=2, stride_h=2, stride_w=2)),
+        (11, 9, Dcnv3Attrs(group=2, group_channels=2, dilation_h=2, dilation_w=2, pad_h=2, pad_w=2, offset_scale=0.5)),
+    ],
+    ids=["7x13", "56x28-stride2", "11x9-dilation2-scale0.5"],
+)
 def test_points_exactly_on_pixels_take_the_cuda_gradient(height, width, attrs):
     """Zero offsets (InternImage's initialisation) put every point exactly on a pixel, where the
     bilinear offset gradient is one-sided. The op takes the cell at and after the pixel; a float
@@ -136,13 +166,21 @@ def test_points_exactly_on_pixels_take_the_cuda_gradient(height, width, attrs):
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 def test_nonfinite_offsets_contribute_nothing(dtype):
-    case = Case("nonfinite", 2, 6, 7, Dcnv3Attrs(group=3, group_channels=4, offset_scale=2.0), offset_range=3.0,
-                nonfinite_offsets=True)
+    case = Case(
+        "nonfinite",
+        2,
+        6,
+        7,
+        Dcnv3Attrs(group=3, group_channels=4, offset_scale=2.0),
+        offset_range=3.0,
+        nonfinite_offsets=True,
+    )
     input, offset, mask = make_inputs(case, dtype)
     grad_output = make_grad_output(case, dtype)
     assert not offset.isfinite().all()
-    out, grads = assert_matches_reference(case, input, offset, mask, grad_output,
-                                          tol=1e-10 if dtype == torch.float64 else 1e-4)
+    out, grads = assert_matches_reference(
+        case, input, offset, mask, grad_output, tol=1e-10 if dtype == torch.float64 else 1e-4
+    )
     assert out.isfinite().all() and all(g.isfinite().all() for g in grads)
     # Both coordinates of a point with one non-finite coordinate get zero gradient.
     bad_points = (~offset.isfinite()).view(*offset.shape[:3], -1, 2).any(-1)
@@ -184,13 +222,16 @@ def test_empty_batch_and_no_points():
         dcnv3_fallback(input, offset, offset, attrs)
 
 
-@pytest.mark.parametrize("change, message", [
-    (dict(group=3), "input channels \\(last dim\\) must equal group\\*group_channels"),
-    (dict(remove_center=1, kernel_w=5), "remove_center=1 needs a square kernel of odd size"),
-    (dict(stride_h=0), "stride_h must be >= 1, got 0"),
-    (dict(offset_scale=math.inf), "offset_scale must be finite"),
-    (dict(im2col_step=3), "im2col_step must divide the batch size"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(group=3), "input channels \\(last dim\\) must equal group\\*group_channels"),
+        (dict(remove_center=1, kernel_w=5), "remove_center=1 needs a square kernel of odd size"),
+        (dict(stride_h=0), "stride_h must be >= 1, got 0"),
+        (dict(offset_scale=math.inf), "offset_scale must be finite"),
+        (dict(im2col_step=3), "im2col_step must divide the batch size"),
+    ],
+)
 def test_bad_arguments_are_named(change, message):
     case = Case("bad", 4, 5, 5, Dcnv3Attrs(group=2, group_channels=4))
     input, offset, mask = make_inputs(case, torch.float32)

@@ -4,6 +4,7 @@ install leaving the previous one intact, set_env.bash, vendors/config.ini priori
 hostile or unlucky user can do: shell syntax in the install path, a tampered manifest, a
 restrictive umask, a kill at every step of an install or uninstall, concurrent installs.
 """
+
 import os
 import shutil
 import stat
@@ -48,8 +49,9 @@ def packages(tmp_path_factory):
         staging = tmp_path_factory.mktemp(f"staging{version}")
         stage_payload(staging, version)
         run = out / f"custom_opp_v{version}.run"
-        subprocess.run(["bash", str(ROOT / "scripts" / "pack_run.sh"), str(staging), str(run)], check=True,
-                       capture_output=True)
+        subprocess.run(
+            ["bash", str(ROOT / "scripts" / "pack_run.sh"), str(staging), str(run)], check=True, capture_output=True
+        )
         runs[version] = run
     yield runs
     shutil.rmtree(out)
@@ -132,8 +134,12 @@ def test_uninstall_removes_exactly_what_was_installed(packages, opp):
     assert user_file.read_text() == "kept"  # a re-install keeps files it did not install
     result = run_package(packages["2"], f"--install-path={opp}", "--uninstall")
     assert result.returncode == 0, result.stderr
-    assert snapshot(opp) == {**before, f"vendors/{VENDOR}/": "", f"vendors/{VENDOR}/notes/": "",
-                             f"vendors/{VENDOR}/notes/mine.txt": "kept"}
+    assert snapshot(opp) == {
+        **before,
+        f"vendors/{VENDOR}/": "",
+        f"vendors/{VENDOR}/notes/": "",
+        f"vendors/{VENDOR}/notes/mine.txt": "kept",
+    }
     user_file.unlink()
     assert run_package(packages["2"], f"--install-path={opp}").returncode == 0
     assert run_package(packages["2"], f"--install-path={opp}", "--uninstall").returncode == 0
@@ -151,13 +157,24 @@ def test_set_env_bash(packages, opp):
     vendor = opp / "vendors" / VENDOR
     script = vendor / "bin" / "set_env.bash"
     shown = subprocess.run(
-        ["bash", "-c", f'source "{script}"; source "{script}"; echo "$ASCEND_CUSTOM_OPP_PATH"; echo "$LD_LIBRARY_PATH"'],
-        capture_output=True, text=True, check=True,
-        env=clean_env(ASCEND_CUSTOM_OPP_PATH="/elsewhere/vendors/x", LD_LIBRARY_PATH="/usr/lib/x")).stdout.splitlines()
+        [
+            "bash",
+            "-c",
+            f'source "{script}"; source "{script}"; echo "$ASCEND_CUSTOM_OPP_PATH"; echo "$LD_LIBRARY_PATH"',
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=clean_env(ASCEND_CUSTOM_OPP_PATH="/elsewhere/vendors/x", LD_LIBRARY_PATH="/usr/lib/x"),
+    ).stdout.splitlines()
     assert shown == [f"{vendor}:/elsewhere/vendors/x", f"{vendor}/op_api/lib:/usr/lib/x"]
-    shown = subprocess.run(["bash", "-uc", f'source "{script}"; echo "$ASCEND_CUSTOM_OPP_PATH|$LD_LIBRARY_PATH"'],
-                           capture_output=True, text=True, check=True,
-                           env={k: v for k, v in clean_env().items() if k != "LD_LIBRARY_PATH"}).stdout.strip()
+    shown = subprocess.run(
+        ["bash", "-uc", f'source "{script}"; echo "$ASCEND_CUSTOM_OPP_PATH|$LD_LIBRARY_PATH"'],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={k: v for k, v in clean_env().items() if k != "LD_LIBRARY_PATH"},
+    ).stdout.strip()
     assert shown == f"{vendor}|{vendor}/op_api/lib"
 
 
@@ -230,11 +247,14 @@ def test_refuses_a_vendor_directory_it_did_not_install(packages, opp):
     assert snapshot(opp) == before
 
 
-@pytest.mark.parametrize("args, env, message", [
-    (["--install-path=relative/dir"], {}, "--install-path must be an absolute path, got 'relative/dir'"),
-    (["--bogus"], {}, "unknown option '--bogus'"),
-    ([], {}, "no install location: pass --install-path=DIR"),
-])
+@pytest.mark.parametrize(
+    "args, env, message",
+    [
+        (["--install-path=relative/dir"], {}, "--install-path must be an absolute path, got 'relative/dir'"),
+        (["--bogus"], {}, "unknown option '--bogus'"),
+        ([], {}, "no install location: pass --install-path=DIR"),
+    ],
+)
 def test_argument_errors(packages, args, env, message):
     result = run_package(packages["1"], *args, env=clean_env(**env))
     assert result.returncode == 1
@@ -266,15 +286,19 @@ def test_damaged_package_is_refused(packages, opp, tmp_path):
     assert not (opp / "vendors" / VENDOR).exists()
 
 
-@pytest.mark.parametrize("name", ['o$(touch PWNED)dir', 'o`touch PWNED`dir', 'q"uote', "s'ingle", "sp ace", "d$HOME"])
+@pytest.mark.parametrize("name", ["o$(touch PWNED)dir", "o`touch PWNED`dir", 'q"uote', "s'ingle", "sp ace", "d$HOME"])
 def test_install_path_is_quoted_in_set_env(packages, tmp_path, name):
     """The path is data, never code, when set_env.bash is sourced (issue 12: shell injection)."""
     root = tmp_path / name
     assert run_package(packages["1"], f"--install-path={root}").returncode == 0
     vendor = root / "vendors" / VENDOR
-    shown = subprocess.run(["bash", "-c", f'source "$1"; echo "$ASCEND_CUSTOM_OPP_PATH"', "-",
-                            str(vendor / "bin" / "set_env.bash")],
-                           capture_output=True, text=True, cwd=tmp_path, env=clean_env())
+    shown = subprocess.run(
+        ["bash", "-c", 'source "$1"; echo "$ASCEND_CUSTOM_OPP_PATH"', "-", str(vendor / "bin" / "set_env.bash")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=clean_env(),
+    )
     assert shown.returncode == 0 and shown.stderr == ""
     assert shown.stdout.strip() == str(vendor)
     assert not (tmp_path / "PWNED").exists()
@@ -295,13 +319,16 @@ def test_empty_custom_opp_path_counts_as_unset(packages, opp, custom):
     assert vendor_files(opp) == INSTALLED
 
 
-@pytest.mark.parametrize("entry", [
-    "../outside.txt",              # climbs out of the vendor directory
-    "{opp}/vendors/outside.txt",   # absolute
-    "escape/outside.txt",          # through a link to a directory outside
-    "op_api/./../../outside.txt",
-    "op_api",                      # a directory, not a file
-])
+@pytest.mark.parametrize(
+    "entry",
+    [
+        "../outside.txt",  # climbs out of the vendor directory
+        "{opp}/vendors/outside.txt",  # absolute
+        "escape/outside.txt",  # through a link to a directory outside
+        "op_api/./../../outside.txt",
+        "op_api",  # a directory, not a file
+    ],
+)
 def test_uninstall_refuses_a_manifest_entry_outside_the_vendor_directory(packages, opp, entry):
     assert run_package(packages["1"], f"--install-path={opp}").returncode == 0
     vendor = opp / "vendors" / VENDOR
@@ -329,8 +356,9 @@ def test_uninstall_skips_empty_manifest_lines(packages, opp):
 
 
 def modes(root):
-    return {str(p.relative_to(root)): stat.S_IMODE(p.lstat().st_mode) for p in Path(root).rglob("*")
-            if not p.is_symlink()}
+    return {
+        str(p.relative_to(root)): stat.S_IMODE(p.lstat().st_mode) for p in Path(root).rglob("*") if not p.is_symlink()
+    }
 
 
 def test_installed_files_are_readable_by_everyone_under_a_restrictive_umask(tmp_path):
@@ -344,8 +372,12 @@ def test_installed_files_are_readable_by_everyone_under_a_restrictive_umask(tmp_
     run = tmp_path / "pkg.run"
     subprocess.run(["bash", str(ROOT / "scripts" / "pack_run.sh"), str(staging), str(run)], check=True)
     root = tmp_path / "new" / "root"
-    result = subprocess.run(["bash", "-c", 'umask 077; exec bash "$0" "$1"', str(run), f"--install-path={root}"],
-                            capture_output=True, text=True, env=clean_env())
+    result = subprocess.run(
+        ["bash", "-c", 'umask 077; exec bash "$0" "$1"', str(run), f"--install-path={root}"],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+    )
     assert result.returncode == 0, result.stderr
     got = modes(tmp_path / "new")
     want = {p: 0o755 for p in got if (tmp_path / "new" / p).is_dir()}
@@ -401,7 +433,9 @@ def test_unreadable_vendors_directory_is_named(packages):
             vendors.chmod(0o311)
             result = run_package(packages["1"], f"--install-path={opp}")
         assert result.returncode == 1
-        assert f"cannot read {vendors} (no read permission for" in result.stderr and "nothing was changed" in result.stderr
+        assert (
+            f"cannot read {vendors} (no read permission for" in result.stderr and "nothing was changed" in result.stderr
+        )
     finally:
         shutil.rmtree(opp)
 
@@ -420,9 +454,11 @@ def run_killed_at(script, step, *args, env, tmp_path):
     """Runs install.sh with a DEBUG trap (BASH_ENV) that SIGKILLs it before its `step`-th command
     (counted in the main shell and its subshells alike). True when it was killed."""
     hook = tmp_path / "kill_hook.sh"
-    hook.write_text('set -o functrace\n_kill_steps=0\n'
-                    'trap \'_kill_steps=$((_kill_steps + 1)); '
-                    'if [ "$_kill_steps" = "$KILL_AT_STEP" ]; then kill -KILL $$; fi\' DEBUG\n')
+    hook.write_text(
+        "set -o functrace\n_kill_steps=0\n"
+        "trap '_kill_steps=$((_kill_steps + 1)); "
+        'if [ "$_kill_steps" = "$KILL_AT_STEP" ]; then kill -KILL $$; fi\' DEBUG\n'
+    )
     result = run_script(script, *args, env=dict(env, BASH_ENV=str(hook), KILL_AT_STEP=str(step)))
     assert result.returncode in (0, -9), result.stderr
     return result.returncode == -9
@@ -435,8 +471,9 @@ def assert_no_leftovers(opp):
 
 def run_script(script, *args, env=None):
     """install.sh of an extracted package, run directly (faster than the .run)."""
-    return subprocess.run(["bash", str(script / "install.sh"), *args], capture_output=True, text=True,
-                          env=env or clean_env())
+    return subprocess.run(
+        ["bash", str(script / "install.sh"), *args], capture_output=True, text=True, env=env or clean_env()
+    )
 
 
 def test_rerun_restores_an_install_moved_aside_and_removes_stale_staging(packages, opp):
@@ -506,7 +543,10 @@ def test_concurrent_installs_are_serialised(packages, opp):
             results = list(pool.map(lambda run: run_package(run, f"--install-path={opp}"), runs))
             assert [r.returncode for r in results] == [0] * 4, [r.stderr for r in results]
             assert vendor_files(opp) == INSTALLED
-            versions = {c[-1] for rel, c in snapshot(opp / "vendors" / VENDOR).items()
-                        if c and not c.startswith("->") and rel in PAYLOAD}
+            versions = {
+                c[-1]
+                for rel, c in snapshot(opp / "vendors" / VENDOR).items()
+                if c and not c.startswith("->") and rel in PAYLOAD
+            }
             assert len(versions) == 1
             assert_no_leftovers(opp)

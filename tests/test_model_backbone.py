@@ -1,5 +1,6 @@
 """The InternImage backbone with DCNv3 (torch.ops.npu.dcnv3) against the same backbone with
 DCNv3_pytorch (the grid_sample fallback), sharing weights, at 224x224."""
+
 import pytest
 import torch
 
@@ -59,18 +60,31 @@ def test_op_and_fallback_backbones_agree(groups, state):
 
 
 def test_state_dict_uses_internimage_backbone_keys():
-    model = InternImageBackbone("DCNv3_pytorch", channels=16, depths=(1, 1, 1, 1), groups=(1, 2, 4, 8),
-                                layer_scale=1.0)
+    model = InternImageBackbone("DCNv3_pytorch", channels=16, depths=(1, 1, 1, 1), groups=(1, 2, 4, 8), layer_scale=1.0)
     keys = set(model.state_dict())
     # A sample of InternImage's own keys for this configuration (stem and norms built with 'LN').
-    for key in ["patch_embed.conv1.weight", "patch_embed.norm1.1.weight", "patch_embed.conv2.bias",
-                "patch_embed.norm2.1.bias", "levels.0.blocks.0.norm1.0.weight", "levels.0.blocks.0.dcn.dw_conv.0.weight",
-                "levels.0.blocks.0.dcn.dw_conv.1.1.weight", "levels.0.blocks.0.dcn.offset.weight",
-                "levels.0.blocks.0.dcn.mask.bias", "levels.0.blocks.0.dcn.input_proj.weight",
-                "levels.0.blocks.0.dcn.output_proj.bias", "levels.0.blocks.0.gamma1", "levels.0.blocks.0.gamma2",
-                "levels.0.blocks.0.norm2.0.bias", "levels.0.blocks.0.mlp.fc1.weight", "levels.0.blocks.0.mlp.fc2.bias",
-                "levels.0.norm.0.weight", "levels.0.downsample.conv.weight", "levels.0.downsample.norm.1.weight",
-                "levels.3.norm.0.bias"]:
+    for key in [
+        "patch_embed.conv1.weight",
+        "patch_embed.norm1.1.weight",
+        "patch_embed.conv2.bias",
+        "patch_embed.norm2.1.bias",
+        "levels.0.blocks.0.norm1.0.weight",
+        "levels.0.blocks.0.dcn.dw_conv.0.weight",
+        "levels.0.blocks.0.dcn.dw_conv.1.1.weight",
+        "levels.0.blocks.0.dcn.offset.weight",
+        "levels.0.blocks.0.dcn.mask.bias",
+        "levels.0.blocks.0.dcn.input_proj.weight",
+        "levels.0.blocks.0.dcn.output_proj.bias",
+        "levels.0.blocks.0.gamma1",
+        "levels.0.blocks.0.gamma2",
+        "levels.0.blocks.0.norm2.0.bias",
+        "levels.0.blocks.0.mlp.fc1.weight",
+        "levels.0.blocks.0.mlp.fc2.bias",
+        "levels.0.norm.0.weight",
+        "levels.0.downsample.conv.weight",
+        "levels.0.downsample.norm.1.weight",
+        "levels.3.norm.0.bias",
+    ]:
         assert key in keys, key
     assert not any(k.startswith("levels.3.downsample") for k in keys)
     assert "levels.0.downsample.conv.bias" not in keys
@@ -88,8 +102,9 @@ def test_init_resets_deform_layers_and_truncates_linear_weights():
 def test_drop_path_and_checkpointing_options():
     torch.manual_seed(0)
     plain = InternImageBackbone("DCNv3_pytorch", channels=16, depths=(1, 1, 1, 1), groups=(1, 2, 4, 8))
-    variant = InternImageBackbone("DCNv3_pytorch", channels=16, depths=(1, 1, 1, 1), groups=(1, 2, 4, 8),
-                                  drop_path_rate=0.5, with_cp=True)
+    variant = InternImageBackbone(
+        "DCNv3_pytorch", channels=16, depths=(1, 1, 1, 1), groups=(1, 2, 4, 8), drop_path_rate=0.5, with_cp=True
+    )
     variant.load_state_dict(plain.state_dict())
     image = torch.randn(2, 3, 32, 32, requires_grad=True)
     # In eval mode drop path is the identity, and checkpointing never changes values.

@@ -1,5 +1,6 @@
 """DCNv3 / DCNv3_pytorch modules and the functional API: InternImage's constructor, parameter names
 and state_dict layout, initialisation, and the two modules agreeing when they share weights."""
+
 import math
 import warnings
 
@@ -7,10 +8,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from dcnv3_ascend import modules
 from dcnv3_ascend.attrs import Dcnv3Attrs
 from dcnv3_ascend.fallback import dcnv3_fallback
 from dcnv3_ascend.functions import DCNv3Function, dcnv3_core_pytorch
-from dcnv3_ascend import modules
 from dcnv3_ascend.modules import DCNv3, DCNv3_pytorch
 from dcnv3_ascend.reference import dcnv3_reference
 
@@ -19,33 +20,57 @@ MODULES = (DCNv3, DCNv3_pytorch)
 # InternImage's state_dict of ops_dcnv3.modules.DCNv3(channels=64, group=4), default config,
 # written out by hand from its __init__: (key, shape) in state_dict order.
 INTERNIMAGE_KEYS_DEFAULT = [
-    ("dw_conv.0.weight", (64, 1, 3, 3)), ("dw_conv.0.bias", (64,)),
-    ("dw_conv.1.1.weight", (64,)), ("dw_conv.1.1.bias", (64,)),          # LayerNorm after to_channels_last
-    ("offset.weight", (4 * 9 * 2, 64)), ("offset.bias", (4 * 9 * 2,)),
-    ("mask.weight", (4 * 9, 64)), ("mask.bias", (4 * 9,)),
-    ("input_proj.weight", (64, 64)), ("input_proj.bias", (64,)),
-    ("output_proj.weight", (64, 64)), ("output_proj.bias", (64,)),
+    ("dw_conv.0.weight", (64, 1, 3, 3)),
+    ("dw_conv.0.bias", (64,)),
+    ("dw_conv.1.1.weight", (64,)),
+    ("dw_conv.1.1.bias", (64,)),  # LayerNorm after to_channels_last
+    ("offset.weight", (4 * 9 * 2, 64)),
+    ("offset.bias", (4 * 9 * 2,)),
+    ("mask.weight", (4 * 9, 64)),
+    ("mask.bias", (4 * 9,)),
+    ("input_proj.weight", (64, 64)),
+    ("input_proj.bias", (64,)),
+    ("output_proj.weight", (64, 64)),
+    ("output_proj.bias", (64,)),
 ]
 # channels=32, kernel_size=5, dw_kernel_size=3, group=2, norm_layer='BN', act_layer='ReLU',
 # center_feature_scale=True, remove_center=True: own parameters come first in a state_dict.
 INTERNIMAGE_KEYS_H_STYLE = [
-    ("center_feature_scale_proj_weight", (2, 32)), ("center_feature_scale_proj_bias", (2,)),
-    ("dw_conv.0.weight", (32, 1, 3, 3)), ("dw_conv.0.bias", (32,)),
-    ("dw_conv.1.0.weight", (32,)), ("dw_conv.1.0.bias", (32,)),          # BatchNorm2d before to_channels_last
-    ("dw_conv.1.0.running_mean", (32,)), ("dw_conv.1.0.running_var", (32,)),
+    ("center_feature_scale_proj_weight", (2, 32)),
+    ("center_feature_scale_proj_bias", (2,)),
+    ("dw_conv.0.weight", (32, 1, 3, 3)),
+    ("dw_conv.0.bias", (32,)),
+    ("dw_conv.1.0.weight", (32,)),
+    ("dw_conv.1.0.bias", (32,)),  # BatchNorm2d before to_channels_last
+    ("dw_conv.1.0.running_mean", (32,)),
+    ("dw_conv.1.0.running_var", (32,)),
     ("dw_conv.1.0.num_batches_tracked", ()),
-    ("offset.weight", (2 * 24 * 2, 32)), ("offset.bias", (2 * 24 * 2,)),
-    ("mask.weight", (2 * 24, 32)), ("mask.bias", (2 * 24,)),
-    ("input_proj.weight", (32, 32)), ("input_proj.bias", (32,)),
-    ("output_proj.weight", (32, 32)), ("output_proj.bias", (32,)),
+    ("offset.weight", (2 * 24 * 2, 32)),
+    ("offset.bias", (2 * 24 * 2,)),
+    ("mask.weight", (2 * 24, 32)),
+    ("mask.bias", (2 * 24,)),
+    ("input_proj.weight", (32, 32)),
+    ("input_proj.bias", (32,)),
+    ("output_proj.weight", (32, 32)),
+    ("output_proj.bias", (32,)),
 ]
-H_STYLE = dict(channels=32, kernel_size=5, dw_kernel_size=3, pad=2, group=2, norm_layer="BN", act_layer="ReLU",
-               center_feature_scale=True, remove_center=True)
+H_STYLE = dict(
+    channels=32,
+    kernel_size=5,
+    dw_kernel_size=3,
+    pad=2,
+    group=2,
+    norm_layer="BN",
+    act_layer="ReLU",
+    center_feature_scale=True,
+    remove_center=True,
+)
 
 
 @pytest.mark.parametrize("cls", MODULES)
-@pytest.mark.parametrize("kwargs, keys", [({}, INTERNIMAGE_KEYS_DEFAULT), (H_STYLE, INTERNIMAGE_KEYS_H_STYLE)],
-                         ids=["default", "h_style"])
+@pytest.mark.parametrize(
+    "kwargs, keys", [({}, INTERNIMAGE_KEYS_DEFAULT), (H_STYLE, INTERNIMAGE_KEYS_H_STYLE)], ids=["default", "h_style"]
+)
 def test_state_dict_matches_internimage(cls, kwargs, keys):
     state = cls(**kwargs).state_dict()
     assert [(k, tuple(v.shape)) for k, v in state.items()] == keys
@@ -53,11 +78,28 @@ def test_state_dict_matches_internimage(cls, kwargs, keys):
 
 @pytest.mark.parametrize("cls", MODULES)
 def test_constructor_attributes_match_internimage(cls):
-    m = cls(channels=48, kernel_size=5, dw_kernel_size=7, stride=1, pad=2, dilation=1, group=3, offset_scale=2.0,
-            act_layer="SiLU", norm_layer="LN", center_feature_scale=False, remove_center=True)
+    m = cls(
+        channels=48,
+        kernel_size=5,
+        dw_kernel_size=7,
+        stride=1,
+        pad=2,
+        dilation=1,
+        group=3,
+        offset_scale=2.0,
+        act_layer="SiLU",
+        norm_layer="LN",
+        center_feature_scale=False,
+        remove_center=True,
+    )
     assert (m.channels, m.kernel_size, m.dw_kernel_size, m.stride, m.pad, m.dilation) == (48, 5, 7, 1, 2, 1)
-    assert (m.group, m.group_channels, m.offset_scale, m.center_feature_scale, m.remove_center) == (3, 16, 2.0,
-                                                                                                   False, 1)
+    assert (m.group, m.group_channels, m.offset_scale, m.center_feature_scale, m.remove_center) == (
+        3,
+        16,
+        2.0,
+        False,
+        1,
+    )
     assert m.dw_conv[0].padding == (3, 3) and m.dw_conv[0].groups == 48
     assert isinstance(m.dw_conv[2], torch.nn.SiLU)
     assert cls().dw_kernel_size == 3  # defaults to kernel_size
@@ -121,11 +163,15 @@ def run_with_grads(module, x):
     return out.detach(), x.grad, grads
 
 
-@pytest.mark.parametrize("kwargs", [
-    dict(channels=32, group=4),
-    dict(channels=24, group=3, offset_scale=2.0, dw_kernel_size=5),
-    H_STYLE,
-], ids=["default", "scale2-dw5", "h_style"])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(channels=32, group=4),
+        dict(channels=24, group=3, offset_scale=2.0, dw_kernel_size=5),
+        H_STYLE,
+    ],
+    ids=["default", "scale2-dw5", "h_style"],
+)
 @pytest.mark.parametrize("direction", ["pytorch_to_op", "op_to_pytorch"])
 def test_shared_weights_give_the_same_outputs_and_gradients(kwargs, direction):
     source_cls, target_cls = (DCNv3_pytorch, DCNv3) if direction == "pytorch_to_op" else (DCNv3, DCNv3_pytorch)
@@ -159,6 +205,7 @@ def test_float32_modules_agree():
 
 
 # ---- the fused mask softmax on CPU --------------------------------------------------------------
+
 
 def ops_called(fn):
     """The names of the ops fn() dispatches (forward and backward)."""
@@ -229,9 +276,11 @@ ATTRS = (3, 3, 1, 1, 1, 1, 1, 1, 2, 4, 1.0)  # kernel, stride, pad, dilation (h,
 
 def small_inputs(points):
     gen = torch.Generator().manual_seed(3)
-    return (torch.randn(2, 5, 6, 8, generator=gen, dtype=torch.float64),
-            torch.randn(2, 5, 6, 2 * points * 2, generator=gen, dtype=torch.float64) * 2,
-            torch.rand(2, 5, 6, 2 * points, generator=gen, dtype=torch.float64))
+    return (
+        torch.randn(2, 5, 6, 8, generator=gen, dtype=torch.float64),
+        torch.randn(2, 5, 6, 2 * points * 2, generator=gen, dtype=torch.float64) * 2,
+        torch.rand(2, 5, 6, 2 * points, generator=gen, dtype=torch.float64),
+    )
 
 
 def test_dcnv3_function_apply_with_and_without_remove_center():
@@ -240,8 +289,9 @@ def test_dcnv3_function_apply_with_and_without_remove_center():
     torch.testing.assert_close(DCNv3Function.apply(*inputs, *ATTRS, 256), want)
     torch.testing.assert_close(DCNv3Function.apply(*inputs, *ATTRS, 256, 0), want)
     inputs = small_inputs(8)
-    torch.testing.assert_close(DCNv3Function.apply(*inputs, *ATTRS, 256, True),
-                               dcnv3_reference(*inputs, Dcnv3Attrs(*ATTRS, remove_center=1)))
+    torch.testing.assert_close(
+        DCNv3Function.apply(*inputs, *ATTRS, 256, True), dcnv3_reference(*inputs, Dcnv3Attrs(*ATTRS, remove_center=1))
+    )
 
 
 def test_dcnv3_function_is_differentiable():

@@ -1,5 +1,6 @@
 """Nothing in the repository points at a file outside it (a developer's checkout layout, a
 scratch directory), so every documented command and script works from a fresh clone."""
+
 import re
 import subprocess
 from pathlib import Path

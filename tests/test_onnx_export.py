@@ -3,6 +3,7 @@ every DCNv3 layer into one dcnv3_ascend::Dcnv3 node with InternImage's attribute
 option of the DCNv3 module; dcnv3_ascend.onnx.export writes InternImage's mmdeploy::TRTDCNv3
 instead. Every exported model runs in onnxruntime (our op as an onnxruntime-extensions Python
 custom op) and matches torch. Then the rewrite for ATC and its command line."""
+
 import io
 import subprocess
 import sys
@@ -34,17 +35,34 @@ IM2COL_STEP = 256  # what InternImage's DCNv3 module passes
 
 # (node form, exporter): the default form through torch.onnx.export itself, the mmdeploy form
 # through dcnv3_ascend.onnx.export. An int exporter is the TorchScript exporter at that opset.
-EXPORTS = [("dcnv3_ascend", "dynamo"), ("dcnv3_ascend", 11), ("dcnv3_ascend", 13), ("dcnv3_ascend", 17),
-           ("mmdeploy", "dynamo"), ("mmdeploy", 13)]
+EXPORTS = [
+    ("dcnv3_ascend", "dynamo"),
+    ("dcnv3_ascend", 11),
+    ("dcnv3_ascend", 13),
+    ("dcnv3_ascend", 17),
+    ("mmdeploy", "dynamo"),
+    ("mmdeploy", 13),
+]
 
 
 def expected_attributes(layer):
     k, group = layer.get("kernel_size", 3), layer["group"]
     pad, dilation = layer.get("pad", 1), layer.get("dilation", 1)
-    return dict(kernel_h=k, kernel_w=k, stride_h=1, stride_w=1, pad_h=pad, pad_w=pad, dilation_h=dilation,
-                dilation_w=dilation, group=group, group_channels=layer["channels"] // group,
-                offset_scale=layer.get("offset_scale", 1.0), im2col_step=IM2COL_STEP,
-                remove_center=int(layer.get("remove_center", False)))
+    return dict(
+        kernel_h=k,
+        kernel_w=k,
+        stride_h=1,
+        stride_w=1,
+        pad_h=pad,
+        pad_w=pad,
+        dilation_h=dilation,
+        dilation_w=dilation,
+        group=group,
+        group_channels=layer["channels"] // group,
+        offset_scale=layer.get("offset_scale", 1.0),
+        im2col_step=IM2COL_STEP,
+        remove_center=int(layer.get("remove_center", False)),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -99,8 +117,10 @@ def tensor_shapes(model):
     """name -> dims of every tensor whose shape the model records."""
     inferred = onnx.shape_inference.infer_shapes(model)
     infos = list(inferred.graph.value_info) + list(inferred.graph.input) + list(inferred.graph.output)
-    return {vi.name: [d.dim_value if d.HasField("dim_value") else None for d in vi.type.tensor_type.shape.dim]
-            for vi in infos}
+    return {
+        vi.name: [d.dim_value if d.HasField("dim_value") else None for d in vi.type.tensor_type.shape.dim]
+        for vi in infos
+    }
 
 
 def test_one_node_per_layer_with_internimage_attributes(exported):
@@ -119,8 +139,9 @@ def test_one_node_per_layer_with_internimage_attributes(exported):
         types = {a.name: a.type for a in node.attribute}
         expected = expected_attributes(layer)
         assert attrs == pytest.approx(expected)
-        assert types == {name: onnx.AttributeProto.FLOAT if name == "offset_scale" else onnx.AttributeProto.INT
-                         for name in expected}
+        assert types == {
+            name: onnx.AttributeProto.FLOAT if name == "offset_scale" else onnx.AttributeProto.INT for name in expected
+        }
 
 
 def test_node_tensor_shapes(exported):
@@ -140,18 +161,22 @@ def test_node_tensor_shapes(exported):
 # onnxruntime-extensions runs Python custom ops in its own domain; they call our torch op with the
 # node's attributes, so the exported wiring (inputs, attribute values and order) is what is tested.
 ORT_DOMAIN = "ai.onnx.contrib"
-ORT_ATTRS = {name: PyCustomOpDef.dt_float if is_float else PyCustomOpDef.dt_int64
-             for name, is_float in ATTRIBUTE_IS_FLOAT.items()}
+ORT_ATTRS = {
+    name: PyCustomOpDef.dt_float if is_float else PyCustomOpDef.dt_int64
+    for name, is_float in ATTRIBUTE_IS_FLOAT.items()
+}
 
 
 def run_dcnv3_from_ort(input, offset, mask, **attrs):
-    return torch.ops.npu.dcnv3(torch.from_numpy(input), torch.from_numpy(offset), torch.from_numpy(mask),
-                               *Dcnv3Attrs(**attrs).args()).numpy()
+    return torch.ops.npu.dcnv3(
+        torch.from_numpy(input), torch.from_numpy(offset), torch.from_numpy(mask), *Dcnv3Attrs(**attrs).args()
+    ).numpy()
 
 
 for _form in dcnv3_onnx.NODE_FORMS.values():
-    onnx_op(op_type=_form.op_type, inputs=[PyCustomOpDef.dt_float] * 3, outputs=[PyCustomOpDef.dt_float],
-            attrs=ORT_ATTRS)(run_dcnv3_from_ort)
+    onnx_op(
+        op_type=_form.op_type, inputs=[PyCustomOpDef.dt_float] * 3, outputs=[PyCustomOpDef.dt_float], attrs=ORT_ATTRS
+    )(run_dcnv3_from_ort)
 
 
 def in_ort_domain(model):
@@ -170,8 +195,9 @@ def test_exported_model_runs_in_onnxruntime_and_matches_torch(exported, model_an
     torch_model, x = model_and_input
     options = ort.SessionOptions()
     options.register_custom_ops_library(get_library_path())
-    session = ort.InferenceSession(in_ort_domain(model).SerializeToString(), options,
-                                   providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(
+        in_ort_domain(model).SerializeToString(), options, providers=["CPUExecutionProvider"]
+    )
     (result,) = session.run(None, {session.get_inputs()[0].name: x.numpy()})
     with torch.no_grad():
         expected = torch_model(x).numpy()
@@ -203,7 +229,8 @@ def test_for_atc_moves_dcnv3_nodes_into_the_single_default_opset(exported):
     assert [o.domain for o in atc.opset_import] == [""]
     assert [o.version for o in atc.opset_import] == [o.version for o in model.opset_import if o.domain == ""]
     assert [(n.domain, n.op_type) for n in atc.graph.node] == [
-        ("" if dcnv3_onnx.is_dcnv3_node(n) else n.domain, n.op_type) for n in model.graph.node]
+        ("" if dcnv3_onnx.is_dcnv3_node(n) else n.domain, n.op_type) for n in model.graph.node
+    ]
     assert len(dcnv3_nodes(atc)) == len(LAYERS)
     # The input model is left as it was.
     assert {n.domain for n in dcnv3_nodes(model)} != {""}
@@ -211,10 +238,15 @@ def test_for_atc_moves_dcnv3_nodes_into_the_single_default_opset(exported):
 
 def test_for_atc_rejects_other_custom_domains():
     node = onnx.helper.make_node("Foo", ["x"], ["y"], domain="other.domain")
-    graph = onnx.helper.make_graph([node], "g", [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1])],
-                                   [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1])])
-    model = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17),
-                                                         onnx.helper.make_opsetid("other.domain", 1)])
+    graph = onnx.helper.make_graph(
+        [node],
+        "g",
+        [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1])],
+        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1])],
+    )
+    model = onnx.helper.make_model(
+        graph, opset_imports=[onnx.helper.make_opsetid("", 17), onnx.helper.make_opsetid("other.domain", 1)]
+    )
     with pytest.raises(ValueError, match=r"other\.domain::Foo"):
         dcnv3_onnx.for_atc(model)
 
@@ -223,8 +255,12 @@ def test_for_atc_command_line(tmp_path, model_and_input):
     model, x = model_and_input
     source, target = tmp_path / "model.onnx", tmp_path / "model_atc.onnx"
     onnx.save(export(model, x, "dcnv3_ascend", 17), source)
-    result = subprocess.run([sys.executable, "-m", "dcnv3_ascend.onnx", "--for-atc", str(source), str(target)],
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "dcnv3_ascend.onnx", "--for-atc", str(source), str(target)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert f"{len(LAYERS)} DCNv3 node(s) in the default domain" in result.stdout
     written = onnx.load(target)
     assert [o.domain for o in written.opset_import] == [""]

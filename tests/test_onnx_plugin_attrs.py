@@ -3,6 +3,7 @@ dcnv3_onnx_attrs.h), compiled with g++ (no CANN needed) and fed the JSON GE writ
 attributes. GE's Pb2Json differs across CANN versions: "type" is the enum number or its name, "f"
 is a number or "%g" text, and a zero "i"/"f" is left out. Nodes come from our exporter and from
 hand-made variants."""
+
 import io
 import json
 import subprocess
@@ -26,9 +27,22 @@ NAMES = list(ATTRIBUTE_IS_FLOAT)
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory):
     exe = tmp_path_factory.mktemp("onnx_plugin") / "onnx_plugin_attrs"
-    subprocess.run(["g++", "-std=c++17", "-O1", "-Wall", "-Wextra", "-Werror",
-                    f"-I{ROOT / 'framework' / 'onnx_plugin'}", f"-I{ROOT / 'op_host'}",
-                    str(ROOT / "tests" / "cpp" / "onnx_plugin_attrs_main.cc"), "-o", str(exe)], check=True)
+    subprocess.run(
+        [
+            "g++",
+            "-std=c++17",
+            "-O1",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            f"-I{ROOT / 'framework' / 'onnx_plugin'}",
+            f"-I{ROOT / 'op_host'}",
+            str(ROOT / "tests" / "cpp" / "onnx_plugin_attrs_main.cc"),
+            "-o",
+            str(exe),
+        ],
+        check=True,
+    )
     return exe
 
 
@@ -38,7 +52,7 @@ def read(driver, text):
     lines = result.stdout.strip().splitlines()
     if result.returncode != 0:
         assert result.returncode == 1 and len(lines) == 1 and lines[0].startswith("error: "), result
-        return None, lines[0][len("error: "):]
+        return None, lines[0][len("error: ") :]
     values = dict(line.split("=", 1) for line in lines)
     assert list(values) == NAMES
     return {name: float(v) if name == "offset_scale" else int(v) for name, v in values.items()}, None
@@ -52,7 +66,7 @@ def ge_json(attributes, type_as_name=False, float_as_text=False):
         if a.type == AttributeProto.INT and a.i != 0:
             item["i"] = a.i
         if a.type == AttributeProto.FLOAT and a.f != 0:
-            item["f"] = "%g" % a.f if float_as_text else a.f
+            item["f"] = f"{a.f:g}" if float_as_text else a.f
         items.append(item)
     return json.dumps({"attribute": items}, indent=2)
 
@@ -79,9 +93,21 @@ def exported_node():
 def test_exported_node(driver, exported_node, type_as_name, float_as_text):
     attrs, error = read(driver, ge_json(exported_node.attribute, type_as_name, float_as_text))
     assert error is None
-    assert attrs == dict(kernel_h=3, kernel_w=3, stride_h=1, stride_w=1, pad_h=1, pad_w=1, dilation_h=1,
-                         dilation_w=1, group=2, group_channels=8, offset_scale=pytest.approx(float(np.float32(0.1))),
-                         im2col_step=256, remove_center=0)
+    assert attrs == dict(
+        kernel_h=3,
+        kernel_w=3,
+        stride_h=1,
+        stride_w=1,
+        pad_h=1,
+        pad_w=1,
+        dilation_h=1,
+        dilation_w=1,
+        group=2,
+        group_channels=8,
+        offset_scale=pytest.approx(float(np.float32(0.1))),
+        im2col_step=256,
+        remove_center=0,
+    )
 
 
 def test_zero_values_that_ge_leaves_out(driver):
@@ -100,23 +126,35 @@ def test_remove_center_may_be_absent(driver):
 
 
 def test_remove_center_and_exact_int64(driver):
-    attrs, error = read(driver, ge_json(make_attributes(kernel_h=5, kernel_w=5, pad_h=2, pad_w=2, remove_center=1,
-                                                        im2col_step=2**40 + 1)))
+    attrs, error = read(
+        driver,
+        ge_json(make_attributes(kernel_h=5, kernel_w=5, pad_h=2, pad_w=2, remove_center=1, im2col_step=2**40 + 1)),
+    )
     assert error is None
     assert (attrs["kernel_h"], attrs["remove_center"], attrs["im2col_step"]) == (5, 1, 2**40 + 1)
 
 
-@pytest.mark.parametrize("attributes, message", [
-    (make_attributes(kernel_w=None), "DCNv3 node has no attribute 'kernel_w'"),
-    (make_attributes(offset_scale=2), "attribute 'offset_scale' must be of type FLOAT, got INT"),
-    (make_attributes(group=0), "group must be >= 1, got 0"),
-    (make_attributes(kernel_h=4, kernel_w=4, remove_center=1),
-     "remove_center=1 needs a square kernel of odd size, got kernel_h=4, kernel_w=4"),
-    (make_attributes(pad_h=-1), "pad_h must be >= 0, got -1"),
-    (make_attributes(kernel_h=2**32), "kernel_h must be <= 2147483647 (InternImage's op takes it as int), got 4294967296"),
-    (make_attributes(kernel_h=1, kernel_w=1, remove_center=1),
-     "remove_center=1 with a 1x1 kernel leaves no sampling point; use kernel_h = kernel_w >= 3"),
-])
+@pytest.mark.parametrize(
+    "attributes, message",
+    [
+        (make_attributes(kernel_w=None), "DCNv3 node has no attribute 'kernel_w'"),
+        (make_attributes(offset_scale=2), "attribute 'offset_scale' must be of type FLOAT, got INT"),
+        (make_attributes(group=0), "group must be >= 1, got 0"),
+        (
+            make_attributes(kernel_h=4, kernel_w=4, remove_center=1),
+            "remove_center=1 needs a square kernel of odd size, got kernel_h=4, kernel_w=4",
+        ),
+        (make_attributes(pad_h=-1), "pad_h must be >= 0, got -1"),
+        (
+            make_attributes(kernel_h=2**32),
+            "kernel_h must be <= 2147483647 (InternImage's op takes it as int), got 4294967296",
+        ),
+        (
+            make_attributes(kernel_h=1, kernel_w=1, remove_center=1),
+            "remove_center=1 with a 1x1 kernel leaves no sampling point; use kernel_h = kernel_w >= 3",
+        ),
+    ],
+)
 def test_invalid_attributes_are_named(driver, attributes, message):
     attrs, error = read(driver, ge_json(attributes))
     assert attrs is None and error == message
@@ -125,20 +163,41 @@ def test_invalid_attributes_are_named(driver, attributes, message):
 def test_json_syntax(driver):
     """Escapes, unknown fields and values of every JSON kind are read or skipped correctly."""
     items = json.loads(ge_json(make_attributes()))["attribute"]
-    items.append({"name": "note\u00e9\"x", "type": 3, "s": "a\\b\n", "ints": [1, -2, 3e2], "t": {"dims": [1, 2]},
-                  "flag": True, "nothing": None})
+    items.append(
+        {
+            "name": 'note\u00e9"x',
+            "type": 3,
+            "s": "a\\b\n",
+            "ints": [1, -2, 3e2],
+            "t": {"dims": [1, 2]},
+            "flag": True,
+            "nothing": None,
+        }
+    )
     attrs, error = read(driver, json.dumps({"attribute": items}, ensure_ascii=True))
     assert error is None and attrs["group_channels"] == 8
 
 
-@pytest.mark.parametrize("text, message", [
-    ('{"attribute": [{"name": "kernel_h", "i": 3}', "attribute JSON is malformed: expected ',' or ']' at offset 43"),
-    ('{"attribute": {}}', 'attribute JSON must be an object with an "attribute" array'),
-    ('{"attribute": [{"i": 3}]}', 'every entry of "attribute" must be an object with a string "name"'),
-    ('{"attribute": [{"name": "kernel_h", "i": 3.5}]}', "attribute 'kernel_h': \"i\" must be an integer, got '3.5'"),
-    ('{"attribute": [{"name": "offset_scale", "f": "x1"}]}', "attribute 'offset_scale': \"f\" is not a number: 'x1'"),
-    ('{"attribute": []} x', "attribute JSON is malformed: unexpected text after the JSON value at offset 18"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            '{"attribute": [{"name": "kernel_h", "i": 3}',
+            "attribute JSON is malformed: expected ',' or ']' at offset 43",
+        ),
+        ('{"attribute": {}}', 'attribute JSON must be an object with an "attribute" array'),
+        ('{"attribute": [{"i": 3}]}', 'every entry of "attribute" must be an object with a string "name"'),
+        (
+            '{"attribute": [{"name": "kernel_h", "i": 3.5}]}',
+            "attribute 'kernel_h': \"i\" must be an integer, got '3.5'",
+        ),
+        (
+            '{"attribute": [{"name": "offset_scale", "f": "x1"}]}',
+            "attribute 'offset_scale': \"f\" is not a number: 'x1'",
+        ),
+        ('{"attribute": []} x', "attribute JSON is malformed: unexpected text after the JSON value at offset 18"),
+    ],
+)
 def test_malformed_json(driver, text, message):
     attrs, error = read(driver, text)
     assert attrs is None and error == message

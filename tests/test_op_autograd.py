@@ -1,12 +1,13 @@
 """Autograd of torch.ops.npu.dcnv3: gradcheck in float64 for input, offset and mask, the
 registered formula against the reference, and torch.library.opcheck over a sample list."""
+
 import pytest
 import torch
+from op_cases import make_inputs
 
 import dcnv3_ascend
 from dcnv3_ascend.attrs import Dcnv3Attrs
 from dcnv3_ascend.reference import dcnv3_reference_backward
-from op_cases import make_inputs
 
 assert dcnv3_ascend.HAS_EXTENSION, "these tests check the compiled CPU kernel; build dcnv3_ascend._C first"
 
@@ -15,16 +16,32 @@ SAMPLES = [
     (Dcnv3Attrs(group=2, group_channels=3), 2, 5, 6),
     (Dcnv3Attrs(kernel_h=3, kernel_w=5, stride_h=2, pad_h=0, pad_w=2, group=1, group_channels=4), 1, 6, 7),
     (Dcnv3Attrs(dilation_h=2, dilation_w=2, pad_h=2, pad_w=2, group=3, group_channels=2, offset_scale=0.5), 1, 5, 5),
-    (Dcnv3Attrs(kernel_h=5, kernel_w=5, pad_h=2, pad_w=2, group=2, group_channels=2, remove_center=1,
-                offset_scale=2.0, im2col_step=1), 2, 4, 5),
+    (
+        Dcnv3Attrs(
+            kernel_h=5,
+            kernel_w=5,
+            pad_h=2,
+            pad_w=2,
+            group=2,
+            group_channels=2,
+            remove_center=1,
+            offset_scale=2.0,
+            im2col_step=1,
+        ),
+        2,
+        4,
+        5,
+    ),
 ]
 
 
 def sample_inputs(requires_grad, dtype=torch.float64):
     """opcheck-style samples: (args, kwargs) of torch.ops.npu.dcnv3."""
     for i, (attrs, batch, height, width) in enumerate(SAMPLES):
-        tensors = [t.requires_grad_(requires_grad)
-                   for t in make_inputs(attrs, batch, height, width, dtype=dtype, offset_range=2.5, seed=i)]
+        tensors = [
+            t.requires_grad_(requires_grad)
+            for t in make_inputs(attrs, batch, height, width, dtype=dtype, offset_range=2.5, seed=i)
+        ]
         yield (*tensors, *attrs.args()), {}
 
 
@@ -36,8 +53,14 @@ def test_gradcheck_float64(index):
     # Jacobian (the full one costs two forward calls per element, ~20 s for these samples); the
     # tests below compare every gradient
     # entry with the reference.
-    assert torch.autograd.gradcheck(lambda i, o, m: torch.ops.npu.dcnv3(i, o, m, *args[3:]), args[:3],
-                                    eps=1e-6, atol=1e-7, rtol=1e-5, fast_mode=True)
+    assert torch.autograd.gradcheck(
+        lambda i, o, m: torch.ops.npu.dcnv3(i, o, m, *args[3:]),
+        args[:3],
+        eps=1e-6,
+        atol=1e-7,
+        rtol=1e-5,
+        fast_mode=True,
+    )
 
 
 @pytest.mark.parametrize("index", range(len(SAMPLES)))

@@ -1,15 +1,16 @@
 """Every invalid call of npu::dcnv3 / npu::dcnv3_backward fails with a RuntimeError that names
 the argument and the expected value, with the same message from the C++ CPU kernel
 (dcnv3_args.cpp + op_host/dcnv3_contract.h) and the Python fake/meta kernels (_checks.py)."""
+
 import dataclasses
 import re
 
 import pytest
 import torch
+from op_cases import make_inputs
 
 import dcnv3_ascend
 from dcnv3_ascend.attrs import Dcnv3Attrs
-from op_cases import make_inputs
 
 assert dcnv3_ascend.HAS_EXTENSION, "these tests check the compiled CPU kernel; build dcnv3_ascend._C first"
 
@@ -32,77 +33,170 @@ def with_tensor(name, fn):
 
 # (id, how to break a good call, the message's start as a regex).
 CASES = [
-    ("input_rank", with_tensor("input", lambda t: t[0]),
-     r"input must be 4-D \[N, H, W, group\*group_channels\], got \[5, 6, 8\]"),
-    ("input_channels", with_tensor("input", lambda t: t[..., :7]),
-     r"input channels \(last dim\) must equal group\*group_channels = 2\*4 = 8, got 7"),
-    ("offset_last_dim", with_tensor("offset", lambda t: t[..., :-2]),
-     r"offset must have shape \[N, H_out, W_out, group\*P\*2\] = \[3, 5, 6, 36\], got \[3, 5, 6, 34\]"),
-    ("offset_rank", with_tensor("offset", lambda t: t.flatten(2)),
-     r"offset must have shape .* = \[3, 5, 6, 36\], got \[3, 5, 216\]"),
-    ("offset_batch", with_tensor("offset", lambda t: t[:1]),
-     r"offset must have shape .* = \[3, 5, 6, 36\], got \[1, 5, 6, 36\]"),
-    ("mask_last_dim", with_tensor("mask", lambda t: torch.cat([t, t[..., :1]], -1)),
-     r"mask must have shape \[N, H_out, W_out, group\*P\] = \[3, 5, 6, 18\], got \[3, 5, 6, 19\]"),
-    ("mask_spatial", with_tensor("mask", lambda t: t[:, :4]),
-     r"mask must have shape .* = \[3, 5, 6, 18\], got \[3, 4, 6, 18\]"),
-    ("offset_dtype", with_tensor("offset", lambda t: t.double()),
-     r"offset must have the same dtype as input \(float32\), got float64"),
-    ("mask_dtype", with_tensor("mask", lambda t: t.half()),
-     r"mask must have the same dtype as input \(float32\), got float16"),
-    ("input_dtype", lambda call: call.update({k: call[k].long() for k in ("input", "offset", "mask", "grad_output")}),
-     r"input dtype must be float32, float64, float16 or bfloat16, got int64"),
-    ("mask_device", with_tensor("mask", lambda t: t.to("meta")),
-     # On the meta path the roles swap: input on meta, mask on cpu.
-     r"mask must be on the same device as input \((cpu|meta)\), got (meta|cpu)"),
-    *[(f"{name}_{value}", with_attrs(**{name: value}), rf"{name} must be >= 1, got {value}")
-      for name, value in [("kernel_h", 0), ("kernel_w", -1), ("stride_h", 0), ("stride_w", -2), ("dilation_h", 0),
-                          ("dilation_w", 0), ("group", 0), ("group_channels", 0), ("im2col_step", 0)]],
+    (
+        "input_rank",
+        with_tensor("input", lambda t: t[0]),
+        r"input must be 4-D \[N, H, W, group\*group_channels\], got \[5, 6, 8\]",
+    ),
+    (
+        "input_channels",
+        with_tensor("input", lambda t: t[..., :7]),
+        r"input channels \(last dim\) must equal group\*group_channels = 2\*4 = 8, got 7",
+    ),
+    (
+        "offset_last_dim",
+        with_tensor("offset", lambda t: t[..., :-2]),
+        r"offset must have shape \[N, H_out, W_out, group\*P\*2\] = \[3, 5, 6, 36\], got \[3, 5, 6, 34\]",
+    ),
+    (
+        "offset_rank",
+        with_tensor("offset", lambda t: t.flatten(2)),
+        r"offset must have shape .* = \[3, 5, 6, 36\], got \[3, 5, 216\]",
+    ),
+    (
+        "offset_batch",
+        with_tensor("offset", lambda t: t[:1]),
+        r"offset must have shape .* = \[3, 5, 6, 36\], got \[1, 5, 6, 36\]",
+    ),
+    (
+        "mask_last_dim",
+        with_tensor("mask", lambda t: torch.cat([t, t[..., :1]], -1)),
+        r"mask must have shape \[N, H_out, W_out, group\*P\] = \[3, 5, 6, 18\], got \[3, 5, 6, 19\]",
+    ),
+    (
+        "mask_spatial",
+        with_tensor("mask", lambda t: t[:, :4]),
+        r"mask must have shape .* = \[3, 5, 6, 18\], got \[3, 4, 6, 18\]",
+    ),
+    (
+        "offset_dtype",
+        with_tensor("offset", lambda t: t.double()),
+        r"offset must have the same dtype as input \(float32\), got float64",
+    ),
+    (
+        "mask_dtype",
+        with_tensor("mask", lambda t: t.half()),
+        r"mask must have the same dtype as input \(float32\), got float16",
+    ),
+    (
+        "input_dtype",
+        lambda call: call.update({k: call[k].long() for k in ("input", "offset", "mask", "grad_output")}),
+        r"input dtype must be float32, float64, float16 or bfloat16, got int64",
+    ),
+    (
+        "mask_device",
+        with_tensor("mask", lambda t: t.to("meta")),
+        # On the meta path the roles swap: input on meta, mask on cpu.
+        r"mask must be on the same device as input \((cpu|meta)\), got (meta|cpu)",
+    ),
+    *[
+        (f"{name}_{value}", with_attrs(**{name: value}), rf"{name} must be >= 1, got {value}")
+        for name, value in [
+            ("kernel_h", 0),
+            ("kernel_w", -1),
+            ("stride_h", 0),
+            ("stride_w", -2),
+            ("dilation_h", 0),
+            ("dilation_w", 0),
+            ("group", 0),
+            ("group_channels", 0),
+            ("im2col_step", 0),
+        ]
+    ],
     ("pad_h", with_attrs(pad_h=-1), r"pad_h must be >= 0, got -1"),
     ("pad_w", with_attrs(pad_w=-3), r"pad_w must be >= 0, got -3"),
     ("offset_scale_inf", with_attrs(offset_scale=float("inf")), r"offset_scale must be finite, got inf"),
     ("offset_scale_overflows_float", with_attrs(offset_scale=1e300), r"offset_scale must be finite, got inf"),
     ("remove_center_value", with_attrs(remove_center=2), r"remove_center must be 0 or 1, got 2"),
-    ("remove_center_even", with_attrs(kernel_h=4, kernel_w=4, remove_center=1),
-     r"remove_center=1 needs a square kernel of odd size, got kernel_h=4, kernel_w=4"),
-    ("remove_center_non_square", with_attrs(kernel_h=3, kernel_w=5, remove_center=1),
-     r"remove_center=1 needs a square kernel of odd size, got kernel_h=3, kernel_w=5"),
-    ("output_empty", with_attrs(kernel_h=9, pad_h=1),
-     r"output size must be >= 1: input H, W = 5, 6 with pad_h, pad_w = 1, 1 is smaller than the dilated "
-     r"kernel 9x3"),
-    ("output_empty_dilated", with_attrs(dilation_w=4, pad_w=0),
-     r"output size must be >= 1: .* dilated kernel 3x9"),
+    (
+        "remove_center_even",
+        with_attrs(kernel_h=4, kernel_w=4, remove_center=1),
+        r"remove_center=1 needs a square kernel of odd size, got kernel_h=4, kernel_w=4",
+    ),
+    (
+        "remove_center_non_square",
+        with_attrs(kernel_h=3, kernel_w=5, remove_center=1),
+        r"remove_center=1 needs a square kernel of odd size, got kernel_h=3, kernel_w=5",
+    ),
+    (
+        "output_empty",
+        with_attrs(kernel_h=9, pad_h=1),
+        r"output size must be >= 1: input H, W = 5, 6 with pad_h, pad_w = 1, 1 is smaller than the dilated "
+        r"kernel 9x3",
+    ),
+    ("output_empty_dilated", with_attrs(dilation_w=4, pad_w=0), r"output size must be >= 1: .* dilated kernel 3x9"),
     ("im2col_step", with_attrs(im2col_step=2), r"im2col_step must divide the batch size: im2col_step=2, batch=3"),
     # Issue 12: attributes whose products wrapped around int64 and were accepted (or crashed the kernel).
-    *[(f"{name}_too_large", with_attrs(**{name: value}),
-       rf"{name} must be <= 2147483647 \(InternImage's op takes it as int\), got {value}")
-      for name, value in [("kernel_h", 2**32), ("kernel_w", 2**31), ("stride_w", 2**40), ("pad_h", 2**63 - 1),
-                          ("pad_w", 2**31), ("dilation_h", 2**62), ("dilation_w", 2**31), ("group", 2**61),
-                          ("group_channels", 2**62)]],
-    ("remove_center_1x1", with_attrs(kernel_h=1, kernel_w=1, pad_h=0, pad_w=0, remove_center=1),
-     r"remove_center=1 with a 1x1 kernel leaves no sampling point; use kernel_h = kernel_w >= 3"),
-    ("offset_channels_overflow", with_attrs(group=2**31 - 1, kernel_h=2**31 - 1, kernel_w=2**31 - 1),
-     r"group\*P\*2 = 2147483647\*4611686014132420609\*2 exceeds int64: group or kernel_h\*kernel_w is too large"),
-    ("padded_height_overflow", lambda call: call.update(
-        input=torch.empty(0, 2**63 - 1, 1, 1), offset=torch.empty(0, 1, 1, 18), mask=torch.empty(0, 1, 1, 9),
-        grad_output=torch.empty(0, 1, 1, 1), attrs=Dcnv3Attrs(group_channels=1)),
-     r"input H \+ 2\*pad_h = 9223372036854775807 \+ 2\*1 exceeds int64: the input height is too large for pad_h"),
-    ("output_elements_overflow", lambda call: call.update(
-        input=torch.empty(0, 2**31, 2**31, 1), offset=torch.empty(0, 1, 1, 18), mask=torch.empty(0, 1, 1, 9),
-        grad_output=torch.empty(0, 1, 1, 1), attrs=Dcnv3Attrs(group_channels=1, pad_h=2**30, pad_w=2**30)),
-     r"output shape \[N, H_out, W_out, group\*group_channels\] = \[0, 4294967294, 4294967294, 1\] is too "
-     r"large: its sizes multiply to more than int64 holds"),
+    *[
+        (
+            f"{name}_too_large",
+            with_attrs(**{name: value}),
+            rf"{name} must be <= 2147483647 \(InternImage's op takes it as int\), got {value}",
+        )
+        for name, value in [
+            ("kernel_h", 2**32),
+            ("kernel_w", 2**31),
+            ("stride_w", 2**40),
+            ("pad_h", 2**63 - 1),
+            ("pad_w", 2**31),
+            ("dilation_h", 2**62),
+            ("dilation_w", 2**31),
+            ("group", 2**61),
+            ("group_channels", 2**62),
+        ]
+    ],
+    (
+        "remove_center_1x1",
+        with_attrs(kernel_h=1, kernel_w=1, pad_h=0, pad_w=0, remove_center=1),
+        r"remove_center=1 with a 1x1 kernel leaves no sampling point; use kernel_h = kernel_w >= 3",
+    ),
+    (
+        "offset_channels_overflow",
+        with_attrs(group=2**31 - 1, kernel_h=2**31 - 1, kernel_w=2**31 - 1),
+        r"group\*P\*2 = 2147483647\*4611686014132420609\*2 exceeds int64: group or kernel_h\*kernel_w is too large",
+    ),
+    (
+        "padded_height_overflow",
+        lambda call: call.update(
+            input=torch.empty(0, 2**63 - 1, 1, 1),
+            offset=torch.empty(0, 1, 1, 18),
+            mask=torch.empty(0, 1, 1, 9),
+            grad_output=torch.empty(0, 1, 1, 1),
+            attrs=Dcnv3Attrs(group_channels=1),
+        ),
+        r"input H \+ 2\*pad_h = 9223372036854775807 \+ 2\*1 exceeds int64: the input height is too large for pad_h",
+    ),
+    (
+        "output_elements_overflow",
+        lambda call: call.update(
+            input=torch.empty(0, 2**31, 2**31, 1),
+            offset=torch.empty(0, 1, 1, 18),
+            mask=torch.empty(0, 1, 1, 9),
+            grad_output=torch.empty(0, 1, 1, 1),
+            attrs=Dcnv3Attrs(group_channels=1, pad_h=2**30, pad_w=2**30),
+        ),
+        r"output shape \[N, H_out, W_out, group\*group_channels\] = \[0, 4294967294, 4294967294, 1\] is too "
+        r"large: its sizes multiply to more than int64 holds",
+    ),
 ]
 BACKWARD_CASES = [
-    ("grad_output_shape", with_tensor("grad_output", lambda t: t[:, :, :5]),
-     r"grad_output must have shape \[N, H_out, W_out, group\*group_channels\] = \[3, 5, 6, 8\], got \[3, 5, 5, 8\]"),
-    ("grad_output_dtype", with_tensor("grad_output", lambda t: t.bfloat16()),
-     r"grad_output must have the same dtype as input \(float32\), got bfloat16"),
+    (
+        "grad_output_shape",
+        with_tensor("grad_output", lambda t: t[:, :, :5]),
+        r"grad_output must have shape \[N, H_out, W_out, group\*group_channels\] = \[3, 5, 6, 8\], got \[3, 5, 5, 8\]",
+    ),
+    (
+        "grad_output_dtype",
+        with_tensor("grad_output", lambda t: t.bfloat16()),
+        r"grad_output must have the same dtype as input \(float32\), got bfloat16",
+    ),
 ]
 
 
 def call_op(call, backward, device):
-    tensors = [call[k] for k in (("input", "offset", "mask", "grad_output") if backward else ("input", "offset", "mask"))]
+    tensors = [
+        call[k] for k in (("input", "offset", "mask", "grad_output") if backward else ("input", "offset", "mask"))
+    ]
     if device == "meta":
         # Everything on meta, except what the case put elsewhere on purpose.
         tensors = [t.to("meta") if t.device.type == "cpu" else torch.empty_like(t, device="cpu") for t in tensors]
@@ -154,6 +248,9 @@ def test_good_call_passes_on_both_paths():
 
 def test_device_without_kernel_is_named():
     call = good_call()
-    with pytest.raises(NotImplementedError, match=r"npu::dcnv3 has no kernel for input on device 'cpu' with "
-                                                   r"layout torch.sparse_coo"):
+    with pytest.raises(
+        NotImplementedError,
+        match=r"npu::dcnv3 has no kernel for input on device 'cpu' with "
+        r"layout torch.sparse_coo",
+    ):
         torch.ops.npu.dcnv3(call["input"].to_sparse(), call["offset"], call["mask"], *GOOD.args())

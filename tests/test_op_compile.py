@@ -1,15 +1,16 @@
 """torch.ops.npu.dcnv3 under fake tensors and torch.compile: the fake kernels give the real
 kernels' shapes, dtypes and strides, and a compiled forward+backward (fullgraph, static and
 dynamic shapes) matches eager mode."""
+
 import pytest
 import torch
 from functorch.compile import make_boxed_func
+from op_cases import make_inputs
 from torch._dynamo.backends.common import aot_autograd
 from torch._subclasses.fake_tensor import FakeTensorMode
 
 import dcnv3_ascend
 from dcnv3_ascend.attrs import Dcnv3Attrs
-from op_cases import make_inputs
 
 ATTRS = Dcnv3Attrs(kernel_h=3, kernel_w=3, stride_h=2, stride_w=1, pad_h=1, pad_w=0, group=2, group_channels=4)
 

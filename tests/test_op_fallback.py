@@ -3,6 +3,7 @@ dcnv3_ascend._C is missing): npu::dcnv3 is defined from Python with the grid_sam
 its kernel, and must still match the reference, differentiate, warn once, validate arguments and
 keep the compiled extension's schemas; likewise npu::dcnv3_softmax_mask. Runs in a subprocess:
 op registrations are per process."""
+
 import json
 import os
 import subprocess
@@ -14,7 +15,7 @@ import torch
 
 import dcnv3_ascend
 
-CHILD = textwrap.dedent(r'''
+CHILD = textwrap.dedent(r"""
     import json, warnings
     import torch
     import dcnv3_ascend
@@ -56,7 +57,7 @@ CHILD = textwrap.dedent(r'''
     except RuntimeError as error:
         result["bad_offset_error"] = str(error).splitlines()[0]
     print(json.dumps(result))
-''')
+""")
 
 
 @pytest.fixture(scope="module")
@@ -90,12 +91,14 @@ def test_fallback_warns_once(child_result):
 def test_fallback_fake_kernel_and_checks(child_result):
     assert child_result["meta_shape"] == [2, 4, 4, 6]
     assert child_result["bad_offset_error"].startswith(
-        "offset must have shape [N, H_out, W_out, group*P*2] = [2, 4, 4, 54], got [2, 4, 4, 53]")
+        "offset must have shape [N, H_out, W_out, group*P*2] = [2, 4, 4, 54], got [2, 4, 4, 53]"
+    )
 
 
 @pytest.mark.skipif(not dcnv3_ascend.HAS_EXTENSION, reason="compares with the compiled extension's schemas")
 def test_python_schemas_match_the_extension(child_result):
     from dcnv3_ascend._ops import OP_PAIRS
 
-    assert child_result["schemas"] == [str(getattr(torch.ops.npu, name).default._schema)
-                                       for pair in OP_PAIRS for name in pair]
+    assert child_result["schemas"] == [
+        str(getattr(torch.ops.npu, name).default._schema) for pair in OP_PAIRS for name in pair
+    ]

@@ -1,6 +1,7 @@
 """The CPU kernel of torch.ops.npu.dcnv3 (forward and backward) against the float64 loop
 reference, over a seeded random sweep and the edge cases: half types, non-contiguous inputs,
 NaN/Inf offsets, empty batch, determinism and indexing past 2^31 elements."""
+
 import os
 import random
 import subprocess
@@ -9,11 +10,11 @@ import textwrap
 
 import pytest
 import torch
+from op_cases import make_inputs, random_problem
 
 import dcnv3_ascend
 from dcnv3_ascend.attrs import Dcnv3Attrs
 from dcnv3_ascend.reference import dcnv3_reference, dcnv3_reference_backward
-from op_cases import make_inputs, random_problem
 
 assert dcnv3_ascend.HAS_EXTENSION, "these tests check the compiled CPU kernel; build dcnv3_ascend._C first"
 
@@ -32,8 +33,7 @@ def backward(input, offset, mask, grad_output, attrs):
 def test_sweep_float64(case):
     attrs, batch, height, width = random_problem(random.Random(case))
     # Offsets up to +-20 px: many samples leave the image or straddle its border.
-    input, offset, mask = make_inputs(attrs, batch, height, width, offset_range=20.0 if case % 2 else 3.0,
-                                      seed=case)
+    input, offset, mask = make_inputs(attrs, batch, height, width, offset_range=20.0 if case % 2 else 3.0, seed=case)
     out = forward(input, offset, mask, attrs)
     torch.testing.assert_close(out, dcnv3_reference(input, offset, mask, attrs), rtol=1e-12, atol=1e-12)
     grad_output = torch.randn_like(out)
@@ -49,8 +49,7 @@ def test_sweep_float32(case):
     input, offset, mask = make_inputs(attrs, batch, height, width, dtype=torch.float32, seed=case)
     out = forward(input, offset, mask, attrs)
     assert out.dtype == torch.float32
-    torch.testing.assert_close(out.double(), dcnv3_reference(input, offset, mask, attrs),
-                               rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(out.double(), dcnv3_reference(input, offset, mask, attrs), rtol=1e-4, atol=1e-4)
     grad_output = torch.randn_like(out)
     got = backward(input, offset, mask, grad_output, attrs)
     want = dcnv3_reference_backward(input, offset, mask, grad_output, attrs)
@@ -62,7 +61,7 @@ def test_sweep_float32(case):
 def test_portable_kernels_match_reference():
     """The kernels are compiled twice (portable baseline, and AVX2 on x86-64, picked at run
     time); DCNV3_CPU_BASELINE=1 selects the baseline, which this machine may otherwise never run."""
-    child = textwrap.dedent('''
+    child = textwrap.dedent("""
         import random, torch
         from dcnv3_ascend.reference import dcnv3_reference, dcnv3_reference_backward
         from op_cases import make_inputs, random_problem
@@ -84,12 +83,16 @@ def test_portable_kernels_match_reference():
                                    torch.ops.npu.dcnv3(*[t.float() for t in half], *attrs.args()),
                                    rtol=4e-3, atol=4e-3)
         print("ok")
-    ''')
+    """)
     tests_dir = os.path.dirname(os.path.abspath(__file__))
-    env = dict(os.environ, DCNV3_CPU_BASELINE="1",
-               PYTHONPATH=os.pathsep.join(p for p in (tests_dir, os.environ.get("PYTHONPATH", "")) if p))
-    proc = subprocess.run([sys.executable, "-c", "import dcnv3_ascend\n" + child], env=env, capture_output=True,
-                          text=True, timeout=120)
+    env = dict(
+        os.environ,
+        DCNV3_CPU_BASELINE="1",
+        PYTHONPATH=os.pathsep.join(p for p in (tests_dir, os.environ.get("PYTHONPATH", "")) if p),
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", "import dcnv3_ascend\n" + child], env=env, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stderr
 
 
@@ -128,8 +131,9 @@ def test_non_contiguous_inputs_match_contiguous():
     grad_output = grad_nc.contiguous()
     assert not any(t.is_contiguous() for t in (input_nc, offset_nc, mask_nc, grad_nc))
     assert torch.equal(forward(input_nc, offset_nc, mask_nc, attrs), forward(input, offset, mask, attrs))
-    for g, w in zip(backward(input_nc, offset_nc, mask_nc, grad_nc, attrs),
-                    backward(input, offset, mask, grad_output, attrs)):
+    for g, w in zip(
+        backward(input_nc, offset_nc, mask_nc, grad_nc, attrs), backward(input, offset, mask, grad_output, attrs)
+    ):
         assert torch.equal(g, w)
 
 
@@ -221,14 +225,15 @@ def _far_corner_problem(dtype):
     which hold everything the four output positions may read: the test stays cheap in memory
     and time, and a wrong (e.g. 32-bit wrapped) index reads garbage."""
     height, width = 65536, 32770  # 2^31 + 2^17 elements, 1 channel
-    attrs = Dcnv3Attrs(kernel_h=1, kernel_w=1, stride_h=height - 1, stride_w=width - 1, pad_h=0, pad_w=0,
-                       group=1, group_channels=1)
+    attrs = Dcnv3Attrs(
+        kernel_h=1, kernel_w=1, stride_h=height - 1, stride_w=width - 1, pad_h=0, pad_w=0, group=1, group_channels=1
+    )
     input = torch.empty(1, height, width, 1, dtype=dtype)
     assert input.numel() > 2**31
     for rows in (slice(0, 2), slice(height - 2, height)):
         for cols in (slice(0, 2), slice(width - 2, width)):
             input[0, rows, cols, 0] = 0
-    input[0, height - 2:, width - 2:, 0] = torch.tensor([[1.0, 2.0], [4.0, 8.0]])
+    input[0, height - 2 :, width - 2 :, 0] = torch.tensor([[1.0, 2.0], [4.0, 8.0]])
     offset = torch.zeros(1, 2, 2, 2, dtype=dtype)
     offset[0, 1, 1] = torch.tensor([-0.25, -0.5])  # (x, y): loc = (H - 1.5, W - 1.25)
     mask = torch.ones(1, 2, 2, 1, dtype=dtype)
@@ -243,15 +248,17 @@ def test_input_past_2_31_elements_forward():
     assert out[0, 0, 0, 0].item() == 0 and out[0, 1, 0, 0].item() == 0 and out[0, 0, 1, 0].item() == 0
 
 
-@pytest.mark.skipif(os.environ.get("DCNV3_TEST_LARGE") != "1",
-                    reason="zero-fills an 8 GiB grad_input (~10 s); set DCNV3_TEST_LARGE=1 to run")
+@pytest.mark.skipif(
+    os.environ.get("DCNV3_TEST_LARGE") != "1",
+    reason="zero-fills an 8 GiB grad_input (~10 s); set DCNV3_TEST_LARGE=1 to run",
+)
 def test_input_past_2_31_elements_backward():
     attrs, input, offset, mask = _far_corner_problem(torch.float32)
     grad_output = torch.zeros(1, 2, 2, 1)
     grad_output[0, 1, 1, 0] = 1.0
     grad_input, grad_offset, grad_mask = backward(input, offset, mask, grad_output, attrs)
     h, w = input.shape[1:3]
-    far = grad_input[0, h - 2:, w - 2:, 0]
+    far = grad_input[0, h - 2 :, w - 2 :, 0]
     assert torch.equal(far, torch.tensor([[0.125, 0.375], [0.125, 0.375]]))
     assert grad_input.sum().item() == 1.0
     assert grad_mask[0, 1, 1, 0].item() == 4.375

@@ -2,16 +2,17 @@
 the softmax inside the CPU kernel: against the float64 reference (the softmax and its Jacobian
 taken by torch in float64), gradcheck, opcheck, fake tensors, torch.compile, and agreement with
 softmax + npu::dcnv3 in float32 and for non-finite logits."""
+
 import pytest
 import torch
 from functorch.compile import make_boxed_func
+from op_cases import make_inputs
 from torch._dynamo.backends.common import aot_autograd
 from torch._subclasses.fake_tensor import FakeTensorMode
 
 import dcnv3_ascend
 from dcnv3_ascend.attrs import Dcnv3Attrs
 from dcnv3_ascend.reference import dcnv3_reference, dcnv3_reference_backward
-from op_cases import make_inputs
 
 assert dcnv3_ascend.HAS_EXTENSION, "these tests check the compiled CPU kernel; build dcnv3_ascend._C first"
 
@@ -20,11 +21,29 @@ assert dcnv3_ascend.HAS_EXTENSION, "these tests check the compiled CPU kernel; b
 # in a separate pass; the others keep one block.
 SAMPLES = [
     (Dcnv3Attrs(group=1, group_channels=40), 1, 5, 6),
-    (Dcnv3Attrs(kernel_h=3, kernel_w=5, stride_h=2, pad_h=0, pad_w=2, group=2, group_channels=33,
-                offset_scale=0.3), 2, 6, 7),
+    (
+        Dcnv3Attrs(kernel_h=3, kernel_w=5, stride_h=2, pad_h=0, pad_w=2, group=2, group_channels=33, offset_scale=0.3),
+        2,
+        6,
+        7,
+    ),
     (Dcnv3Attrs(dilation_h=2, dilation_w=2, pad_h=2, pad_w=2, group=3, group_channels=2, offset_scale=0.5), 1, 5, 5),
-    (Dcnv3Attrs(kernel_h=5, kernel_w=5, pad_h=2, pad_w=2, group=2, group_channels=3, remove_center=1,
-                offset_scale=2.0, im2col_step=1), 2, 4, 5),
+    (
+        Dcnv3Attrs(
+            kernel_h=5,
+            kernel_w=5,
+            pad_h=2,
+            pad_w=2,
+            group=2,
+            group_channels=3,
+            remove_center=1,
+            offset_scale=2.0,
+            im2col_step=1,
+        ),
+        2,
+        4,
+        5,
+    ),
 ]
 
 
@@ -57,8 +76,7 @@ def test_matches_float64_reference(index):
     # gradient through torch's float64 softmax.
     leaf = logits.clone().requires_grad_()
     prob = softmax_mask(leaf, attrs)
-    torch.testing.assert_close(out, dcnv3_reference(input, offset, prob.detach(), attrs), rtol=1e-12,
-                               atol=1e-12)
+    torch.testing.assert_close(out, dcnv3_reference(input, offset, prob.detach(), attrs), rtol=1e-12, atol=1e-12)
     grad_output = torch.randn_like(out)
     got = torch.ops.npu.dcnv3_softmax_mask_backward(input, offset, logits, grad_output, *attrs.args())
     grad_input, grad_offset, grad_prob = dcnv3_reference_backward(input, offset, prob.detach(), grad_output, attrs)
@@ -70,8 +88,9 @@ def test_matches_float64_reference(index):
 @pytest.mark.parametrize("index", range(len(SAMPLES)))
 def test_gradcheck_float64(index):
     input, offset, logits, attrs = inputs(index, requires_grad=True)
-    assert torch.autograd.gradcheck(lambda i, o, m: fused(i, o, m, attrs), (input, offset, logits), eps=1e-6,
-                                    atol=1e-7, rtol=1e-5, fast_mode=True)
+    assert torch.autograd.gradcheck(
+        lambda i, o, m: fused(i, o, m, attrs), (input, offset, logits), eps=1e-6, atol=1e-7, rtol=1e-5, fast_mode=True
+    )
 
 
 @pytest.mark.parametrize("index", range(len(SAMPLES)))
@@ -93,7 +112,7 @@ def test_non_finite_logits_as_torch_softmax(bad):
     gives probability 0); the fused op gives the same outputs and gradients, NaN where they are."""
     input, offset, logits, attrs = inputs(2, requires_grad=False)
     offset.requires_grad_()
-    logits[0, 1, 2, :attrs.points] = bad  # a whole group
+    logits[0, 1, 2, : attrs.points] = bad  # a whole group
     logits[0, 3, 1, attrs.points + 4] = bad  # one point of another group
     logits.requires_grad_()
     outs, grads = [], []
@@ -118,8 +137,9 @@ def test_opcheck(index, dtype):
 def test_opcheck_backward_op():
     input, offset, logits, attrs = inputs(1)
     grad_output = torch.randn_like(fused(input, offset, logits, attrs))
-    torch.library.opcheck(torch.ops.npu.dcnv3_softmax_mask_backward.default,
-                          (input, offset, logits, grad_output, *attrs.args()))
+    torch.library.opcheck(
+        torch.ops.npu.dcnv3_softmax_mask_backward.default, (input, offset, logits, grad_output, *attrs.args())
+    )
 
 
 def test_fake_tensors_match_real_outputs():
@@ -154,8 +174,12 @@ def test_compiled_forward_backward_matches_eager(dynamic):
 
     attrs = SAMPLES[2][0]
     layer = lambda i, o, m: fused(i, o, m, attrs)  # noqa: E731
-    compiled = torch.compile(layer, fullgraph=True, dynamic=dynamic,
-                             backend=aot_autograd(fw_compiler=record("forward"), bw_compiler=record("backward")))
+    compiled = torch.compile(
+        layer,
+        fullgraph=True,
+        dynamic=dynamic,
+        backend=aot_autograd(fw_compiler=record("forward"), bw_compiler=record("backward")),
+    )
     for seed, (batch, height) in enumerate(((1, 5), (2, 7))):
         input, offset, mask = make_inputs(attrs, batch, height, 6, dtype=torch.float32, seed=seed)
         tensors = [t.requires_grad_() for t in (input, offset, mask * 4)]

@@ -1,4 +1,5 @@
 """The figures: each writes a PNG that decodes to a non-blank image."""
+
 import matplotlib.image
 import numpy as np
 import pytest
@@ -14,8 +15,15 @@ def bench_rows():
         for shape, size in (("T-stage4", 49), ("T-stage3", 196), ("T-stage2", 784), ("T-stage1", 3136)):
             fwd_ms = size * us_per_point * 1e-3
             # The simulator has no backward timing in this example: it must just be left out.
-            rows.append({"backend": backend, "shape_name": shape, "size": size, "fwd_ms": fwd_ms,
-                         "fwdbwd_ms": None if backend == "sim" else 3 * fwd_ms})
+            rows.append(
+                {
+                    "backend": backend,
+                    "shape_name": shape,
+                    "size": size,
+                    "fwd_ms": fwd_ms,
+                    "fwdbwd_ms": None if backend == "sim" else 3 * fwd_ms,
+                }
+            )
     return rows
 
 
@@ -48,16 +56,22 @@ def test_plot_throughput_without_timings_is_an_error(tmp_path):
 
 def test_plot_accuracy_writes_png(tmp_path):
     def row(case, backend, err):
-        tensors = {n: {"max_abs_err": err, "max_rel_err": err, "passed": err is not None and err <= 1e-5}
-                   for n in ("output", "grad_input", "grad_offset", "grad_mask")}
+        tensors = {
+            n: {"max_abs_err": err, "max_rel_err": err, "passed": err is not None and err <= 1e-5}
+            for n in ("output", "grad_input", "grad_offset", "grad_mask")
+        }
         return {"case": case, "backend": backend, "dtype": "float32", "tensors": tensors}
 
     report = {
         "tolerances": {"float32": 1e-5},
         "cases": [{"name": "T-stage1"}, {"name": "pad0"}],
         # 0 and None (an infinite error in the JSON) must both be drawable on log axes.
-        "results": [row("T-stage1", "cpu", 3e-7), row("pad0", "cpu", 0.0), row("T-stage1", "sim", None),
-                    {"case": "pad0", "backend": "sim", "dtype": "float32", "tensors": {}, "status": "error"}],
+        "results": [
+            row("T-stage1", "cpu", 3e-7),
+            row("pad0", "cpu", 0.0),
+            row("T-stage1", "sim", None),
+            {"case": "pad0", "backend": "sim", "dtype": "float32", "tensors": {}, "status": "error"},
+        ],
     }
     path = tmp_path / "accuracy.png"
     assert plot_accuracy(report, path) == path

@@ -1,4 +1,5 @@
 """The float64 golden model against hand-computed cases and against its own finite differences."""
+
 import math
 
 import pytest
@@ -32,23 +33,26 @@ TINY = Dcnv3Attrs(kernel_h=1, kernel_w=1, pad_h=0, pad_w=0, group=1, group_chann
 TINY_IMAGE = torch.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=torch.float64).view(1, 2, 2, 1)
 
 
-@pytest.mark.parametrize("pixel, off_xy, mask, expected", [
-    # (0,0) sampled at (h=0.25, w=0.5): 0.75*(0.5*1 + 0.5*2) + 0.25*(0.5*3 + 0.5*4) = 2.0, times mask 2.
-    ((0, 0), (0.5, 0.25), 2.0, 4.0),
-    # (1,1) sampled at (h=0.5, w=1.5): w1 = 2 is outside, so only the w=1 column counts, with weight 0.5.
-    ((1, 1), (0.5, -0.5), 1.0, 0.5 * (0.5 * 2.0 + 0.5 * 4.0)),
-    # (0,0) sampled at (h=-0.5, w=0): the row h=-1 is outside; half of input[0,0].
-    ((0, 0), (0.0, -0.5), 1.0, 0.5),
-    # Exactly on the range limits: loc_h = -1, loc_w = W and loc_h = H contribute nothing.
-    ((0, 0), (0.0, -1.0), 1.0, 0.0),
-    ((0, 1), (1.0, 0.0), 1.0, 0.0),
-    ((1, 0), (0.0, 1.0), 1.0, 0.0),
-    # Far outside, and NaN / Inf offsets: nothing.
-    ((1, 1), (-7.0, 0.0), 1.0, 0.0),
-    ((0, 0), (math.nan, 0.0), 1.0, 0.0),
-    ((0, 0), (0.0, math.inf), 1.0, 0.0),
-    ((0, 0), (-math.inf, 0.0), 1.0, 0.0),
-])
+@pytest.mark.parametrize(
+    "pixel, off_xy, mask, expected",
+    [
+        # (0,0) sampled at (h=0.25, w=0.5): 0.75*(0.5*1 + 0.5*2) + 0.25*(0.5*3 + 0.5*4) = 2.0, times mask 2.
+        ((0, 0), (0.5, 0.25), 2.0, 4.0),
+        # (1,1) sampled at (h=0.5, w=1.5): w1 = 2 is outside, so only the w=1 column counts, with weight 0.5.
+        ((1, 1), (0.5, -0.5), 1.0, 0.5 * (0.5 * 2.0 + 0.5 * 4.0)),
+        # (0,0) sampled at (h=-0.5, w=0): the row h=-1 is outside; half of input[0,0].
+        ((0, 0), (0.0, -0.5), 1.0, 0.5),
+        # Exactly on the range limits: loc_h = -1, loc_w = W and loc_h = H contribute nothing.
+        ((0, 0), (0.0, -1.0), 1.0, 0.0),
+        ((0, 1), (1.0, 0.0), 1.0, 0.0),
+        ((1, 0), (0.0, 1.0), 1.0, 0.0),
+        # Far outside, and NaN / Inf offsets: nothing.
+        ((1, 1), (-7.0, 0.0), 1.0, 0.0),
+        ((0, 0), (math.nan, 0.0), 1.0, 0.0),
+        ((0, 0), (0.0, math.inf), 1.0, 0.0),
+        ((0, 0), (-math.inf, 0.0), 1.0, 0.0),
+    ],
+)
 def test_tiny_image_single_sample(pixel, off_xy, mask, expected):
     offset = torch.zeros(1, 2, 2, 2, dtype=torch.float64)
     masks = torch.zeros(1, 2, 2, 1, dtype=torch.float64)
@@ -93,7 +97,7 @@ def test_offset_scale_scales_dilation_grid_and_offsets():
             loc_w = wo + (i - 1) + off_x * 0.5
             out = run(attrs, image, offset, mask)[0, ho, wo]
             want = torch.zeros(attrs.channels, dtype=torch.float64)
-            want[g * 2:(g + 1) * 2] = 0.5 * (10 * loc_h + loc_w)
+            want[g * 2 : (g + 1) * 2] = 0.5 * (10 * loc_h + loc_w)
             torch.testing.assert_close(out, want, rtol=0, atol=1e-12)
 
 
@@ -106,12 +110,14 @@ def test_stride_and_padding_place_the_window():
     offset = torch.zeros(1, h_out, w_out, 18, dtype=torch.float64)
     mask = torch.full((1, h_out, w_out, 9), 1.0 / 9, dtype=torch.float64)
     out = run(attrs, linear_image(7, 5, 1), offset, mask)[0, :, :, 0]
-    want = torch.tensor([[10 * (2 * ho + 1) + (2 * wo + 1) for wo in range(w_out)] for ho in range(h_out)],
-                        dtype=torch.float64)
+    want = torch.tensor(
+        [[10 * (2 * ho + 1) + (2 * wo + 1) for wo in range(w_out)] for ho in range(h_out)], dtype=torch.float64
+    )
     torch.testing.assert_close(out, want, rtol=0, atol=1e-12)
 
 
 # ---- hand-computed backward -----------------------------------------------------------------
+
 
 def test_backward_on_linear_image_by_hand():
     """On the linear image d value/d loc_w = 1 and d value/d loc_h = 10 per channel, so
@@ -156,6 +162,7 @@ def test_backward_is_zero_on_the_range_limit_and_for_nan():
 
 # ---- backward against finite differences of the forward -------------------------------------
 
+
 def numeric_gradient(f, x, eps=1e-6):
     grad = torch.zeros_like(x)
     flat, grad_flat = x.view(-1), grad.view(-1)
@@ -171,20 +178,37 @@ def numeric_gradient(f, x, eps=1e-6):
 
 
 # Offsets of +-4 px put some points outside the image, so the range rule is exercised too.
-@pytest.mark.parametrize("case", [
-    Case("3x3", 1, 3, 4, Dcnv3Attrs(group=2, group_channels=2), offset_range=4.0),
-    Case("stride-dilation-scale-remove_center", 2, 4, 3,
-         Dcnv3Attrs(stride_h=2, pad_h=2, dilation_w=2, pad_w=2, group=1, group_channels=3, offset_scale=2.0,
-                    remove_center=1), offset_range=4.0),
-    Case("1x3-halfscale", 1, 4, 5,
-         Dcnv3Attrs(kernel_h=1, kernel_w=3, pad_h=0, pad_w=1, group=2, group_channels=1, offset_scale=0.5),
-         offset_range=4.0),
-], ids=lambda case: case.name)
+@pytest.mark.parametrize(
+    "case",
+    [
+        Case("3x3", 1, 3, 4, Dcnv3Attrs(group=2, group_channels=2), offset_range=4.0),
+        Case(
+            "stride-dilation-scale-remove_center",
+            2,
+            4,
+            3,
+            Dcnv3Attrs(
+                stride_h=2, pad_h=2, dilation_w=2, pad_w=2, group=1, group_channels=3, offset_scale=2.0, remove_center=1
+            ),
+            offset_range=4.0,
+        ),
+        Case(
+            "1x3-halfscale",
+            1,
+            4,
+            5,
+            Dcnv3Attrs(kernel_h=1, kernel_w=3, pad_h=0, pad_w=1, group=2, group_channels=1, offset_scale=0.5),
+            offset_range=4.0,
+        ),
+    ],
+    ids=lambda case: case.name,
+)
 def test_backward_matches_finite_differences(case):
     attrs = case.attrs
     input, offset, mask = make_inputs(case, torch.float64, seed=7)
-    grad_out = torch.randn(run(attrs, input, offset, mask).shape, dtype=torch.float64,
-                           generator=torch.Generator().manual_seed(3))
+    grad_out = torch.randn(
+        run(attrs, input, offset, mask).shape, dtype=torch.float64, generator=torch.Generator().manual_seed(3)
+    )
 
     def loss():
         return (run(attrs, input, offset, mask) * grad_out).sum().item()

@@ -6,6 +6,7 @@ Each command runs in a fresh interpreter in which the test-only packages cannot 
 meta-path finder placed first answers every import of them with ModuleNotFoundError, exactly
 what Python raises when a package is not installed. (A venv without them would have to rebuild
 torch and the extension; the finder reaches the same state in a second.)"""
+
 import subprocess
 import sys
 
@@ -30,8 +31,7 @@ runpy.run_module(module, run_name="__main__", alter_sys=True)
 
 
 def run_without_test_packages(module, *args):
-    return subprocess.run([sys.executable, "-c", RUNNER, module, *args], capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run([sys.executable, "-c", RUNNER, module, *args], capture_output=True, text=True, timeout=300)
 
 
 def test_the_blocker_blocks():
@@ -39,8 +39,10 @@ def test_the_blocker_blocks():
     assert result.returncode != 0 and "No module named 'tqdm'" in result.stderr
 
 
-@pytest.mark.parametrize("module, option", [("dcnv3_ascend.verify", "--backend"), ("dcnv3_ascend.bench", "--backend"),
-                                            ("dcnv3_ascend.sim.report", "--soc")])
+@pytest.mark.parametrize(
+    "module, option",
+    [("dcnv3_ascend.verify", "--backend"), ("dcnv3_ascend.bench", "--backend"), ("dcnv3_ascend.sim.report", "--soc")],
+)
 def test_help(module, option):
     result = run_without_test_packages(module, "--help")
     assert result.returncode == 0, result.stderr
@@ -48,8 +50,9 @@ def test_help(module, option):
 
 
 def test_verify_runs_without_tqdm():
-    result = run_without_test_packages("dcnv3_ascend.verify", "--backend", "cpu", "--dtype", "float32",
-                                       "--case", "remove_center")
+    result = run_without_test_packages(
+        "dcnv3_ascend.verify", "--backend", "cpu", "--dtype", "float32", "--case", "remove_center"
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "PASSED: 1 passed, 0 failed, 0 errors" in result.stdout
 
@@ -57,8 +60,10 @@ def test_verify_runs_without_tqdm():
 def test_verify_plot_without_matplotlib_says_what_to_install(tmp_path):
     result = run_without_test_packages("dcnv3_ascend.verify", "--backend", "cpu", "--plot", str(tmp_path / "a.png"))
     assert result.returncode == 2
-    assert "plotting (--plot) needs the 'matplotlib' package, which is not installed: pip install matplotlib" \
+    assert (
+        "plotting (--plot) needs the 'matplotlib' package, which is not installed: pip install matplotlib"
         in result.stderr
+    )
 
 
 def test_onnx_tool_without_onnx_says_what_to_install(tmp_path):

@@ -1,4 +1,5 @@
 """The verify/bench problem set: InternImage layer facts and the seeded input generator."""
+
 import math
 
 import pytest
@@ -23,7 +24,7 @@ def test_internimage_layer_facts():
     for model in INTERNIMAGE_MODELS:
         for stage in range(4):
             case = cases[f"{model.name}-stage{stage + 1}"]
-            assert case.attrs.channels == model.channels * 2 ** stage
+            assert case.attrs.channels == model.channels * 2**stage
             a = case.attrs
             assert (a.kernel_h, a.kernel_w, a.stride_h, a.pad_h, a.dilation_h, a.im2col_step) == (3, 3, 1, 1, 1, 256)
             assert case.output_size == (case.height, case.width)
@@ -78,5 +79,5 @@ def test_sampling_locations_stay_off_integers(case_name, dtype):
             loc_w = -half_w * a.offset_scale + (i * a.dilation_w + offset[..., p, 0]) * a.offset_scale
             loc_h = -half_h * a.offset_scale + (j * a.dilation_h + offset[..., p, 1]) * a.offset_scale
             for loc in (loc_w, loc_h):
-                assert (loc - loc.round()).abs().min() >= 2.0 ** -10
+                assert (loc - loc.round()).abs().min() >= 2.0**-10
             p += 1

@@ -1,10 +1,10 @@
 """The per-pipe cost estimate (dcnv3_ascend.sim.cost_model) on the hand-counted self-test kernel
 of test_sim_stats.py: the cycles of every pipe, the bounding pipe, the waves."""
+
 import pytest
+from test_sim_stats import run_stats_counts
 
 from dcnv3_ascend.sim import cost_model
-
-from test_sim_stats import run_stats_counts
 
 MHZ = 1800  # Ascend910B3
 

@@ -8,6 +8,7 @@ values, so the tolerances below measure only the kernels' own arithmetic:
   bfloat16 1.6e-2 (one final rounding to bf16, 2^-8 relative)
 The same bounds apply to output, grad_input, grad_offset and grad_mask.
 """
+
 import random
 
 import pytest
@@ -15,7 +16,7 @@ import torch
 
 from dcnv3_ascend import sim  # built by setup.py; a missing build must fail, not skip
 from dcnv3_ascend.attrs import Dcnv3Attrs
-from dcnv3_ascend.reference import dcnv3_reference, dcnv3_reference_backward  # noqa: E402
+from dcnv3_ascend.reference import dcnv3_reference, dcnv3_reference_backward
 
 TOLERANCE = {torch.float32: 2e-5, torch.float16: 2e-3, torch.bfloat16: 1.6e-2}
 DTYPES = list(TOLERANCE)
@@ -23,11 +24,23 @@ SMALL_SOC = "Ascend910B3-8core"
 FETCH_PAIR, FETCH_WINDOW = 0, 1
 
 
-def _attrs(k=(3, 3), stride=(1, 1), pad=(1, 1), dilation=(1, 1), group=2, group_channels=16, offset_scale=1.0,
-           remove_center=0):
-    return Dcnv3Attrs(kernel_h=k[0], kernel_w=k[1], stride_h=stride[0], stride_w=stride[1], pad_h=pad[0],
-                      pad_w=pad[1], dilation_h=dilation[0], dilation_w=dilation[1], group=group,
-                      group_channels=group_channels, offset_scale=offset_scale, remove_center=remove_center)
+def _attrs(
+    k=(3, 3), stride=(1, 1), pad=(1, 1), dilation=(1, 1), group=2, group_channels=16, offset_scale=1.0, remove_center=0
+):
+    return Dcnv3Attrs(
+        kernel_h=k[0],
+        kernel_w=k[1],
+        stride_h=stride[0],
+        stride_w=stride[1],
+        pad_h=pad[0],
+        pad_w=pad[1],
+        dilation_h=dilation[0],
+        dilation_w=dilation[1],
+        group=group,
+        group_channels=group_channels,
+        offset_scale=offset_scale,
+        remove_center=remove_center,
+    )
 
 
 def _inputs(a, n, h, w, dtype, offset_range, seed):
@@ -37,10 +50,12 @@ def _inputs(a, n, h, w, dtype, offset_range, seed):
     points = a.points
     g, c = a.group, a.group_channels
     f64 = dict(generator=gen, dtype=torch.float64)
-    tensors = (torch.randn(n, h, w, g * c, **f64),
-               (torch.rand(n, ho, wo, g * points * 2, **f64) * 2 - 1) * offset_range,
-               torch.rand(n, ho, wo, g * points, **f64),
-               torch.randn(n, ho, wo, g * c, **f64))
+    tensors = (
+        torch.randn(n, h, w, g * c, **f64),
+        (torch.rand(n, ho, wo, g * points * 2, **f64) * 2 - 1) * offset_range,
+        torch.rand(n, ho, wo, g * points, **f64),
+        torch.randn(n, ho, wo, g * c, **f64),
+    )
     return [t.to(dtype) for t in tensors]
 
 
@@ -74,10 +89,16 @@ def _sweep_cases(count=24, seed=2024, max_points=2500):
     cases = []
     while len(cases) < count:
         k = rng.choice([(3, 3), (3, 3), (1, 1), (5, 5), (3, 5)])
-        a = _attrs(k=k, stride=(rng.choice([1, 2]), rng.choice([1, 2])), pad=(rng.randint(0, 2), rng.randint(0, 2)),
-                   dilation=(rng.choice([1, 2]), rng.choice([1, 2])), group=rng.randint(1, 6),
-                   group_channels=rng.choice([3, 5, 8, 16, 20, 32]), offset_scale=rng.choice([0.5, 1.0, 2.0]),
-                   remove_center=int(k[0] == k[1] and k[0] > 1 and rng.random() < 0.4))
+        a = _attrs(
+            k=k,
+            stride=(rng.choice([1, 2]), rng.choice([1, 2])),
+            pad=(rng.randint(0, 2), rng.randint(0, 2)),
+            dilation=(rng.choice([1, 2]), rng.choice([1, 2])),
+            group=rng.randint(1, 6),
+            group_channels=rng.choice([3, 5, 8, 16, 20, 32]),
+            offset_scale=rng.choice([0.5, 1.0, 2.0]),
+            remove_center=int(k[0] == k[1] and k[0] > 1 and rng.random() < 0.4),
+        )
         n, h, w = rng.choice([1, 2]), rng.randint(1, 10), rng.randint(1, 10)
         if h + 2 * a.pad_h < a.dilation_h * (k[0] - 1) + 1 or w + 2 * a.pad_w < a.dilation_w * (k[1] - 1) + 1:
             continue
@@ -85,12 +106,20 @@ def _sweep_cases(count=24, seed=2024, max_points=2500):
         if n * ho * wo * a.group * a.points > max_points:
             continue
         i = len(cases)
-        cases.append((a, n, h, w, DTYPES[i % 3], rng.choice([0.5, 3.0, 20.0]), SMALL_SOC if i % 2 else "Ascend910B3", i))
+        cases.append(
+            (a, n, h, w, DTYPES[i % 3], rng.choice([0.5, 3.0, 20.0]), SMALL_SOC if i % 2 else "Ascend910B3", i)
+        )
     return cases
 
 
-@pytest.mark.parametrize("case", _sweep_cases(), ids=lambda c: f"{c[4]}-{c[1]}x{c[2]}x{c[3]}-G{c[0].group}"
-                         f"C{c[0].group_channels}-k{c[0].kernel_h}{c[0].kernel_w}-off{c[5]}-{c[6]}")
+@pytest.mark.parametrize(
+    "case",
+    _sweep_cases(),
+    ids=lambda c: (
+        f"{c[4]}-{c[1]}x{c[2]}x{c[3]}-G{c[0].group}"
+        f"C{c[0].group_channels}-k{c[0].kernel_h}{c[0].kernel_w}-off{c[5]}-{c[6]}"
+    ),
+)
 def test_sweep_matches_reference(case):
     a, n, h, w, dtype, offset_range, soc, seed = case
     _check(a, n, h, w, dtype, offset_range, seed=seed, soc=soc)
@@ -101,7 +130,7 @@ def test_internimage_like_layer(dtype):
     """group_channels 16, 3x3, offsets of a few pixels: the shape family the window fetch targets
     (8 cores, so that each core has whole output rows to tile)."""
     a = _attrs(group=4, group_channels=16)
-    fstats, bstats = _check(a, 1, 8, 9, dtype, offset_range=2.0, seed=7, soc=SMALL_SOC)
+    fstats, _bstats = _check(a, 1, 8, 9, dtype, offset_range=2.0, seed=7, soc=SMALL_SOC)
     plan = sim.plan_forward(*_inputs(a, 1, 8, 9, dtype, 2.0, 7)[:3], *a.args(), soc=SMALL_SOC)
     assert plan["tiling"]["fetch_mode"] == FETCH_WINDOW
     # corners come from the UB window: far fewer than one DMA per sampled point
@@ -116,7 +145,7 @@ def test_nonfinite_and_huge_offsets_contribute_nothing(dtype):
     huge = 1e30 if dtype != torch.float16 else 6e4
     bad = torch.tensor([float("nan"), float("inf"), float("-inf"), huge, -huge], dtype=torch.float64)
     flat = off.reshape(-1)
-    flat[::3] = bad.repeat(flat[::3].numel() // bad.numel() + 1)[:flat[::3].numel()].to(dtype)
+    flat[::3] = bad.repeat(flat[::3].numel() // bad.numel() + 1)[: flat[::3].numel()].to(dtype)
     _check(a, 1, 5, 6, dtype, tensors=(inp, off, msk, gout))
 
 
@@ -169,8 +198,12 @@ def test_load_is_balanced_over_cores():
     a = _attrs(group=3, group_channels=8)
     fstats, bstats = _check(a, 1, 11, 13, torch.float32, seed=13, soc=SMALL_SOC)
     assert fstats["block_dim"] == 8 and bstats["block_dim"] == 8
-    assert sim.plan_forward(*_inputs(a, 1, 11, 13, torch.float32, 3.0, 13)[:3], *a.args(), soc=SMALL_SOC)["tiling"][
-        "group_major"] == 0
+    assert (
+        sim.plan_forward(*_inputs(a, 1, 11, 13, torch.float32, 3.0, 13)[:3], *a.args(), soc=SMALL_SOC)["tiling"][
+            "group_major"
+        ]
+        == 0
+    )
     position_bytes = 3 * 8 * 4  # one output position
     written = sorted(fstats["per_core"]["gm_write_bytes"])
     assert written == [17 * position_bytes] + [18 * position_bytes] * 7
@@ -250,7 +283,7 @@ def test_many_points_on_one_pixel_lose_no_update(dtype):
     off[..., 1] = target[1] - ho_idx - taps[:, 1]
     off += (torch.rand(off.shape, generator=gen, dtype=torch.float64) - 0.5) * 0.2
     off = off.reshape(n, ho, wo, -1).to(dtype)
-    fstats, bstats = _check(a, n, h, w, dtype, tensors=(inp, off, msk, gout), soc=SMALL_SOC)
+    _fstats, bstats = _check(a, n, h, w, dtype, tensors=(inp, off, msk, gout), soc=SMALL_SOC)
     # all of it came from the window: no per-point DMA in either direction, only the tiles' own
     points = n * ho * wo * a.group * 9
     assert bstats["dma_count"] < 0.15 * points
@@ -281,7 +314,7 @@ def test_empty_image_gives_zeros_without_reading_it(dims, dtype):
     out, fstats = sim.dcnv3_forward(inp, off, msk, *a.args())
     assert out.shape == (n, *a.output_size(h, w), 16) and out.numel() > 0
     assert torch.equal(out, torch.zeros_like(out))
-    (gi, go, gm), bstats = sim.dcnv3_backward(inp, off, msk, gout, *a.args())
+    (gi, go, gm), _bstats = sim.dcnv3_backward(inp, off, msk, gout, *a.args())
     assert gi.shape == inp.shape
     assert torch.equal(go, torch.zeros_like(go)) and torch.equal(gm, torch.zeros_like(gm))
     offset_mask_bytes = (off.numel() + msk.numel()) * dtype.itemsize

@@ -1,6 +1,7 @@
 """python -m dcnv3_ascend.sim.report: the printed figures are the simulator's statistics
 normalised by hand here (bytes over the op's minimum, counts per sampled point) and the cost
 model's estimate; the options choose the offsets, dtype, models and SoC."""
+
 import re
 
 import pytest
@@ -41,7 +42,7 @@ def test_printed_figures_match_the_statistics(dtype):
     points = 6 * 9 * 2 * 9  # H_out x W_out x groups x taps
     minimum = {"fwd": nbytes(inp, off, msk, out), "bwd": nbytes(inp, off, msk, gout, gi, go, gm)}
     for direction, stats in (("fwd", fstats), ("bwd", bstats)):
-        (gm_mb, x_min, dma, atomic, bar_v, scalar_ub, repeats, ub_kib, est_us, bound, imb) = rows[direction]
+        (gm_mb, x_min, dma, atomic, bar_v, scalar_ub, repeats, ub_kib, est_us, bound, _imb) = rows[direction]
         moved = stats["gm_read_bytes"] + stats["gm_write_bytes"]
         assert float(gm_mb) == pytest.approx(moved / 1e6, abs=5e-4)
         assert float(x_min) == pytest.approx(moved / minimum[direction], abs=5e-3)
@@ -66,7 +67,7 @@ def test_offset_distributions():
     assert off.std().item() == pytest.approx(2.0, rel=0.05) and off.abs().max().item() > 4  # not clipped at 2
     _, off, _, _ = report.case_inputs(BIG, torch.float32, "uniform", 2.0)
     # (make_inputs nudges sampling locations off integers by up to a few 0.05 px steps)
-    assert off.abs().max().item() <= 2.2 and off.std().item() == pytest.approx(2.0 / 3 ** 0.5, rel=0.05)
+    assert off.abs().max().item() <= 2.2 and off.std().item() == pytest.approx(2.0 / 3**0.5, rel=0.05)
     lines, _ = printed_rows(offsets="uniform", offset_px=3.0)
     assert "offsets uniform in +-3.0 px" in lines[0]
     lines, _ = printed_rows()

@@ -6,6 +6,7 @@ SyncAll, TQue synchronisation, tiling-key dispatch, InitOutput and the launch st
 
 The kernels are simulator/selftest/api_*.cpp, run through _sim.run_selftest.
 """
+
 import dataclasses
 
 import numpy as np
@@ -37,6 +38,7 @@ def bf16_values(bits):
 # DataCopyPad and DataCopy layouts
 # ---------------------------------------------------------------------------------------------
 
+
 def datacopypad_in_model(src, tile, count, block_len, src_stride, dst_stride, left, right, is_pad, pad_value):
     """UB tile after DataCopyPad GM->UB for float data, as documented: each block is
     [left pad][block_len bytes of data][right pad][dummy up to 32 B]; padding holds pad_value when
@@ -49,24 +51,27 @@ def datacopypad_in_model(src, tile, count, block_len, src_stride, dst_stride, le
         ub = i * (padded + dst_stride * 8)
         gm = i * (n + src_stride // 4)
         block = np.full(padded, np.nan, np.float32)
-        block[left:left + n] = src[gm:gm + n]
+        block[left : left + n] = src[gm : gm + n]
         if is_pad:
             block[:left] = pad_value
-            block[left + n:left + n + right] = pad_value
+            block[left + n : left + n + right] = pad_value
         if left == 0 and right == 0:
             block[n:] = block[0]
         elif is_pad:
-            block[left + n + right:] = pad_value
-        out[ub:ub + padded] = block
+            block[left + n + right :] = pad_value
+        out[ub : ub + padded] = block
     return out
 
 
-@pytest.mark.parametrize("count,block_len,src_stride,dst_stride,left,right,is_pad", [
-    (2, 20, 8, 1, 0, 0, False),   # unaligned blocks, dummy = first element, GM and UB gaps
-    (3, 16, 0, 0, 1, 3, True),    # left/right padding with a value, exactly 32 B per block
-    (1, 52, 0, 0, 0, 2, True),    # padding then a dummy tail filled with the padding value
-    (2, 24, 4, 2, 2, 0, False),   # padding without isPad: undefined (NaN) padding and dummy
-])
+@pytest.mark.parametrize(
+    "count,block_len,src_stride,dst_stride,left,right,is_pad",
+    [
+        (2, 20, 8, 1, 0, 0, False),  # unaligned blocks, dummy = first element, GM and UB gaps
+        (3, 16, 0, 0, 1, 3, True),  # left/right padding with a value, exactly 32 B per block
+        (1, 52, 0, 0, 0, 2, True),  # padding then a dummy tail filled with the padding value
+        (2, 24, 4, 2, 2, 0, False),  # padding without isPad: undefined (NaN) padding and dummy
+    ],
+)
 def test_datacopypad_gm_to_ub(count, block_len, src_stride, dst_stride, left, right, is_pad):
     src = np.arange(1, 65, dtype=np.float32)
     tile = np.full(64, -7.0, np.float32)
@@ -85,7 +90,7 @@ def test_datacopypad_ub_to_gm_drops_padding():
     run("api_datacopypad_out", tile, dst, params=(3, 12, 1, 4, tile.size))
     expected = np.full(64, -1.0, np.float32)
     for i in range(3):
-        expected[i * 4:i * 4 + 3] = tile[i * 16:i * 16 + 3]
+        expected[i * 4 : i * 4 + 3] = tile[i * 16 : i * 16 + 3]
     np.testing.assert_array_equal(dst, expected)
 
 
@@ -102,6 +107,7 @@ def test_datacopy_block_strides():
 # ---------------------------------------------------------------------------------------------
 # Gather, Brcb, CreateVecIndex, ReduceSum
 # ---------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float16])
 def test_gather_uses_byte_offsets(dtype):
@@ -125,12 +131,13 @@ def test_brcb_fills_one_block_per_element():
     for r in range(repeat):
         for j in range(8):
             start = (r * rep + j * blk) * 8
-            expected[start:start + 8] = src[8 * r + j]
+            expected[start : start + 8] = src[8 * r + j]
     np.testing.assert_array_equal(dst, expected)
 
 
-@pytest.mark.parametrize("code,dtype,first", [(0, np.float32, 2.5), (1, np.float16, -3.0), (2, np.int32, -5),
-                                              (3, np.int16, 7)])
+@pytest.mark.parametrize(
+    "code,dtype,first", [(0, np.float32, 2.5), (1, np.float16, -3.0), (2, np.int32, -5), (3, np.int16, 7)]
+)
 def test_create_vec_index(code, dtype, first):
     out = np.full(64, 99, dtype)
     first_param = F32_BITS(first) if code < 2 else first
@@ -165,8 +172,9 @@ def test_reduce_sum_refuses_a_small_work_tensor():
 
 CAST_NONE, CAST_RINT, CAST_FLOOR, CAST_CEIL, CAST_ROUND, CAST_TRUNC, CAST_ODD = range(7)
 T_F32, T_F16, T_BF16, T_I32 = range(4)
-TIES = np.array([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, -1.2, -0.7, 0.7, 1.2, -3.9999, 3.9999, 0.0, -0.0, 7.0, -7.0],
-                np.float32)
+TIES = np.array(
+    [-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, -1.2, -0.7, 0.7, 1.2, -3.9999, 3.9999, 0.0, -0.0, 7.0, -7.0], np.float32
+)
 TIES = np.tile(TIES, 4)
 
 
@@ -176,10 +184,16 @@ def cast(src, src_code, dst, dst_code, mode, count=None):
     return dst
 
 
-@pytest.mark.parametrize("mode,fn", [
-    (CAST_FLOOR, np.floor), (CAST_CEIL, np.ceil), (CAST_TRUNC, np.trunc), (CAST_RINT, np.rint),
-    (CAST_ROUND, lambda v: np.sign(v) * np.floor(np.abs(v) + 0.5)),  # half away from zero
-])
+@pytest.mark.parametrize(
+    "mode,fn",
+    [
+        (CAST_FLOOR, np.floor),
+        (CAST_CEIL, np.ceil),
+        (CAST_TRUNC, np.trunc),
+        (CAST_RINT, np.rint),
+        (CAST_ROUND, lambda v: np.sign(v) * np.floor(np.abs(v) + 0.5)),  # half away from zero
+    ],
+)
 def test_cast_float_to_int32_modes(mode, fn):
     out = cast(TIES, T_F32, np.zeros(TIES.size, np.int32), T_I32, mode)
     np.testing.assert_array_equal(out, fn(TIES.astype(np.float64)).astype(np.int32))
@@ -202,8 +216,9 @@ def test_cast_float_to_half_rounding_modes():
     assert np.all(floor <= v) and np.all(ceil >= v)
     # floor and ceil are adjacent halves around every inexact value
     inexact = floor != v
-    np.testing.assert_array_equal(np.nextafter(floor.astype(np.float16), np.float16(np.inf))[inexact],
-                                  ceil.astype(np.float16)[inexact])
+    np.testing.assert_array_equal(
+        np.nextafter(floor.astype(np.float16), np.float16(np.inf))[inexact], ceil.astype(np.float16)[inexact]
+    )
     np.testing.assert_array_equal(trunc, np.where(v > 0, floor, ceil))
 
 
@@ -226,11 +241,13 @@ def test_cast_bfloat16_round_trip():
 
 def test_cast_half_and_int32_to_float_exact():
     halves = RNG.standard_normal(64).astype(np.float16)
-    np.testing.assert_array_equal(cast(halves, T_F16, np.zeros(64, np.float32), T_F32, CAST_NONE),
-                                  halves.astype(np.float32))
+    np.testing.assert_array_equal(
+        cast(halves, T_F16, np.zeros(64, np.float32), T_F32, CAST_NONE), halves.astype(np.float32)
+    )
     ints = RNG.integers(-1 << 20, 1 << 20, 64).astype(np.int32)
-    np.testing.assert_array_equal(cast(ints, T_I32, np.zeros(64, np.float32), T_F32, CAST_NONE),
-                                  ints.astype(np.float32))
+    np.testing.assert_array_equal(
+        cast(ints, T_I32, np.zeros(64, np.float32), T_F32, CAST_NONE), ints.astype(np.float32)
+    )
 
 
 def test_cast_count_leaves_the_tail():
@@ -242,18 +259,32 @@ def test_cast_count_leaves_the_tail():
 # Compare / CompareScalar / Select / And on masks
 # ---------------------------------------------------------------------------------------------
 
-CMP = {"LT": (0, np.less), "GT": (1, np.greater), "EQ": (2, np.equal), "LE": (3, np.less_equal),
-       "GE": (4, np.greater_equal), "NE": (5, np.not_equal)}
+CMP = {
+    "LT": (0, np.less),
+    "GT": (1, np.greater),
+    "EQ": (2, np.equal),
+    "LE": (3, np.less_equal),
+    "GE": (4, np.greater_equal),
+    "NE": (5, np.not_equal),
+}
 SEL_CMPMASK, SEL_SCALAR, SEL_TENSOR = 0, 1, 2
 
 
 def compare_select(a, b, cmp, selmode=-1, scalar=None, sel_scalar=0.0):
     out = np.full(a.size, -9, a.dtype)
     mask = np.zeros(max(32, a.size // 8), np.uint8)
-    params = (int(a.dtype == np.float16), a.size, CMP[cmp][0], int(scalar is not None),
-              F32_BITS(scalar if scalar is not None else 0.0), selmode, F32_BITS(sel_scalar), a.size)
+    params = (
+        int(a.dtype == np.float16),
+        a.size,
+        CMP[cmp][0],
+        int(scalar is not None),
+        F32_BITS(scalar if scalar is not None else 0.0),
+        selmode,
+        F32_BITS(sel_scalar),
+        a.size,
+    )
     run("api_compare_select", a, b, out, mask, params=params)
-    return out, mask[:a.size // 8]
+    return out, mask[: a.size // 8]
 
 
 @pytest.mark.parametrize("cmp", list(CMP))
@@ -285,7 +316,7 @@ def test_select_mode0_reuses_the_first_iteration_of_mask_bits():
     # VSEL_CMPMASK_SPR: every 256-byte iteration (64 floats) uses the same first 64 mask bits.
     a = RNG.standard_normal(128).astype(np.float32)
     b = RNG.standard_normal(128).astype(np.float32)
-    out, mask = compare_select(a, b, "LT", selmode=SEL_CMPMASK)
+    out, _mask = compare_select(a, b, "LT", selmode=SEL_CMPMASK)
     lt = a < b
     np.testing.assert_array_equal(out, np.where(np.tile(lt[:64], 2), a, b))
 
@@ -302,8 +333,24 @@ def test_and_of_masks_as_uint16():
 # Elementwise arithmetic, Axpy, repeat forms
 # ---------------------------------------------------------------------------------------------
 
-OPS = {"Add": 0, "Sub": 1, "Mul": 2, "Div": 3, "Max": 4, "Min": 5, "Adds": 6, "Muls": 7, "Maxs": 8, "Mins": 9,
-       "Abs": 10, "Duplicate": 11, "And": 12, "Or": 13, "Relu": 14, "Not": 15}
+OPS = {
+    "Add": 0,
+    "Sub": 1,
+    "Mul": 2,
+    "Div": 3,
+    "Max": 4,
+    "Min": 5,
+    "Adds": 6,
+    "Muls": 7,
+    "Maxs": 8,
+    "Mins": 9,
+    "Abs": 10,
+    "Duplicate": 11,
+    "And": 12,
+    "Or": 13,
+    "Relu": 14,
+    "Not": 15,
+}
 DTYPE_CODES = {np.float32: 0, np.float16: 1, np.int32: 2, np.int16: 3, np.uint16: 4}
 
 
@@ -317,11 +364,19 @@ def elementwise(op, a, b, scalar=0, count=None):
 
 
 FLOAT_OPS = {
-    "Add": lambda a, b, s: a + b, "Sub": lambda a, b, s: a - b, "Mul": lambda a, b, s: a * b,
-    "Div": lambda a, b, s: a / b, "Max": lambda a, b, s: np.maximum(a, b), "Min": lambda a, b, s: np.minimum(a, b),
-    "Adds": lambda a, b, s: a + s, "Muls": lambda a, b, s: a * s, "Maxs": lambda a, b, s: np.maximum(a, s),
-    "Mins": lambda a, b, s: np.minimum(a, s), "Abs": lambda a, b, s: np.abs(a),
-    "Duplicate": lambda a, b, s: np.full_like(a, s), "Relu": lambda a, b, s: np.maximum(a, 0),
+    "Add": lambda a, b, s: a + b,
+    "Sub": lambda a, b, s: a - b,
+    "Mul": lambda a, b, s: a * b,
+    "Div": lambda a, b, s: a / b,
+    "Max": lambda a, b, s: np.maximum(a, b),
+    "Min": lambda a, b, s: np.minimum(a, b),
+    "Adds": lambda a, b, s: a + s,
+    "Muls": lambda a, b, s: a * s,
+    "Maxs": lambda a, b, s: np.maximum(a, s),
+    "Mins": lambda a, b, s: np.minimum(a, s),
+    "Abs": lambda a, b, s: np.abs(a),
+    "Duplicate": lambda a, b, s: np.full_like(a, s),
+    "Relu": lambda a, b, s: np.maximum(a, 0),
 }
 
 
@@ -355,15 +410,18 @@ def test_bitwise_on_uint16():
     np.testing.assert_array_equal(elementwise("Not", a, b), ~a)
 
 
-@pytest.mark.parametrize("mode,dst_dtype,src_dtype", [(0, np.float32, np.float32), (1, np.float16, np.float16),
-                                                      (2, np.float32, np.float16)])
+@pytest.mark.parametrize(
+    "mode,dst_dtype,src_dtype", [(0, np.float32, np.float32), (1, np.float16, np.float16), (2, np.float32, np.float16)]
+)
 def test_axpy_accumulates(mode, dst_dtype, src_dtype):
     dst = RNG.standard_normal(128).astype(dst_dtype)
     src = RNG.standard_normal(128).astype(src_dtype)
     out = np.zeros(128, dst_dtype)
     run("api_axpy", dst, src, out, params=(mode, 100, F32_BITS(0.5), 128, 128))
     expected = (src[:100].astype(np.float64) * 0.5 + dst[:100]).astype(dst_dtype)
-    np.testing.assert_allclose(out[:100].astype(np.float64), expected.astype(np.float64), rtol=1e-3 if mode == 1 else 1e-6)
+    np.testing.assert_allclose(
+        out[:100].astype(np.float64), expected.astype(np.float64), rtol=1e-3 if mode == 1 else 1e-6
+    )
     np.testing.assert_array_equal(out[100:], dst[100:])
 
 
@@ -390,6 +448,7 @@ def test_add_repeat_form_with_strides_and_masks():
 # ---------------------------------------------------------------------------------------------
 # Multi-core behaviour, queues, tiling key, InitOutput, statistics
 # ---------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("code", [0, 1, 2])
 def test_atomic_add_across_cores(code):
@@ -449,8 +508,15 @@ def test_statistics_count_exactly():
     x = np.arange(64, dtype=np.float32)
     out = np.zeros(64, np.float32)
     stats = run("api_stats", x, out)
-    expected = dict(block_dim=1, dma_count=3, gm_read_bytes=256, gm_write_bytes=256, vector_instr_count=2,
-                    gm_scalar_access_count=4, ub_peak_bytes=2 * 224 + 1024)
+    expected = dict(
+        block_dim=1,
+        dma_count=3,
+        gm_read_bytes=256,
+        gm_write_bytes=256,
+        vector_instr_count=2,
+        gm_scalar_access_count=4,
+        ub_peak_bytes=2 * 224 + 1024,
+    )
     for key, value in expected.items():
         assert stats[key] == value, (key, stats[key], value)
         if key != "block_dim":
@@ -474,16 +540,22 @@ ATTRS = dataclasses.asdict(Dcnv3Attrs(group=2, group_channels=8))
 
 def dcnv3_inputs(dtype=torch.float32, mask_last=18):
     gen = torch.Generator().manual_seed(0)
-    return (torch.randn(1, 4, 5, 16, generator=gen).to(dtype), torch.randn(1, 4, 5, 36, generator=gen).to(dtype),
-            torch.rand(1, 4, 5, mask_last, generator=gen).to(dtype))
+    return (
+        torch.randn(1, 4, 5, 16, generator=gen).to(dtype),
+        torch.randn(1, 4, 5, 36, generator=gen).to(dtype),
+        torch.rand(1, 4, 5, mask_last, generator=gen).to(dtype),
+    )
 
 
-@pytest.mark.parametrize("change,message", [
-    (lambda x, o, m: (x.double(), o, m), "input has dtype torch.float64"),
-    (lambda x, o, m: (x, o.half(), m), "offset has dtype torch.float16 but input has torch.float32"),
-    (lambda x, o, m: (x, o, m[..., :17]), r"mask must have shape \[N, H_out, W_out, group\*P\] = \[1, 4, 5, 18\]"),
-    (lambda x, o, m: (x[..., :15], o, m), "input channels"),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (lambda x, o, m: (x.double(), o, m), "input has dtype torch.float64"),
+        (lambda x, o, m: (x, o.half(), m), "offset has dtype torch.float16 but input has torch.float32"),
+        (lambda x, o, m: (x, o, m[..., :17]), r"mask must have shape \[N, H_out, W_out, group\*P\] = \[1, 4, 5, 18\]"),
+        (lambda x, o, m: (x[..., :15], o, m), "input channels"),
+    ],
+)
 def test_dcnv3_forward_rejects_bad_tensors(change, message):
     with pytest.raises(ValueError, match=message):
         sim.dcnv3_forward(*change(*dcnv3_inputs()), **ATTRS)

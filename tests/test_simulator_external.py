@@ -4,6 +4,7 @@ GET_TILING_DATA, DTYPE_X from the build, raw set_flag / wait_flag) is compiled u
 the simulator and run on several cores with packed tiling bytes. The developer-side
 scripts/check_simulator_fidelity.sh runs Huawei's DrivingSDK kernels through the same path.
 """
+
 import struct
 from pathlib import Path
 
@@ -23,8 +24,15 @@ def build_dir(tmp_path_factory):
 
 
 def scaled_add(build_dir, **defines):
-    return build_kernel(HERE / "scaled_add.cpp", "scaled_add", ARGS, build_dir, tiling_struct="ScaledAddTilingData",
-                        tiling_headers=[HERE / "scaled_add_tiling.h"], defines={"DTYPE_X": "float", **defines})
+    return build_kernel(
+        HERE / "scaled_add.cpp",
+        "scaled_add",
+        ARGS,
+        build_dir,
+        tiling_struct="ScaledAddTilingData",
+        tiling_headers=[HERE / "scaled_add_tiling.h"],
+        defines={"DTYPE_X": "float", **defines},
+    )
 
 
 def tiling(per_core, total, scale, tile):
@@ -74,5 +82,5 @@ def test_failed_assert_and_bad_requests(build_dir):
 def test_compile_error_is_reported(build_dir, tmp_path):
     bad = tmp_path / "bad.cpp"
     bad.write_text('#include "kernel_operator.h"\nextern "C" __global__ __aicore__ void bad(GM_ADDR x) { Nope(x); }\n')
-    with pytest.raises(RuntimeError, match="compiling bad.cpp against the simulator failed"):
+    with pytest.raises(RuntimeError, match=r"compiling bad\.cpp against the simulator failed"):
         build_kernel(bad, "bad", ["x"], build_dir)

@@ -1,6 +1,7 @@
 """scripts/check_simulator_fidelity.sh is developer-side (it needs a fetched DrivingSDK, so CI cannot
 run the comparison); CI checks that it refuses to run without a usable DrivingSDK path and that its
 tiling re-derivations produce the documented struct layouts."""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -21,8 +22,12 @@ def test_usage_without_drivingsdk_path():
 
 
 def test_refuses_a_path_that_is_not_drivingsdk(tmp_path):
-    proc = subprocess.run(["bash", str(SCRIPT), "--drivingsdk", str(tmp_path)], capture_output=True, text=True,
-                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT / "python"), "PYTHON": sys.executable})
+    proc = subprocess.run(
+        ["bash", str(SCRIPT), "--drivingsdk", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT / "python"), "PYTHON": sys.executable},
+    )
     assert proc.returncode != 0
     assert "neither a DrivingSDK checkout" in proc.stderr + proc.stdout
 
@@ -41,5 +46,5 @@ def test_grid_sampler_tiling_layout():
     assert raw.size == 8 + 8 + 4 + 4 * 16 + 4  # int64, int64, bool (+3 pad), 16 int32, padded to 8
     head = raw[:16].view(np.int64)
     assert list(head) == [0, 1] and raw[16] == 1
-    ints = raw[20:20 + 64].view(np.int32)
+    ints = raw[20 : 20 + 64].view(np.int32)
     assert list(ints[:4]) == [2, 30, 16, 24]

@@ -7,6 +7,7 @@ pages'; each test names its page (paths below are relative to PAGES). Elements a
 
 Kernels: simulator/selftest/api_kat_vector.cpp and the api_*.cpp kernels of test_simulator_api.py.
 """
+
 import json
 import pathlib
 
@@ -14,13 +15,36 @@ import numpy as np
 import pytest
 
 from dcnv3_ascend import sim  # built by setup.py; a missing build must fail, not skip
+
 _sim = sim._sim
 
 PAGES = "asc-devkit docs/zh/api/SIMD-API/基础API/Memory矢量计算/"
 F32_BITS = lambda v: int(np.array(v, np.float32).view(np.uint32))  # noqa: E731
 
-OPS = ["Add", "Sub", "Mul", "Div", "Max", "Min", "And", "Or", "Adds", "Muls", "Maxs", "Mins", "Abs", "Relu", "Exp",
-       "Ln", "Sqrt", "Reciprocal", "Rsqrt", "Not", "Duplicate", "Axpy"]
+OPS = [
+    "Add",
+    "Sub",
+    "Mul",
+    "Div",
+    "Max",
+    "Min",
+    "And",
+    "Or",
+    "Adds",
+    "Muls",
+    "Maxs",
+    "Mins",
+    "Abs",
+    "Relu",
+    "Exp",
+    "Ln",
+    "Sqrt",
+    "Reciprocal",
+    "Rsqrt",
+    "Not",
+    "Duplicate",
+    "Axpy",
+]
 DTYPES = {np.float32: 0, np.float16: 1, np.int16: 2}
 COUNT, MASK, BITS = 0, 1, 2
 DENSE = (1, 1, 1, 8, 8, 8)  # dstBlk, src0Blk, src1Blk, dstRep, src0Rep, src1Rep
@@ -35,7 +59,17 @@ def vector(op, src0, src1=None, dst=None, *, form=COUNT, n=None, bits=(0, 0), re
     first = n if form != BITS else bits[0]
     signed = lambda v: v - 2**64 if v >= 2**63 else v  # noqa: E731  (params travel as int64)
     scalar_param = int(scalar) if dtype is np.int16 else F32_BITS(scalar)
-    params = (OPS.index(op), DTYPES[dtype], form, signed(first), signed(bits[1]), repeat, *strides, scalar_param, src0.size)
+    params = (
+        OPS.index(op),
+        DTYPES[dtype],
+        form,
+        signed(first),
+        signed(bits[1]),
+        repeat,
+        *strides,
+        scalar_param,
+        src0.size,
+    )
     _sim.run_selftest("api_kat_vector", [src0, src1, dst], list(params), block_dim=1, soc="Ascend910B3")
     return dst
 
@@ -45,7 +79,7 @@ def printed_close(actual, printed):
     rounded to the digits shown (half a unit of the last printed digit)."""
     for value, text in zip(actual, printed):
         decimals = len(text.split(".")[1]) if "." in text else 0
-        assert abs(float(value) - float(text)) <= 0.5 * 10.0 ** -decimals + 1e-12, (value, text)
+        assert abs(float(value) - float(text)) <= 0.5 * 10.0**-decimals + 1e-12, (value, text)
 
 
 HALF_1_512 = np.arange(1, 513, dtype=np.float16)
@@ -92,8 +126,13 @@ def _iterations(values, width=128):
     return values.reshape(-1, width)
 
 
-@pytest.mark.parametrize("kwargs", [pytest.param(dict(form=MASK, n=64), id="mask-64"),
-                                    pytest.param(dict(form=BITS, bits=(2**64 - 1, 0)), id="bits-low-64")])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        pytest.param(dict(form=MASK, n=64), id="mask-64"),
+        pytest.param(dict(form=BITS, bits=(2**64 - 1, 0)), id="bits-low-64"),
+    ],
+)
 def test_add_first_64_of_each_iteration(kwargs):
     out = vector("Add", HALF_1_512, HALF_513_1024, repeat=4, **kwargs)
     expected = _iterations(np.arange(514, 1537, 2))[:, :64]
@@ -103,7 +142,7 @@ def test_add_first_64_of_each_iteration(kwargs):
 
 def test_add_with_src0_repeat_stride_16():
     out = vector("Add", HALF_1_512, HALF_513_1024, form=MASK, n=128, repeat=2, strides=(1, 1, 1, 8, 16, 8))
-    np.testing.assert_array_equal(out[:128], np.arange(514, 769, 2))     # [514 516 518 ... 768
+    np.testing.assert_array_equal(out[:128], np.arange(514, 769, 2))  # [514 516 518 ... 768
     np.testing.assert_array_equal(out[128:256], np.arange(898, 1153, 2))  # 898 900 ... 1150 1152]
 
 
@@ -126,17 +165,22 @@ SCALAR_EXAMPLES = {
 }
 
 
-@pytest.mark.parametrize("kwargs", [dict(form=COUNT, n=512), dict(form=MASK, n=128, repeat=4),
-                                    dict(form=BITS, bits=(2**64 - 1, 2**64 - 1), repeat=4)],
-                         ids=["count-512", "mask-128-repeat-4", "bits-all-repeat-4"])
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(form=COUNT, n=512), dict(form=MASK, n=128, repeat=4), dict(form=BITS, bits=(2**64 - 1, 2**64 - 1), repeat=4)],
+    ids=["count-512", "mask-128-repeat-4", "bits-all-repeat-4"],
+)
 @pytest.mark.parametrize("op", list(SCALAR_EXAMPLES))
 def test_scalar_page_examples(op, kwargs):
     out = vector(op, HALF_1_512, scalar=2.0, strides=(1, 1, 0, 8, 8, 0), **kwargs)
     np.testing.assert_array_equal(out, SCALAR_EXAMPLES[op].astype(np.float16))
 
 
-UNARY_FORMS = [dict(form=COUNT, n=512), dict(form=MASK, n=128, repeat=4),
-               dict(form=BITS, bits=(2**64 - 1, 2**64 - 1), repeat=4)]
+UNARY_FORMS = [
+    dict(form=COUNT, n=512),
+    dict(form=MASK, n=128, repeat=4),
+    dict(form=BITS, bits=(2**64 - 1, 2**64 - 1), repeat=4),
+]
 UNARY_IDS = ["count-512", "mask-full-repeat", "bits-all-repeat"]
 
 
@@ -169,8 +213,11 @@ def forms_for(dtype, total=512):
     """The three forms over `total` elements of dtype: count, continuous mask, bit mask."""
     lanes = 256 // np.dtype(dtype).itemsize
     all_bits = (2**64 - 1, 2**64 - 1 if lanes == 128 else 0)
-    return [dict(form=COUNT, n=total), dict(form=MASK, n=lanes, repeat=total // lanes),
-            dict(form=BITS, bits=all_bits, repeat=total // lanes)]
+    return [
+        dict(form=COUNT, n=total),
+        dict(form=MASK, n=lanes, repeat=total // lanes),
+        dict(form=BITS, bits=all_bits, repeat=total // lanes),
+    ]
 
 
 @pytest.mark.parametrize("form", [0, 1, 2], ids=UNARY_IDS)
@@ -222,9 +269,11 @@ def test_not_page_example():
     np.testing.assert_array_equal(out[[0, 1, 2, -2, -1]], [-10, 1, -9, -10, -1])
 
 
-@pytest.mark.parametrize("kwargs", [dict(form=COUNT, n=256), dict(form=MASK, n=128, repeat=2),
-                                    dict(form=BITS, bits=(2**64 - 1, 2**64 - 1), repeat=2)],
-                         ids=["count-256", "mask-128-repeat-2", "bits-all-repeat-2"])
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(form=COUNT, n=256), dict(form=MASK, n=128, repeat=2), dict(form=BITS, bits=(2**64 - 1, 2**64 - 1), repeat=2)],
+    ids=["count-256", "mask-128-repeat-2", "bits-all-repeat-2"],
+)
 def test_duplicate_page_example(kwargs):
     # 数据填充/Duplicate.md: half scalar 18.0 into 256 elements; repeat forms
     # Duplicate(dst, 18, mask, 2, 1, 8).
@@ -276,10 +325,17 @@ def test_gatherb_page_example():
 CAST_NONE, CAST_RINT, CAST_FLOOR, CAST_CEIL, CAST_ROUND, CAST_TRUNC = range(6)
 
 
-@pytest.mark.parametrize("mode,printed", [(CAST_CEIL, [2, 2, 2, 3, 3, 3]), (CAST_RINT, [1, 2, 2, 2, 2, 3]),
-                                          (CAST_FLOOR, [1, 1, 1, 2, 2, 2]), (CAST_ROUND, [1, 2, 2, 2, 3, 3]),
-                                          (CAST_TRUNC, [1, 1, 1, 2, 2, 2])],
-                         ids=["ceil", "rint", "floor", "round", "trunc"])
+@pytest.mark.parametrize(
+    "mode,printed",
+    [
+        (CAST_CEIL, [2, 2, 2, 3, 3, 3]),
+        (CAST_RINT, [1, 2, 2, 2, 2, 3]),
+        (CAST_FLOOR, [1, 1, 1, 2, 2, 2]),
+        (CAST_ROUND, [1, 2, 2, 2, 3, 3]),
+        (CAST_TRUNC, [1, 1, 1, 2, 2, 2]),
+    ],
+    ids=["ceil", "rint", "floor", "round", "trunc"],
+)
 def test_cast_half_to_int32_page_example(mode, printed):
     # 类型转换/Cast.md: half [1.4, 1.5, 1.6, 2.4, 2.5, 2.6, ... 2.6] -> int32_t per RoundMode.
     src = np.full(64, 2.6, np.float16)
@@ -295,8 +351,13 @@ def test_cast_half_to_int32_cast_none_follows_the_cann_header():
     # implementation (impl/dav_c220/kernel_operator_vec_vconv_impl.h) asserts "CAST_NONE from half
     # to int32_t not supported on current device". The header wins for CANN 8.1.
     with pytest.raises(sim.SimulatorError, match=r"\[cast-mode\].*half -> int32_t with CAST_NONE"):
-        _sim.run_selftest("api_kat_cast_half_int32", [np.ones(64, np.float16), np.zeros(64, np.int32)],
-                          [CAST_NONE, 64], block_dim=1, soc="Ascend910B3")
+        _sim.run_selftest(
+            "api_kat_cast_half_int32",
+            [np.ones(64, np.float16), np.zeros(64, np.int32)],
+            [CAST_NONE, 64],
+            block_dim=1,
+            soc="Ascend910B3",
+        )
 
 
 CMP_MODES = {"LT": 0, "GT": 1, "EQ": 2, "LE": 3, "GE": 4, "NE": 5}
@@ -324,8 +385,9 @@ def test_compare_lt_page_example():
     b = np.repeat(np.array([2, 4, 6, 8, 10, 12, 14, 16], np.float32), 8)
     out = np.full(64, -9, np.float32)
     mask = np.zeros(32, np.uint8)
-    _sim.run_selftest("api_compare_select", [a, b, out, mask], [0, 64, 0, 0, 0, -1, 0, 64], block_dim=1,
-                      soc="Ascend910B3")
+    _sim.run_selftest(
+        "api_compare_select", [a, b, out, mask], [0, 64, 0, 0, 0, -1, 0, 64], block_dim=1, soc="Ascend910B3"
+    )
     np.testing.assert_array_equal(mask[:8], [0, 255, 255, 255, 0, 0, 0, 0])
 
 
@@ -343,19 +405,23 @@ def test_select_page_examples(mode):
     src1 = np.array(example.get("src1Local", np.zeros(256)), np.float32)
     mask = np.array(example["maskLocal"], np.uint8)
     out = np.full(256, -9, np.float32)
-    _sim.run_selftest("api_kat_select", [src0, src1, mask, out], [mode, 256, F32_BITS(0.0), mask.size],
-                      block_dim=1, soc="Ascend910B3")
+    _sim.run_selftest(
+        "api_kat_select", [src0, src1, mask, out], [mode, 256, F32_BITS(0.0), mask.size], block_dim=1, soc="Ascend910B3"
+    )
     np.testing.assert_array_equal(out, np.array(example["dstLocal"], np.float32))
 
 
-@pytest.mark.parametrize("dtype,count,length", [(np.float32, 288, 320), (np.float32, 8320, 8320),
-                                                (np.float16, 288, 384), (np.float16, 8320, 8320)])
+@pytest.mark.parametrize(
+    "dtype,count,length",
+    [(np.float32, 288, 320), (np.float32, 8320, 8320), (np.float16, 288, 384), (np.float16, 8320, 8320)],
+)
 def test_reduce_sum_page_example(dtype, count, length):
     # 归约计算/ReduceSum.md: the sum of 288 and of 8320 ones is 288 and 8320 in dst[0].
     src = np.ones(length, dtype)
     out = np.zeros(32 // np.dtype(dtype).itemsize, dtype)
-    _sim.run_selftest("api_reduce_sum", [src, out], [int(dtype == np.float16), count, length, 256], block_dim=1,
-                      soc="Ascend910B3")
+    _sim.run_selftest(
+        "api_reduce_sum", [src, out], [int(dtype == np.float16), count, length, 256], block_dim=1, soc="Ascend910B3"
+    )
     assert out[0] == count
 
 

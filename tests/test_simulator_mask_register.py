@@ -10,9 +10,11 @@ ResetMask(); SetMaskNorm() (kernel_operator_vec_binary_scalar_impl.h, AddsImpl).
 
 Kernel: simulator/selftest/api_mask_register.cpp.
 """
+
 import numpy as np
 
 from dcnv3_ascend import sim  # built by setup.py; a missing build must fail, not skip
+
 _sim = sim._sim
 
 N = 256

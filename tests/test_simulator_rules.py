@@ -5,19 +5,22 @@ The deliberately bad kernels live in simulator/selftest/rules_*.cpp and run thro
 _sim.run_selftest(name, buffers, params, block_dim=...). A SimulatorError reads
 "[rule] core N: what happened".
 """
+
 import threading
 
 import numpy as np
 import pytest
 
 from dcnv3_ascend import sim  # built by setup.py; a missing build must fail, not skip
+
 _sim = sim._sim
 
 
 def _run(name, params=(), block_dim=1, soc="Ascend910B3", check_pipe_hazards=True):
     buffers = [np.zeros(64, np.float32), np.zeros(64, np.float32)]
-    return _sim.run_selftest(name, buffers, list(params), block_dim=block_dim, soc=soc,
-                             check_pipe_hazards=check_pipe_hazards)
+    return _sim.run_selftest(
+        name, buffers, list(params), block_dim=block_dim, soc=soc, check_pipe_hazards=check_pipe_hazards
+    )
 
 
 def _expect(rule, name, params=(), block_dim=1, **kwargs):
@@ -31,97 +34,290 @@ def _expect(rule, name, params=(), block_dim=1, **kwargs):
 
 # (test id, kernel, params, block_dim, rule, fragments the message must contain)
 BAD_KERNELS = [
-    ("misaligned-ub-copy", "rule_misaligned_copy", (), 1, "ub-address-unaligned",
-     ["DataCopy(GM->UB)", "UB address 4", "32 bytes"]),
-    ("unaligned-copy-length", "rule_unaligned_length", (), 1, "datacopy-length-unaligned",
-     ["count=7", "28 B", "DataCopyPad"]),
-    ("ub-over-capacity", "rule_ub_capacity", (150000, 30000), 1, "ub-capacity",
-     ["2 x 30016 B", "needs 60032 B", "46592", "196608", "TBuf #1 (150016 B)"]),
+    (
+        "misaligned-ub-copy",
+        "rule_misaligned_copy",
+        (),
+        1,
+        "ub-address-unaligned",
+        ["DataCopy(GM->UB)", "UB address 4", "32 bytes"],
+    ),
+    (
+        "unaligned-copy-length",
+        "rule_unaligned_length",
+        (),
+        1,
+        "datacopy-length-unaligned",
+        ["count=7", "28 B", "DataCopyPad"],
+    ),
+    (
+        "ub-over-capacity",
+        "rule_ub_capacity",
+        (150000, 30000),
+        1,
+        "ub-capacity",
+        ["2 x 30016 B", "needs 60032 B", "46592", "196608", "TBuf #1 (150016 B)"],
+    ),
     ("queue-overflow", "rule_queue_overflow", (), 1, "queue-overflow", ["AllocTensor", "all 1 of its buffers"]),
     ("deque-empty", "rule_deque_empty", (), 1, "queue-empty", ["DeQue", "VECOUT", "wait"]),
     ("enque-beyond-depth", "rule_enque_depth", (), 1, "queue-depth", ["EnQue", "depth 1"]),
     ("free-foreign-tensor", "rule_free_foreign", (), 1, "queue-misuse", ["FreeTensor", "did not hand out"]),
-    ("gm-dma-out-of-bounds", "rule_gm_oob_dma", (), 1, "gm-out-of-bounds",
-     ["DataCopy(GM->UB)", "bytes [128, 384) of 'arg0' (256 bytes), 128 past its end"]),
-    ("gm-beyond-tensor-size", "rule_gm_oob_sized", (), 1, "gm-beyond-global-buffer",
-     ["GetValue", "[64, 68)", "GlobalTensor of 16 elements"]),
+    (
+        "gm-dma-out-of-bounds",
+        "rule_gm_oob_dma",
+        (),
+        1,
+        "gm-out-of-bounds",
+        ["DataCopy(GM->UB)", "bytes [128, 384) of 'arg0' (256 bytes), 128 past its end"],
+    ),
+    (
+        "gm-beyond-tensor-size",
+        "rule_gm_oob_sized",
+        (),
+        1,
+        "gm-beyond-global-buffer",
+        ["GetValue", "[64, 68)", "GlobalTensor of 16 elements"],
+    ),
     ("ub-view-out-of-bounds", "rule_ub_oob", (64, 0), 1, "ub-out-of-bounds", ["operator[](64)", "64 elements"]),
     ("ub-op-out-of-bounds", "rule_ub_oob", (0, 1), 1, "ub-write-beyond-view", ["Add", "needs 260 B", "holds 256 B"]),
     ("partial-overlap", "rule_partial_overlap", (), 1, "ub-partial-overlap", ["Add", "[32, 288)", "[0, 256)"]),
     ("datacopypad-blockcount-0", "rule_datacopypad_params", (0,), 1, "datacopy-params", ["blockCount=0"]),
     ("datacopypad-blockcount-4096", "rule_datacopypad_params", (1,), 1, "datacopy-params", ["blockCount=4096"]),
-    ("datacopypad-padding", "rule_datacopypad_params", (2,), 1, "datacopy-params",
-     ["leftPadding=9", "at most 32 B"]),
-    ("datacopypad-blocklen-multiple", "rule_datacopypad_params", (3,), 1, "datacopy-params",
-     ["blockLen=6 B", "sizeof(float) = 4"]),
+    ("datacopypad-padding", "rule_datacopypad_params", (2,), 1, "datacopy-params", ["leftPadding=9", "at most 32 B"]),
+    (
+        "datacopypad-blocklen-multiple",
+        "rule_datacopypad_params",
+        (3,),
+        1,
+        "datacopy-params",
+        ["blockLen=6 B", "sizeof(float) = 4"],
+    ),
     ("datacopypad-blocklen-max", "rule_datacopypad_params", (4,), 1, "datacopy-params", ["blockLen=2097152"]),
     ("gather-unaligned-offset", "rule_gather_offset", (0,), 1, "gather-offset", ["element 3", "= 6", "bytes"]),
     ("gather-beyond-src", "rule_gather_offset", (1,), 1, "gather-offset", ["reads byte 256", "256 B"]),
-    ("waitflag-without-setflag", "rule_waitflag_unset", (), 1, "waitflag-unset",
-     ["WaitFlag<HardEvent::MTE2_V>(0)", "wait forever"]),
-    ("missing-mte2-to-v-sync", "rule_pipe_hazard", (0,), 1, "ub-pipe-hazard",
-     ["V instruction Muls reads", "MTE2 instruction DataCopy(GM->UB)", "SetFlag<HardEvent::MTE2_V>"]),
-    ("missing-v-to-mte3-sync", "rule_pipe_hazard", (1,), 1, "ub-pipe-hazard",
-     ["MTE3 instruction DataCopy(UB->GM) reads", "V instruction Muls", "SetFlag<HardEvent::V_MTE3>"]),
-    ("gm-written-by-two-cores", "rule_gm_race", (0,), 2, "gm-race",
-     ["DataCopy(UB->GM) writes GM at byte 0 of 'arg0'", "wrote (DataCopy(UB->GM))", "SyncAll"]),
+    (
+        "waitflag-without-setflag",
+        "rule_waitflag_unset",
+        (),
+        1,
+        "waitflag-unset",
+        ["WaitFlag<HardEvent::MTE2_V>(0)", "wait forever"],
+    ),
+    (
+        "missing-mte2-to-v-sync",
+        "rule_pipe_hazard",
+        (0,),
+        1,
+        "ub-pipe-hazard",
+        ["V instruction Muls reads", "MTE2 instruction DataCopy(GM->UB)", "SetFlag<HardEvent::MTE2_V>"],
+    ),
+    (
+        "missing-v-to-mte3-sync",
+        "rule_pipe_hazard",
+        (1,),
+        1,
+        "ub-pipe-hazard",
+        ["MTE3 instruction DataCopy(UB->GM) reads", "V instruction Muls", "SetFlag<HardEvent::V_MTE3>"],
+    ),
+    (
+        "gm-written-by-two-cores",
+        "rule_gm_race",
+        (0,),
+        2,
+        "gm-race",
+        ["DataCopy(UB->GM) writes GM at byte 0 of 'arg0'", "wrote (DataCopy(UB->GM))", "SyncAll"],
+    ),
     ("gm-read-while-another-core-writes", "rule_gm_race", (2,), 2, "gm-race", ["at byte 0 of 'arg0'", "SyncAll"]),
-    ("gm-reload-without-mte3-to-mte2-sync", "rule_gm_pipe_hazard", (0,), 1, "gm-pipe-hazard",
-     ["MTE2 instruction DataCopy(GM->UB) reads GM", "MTE3 instruction DataCopy(UB->GM) wrote",
-      "SetFlag/WaitFlag<HardEvent::MTE3_MTE2>"]),
-    ("syncall-skipped-by-a-core", "rule_syncall_skipped", (), 4, "syncall-deadlock",
-     ["core 0 returned from the kernel without reaching SyncAll (barrier #1)", "wait forever"]),
-    ("syncall-more-cores-than-soc", "rule_syncall_oversubscribed", (), 41, "syncall-oversubscribed",
-     ["block_dim=41", "40 vector cores"]),
+    (
+        "gm-reload-without-mte3-to-mte2-sync",
+        "rule_gm_pipe_hazard",
+        (0,),
+        1,
+        "gm-pipe-hazard",
+        [
+            "MTE2 instruction DataCopy(GM->UB) reads GM",
+            "MTE3 instruction DataCopy(UB->GM) wrote",
+            "SetFlag/WaitFlag<HardEvent::MTE3_MTE2>",
+        ],
+    ),
+    (
+        "syncall-skipped-by-a-core",
+        "rule_syncall_skipped",
+        (),
+        4,
+        "syncall-deadlock",
+        ["core 0 returned from the kernel without reaching SyncAll (barrier #1)", "wait forever"],
+    ),
+    (
+        "syncall-more-cores-than-soc",
+        "rule_syncall_oversubscribed",
+        (),
+        41,
+        "syncall-oversubscribed",
+        ["block_dim=41", "40 vector cores"],
+    ),
     ("atomic-left-on", "rule_atomic_left_on", (), 1, "atomic-left-on", ["SetAtomicAdd<float>", "SetAtomicNone"]),
-    ("atomic-type-mismatch", "rule_atomic_type_mismatch", (), 1, "atomic-type-mismatch",
-     ["half data", "SetAtomicAdd<float>"]),
-    ("compare-count-not-256-bytes", "rule_compare_count", (40,), 1, "compare-count",
-     ["count=40", "160 B", "multiple of 256 B", "count=64"]),
+    (
+        "atomic-type-mismatch",
+        "rule_atomic_type_mismatch",
+        (),
+        1,
+        "atomic-type-mismatch",
+        ["half data", "SetAtomicAdd<float>"],
+    ),
+    (
+        "compare-count-not-256-bytes",
+        "rule_compare_count",
+        (40,),
+        1,
+        "compare-count",
+        ["count=40", "160 B", "multiple of 256 B", "count=64"],
+    ),
     ("select-in-reserved-ub", "rule_select_reserved", (), 1, "ub-reserved-area", ["188416", "195072"]),
     ("cast-nan-to-int", "rule_cast_to_int", (0,), 1, "nan-undefined", ["Cast of nan to int32_t"]),
     ("cast-out-of-int-range", "rule_cast_to_int", (1,), 1, "cast-out-of-range", ["3e+09", "int32_t"]),
     ("cast-unsupported-mode", "rule_cast_mode", (), 1, "cast-mode", ["float -> bfloat16_t", "CAST_NONE"]),
     ("max-with-nan", "rule_max_nan", (), 1, "nan-undefined", ["Maxs", "NaN"]),
-    ("reduce-sum-count-0", "api_reduce_sum", (0, 0, 64, 8), 1, "vector-count",
-     ["ReduceSum: count=0", "inner_kernel_operator_vec_reduce_intf.cppm"]),
+    (
+        "reduce-sum-count-0",
+        "api_reduce_sum",
+        (0, 0, 64, 8),
+        1,
+        "vector-count",
+        ["ReduceSum: count=0", "inner_kernel_operator_vec_reduce_intf.cppm"],
+    ),
     # Kernel types as CANN 8.1's compile scripts decide them (simulator/include/sim/kernel_type.h).
-    ("syncall-in-aiv-only-kernel", "rule_syncall_aiv_only", (), 2, "syncall-kernel-type",
-     ["KERNEL_TYPE_AIV_ONLY", "ascendc_compile_v220.py get_v220_kernel_type_mix_flag", "compile_op.py",
-      "impl/dav_c220/kernel_operator_sync_impl.h", "KERNEL_TYPE_MIX_AIV_1_0"]),
-    ("cube-only-kernel-type", "rule_kernel_type_aic_only", (), 1, "kernel-type",
-     ["KERNEL_TYPE_AIC_ONLY", "cube cores only"]),
-    ("mix-aic-kernel-type", "rule_kernel_type_mix_aic", (), 1, "sim-unsupported",
-     ["KERNEL_TYPE_MIX_AIC_1_2", "no cube"]),
+    (
+        "syncall-in-aiv-only-kernel",
+        "rule_syncall_aiv_only",
+        (),
+        2,
+        "syncall-kernel-type",
+        [
+            "KERNEL_TYPE_AIV_ONLY",
+            "ascendc_compile_v220.py get_v220_kernel_type_mix_flag",
+            "compile_op.py",
+            "impl/dav_c220/kernel_operator_sync_impl.h",
+            "KERNEL_TYPE_MIX_AIV_1_0",
+        ],
+    ),
+    (
+        "cube-only-kernel-type",
+        "rule_kernel_type_aic_only",
+        (),
+        1,
+        "kernel-type",
+        ["KERNEL_TYPE_AIC_ONLY", "cube cores only"],
+    ),
+    (
+        "mix-aic-kernel-type",
+        "rule_kernel_type_mix_aic",
+        (),
+        1,
+        "sim-unsupported",
+        ["KERNEL_TYPE_MIX_AIC_1_2", "no cube"],
+    ),
     # The scalar unit reading or writing UB (simulator/include/sim/pipe_hazards.h).
-    ("scalar-read-after-mte2", "rule_scalar_pipe", (0, 0), 1, "ub-scalar-hazard",
-     ["S instruction GetValue reads", "MTE2 instruction DataCopy(GM->UB)", "SetFlag<HardEvent::MTE2_S>"]),
-    ("scalar-read-after-vector", "rule_scalar_pipe", (1, 0), 1, "ub-scalar-hazard",
-     ["S instruction GetValue reads", "V instruction Muls", "SetFlag<HardEvent::V_S>"]),
-    ("vector-read-after-scalar-write", "rule_scalar_pipe", (2, 0), 1, "ub-scalar-hazard",
-     ["V instruction Muls reads", "S instruction SetValue", "SetFlag<HardEvent::S_V>"]),
-    ("mte3-read-after-scalar-write", "rule_scalar_pipe", (3, 0), 1, "ub-scalar-hazard",
-     ["MTE3 instruction DataCopy(UB->GM) reads", "S instruction SetValue", "SetFlag<HardEvent::S_MTE3>"]),
+    (
+        "scalar-read-after-mte2",
+        "rule_scalar_pipe",
+        (0, 0),
+        1,
+        "ub-scalar-hazard",
+        ["S instruction GetValue reads", "MTE2 instruction DataCopy(GM->UB)", "SetFlag<HardEvent::MTE2_S>"],
+    ),
+    (
+        "scalar-read-after-vector",
+        "rule_scalar_pipe",
+        (1, 0),
+        1,
+        "ub-scalar-hazard",
+        ["S instruction GetValue reads", "V instruction Muls", "SetFlag<HardEvent::V_S>"],
+    ),
+    (
+        "vector-read-after-scalar-write",
+        "rule_scalar_pipe",
+        (2, 0),
+        1,
+        "ub-scalar-hazard",
+        ["V instruction Muls reads", "S instruction SetValue", "SetFlag<HardEvent::S_V>"],
+    ),
+    (
+        "mte3-read-after-scalar-write",
+        "rule_scalar_pipe",
+        (3, 0),
+        1,
+        "ub-scalar-hazard",
+        ["MTE3 instruction DataCopy(UB->GM) reads", "S instruction SetValue", "SetFlag<HardEvent::S_MTE3>"],
+    ),
     # Counts and strides the real API narrows (simulator/README.md lists every API checked).
-    ("gather-count-over-255-repeats", "rule_gather_count", (16448,), 1, "count-narrowing",
-     ["Gather: count=16448", "257 full repeats", "uint8_t", "inner_kernel_operator_vec_gather_intf.cppm",
-      "would run 1 of them", "at most 16320"]),
-    ("datacopy-count-over-65535-blocks", "rule_datacopy_count", (), 1, "count-narrowing",
-     ["DataCopy(GM->UB): count=524288", "65536 blocks", "uint16_t DataCopyParams::blockLen",
-      "inner_kernel_operator_data_copy_intf.cppm", "copy 0 blocks"]),
-    ("adds-repeat-times-300", "rule_param_narrowing", (0, 300), 1, "count-narrowing",
-     ["Adds: repeatTimes=300", "8-bit", "kernel_operator_vec_binary_scalar_intf.h", "would use 44"]),
-    ("duplicate-repeat-stride-300", "rule_param_narrowing", (1, 300), 1, "count-narrowing",
-     ["Duplicate: dstRepeatStride=300", "kernel_operator_vec_duplicate_intf.h", "would use 44"]),
-    ("brcb-repeat-times-256", "rule_param_narrowing", (2, 256), 1, "count-narrowing",
-     ["Brcb: repeatTimes=256", "kernel_operator_vec_brcb_intf.h", "would use 0"]),
-    ("gatherb-negative-repeat-times", "rule_param_narrowing", (3, -1), 1, "count-narrowing",
-     ["Gatherb: repeatTimes=-1", "kernel_operator_vec_gather_intf.h", "would use 255"]),
+    (
+        "gather-count-over-255-repeats",
+        "rule_gather_count",
+        (16448,),
+        1,
+        "count-narrowing",
+        [
+            "Gather: count=16448",
+            "257 full repeats",
+            "uint8_t",
+            "inner_kernel_operator_vec_gather_intf.cppm",
+            "would run 1 of them",
+            "at most 16320",
+        ],
+    ),
+    (
+        "datacopy-count-over-65535-blocks",
+        "rule_datacopy_count",
+        (),
+        1,
+        "count-narrowing",
+        [
+            "DataCopy(GM->UB): count=524288",
+            "65536 blocks",
+            "uint16_t DataCopyParams::blockLen",
+            "inner_kernel_operator_data_copy_intf.cppm",
+            "copy 0 blocks",
+        ],
+    ),
+    (
+        "adds-repeat-times-300",
+        "rule_param_narrowing",
+        (0, 300),
+        1,
+        "count-narrowing",
+        ["Adds: repeatTimes=300", "8-bit", "kernel_operator_vec_binary_scalar_intf.h", "would use 44"],
+    ),
+    (
+        "duplicate-repeat-stride-300",
+        "rule_param_narrowing",
+        (1, 300),
+        1,
+        "count-narrowing",
+        ["Duplicate: dstRepeatStride=300", "kernel_operator_vec_duplicate_intf.h", "would use 44"],
+    ),
+    (
+        "brcb-repeat-times-256",
+        "rule_param_narrowing",
+        (2, 256),
+        1,
+        "count-narrowing",
+        ["Brcb: repeatTimes=256", "kernel_operator_vec_brcb_intf.h", "would use 0"],
+    ),
+    (
+        "gatherb-negative-repeat-times",
+        "rule_param_narrowing",
+        (3, -1),
+        1,
+        "count-narrowing",
+        ["Gatherb: repeatTimes=-1", "kernel_operator_vec_gather_intf.h", "would use 255"],
+    ),
 ]
 
 
-@pytest.mark.parametrize("name,params,block_dim,rule,fragments", [case[1:] for case in BAD_KERNELS],
-                         ids=[case[0] for case in BAD_KERNELS])
+@pytest.mark.parametrize(
+    "name,params,block_dim,rule,fragments", [case[1:] for case in BAD_KERNELS], ids=[case[0] for case in BAD_KERNELS]
+)
 def test_bad_kernel_is_refused(name, params, block_dim, rule, fragments):
     message = _expect(rule, name, params, block_dim)
     for fragment in fragments:
@@ -168,9 +364,11 @@ def test_syncall_in_a_kernel_type_cann_builds_with_ffts(name):
     np.testing.assert_array_equal(out, np.repeat([2, 3, 4, 1], 8).astype(np.float32))
 
 
-@pytest.mark.parametrize("direction,expected", [(0, 4.0), (1, 8.0), (2, [2, 4, 6, 8, 10, 12, 14, 16]),
-                                                (3, [1, 2, 3, 4, 5, 6, 7, 8])],
-                         ids=["mte2-to-scalar", "vector-to-scalar", "scalar-to-vector", "scalar-to-mte3"])
+@pytest.mark.parametrize(
+    "direction,expected",
+    [(0, 4.0), (1, 8.0), (2, [2, 4, 6, 8, 10, 12, 14, 16]), (3, [1, 2, 3, 4, 5, 6, 7, 8])],
+    ids=["mte2-to-scalar", "vector-to-scalar", "scalar-to-vector", "scalar-to-mte3"],
+)
 def test_fenced_scalar_access_runs_and_computes(direction, expected):
     """With the matching MTE2_S / V_S / S_V / S_MTE3 fence each direction runs and moves the right
     values: x[3] = 4 read by the scalar unit, 2 * x[3] after Muls, 2 * (i + 1) and i + 1 written

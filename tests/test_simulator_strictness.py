@@ -5,10 +5,12 @@ mode (the default, used by this project's kernels and tests) and are warnings in
 
 Kernel: simulator/selftest/rules_strictness.cpp; api_builtins for the position warning.
 """
+
 import numpy as np
 import pytest
 
 from dcnv3_ascend import sim  # built by setup.py; a missing build must fail, not skip
+
 _sim = sim._sim
 
 
@@ -19,11 +21,14 @@ def run(scenario, strict):
     return x, out, stats
 
 
-@pytest.mark.parametrize("scenario,rule,words", [
-    (0, "ub-read-beyond-view", ["CompareScalar", "needs 256 B", "holds 160 B"]),
-    (1, "gm-global-buffer-range", ["SetGlobalBuffer(size=100000", "not inside one GM buffer"]),
-    (2, "gm-beyond-global-buffer", ["DataCopy(GM->UB)", "GlobalTensor of 32 elements"]),
-])
+@pytest.mark.parametrize(
+    "scenario,rule,words",
+    [
+        (0, "ub-read-beyond-view", ["CompareScalar", "needs 256 B", "holds 160 B"]),
+        (1, "gm-global-buffer-range", ["SetGlobalBuffer(size=100000", "not inside one GM buffer"]),
+        (2, "gm-beyond-global-buffer", ["DataCopy(GM->UB)", "GlobalTensor of 32 elements"]),
+    ],
+)
 def test_bug_risk_rules_fail_in_strict_mode_and_warn_in_lenient_mode(scenario, rule, words):
     with pytest.raises(_sim.SimulatorError) as err:
         run(scenario, strict=True)
@@ -50,8 +55,9 @@ def test_access_past_the_gm_allocation_fails_in_both_modes(strict):
 
 def test_strict_mode_is_the_default():
     with pytest.raises(_sim.SimulatorError, match=r"\[ub-read-beyond-view\]"):
-        _sim.run_selftest("rule_strictness", [np.zeros(64, np.float32), np.zeros(8, np.float32),
-                                              np.zeros(64, np.float32)], [0])
+        _sim.run_selftest(
+            "rule_strictness", [np.zeros(64, np.float32), np.zeros(8, np.float32), np.zeros(64, np.float32)], [0]
+        )
 
 
 def test_buffer_position_outside_the_documented_data_path_warns_only():
@@ -63,8 +69,9 @@ def test_buffer_position_outside_the_documented_data_path_warns_only():
     assert len(warned) == 1 and "DataCopy(GM->UB): dst is a VECCALC tensor" in warned[0], stats["warnings"]
     # the same kernel's queue-based copies (api_builtins: VECIN in, VECOUT out) draw no warning
     x = np.arange(64, dtype=np.float32)
-    stats = _sim.run_selftest("api_builtins", [x, np.zeros(8, np.float32), np.zeros(64, np.float32),
-                                               np.zeros(8, np.int64)], [0])
+    stats = _sim.run_selftest(
+        "api_builtins", [x, np.zeros(8, np.float32), np.zeros(64, np.float32), np.zeros(8, np.int64)], [0]
+    )
     assert stats["warnings"] == [], stats["warnings"]
 
 
@@ -75,8 +82,9 @@ def test_vector_operand_past_its_view_but_inside_ub_is_class_b():
     assert rules == ["[ub-read-beyond-view]", "[ub-write-beyond-view]"], stats["warnings"]
 
 
-@pytest.mark.parametrize("direction", [0, 1, 2, 3], ids=["mte2-to-scalar", "vector-to-scalar", "scalar-to-vector",
-                                                          "scalar-to-mte3"])
+@pytest.mark.parametrize(
+    "direction", [0, 1, 2, 3], ids=["mte2-to-scalar", "vector-to-scalar", "scalar-to-vector", "scalar-to-mte3"]
+)
 def test_unfenced_scalar_access_is_class_b(direction):
     # CANN's --cce-auto-sync inserts these fences (pipe_hazards.h): production kernels built with it
     # (DrivingSDK's grid_sampler2d_v2) leave them out, so lenient mode only warns; strict mode, which
@@ -84,7 +92,6 @@ def test_unfenced_scalar_access_is_class_b(direction):
     x, y = np.arange(1, 9, dtype=np.float32), np.zeros(8, np.float32)
     with pytest.raises(_sim.SimulatorError, match=r"^\[ub-scalar-hazard\].*strict mode"):
         _sim.run_selftest("rule_scalar_pipe", [x, y], [direction, 0], block_dim=1, soc="Ascend910B3")
-    stats = _sim.run_selftest("rule_scalar_pipe", [x, y], [direction, 0], block_dim=1, soc="Ascend910B3",
-                              strict=False)
+    stats = _sim.run_selftest("rule_scalar_pipe", [x, y], [direction, 0], block_dim=1, soc="Ascend910B3", strict=False)
     warned = [w for w in stats["warnings"] if w.startswith("[ub-scalar-hazard]")]
     assert len(warned) == 1 and "without synchronisation" in warned[0], stats["warnings"]

@@ -14,11 +14,13 @@ example or definition of its asc-devkit page (docs/zh/api/SIMD-API/...):
 
 Kernels: simulator/selftest/api_third_party.cpp.
 """
+
 import numpy as np
 import pytest
 import torch
 
 from dcnv3_ascend import sim  # built by setup.py; a missing build must fail, not skip
+
 _sim = sim._sim
 
 F32_BITS = lambda v: int(np.array(v, np.float32).view(np.uint32))  # noqa: E731
@@ -74,16 +76,20 @@ def gather_mask(pattern, repeat, blk=1, rep=8, src1_rep=0, in_place=False, patte
     pat = np.zeros(64, np.uint32) if pattern_words is None else pattern_words
     out = np.full(512, -1.0, np.float32)
     cnt = np.zeros(4, np.int64)
-    _sim.run_selftest("api_gather_mask", [src, pat, out, cnt],
-                      [pattern, repeat, blk, rep, src1_rep, int(in_place), int(reduce)])
+    _sim.run_selftest(
+        "api_gather_mask", [src, pat, out, cnt], [pattern, repeat, blk, rep, src1_rep, int(in_place), int(reduce)]
+    )
     return src, out, int(cnt[0])
 
 
-@pytest.mark.parametrize("kwargs,rule,text", [
-    (dict(pattern=8, repeat=1), "gather-mask-pattern", "src1Pattern=8 must be in [1, 7]"),
-    (dict(pattern=1, repeat=300, rep=0), "vector-repeat", "repeatTimes=300 exceeds 255"),
-    (dict(pattern=1, repeat=1, reduce=True), "not-simulated", "reduceMode=true"),
-])
+@pytest.mark.parametrize(
+    "kwargs,rule,text",
+    [
+        (dict(pattern=8, repeat=1), "gather-mask-pattern", "src1Pattern=8 must be in [1, 7]"),
+        (dict(pattern=1, repeat=300, rep=0), "vector-repeat", "repeatTimes=300 exceeds 255"),
+        (dict(pattern=1, repeat=1, reduce=True), "not-simulated", "reduceMode=true"),
+    ],
+)
 def test_gather_mask_rules(kwargs, rule, text):
     with pytest.raises(_sim.SimulatorError) as err:
         gather_mask(**kwargs)
@@ -91,13 +97,14 @@ def test_gather_mask_rules(kwargs, rule, text):
 
 
 def test_gather_mask_documented_example_pattern_2_in_place():
-    src, out, kept = gather_mask(2, 4, in_place=True)
+    _src, out, kept = gather_mask(2, 4, in_place=True)
     assert kept == 128
     np.testing.assert_array_equal(out[:128], np.arange(2, 257, 2, dtype=np.float32))
 
 
-@pytest.mark.parametrize("pattern,lanes", [(1, [0, 2]), (2, [1, 3]), (3, [0]), (4, [1]), (5, [2]), (6, [3]),
-                                           (7, [0, 1, 2, 3])])
+@pytest.mark.parametrize(
+    "pattern,lanes", [(1, [0, 2]), (2, [1, 3]), (3, [0]), (4, [1]), (5, [2]), (6, [3]), (7, [0, 1, 2, 3])]
+)
 def test_gather_mask_builtin_patterns(pattern, lanes):
     src, out, kept = gather_mask(pattern, 2, rep=16)  # iterations 16 blocks (128 floats) apart
     idx = [r * 128 + e for r in range(2) for e in range(64) if e % 4 in lanes]

@@ -1,6 +1,7 @@
 """SoC facts live in one table, op_host/dcnv3_soc_table.h: the build configuration, the simulator
 and the NPU adapter read it, and no other source file keeps its own copy of a core count, a UB
 size or the list of SoC names."""
+
 import os
 import re
 import sys
@@ -31,8 +32,9 @@ def test_table_rows_are_the_platform_config_values():
     # CANN 8.1.RC1 platform_config/<SoC>.ini: vector_core_cnt, ub_size, cube_freq.
     assert TABLE["Ascend910B3"] == dict(compute_unit="ascend910b", vector_core_num=40, ub_bytes=196608, clock_mhz=1800)
     assert TABLE["Ascend910B1"] == dict(compute_unit="ascend910b", vector_core_num=48, ub_bytes=196608, clock_mhz=1850)
-    assert TABLE["Ascend910_9362"] == dict(compute_unit="ascend910_93", vector_core_num=40, ub_bytes=196608,
-                                           clock_mhz=1500)
+    assert TABLE["Ascend910_9362"] == dict(
+        compute_unit="ascend910_93", vector_core_num=40, ub_bytes=196608, clock_mhz=1500
+    )
     assert "Ascend910B" not in TABLE  # CANN maps the bare name to the first-generation ascend910
     assert len(TABLE) == 12
 

@@ -5,6 +5,7 @@ neither kernel asks for a user workspace (the backward accumulates into its fp32
 
 The kernels' own walk of these ranges is checked end to end in test_sim_kernels.py.
 """
+
 import dataclasses
 
 import pytest
@@ -40,8 +41,19 @@ SOCS = ["Ascend910B3", "Ascend910B3-8core"]
 
 def _problem(shape, dtype):
     n, h, w, g, c, k, s, pad, d, rc = shape
-    a = Dcnv3Attrs(kernel_h=k, kernel_w=k, stride_h=s, stride_w=s, pad_h=pad, pad_w=pad, dilation_h=d, dilation_w=d,
-                   group=g, group_channels=c, remove_center=rc)
+    a = Dcnv3Attrs(
+        kernel_h=k,
+        kernel_w=k,
+        stride_h=s,
+        stride_w=s,
+        pad_h=pad,
+        pad_w=pad,
+        dilation_h=d,
+        dilation_w=d,
+        group=g,
+        group_channels=c,
+        remove_center=rc,
+    )
     (ho, wo), p = a.output_size(h, w), a.points
     # Only shapes matter to the plan: stride-0 expanded views avoid allocating big tensors.
     empty = lambda *size: torch.zeros(1, dtype=dtype).expand(*size)  # noqa: E731
@@ -183,8 +195,11 @@ def test_empty_image_plans_an_ordinary_launch(dims):
 def test_unsupported_group_channels_get_the_host_message():
     """A group whose points do not fit the UB is refused by the host's check, naming the limit."""
     (inp, off, msk), attrs, _ = _problem((1, 8, 8, 1, 4096, 3, 1, 1, 1, 0), torch.float32)
-    with pytest.raises(ValueError, match=r"group_channels=4096 with a 3x3 kernel does not fit .* at most "
-                                         r"group_channels=\d+ is supported"):
+    with pytest.raises(
+        ValueError,
+        match=r"group_channels=4096 with a 3x3 kernel does not fit .* at most "
+        r"group_channels=\d+ is supported",
+    ):
         sim.plan_forward(inp, off, msk, **attrs)
 
 
@@ -192,7 +207,10 @@ def test_too_many_points_get_a_message_that_does_not_contradict_itself():
     """Even one channel per group does not fit a 41x41 kernel's 1681 points: the message says so
     instead of offering group_channels=1."""
     (inp, off, msk), attrs, _ = _problem((1, 41, 41, 1, 1, 41, 1, 20, 1, 0), torch.float32)
-    with pytest.raises(ValueError, match=r"41x41 kernel \(1681 sampling points per group\) does not fit .* even "
-                                         r"with group_channels=1") as info:
+    with pytest.raises(
+        ValueError,
+        match=r"41x41 kernel \(1681 sampling points per group\) does not fit .* even "
+        r"with group_channels=1",
+    ) as info:
         sim.plan_forward(inp, off, msk, **attrs)
     assert "at most group_channels" not in str(info.value)

@@ -3,6 +3,7 @@
 Runs a small subset of the quick suite in-process (a few cases, float32 and float64, which share
 one float64 golden) so the file stays fast.
 """
+
 import json
 import math
 

@@ -144,7 +144,9 @@ class Parser {
       if (pos_ >= s_.size()) break;
       const char e = s_[pos_++];
       switch (e) {
-        case '"': case '\\': case '/': out->push_back(e); break;
+        case '"':
+        case '\\':
+        case '/': out->push_back(e); break;
         case 'b': out->push_back('\b'); break;
         case 'f': out->push_back('\f'); break;
         case 'n': out->push_back('\n'); break;
@@ -203,9 +205,9 @@ class Parser {
 
 // AttributeProto.AttributeType as a name, whether GE wrote the enum's number or its name.
 inline std::string TypeName(const Value& v) {
-  static const char* const kNames[] = {"UNDEFINED", "FLOAT", "INT", "STRING", "TENSOR", "GRAPH", "FLOATS", "INTS",
-                                       "STRINGS", "TENSORS", "GRAPHS", "SPARSE_TENSOR", "SPARSE_TENSORS", "TYPE_PROTO",
-                                       "TYPE_PROTOS"};
+  static const char* const kNames[] = {
+      "UNDEFINED", "FLOAT",   "INT",    "STRING",        "TENSOR",         "GRAPH",      "FLOATS",     "INTS",
+      "STRINGS",   "TENSORS", "GRAPHS", "SPARSE_TENSOR", "SPARSE_TENSORS", "TYPE_PROTO", "TYPE_PROTOS"};
   if (v.kind == Value::kString) return v.text;
   if (v.kind == Value::kNumber) {
     const long n = std::strtol(v.text.c_str(), nullptr, 10);
@@ -226,8 +228,7 @@ inline std::string ReadInt(const Value& v, const std::string& name, int64_t* out
 
 // Reads a float field ("f"), written as a JSON number or as its decimal text.
 inline std::string ReadFloat(const Value& v, const std::string& name, double* out) {
-  if (v.kind != Value::kNumber && v.kind != Value::kString)
-    return "attribute '" + name + "': \"f\" must be a number";
+  if (v.kind != Value::kNumber && v.kind != Value::kString) return "attribute '" + name + "': \"f\" must be a number";
   char* end = nullptr;
   *out = std::strtod(v.text.c_str(), &end);
   if (v.text.empty() || *end != '\0') return "attribute '" + name + "': \"f\" is not a number: '" + v.text + "'";

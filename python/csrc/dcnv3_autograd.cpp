@@ -23,8 +23,9 @@ using torch::autograd::variable_list;
 
 // The signatures of the forward and backward schemas (dcnv3_schema.cpp), for typed op handles.
 using ForwardSignature = at::Tensor(const at::Tensor&, const at::Tensor&, const at::Tensor&, DCNV3_ATTR_PARAMS);
-using BackwardSignature = std::tuple<at::Tensor, at::Tensor, at::Tensor>(
-    const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, DCNV3_ATTR_PARAMS);
+using BackwardSignature = std::tuple<at::Tensor, at::Tensor, at::Tensor>(const at::Tensor&, const at::Tensor&,
+                                                                         const at::Tensor&, const at::Tensor&,
+                                                                         DCNV3_ATTR_PARAMS);
 
 constexpr int kTensorInputs = 3, kAttrs = 13;
 
@@ -44,8 +45,9 @@ class Dcnv3Autograd : public torch::autograd::Function<Dcnv3Autograd<kNames>> {
         c10::Dispatcher::singleton().findSchemaOrThrow(kNames.forward, "").template typed<ForwardSignature>();
     ctx->save_for_backward({input, offset, mask});
     // The integer attributes in schema order, offset_scale apart (it is the only double).
-    ctx->saved_data["ints"] = std::vector<int64_t>{kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h,
-                                                   dilation_w, group, group_channels, im2col_step, remove_center};
+    ctx->saved_data["ints"] =
+        std::vector<int64_t>{kernel_h,   kernel_w,   stride_h, stride_w,       pad_h,       pad_w,
+                             dilation_h, dilation_w, group,    group_channels, im2col_step, remove_center};
     ctx->saved_data["offset_scale"] = offset_scale;
     // Below autograd, to the device kernel (apply only turns grad mode off).
     at::AutoDispatchBelowADInplaceOrView below_autograd;
@@ -67,8 +69,7 @@ class Dcnv3Autograd : public torch::autograd::Function<Dcnv3Autograd<kNames>> {
 };
 
 template <const OpNames& kNames>
-at::Tensor ApplyAutograd(const at::Tensor& input, const at::Tensor& offset, const at::Tensor& mask,
-                         DCNV3_ATTR_PARAMS) {
+at::Tensor ApplyAutograd(const at::Tensor& input, const at::Tensor& offset, const at::Tensor& mask, DCNV3_ATTR_PARAMS) {
   return Dcnv3Autograd<kNames>::apply(input, offset, mask, DCNV3_ATTR_ARGS);
 }
 

@@ -6,11 +6,12 @@ op's ONNX node for both of torch's exporters (_onnx_node.py).
 Submodules (modules, functions, compat, models, reference, fallback, sim, onnx, bench, verify, ...) load on first
 use, so a missing optional piece never breaks `import dcnv3_ascend`.
 """
+
 import importlib
 
 import torch
 
-from . import _onnx_node, _ops
+from . import _onnx_node, _ops  # noqa: F401  (importing _ops registers the op and its kernels)
 from ._ops import HAS_EXTENSION
 from .attrs import Dcnv3Attrs
 
@@ -19,10 +20,24 @@ _onnx_node.register()
 
 __version__ = "0.1.0"
 
-__all__ = ["dcnv3", "dcnv3_backward", "HAS_EXTENSION", "__version__"]
+__all__ = ["HAS_EXTENSION", "__version__", "dcnv3", "dcnv3_backward"]
 
-_SUBMODULES = ("modules", "functions", "compat", "reference", "fallback", "sim", "bench", "verify", "models", "onnx",
-               "backends", "shapes", "attrs", "plot")
+_SUBMODULES = (
+    "modules",
+    "functions",
+    "compat",
+    "reference",
+    "fallback",
+    "sim",
+    "bench",
+    "verify",
+    "models",
+    "onnx",
+    "backends",
+    "shapes",
+    "attrs",
+    "plot",
+)
 
 
 def dcnv3(input, offset, mask, *attrs, **named_attrs):

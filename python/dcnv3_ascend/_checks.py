@@ -10,6 +10,7 @@ tests/op_fuzz.py checks that this file and the C++ accept and reject the same ra
 Sizes may be SymInts (torch.compile with dynamic shapes): size comparisons go through
 torch._check, which records a guard or a runtime assert instead of branching in Python.
 """
+
 import collections
 
 import numpy as np
@@ -18,8 +19,7 @@ import torch
 SUPPORTED_DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
 
 # What a kernel needs to know about one call, as dcnv3::Problem.
-Problem = collections.namedtuple(
-    "Problem", "batch height_in width_in height_out width_out channels points")
+Problem = collections.namedtuple("Problem", "batch height_in width_in height_out width_out channels points")
 
 INT64_MAX = 2**63 - 1
 # dcnv3::kMaxGeometryAttr: InternImage's op takes these attributes as int.
@@ -28,8 +28,20 @@ MAX_GEOMETRY_ATTR = 2**31 - 1
 # (dcnv3::ValidateAttrs walks them in the same order).
 _INT_ATTR_RANGES = tuple(
     (name, 0 if name.startswith("pad_") else 1, INT64_MAX if name == "im2col_step" else MAX_GEOMETRY_ATTR)
-    for name in ("kernel_h", "kernel_w", "stride_h", "stride_w", "pad_h", "pad_w", "dilation_h", "dilation_w",
-                 "group", "group_channels", "im2col_step"))
+    for name in (
+        "kernel_h",
+        "kernel_w",
+        "stride_h",
+        "stride_w",
+        "pad_h",
+        "pad_w",
+        "dilation_h",
+        "dilation_w",
+        "group",
+        "group_channels",
+        "im2col_step",
+    )
+)
 
 
 def _dtype_name(dtype):
@@ -50,12 +62,35 @@ def output_size(size, pad, dilation, kernel, stride):
     return (size + 2 * pad - (dilation * (kernel - 1) + 1)) // stride + 1
 
 
-def validate_attrs(kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, group,
-                   group_channels, offset_scale, im2col_step, remove_center):
+def validate_attrs(
+    kernel_h,
+    kernel_w,
+    stride_h,
+    stride_w,
+    pad_h,
+    pad_w,
+    dilation_h,
+    dilation_w,
+    group,
+    group_channels,
+    offset_scale,
+    im2col_step,
+    remove_center,
+):
     """dcnv3::ValidateAttrs: raises RuntimeError naming the first bad attribute."""
-    values = dict(kernel_h=kernel_h, kernel_w=kernel_w, stride_h=stride_h, stride_w=stride_w, pad_h=pad_h,
-                  pad_w=pad_w, dilation_h=dilation_h, dilation_w=dilation_w, group=group,
-                  group_channels=group_channels, im2col_step=im2col_step)
+    values = dict(
+        kernel_h=kernel_h,
+        kernel_w=kernel_w,
+        stride_h=stride_h,
+        stride_w=stride_w,
+        pad_h=pad_h,
+        pad_w=pad_w,
+        dilation_h=dilation_h,
+        dilation_w=dilation_w,
+        group=group,
+        group_channels=group_channels,
+        im2col_step=im2col_step,
+    )
     for name, low, high in _INT_ATTR_RANGES:
         if values[name] < low:
             _fail(f"{name} must be >= {low}, got {values[name]}")
@@ -96,8 +131,25 @@ def _check_shape(name, t, want, last_desc):
         torch._check(got == expected, message)
 
 
-def check_dcnv3_args(input, offset, mask, grad_output, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w,
-                     dilation_h, dilation_w, group, group_channels, offset_scale, im2col_step, remove_center):
+def check_dcnv3_args(
+    input,
+    offset,
+    mask,
+    grad_output,
+    kernel_h,
+    kernel_w,
+    stride_h,
+    stride_w,
+    pad_h,
+    pad_w,
+    dilation_h,
+    dilation_w,
+    group,
+    group_channels,
+    offset_scale,
+    im2col_step,
+    remove_center,
+):
     """dcnv3::CheckDcnv3Args: validates one call and returns its Problem.
 
     grad_output is None for the forward op. Raises RuntimeError with the C++ messages.
@@ -111,25 +163,50 @@ def check_dcnv3_args(input, offset, mask, grad_output, kernel_h, kernel_w, strid
     if grad_output is not None:
         _check_like_input("grad_output", grad_output, input)
 
-    validate_attrs(kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, group,
-                   group_channels, offset_scale, im2col_step, remove_center)
+    validate_attrs(
+        kernel_h,
+        kernel_w,
+        stride_h,
+        stride_w,
+        pad_h,
+        pad_w,
+        dilation_h,
+        dilation_w,
+        group,
+        group_channels,
+        offset_scale,
+        im2col_step,
+        remove_center,
+    )
     if input.dim() != 4:
         _fail(f"input must be 4-D [N, H, W, group*group_channels], got {_dims(input.shape)}")
     n, h, w, c = input.shape
     channels = group * group_channels
-    torch._check(c == channels, lambda: (
-        f"input channels (last dim) must equal group*group_channels = {group}*{group_channels} = {channels}, "
-        f"got {c}"))
+    torch._check(
+        c == channels,
+        lambda: (
+            f"input channels (last dim) must equal group*group_channels = {group}*{group_channels} = {channels}, "
+            f"got {c}"
+        ),
+    )
     span_h = dilation_h * (kernel_h - 1) + 1
     span_w = dilation_w * (kernel_w - 1) + 1
     # Python ints do not wrap: compare with int64's limit where the C++ checks for overflow.
-    torch._check(h + 2 * pad_h <= INT64_MAX, lambda: (
-        f"input H + 2*pad_h = {h} + 2*{pad_h} exceeds int64: the input height is too large for pad_h"))
-    torch._check(w + 2 * pad_w <= INT64_MAX, lambda: (
-        f"input W + 2*pad_w = {w} + 2*{pad_w} exceeds int64: the input width is too large for pad_w"))
-    torch._check((h + 2 * pad_h >= span_h) & (w + 2 * pad_w >= span_w), lambda: (
-        f"output size must be >= 1: input H, W = {h}, {w} with pad_h, pad_w = {pad_h}, {pad_w} "
-        f"is smaller than the dilated kernel {span_h}x{span_w}"))
+    torch._check(
+        h + 2 * pad_h <= INT64_MAX,
+        lambda: f"input H + 2*pad_h = {h} + 2*{pad_h} exceeds int64: the input height is too large for pad_h",
+    )
+    torch._check(
+        w + 2 * pad_w <= INT64_MAX,
+        lambda: f"input W + 2*pad_w = {w} + 2*{pad_w} exceeds int64: the input width is too large for pad_w",
+    )
+    torch._check(
+        (h + 2 * pad_h >= span_h) & (w + 2 * pad_w >= span_w),
+        lambda: (
+            f"output size must be >= 1: input H, W = {h}, {w} with pad_h, pad_w = {pad_h}, {pad_w} "
+            f"is smaller than the dilated kernel {span_h}x{span_w}"
+        ),
+    )
     h_out = output_size(h, pad_h, dilation_h, kernel_h, stride_h)
     w_out = output_size(w, pad_w, dilation_w, kernel_w, stride_w)
     points = kernel_h * kernel_w - remove_center
@@ -137,15 +214,21 @@ def check_dcnv3_args(input, offset, mask, grad_output, kernel_h, kernel_w, strid
     out_elements = 1
     for size in out_dims:  # zero sizes count as 1: strides must fit too
         out_elements = out_elements * torch.sym_max(size, 1)
-    torch._check(out_elements <= INT64_MAX, lambda: (
-        f"output shape [N, H_out, W_out, group*group_channels] = {_dims(out_dims)} is too large: its sizes "
-        f"multiply to more than int64 holds"))
+    torch._check(
+        out_elements <= INT64_MAX,
+        lambda: (
+            f"output shape [N, H_out, W_out, group*group_channels] = {_dims(out_dims)} is too large: its sizes "
+            f"multiply to more than int64 holds"
+        ),
+    )
     _check_shape("offset", offset, (n, h_out, w_out, group * points * 2), "group*P*2")
     _check_shape("mask", mask, (n, h_out, w_out, group * points), "group*P")
     if grad_output is not None:
         _check_shape("grad_output", grad_output, (n, h_out, w_out, c), "group*group_channels")
     # InternImage clamps the step to the batch, then requires it to divide the batch.
     step = torch.sym_max(torch.sym_min(im2col_step, n), 1)
-    torch._check((n == 0) | (n % step == 0), lambda: (
-        f"im2col_step must divide the batch size: im2col_step={im2col_step}, batch={n}"))
+    torch._check(
+        (n == 0) | (n % step == 0),
+        lambda: f"im2col_step must divide the batch size: im2col_step={im2col_step}, batch={n}",
+    )
     return Problem(n, h, w, h_out, w_out, c, points)

@@ -4,6 +4,7 @@ Names, arguments and Sequential layouts follow InternImage's ops_dcnv3.modules.d
 state_dict keys are derived from them (e.g. the LayerNorm of a channels_first -> channels_last
 norm is entry 1 of its Sequential).
 """
+
 import torch.nn.functional as F
 from torch import nn
 

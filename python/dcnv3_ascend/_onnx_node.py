@@ -14,6 +14,7 @@ and InternImage's 13 attributes named as in Dcnv3Attrs (offset_scale FLOAT, the 
 
 Only torch is needed here; the onnx package is needed by the exporters themselves, not by import.
 """
+
 import contextlib
 import dataclasses
 
@@ -65,8 +66,10 @@ def node_form(name):
 
 def node_attributes(attrs):
     """{name: value} of a Dcnv3Attrs, each value typed as the node stores it (int or float)."""
-    return {name: float(value) if ATTRIBUTE_IS_FLOAT[name] else int(value)
-            for name, value in dataclasses.asdict(attrs).items()}
+    return {
+        name: float(value) if ATTRIBUTE_IS_FLOAT[name] else int(value)
+        for name, value in dataclasses.asdict(attrs).items()
+    }
 
 
 def _dcnv3_decomposition(input, offset, mask, *attribute_values):
@@ -76,28 +79,37 @@ def _dcnv3_decomposition(input, offset, mask, *attribute_values):
         # takes any answer: give it the fake kernel's. A tracer (make_fx, run_decompositions)
         # takes NotImplemented as "keep the op".
         modes = torch._C._TorchDispatchModeKey
-        if (torch._C._get_dispatch_mode(modes.FAKE) is not None
-                and torch._C._get_dispatch_mode(modes.PROXY) is None):
+        if torch._C._get_dispatch_mode(modes.FAKE) is not None and torch._C._get_dispatch_mode(modes.PROXY) is None:
             return _ops._dcnv3_fake(input, offset, mask, *attribute_values)
         return NotImplemented
     attrs = Dcnv3Attrs(*attribute_values)
     form = _current_form[-1]
     height_out, width_out = attrs.output_size(input.shape[1], input.shape[2])
     return torch.onnx.ops.symbolic(
-        f"{form.domain}::{form.op_type}", (input, offset, mask), node_attributes(attrs), dtype=input.dtype,
-        shape=(input.shape[0], height_out, width_out, input.shape[3]), version=OPSET_VERSION)
+        f"{form.domain}::{form.op_type}",
+        (input, offset, mask),
+        node_attributes(attrs),
+        dtype=input.dtype,
+        shape=(input.shape[0], height_out, width_out, input.shape[3]),
+        version=OPSET_VERSION,
+    )
 
 
 def _dcnv3_torchscript_symbolic(g, input, offset, mask, *attribute_nodes):
     from torch.onnx import symbolic_helper
 
     # The attributes reach the symbolic as TorchScript constants.
-    attrs = Dcnv3Attrs(*(symbolic_helper._get_const(node, "f" if ATTRIBUTE_IS_FLOAT[name] else "i", name)
-                         for name, node in zip(ATTRIBUTE_IS_FLOAT, attribute_nodes)))
+    attrs = Dcnv3Attrs(
+        *(
+            symbolic_helper._get_const(node, "f" if ATTRIBUTE_IS_FLOAT[name] else "i", name)
+            for name, node in zip(ATTRIBUTE_IS_FLOAT, attribute_nodes)
+        )
+    )
     form = _current_form[-1]
     # g.op takes typed attributes as name_f=float / name_i=int.
-    typed = {f"{name}_{'f' if ATTRIBUTE_IS_FLOAT[name] else 'i'}": value
-             for name, value in node_attributes(attrs).items()}
+    typed = {
+        f"{name}_{'f' if ATTRIBUTE_IS_FLOAT[name] else 'i'}": value for name, value in node_attributes(attrs).items()
+    }
     output = g.op(f"{form.domain}::{form.op_type}", input, offset, mask, **typed)
     sizes = symbolic_helper._get_tensor_sizes(input)
     if sizes is not None and all(isinstance(s, int) for s in sizes[1:3]):

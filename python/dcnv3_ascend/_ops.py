@@ -14,6 +14,7 @@ every device, with a one-time warning.
 Registered here once, for both paths (the pytorch/extension-cpp pattern): fake kernels (output
 shapes from _checks.py), for meta tensors, torch.compile and export.
 """
+
 import importlib.util
 import os
 import warnings
@@ -25,16 +26,21 @@ from . import _checks
 FORCE_FALLBACK_ENV = "DCNV3_ASCEND_FORCE_FALLBACK"
 
 # Kept in step with python/csrc/dcnv3_schema.cpp; tests/test_op_fallback.py compares the two.
-_ATTRS_SCHEMA = ("int kernel_h, int kernel_w, int stride_h, int stride_w, int pad_h, int pad_w, int dilation_h, "
-                 "int dilation_w, int group, int group_channels, float offset_scale, int im2col_step, "
-                 "int remove_center")
+_ATTRS_SCHEMA = (
+    "int kernel_h, int kernel_w, int stride_h, int stride_w, int pad_h, int pad_w, int dilation_h, "
+    "int dilation_w, int group, int group_channels, float offset_scale, int im2col_step, "
+    "int remove_center"
+)
 DCNV3_SCHEMA = f"dcnv3(Tensor input, Tensor offset, Tensor mask, {_ATTRS_SCHEMA}) -> Tensor"
 _GRADS_SCHEMA = "(Tensor grad_input, Tensor grad_offset, Tensor grad_mask)"
-DCNV3_BACKWARD_SCHEMA = (f"dcnv3_backward(Tensor input, Tensor offset, Tensor mask, Tensor grad_output, "
-                         f"{_ATTRS_SCHEMA}) -> {_GRADS_SCHEMA}")
+DCNV3_BACKWARD_SCHEMA = (
+    f"dcnv3_backward(Tensor input, Tensor offset, Tensor mask, Tensor grad_output, {_ATTRS_SCHEMA}) -> {_GRADS_SCHEMA}"
+)
 DCNV3_SOFTMAX_MASK_SCHEMA = f"dcnv3_softmax_mask(Tensor input, Tensor offset, Tensor mask, {_ATTRS_SCHEMA}) -> Tensor"
-DCNV3_SOFTMAX_MASK_BACKWARD_SCHEMA = (f"dcnv3_softmax_mask_backward(Tensor input, Tensor offset, Tensor mask, "
-                                      f"Tensor grad_output, {_ATTRS_SCHEMA}) -> {_GRADS_SCHEMA}")
+DCNV3_SOFTMAX_MASK_BACKWARD_SCHEMA = (
+    f"dcnv3_softmax_mask_backward(Tensor input, Tensor offset, Tensor mask, "
+    f"Tensor grad_output, {_ATTRS_SCHEMA}) -> {_GRADS_SCHEMA}"
+)
 # (forward op, its backward op) of each pair.
 OP_PAIRS = (("dcnv3", "dcnv3_backward"), ("dcnv3_softmax_mask", "dcnv3_softmax_mask_backward"))
 
@@ -77,9 +83,12 @@ def _register_fallback():
     def warn_once():
         if not warned:
             warned.append(True)
-            warnings.warn(f"dcnv3_ascend: using the slow grid_sample fallback for npu::dcnv3: {FALLBACK_REASON}. "
-                          "Build the extension with `pip install .` (or `python setup.py build_ext --inplace`).",
-                          RuntimeWarning, stacklevel=3)
+            warnings.warn(
+                f"dcnv3_ascend: using the slow grid_sample fallback for npu::dcnv3: {FALLBACK_REASON}. "
+                "Build the extension with `pip install .` (or `python setup.py build_ext --inplace`).",
+                RuntimeWarning,
+                stacklevel=3,
+            )
 
     def forward_kernel(forward):
         def kernel(input, offset, mask, *attrs):
@@ -117,7 +126,8 @@ def _no_kernel(op_name):
             f"npu::{op_name} has no kernel for input on device '{input.device}' with layout {input.layout}: "
             f"this build of dcnv3_ascend has kernels for strided tensors on {built} (and meta tensors). "
             f"For npu, build it where torch_npu is importable; for other devices set {FORCE_FALLBACK_ENV}=1 "
-            "to use the grid_sample fallback.")
+            "to use the grid_sample fallback."
+        )
 
     return kernel
 
@@ -161,7 +171,8 @@ for _name, _backward_name in OP_PAIRS:
         _lib.impl(_backward_name, _no_kernel(_backward_name), "CompositeExplicitAutograd")
     else:
         # The extension registers the same formula in C++ (dcnv3_autograd.cpp).
-        torch.library.register_autograd(f"npu::{_name}", _backward_formula(_backward_name),
-                                        setup_context=_setup_context, lib=_lib)
+        torch.library.register_autograd(
+            f"npu::{_name}", _backward_formula(_backward_name), setup_context=_setup_context, lib=_lib
+        )
     torch.library.register_fake(f"npu::{_name}", _dcnv3_fake, lib=_lib)
     torch.library.register_fake(f"npu::{_backward_name}", _dcnv3_backward_fake, lib=_lib)

@@ -5,6 +5,7 @@ and `python -m dcnv3_ascend.verify` / `bench` need. Plots need matplotlib, ONNX 
 (and onnxscript for torch's dynamo exporter); `pip install "dcnv3-ascend[tools]"` (or
 `pip install -r requirements-test.txt` in a checkout) installs them all.
 """
+
 import importlib
 
 
@@ -15,5 +16,7 @@ def require(module, needed_for):
     except ModuleNotFoundError as error:
         if error.name != module.split(".")[0]:
             raise  # the package is there but broken: show the real error
-        raise ModuleNotFoundError(f"{needed_for} needs the '{error.name}' package, which is not installed: "
-                                  f"pip install {error.name}", name=error.name) from error
+        raise ModuleNotFoundError(
+            f"{needed_for} needs the '{error.name}' package, which is not installed: pip install {error.name}",
+            name=error.name,
+        ) from error

@@ -7,6 +7,7 @@ report, ONNX export) and splats `attrs.args()` where it calls the op. The 13 pos
 arguments remain only where InternImage's call conventions or the schema require them
 (DCNv3Function, dcnv3_core_pytorch, compat's DCNv3 extension, the modules' call into the op).
 """
+
 import dataclasses
 
 

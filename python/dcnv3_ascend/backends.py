@@ -10,6 +10,7 @@ of the same dtype (callers move them with .to(backend.device) and .cpu(); only n
 CPU). That keeps host copies out of bench's timings. `available()` never raises: it says why a
 backend cannot run here (no torch_npu, no device, extension not built).
 """
+
 import importlib
 import importlib.util
 
@@ -30,7 +31,7 @@ def _import_error(module):
 
 
 def _registered_op_error(dispatch_key):
-    """"" when npu::dcnv3 and npu::dcnv3_backward have a kernel for dispatch_key, else why not."""
+    """ "" when npu::dcnv3 and npu::dcnv3_backward have a kernel for dispatch_key, else why not."""
     error = _import_error("dcnv3_ascend._ops")
     if error:
         return error

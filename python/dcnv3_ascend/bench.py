@@ -14,6 +14,7 @@ Backends come from backends.py (the registry verify uses), shapes from shapes.py
 layers); `measure` returns one dict per (shape, backend), which `format_table` prints and
 plot.plot_throughput draws (--plot).
 """
+
 import argparse
 import statistics
 import time
@@ -69,11 +70,19 @@ def measure(cases, backends, repeats=7, dtype=torch.float32):
             timed[backend.name] = (median_ms(forward, repeats), median_ms(forward_backward, repeats))
         base = timed.get(BASELINE)
         for name, (fwd, fwd_bwd) in timed.items():
-            rows.append(dict(backend=name, shape_name=case.name, size=case.output_points,
-                             dtype=str(dtype).removeprefix("torch."), threads=torch.get_num_threads(),
-                             fwd_ms=fwd, fwdbwd_ms=fwd_bwd,
-                             fwd_speedup=base[0] / fwd if base else None,
-                             fwdbwd_speedup=base[1] / fwd_bwd if base else None))
+            rows.append(
+                dict(
+                    backend=name,
+                    shape_name=case.name,
+                    size=case.output_points,
+                    dtype=str(dtype).removeprefix("torch."),
+                    threads=torch.get_num_threads(),
+                    fwd_ms=fwd,
+                    fwdbwd_ms=fwd_bwd,
+                    fwd_speedup=base[0] / fwd if base else None,
+                    fwdbwd_speedup=base[1] / fwd_bwd if base else None,
+                )
+            )
     return rows
 
 
@@ -81,12 +90,16 @@ def format_table(rows):
     def ratio(x):
         return "-" if x is None else f"{x:.1f}x"
 
-    header = (f"{'shape':14} {'points':>7} {'backend':9} {'fwd ms':>9} {'fwd+bwd ms':>11} {'fwd vs base':>11} "
-              f"{'f+b vs base':>11}")
+    header = (
+        f"{'shape':14} {'points':>7} {'backend':9} {'fwd ms':>9} {'fwd+bwd ms':>11} {'fwd vs base':>11} "
+        f"{'f+b vs base':>11}"
+    )
     lines = [header, "-" * len(header)]
     for r in rows:
-        lines.append(f"{r['shape_name']:14} {r['size']:7d} {r['backend']:9} {r['fwd_ms']:9.3f} {r['fwdbwd_ms']:11.3f} "
-                     f"{ratio(r['fwd_speedup']):>11} {ratio(r['fwdbwd_speedup']):>11}")
+        lines.append(
+            f"{r['shape_name']:14} {r['size']:7d} {r['backend']:9} {r['fwd_ms']:9.3f} {r['fwdbwd_ms']:11.3f} "
+            f"{ratio(r['fwd_speedup']):>11} {ratio(r['fwdbwd_speedup']):>11}"
+        )
     return "\n".join(lines)
 
 
@@ -94,15 +107,21 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7, help="timed repetitions per measurement (median)")
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: as set)")
-    parser.add_argument("--backend", default=f"cpu,{BASELINE}",
-                        help="comma list of " + ", ".join(BACKENDS) + " (npu needs torch_npu and a device)")
+    parser.add_argument(
+        "--backend",
+        default=f"cpu,{BASELINE}",
+        help="comma list of " + ", ".join(BACKENDS) + " (npu needs torch_npu and a device)",
+    )
     parser.add_argument("--model", default=",".join(DEFAULT_MODELS), help="InternImage variants: T,S,B,L,XL,H")
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--shapes", default="", help="only shapes whose name contains this text (e.g. 64x64, T-stage1)")
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64", "float16", "bfloat16"])
     parser.add_argument("--plot", metavar="PNG", help="also draw throughput against size (plot.plot_throughput)")
-    parser.add_argument("--net", default="T", help="InternImage backbone for the whole-model table (T, S or B; "
-                        "224x224, --batch); empty to skip it")
+    parser.add_argument(
+        "--net",
+        default="T",
+        help="InternImage backbone for the whole-model table (T, S or B; 224x224, --batch); empty to skip it",
+    )
     parser.add_argument("--net-repeats", type=int, default=5, help="timed repetitions of the whole-model table")
     args = parser.parse_args(argv)
     if args.threads:
@@ -118,8 +137,10 @@ def main(argv=None):
     if not cases:
         parser.error(f"no shape of models {models} contains {args.shapes!r}")
     rows = measure(cases, backends, args.repeats, getattr(torch, args.dtype))
-    print(f"DCNv3 benchmark: torch {torch.__version__}, {torch.get_num_threads()} threads, {args.dtype}, "
-          f"median of {args.repeats}; speed-ups against {BASELINE} measured in this run")
+    print(
+        f"DCNv3 benchmark: torch {torch.__version__}, {torch.get_num_threads()} threads, {args.dtype}, "
+        f"median of {args.repeats}; speed-ups against {BASELINE} measured in this run"
+    )
     print(format_table(rows))
     if args.plot:
         from .plot import plot_throughput
@@ -131,9 +152,11 @@ def main(argv=None):
         if args.net not in VARIANTS:
             parser.error(f"--net must be one of {', '.join(VARIANTS)} (or empty), got {args.net!r}")
         net_rows = measure_model(args.net, batch=args.batch, repeats=args.net_repeats)
-        print(f"\nInternImage-{args.net} backbone, 224x224, batch {args.batch}, float32, CPU, median of "
-              f"{args.net_repeats}: DCNv3 against DCNv3_pytorch (same weights, this run); the DCNv3 core is mask "
-              "softmax + sampling (+ their backward), timed alone on every layer's inputs")
+        print(
+            f"\nInternImage-{args.net} backbone, 224x224, batch {args.batch}, float32, CPU, median of "
+            f"{args.net_repeats}: DCNv3 against DCNv3_pytorch (same weights, this run); the DCNv3 core is mask "
+            "softmax + sampling (+ their backward), timed alone on every layer's inputs"
+        )
         print(format_model_table(net_rows))
     return rows
 

@@ -9,6 +9,7 @@ modules do differently, from the mask logits, offsets and projected input to the
 (captured from one forward pass) and summed over the layers. The core's share of the whole model
 says how much of the time the op still decides.
 """
+
 import statistics
 import time
 
@@ -44,6 +45,7 @@ def capture_core_inputs(model, image):
     """[(layer, (x, offset, mask_logits))] for every DCNv3 layer, from one forward pass."""
     captured = []
     for layer in dcnv3_layers(model):
+
         def recording(x, offset, mask_logits, layer=layer, sample=layer._sample):
             captured.append((layer, tuple(t.detach().clone() for t in (x, offset, mask_logits))))
             return sample(x, offset, mask_logits)
@@ -89,8 +91,10 @@ def measure_model(variant="T", batch=1, size=224, repeats=5, warmup=1):
     models = build_models(variant)
     image = torch.randn(batch, 3, size, size)
     rows = []
-    for pass_name, whole, core in (("inference", _inference, _core_inference),
-                                   ("train step", _train_step, _core_train_step)):
+    for pass_name, whole, core in (
+        ("inference", _inference, _core_inference),
+        ("train step", _train_step, _core_train_step),
+    ):
         for model in models.values():
             model.train(pass_name == "train step")
         captured = {name: capture_core_inputs(model, image) for name, model in models.items()}
@@ -108,17 +112,33 @@ def measure_model(variant="T", batch=1, size=224, repeats=5, warmup=1):
         medians = {name: (statistics.median(t[0]), statistics.median(t[1])) for name, t in times.items()}
         base_total, base_core = medians[BASELINE_CORE]
         for name, (total, core_ms) in medians.items():
-            rows.append(dict(variant=variant, batch=batch, size=size, pass_name=pass_name, core_op=name,
-                             total_ms=total, core_ms=core_ms, rest_ms=total - core_ms, core_share=core_ms / total,
-                             speedup=base_total / total, core_speedup=base_core / core_ms))
+            rows.append(
+                dict(
+                    variant=variant,
+                    batch=batch,
+                    size=size,
+                    pass_name=pass_name,
+                    core_op=name,
+                    total_ms=total,
+                    core_ms=core_ms,
+                    rest_ms=total - core_ms,
+                    core_share=core_ms / total,
+                    speedup=base_total / total,
+                    core_speedup=base_core / core_ms,
+                )
+            )
     return rows
 
 
 def format_model_table(rows):
-    header = (f"{'pass':10} {'core op':13} {'model ms':>9} {'DCNv3 core ms':>13} {'core share':>10} "
-              f"{'rest ms':>8} {'model speed-up':>14} {'core speed-up':>13}")
+    header = (
+        f"{'pass':10} {'core op':13} {'model ms':>9} {'DCNv3 core ms':>13} {'core share':>10} "
+        f"{'rest ms':>8} {'model speed-up':>14} {'core speed-up':>13}"
+    )
     lines = [header, "-" * len(header)]
     for r in rows:
-        lines.append(f"{r['pass_name']:10} {r['core_op']:13} {r['total_ms']:9.1f} {r['core_ms']:13.1f} "
-                     f"{r['core_share']:10.0%} {r['rest_ms']:8.1f} {r['speedup']:13.2f}x {r['core_speedup']:12.2f}x")
+        lines.append(
+            f"{r['pass_name']:10} {r['core_op']:13} {r['total_ms']:9.1f} {r['core_ms']:13.1f} "
+            f"{r['core_share']:10.0%} {r['rest_ms']:8.1f} {r['speedup']:13.2f}x {r['core_speedup']:12.2f}x"
+        )
     return "\n".join(lines)

@@ -21,6 +21,7 @@ a real ops_dcnv3 would keep it, so installing over an already imported ops_dcnv3
 refused with an error. Calling it again is harmless. InternImage checkpoints load unchanged,
 since the modules keep InternImage's parameter names.
 """
+
 import sys
 import types
 
@@ -32,22 +33,87 @@ from . import functions, modules
 _SHIM_MARKER = "__dcnv3_ascend_shim__"
 
 
-def dcnv3_forward(input, offset, mask, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h,
-                  dilation_w, group, group_channels, offset_scale, im2col_step, remove_center=0):
+def dcnv3_forward(
+    input,
+    offset,
+    mask,
+    kernel_h,
+    kernel_w,
+    stride_h,
+    stride_w,
+    pad_h,
+    pad_w,
+    dilation_h,
+    dilation_w,
+    group,
+    group_channels,
+    offset_scale,
+    im2col_step,
+    remove_center=0,
+):
     """InternImage's DCNv3.dcnv3_forward (remove_center is optional, as in extension version 1.0)."""
-    return torch.ops.npu.dcnv3(input, offset, mask, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w,
-                               dilation_h, dilation_w, group, group_channels, float(offset_scale),
-                               im2col_step, int(remove_center))
+    return torch.ops.npu.dcnv3(
+        input,
+        offset,
+        mask,
+        kernel_h,
+        kernel_w,
+        stride_h,
+        stride_w,
+        pad_h,
+        pad_w,
+        dilation_h,
+        dilation_w,
+        group,
+        group_channels,
+        float(offset_scale),
+        im2col_step,
+        int(remove_center),
+    )
 
 
-def dcnv3_backward(input, offset, mask, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h,
-                   dilation_w, group, group_channels, offset_scale, grad_output, im2col_step, remove_center=0):
+def dcnv3_backward(
+    input,
+    offset,
+    mask,
+    kernel_h,
+    kernel_w,
+    stride_h,
+    stride_w,
+    pad_h,
+    pad_w,
+    dilation_h,
+    dilation_w,
+    group,
+    group_channels,
+    offset_scale,
+    grad_output,
+    im2col_step,
+    remove_center=0,
+):
     """InternImage's DCNv3.dcnv3_backward: grad_output comes after the attributes there, and the
     result is a list [grad_input, grad_offset, grad_mask]."""
-    return list(torch.ops.npu.dcnv3_backward(input, offset, mask, grad_output, kernel_h, kernel_w, stride_h,
-                                             stride_w, pad_h, pad_w, dilation_h, dilation_w, group,
-                                             group_channels, float(offset_scale), im2col_step,
-                                             int(remove_center)))
+    return list(
+        torch.ops.npu.dcnv3_backward(
+            input,
+            offset,
+            mask,
+            grad_output,
+            kernel_h,
+            kernel_w,
+            stride_h,
+            stride_w,
+            pad_h,
+            pad_w,
+            dilation_h,
+            dilation_w,
+            group,
+            group_channels,
+            float(offset_scale),
+            im2col_step,
+            int(remove_center),
+        )
+    )
 
 
 def _package(name, **attributes):
@@ -60,10 +126,13 @@ def _package(name, **attributes):
 
 def _shim_modules():
     """The sys.modules entries install_ops_dcnv3 adds, by name."""
-    modules_pkg = _package("ops_dcnv3.modules", DCNv3=modules.DCNv3, DCNv3_pytorch=modules.DCNv3_pytorch,
-                           dcnv3=modules)
-    functions_pkg = _package("ops_dcnv3.functions", DCNv3Function=functions.DCNv3Function,
-                             dcnv3_core_pytorch=functions.dcnv3_core_pytorch, dcnv3_func=functions)
+    modules_pkg = _package("ops_dcnv3.modules", DCNv3=modules.DCNv3, DCNv3_pytorch=modules.DCNv3_pytorch, dcnv3=modules)
+    functions_pkg = _package(
+        "ops_dcnv3.functions",
+        DCNv3Function=functions.DCNv3Function,
+        dcnv3_core_pytorch=functions.dcnv3_core_pytorch,
+        dcnv3_func=functions,
+    )
     extension = types.ModuleType("DCNv3", "InternImage's compiled DCNv3 extension, served by dcnv3_ascend")
     extension.dcnv3_forward = dcnv3_forward
     extension.dcnv3_backward = dcnv3_backward
@@ -83,9 +152,11 @@ def install_ops_dcnv3():
     for name in ("ops_dcnv3", "DCNv3"):
         existing = sys.modules.get(name)
         if existing is not None and not getattr(existing, _SHIM_MARKER, False):
-            raise RuntimeError(f"install_ops_dcnv3: module {name!r} is already imported from "
-                               f"{getattr(existing, '__file__', existing)!r}; call install_ops_dcnv3() before "
-                               "importing InternImage code")
+            raise RuntimeError(
+                f"install_ops_dcnv3: module {name!r} is already imported from "
+                f"{getattr(existing, '__file__', existing)!r}; call install_ops_dcnv3() before "
+                "importing InternImage code"
+            )
     if getattr(sys.modules.get("ops_dcnv3"), _SHIM_MARKER, False):
         return
     sys.modules.update(_shim_modules())

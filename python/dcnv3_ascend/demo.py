@@ -37,15 +37,16 @@ def main():
     grad_output = torch.randn(batch, h_out, w_out, attrs.channels)
     leaves = [t.clone().requires_grad_() for t in (input, offset, mask)]
 
-    print(f"dcnv3_ascend demo: compiled extension {'loaded' if HAS_EXTENSION else 'MISSING (fallback in use)'}, "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(
+        f"dcnv3_ascend demo: compiled extension {'loaded' if HAS_EXTENSION else 'MISSING (fallback in use)'}, "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+    )
     print(f"input {list(input.shape)}, offset {list(offset.shape)}, mask {list(mask.shape)}, {attrs}")
 
     out, grads = _forward_backward(_kernel, leaves, attrs, grad_output)
     want, want_grads = _forward_backward(dcnv3_fallback, leaves, attrs, grad_output)
     print(f"output {list(out.shape)}; max |kernel - grid_sample fallback|:")
-    for name, got, ref in zip(("output", "grad_input", "grad_offset", "grad_mask"), (out, *grads),
-                              (want, *want_grads)):
+    for name, got, ref in zip(("output", "grad_input", "grad_offset", "grad_mask"), (out, *grads), (want, *want_grads)):
         print(f"  {name:12} {(got - ref).abs().max().item():.2e}   (max |value| {ref.abs().max().item():.2e})")
 
     timings = {}

@@ -20,6 +20,7 @@ naive grid_sample port gets wrong:
     through grid_sample's normalised coordinates is exact (see _padded_size).
 fp16/bf16 inputs are computed in float32 and the result cast back.
 """
+
 import torch
 import torch.nn.functional as F
 
@@ -37,10 +38,10 @@ def kernel_taps(attrs, device=None, dtype=torch.float32):
     a = attrs
     i = torch.arange(a.kernel_w, device=device).repeat_interleave(a.kernel_h)
     j = torch.arange(a.kernel_h, device=device).repeat(a.kernel_w)
-    taps = torch.stack([i * a.dilation_w, j * a.dilation_h], dim=-1).to(dtype)            # kh*kw, 2
+    taps = torch.stack([i * a.dilation_w, j * a.dilation_h], dim=-1).to(dtype)  # kh*kw, 2
     if a.remove_center:
         center = (a.kernel_w // 2) * a.kernel_h + a.kernel_h // 2
-        taps = torch.cat([taps[:center], taps[center + 1:]])
+        taps = torch.cat([taps[:center], taps[center + 1 :]])
     return taps
 
 
@@ -57,7 +58,7 @@ def _regular_grid(h_out, w_out, attrs, device, dtype):
     base_h = (torch.arange(h_out, device=device) * a.stride_h + (half_h - a.pad_h)).to(dtype) - half_h * scale
     base_w = (torch.arange(w_out, device=device) * a.stride_w + (half_w - a.pad_w)).to(dtype) - half_w * scale
     grid_h, grid_w = torch.meshgrid(base_h, base_w, indexing="ij")
-    base = torch.stack([grid_w, grid_h], dim=-1)                                        # Ho, Wo, 2
+    base = torch.stack([grid_w, grid_h], dim=-1)  # Ho, Wo, 2
     return base + kernel_taps(attrs, device, dtype).view(-1, 1, 1, 2) * scale
 
 
@@ -93,7 +94,7 @@ def dcnv3_fallback(input, offset, mask, attrs):
     # offset: N, Ho, Wo, G*P*2 -> N, Ho, Wo, G, P, 2 -> N, G, P, Ho, Wo, 2
     offset = offset.reshape(n_batch, h_out, w_out, group, points, 2).permute(0, 3, 4, 1, 2, 5).to(dtype)
     regular = _regular_grid(h_out, w_out, attrs, device, dtype)
-    loc = torch.add(regular, offset, alpha=offset_scale)                       # N, G, P, Ho, Wo, 2
+    loc = torch.add(regular, offset, alpha=offset_scale)  # N, G, P, Ho, Wo, 2
 
     # The CUDA range test, per coordinate (one bad coordinate already puts the point outside).
     # NaN fails every comparison, so NaN/Inf coordinates are replaced as well.
@@ -112,10 +113,17 @@ def dcnv3_fallback(input, offset, mask, attrs):
     # N*G, C, P, Ho*Wo
     sampled = F.grid_sample(image, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     # N, Ho, Wo, G*P -> N, Ho, Wo, G, P -> N, G, P, Ho, Wo -> N*G, 1, P, Ho*Wo
-    weights = (mask.to(dtype).reshape(n_batch, h_out, w_out, group, points)
-               .permute(0, 3, 4, 1, 2).reshape(n_batch * group, 1, points, h_out * w_out))
+    weights = (
+        mask.to(dtype)
+        .reshape(n_batch, h_out, w_out, group, points)
+        .permute(0, 3, 4, 1, 2)
+        .reshape(n_batch * group, 1, points, h_out * w_out)
+    )
     # N*G, C, Ho*Wo -> N, G, C, Ho, Wo -> N, Ho, Wo, G, C -> N, Ho, Wo, G*C
     out = (sampled * weights).sum(dim=2)
-    out = (out.view(n_batch, group, group_channels, h_out, w_out).permute(0, 3, 4, 1, 2)
-           .reshape(n_batch, h_out, w_out, group * group_channels))
+    out = (
+        out.view(n_batch, group, group_channels, h_out, w_out)
+        .permute(0, 3, 4, 1, 2)
+        .reshape(n_batch, h_out, w_out, group * group_channels)
+    )
     return out.to(out_dtype)

@@ -8,6 +8,7 @@ dcnv3_core_pytorch keeps InternImage's pure-PyTorch signature (no im2col_step) a
 grid_sample fallback. ONNX export of the op (including InternImage's mmdeploy::TRTDCNv3 node)
 lives in dcnv3_ascend.onnx.
 """
+
 import torch
 
 from .attrs import Dcnv3Attrs
@@ -18,22 +19,81 @@ class DCNv3Function:
     """InternImage's DCNv3Function call convention over torch.ops.npu.dcnv3."""
 
     @staticmethod
-    def apply(input, offset, mask, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h,
-              dilation_w, group, group_channels, offset_scale, im2col_step, remove_center=0):
+    def apply(
+        input,
+        offset,
+        mask,
+        kernel_h,
+        kernel_w,
+        stride_h,
+        stride_w,
+        pad_h,
+        pad_w,
+        dilation_h,
+        dilation_w,
+        group,
+        group_channels,
+        offset_scale,
+        im2col_step,
+        remove_center=0,
+    ):
         # InternImage's DCNv3 module passes remove_center as an int, older callers leave it out.
-        return torch.ops.npu.dcnv3(input, offset, mask, kernel_h, kernel_w, stride_h, stride_w, pad_h,
-                                   pad_w, dilation_h, dilation_w, group, group_channels,
-                                   float(offset_scale), im2col_step, int(remove_center))
+        return torch.ops.npu.dcnv3(
+            input,
+            offset,
+            mask,
+            kernel_h,
+            kernel_w,
+            stride_h,
+            stride_w,
+            pad_h,
+            pad_w,
+            dilation_h,
+            dilation_w,
+            group,
+            group_channels,
+            float(offset_scale),
+            im2col_step,
+            int(remove_center),
+        )
 
 
-def dcnv3_core_pytorch(input, offset, mask, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w,
-                       dilation_h, dilation_w, group, group_channels, offset_scale, remove_center):
+def dcnv3_core_pytorch(
+    input,
+    offset,
+    mask,
+    kernel_h,
+    kernel_w,
+    stride_h,
+    stride_w,
+    pad_h,
+    pad_w,
+    dilation_h,
+    dilation_w,
+    group,
+    group_channels,
+    offset_scale,
+    remove_center,
+):
     """InternImage's pure-PyTorch DCNv3, with the CUDA op's semantics.
 
     InternImage's own version pads H by pad_w and W by pad_h; this one follows the CUDA op (and
     so agrees with DCNv3Function) for pad_h != pad_w as well.
     """
     # im2col_step only batches kernel work; 1 divides every batch size.
-    attrs = Dcnv3Attrs(kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, group,
-                       group_channels, offset_scale, im2col_step=1, remove_center=int(remove_center))
+    attrs = Dcnv3Attrs(
+        kernel_h,
+        kernel_w,
+        stride_h,
+        stride_w,
+        pad_h,
+        pad_w,
+        dilation_h,
+        dilation_w,
+        group,
+        group_channels,
+        offset_scale,
+        im2col_step=1,
+        remove_center=int(remove_center),
+    )
     return dcnv3_fallback(input, offset, mask, attrs)

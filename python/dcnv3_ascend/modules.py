@@ -11,6 +11,7 @@ direction and into either class. Both take and return NHWC tensors [N, H, W, cha
                  traced or exported, it keeps softmax + npu::dcnv3, the graph ONNX export knows.
   DCNv3_pytorch  samples with the pure-PyTorch grid_sample fallback.
 """
+
 import warnings
 
 import torch
@@ -19,8 +20,7 @@ from torch import nn
 from torch.nn.init import constant_, xavier_uniform_
 
 # The layer helpers are importable from here, as from InternImage's modules.dcnv3.
-from ._layers import (CenterFeatureScaleModule, build_act_layer, build_norm_layer,  # noqa: F401
-                      to_channels_first, to_channels_last)
+from ._layers import CenterFeatureScaleModule, build_act_layer, build_norm_layer, to_channels_first, to_channels_last  # noqa: F401
 from .functions import DCNv3Function, dcnv3_core_pytorch
 
 # InternImage's modules always pass this step; the kernels clamp it to the batch size.
@@ -42,9 +42,21 @@ class _DCNv3Base(nn.Module):
     followed by two Linear layers; masks are softmax-normalised over the points of each group.
     """
 
-    def __init__(self, channels=64, kernel_size=3, dw_kernel_size=None, stride=1, pad=1, dilation=1, group=4,
-                 offset_scale=1.0, act_layer="GELU", norm_layer="LN", center_feature_scale=False,
-                 remove_center=False):
+    def __init__(
+        self,
+        channels=64,
+        kernel_size=3,
+        dw_kernel_size=None,
+        stride=1,
+        pad=1,
+        dilation=1,
+        group=4,
+        offset_scale=1.0,
+        act_layer="GELU",
+        norm_layer="LN",
+        center_feature_scale=False,
+        remove_center=False,
+    ):
         super().__init__()
         if channels % group != 0:
             raise ValueError(f"channels must be divisible by group, got channels={channels} and group={group}")
@@ -53,8 +65,11 @@ class _DCNv3Base(nn.Module):
         group_channels = channels // group
         dw_kernel_size = dw_kernel_size if dw_kernel_size is not None else kernel_size
         if not _is_power_of_2(group_channels):
-            warnings.warn(f"DCNv3: channels per group (channels // group = {group_channels}) is not a power of 2; "
-                          "InternImage's CUDA kernel is most efficient when it is.")
+            warnings.warn(
+                f"DCNv3: channels per group (channels // group = {group_channels}) is not a power of 2; "
+                "InternImage's CUDA kernel is most efficient when it is.",
+                stacklevel=2,
+            )
 
         self.offset_scale = offset_scale
         self.channels = channels
@@ -70,10 +85,17 @@ class _DCNv3Base(nn.Module):
         points = kernel_size * kernel_size - self.remove_center
 
         self.dw_conv = nn.Sequential(
-            nn.Conv2d(channels, channels, kernel_size=dw_kernel_size, stride=1, padding=(dw_kernel_size - 1) // 2,
-                      groups=channels),
+            nn.Conv2d(
+                channels,
+                channels,
+                kernel_size=dw_kernel_size,
+                stride=1,
+                padding=(dw_kernel_size - 1) // 2,
+                groups=channels,
+            ),
             build_norm_layer(channels, norm_layer, "channels_first", "channels_last"),
-            build_act_layer(act_layer))
+            build_act_layer(act_layer),
+        )
         self.offset = nn.Linear(channels, group * points * 2)
         self.mask = nn.Linear(channels, group * points)
         self.input_proj = nn.Linear(channels, channels)
@@ -115,7 +137,8 @@ class _DCNv3Base(nn.Module):
         if self.center_feature_scale:
             # N, H, W, G -> N, H, W, G*group_channels (each group's gate repeated over its channels)
             scale = self.center_feature_scale_module(
-                x1, self.center_feature_scale_proj_weight, self.center_feature_scale_proj_bias)
+                x1, self.center_feature_scale_proj_weight, self.center_feature_scale_proj_bias
+            )
             # dim=3, not -1: torch's TorchScript ONNX symbolic of repeat_interleave turns a negative
             # dim positive in place, and the traced graph shares that constant with the reshapes'
             # -1, whose targets would then read 3 (a model that onnxruntime cannot run).
@@ -152,5 +175,6 @@ class DCNv3_pytorch(_DCNv3Base):  # noqa: N801 (InternImage's name)
     """InternImage's DCNv3 block over the pure-PyTorch grid_sample fallback."""
 
     def _sample(self, x, offset, mask_logits):
-        return dcnv3_core_pytorch(x, offset, self._softmax_mask(mask_logits, x.dtype), *self._attrs(),
-                                  self.remove_center)
+        return dcnv3_core_pytorch(
+            x, offset, self._softmax_mask(mask_logits, x.dtype), *self._attrs(), self.remove_center
+        )

@@ -21,6 +21,7 @@ writes the second. ATC (framework/onnx_plugin) accepts both. ATC also refuses a 
 a second opset while its ordinary nodes have no domain (error E16005), which every exported model
 does; run `python -m dcnv3_ascend.onnx --for-atc model.onnx model_atc.onnx` (for_atc below) first.
 """
+
 import argparse
 import sys
 
@@ -45,16 +46,25 @@ def register_onnx_schema(form_name="dcnv3_ascend"):
     schema = onnx.defs.OpSchema
     attr_type = schema.AttrType
     schema_obj = schema(
-        form.op_type, form.domain, OPSET_VERSION,
+        form.op_type,
+        form.domain,
+        OPSET_VERSION,
         doc="DCNv3 (InternImage's deformable convolution v3) sampling, NHWC: input [N, H, W, group*group_channels], "
-            "offset [N, H_out, W_out, group*P*2], mask [N, H_out, W_out, group*P] -> [N, H_out, W_out, "
-            "group*group_channels], P = kernel_h*kernel_w - remove_center.",
+        "offset [N, H_out, W_out, group*P*2], mask [N, H_out, W_out, group*P] -> [N, H_out, W_out, "
+        "group*group_channels], P = kernel_h*kernel_w - remove_center.",
         inputs=[schema.FormalParameter(name, "T") for name in ("input", "offset", "mask")],
         outputs=[schema.FormalParameter("output", "T")],
-        type_constraints=[("T", ["tensor(float)", "tensor(float16)", "tensor(bfloat16)", "tensor(double)"],
-                           "floating-point tensors, all of one type")],
-        attributes=[schema.Attribute(name, attr_type.FLOAT if is_float else attr_type.INT, name, required=True)
-                    for name, is_float in ATTRIBUTE_IS_FLOAT.items()],
+        type_constraints=[
+            (
+                "T",
+                ["tensor(float)", "tensor(float16)", "tensor(bfloat16)", "tensor(double)"],
+                "floating-point tensors, all of one type",
+            )
+        ],
+        attributes=[
+            schema.Attribute(name, attr_type.FLOAT if is_float else attr_type.INT, name, required=True)
+            for name, is_float in ATTRIBUTE_IS_FLOAT.items()
+        ],
     )
     onnx.defs.register_schema(schema_obj)
 
@@ -69,8 +79,9 @@ def export(model, args, f=None, *, node_form="dcnv3_ascend", dynamo=True, **kwar
 
 def is_dcnv3_node(node):
     """True for a DCNv3 node of either form, in its own domain or (after for_atc) the default one."""
-    return any(node.op_type == form.op_type and node.domain in (form.domain, "", "ai.onnx")
-               for form in NODE_FORMS.values())
+    return any(
+        node.op_type == form.op_type and node.domain in (form.domain, "", "ai.onnx") for form in NODE_FORMS.values()
+    )
 
 
 def for_atc(model):
@@ -80,11 +91,14 @@ def for_atc(model):
     error, since ATC could not parse them either way."""
     out = onnx.ModelProto()
     out.CopyFrom(model)
-    others = sorted({f"{n.domain}::{n.op_type}" for n in out.graph.node
-                     if n.domain not in ("", "ai.onnx") and not is_dcnv3_node(n)})
+    others = sorted(
+        {f"{n.domain}::{n.op_type}" for n in out.graph.node if n.domain not in ("", "ai.onnx") and not is_dcnv3_node(n)}
+    )
     if others:
-        raise ValueError(f"the model has custom-domain nodes other than DCNv3 ({', '.join(others)}); "
-                         f"ATC accepts only one imported opset when ordinary nodes have no domain")
+        raise ValueError(
+            f"the model has custom-domain nodes other than DCNv3 ({', '.join(others)}); "
+            f"ATC accepts only one imported opset when ordinary nodes have no domain"
+        )
     for node in out.graph.node:
         if is_dcnv3_node(node):
             node.domain = ""
@@ -95,10 +109,12 @@ def for_atc(model):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m dcnv3_ascend.onnx",
-                                     description="Rewrite an exported DCNv3 ONNX model for ATC (see for_atc).")
-    parser.add_argument("--for-atc", nargs=2, metavar=("IN", "OUT"), required=True,
-                        help="read IN, write the ATC-parsable model to OUT")
+    parser = argparse.ArgumentParser(
+        prog="python -m dcnv3_ascend.onnx", description="Rewrite an exported DCNv3 ONNX model for ATC (see for_atc)."
+    )
+    parser.add_argument(
+        "--for-atc", nargs=2, metavar=("IN", "OUT"), required=True, help="read IN, write the ATC-parsable model to OUT"
+    )
     args = parser.parse_args(argv)
     source, target = args.for_atc
     try:

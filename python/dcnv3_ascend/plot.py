@@ -3,6 +3,7 @@
 Figures are built on matplotlib.figure.Figure directly (not pyplot), so plotting needs no
 display and leaves the caller's pyplot state and backend alone.
 """
+
 import math
 
 from ._optional_deps import require
@@ -52,7 +53,7 @@ def plot_throughput(rows, path, title="DCNv3 throughput"):
         ax = fig.add_subplot(1, len(panels), i + 1)
         for backend, by_size in sorted(series.items()):
             sizes = sorted(by_size)
-            line, = ax.plot(sizes, [_geometric_mean(by_size[s]) for s in sizes], label=backend)
+            (line,) = ax.plot(sizes, [_geometric_mean(by_size[s]) for s in sizes], label=backend)
             points = [(s, r) for s in sizes for r in by_size[s]]
             ax.plot(*zip(*points), linestyle="none", marker="o", color=line.get_color())
         ax.set_xscale("log")
@@ -92,8 +93,9 @@ def plot_accuracy(report, path):
                 if r["backend"] != backend:
                     continue
                 errors = [t["max_rel_err"] for t in r["tensors"].values()]
-                worst = max((e if e is not None and math.isfinite(e) else math.inf) for e in errors) \
-                    if errors else math.inf
+                worst = (
+                    max((e if e is not None and math.isfinite(e) else math.inf) for e in errors) if errors else math.inf
+                )
                 xs.append(cases.index(r["case"]))
                 ys.append(_INFINITE_ERROR if math.isinf(worst) else max(worst, _ZERO_ERROR))
             ax.plot(xs, ys, linestyle="none", marker="o", label=backend)

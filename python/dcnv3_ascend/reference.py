@@ -13,6 +13,7 @@ Semantics (InternImage dcnv3_im2col_cuda.cuh), all tensors NHWC:
   (s = offset_scale). A point with loc_h <= -1, loc_w <= -1, loc_h >= H or loc_w >= W (or NaN)
   contributes nothing and receives no gradient.
 """
+
 import math
 
 import numpy as np
@@ -87,9 +88,11 @@ def _prepare(input, offset, mask, attrs):
     def f64(t):
         return t.detach().to(device="cpu", dtype=torch.float64).numpy()
 
-    return (f64(input).reshape(n_batch, height, width, group, attrs.group_channels),
-            f64(offset).reshape(n_batch, h_out, w_out, group, points, 2),
-            f64(mask).reshape(n_batch, h_out, w_out, group, points))
+    return (
+        f64(input).reshape(n_batch, height, width, group, attrs.group_channels),
+        f64(offset).reshape(n_batch, h_out, w_out, group, points, 2),
+        f64(mask).reshape(n_batch, h_out, w_out, group, points),
+    )
 
 
 def dcnv3_reference(input, offset, mask, attrs):
@@ -117,8 +120,12 @@ def dcnv3_reference_backward(input, offset, mask, grad_output, attrs):
     inp, off, msk = _prepare(input, offset, mask, attrs)
     n_batch, height, width = inp.shape[:3]
     h_out, w_out = off.shape[1:3]
-    grad_out = grad_output.detach().to(device="cpu", dtype=torch.float64).numpy().reshape(
-        n_batch, h_out, w_out, attrs.group, attrs.group_channels)
+    grad_out = (
+        grad_output.detach()
+        .to(device="cpu", dtype=torch.float64)
+        .numpy()
+        .reshape(n_batch, h_out, w_out, attrs.group, attrs.group_channels)
+    )
     grad_inp = np.zeros_like(inp)
     grad_off = np.zeros_like(off)
     grad_msk = np.zeros_like(msk)
@@ -126,8 +133,8 @@ def dcnv3_reference_backward(input, offset, mask, grad_output, attrs):
     for n, ho, wo, g, p, loc_h, loc_w in _sampling_points(attrs, off):
         if not _inside(loc_h, loc_w, height, width):
             continue
-        g_out = grad_out[n, ho, wo, g]              # [C]
-        t = g_out * msk[n, ho, wo, g, p]            # [C]
+        g_out = grad_out[n, ho, wo, g]  # [C]
+        t = g_out * msk[n, ho, wo, g, p]  # [C]
         value = np.zeros(attrs.group_channels)
         d_value_d_h = np.zeros(attrs.group_channels)
         d_value_d_w = np.zeros(attrs.group_channels)
@@ -141,6 +148,8 @@ def dcnv3_reference_backward(input, offset, mask, grad_output, attrs):
         # d loc / d offset = offset_scale for both axes; offsets are stored as (x, y).
         grad_off[n, ho, wo, g, p, 0] = scale * np.dot(t, d_value_d_w)
         grad_off[n, ho, wo, g, p, 1] = scale * np.dot(t, d_value_d_h)
-    return (torch.from_numpy(grad_inp.reshape(input.shape)),
-            torch.from_numpy(grad_off.reshape(offset.shape)),
-            torch.from_numpy(grad_msk.reshape(mask.shape)))
+    return (
+        torch.from_numpy(grad_inp.reshape(input.shape)),
+        torch.from_numpy(grad_off.reshape(offset.shape)),
+        torch.from_numpy(grad_msk.reshape(mask.shape)),
+    )

@@ -12,6 +12,7 @@ the bilinear offset gradient jumps, and implementations that compute the same lo
 different (all correct) float paths would legitimately disagree on which side of the jump they
 are. The float64 golden then sees exactly the numbers the backend under test sees.
 """
+
 import dataclasses
 import math
 import zlib
@@ -36,7 +37,7 @@ class InternImageModel:
     offset_scale: float
 
     def stage_channels(self, stage):
-        return self.channels * 2 ** stage
+        return self.channels * 2**stage
 
     def group_channels(self, stage):
         return self.stage_channels(stage) // self.groups[stage]
@@ -102,10 +103,10 @@ def layer_cases(image_size=224, batch=1, models=INTERNIMAGE_MODELS):
     for model in models:
         for stage, stride in enumerate(STAGE_STRIDES):
             size = image_size // stride
-            attrs = Dcnv3Attrs(group=model.groups[stage], group_channels=model.group_channels(stage),
-                               offset_scale=model.offset_scale)
-            cases.append(Case(f"{model.name}-stage{stage + 1}", batch, size, size, attrs,
-                              layers=model.depths[stage]))
+            attrs = Dcnv3Attrs(
+                group=model.groups[stage], group_channels=model.group_channels(stage), offset_scale=model.offset_scale
+            )
+            cases.append(Case(f"{model.name}-stage{stage + 1}", batch, size, size, attrs, layers=model.depths[stage]))
     return cases
 
 
@@ -122,12 +123,31 @@ def edge_cases():
         Case("group_channels_1", 1, 8, 8, dataclasses.replace(a, group=8, group_channels=1)),
         Case("group_channels_3", 1, 8, 8, dataclasses.replace(a, group=5, group_channels=3)),
         Case("group_channels_71", 1, 8, 8, dataclasses.replace(a, group=1, group_channels=71)),
-        Case("kernel3x5_mixed", 1, 10, 11,
-             Dcnv3Attrs(kernel_h=3, kernel_w=5, stride_h=1, stride_w=2, pad_h=2, pad_w=2, dilation_h=2,
-                        dilation_w=1, group=3, group_channels=8)),
-        Case("kernel5_dilation2", 1, 10, 10,
-             Dcnv3Attrs(kernel_h=5, kernel_w=5, pad_h=4, pad_w=4, dilation_h=2, dilation_w=2, group=2,
-                        group_channels=8)),
+        Case(
+            "kernel3x5_mixed",
+            1,
+            10,
+            11,
+            Dcnv3Attrs(
+                kernel_h=3,
+                kernel_w=5,
+                stride_h=1,
+                stride_w=2,
+                pad_h=2,
+                pad_w=2,
+                dilation_h=2,
+                dilation_w=1,
+                group=3,
+                group_channels=8,
+            ),
+        ),
+        Case(
+            "kernel5_dilation2",
+            1,
+            10,
+            10,
+            Dcnv3Attrs(kernel_h=5, kernel_w=5, pad_h=4, pad_w=4, dilation_h=2, dilation_w=2, group=2, group_channels=8),
+        ),
         Case("pad0", 1, 9, 9, dataclasses.replace(a, pad_h=0, pad_w=0)),
         Case("tiny_image_2x3", 1, 2, 3, a),
         Case("batch4_im2col_step2", 4, 6, 6, dataclasses.replace(a, im2col_step=2)),
@@ -144,14 +164,16 @@ def _round_to(values, dtype):
 
 
 # How close (in pixels) a sampling location may come to an integer, see the module docstring.
-_MIN_FRACTION = 2.0 ** -10
+_MIN_FRACTION = 2.0**-10
 
 
 def _keep_off_integers(offset, attrs, dtype):
     """Nudges float64 offsets [N, Ho, Wo, G, P, 2] (already on dtype's grid) until no sampling
     location is within _MIN_FRACTION of an integer; returns them on dtype's grid."""
-    half = torch.tensor([(attrs.dilation_w * (attrs.kernel_w - 1)) >> 1,
-                         (attrs.dilation_h * (attrs.kernel_h - 1)) >> 1], dtype=torch.float64)
+    half = torch.tensor(
+        [(attrs.dilation_w * (attrs.kernel_w - 1)) >> 1, (attrs.dilation_h * (attrs.kernel_h - 1)) >> 1],
+        dtype=torch.float64,
+    )
     scale = attrs.offset_scale
     if scale == 0:  # offsets do not move the samples: there is nothing to steer
         return offset
@@ -189,8 +211,7 @@ def make_inputs(case, dtype=torch.float32, seed=0):
     h_out, w_out = case.output_size
     n, g, p = case.batch, attrs.group, attrs.points
 
-    inp = _round_to(torch.randn(n, case.height, case.width, attrs.channels, generator=gen,
-                                dtype=torch.float64), grid)
+    inp = _round_to(torch.randn(n, case.height, case.width, attrs.channels, generator=gen, dtype=torch.float64), grid)
     offset = (torch.rand(n, h_out, w_out, g, p, 2, generator=gen, dtype=torch.float64) * 2 - 1) * case.offset_range
     offset = _keep_off_integers(_round_to(offset, grid), attrs, grid)
     if case.nonfinite_offsets:
@@ -201,9 +222,11 @@ def make_inputs(case, dtype=torch.float32, seed=0):
         flat[picked] = specials[torch.arange(picked.numel()) % 3]
     logits = torch.randn(n, h_out, w_out, g, p, generator=gen, dtype=torch.float64)
     mask = _round_to(torch.softmax(logits, dim=-1), grid)
-    return (inp.to(dtype),
-            offset.reshape(n, h_out, w_out, g * p * 2).to(dtype),
-            mask.reshape(n, h_out, w_out, g * p).to(dtype))
+    return (
+        inp.to(dtype),
+        offset.reshape(n, h_out, w_out, g * p * 2).to(dtype),
+        mask.reshape(n, h_out, w_out, g * p).to(dtype),
+    )
 
 
 def make_grad_output(case, dtype=torch.float32, seed=0):

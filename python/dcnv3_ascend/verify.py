@@ -12,6 +12,7 @@ could be compared (2 on a usage error, such as naming a backend this machine lac
 are listed with a comma (--backend cpu,sim); `all` takes every backend available here,
 including the NPU when torch_npu sees one.
 """
+
 import argparse
 import dataclasses
 import fnmatch
@@ -40,16 +41,27 @@ DTYPE_NAMES = {v: k for k, v in DTYPES.items()}
 # for accumulation orders that differ (atomic adds). float32 allows ~80 ulps of the largest value.
 TOLERANCES = {torch.float64: 1e-10, torch.float32: 1e-5, torch.float16: 2e-3, torch.bfloat16: 1.6e-2}
 
-RELATIVE_ERROR = ("max_rel_err = max|actual - ref| / max|ref| over the whole tensor (the error relative to the "
-                  "tensor's scale, so reference entries near zero cannot inflate it; max|actual - ref| when ref "
-                  "is all zero); NaN or Inf in actual counts as infinite error")
+RELATIVE_ERROR = (
+    "max_rel_err = max|actual - ref| / max|ref| over the whole tensor (the error relative to the "
+    "tensor's scale, so reference entries near zero cannot inflate it; max|actual - ref| when ref "
+    "is all zero); NaN or Inf in actual counts as infinite error"
+)
 
 TENSORS = ("output", "grad_input", "grad_offset", "grad_mask")
 
 # The quick suite's InternImage layers: all of T, one stage of every other model, covering every
 # group_channels (16, 32), offset_scale (1, 2) and the group counts 4 to 96.
-QUICK_LAYERS = ("T-stage1", "T-stage2", "T-stage3", "T-stage4", "S-stage2", "B-stage3", "L-stage2", "XL-stage4",
-                "H-stage1")
+QUICK_LAYERS = (
+    "T-stage1",
+    "T-stage2",
+    "T-stage3",
+    "T-stage4",
+    "S-stage2",
+    "B-stage3",
+    "L-stage2",
+    "XL-stage4",
+    "H-stage1",
+)
 # Layers run on a crop of at most this many input pixels a side (the golden is a Python loop).
 SUITE_CROP = {"quick": 8, "full": 14}
 
@@ -77,8 +89,12 @@ def _check_tensor(actual, expected, dtype):
     """Comparison of one output: errors, pass flag and, when it cannot be compared, why."""
     if not isinstance(actual, torch.Tensor) or actual.shape != expected.shape or actual.dtype != dtype:
         got = f"{actual.dtype} {list(actual.shape)}" if isinstance(actual, torch.Tensor) else type(actual).__name__
-        return {"max_abs_err": math.inf, "max_rel_err": math.inf, "passed": False,
-                "problem": f"expected {DTYPE_NAMES[dtype]} {list(expected.shape)}, got {got}"}
+        return {
+            "max_abs_err": math.inf,
+            "max_rel_err": math.inf,
+            "passed": False,
+            "problem": f"expected {DTYPE_NAMES[dtype]} {list(expected.shape)}, got {got}",
+        }
     max_abs, max_rel = relative_error(actual, expected)
     return {"max_abs_err": max_abs, "max_rel_err": max_rel, "passed": max_rel <= TOLERANCES[dtype]}
 
@@ -96,22 +112,26 @@ class _Golden:
             self._cache = {k: v for k, v in self._cache.items() if k[0] == case}
             inputs = make_inputs(case, dtype, seed)
             grad_output = make_grad_output(case, dtype, seed)
-            self._cache[key] = (dcnv3_reference(*inputs, case.attrs),
-                                *dcnv3_reference_backward(*inputs, grad_output, case.attrs))
+            self._cache[key] = (
+                dcnv3_reference(*inputs, case.attrs),
+                *dcnv3_reference_backward(*inputs, grad_output, case.attrs),
+            )
         return self._cache[key]
 
 
 def run_case(backend, case, dtype, golden, seed=0):
     """One result row: backend vs. golden for `case` in `dtype`."""
-    row = {"case": case.name, "backend": backend.name, "dtype": DTYPE_NAMES[dtype],
-           "tolerance": TOLERANCES[dtype]}
+    row = {"case": case.name, "backend": backend.name, "dtype": DTYPE_NAMES[dtype], "tolerance": TOLERANCES[dtype]}
     expected = golden.get(case, dtype, seed)
-    input, offset, mask, grad_output = (t.to(backend.device) for t in (*make_inputs(case, dtype, seed),
-                                                                        make_grad_output(case, dtype, seed)))
+    input, offset, mask, grad_output = (
+        t.to(backend.device) for t in (*make_inputs(case, dtype, seed), make_grad_output(case, dtype, seed))
+    )
     start = time.perf_counter()
     try:
-        actual = (backend.forward(input, offset, mask, case.attrs),
-                  *backend.backward(input, offset, mask, grad_output, case.attrs))
+        actual = (
+            backend.forward(input, offset, mask, case.attrs),
+            *backend.backward(input, offset, mask, grad_output, case.attrs),
+        )
         actual = [a.cpu() if isinstance(a, torch.Tensor) else a for a in actual]
     except Exception as e:  # a crashing backend is a result to report, not a reason to stop
         row.update(status="error", reason=f"{type(e).__name__}: {e}".splitlines()[0], seconds=None, tensors={})
@@ -124,9 +144,18 @@ def run_case(backend, case, dtype, golden, seed=0):
 
 def _case_record(case):
     h_out, w_out = case.output_size
-    return {"name": case.name, "batch": case.batch, "height": case.height, "width": case.width,
-            "height_out": h_out, "width_out": w_out, "attrs": dataclasses.asdict(case.attrs),
-            "offset_range": case.offset_range, "nonfinite_offsets": case.nonfinite_offsets, "note": case.note}
+    return {
+        "name": case.name,
+        "batch": case.batch,
+        "height": case.height,
+        "width": case.width,
+        "height_out": h_out,
+        "width_out": w_out,
+        "attrs": dataclasses.asdict(case.attrs),
+        "offset_range": case.offset_range,
+        "nonfinite_offsets": case.nonfinite_offsets,
+        "note": case.note,
+    }
 
 
 def run_suite(backends, dtypes, cases, seed=0, progress=None):
@@ -135,9 +164,12 @@ def run_suite(backends, dtypes, cases, seed=0, progress=None):
     progress: show a tqdm bar on stderr (None: only when stderr is a terminal); without tqdm
     installed there is no bar.
     """
-    skipped = [{"backend": b.name, "dtype": DTYPE_NAMES[d],
-                "reason": f"{b.name} does not take {DTYPE_NAMES[d]}"}
-               for b in backends for d in dtypes if d not in b.dtypes]
+    skipped = [
+        {"backend": b.name, "dtype": DTYPE_NAMES[d], "reason": f"{b.name} does not take {DTYPE_NAMES[d]}"}
+        for b in backends
+        for d in dtypes
+        if d not in b.dtypes
+    ]
     jobs = [(c, d, b) for c in cases for d in dtypes for b in backends if d in b.dtypes]
     golden = _Golden()
     results = []
@@ -211,30 +243,70 @@ def format_report(report, suite_note=""):
     case_rows = []
     for c in report["cases"]:
         a = c["attrs"]
-        case_rows.append([
-            c["name"], f"{c['batch']}x{c['height']}x{c['width']}", f"{c['height_out']}x{c['width_out']}",
-            a["group"], a["group_channels"], f"{a['kernel_h']}x{a['kernel_w']}", f"{a['stride_h']},{a['stride_w']}",
-            f"{a['pad_h']},{a['pad_w']}", f"{a['dilation_h']},{a['dilation_w']}", a["offset_scale"],
-            a["remove_center"], f"±{c['offset_range']:g}" + (" +NaN/Inf" if c["nonfinite_offsets"] else ""),
-            c["note"]])
-    parts.append(_table(["case", "N x H x W", "out", "group", "group_ch", "kernel", "stride", "pad", "dilation",
-                         "offset_scale", "remove_center", "offsets (px)", "note"], case_rows))
-    parts.append("Tolerance: " + report["relative_error"] + ". A run passes when max_rel_err <= tolerance for "
-                 "the output and all three gradients.")
+        case_rows.append(
+            [
+                c["name"],
+                f"{c['batch']}x{c['height']}x{c['width']}",
+                f"{c['height_out']}x{c['width_out']}",
+                a["group"],
+                a["group_channels"],
+                f"{a['kernel_h']}x{a['kernel_w']}",
+                f"{a['stride_h']},{a['stride_w']}",
+                f"{a['pad_h']},{a['pad_w']}",
+                f"{a['dilation_h']},{a['dilation_w']}",
+                a["offset_scale"],
+                a["remove_center"],
+                f"±{c['offset_range']:g}" + (" +NaN/Inf" if c["nonfinite_offsets"] else ""),
+                c["note"],
+            ]
+        )
+    parts.append(
+        _table(
+            [
+                "case",
+                "N x H x W",
+                "out",
+                "group",
+                "group_ch",
+                "kernel",
+                "stride",
+                "pad",
+                "dilation",
+                "offset_scale",
+                "remove_center",
+                "offsets (px)",
+                "note",
+            ],
+            case_rows,
+        )
+    )
+    parts.append(
+        "Tolerance: " + report["relative_error"] + ". A run passes when max_rel_err <= tolerance for "
+        "the output and all three gradients."
+    )
     parts.append(_table(["dtype", "max_rel_err allowed"], [[d, f"{t:g}"] for d, t in report["tolerances"].items()]))
     header = ["case", "backend", "dtype"]
     for name in TENSORS:
         header += [f"{name} abs", f"{name} rel"]
-    parts.append(_table(header + ["result"],
-                        [[r["case"], r["backend"], r["dtype"]] + _result_cells(r) for r in report["results"]]))
-    parts.append(_table(["backend", "dtype", "runs", "failed"] + [f"worst {n} rel (case)" for n in TENSORS],
-                        _worst_rows(report["results"])))
+    parts.append(
+        _table(
+            header + ["result"], [[r["case"], r["backend"], r["dtype"]] + _result_cells(r) for r in report["results"]]
+        )
+    )
+    parts.append(
+        _table(
+            ["backend", "dtype", "runs", "failed"] + [f"worst {n} rel (case)" for n in TENSORS],
+            _worst_rows(report["results"]),
+        )
+    )
     for s in report["skipped"]:
         parts.append(f"Skipped: {s['backend']} {s['dtype']} ({s['reason']}).")
     summary = report["summary"]
     verdict = "PASSED" if report["passed"] else "FAILED"
-    parts.append(f"{verdict}: {summary['pass']} passed, {summary['fail']} failed, {summary['error']} errors, "
-                 f"{summary['skip']} skipped (case x backend x dtype).")
+    parts.append(
+        f"{verdict}: {summary['pass']} passed, {summary['fail']} failed, {summary['error']} errors, "
+        f"{summary['skip']} skipped (case x backend x dtype)."
+    )
     return "\n\n".join(parts)
 
 
@@ -311,12 +383,14 @@ def main(argv=None):
     report["unavailable_backends"] = unavailable
 
     crop = SUITE_CROP[args.suite]
-    note = (f"DCNv3 verification, suite `{args.suite}`, seed {args.seed}, torch {torch.__version__} with "
-            f"{torch.get_num_threads()} CPU threads: each backend against the float64 golden "
-            f"(dcnv3_ascend.reference). InternImage layer cases keep the real layer's channels, groups "
-            f"and kernel (224x224 image, batch {args.batch}) on a {crop}x{crop} spatial crop, because the golden "
-            f"is a Python loop. Inputs are drawn in each dtype and fed unchanged to the golden, so the errors "
-            f"are the backend's arithmetic only.")
+    note = (
+        f"DCNv3 verification, suite `{args.suite}`, seed {args.seed}, torch {torch.__version__} with "
+        f"{torch.get_num_threads()} CPU threads: each backend against the float64 golden "
+        f"(dcnv3_ascend.reference). InternImage layer cases keep the real layer's channels, groups "
+        f"and kernel (224x224 image, batch {args.batch}) on a {crop}x{crop} spatial crop, because the golden "
+        f"is a Python loop. Inputs are drawn in each dtype and fed unchanged to the golden, so the errors "
+        f"are the backend's arithmetic only."
+    )
     if unavailable:
         note += "\n\n" + "\n".join(f"Not run: {name} ({why})." for name, why in unavailable.items())
     print(format_report(report, note))

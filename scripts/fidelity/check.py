@@ -8,6 +8,7 @@ in lenient mode on all the cores their op_host tiling asks for, and compare with
 reference. One line per kernel and shape; exit status 1 on any mismatch, on an unexpected rule
 violation, or when a known violation is no longer reported.
 """
+
 import argparse
 import shutil
 import subprocess
@@ -19,10 +20,10 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from drivingsdk_kernels import KERNELS  # noqa: E402
+from drivingsdk_kernels import KERNELS
 
-from dcnv3_ascend.sim import SimulatorError  # noqa: E402
-from dcnv3_ascend.sim.external import build_kernel  # noqa: E402
+from dcnv3_ascend.sim import SimulatorError
+from dcnv3_ascend.sim.external import build_kernel
 
 
 def extract(drivingsdk, paths, dest):
@@ -36,7 +37,9 @@ def extract(drivingsdk, paths, dest):
     git_dir = src if (src / "HEAD").is_file() and (src / "objects").is_dir() else src / ".git"
     if not (git_dir / "HEAD").is_file():
         raise SystemExit(f"--drivingsdk {src}: neither a DrivingSDK checkout (kernels/) nor a git directory")
-    archive = subprocess.run(["git", f"--git-dir={git_dir}", "archive", "HEAD", *paths], capture_output=True, check=True)
+    archive = subprocess.run(
+        ["git", f"--git-dir={git_dir}", "archive", "HEAD", *paths], capture_output=True, check=True
+    )
     subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
 
 
@@ -86,17 +89,26 @@ def report(name, case, compiled, kernel, expect_bug):
         detail = detail or ""
     note = case.kernel_bug if expect_bug else case.note
     err_text = "n/a" if err is None else f"{err:.2e}"
-    print(f"{name:26s} {case.label:52s} compiled={compiled:9s} blocks={case.block_dim:<3d} "
-          f"rules={','.join(rules) or 'none'} max_err={err_text} (tol {case.atol:.0e}) {verdict} "
-          f"[{time.time() - t1:.1f}s]" + (f"  # {note}" if note else "") + (f"\n    {detail}" if detail else ""),
-          flush=True)
+    print(
+        f"{name:26s} {case.label:52s} compiled={compiled:9s} blocks={case.block_dim:<3d} "
+        f"rules={','.join(rules) or 'none'} max_err={err_text} (tol {case.atol:.0e}) {verdict} "
+        f"[{time.time() - t1:.1f}s]" + (f"  # {note}" if note else "") + (f"\n    {detail}" if detail else ""),
+        flush=True,
+    )
     return ok
 
 
 def build(spec, tree, build_dir):
     t0 = time.time()
-    kernel = build_kernel(tree / spec.kernel, spec.entry, spec.args, build_dir, tiling_struct=spec.tiling_struct,
-                          tiling_headers=[tree / spec.tiling_header], defines=spec.defines)
+    kernel = build_kernel(
+        tree / spec.kernel,
+        spec.entry,
+        spec.args,
+        build_dir,
+        tiling_struct=spec.tiling_struct,
+        tiling_headers=[tree / spec.tiling_header],
+        defines=spec.defines,
+    )
     return kernel, f"yes ({time.time() - t0:.0f}s)"
 
 

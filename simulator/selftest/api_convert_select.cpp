@@ -30,7 +30,8 @@ void CastTiles(GM_ADDR src, GM_ADDR dst, RoundMode mode, uint32_t count, uint32_
 extern "C" __global__ __aicore__ void api_cast(GM_ADDR src, GM_ADDR dst, GM_ADDR, GM_ADDR, GM_ADDR params) {
   auto p = [&](int i) { return sim::SelftestParam(params, i); };
   const RoundMode mode = static_cast<RoundMode>(p(2));
-  const uint32_t count = static_cast<uint32_t>(p(3)), ls = static_cast<uint32_t>(p(4)), ld = static_cast<uint32_t>(p(5));
+  const uint32_t count = static_cast<uint32_t>(p(3)), ls = static_cast<uint32_t>(p(4)),
+                 ld = static_cast<uint32_t>(p(5));
   switch (p(0) * 10 + p(1)) {
     case 0: CastTiles<float, float>(src, dst, mode, count, ls, ld); break;
     case 1: CastTiles<half, float>(src, dst, mode, count, ls, ld); break;
@@ -80,7 +81,8 @@ void CompareSelect(GM_ADDR a, GM_ADDR b, GM_ADDR out, GM_ADDR mask_out, GM_ADDR 
   Store(mask_out, m, mask_bytes);
 }
 
-extern "C" __global__ __aicore__ void api_compare_select(GM_ADDR a, GM_ADDR b, GM_ADDR out, GM_ADDR mask, GM_ADDR params) {
+extern "C" __global__ __aicore__ void api_compare_select(GM_ADDR a, GM_ADDR b, GM_ADDR out, GM_ADDR mask,
+                                                         GM_ADDR params) {
   if (sim::SelftestParam(params, 0) == 0) {
     CompareSelect<float>(a, b, out, mask, params);
   } else {

@@ -15,17 +15,37 @@ template <typename T>
 constexpr bool kInt16T = std::is_same_v<T, int16_t>;
 
 enum KatOp : int64_t {
-  kAdd, kSub, kMul, kDiv, kMax, kMin, kAnd, kOr,            // two tensors
-  kAdds, kMuls, kMaxs, kMins,                               // tensor and scalar
-  kAbs, kRelu, kExp, kLn, kSqrt, kReciprocal, kRsqrt, kNot,  // one tensor
-  kDuplicate, kAxpy,
+  kAdd,
+  kSub,
+  kMul,
+  kDiv,
+  kMax,
+  kMin,
+  kAnd,
+  kOr,            // two tensors
+  kAdds,
+  kMuls,
+  kMaxs,
+  kMins,                               // tensor and scalar
+  kAbs,
+  kRelu,
+  kExp,
+  kLn,
+  kSqrt,
+  kReciprocal,
+  kRsqrt,
+  kNot,  // one tensor
+  kDuplicate,
+  kAxpy,
 };
 enum KatForm : int64_t { kCount, kContinuousMask, kBitMask };
 
 template <typename T>
 T Scalar(int64_t raw) {
-  if constexpr (std::is_integral_v<T>) return static_cast<T>(raw);
-  else return T(selftest::FloatFromBits(raw));
+  if constexpr (std::is_integral_v<T>)
+    return static_cast<T>(raw);
+  else
+    return T(selftest::FloatFromBits(raw));
 }
 
 // Calls `op` in the form `form`: `n` is the count (count form) or the continuous mask, `bits`
@@ -34,13 +54,13 @@ template <typename T>
 void Run(int64_t op, int64_t form, const LocalTensor<T>& z, const LocalTensor<T>& x, const LocalTensor<T>& y, T s,
          int32_t n, uint64_t bits[2], uint8_t repeat, const BinaryRepeatParams& bp, const UnaryRepeatParams& up) {
   const uint64_t m = static_cast<uint64_t>(n);
-#define KAT_FORMS(CALL_COUNT, CALL_MASK, CALL_BITS) \
-  if (form == kCount) {                             \
-    CALL_COUNT;                                     \
-  } else if (form == kContinuousMask) {             \
-    CALL_MASK;                                      \
-  } else {                                          \
-    CALL_BITS;                                      \
+#define KAT_FORMS(CALL_COUNT, CALL_MASK, CALL_BITS)                                                                    \
+  if (form == kCount) {                                                                                                \
+    CALL_COUNT;                                                                                                        \
+  } else if (form == kContinuousMask) {                                                                                \
+    CALL_MASK;                                                                                                         \
+  } else {                                                                                                             \
+    CALL_BITS;                                                                                                         \
   }
 #define KAT_BINARY(NAME) KAT_FORMS(NAME(z, x, y, n), NAME(z, x, y, m, repeat, bp), NAME(z, x, y, bits, repeat, bp))
 #define KAT_SCALAR(NAME) KAT_FORMS(NAME(z, x, s, n), NAME(z, x, s, m, repeat, up), NAME(z, x, s, bits, repeat, up))
@@ -148,7 +168,7 @@ SIM_SELFTEST(api_kat_gatherb);
 
 // Cast half (arg0) -> int32_t (arg1), params: RoundMode, count (tiles of 64 elements).
 extern "C" __global__ __aicore__ void api_kat_cast_half_int32(GM_ADDR src, GM_ADDR dst, GM_ADDR, GM_ADDR,
-                                                               GM_ADDR params) {
+                                                              GM_ADDR params) {
   TPipe pipe;
   TBuf<TPosition::VECCALC> bs, bd;
   pipe.InitBuffer(bs, 64 * sizeof(half));
@@ -157,7 +177,8 @@ extern "C" __global__ __aicore__ void api_kat_cast_half_int32(GM_ADDR src, GM_AD
   LocalTensor<int32_t> d = bd.Get<int32_t>();
   Load(s, src, 64);
   Load(d, dst, 64);
-  Cast(d, s, static_cast<RoundMode>(sim::SelftestParam(params, 0)), static_cast<uint32_t>(sim::SelftestParam(params, 1)));
+  Cast(d, s, static_cast<RoundMode>(sim::SelftestParam(params, 0)),
+       static_cast<uint32_t>(sim::SelftestParam(params, 1)));
   Store(dst, d, 64);
 }
 SIM_SELFTEST(api_kat_cast_half_int32);

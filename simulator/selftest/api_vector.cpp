@@ -10,19 +10,38 @@ namespace {
 
 // Which instructions accept which element type on Atlas A2 (asc-devkit data-type tables).
 template <typename T>
-constexpr bool kArith = std::is_same_v<T, float> || std::is_same_v<T, half> || std::is_same_v<T, int32_t> ||
-                        std::is_same_v<T, int16_t>;
+constexpr bool kArith =
+    std::is_same_v<T, float> || std::is_same_v<T, half> || std::is_same_v<T, int32_t> || std::is_same_v<T, int16_t>;
 template <typename T>
 constexpr bool kFloat = std::is_same_v<T, float> || std::is_same_v<T, half>;
 template <typename T>
 constexpr bool kBitwise = std::is_same_v<T, int16_t> || std::is_same_v<T, uint16_t>;
 
-enum Op : int64_t { kAdd, kSub, kMul, kDiv, kMax, kMin, kAdds, kMuls, kMaxs, kMins, kAbs, kDuplicate, kAnd, kOr, kRelu, kNot };
+enum Op : int64_t {
+  kAdd,
+  kSub,
+  kMul,
+  kDiv,
+  kMax,
+  kMin,
+  kAdds,
+  kMuls,
+  kMaxs,
+  kMins,
+  kAbs,
+  kDuplicate,
+  kAnd,
+  kOr,
+  kRelu,
+  kNot
+};
 
 template <typename T>
 T ScalarParam(int64_t raw) {
-  if constexpr (std::is_integral_v<T>) return static_cast<T>(raw);
-  else return T(selftest::FloatFromBits(raw));
+  if constexpr (std::is_integral_v<T>)
+    return static_cast<T>(raw);
+  else
+    return T(selftest::FloatFromBits(raw));
 }
 
 // out[:count] = op(a, b) on tiles of `len` elements; the rest of out keeps its GM contents.

@@ -37,22 +37,20 @@ int64_t Numel(const std::vector<int64_t>& shape) {
   return n;
 }
 
-std::vector<int64_t> OutputShape(const dcnv3::Problem& p) {
-  return {p.batch, p.height_out, p.width_out, p.channels};
-}
+std::vector<int64_t> OutputShape(const dcnv3::Problem& p) { return {p.batch, p.height_out, p.width_out, p.channels}; }
 
 // Checks that `t` holds exactly `shape` in elements of `elem` bytes and registers it as the GM
 // buffer `name`. Outputs are filled with 0xFF first (NaN in every float type), as device memory
 // would hold garbage, so a kernel that leaves an element unwritten fails the comparison; outputs
 // the OpDef declares InitValue(0) are zeroed instead, as the framework does before the launch.
 enum class Role { kInput, kOutput, kZeroedOutput };
-void Bind(sim::GmRegistry& gm, const char* name, const HostTensor& t, const std::vector<int64_t>& shape,
-          size_t elem, Role role) {
+void Bind(sim::GmRegistry& gm, const char* name, const HostTensor& t, const std::vector<int64_t>& shape, size_t elem,
+          Role role) {
   const uint64_t want = static_cast<uint64_t>(Numel(shape)) * elem;
   if (t.bytes != want)
     throw std::invalid_argument(std::string(name) + " holds " + std::to_string(t.bytes) + " bytes but its shape " +
-                                dcnv3::DimsToString(shape.data(), static_cast<int64_t>(shape.size())) +
-                                " needs " + std::to_string(want));
+                                dcnv3::DimsToString(shape.data(), static_cast<int64_t>(shape.size())) + " needs " +
+                                std::to_string(want));
   if (role != Role::kInput && t.bytes) std::memset(t.data, role == Role::kZeroedOutput ? 0 : 0xFF, t.bytes);
   gm.Add(name, t.data, t.bytes);
 }
@@ -134,8 +132,8 @@ Result Backward(const HostTensor& input, const HostTensor& offset, const HostTen
   result.plan = Plan(true, problem, call);
   std::vector<uint8_t> workspace;
   result.per_core = RunKernel(result.plan, call, gm, workspace, [&](GM_ADDR ws, GM_ADDR tiling) {
-                      kernel_entry::dcnv3_grad(Addr(input), Addr(offset), Addr(mask), Addr(grad_output), Addr(grad_input),
-                                 Addr(grad_offset), Addr(grad_mask), ws, tiling);
+                      kernel_entry::dcnv3_grad(Addr(input), Addr(offset), Addr(mask), Addr(grad_output),
+                                               Addr(grad_input), Addr(grad_offset), Addr(grad_mask), ws, tiling);
                     }).per_core;
   return result;
 }

@@ -19,6 +19,6 @@ struct Dcnv3TilingData {
 
 }  // namespace sim_tiling
 
-#define GET_TILING_DATA(var, tiling)   \
-  ::sim_tiling::Dcnv3TilingData var;   \
+#define GET_TILING_DATA(var, tiling)                                                                                   \
+  ::sim_tiling::Dcnv3TilingData var;                                                                                   \
   std::memcpy(&var, (tiling), sizeof(var))

@@ -30,25 +30,32 @@ PYBIND11_MODULE(_sim, m) {
   m.doc() = "AscendC CPU simulator running this project's op_kernel sources unchanged";
   py::register_exception<sim::SimError>(m, "SimulatorError", PyExc_RuntimeError);
 
-  m.def("socs", [] {
-    py::dict d;
-    for (const sim::SocConfig& s : sim::SocTable()) d[s.name.c_str()] = py::make_tuple(s.vector_core_num, s.ub_bytes);
-    return d;
-  }, "SoC name -> (vector_core_num, ub_bytes)");
+  m.def(
+      "socs",
+      [] {
+        py::dict d;
+        for (const sim::SocConfig& s : sim::SocTable())
+          d[s.name.c_str()] = py::make_tuple(s.vector_core_num, s.ub_bytes);
+        return d;
+      },
+      "SoC name -> (vector_core_num, ub_bytes)");
 
-  m.def("soc_table", [] {
-    py::list rows;
-    for (const sim::SocConfig& s : sim::SocTable()) {
-      py::dict d;
-      d["name"] = s.name;
-      d["compute_unit"] = s.compute_unit;
-      d["vector_core_num"] = s.vector_core_num;
-      d["ub_bytes"] = s.ub_bytes;
-      d["clock_mhz"] = s.clock_mhz;
-      rows.append(d);
-    }
-    return rows;
-  }, "the SoC table (op_host/dcnv3_soc_table.h plus the simulator's debug configurations) as dicts");
+  m.def(
+      "soc_table",
+      [] {
+        py::list rows;
+        for (const sim::SocConfig& s : sim::SocTable()) {
+          py::dict d;
+          d["name"] = s.name;
+          d["compute_unit"] = s.compute_unit;
+          d["vector_core_num"] = s.vector_core_num;
+          d["ub_bytes"] = s.ub_bytes;
+          d["clock_mhz"] = s.clock_mhz;
+          rows.append(d);
+        }
+        return rows;
+      },
+      "the SoC table (op_host/dcnv3_soc_table.h plus the simulator's debug configurations) as dicts");
 
   m.def("selftest_names", &sim::SelftestNames, "names of the compiled-in self-test kernels");
 

@@ -16,7 +16,7 @@ inline pybind11::dict StatsToDict(const std::vector<CoreStats>& per_core, int64_
   namespace py = pybind11;
   struct Field {
     const char* name;
-    uint64_t CoreStats::*member;
+    uint64_t CoreStats::* member;
     bool is_max;
   };
   static const Field kFields[] = {

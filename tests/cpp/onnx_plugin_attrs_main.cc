@@ -23,8 +23,7 @@ int main() {
     if (index == dcnv3::kOffsetScale)
       std::printf("%s=%.9g\n", dcnv3::kAttrNames[index], attrs.offset_scale);
     else
-      std::printf("%s=%lld\n", dcnv3::kAttrNames[index],
-                  static_cast<long long>(*dcnv3::IntAttrField(&attrs, index)));
+      std::printf("%s=%lld\n", dcnv3::kAttrNames[index], static_cast<long long>(*dcnv3::IntAttrField(&attrs, index)));
   }
   return 0;
 }

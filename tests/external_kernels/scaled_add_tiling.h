@@ -6,10 +6,10 @@
 
 namespace optiling {
 BEGIN_TILING_DATA_DEF(ScaledAddTilingData)
-  TILING_DATA_FIELD_DEF(uint32_t, perCore);
-  TILING_DATA_FIELD_DEF(uint64_t, total);
-  TILING_DATA_FIELD_DEF(float, scale);
-  TILING_DATA_FIELD_DEF(uint32_t, tile);
+TILING_DATA_FIELD_DEF(uint32_t, perCore);
+TILING_DATA_FIELD_DEF(uint64_t, total);
+TILING_DATA_FIELD_DEF(float, scale);
+TILING_DATA_FIELD_DEF(uint32_t, tile);
 END_TILING_DATA_DEF;
 
 REGISTER_TILING_DATA_CLASS(ScaledAdd, ScaledAddTilingData)

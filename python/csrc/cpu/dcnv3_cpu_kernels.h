@@ -169,10 +169,9 @@ inline void SoftmaxBackward(const acc_t* prob, const acc_t* grad_prob, int64_t c
 template <typename acc_t, typename scalar_t, typename mask_t>
 inline void LocatePoints(const scalar_t* __restrict offset, const mask_t* __restrict mask_in,
                          const acc_t* __restrict kernel_x, const acc_t* __restrict kernel_y, int64_t count,
-                         acc_t base_h, acc_t base_w, acc_t scale, acc_t height, acc_t width,
-                         acc_t* __restrict floor_h, acc_t* __restrict floor_w, acc_t* __restrict frac_h,
-                         acc_t* __restrict frac_w, acc_t* __restrict mask, acc_t* __restrict weight,
-                         int32_t* __restrict inside) {
+                         acc_t base_h, acc_t base_w, acc_t scale, acc_t height, acc_t width, acc_t* __restrict floor_h,
+                         acc_t* __restrict floor_w, acc_t* __restrict frac_h, acc_t* __restrict frac_w,
+                         acc_t* __restrict mask, acc_t* __restrict weight, int32_t* __restrict inside) {
   for (int64_t s = 0; s < count; ++s) {
     const acc_t loc_w = base_w + (kernel_x[s] + static_cast<acc_t>(offset[2 * s])) * scale;
     const acc_t loc_h = base_h + (kernel_y[s] + static_cast<acc_t>(offset[2 * s + 1])) * scale;
@@ -221,7 +220,9 @@ class PointSampler {
   // `scale` is offset_scale in acc_t: the schema's double, not Attrs' float, so that float64
   // keeps a scale such as 0.3 exact.
   PointSampler(const Problem& pb, acc_t scale)
-      : pb_(pb), a_(pb.attrs), scale_(scale),
+      : pb_(pb),
+        a_(pb.attrs),
+        scale_(scale),
         corner_delta_{0, pb.channels, pb.width_in * pb.channels, (pb.width_in + 1) * pb.channels} {
     const int64_t total = a_.group * pb.points;
     kernel_x_.resize(total);
@@ -348,9 +349,9 @@ void Forward(const Problem& pb, double offset_scale, bool softmax, const scalar_
 //   grad_off_x  = scale * m * (hh * (dots_1 - dots_0) + lh * (dots_3 - dots_2))
 //   grad_off_y  = scale * m * (hw * (dots_2 - dots_0) + lw * (dots_3 - dots_1))
 template <typename acc_t>
-inline void PointGradients(const acc_t* __restrict dots, const acc_t* __restrict frac_h,
-                           const acc_t* __restrict frac_w, const acc_t* __restrict mask, int64_t count, acc_t scale,
-                           acc_t* __restrict grad_mask, acc_t* __restrict grad_offset) {
+inline void PointGradients(const acc_t* __restrict dots, const acc_t* __restrict frac_h, const acc_t* __restrict frac_w,
+                           const acc_t* __restrict mask, int64_t count, acc_t scale, acc_t* __restrict grad_mask,
+                           acc_t* __restrict grad_offset) {
   for (int64_t s = 0; s < count; ++s) {
     const acc_t d0 = dots[4 * s], d1 = dots[4 * s + 1], d2 = dots[4 * s + 2], d3 = dots[4 * s + 3];
     const acc_t lh = frac_h[s], lw = frac_w[s], hh = acc_t(1) - lh, hw = acc_t(1) - lw;
@@ -439,19 +440,19 @@ void Backward(const Problem& pb, double offset_scale, bool softmax, const scalar
             }
             acc_t* dot = &dots[4 * (s - s0)];
             StoreLanes<acc_t, 4>(dot, LoadLanes<acc_t, 4>(dot) + SumEach<acc_t, C::kLanes>(products[0], products[1],
-                                                                                      products[2], products[3]));
+                                                                                           products[2], products[3]));
           }
         });
         const int64_t point = pos * groups * points + s0;
         if (blocks == 1) {
-          PointGradients(dots.data(), sampler.lh.data() + s0, sampler.lw.data() + s0, sampler.mask.data() + s0,
-                         points, scale, grad_mask_acc, grad_offset_acc);
+          PointGradients(dots.data(), sampler.lh.data() + s0, sampler.lw.data() + s0, sampler.mask.data() + s0, points,
+                         scale, grad_mask_acc, grad_offset_acc);
           StoreGroupGradients(grad_mask_acc, grad_offset_acc, sampler.prob.data() + s0, softmax, points,
                               grad_mask + point, grad_offset + 2 * point);
         } else {
           const int64_t partial = b * total_points + point;
-          PointGradients(dots.data(), sampler.lh.data() + s0, sampler.lw.data() + s0, sampler.mask.data() + s0,
-                         points, scale, partial_mask.data() + partial, partial_offset.data() + 2 * partial);
+          PointGradients(dots.data(), sampler.lh.data() + s0, sampler.lw.data() + s0, sampler.mask.data() + s0, points,
+                         scale, partial_mask.data() + partial, partial_offset.data() + 2 * partial);
         }
       }
     }

@@ -9,9 +9,9 @@
 // declares InitValue(0) (op_host/dcnv3_grad_outputs.h): it is allocated here as float32 zeros (the
 // aclnn path zeroes it too; zeros here keep the result right whatever the framework version does)
 // and cast to the input dtype afterwards; grad_offset and grad_mask are written exactly once.
+#include <ATen/DeviceGuard.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/zeros.h>
-#include <ATen/DeviceGuard.h>
 #include <torch/library.h>
 
 #include <tuple>
@@ -70,8 +70,8 @@ at::Tensor Dcnv3Npu(const at::Tensor& input, const at::Tensor& offset, const at:
 }
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor> Dcnv3BackwardNpu(const at::Tensor& input, const at::Tensor& offset,
-                                                                 const at::Tensor& mask, const at::Tensor& grad_output,
-                                                                 DCNV3_ATTR_PARAMS) {
+                                                                const at::Tensor& mask, const at::Tensor& grad_output,
+                                                                DCNV3_ATTR_PARAMS) {
   const Problem p = CheckNpuArgs(input, offset, mask, &grad_output, MakeDcnv3Attrs(DCNV3_ATTR_ARGS));
   const c10::OptionalDeviceGuard guard(at::device_of(input));
   if (NothingToSample(p)) {

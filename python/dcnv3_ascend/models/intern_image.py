@@ -10,6 +10,7 @@ The core op is picked by name from dcnv3_ascend.modules ('DCNv3' runs torch.ops.
 'DCNv3_pytorch' the grid_sample fallback) or passed as a class. The InternImage-H/G extras
 (clip projector, level-2 post norms, res_post_norm) are not included.
 """
+
 import torch
 import torch.utils.checkpoint as checkpoint
 from torch import nn
@@ -85,9 +86,24 @@ class InternImageLayer(nn.Module):
     backward (activation checkpointing).
     """
 
-    def __init__(self, core_op, channels, groups, mlp_ratio=4.0, drop=0.0, drop_path=0.0, act_layer="GELU",
-                 norm_layer="LN", post_norm=False, layer_scale=None, offset_scale=1.0, with_cp=False,
-                 dw_kernel_size=None, center_feature_scale=False, remove_center=False):
+    def __init__(
+        self,
+        core_op,
+        channels,
+        groups,
+        mlp_ratio=4.0,
+        drop=0.0,
+        drop_path=0.0,
+        act_layer="GELU",
+        norm_layer="LN",
+        post_norm=False,
+        layer_scale=None,
+        offset_scale=1.0,
+        with_cp=False,
+        dw_kernel_size=None,
+        center_feature_scale=False,
+        remove_center=False,
+    ):
         super().__init__()
         self.channels = channels
         self.groups = groups
@@ -95,10 +111,20 @@ class InternImageLayer(nn.Module):
         self.with_cp = with_cp
         self.post_norm = post_norm
         self.norm1 = build_norm_layer(channels, "LN")
-        self.dcn = core_op(channels=channels, kernel_size=3, stride=1, pad=1, dilation=1, group=groups,
-                           offset_scale=offset_scale, act_layer=act_layer, norm_layer=norm_layer,
-                           dw_kernel_size=dw_kernel_size, center_feature_scale=center_feature_scale,
-                           remove_center=remove_center)
+        self.dcn = core_op(
+            channels=channels,
+            kernel_size=3,
+            stride=1,
+            pad=1,
+            dilation=1,
+            group=groups,
+            offset_scale=offset_scale,
+            act_layer=act_layer,
+            norm_layer=norm_layer,
+            dw_kernel_size=dw_kernel_size,
+            center_feature_scale=center_feature_scale,
+            remove_center=remove_center,
+        )
         self.drop_path = DropPath(drop_path) if drop_path > 0.0 else nn.Identity()
         self.norm2 = build_norm_layer(channels, "LN")
         self.mlp = MLPLayer(channels, int(channels * mlp_ratio), act_layer=act_layer, drop=drop)
@@ -126,22 +152,53 @@ class InternImageBlock(nn.Module):
     """One stage: `depth` InternImageLayers, a LayerNorm (unless post_norm), and an optional
     DownsampleLayer. forward returns (downsampled output, stage features before downsampling)."""
 
-    def __init__(self, core_op, channels, depth, groups, downsample=True, mlp_ratio=4.0, drop=0.0, drop_path=0.0,
-                 act_layer="GELU", norm_layer="LN", post_norm=False, offset_scale=1.0, layer_scale=None,
-                 with_cp=False, dw_kernel_size=None, center_feature_scale=False, remove_center=False):
+    def __init__(
+        self,
+        core_op,
+        channels,
+        depth,
+        groups,
+        downsample=True,
+        mlp_ratio=4.0,
+        drop=0.0,
+        drop_path=0.0,
+        act_layer="GELU",
+        norm_layer="LN",
+        post_norm=False,
+        offset_scale=1.0,
+        layer_scale=None,
+        with_cp=False,
+        dw_kernel_size=None,
+        center_feature_scale=False,
+        remove_center=False,
+    ):
         super().__init__()
         self.channels = channels
         self.depth = depth
         self.post_norm = post_norm
         self.center_feature_scale = center_feature_scale
-        self.blocks = nn.ModuleList([
-            InternImageLayer(core_op, channels, groups, mlp_ratio=mlp_ratio, drop=drop,
-                             drop_path=drop_path[i] if isinstance(drop_path, list) else drop_path,
-                             act_layer=act_layer, norm_layer=norm_layer, post_norm=post_norm,
-                             layer_scale=layer_scale, offset_scale=offset_scale, with_cp=with_cp,
-                             dw_kernel_size=dw_kernel_size, center_feature_scale=center_feature_scale,
-                             remove_center=remove_center)
-            for i in range(depth)])
+        self.blocks = nn.ModuleList(
+            [
+                InternImageLayer(
+                    core_op,
+                    channels,
+                    groups,
+                    mlp_ratio=mlp_ratio,
+                    drop=drop,
+                    drop_path=drop_path[i] if isinstance(drop_path, list) else drop_path,
+                    act_layer=act_layer,
+                    norm_layer=norm_layer,
+                    post_norm=post_norm,
+                    layer_scale=layer_scale,
+                    offset_scale=offset_scale,
+                    with_cp=with_cp,
+                    dw_kernel_size=dw_kernel_size,
+                    center_feature_scale=center_feature_scale,
+                    remove_center=remove_center,
+                )
+                for i in range(depth)
+            ]
+        )
         if not post_norm or center_feature_scale:
             self.norm = build_norm_layer(channels, "LN")
         self.downsample = DownsampleLayer(channels, norm_layer=norm_layer) if downsample else None
@@ -164,10 +221,26 @@ class InternImageBackbone(nn.Module):
     [2, 2, 4, 2] instead of T's [4, 4, 18, 4]. drop_path_rate grows linearly over the blocks.
     """
 
-    def __init__(self, core_op="DCNv3", channels=64, depths=(2, 2, 4, 2), groups=(4, 8, 16, 32), mlp_ratio=4.0,
-                 drop_rate=0.0, drop_path_rate=0.0, act_layer="GELU", norm_layer="LN", layer_scale=None,
-                 offset_scale=1.0, post_norm=False, with_cp=False, dw_kernel_size=None,
-                 center_feature_scale=False, remove_center=False, out_indices=(0, 1, 2, 3)):
+    def __init__(
+        self,
+        core_op="DCNv3",
+        channels=64,
+        depths=(2, 2, 4, 2),
+        groups=(4, 8, 16, 32),
+        mlp_ratio=4.0,
+        drop_rate=0.0,
+        drop_path_rate=0.0,
+        act_layer="GELU",
+        norm_layer="LN",
+        layer_scale=None,
+        offset_scale=1.0,
+        post_norm=False,
+        with_cp=False,
+        dw_kernel_size=None,
+        center_feature_scale=False,
+        remove_center=False,
+        out_indices=(0, 1, 2, 3),
+    ):
         super().__init__()
         if len(groups) != len(depths):
             raise ValueError(f"groups must give one value per stage ({len(depths)}), got {list(groups)}")
@@ -183,12 +256,27 @@ class InternImageBackbone(nn.Module):
         self.levels = nn.ModuleList()
         for i, depth in enumerate(depths):
             first = sum(depths[:i])
-            self.levels.append(InternImageBlock(
-                self.core_op, channels * 2 ** i, depth, groups[i], downsample=i < self.num_levels - 1,
-                mlp_ratio=mlp_ratio, drop=drop_rate, drop_path=rates[first:first + depth], act_layer=act_layer,
-                norm_layer=norm_layer, post_norm=post_norm, offset_scale=offset_scale, layer_scale=layer_scale,
-                with_cp=with_cp, dw_kernel_size=dw_kernel_size, center_feature_scale=center_feature_scale,
-                remove_center=remove_center))
+            self.levels.append(
+                InternImageBlock(
+                    self.core_op,
+                    channels * 2**i,
+                    depth,
+                    groups[i],
+                    downsample=i < self.num_levels - 1,
+                    mlp_ratio=mlp_ratio,
+                    drop=drop_rate,
+                    drop_path=rates[first : first + depth],
+                    act_layer=act_layer,
+                    norm_layer=norm_layer,
+                    post_norm=post_norm,
+                    offset_scale=offset_scale,
+                    layer_scale=layer_scale,
+                    with_cp=with_cp,
+                    dw_kernel_size=dw_kernel_size,
+                    center_feature_scale=center_feature_scale,
+                    remove_center=remove_center,
+                )
+            )
         self.apply(self._init_weights)
         self.apply(self._init_deform_weights)
 

@@ -17,12 +17,13 @@ bad arguments raise ValueError naming the argument. Both entry points and the pl
 own checks first (dcnv3::PlanTiling, as the TilingFunc and the NPU adapter do), so a problem the
 kernels cannot take fails with the host's message.
 """
+
 import torch
 
 from . import _sim
 from ._sim import SimulatorError
 
-__all__ = ["SOCS", "SOC_TABLE", "SimulatorError", "dcnv3_forward", "dcnv3_backward", "plan_forward", "plan_backward"]
+__all__ = ["SOCS", "SOC_TABLE", "SimulatorError", "dcnv3_backward", "dcnv3_forward", "plan_backward", "plan_forward"]
 
 SOCS = dict(_sim.socs())
 SOC_TABLE = {row["name"]: row for row in _sim.soc_table()}
@@ -39,7 +40,8 @@ def _dtype_name(tensors):
         if t.dtype not in _DTYPE_NAMES:
             raise ValueError(
                 f"{name} has dtype {t.dtype}; Ascend kernels take float32, float16 or bfloat16 "
-                "(float64 is not an Ascend dtype)")
+                "(float64 is not an Ascend dtype)"
+            )
         if t.dtype != first.dtype:
             raise ValueError(f"{name} has dtype {t.dtype} but {first_name} has {first.dtype}; all must match")
         if t.device.type != "cpu":
@@ -59,18 +61,55 @@ def _to_tensor(raw, shape, dtype):
     return torch.from_numpy(raw).view(dtype).reshape(shape)
 
 
-def _attrs(kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, group, group_channels,
-           offset_scale, im2col_step, remove_center):
-    ints = dict(kernel_h=kernel_h, kernel_w=kernel_w, stride_h=stride_h, stride_w=stride_w, pad_h=pad_h, pad_w=pad_w,
-                dilation_h=dilation_h, dilation_w=dilation_w, group=group, group_channels=group_channels,
-                im2col_step=im2col_step, remove_center=remove_center)
+def _attrs(
+    kernel_h,
+    kernel_w,
+    stride_h,
+    stride_w,
+    pad_h,
+    pad_w,
+    dilation_h,
+    dilation_w,
+    group,
+    group_channels,
+    offset_scale,
+    im2col_step,
+    remove_center,
+):
+    ints = dict(
+        kernel_h=kernel_h,
+        kernel_w=kernel_w,
+        stride_h=stride_h,
+        stride_w=stride_w,
+        pad_h=pad_h,
+        pad_w=pad_w,
+        dilation_h=dilation_h,
+        dilation_w=dilation_w,
+        group=group,
+        group_channels=group_channels,
+        im2col_step=im2col_step,
+        remove_center=remove_center,
+    )
     for name, v in ints.items():
         if isinstance(v, bool) or not isinstance(v, int):
             raise ValueError(f"{name} must be an int, got {v!r}")
     if isinstance(offset_scale, bool) or not isinstance(offset_scale, (int, float)):
         raise ValueError(f"offset_scale must be a float, got {offset_scale!r}")
-    return [kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, group, group_channels,
-            float(offset_scale), im2col_step, int(remove_center)]
+    return [
+        kernel_h,
+        kernel_w,
+        stride_h,
+        stride_w,
+        pad_h,
+        pad_w,
+        dilation_h,
+        dilation_w,
+        group,
+        group_channels,
+        float(offset_scale),
+        im2col_step,
+        int(remove_center),
+    ]
 
 
 def _check_soc(soc):
@@ -78,31 +117,92 @@ def _check_soc(soc):
         raise ValueError(f"soc must be one of {sorted(SOCS)}, got {soc!r}")
 
 
-def dcnv3_forward(input, offset, mask, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w,
-                  group, group_channels, offset_scale, im2col_step, remove_center, soc="Ascend910B3"):
+def dcnv3_forward(
+    input,
+    offset,
+    mask,
+    kernel_h,
+    kernel_w,
+    stride_h,
+    stride_w,
+    pad_h,
+    pad_w,
+    dilation_h,
+    dilation_w,
+    group,
+    group_channels,
+    offset_scale,
+    im2col_step,
+    remove_center,
+    soc="Ascend910B3",
+):
     """Runs op_kernel/dcnv3.cpp. Returns (output [N, H_out, W_out, group*group_channels], stats)."""
     dtype = _dtype_name({"input": input, "offset": offset, "mask": mask})
-    attrs = _attrs(kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, group, group_channels,
-                   offset_scale, im2col_step, remove_center)
+    attrs = _attrs(
+        kernel_h,
+        kernel_w,
+        stride_h,
+        stride_w,
+        pad_h,
+        pad_w,
+        dilation_h,
+        dilation_w,
+        group,
+        group_channels,
+        offset_scale,
+        im2col_step,
+        remove_center,
+    )
     _check_soc(soc)
     raw_out, out_shape, stats = _sim.dcnv3_forward(*_raw(input), *_raw(offset), *_raw(mask), attrs, dtype, soc)
     return _to_tensor(raw_out, out_shape, input.dtype), stats
 
 
-def dcnv3_backward(input, offset, mask, grad_output, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h,
-                   dilation_w, group, group_channels, offset_scale, im2col_step, remove_center, soc="Ascend910B3"):
+def dcnv3_backward(
+    input,
+    offset,
+    mask,
+    grad_output,
+    kernel_h,
+    kernel_w,
+    stride_h,
+    stride_w,
+    pad_h,
+    pad_w,
+    dilation_h,
+    dilation_w,
+    group,
+    group_channels,
+    offset_scale,
+    im2col_step,
+    remove_center,
+    soc="Ascend910B3",
+):
     """Runs op_kernel/dcnv3_grad.cpp. Returns ((grad_input, grad_offset, grad_mask), stats)."""
     dtype = _dtype_name({"input": input, "offset": offset, "mask": mask, "grad_output": grad_output})
-    attrs = _attrs(kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, group, group_channels,
-                   offset_scale, im2col_step, remove_center)
+    attrs = _attrs(
+        kernel_h,
+        kernel_w,
+        stride_h,
+        stride_w,
+        pad_h,
+        pad_w,
+        dilation_h,
+        dilation_w,
+        group,
+        group_channels,
+        offset_scale,
+        im2col_step,
+        remove_center,
+    )
     _check_soc(soc)
-    (gi, go, gm), stats = _sim.dcnv3_backward(*_raw(input), *_raw(offset), *_raw(mask), *_raw(grad_output), attrs,
-                                              dtype, soc)
+    (gi, go, gm), stats = _sim.dcnv3_backward(
+        *_raw(input), *_raw(offset), *_raw(mask), *_raw(grad_output), attrs, dtype, soc
+    )
     # The kernel accumulates grad_input in float32 (op_host/dcnv3_grad_outputs.h); like the torch
     # adapter (python/csrc/npu/dcnv3_npu.cpp), return it in the input dtype.
     grad_input = _to_tensor(gi, list(input.shape), torch.float32).to(input.dtype)
-    grads = (grad_input, _to_tensor(go, list(offset.shape), input.dtype),
-             _to_tensor(gm, list(mask.shape), input.dtype))
+    grads = (grad_input, _to_tensor(go, list(offset.shape), input.dtype), _to_tensor(gm, list(mask.shape), input.dtype))
     return grads, stats
 
 
@@ -113,21 +213,83 @@ def _plan(input, offset, mask, grad_output, attrs, soc):
     dtype = _dtype_name(tensors)
     _check_soc(soc)
     grad_shape = None if grad_output is None else list(grad_output.shape)
-    return _sim.plan(grad_output is not None, list(input.shape), list(offset.shape), list(mask.shape), grad_shape,
-                     attrs, dtype, soc)
+    return _sim.plan(
+        grad_output is not None, list(input.shape), list(offset.shape), list(mask.shape), grad_shape, attrs, dtype, soc
+    )
 
 
-def plan_forward(input, offset, mask, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w,
-                 group, group_channels, offset_scale, im2col_step, remove_center, soc="Ascend910B3"):
+def plan_forward(
+    input,
+    offset,
+    mask,
+    kernel_h,
+    kernel_w,
+    stride_h,
+    stride_w,
+    pad_h,
+    pad_w,
+    dilation_h,
+    dilation_w,
+    group,
+    group_channels,
+    offset_scale,
+    im2col_step,
+    remove_center,
+    soc="Ascend910B3",
+):
     """The forward tiling plan: {block_dim, tiling_key, workspace_bytes, tiling: {field: value}}."""
-    attrs = _attrs(kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, group, group_channels,
-                   offset_scale, im2col_step, remove_center)
+    attrs = _attrs(
+        kernel_h,
+        kernel_w,
+        stride_h,
+        stride_w,
+        pad_h,
+        pad_w,
+        dilation_h,
+        dilation_w,
+        group,
+        group_channels,
+        offset_scale,
+        im2col_step,
+        remove_center,
+    )
     return _plan(input, offset, mask, None, attrs, soc)
 
 
-def plan_backward(input, offset, mask, grad_output, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h,
-                  dilation_w, group, group_channels, offset_scale, im2col_step, remove_center, soc="Ascend910B3"):
+def plan_backward(
+    input,
+    offset,
+    mask,
+    grad_output,
+    kernel_h,
+    kernel_w,
+    stride_h,
+    stride_w,
+    pad_h,
+    pad_w,
+    dilation_h,
+    dilation_w,
+    group,
+    group_channels,
+    offset_scale,
+    im2col_step,
+    remove_center,
+    soc="Ascend910B3",
+):
     """The backward tiling plan, same form as plan_forward."""
-    attrs = _attrs(kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, group, group_channels,
-                   offset_scale, im2col_step, remove_center)
+    attrs = _attrs(
+        kernel_h,
+        kernel_w,
+        stride_h,
+        stride_w,
+        pad_h,
+        pad_w,
+        dilation_h,
+        dilation_w,
+        group,
+        group_channels,
+        offset_scale,
+        im2col_step,
+        remove_center,
+    )
     return _plan(input, offset, mask, grad_output, attrs, soc)

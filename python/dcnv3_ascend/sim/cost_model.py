@@ -23,6 +23,7 @@ PipeBarriers written in the kernel count (CANN's --cce-auto-sync inserts more). 
 largest busy time bounds the core. Blocks beyond the SoC's vector core count run in later waves;
 the kernel estimate is the sum over waves of the busiest core of each wave.
 """
+
 import dataclasses
 
 from . import SOC_TABLE
@@ -42,24 +43,49 @@ class Constant:
 
 
 CONSTANTS = (
-    Constant("MTE2_BYTES_PER_CYCLE", 110, "B/cycle",
-             f"{_INI} [AICoreMemoryRates] l2_read_rate, read as bytes per cycle per core; assumes the data is in L2 (l2_size 192 MiB; "
-             f"40 cores x 110 B x 1.8 GHz = 7.9 TB/s, {_GUIDE}L2-Cache切分.md gives ~7 TB/s for L2)"),
+    Constant(
+        "MTE2_BYTES_PER_CYCLE",
+        110,
+        "B/cycle",
+        f"{_INI} [AICoreMemoryRates] l2_read_rate, read as bytes per cycle per core; "
+        "assumes the data is in L2 (l2_size 192 MiB; "
+        f"40 cores x 110 B x 1.8 GHz = 7.9 TB/s, {_GUIDE}L2-Cache切分.md gives ~7 TB/s for L2)",
+    ),
     Constant("MTE3_BYTES_PER_CYCLE", 64, "B/cycle", f"{_INI} [AICoreMemoryRates] ub_to_l2_rate"),
-    Constant("DMA_STARTUP", 100, "cycles per DMA command",
-             f"assumption (~56 ns); consistent with {_GUIDE}尽量一次搬运较大的数据块.md: copies of >= 16 KB reach "
-             "near-peak bandwidth (at the .ini's ddr_rate of 32 B/cycle a 16 KiB copy takes 512 cycles: 84%)"),
-    Constant("VECTOR_CYCLES_PER_REPEAT", 1, "cycles per 256-byte repeat",
-             f"{_INI} [AICoreSpec] vec_calc_size=128 (128 fp16 lanes = 256 B per cycle)"),
+    Constant(
+        "DMA_STARTUP",
+        100,
+        "cycles per DMA command",
+        f"assumption (~56 ns); consistent with {_GUIDE}尽量一次搬运较大的数据块.md: copies of >= 16 KB reach "
+        "near-peak bandwidth (at the .ini's ddr_rate of 32 B/cycle a 16 KiB copy takes 512 cycles: 84%)",
+    ),
+    Constant(
+        "VECTOR_CYCLES_PER_REPEAT",
+        1,
+        "cycles per 256-byte repeat",
+        f"{_INI} [AICoreSpec] vec_calc_size=128 (128 fp16 lanes = 256 B per cycle)",
+    ),
     Constant("VECTOR_ISSUE", 10, "cycles per vector instruction", "assumption (issue and pipeline start-up)"),
     Constant("PIPE_V_DRAIN", 20, "cycles per PipeBarrier<PIPE_V>", "assumption (vector pipeline depth)"),
-    Constant("PIPE_ALL_DRAIN", 900, "cycles per PipeBarrier<PIPE_ALL>",
-             "assumption (~0.5 us: a GM round trip of the DMA in flight)"),
-    Constant("SCALAR_ISSUE", 2, "cycles per instruction issued to MTE2/MTE3/V",
-             "assumption (operand set-up by the scalar unit)"),
+    Constant(
+        "PIPE_ALL_DRAIN",
+        900,
+        "cycles per PipeBarrier<PIPE_ALL>",
+        "assumption (~0.5 us: a GM round trip of the DMA in flight)",
+    ),
+    Constant(
+        "SCALAR_ISSUE",
+        2,
+        "cycles per instruction issued to MTE2/MTE3/V",
+        "assumption (operand set-up by the scalar unit)",
+    ),
     Constant("SCALAR_UB_ACCESS", 10, "cycles per LocalTensor GetValue/SetValue/operator()", "assumption"),
-    Constant("SCALAR_GM_ACCESS", 200, "cycles per GlobalTensor GetValue/SetValue",
-             "assumption (through the scalar data cache)"),
+    Constant(
+        "SCALAR_GM_ACCESS",
+        200,
+        "cycles per GlobalTensor GetValue/SetValue",
+        "assumption (through the scalar data cache)",
+    ),
 )
 C = {c.name: c.value for c in CONSTANTS}
 
@@ -70,12 +96,13 @@ def pipe_cycles(core):
     return {
         "MTE2": core["mte2_dma_count"] * C["DMA_STARTUP"] + core["gm_read_bytes"] / C["MTE2_BYTES_PER_CYCLE"],
         "MTE3": core["mte3_dma_count"] * C["DMA_STARTUP"]
-                + (core["gm_write_bytes"] + core["atomic_write_bytes"]) / C["MTE3_BYTES_PER_CYCLE"],
+        + (core["gm_write_bytes"] + core["atomic_write_bytes"]) / C["MTE3_BYTES_PER_CYCLE"],
         "V": core["vector_repeat_count"] * C["VECTOR_CYCLES_PER_REPEAT"]
-             + core["vector_instr_count"] * C["VECTOR_ISSUE"]
-             + core["pipe_barrier_v_count"] * C["PIPE_V_DRAIN"],
-        "S": issued * C["SCALAR_ISSUE"] + core["ub_scalar_access_count"] * C["SCALAR_UB_ACCESS"]
-             + core["gm_scalar_access_count"] * C["SCALAR_GM_ACCESS"],
+        + core["vector_instr_count"] * C["VECTOR_ISSUE"]
+        + core["pipe_barrier_v_count"] * C["PIPE_V_DRAIN"],
+        "S": issued * C["SCALAR_ISSUE"]
+        + core["ub_scalar_access_count"] * C["SCALAR_UB_ACCESS"]
+        + core["gm_scalar_access_count"] * C["SCALAR_GM_ACCESS"],
         "stall": core["pipe_barrier_all_count"] * C["PIPE_ALL_DRAIN"],
     }
 
@@ -83,11 +110,12 @@ def pipe_cycles(core):
 @dataclasses.dataclass
 class Estimate:
     """The estimate of one launch. Times in microseconds."""
-    per_core_us: list      # per block: {"MTE2", "MTE3", "V", "S", "stall", "total"}
-    busiest_core: int      # block with the largest total
-    bound: str             # the pipe with the largest busy time on that block
-    busiest_us: float      # that block's total
-    kernel_us: float       # sum over waves of each wave's busiest block
+
+    per_core_us: list  # per block: {"MTE2", "MTE3", "V", "S", "stall", "total"}
+    busiest_core: int  # block with the largest total
+    bound: str  # the pipe with the largest busy time on that block
+    busiest_us: float  # that block's total
+    kernel_us: float  # sum over waves of each wave's busiest block
 
 
 def estimate(stats, soc):
@@ -109,14 +137,16 @@ def estimate(stats, soc):
     busiest = max(range(blocks), key=lambda b: per_core_us[b]["total"])
     bound = max(PIPES, key=lambda p: per_core_us[busiest][p])
     wave = row["vector_core_num"]
-    kernel_us = sum(max(c["total"] for c in per_core_us[start:start + wave]) for start in range(0, blocks, wave))
+    kernel_us = sum(max(c["total"] for c in per_core_us[start : start + wave]) for start in range(0, blocks, wave))
     return Estimate(per_core_us, busiest, bound, per_core_us[busiest]["total"], kernel_us)
 
 
 def constants_text(soc):
     """The model's constants and their sources, one per line, for a report header."""
-    lines = [f"Cost model (an ESTIMATE, python/dcnv3_ascend/sim/cost_model.py): {soc} clock "
-             f"{SOC_TABLE[soc]['clock_mhz']} MHz (op_host/dcnv3_soc_table.h: the .ini's cube_freq)"]
+    lines = [
+        f"Cost model (an ESTIMATE, python/dcnv3_ascend/sim/cost_model.py): {soc} clock "
+        f"{SOC_TABLE[soc]['clock_mhz']} MHz (op_host/dcnv3_soc_table.h: the .ini's cube_freq)"
+    ]
     for c in CONSTANTS:
         lines.append(f"  {c.name:24s} {c.value:>5g} {c.unit}: {c.source}")
     return "\n".join(lines)

@@ -15,6 +15,7 @@ multiple of 8). Building needs a C++17 compiler (`c++`, or $CXX); the shared lib
 A rule the kernel breaks raises SimulatorError ("[rule] core N: ..."); bad arguments ValueError.
 See simulator/README.md ("External kernels", "Rule classes").
 """
+
 import ctypes
 import hashlib
 import os
@@ -29,8 +30,19 @@ from ._sim import SimulatorError
 
 __all__ = ["ExternalKernel", "RunResult", "build_kernel", "pack_tiling", "simulator_root"]
 
-_CTYPES = {"int8_t": "b", "uint8_t": "B", "bool": "?", "int16_t": "h", "uint16_t": "H", "int32_t": "i",
-           "uint32_t": "I", "int64_t": "q", "uint64_t": "Q", "float": "f", "double": "d"}
+_CTYPES = {
+    "int8_t": "b",
+    "uint8_t": "B",
+    "bool": "?",
+    "int16_t": "h",
+    "uint16_t": "H",
+    "int32_t": "i",
+    "uint32_t": "I",
+    "int64_t": "q",
+    "uint64_t": "Q",
+    "float": "f",
+    "double": "d",
+}
 
 
 def simulator_root():
@@ -42,8 +54,10 @@ def simulator_root():
     for c in candidates:
         if (c / "include" / "kernel_operator.h").is_file():
             return c
-    raise FileNotFoundError("simulator/include/kernel_operator.h not found; run from the source tree or set "
-                            "DCNV3_SIM_ROOT to its simulator/ directory")
+    raise FileNotFoundError(
+        "simulator/include/kernel_operator.h not found; run from the source tree or set "
+        "DCNV3_SIM_ROOT to its simulator/ directory"
+    )
 
 
 def pack_tiling(fields):
@@ -62,10 +76,17 @@ def pack_tiling(fields):
 
 
 class _Launch(ctypes.Structure):
-    _fields_ = [("arg_count", ctypes.c_int64), ("args", ctypes.POINTER(ctypes.c_void_p)),
-                ("arg_bytes", ctypes.POINTER(ctypes.c_uint64)), ("arg_names", ctypes.POINTER(ctypes.c_char_p)),
-                ("block_dim", ctypes.c_int64), ("soc", ctypes.c_char_p), ("strict", ctypes.c_int32),
-                ("check_pipe_hazards", ctypes.c_int32), ("tiling_key", ctypes.c_uint64)]
+    _fields_ = [
+        ("arg_count", ctypes.c_int64),
+        ("args", ctypes.POINTER(ctypes.c_void_p)),
+        ("arg_bytes", ctypes.POINTER(ctypes.c_uint64)),
+        ("arg_names", ctypes.POINTER(ctypes.c_char_p)),
+        ("block_dim", ctypes.c_int64),
+        ("soc", ctypes.c_char_p),
+        ("strict", ctypes.c_int32),
+        ("check_pipe_hazards", ctypes.c_int32),
+        ("tiling_key", ctypes.c_uint64),
+    ]
 
 
 @dataclass
@@ -82,13 +103,20 @@ class ExternalKernel:
         self._lib = ctypes.CDLL(str(self.library))
         self._run = self._lib.sim_external_run
         self._run.restype = ctypes.c_int
-        self._run.argtypes = [ctypes.POINTER(_Launch), ctypes.c_char_p, ctypes.c_uint64, ctypes.c_char_p,
-                              ctypes.c_uint64]
+        self._run.argtypes = [
+            ctypes.POINTER(_Launch),
+            ctypes.c_char_p,
+            ctypes.c_uint64,
+            ctypes.c_char_p,
+            ctypes.c_uint64,
+        ]
 
     def run(self, buffers, block_dim, soc="Ascend910B3", strict=True, check_pipe_hazards=True, tiling_key=0):
         if len(buffers) != len(self.arg_names):
-            raise ValueError(f"buffers: the kernel takes {len(self.arg_names)} GM arguments "
-                             f"({', '.join(self.arg_names)}), got {len(buffers)}")
+            raise ValueError(
+                f"buffers: the kernel takes {len(self.arg_names)} GM arguments "
+                f"({', '.join(self.arg_names)}), got {len(buffers)}"
+            )
         for name, b in zip(self.arg_names, buffers):
             if b is not None and not (isinstance(b, np.ndarray) and b.flags.c_contiguous and b.flags.writeable):
                 raise ValueError(f"buffer {name} must be a writeable C-contiguous numpy array or None")
@@ -96,8 +124,17 @@ class ExternalKernel:
         ptrs = (ctypes.c_void_p * n)(*[None if b is None else b.ctypes.data for b in buffers])
         sizes = (ctypes.c_uint64 * n)(*[0 if b is None else b.nbytes for b in buffers])
         names = (ctypes.c_char_p * n)(*[s.encode() for s in self.arg_names])
-        req = _Launch(n, ptrs, sizes, names, int(block_dim), soc.encode(), int(bool(strict)),
-                      int(bool(check_pipe_hazards)), int(tiling_key))
+        req = _Launch(
+            n,
+            ptrs,
+            sizes,
+            names,
+            int(block_dim),
+            soc.encode(),
+            int(bool(strict)),
+            int(bool(check_pipe_hazards)),
+            int(tiling_key),
+        )
         error = ctypes.create_string_buffer(4096)
         warnings = ctypes.create_string_buffer(65536)
         code = self._run(ctypes.byref(req), error, len(error), warnings, len(warnings))
@@ -108,8 +145,18 @@ class ExternalKernel:
         return RunResult([w for w in warnings.value.decode().splitlines() if w])
 
 
-def build_kernel(source, entry, arg_names, build_dir, tiling_struct=None, tiling_headers=(), include_dirs=(),
-                 defines=None, compiler=None, opt="-O1"):
+def build_kernel(
+    source,
+    entry,
+    arg_names,
+    build_dir,
+    tiling_struct=None,
+    tiling_headers=(),
+    include_dirs=(),
+    defines=None,
+    compiler=None,
+    opt="-O1",
+):
     """Compiles `source` (an AscendC kernel .cpp) with entry function `entry` taking the GM
     arguments `arg_names` into a shared library under `build_dir` and returns an ExternalKernel.
     Compiler errors raise RuntimeError with the compiler's output."""
@@ -126,13 +173,26 @@ def build_kernel(source, entry, arg_names, build_dir, tiling_struct=None, tiling
     lines += [f'#include "{h}"' for h in headers]
     # The entry is renamed while the kernel is compiled: an extern "C" name like DrivingSDK's
     # `hypot` would otherwise clash with the C library function the simulator's headers declare.
-    lines += [f"#define {entry} sim_external_entry_{entry}", f'#include "{source}"', f"#undef {entry}",
-              f"SIM_EXTERNAL_KERNEL_ENTRY(&sim_external_entry_{entry})", ""]
+    lines += [
+        f"#define {entry} sim_external_entry_{entry}",
+        f'#include "{source}"',
+        f"#undef {entry}",
+        f"SIM_EXTERNAL_KERNEL_ENTRY(&sim_external_entry_{entry})",
+        "",
+    ]
     unit = "\n".join(lines)
-    flags = ["-std=c++17", opt, "-shared", "-fPIC", "-pthread", "-fno-strict-aliasing", "-w",
-             # The CANN CPU-debug build defines __CCE_KT_TEST__: kernels hide their <<<>>> launch
-             # stubs behind it.
-             "-D__CCE_KT_TEST__=1"]
+    flags = [
+        "-std=c++17",
+        opt,
+        "-shared",
+        "-fPIC",
+        "-pthread",
+        "-fno-strict-aliasing",
+        "-w",
+        # The CANN CPU-debug build defines __CCE_KT_TEST__: kernels hide their <<<>>> launch
+        # stubs behind it.
+        "-D__CCE_KT_TEST__=1",
+    ]
     flags += [f"-D{k}={v}" for k, v in sorted(defines.items())]
     # op_host/ holds the SoC table the simulator's soc_table.h reads.
     incs = [root / "include", root / "src", root / "external_include", root.parent / "op_host", source.parent]
@@ -141,8 +201,16 @@ def build_kernel(source, entry, arg_names, build_dir, tiling_struct=None, tiling
     digest = hashlib.sha256()
     for part in [unit, compiler, *flags]:
         digest.update(part.encode())
-    for f in sorted({source, *headers, *root.glob("include/**/*.h"), *root.glob("src/*.h"),
-                          root.parent / "op_host" / "dcnv3_soc_table.h", *source.parent.glob("*.h")}):
+    for f in sorted(
+        {
+            source,
+            *headers,
+            *root.glob("include/**/*.h"),
+            *root.glob("src/*.h"),
+            root.parent / "op_host" / "dcnv3_soc_table.h",
+            *source.parent.glob("*.h"),
+        }
+    ):
         digest.update(f.read_bytes())
     build_dir = Path(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)

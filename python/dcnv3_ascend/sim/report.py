@@ -28,6 +28,7 @@ that order, the default with 2 px); --offsets uniform draws them uniform in +-of
 --rows N simulates a slice of every layer taller than N: the input cropped to its first N rows
 (full width, all channels), so N output rows; such rows are marked "slice".
 """
+
 import argparse
 import dataclasses
 import time
@@ -42,8 +43,10 @@ DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.
 OFFSET_DISTRIBUTIONS = ("randn", "uniform")
 MODEL_NAMES = tuple(m.name for m in INTERNIMAGE_MODELS)
 
-HEADER = (f"{'layer':10s} {'dir':3s} {'GM MB':>8s} {'x min':>6s} {'DMA/pt':>7s} {'atom/pt':>7s} {'barV/pt':>7s} "
-          f"{'sUB/pt':>7s} {'rep/pt':>8s} {'UB KiB':>6s} {'est us':>8s} {'bound':>5s} {'imb':>5s}")
+HEADER = (
+    f"{'layer':10s} {'dir':3s} {'GM MB':>8s} {'x min':>6s} {'DMA/pt':>7s} {'atom/pt':>7s} {'barV/pt':>7s} "
+    f"{'sUB/pt':>7s} {'rep/pt':>8s} {'UB KiB':>6s} {'est us':>8s} {'bound':>5s} {'imb':>5s}"
+)
 
 
 def _nbytes(*tensors):
@@ -59,6 +62,7 @@ def _randn_offsets(case, shape, dtype, std_px):
 @dataclasses.dataclass
 class Figures:
     """What one row of the report shows for one kernel launch."""
+
     gm_mb: float
     x_min: float
     dma_per_point: float
@@ -78,17 +82,26 @@ class Figures:
 def figures(stats, minimum_bytes, points, soc):
     """The report's figures from a launch's statistics dict."""
     moved = stats["gm_read_bytes"] + stats["gm_write_bytes"]
-    return Figures(moved / 1e6, moved / minimum_bytes, stats["dma_count"] / points, stats["atomic_dma_count"] / points,
-                   stats["pipe_barrier_v_count"] / points, stats["ub_scalar_access_count"] / points,
-                   stats["vector_repeat_count"] / points, stats["ub_peak_bytes"] / 1024,
-                   cost_model.estimate(stats, soc))
+    return Figures(
+        moved / 1e6,
+        moved / minimum_bytes,
+        stats["dma_count"] / points,
+        stats["atomic_dma_count"] / points,
+        stats["pipe_barrier_v_count"] / points,
+        stats["ub_scalar_access_count"] / points,
+        stats["vector_repeat_count"] / points,
+        stats["ub_peak_bytes"] / 1024,
+        cost_model.estimate(stats, soc),
+    )
 
 
 def format_row(layer, direction, f):
-    return (f"{layer:10s} {direction:3s} {f.gm_mb:8.3f} {f.x_min:6.2f} {f.dma_per_point:7.3f} "
-            f"{f.atomic_per_point:7.3f} "
-            f"{f.barrier_v_per_point:7.3f} {f.scalar_ub_per_point:7.3f} {f.repeats_per_point:8.3f} {f.ub_kib:6.1f} "
-            f"{f.estimate.kernel_us:8.2f} {f.estimate.bound:>5s} {f.imbalance:5.2f}")
+    return (
+        f"{layer:10s} {direction:3s} {f.gm_mb:8.3f} {f.x_min:6.2f} {f.dma_per_point:7.3f} "
+        f"{f.atomic_per_point:7.3f} "
+        f"{f.barrier_v_per_point:7.3f} {f.scalar_ub_per_point:7.3f} {f.repeats_per_point:8.3f} {f.ub_kib:6.1f} "
+        f"{f.estimate.kernel_us:8.2f} {f.estimate.bound:>5s} {f.imbalance:5.2f}"
+    )
 
 
 def case_inputs(case, dtype, offsets="randn", offset_px=2.0):
@@ -113,8 +126,16 @@ def run_case(case, dtype, soc, offsets="randn", offset_px=2.0):
     return fwd, bwd, points
 
 
-def report(dtype=torch.float32, soc="Ascend910B3", offsets="randn", offset_px=2.0, rows=None, models=("T", "B"),
-           cases=None, out=print):
+def report(
+    dtype=torch.float32,
+    soc="Ascend910B3",
+    offsets="randn",
+    offset_px=2.0,
+    rows=None,
+    models=("T", "B"),
+    cases=None,
+    out=print,
+):
     """Prints the report. `cases` (a list of shapes.Case) replaces the InternImage layers of `models`."""
     if soc not in SOC_TABLE:
         raise ValueError(f"soc must be one of {sorted(SOC_TABLE)}, got {soc!r}")
@@ -123,9 +144,11 @@ def report(dtype=torch.float32, soc="Ascend910B3", offsets="randn", offset_px=2.
         raise ValueError(f"models must be among {MODEL_NAMES}, got {unknown}")
     row = SOC_TABLE[soc]
     spread = f"randn * {offset_px} px" if offsets == "randn" else f"uniform in +-{offset_px} px"
-    out(f"DCNv3 kernels in the AscendC simulator: {soc} ({row['vector_core_num']} vector cores, "
+    out(
+        f"DCNv3 kernels in the AscendC simulator: {soc} ({row['vector_core_num']} vector cores, "
         f"{row['ub_bytes']} B UB), "
-        f"dtype {str(dtype).replace('torch.', '')}, offsets {spread}, batch 1")
+        f"dtype {str(dtype).replace('torch.', '')}, offsets {spread}, batch 1"
+    )
     out(cost_model.constants_text(soc))
     if cases is None:
         cases = layer_cases(models=[m for m in INTERNIMAGE_MODELS if m.name in models])
@@ -152,8 +175,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="T,B", help=f"comma-separated InternImage variants of {MODEL_NAMES}")
     parser.add_argument("--dtype", choices=sorted(DTYPES), default="float32")
-    parser.add_argument("--offsets", choices=OFFSET_DISTRIBUTIONS, default="randn",
-                        help="offset distribution: randn * offset-px (default) or uniform in +-offset-px")
+    parser.add_argument(
+        "--offsets",
+        choices=OFFSET_DISTRIBUTIONS,
+        default="randn",
+        help="offset distribution: randn * offset-px (default) or uniform in +-offset-px",
+    )
     parser.add_argument("--offset-px", type=float, default=2.0, help="offset spread in pixels (default 2)")
     parser.add_argument("--soc", choices=sorted(SOC_TABLE), default="Ascend910B3")
     parser.add_argument("--rows", type=int, default=None, help="simulate only this many output rows per layer")

@@ -23,14 +23,17 @@ inline const char* PositionName(AscendC::TPosition p) {
 }
 
 template <typename Tensor>
-void CheckPosition(const char* op, const char* operand, const Tensor& t, std::initializer_list<AscendC::TPosition> documented) {
+void CheckPosition(const char* op, const char* operand, const Tensor& t,
+                   std::initializer_list<AscendC::TPosition> documented) {
   const auto pos = static_cast<AscendC::TPosition>(t.GetPosition());
   for (AscendC::TPosition p : documented)
     if (p == pos) return;
   std::string list;
   for (AscendC::TPosition p : documented) list += std::string(list.empty() ? "" : "/") + PositionName(p);
-  Warn("buffer-position", Msg(op, ": ", operand, " is a ", PositionName(pos), " tensor; the Atlas A2 data path of this "
-                              "API is documented for ", list, " only"));
+  Warn("buffer-position", Msg(op, ": ", operand, " is a ", PositionName(pos),
+                              " tensor; the Atlas A2 data path of this "
+                              "API is documented for ",
+                              list, " only"));
 }
 
 }  // namespace sim

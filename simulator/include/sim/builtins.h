@@ -17,14 +17,23 @@ namespace sim {
 // The HardEvent of a (source pipe, destination pipe) pair, or MAX when the vector core has none.
 inline AscendC::HardEvent EventOfPipes(pipe_t src, pipe_t dst) {
   using AscendC::HardEvent;
-  struct Pair { pipe_t src, dst; HardEvent event; };
+  struct Pair {
+    pipe_t src, dst;
+    HardEvent event;
+  };
   static constexpr Pair kPairs[] = {
-      {PIPE_MTE2, PIPE_V, HardEvent::MTE2_V},       {PIPE_V, PIPE_MTE2, HardEvent::V_MTE2},
-      {PIPE_MTE3, PIPE_V, HardEvent::MTE3_V},       {PIPE_V, PIPE_MTE3, HardEvent::V_MTE3},
-      {PIPE_V, PIPE_V, HardEvent::V_V},             {PIPE_MTE3, PIPE_MTE2, HardEvent::MTE3_MTE2},
-      {PIPE_MTE2, PIPE_MTE3, HardEvent::MTE2_MTE3}, {PIPE_S, PIPE_V, HardEvent::S_V},
-      {PIPE_V, PIPE_S, HardEvent::V_S},             {PIPE_S, PIPE_MTE2, HardEvent::S_MTE2},
-      {PIPE_MTE2, PIPE_S, HardEvent::MTE2_S},       {PIPE_S, PIPE_MTE3, HardEvent::S_MTE3},
+      {PIPE_MTE2, PIPE_V, HardEvent::MTE2_V},
+      {PIPE_V, PIPE_MTE2, HardEvent::V_MTE2},
+      {PIPE_MTE3, PIPE_V, HardEvent::MTE3_V},
+      {PIPE_V, PIPE_MTE3, HardEvent::V_MTE3},
+      {PIPE_V, PIPE_V, HardEvent::V_V},
+      {PIPE_MTE3, PIPE_MTE2, HardEvent::MTE3_MTE2},
+      {PIPE_MTE2, PIPE_MTE3, HardEvent::MTE2_MTE3},
+      {PIPE_S, PIPE_V, HardEvent::S_V},
+      {PIPE_V, PIPE_S, HardEvent::V_S},
+      {PIPE_S, PIPE_MTE2, HardEvent::S_MTE2},
+      {PIPE_MTE2, PIPE_S, HardEvent::MTE2_S},
+      {PIPE_S, PIPE_MTE3, HardEvent::S_MTE3},
       {PIPE_MTE3, PIPE_S, HardEvent::MTE3_S},
   };
   for (const Pair& p : kPairs)
@@ -37,7 +46,7 @@ template <bool kSet>
 void FlagByPipes(const char* op, pipe_t src, pipe_t dst, int32_t id) {
   using AscendC::HardEvent;
   switch (EventOfPipes(src, dst)) {
-// clang-format off: the case list stays a table
+    // clang-format off: the case list stays a table
 #define SIM_FLAG_CASE(E) \
   case HardEvent::E: kSet ? AscendC::SetFlag<HardEvent::E>(id) : AscendC::WaitFlag<HardEvent::E>(id); return;
     SIM_FLAG_CASE(MTE2_V) SIM_FLAG_CASE(V_MTE2) SIM_FLAG_CASE(MTE3_V) SIM_FLAG_CASE(V_MTE3) SIM_FLAG_CASE(V_V)
@@ -45,9 +54,8 @@ void FlagByPipes(const char* op, pipe_t src, pipe_t dst, int32_t id) {
     SIM_FLAG_CASE(MTE2_S) SIM_FLAG_CASE(S_MTE3) SIM_FLAG_CASE(MTE3_S)
     // clang-format on
 #undef SIM_FLAG_CASE
-    default:
-      Fail("event-invalid", Msg(op, "(", static_cast<int>(src), ", ", static_cast<int>(dst), ", ", id,
-                                "): no event between these pipes on the vector core"));
+                default : Fail("event-invalid", Msg(op, "(", static_cast<int>(src), ", ", static_cast<int>(dst), ", ",
+                                                    id, "): no event between these pipes on the vector core"));
   }
 }
 
@@ -66,7 +74,8 @@ inline void pipe_barrier(pipe_t pipe) {
     case PIPE_MTE2: AscendC::PipeBarrier<PIPE_MTE2>(); break;
     case PIPE_MTE3: AscendC::PipeBarrier<PIPE_MTE3>(); break;
     case PIPE_S: AscendC::PipeBarrier<PIPE_S>(); break;
-    default: ::sim::Fail("pipe-barrier", ::sim::Msg("pipe_barrier(", static_cast<int>(pipe), "): not a vector-core pipe"));
+    default:
+      ::sim::Fail("pipe-barrier", ::sim::Msg("pipe_barrier(", static_cast<int>(pipe), "): not a vector-core pipe"));
   }
 }
 
@@ -76,9 +85,9 @@ inline void set_vector_mask(uint64_t maskHigh, uint64_t maskLow) { ::sim::WriteM
 
 // The device build compiles ASSERT away (kernel_macros.h); CANN's CPU debug build aborts on it.
 // The simulator, like the CPU debug build, refuses a kernel whose own assertion fails.
-#define ASSERT(x)                                                                                  \
-  do {                                                                                             \
-    if (!(x)) ::sim::Fail("kernel-assert", ::sim::Msg("ASSERT(", #x, ") failed in ", __func__));  \
+#define ASSERT(x)                                                                                                      \
+  do {                                                                                                                 \
+    if (!(x)) ::sim::Fail("kernel-assert", ::sim::Msg("ASSERT(", #x, ") failed in ", __func__));                       \
   } while (0)
 
 namespace AscendC {

@@ -58,7 +58,8 @@ class CoreBarrier {
     std::string who;
     for (int64_t c : waiting) who += (who.empty() ? "" : ", ") + std::to_string(c);
     return Msg("core ", returned, " returned from the kernel without reaching SyncAll (barrier #", generation_ + 1,
-               ") while core(s) ", who, " wait in it; on hardware every core must call SyncAll equally often, "
+               ") while core(s) ", who,
+               " wait in it; on hardware every core must call SyncAll equally often, "
                "so they would wait forever");
   }
 

@@ -84,7 +84,8 @@ struct UbAllocation {
 class CoreContext {
  public:
   CoreContext(LaunchState* launch, int64_t block_idx)
-      : launch_(launch), block_idx_(block_idx),
+      : launch_(launch),
+        block_idx_(block_idx),
         ub_(static_cast<size_t>(launch->soc.ub_bytes), 0xFF),  // uninitialised UB reads as NaN
         hazards_(static_cast<uint32_t>(launch->soc.ub_bytes)) {}
 
@@ -101,8 +102,8 @@ class CoreContext {
       std::string list;
       for (const UbAllocation& a : allocations_) list += Msg("\n  ", a.what, ": ", a.bytes, " B at ", a.begin);
       Fail("ub-capacity", Msg("InitBuffer of ", what, " needs ", bytes, " B but only ", ub_.size() - ub_used_,
-                              " of the ", ub_.size(), " B UB of ", launch_->soc.name, " are left; allocated so far:",
-                              list.empty() ? std::string(" nothing") : list));
+                              " of the ", ub_.size(), " B UB of ", launch_->soc.name,
+                              " are left; allocated so far:", list.empty() ? std::string(" nothing") : list));
     }
     const uint32_t begin = ub_used_;
     ub_used_ += bytes;

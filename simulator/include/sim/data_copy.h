@@ -55,10 +55,12 @@ void RequireGmElementAligned(const char* op, const T* gm) {
 
 inline void RequireContiguousLength(const char* op, uint64_t count, size_t elem) {
   if (count * elem % 32 != 0)
-    Fail("datacopy-length-unaligned",
-         Msg(op, ": count=", count, " elements x ", elem, " B = ", count * elem, " B is not a multiple of 32 B; the "
-             "hardware rounds the length down to ", count * elem / 32 * 32, " B and silently drops the tail (use "
-             "DataCopyPad for unaligned lengths)"));
+    Fail("datacopy-length-unaligned", Msg(op, ": count=", count, " elements x ", elem, " B = ", count * elem,
+                                          " B is not a multiple of 32 B; the "
+                                          "hardware rounds the length down to ",
+                                          count * elem / 32 * 32,
+                                          " B and silently drops the tail (use "
+                                          "DataCopyPad for unaligned lengths)"));
 }
 
 // The count forms build DataCopyParams with `blockLen = calCount / (32 / sizeof(T))`, and blockLen is
@@ -67,9 +69,11 @@ inline void RequireContiguousLength(const char* op, uint64_t count, size_t elem)
 inline void RequireBlockLenFits(const char* op, uint64_t count, size_t elem) {
   const uint64_t blocks = count * elem / 32;
   if (blocks > 65535)
-    Fail("count-narrowing", Msg(op, ": count=", count, " is ", blocks, " blocks of 32 B, but CANN 8.1 passes it as "
+    Fail("count-narrowing", Msg(op, ": count=", count, " is ", blocks,
+                                " blocks of 32 B, but CANN 8.1 passes it as "
                                 "the uint16_t DataCopyParams::blockLen (basic_api/inner_interface/inner_kernel_"
-                                "operator_data_copy_intf.cppm), so the NPU would copy ", blocks % 65536, " blocks"));
+                                "operator_data_copy_intf.cppm), so the NPU would copy ",
+                                blocks % 65536, " blocks"));
 }
 
 // Limits shared by the block-strided forms. A zero count or length is a no-op on A2, but it almost
@@ -78,7 +82,8 @@ inline void RequireBlockCount(const char* op, uint64_t block_count) {
   if (block_count < 1 || block_count > 4095)
     Fail("datacopy-params", Msg(op, ": blockCount=", block_count, " is outside [1, 4095]",
                                 block_count == 0 ? " (A2 treats 0 as a no-op, which usually means a uint16 counter "
-                                                   "wrapped; skip the call instead)" : ""));
+                                                   "wrapped; skip the call instead)"
+                                                 : ""));
 }
 
 // Strided GM->UB copy of whole 32-byte blocks (DataCopyParams form, units of 32 B).
@@ -155,8 +160,8 @@ void DataCopyPadGmToUb(const AscendC::LocalTensor<T>& dst, const AscendC::Global
   RequirePadBlockLen<T>(op, p.blockLen);
   const uint64_t left = pad.leftPadding * sizeof(T), right = pad.rightPadding * sizeof(T);
   if (left > 32 || right > 32)
-    Fail("datacopy-params", Msg(op, ": leftPadding=", static_cast<int>(pad.leftPadding), " and rightPadding=",
-                                static_cast<int>(pad.rightPadding), " elements of ", sizeof(T),
+    Fail("datacopy-params", Msg(op, ": leftPadding=", static_cast<int>(pad.leftPadding),
+                                " and rightPadding=", static_cast<int>(pad.rightPadding), " elements of ", sizeof(T),
                                 " B; each side may pad at most 32 B"));
   RequireUbAligned(op, "dst", dst);
   const uint64_t padded = RoundUp32(left + p.blockLen + right);
@@ -206,7 +211,8 @@ void DataCopyPadUbToGm(const AscendC::GlobalTensor<T>& dst, const AscendC::Local
 inline void RequireBlockParams(const char* op, const AscendC::DataCopyParams& p) {
   RequireBlockCount(op, p.blockCount);
   if (p.blockLen == 0)
-    Fail("datacopy-params", Msg(op, ": blockLen=0 (in 32-byte blocks); A2 treats it as a no-op, skip the call instead"));
+    Fail("datacopy-params",
+         Msg(op, ": blockLen=0 (in 32-byte blocks); A2 treats it as a no-op, skip the call instead"));
 }
 
 }  // namespace sim
@@ -278,13 +284,14 @@ void DataCopy(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, co
 }
 
 template <typename T>
-void DataCopyPad(const LocalTensor<T>& dstLocal, const GlobalTensor<T>& srcGlobal, const DataCopyExtParams& dataCopyParams,
-                 const DataCopyPadExtParams<T>& padParams) {
+void DataCopyPad(const LocalTensor<T>& dstLocal, const GlobalTensor<T>& srcGlobal,
+                 const DataCopyExtParams& dataCopyParams, const DataCopyPadExtParams<T>& padParams) {
   ::sim::DataCopyPadGmToUb(dstLocal, srcGlobal, dataCopyParams, padParams);
 }
 
 template <typename T>
-void DataCopyPad(const GlobalTensor<T>& dstGlobal, const LocalTensor<T>& srcLocal, const DataCopyExtParams& dataCopyParams) {
+void DataCopyPad(const GlobalTensor<T>& dstGlobal, const LocalTensor<T>& srcLocal,
+                 const DataCopyExtParams& dataCopyParams) {
   ::sim::DataCopyPadUbToGm(dstGlobal, srcLocal, dataCopyParams);
 }
 
@@ -294,17 +301,19 @@ void DataCopyPad(const LocalTensor<T>& dstLocal, const GlobalTensor<T>& srcGloba
                  const DataCopyPadParams& padParams) {
   T value;
   std::memcpy(&value, &padParams.paddingValue, sizeof(T));
-  ::sim::DataCopyPadGmToUb(dstLocal, srcGlobal,
-                           DataCopyExtParams(dataCopyParams.blockCount, dataCopyParams.blockLen, dataCopyParams.srcStride,
-                                             dataCopyParams.dstStride, 0),
-                           DataCopyPadExtParams<T>(padParams.isPad, padParams.leftPadding, padParams.rightPadding, value));
+  ::sim::DataCopyPadGmToUb(
+      dstLocal, srcGlobal,
+      DataCopyExtParams(dataCopyParams.blockCount, dataCopyParams.blockLen, dataCopyParams.srcStride,
+                        dataCopyParams.dstStride, 0),
+      DataCopyPadExtParams<T>(padParams.isPad, padParams.leftPadding, padParams.rightPadding, value));
 }
 
 template <typename T>
-void DataCopyPad(const GlobalTensor<T>& dstGlobal, const LocalTensor<T>& srcLocal, const DataCopyParams& dataCopyParams) {
+void DataCopyPad(const GlobalTensor<T>& dstGlobal, const LocalTensor<T>& srcLocal,
+                 const DataCopyParams& dataCopyParams) {
   ::sim::DataCopyPadUbToGm(dstGlobal, srcLocal,
-                           DataCopyExtParams(dataCopyParams.blockCount, dataCopyParams.blockLen, dataCopyParams.srcStride,
-                                             dataCopyParams.dstStride, 0));
+                           DataCopyExtParams(dataCopyParams.blockCount, dataCopyParams.blockLen,
+                                             dataCopyParams.srcStride, dataCopyParams.dstStride, 0));
 }
 
 }  // namespace AscendC

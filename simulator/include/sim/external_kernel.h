@@ -32,15 +32,17 @@
 #define TILING_DATA_FIELD_DEF(type, field) type field;
 #define TILING_DATA_FIELD_DEF_ARR(type, count, field) type field[count];
 #define TILING_DATA_FIELD_DEF_STRUCT(type, field) type field;
-#define END_TILING_DATA_DEF };
+#define END_TILING_DATA_DEF                                                                                            \
+  }                                                                                                                    \
+  ;
 #define REGISTER_TILING_DATA_CLASS(op, cls)
 
-#define GET_TILING_DATA_WITH_STRUCT(type, var, tiling) \
-  type var;                                            \
+#define GET_TILING_DATA_WITH_STRUCT(type, var, tiling)                                                                 \
+  type var;                                                                                                            \
   std::memcpy(&var, tiling, sizeof(type))
 #define GET_TILING_DATA(var, tiling) GET_TILING_DATA_WITH_STRUCT(SIM_TILING_STRUCT, var, tiling)
 
-namespace optiling {}  // tiling headers define their structs here; the generated unit uses it
+namespace optiling {}  // namespace optiling
 using namespace optiling;
 
 namespace sim {
@@ -105,8 +107,8 @@ int RunExternal(void (*fn)(Args...), const ExternalLaunch& req, char* error, uin
 }  // namespace sim
 
 // `fn` is a pointer to the kernel's entry function.
-#define SIM_EXTERNAL_KERNEL_ENTRY(fn)                                                                       \
-  extern "C" int sim_external_run(const ::sim::ExternalLaunch* req, char* error, uint64_t error_size,      \
-                                  char* warnings, uint64_t warnings_size) {                                \
-    return ::sim::RunExternal(fn, *req, error, error_size, warnings, warnings_size);                       \
+#define SIM_EXTERNAL_KERNEL_ENTRY(fn)                                                                                  \
+  extern "C" int sim_external_run(const ::sim::ExternalLaunch* req, char* error, uint64_t error_size, char* warnings,  \
+                                  uint64_t warnings_size) {                                                            \
+    return ::sim::RunExternal(fn, *req, error, error_size, warnings, warnings_size);                                   \
   }

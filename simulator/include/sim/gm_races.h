@@ -41,7 +41,8 @@ class GmRaces {
     std::lock_guard<std::mutex> lock(mu_);
     for (uintptr_t line = addr / 32; line <= (addr + bytes - 1) / 32; ++line) {
       const uintptr_t lo = std::max<uintptr_t>(addr, line * 32), hi = std::min<uintptr_t>(addr + bytes, line * 32 + 32);
-      const uint32_t mask = static_cast<uint32_t>(((hi - lo) == 32 ? ~0ull : ((1ull << (hi - lo)) - 1)) << (lo - line * 32));
+      const uint32_t mask =
+          static_cast<uint32_t>(((hi - lo) == 32 ? ~0ull : ((1ull << (hi - lo)) - 1)) << (lo - line * 32));
       Line& state = lines_[line];
       if (state.epoch != epoch) {  // accesses before the last SyncAll are ordered
         state.epoch = epoch;
@@ -77,13 +78,13 @@ class GmRaces {
     }
     if (a.pipe == Pipe::kS || b.pipe == Pipe::kS) return;
     if (clocks.Known(a.pipe, b.pipe) >= b.seq) return;
-    const std::string fix = a.pipe == b.pipe ? Msg("PipeBarrier<PIPE_", PipeName(a.pipe), ">()")
-                                             : Msg("SetFlag/WaitFlag<HardEvent::", PipeName(b.pipe), "_",
-                                                   PipeName(a.pipe), ">");
-    Fail("gm-pipe-hazard", Msg(PipeName(a.pipe), " instruction ", a.op, (a.write ? " writes " : " reads "), where,
-                               " which this core's ", PipeName(b.pipe), " instruction ", b.op,
-                               (b.write ? " wrote" : " read"), " without synchronisation; insert ", fix,
-                               " between them"));
+    const std::string fix = a.pipe == b.pipe
+                                ? Msg("PipeBarrier<PIPE_", PipeName(a.pipe), ">()")
+                                : Msg("SetFlag/WaitFlag<HardEvent::", PipeName(b.pipe), "_", PipeName(a.pipe), ">");
+    Fail("gm-pipe-hazard",
+         Msg(PipeName(a.pipe), " instruction ", a.op, (a.write ? " writes " : " reads "), where, " which this core's ",
+             PipeName(b.pipe), " instruction ", b.op, (b.write ? " wrote" : " read"),
+             " without synchronisation; insert ", fix, " between them"));
   }
 
   // Keeps the latest access per byte and kind: a newer access of the same core, pipe and kind

@@ -25,10 +25,10 @@
 namespace sim {
 
 inline const char* KernelTypeName(KernelMetaType t) {
-  static const char* const kNames[] = {"KERNEL_TYPE_AIV_ONLY",    "KERNEL_TYPE_AIC_ONLY",    "KERNEL_TYPE_MIX_AIV_1_0",
-                                       "KERNEL_TYPE_MIX_AIC_1_0", "KERNEL_TYPE_MIX_AIC_1_1", "KERNEL_TYPE_MIX_AIC_1_2",
-                                       "KERNEL_TYPE_AICORE",      "KERNEL_TYPE_VECTORCORE",  "KERNEL_TYPE_MIX_AICORE",
-                                       "KERNEL_TYPE_MIX_VECTOR_CORE"};
+  static const char* const kNames[] = {
+      "KERNEL_TYPE_AIV_ONLY",    "KERNEL_TYPE_AIC_ONLY",       "KERNEL_TYPE_MIX_AIV_1_0", "KERNEL_TYPE_MIX_AIC_1_0",
+      "KERNEL_TYPE_MIX_AIC_1_1", "KERNEL_TYPE_MIX_AIC_1_2",    "KERNEL_TYPE_AICORE",      "KERNEL_TYPE_VECTORCORE",
+      "KERNEL_TYPE_MIX_AICORE",  "KERNEL_TYPE_MIX_VECTOR_CORE"};
   const int i = static_cast<int>(t);
   return i < static_cast<int>(sizeof(kNames) / sizeof(kNames[0])) ? kNames[i] : "(none)";
 }
@@ -42,13 +42,16 @@ inline void DeclareKernelType(KernelMetaType type) {
       return;
     case KERNEL_TYPE_AIC_ONLY:
     case KERNEL_TYPE_MIX_AIC_1_0:
-      Fail("kernel-type", Msg("KERNEL_TASK_TYPE_DEFAULT(", KernelTypeName(type), ") runs the kernel on cube cores only "
-                              "(ascendc_compile_base.py get_actual_kernel_type maps MIX_AIC_1_0 to the cube channel); a "
-                              "vector kernel declared so never runs on a vector core. Use KERNEL_TYPE_AIV_ONLY, or "
-                              "KERNEL_TYPE_MIX_AIV_1_0 if it calls SyncAll"));
+      Fail("kernel-type",
+           Msg("KERNEL_TASK_TYPE_DEFAULT(", KernelTypeName(type),
+               ") runs the kernel on cube cores only "
+               "(ascendc_compile_base.py get_actual_kernel_type maps MIX_AIC_1_0 to the cube channel); a "
+               "vector kernel declared so never runs on a vector core. Use KERNEL_TYPE_AIV_ONLY, or "
+               "KERNEL_TYPE_MIX_AIV_1_0 if it calls SyncAll"));
     case KERNEL_TYPE_MIX_AIC_1_1:
     case KERNEL_TYPE_MIX_AIC_1_2:
-      Fail("sim-unsupported", Msg("KERNEL_TASK_TYPE_DEFAULT(", KernelTypeName(type), ") is a valid dav-c220 type, but "
+      Fail("sim-unsupported", Msg("KERNEL_TASK_TYPE_DEFAULT(", KernelTypeName(type),
+                                  ") is a valid dav-c220 type, but "
                                   "it launches cube cores with 1 or 2 vector cores each; the simulator has no cube "
                                   "unit and does not model that block numbering"));
     default:

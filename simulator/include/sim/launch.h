@@ -54,7 +54,8 @@ inline LaunchResult Launch(const LaunchConfig& cfg, const GmRegistry& gm, const 
     try {
       kernel();
       if (core.atomic.type_name)
-        Fail("atomic-left-on", Msg("the kernel returned with SetAtomicAdd<", core.atomic.type_name, "> still on; "
+        Fail("atomic-left-on", Msg("the kernel returned with SetAtomicAdd<", core.atomic.type_name,
+                                   "> still on; "
                                    "call SetAtomicNone() after the atomic copies, or later kernels on this core "
                                    "accumulate into GM by accident"));
       state.barrier->Finished(idx);

@@ -15,8 +15,9 @@ template <typename T>
 void RequireUbAligned(const char* op, const char* operand, const AscendC::LocalTensor<T>& t) {
   t.RequireValid(op);
   if (t.SimAddr() % 32 != 0)
-    Fail("ub-address-unaligned", Msg(op, ": ", operand, " is at UB address ", t.SimAddr(),
-                                     ", not a multiple of 32 bytes (the hardware requires 32-byte aligned UB operands)"));
+    Fail("ub-address-unaligned",
+         Msg(op, ": ", operand, " is at UB address ", t.SimAddr(),
+             ", not a multiple of 32 bytes (the hardware requires 32-byte aligned UB operands)"));
 }
 
 // `bytes` from the tensor's start must lie inside its view. Block-granular instructions (DMA
@@ -26,8 +27,9 @@ void RequireUbSpan(const char* op, const char* operand, const AscendC::LocalTens
                    bool whole_blocks = false) {
   const uint64_t have = whole_blocks ? RoundUp32(t.SimBytes()) : t.SimBytes();
   if (bytes > have)
-    Fail("ub-out-of-bounds", Msg(op, ": ", operand, " needs ", bytes, " B from UB address ", t.SimAddr(),
-                                 " but the tensor holds ", have, " B (", t.GetSize(), " elements of ", sizeof(T), " B)"));
+    Fail("ub-out-of-bounds",
+         Msg(op, ": ", operand, " needs ", bytes, " B from UB address ", t.SimAddr(), " but the tensor holds ", have,
+             " B (", t.GetSize(), " elements of ", sizeof(T), " B)"));
 }
 
 // Source and destination of one elementwise instruction must coincide exactly or not overlap
@@ -63,18 +65,30 @@ inline void TrackUbWrite(const PipeOp& op, uint32_t addr, uint64_t bytes) {
 // Human-readable element type names for messages and atomic type matching.
 template <typename T>
 constexpr const char* TypeName() {
-  if constexpr (std::is_same_v<T, float>) return "float";
-  else if constexpr (std::is_same_v<T, half>) return "half";
-  else if constexpr (std::is_same_v<T, bfloat16_t>) return "bfloat16_t";
-  else if constexpr (std::is_same_v<T, int32_t>) return "int32_t";
-  else if constexpr (std::is_same_v<T, uint32_t>) return "uint32_t";
-  else if constexpr (std::is_same_v<T, int16_t>) return "int16_t";
-  else if constexpr (std::is_same_v<T, uint16_t>) return "uint16_t";
-  else if constexpr (std::is_same_v<T, int8_t>) return "int8_t";
-  else if constexpr (std::is_same_v<T, uint8_t>) return "uint8_t";
-  else if constexpr (std::is_same_v<T, int64_t>) return "int64_t";
-  else if constexpr (std::is_same_v<T, uint64_t>) return "uint64_t";
-  else return "other";
+  if constexpr (std::is_same_v<T, float>)
+    return "float";
+  else if constexpr (std::is_same_v<T, half>)
+    return "half";
+  else if constexpr (std::is_same_v<T, bfloat16_t>)
+    return "bfloat16_t";
+  else if constexpr (std::is_same_v<T, int32_t>)
+    return "int32_t";
+  else if constexpr (std::is_same_v<T, uint32_t>)
+    return "uint32_t";
+  else if constexpr (std::is_same_v<T, int16_t>)
+    return "int16_t";
+  else if constexpr (std::is_same_v<T, uint16_t>)
+    return "uint16_t";
+  else if constexpr (std::is_same_v<T, int8_t>)
+    return "int8_t";
+  else if constexpr (std::is_same_v<T, uint8_t>)
+    return "uint8_t";
+  else if constexpr (std::is_same_v<T, int64_t>)
+    return "int64_t";
+  else if constexpr (std::is_same_v<T, uint64_t>)
+    return "uint64_t";
+  else
+    return "other";
 }
 
 }  // namespace sim

@@ -54,19 +54,58 @@ inline const char* PipeName(Pipe p) {
 inline bool EventPipes(AscendC::HardEvent e, Pipe* src, Pipe* dst) {
   using AscendC::HardEvent;
   switch (e) {
-    case HardEvent::MTE2_V: *src = Pipe::kMte2; *dst = Pipe::kV; return true;
-    case HardEvent::V_MTE2: *src = Pipe::kV; *dst = Pipe::kMte2; return true;
-    case HardEvent::MTE3_V: *src = Pipe::kMte3; *dst = Pipe::kV; return true;
-    case HardEvent::V_MTE3: *src = Pipe::kV; *dst = Pipe::kMte3; return true;
-    case HardEvent::V_V: *src = Pipe::kV; *dst = Pipe::kV; return true;
-    case HardEvent::MTE3_MTE2: *src = Pipe::kMte3; *dst = Pipe::kMte2; return true;
-    case HardEvent::MTE2_MTE3: *src = Pipe::kMte2; *dst = Pipe::kMte3; return true;
-    case HardEvent::S_V: *src = Pipe::kS; *dst = Pipe::kV; return true;
-    case HardEvent::V_S: *src = Pipe::kV; *dst = Pipe::kS; return true;
-    case HardEvent::S_MTE2: *src = Pipe::kS; *dst = Pipe::kMte2; return true;
-    case HardEvent::MTE2_S: *src = Pipe::kMte2; *dst = Pipe::kS; return true;
-    case HardEvent::S_MTE3: *src = Pipe::kS; *dst = Pipe::kMte3; return true;
-    case HardEvent::MTE3_S: *src = Pipe::kMte3; *dst = Pipe::kS; return true;
+    case HardEvent::MTE2_V:
+      *src = Pipe::kMte2;
+      *dst = Pipe::kV;
+      return true;
+    case HardEvent::V_MTE2:
+      *src = Pipe::kV;
+      *dst = Pipe::kMte2;
+      return true;
+    case HardEvent::MTE3_V:
+      *src = Pipe::kMte3;
+      *dst = Pipe::kV;
+      return true;
+    case HardEvent::V_MTE3:
+      *src = Pipe::kV;
+      *dst = Pipe::kMte3;
+      return true;
+    case HardEvent::V_V:
+      *src = Pipe::kV;
+      *dst = Pipe::kV;
+      return true;
+    case HardEvent::MTE3_MTE2:
+      *src = Pipe::kMte3;
+      *dst = Pipe::kMte2;
+      return true;
+    case HardEvent::MTE2_MTE3:
+      *src = Pipe::kMte2;
+      *dst = Pipe::kMte3;
+      return true;
+    case HardEvent::S_V:
+      *src = Pipe::kS;
+      *dst = Pipe::kV;
+      return true;
+    case HardEvent::V_S:
+      *src = Pipe::kV;
+      *dst = Pipe::kS;
+      return true;
+    case HardEvent::S_MTE2:
+      *src = Pipe::kS;
+      *dst = Pipe::kMte2;
+      return true;
+    case HardEvent::MTE2_S:
+      *src = Pipe::kMte2;
+      *dst = Pipe::kS;
+      return true;
+    case HardEvent::S_MTE3:
+      *src = Pipe::kS;
+      *dst = Pipe::kMte3;
+      return true;
+    case HardEvent::MTE3_S:
+      *src = Pipe::kMte3;
+      *dst = Pipe::kS;
+      return true;
     default: return false;
   }
 }
@@ -106,8 +145,8 @@ class UbHazards {
     if (bytes == 0) return;
     for (uint32_t b = addr / 32, e = (addr + bytes + 31) / 32; b < e && b < blocks_.size(); ++b) {
       Block& blk = blocks_[b];
-      if (blk.w_pipe != kNone) CheckOrdered(clocks, p, op, static_cast<Pipe>(blk.w_pipe), blk.w_seq, blk.w_op,
-                                            "reads", "written", b);
+      if (blk.w_pipe != kNone)
+        CheckOrdered(clocks, p, op, static_cast<Pipe>(blk.w_pipe), blk.w_seq, blk.w_op, "reads", "written", b);
       blk.r_seq[static_cast<int>(p)] = seq;
       blk.r_op[static_cast<int>(p)] = op;
     }
@@ -117,8 +156,8 @@ class UbHazards {
     if (bytes == 0) return;
     for (uint32_t b = addr / 32, e = (addr + bytes + 31) / 32; b < e && b < blocks_.size(); ++b) {
       Block& blk = blocks_[b];
-      if (blk.w_pipe != kNone) CheckOrdered(clocks, p, op, static_cast<Pipe>(blk.w_pipe), blk.w_seq, blk.w_op,
-                                            "writes", "written", b);
+      if (blk.w_pipe != kNone)
+        CheckOrdered(clocks, p, op, static_cast<Pipe>(blk.w_pipe), blk.w_seq, blk.w_op, "writes", "written", b);
       // A scalar load has completed before the scalar unit issues anything after it, so reads by
       // S need no fence against later writes (CANN's ReduceTailCompute, impl/dav_c220/
       // kernel_operator_vec_reduce_impl.h, reads dst with GetValue and lets the next vector
@@ -146,8 +185,8 @@ class UbHazards {
   // Vector after vector is ordered by the compiler and scalar after scalar by program order; a DMA
   // pipe after itself is ordered only by PipeBarrier (the docs require PipeBarrier<PIPE_MTE2>
   // between overlapping GM->UB copies).
-  static void CheckOrdered(const PipeClocks& clocks, Pipe p, const char* op, Pipe q, uint64_t q_seq,
-                           const char* q_op, const char* verb, const char* past, uint32_t block) {
+  static void CheckOrdered(const PipeClocks& clocks, Pipe p, const char* op, Pipe q, uint64_t q_seq, const char* q_op,
+                           const char* verb, const char* past, uint32_t block) {
     if (p == q && (p == Pipe::kV || p == Pipe::kS)) return;
     if (clocks.Known(p, q) >= q_seq) return;
     std::string fix;
@@ -161,9 +200,11 @@ class UbHazards {
                     : " (or pass the tensor through a TQue EnQue/DeQue or AllocTensor/FreeTensor that does it)");
     }
     const bool scalar = p == Pipe::kS || q == Pipe::kS;
-    (scalar ? BugRisk : Fail)(scalar ? "ub-scalar-hazard" : "ub-pipe-hazard", Msg(PipeName(p), " instruction ", op, " ", verb, " UB bytes [", block * 32, ", ", block * 32 + 32, ") ",
-                   past, " by ", PipeName(q), " instruction ", (q_op ? q_op : "?"),
-                   " without synchronisation; the pipes run concurrently on hardware, so ", fix));
+    (scalar ? BugRisk : Fail)(
+        scalar ? "ub-scalar-hazard" : "ub-pipe-hazard",
+        Msg(PipeName(p), " instruction ", op, " ", verb, " UB bytes [", block * 32, ", ", block * 32 + 32, ") ", past,
+            " by ", PipeName(q), " instruction ", (q_op ? q_op : "?"),
+            " without synchronisation; the pipes run concurrently on hardware, so ", fix));
   }
 
   std::vector<Block> blocks_;

@@ -25,8 +25,7 @@ inline void Warn(const char* rule, const std::string& message) {
 
 // A class (b) rule: an error in strict mode, a warning in lenient mode.
 inline void BugRisk(const char* rule, const std::string& message) {
-  if (Core().launch().strict)
-    Fail(rule, message + " (harmless on the hardware, refused in strict mode as a bug risk)");
+  if (Core().launch().strict) Fail(rule, message + " (harmless on the hardware, refused in strict mode as a bug risk)");
   Warn(rule, message);
 }
 

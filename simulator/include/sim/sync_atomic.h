@@ -17,17 +17,18 @@ namespace sim {
 
 inline const char* EventName(AscendC::HardEvent e) {
   static const char* const kNames[] = {
-      "MTE2_MTE1", "MTE1_MTE2", "MTE1_M", "M_MTE1", "MTE2_V", "V_MTE2", "MTE3_V", "V_MTE3", "M_V", "V_M", "V_V",
-      "MTE3_MTE1", "MTE1_MTE3", "MTE1_V", "MTE2_M", "M_MTE2", "V_MTE1", "M_FIX", "FIX_M", "MTE3_MTE2", "MTE2_MTE3",
-      "S_V", "V_S", "S_MTE2", "MTE2_S", "S_MTE3", "MTE3_S", "MTE2_FIX", "FIX_MTE2", "FIX_S", "M_S", "FIX_MTE3",
-      "MTE1_FIX", "FIX_MTE1", "FIX_FIX"};
+      "MTE2_MTE1", "MTE1_MTE2", "MTE1_M",    "M_MTE1",    "MTE2_V",   "V_MTE2",   "MTE3_V",   "V_MTE3", "M_V",
+      "V_M",       "V_V",       "MTE3_MTE1", "MTE1_MTE3", "MTE1_V",   "MTE2_M",   "M_MTE2",   "V_MTE1", "M_FIX",
+      "FIX_M",     "MTE3_MTE2", "MTE2_MTE3", "S_V",       "V_S",      "S_MTE2",   "MTE2_S",   "S_MTE3", "MTE3_S",
+      "MTE2_FIX",  "FIX_MTE2",  "FIX_S",     "M_S",       "FIX_MTE3", "MTE1_FIX", "FIX_MTE1", "FIX_FIX"};
   const int i = static_cast<int>(e);
   return i < static_cast<int>(sizeof(kNames) / sizeof(kNames[0])) ? kNames[i] : "?";
 }
 
 inline void CheckEvent(const char* op, AscendC::HardEvent e, int32_t id, Pipe* src, Pipe* dst) {
   if (!EventPipes(e, src, dst))
-    Fail("event-invalid", Msg(op, "<HardEvent::", EventName(e), ">: not an event of the vector core (it has the "
+    Fail("event-invalid", Msg(op, "<HardEvent::", EventName(e),
+                              ">: not an event of the vector core (it has the "
                               "S, V, MTE2 and MTE3 pipes only)"));
   if (id < 0 || id > 7)
     Fail("event-id-range", Msg(op, "<HardEvent::", EventName(e), ">(", id, "): event ids are 0..7 on Atlas A2"));
@@ -54,10 +55,10 @@ void WaitFlag(int32_t eventID) {
   ::sim::CoreContext& core = ::sim::Core();
   ::sim::CoreContext::Flag& f = core.flag(event, eventID);
   if (!f.set)
-    ::sim::Fail("waitflag-unset", ::sim::Msg("WaitFlag<HardEvent::", ::sim::EventName(event), ">(", eventID,
-                                             ") with no pending SetFlag<HardEvent::", ::sim::EventName(event), ">(",
-                                             eventID, "); on hardware the ", ::sim::PipeName(dst),
-                                             " pipe would wait forever"));
+    ::sim::Fail("waitflag-unset",
+                ::sim::Msg("WaitFlag<HardEvent::", ::sim::EventName(event), ">(", eventID,
+                           ") with no pending SetFlag<HardEvent::", ::sim::EventName(event), ">(", eventID,
+                           "); on hardware the ", ::sim::PipeName(dst), " pipe would wait forever"));
   f.set = false;
   if (dst == ::sim::Pipe::kS) {
     // The scalar unit issues every instruction in program order; while it waits, nothing later
@@ -73,12 +74,20 @@ template <pipe_t pipe>
 void PipeBarrier() {
   ::sim::CoreContext& core = ::sim::Core();
   switch (pipe) {
-    case PIPE_ALL: core.clocks.BarrierAll(); ++core.stats().pipe_barrier_all_count; break;
-    case PIPE_V: core.clocks.Barrier(::sim::Pipe::kV); ++core.stats().pipe_barrier_v_count; break;
+    case PIPE_ALL:
+      core.clocks.BarrierAll();
+      ++core.stats().pipe_barrier_all_count;
+      break;
+    case PIPE_V:
+      core.clocks.Barrier(::sim::Pipe::kV);
+      ++core.stats().pipe_barrier_v_count;
+      break;
     case PIPE_MTE2: core.clocks.Barrier(::sim::Pipe::kMte2); break;
     case PIPE_MTE3: core.clocks.Barrier(::sim::Pipe::kMte3); break;
     case PIPE_S: ::sim::Fail("pipe-barrier", "PipeBarrier<PIPE_S> is not supported (scalar order is kept by hardware)");
-    default: ::sim::Fail("pipe-barrier", ::sim::Msg("PipeBarrier<", static_cast<int>(pipe), ">: not a pipe of the vector core"));
+    default:
+      ::sim::Fail("pipe-barrier",
+                  ::sim::Msg("PipeBarrier<", static_cast<int>(pipe), ">: not a pipe of the vector core"));
   }
 }
 
@@ -92,9 +101,11 @@ void SyncAll() {
   ::sim::CoreContext& core = ::sim::Core();
   ::sim::LaunchState& launch = core.launch();
   if (launch.block_dim > launch.soc.vector_core_num)
-    ::sim::Fail("syncall-oversubscribed", ::sim::Msg("SyncAll with block_dim=", launch.block_dim, " on ", launch.soc.name,
-                                                     " which has ", launch.soc.vector_core_num, " vector cores; cores "
-                                                     "beyond that start only when others finish, so the barrier never opens"));
+    ::sim::Fail("syncall-oversubscribed",
+                ::sim::Msg("SyncAll with block_dim=", launch.block_dim, " on ", launch.soc.name, " which has ",
+                           launch.soc.vector_core_num,
+                           " vector cores; cores "
+                           "beyond that start only when others finish, so the barrier never opens"));
   core.clocks.BarrierAll();
   launch.barrier->Arrive(core.block_idx());
   ++core.sync_epoch;
@@ -133,7 +144,8 @@ void InitOutput(GlobalTensor<T> gmWorkspaceAddr, uint32_t size, T value = 0) {
   for (uint32_t done = 0; done < size; done += pop) {
     const uint32_t n = std::min(pop, size - done);
     const ::sim::PipeOp op = ::sim::BeginOp(::sim::Pipe::kMte3, "InitOutput");
-    ::sim::TrackGm(op.pipe, op.seq, op.name, true, gmWorkspaceAddr.SimAddr() + done, static_cast<uint64_t>(n) * sizeof(T));
+    ::sim::TrackGm(op.pipe, op.seq, op.name, true, gmWorkspaceAddr.SimAddr() + done,
+                   static_cast<uint64_t>(n) * sizeof(T));
     ::sim::StoreToGm(gmWorkspaceAddr.SimAddr() + done, scratch, n);
     ::sim::CountDma(0, static_cast<uint64_t>(n) * sizeof(T));
   }

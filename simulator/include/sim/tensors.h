@@ -58,8 +58,9 @@ class LocalTensor {
 
   template <typename U>
   LocalTensor<U> ReinterpretCast() const {
-    LocalTensor<U> out = LocalTensor<U>::SimMake(
-        addr_, static_cast<uint32_t>(static_cast<uint64_t>(size_) * sizeof(T) / sizeof(U)), limit_, owner_, slot_, pos_);
+    LocalTensor<U> out =
+        LocalTensor<U>::SimMake(addr_, static_cast<uint32_t>(static_cast<uint64_t>(size_) * sizeof(T) / sizeof(U)),
+                                limit_, owner_, slot_, pos_);
     out.valid_ = valid_;  // a view of a freed tensor stays unusable
     return out;
   }
@@ -95,7 +96,8 @@ class LocalTensor {
   T* SimData() const { return reinterpret_cast<T*>(::sim::Core().ub() + addr_); }
   void RequireValid(const char* op) const {
     if (!valid_)
-      ::sim::Fail("ub-out-of-bounds", ::sim::Msg(op, " on a LocalTensor that was never allocated (default-constructed)"));
+      ::sim::Fail("ub-out-of-bounds",
+                  ::sim::Msg(op, " on a LocalTensor that was never allocated (default-constructed)"));
   }
 
  private:
@@ -117,8 +119,10 @@ class LocalTensor {
     const uint64_t seq = c.clocks.Issue(::sim::Pipe::kS);
     if (!c.check_hazards()) return;
     const uint32_t at = addr_ + index * static_cast<uint32_t>(sizeof(T));
-    if (write) c.hazards().Write(c.clocks, ::sim::Pipe::kS, seq, op, at, sizeof(T));
-    else c.hazards().Read(c.clocks, ::sim::Pipe::kS, seq, op, at, sizeof(T));
+    if (write)
+      c.hazards().Write(c.clocks, ::sim::Pipe::kS, seq, op, at, sizeof(T));
+    else
+      c.hazards().Read(c.clocks, ::sim::Pipe::kS, seq, op, at, sizeof(T));
   }
 
   uint32_t addr_ = 0;   // byte address in UB
@@ -150,9 +154,9 @@ class GlobalTensor {
     // CANN stores only the pointer and the size (kernel_tensor_impl.h): a range past the buffer
     // is harmless until an access goes there, which SimCheck catches, so this is class (b).
     if (!gm.Find(begin, bytes)) {
-      ::sim::BugRisk("gm-global-buffer-range", ::sim::Msg("SetGlobalBuffer(size=", bufferSize, " elements = ", bytes,
-                                                          " B) covers ", gm.DescribeRange(begin, bytes),
-                                                          "; the range is not inside one GM buffer"));
+      ::sim::BugRisk("gm-global-buffer-range",
+                     ::sim::Msg("SetGlobalBuffer(size=", bufferSize, " elements = ", bytes, " B) covers ",
+                                gm.DescribeRange(begin, bytes), "; the range is not inside one GM buffer"));
     }
   }
   void SetGlobalBuffer(__gm__ T* buffer) {
@@ -196,32 +200,32 @@ class GlobalTensor {
     const ::sim::GmRegistry& gm = ::sim::Core().launch().gm;
     // The GM buffer the tensor's base lies in is a hard limit (class a): past it the access reads
     // or corrupts another tensor. The SetGlobalBuffer size is only a bug risk (class b).
-    const bool inside = home_ ? begin >= home_->begin && begin + bytes <= home_->end() : gm.Find(begin, bytes) != nullptr;
+    const bool inside =
+        home_ ? begin >= home_->begin && begin + bytes <= home_->end() : gm.Find(begin, bytes) != nullptr;
     if (!inside) {
-      ::sim::Fail("gm-out-of-bounds",
-                  ::sim::Msg(op, " touches GM ", gm.DescribeRange(begin, bytes), "; the range is not inside ",
-                             home_ ? "'" + home_->name + "', the GM buffer of this GlobalTensor" : std::string("one GM buffer"),
-                             sized_ ? ::sim::Msg(" (a GlobalTensor of ", bufferSize_, " elements)") : std::string()));
+      ::sim::Fail(
+          "gm-out-of-bounds",
+          ::sim::Msg(op, " touches GM ", gm.DescribeRange(begin, bytes), "; the range is not inside ",
+                     home_ ? "'" + home_->name + "', the GM buffer of this GlobalTensor" : std::string("one GM buffer"),
+                     sized_ ? ::sim::Msg(" (a GlobalTensor of ", bufferSize_, " elements)") : std::string()));
     }
     if (sized_) {
       const uintptr_t lo = reinterpret_cast<uintptr_t>(base_);
       const uintptr_t hi = lo + bufferSize_ * sizeof(T);
       if (begin < lo || begin + bytes > hi) {
         // A real DMA never looks at the size.
-        ::sim::BugRisk("gm-beyond-global-buffer",
-                    ::sim::Msg(op, " touches GM bytes [", static_cast<int64_t>(begin - lo), ", ",
-                               static_cast<int64_t>(begin + bytes - lo), ") relative to a GlobalTensor of ",
-                               bufferSize_, " elements (", bufferSize_ * sizeof(T), " B); access starts ",
-                               gm.Describe(begin)));
+        ::sim::BugRisk(
+            "gm-beyond-global-buffer",
+            ::sim::Msg(op, " touches GM bytes [", static_cast<int64_t>(begin - lo), ", ",
+                       static_cast<int64_t>(begin + bytes - lo), ") relative to a GlobalTensor of ", bufferSize_,
+                       " elements (", bufferSize_ * sizeof(T), " B); access starts ", gm.Describe(begin)));
       }
     }
   }
   __gm__ T* SimAddr() const { return addr_; }
 
  private:
-  void SimFindHome() {
-    home_ = ::sim::Core().launch().gm.Find(reinterpret_cast<uintptr_t>(base_), 0);
-  }
+  void SimFindHome() { home_ = ::sim::Core().launch().gm.Find(reinterpret_cast<uintptr_t>(base_), 0); }
 
   void SimScalarAccess(const char* op, uint64_t offset, bool write) const {
     SimCheck(op, offset * sizeof(T), sizeof(T));

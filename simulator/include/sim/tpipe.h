@@ -64,8 +64,11 @@ class TQue {
       if (state_[s] == State::kFree) slot = s;
     }
     if (slot < 0) {
-      ::sim::Fail("queue-overflow", ::sim::Msg("AllocTensor on ", Name(), " but all ", num_, " of its buffers are "
-                                               "still allocated or enqueued (InitBuffer num=", num_, "); FreeTensor one "
+      ::sim::Fail("queue-overflow", ::sim::Msg("AllocTensor on ", Name(), " but all ", num_,
+                                               " of its buffers are "
+                                               "still allocated or enqueued (InitBuffer num=",
+                                               num_,
+                                               "); FreeTensor one "
                                                "first, otherwise the core waits forever on hardware"));
     }
     next_alloc_ = (slot + 1) % num_;
@@ -81,15 +84,18 @@ class TQue {
   bool EnQue(const LocalTensor<T>& tensor) {
     const int slot = OwnSlot("EnQue", tensor.SimOwner(), tensor.SimSlot());
     if (state_[slot] == State::kEnqueued)
-      ::sim::Fail("queue-misuse", ::sim::Msg("EnQue on ", Name(), " of a tensor (buffer ", slot, ") already in the queue"));
+      ::sim::Fail("queue-misuse",
+                  ::sim::Msg("EnQue on ", Name(), " of a tensor (buffer ", slot, ") already in the queue"));
     if (state_[slot] == State::kFree)
       ::sim::Fail("queue-misuse", ::sim::Msg("EnQue on ", Name(), " of a tensor (buffer ", slot, ") that was freed"));
     if (static_cast<int32_t>(fifo_.size()) >= depth) {
-      ::sim::Fail("queue-depth", ::sim::Msg("EnQue on ", Name(), " which already holds ", fifo_.size(),
-                                            " tensor(s) = its depth ", depth, "; DeQue first or declare a deeper queue"));
+      ::sim::Fail("queue-depth",
+                  ::sim::Msg("EnQue on ", Name(), " which already holds ", fifo_.size(), " tensor(s) = its depth ",
+                             depth, "; DeQue first or declare a deeper queue"));
     }
     ::sim::Pipe producer, consumer;
-    if (sim_detail::QueuePipes(pos, &producer, &consumer)) enque_snapshot_[slot] = ::sim::Core().clocks.Signal(producer);
+    if (sim_detail::QueuePipes(pos, &producer, &consumer))
+      enque_snapshot_[slot] = ::sim::Core().clocks.Signal(producer);
     state_[slot] = State::kEnqueued;
     fifo_.push_back(slot);
     return true;
@@ -99,7 +105,8 @@ class TQue {
   LocalTensor<T> DeQue() {
     RequireInit("DeQue");
     if (fifo_.empty()) {
-      ::sim::Fail("queue-empty", ::sim::Msg("DeQue on ", Name(), " which holds no tensor (nothing was EnQue'd); "
+      ::sim::Fail("queue-empty", ::sim::Msg("DeQue on ", Name(),
+                                            " which holds no tensor (nothing was EnQue'd); "
                                             "on hardware the core waits forever"));
     }
     const int slot = fifo_.front();
@@ -149,9 +156,7 @@ class TQue {
     free_snapshot_.assign(num, {});
     has_free_snapshot_.assign(num, false);
   }
-  std::string Name() const {
-    return ::sim::Msg("TQue<", sim_detail::PositionName(pos), ", depth ", depth, "> #", id_);
-  }
+  std::string Name() const { return ::sim::Msg("TQue<", sim_detail::PositionName(pos), ", depth ", depth, "> #", id_); }
 
  private:
   enum class State { kFree, kAllocated, kEnqueued, kDequeued };
@@ -162,8 +167,11 @@ class TQue {
   int OwnSlot(const char* op, int32_t owner, int32_t slot) const {
     RequireInit(op);
     if (owner != id_ || slot < 0 || slot >= num_) {
-      ::sim::Fail("queue-misuse", ::sim::Msg(op, " on ", Name(), " of a tensor it did not hand out (the tensor comes "
-                                             "from ", owner == 0 ? std::string("nowhere") : ::sim::Msg("buffer owner #", owner), ")"));
+      ::sim::Fail("queue-misuse",
+                  ::sim::Msg(op, " on ", Name(),
+                             " of a tensor it did not hand out (the tensor comes "
+                             "from ",
+                             owner == 0 ? std::string("nowhere") : ::sim::Msg("buffer owner #", owner), ")"));
     }
     return slot;
   }
@@ -200,12 +208,12 @@ class TBuf {
   LocalTensor<T> GetWithOffset(uint32_t size, uint32_t bufOffset) {
     RequireInit("GetWithOffset");
     if (bufOffset % 32 != 0)
-      ::sim::Fail("ub-address-unaligned", ::sim::Msg("TBuf #", id_, " GetWithOffset bufOffset=", bufOffset,
-                                                     " is not a multiple of 32 bytes"));
+      ::sim::Fail("ub-address-unaligned",
+                  ::sim::Msg("TBuf #", id_, " GetWithOffset bufOffset=", bufOffset, " is not a multiple of 32 bytes"));
     if (static_cast<uint64_t>(size) * sizeof(T) + bufOffset > len_)
-      ::sim::Fail("ub-out-of-bounds", ::sim::Msg("TBuf #", id_, " GetWithOffset(size=", size, ", bufOffset=", bufOffset,
-                                                 ") needs ", size * sizeof(T) + bufOffset, " B but InitBuffer gave it ",
-                                                 len_, " B"));
+      ::sim::Fail("ub-out-of-bounds",
+                  ::sim::Msg("TBuf #", id_, " GetWithOffset(size=", size, ", bufOffset=", bufOffset, ") needs ",
+                             size * sizeof(T) + bufOffset, " B but InitBuffer gave it ", len_, " B"));
     return LocalTensor<T>::SimMake(start_ + bufOffset, size, start_ + len_, id_, -1, pos);
   }
 
@@ -307,8 +315,8 @@ class TPipe {
   static void CountBuffers(::sim::CoreContext& core, int num) {
     core.buffers_in_pipe += num;
     if (core.buffers_in_pipe > 64)
-      ::sim::Fail("ub-capacity", ::sim::Msg("TPipe manages at most 64 buffers; InitBuffer brings it to ",
-                                            core.buffers_in_pipe));
+      ::sim::Fail("ub-capacity",
+                  ::sim::Msg("TPipe manages at most 64 buffers; InitBuffer brings it to ", core.buffers_in_pipe));
   }
   uint8_t event_ids_[static_cast<int>(HardEvent::MAX)] = {};
 };

@@ -59,8 +59,9 @@ template <typename W>
 void RejectNan(const char* op, W a, W b) {
   if constexpr (std::is_floating_point_v<W>) {
     if (std::isnan(a) || std::isnan(b))
-      Fail("nan-undefined", Msg(op, " got a NaN operand; its result is not documented for the NPU, so the kernel "
-                                    "must not depend on it (select NaN lanes away with Compare/Select first)"));
+      Fail("nan-undefined", Msg(op,
+                                " got a NaN operand; its result is not documented for the NPU, so the kernel "
+                                "must not depend on it (select NaN lanes away with Compare/Select first)"));
   }
 }
 
@@ -79,7 +80,8 @@ void BinaryCount(const char* op, const AscendC::LocalTensor<T>& dst, const Ascen
 }
 
 template <typename T, typename F>
-void UnaryCount(const char* op, const AscendC::LocalTensor<T>& dst, const AscendC::LocalTensor<T>& a, int64_t count, F f) {
+void UnaryCount(const char* op, const AscendC::LocalTensor<T>& dst, const AscendC::LocalTensor<T>& a, int64_t count,
+                F f) {
   if (!BeginCountOp(op, count, dst, count * sizeof(T), {Src("src", a, count)})) return;
   T* d = dst.SimData();
   const T* x = a.SimData();
@@ -90,8 +92,9 @@ void UnaryCount(const char* op, const AscendC::LocalTensor<T>& dst, const Ascend
 template <typename T, typename F>
 void BinaryRepeat(const char* op, const AscendC::LocalTensor<T>& dst, const AscendC::LocalTensor<T>& a,
                   const AscendC::LocalTensor<T>& b, uint32_t repeat, const AscendC::BinaryRepeatParams& p, F f) {
-  RunRepeat<T, 3>(op, {Rep("dst", dst, p.dstBlkStride, p.dstRepStride), Rep("src0", a, p.src0BlkStride, p.src0RepStride),
-                       Rep("src1", b, p.src1BlkStride, p.src1RepStride)},
+  RunRepeat<T, 3>(op,
+                  {Rep("dst", dst, p.dstBlkStride, p.dstRepStride), Rep("src0", a, p.src0BlkStride, p.src0RepStride),
+                   Rep("src1", b, p.src1BlkStride, p.src1RepStride)},
                   repeat, [&](const LaneMask& m, uint32_t lanes, auto addr) {
                     T out[128];
                     for (uint32_t e = 0; e < lanes; ++e)
@@ -104,8 +107,8 @@ void BinaryRepeat(const char* op, const AscendC::LocalTensor<T>& dst, const Asce
 }
 
 template <typename T, typename F>
-void UnaryRepeat(const char* op, const AscendC::LocalTensor<T>& dst, const AscendC::LocalTensor<T>& a,
-                 uint32_t repeat, const AscendC::UnaryRepeatParams& p, F f) {
+void UnaryRepeat(const char* op, const AscendC::LocalTensor<T>& dst, const AscendC::LocalTensor<T>& a, uint32_t repeat,
+                 const AscendC::UnaryRepeatParams& p, F f) {
   RunRepeat<T, 2>(op, {Rep("dst", dst, p.dstBlkStride, p.dstRepStride), Rep("src", a, p.srcBlkStride, p.srcRepStride)},
                   repeat, [&](const LaneMask& m, uint32_t lanes, auto addr) {
                     T out[128];
@@ -131,28 +134,30 @@ namespace AscendC {
   }                                                                                                                    \
   template <typename T, bool isSetMask = true>                                                                         \
   void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& src0Local, const LocalTensor<T>& src1Local,          \
-            uint64_t mask, ::sim::U8Arg repeatTimes, const BinaryRepeatParams& repeatParams) {                        \
+            uint64_t mask, ::sim::U8Arg repeatTimes, const BinaryRepeatParams& repeatParams) {                         \
     static_assert(TYPE_OK<T>, #NAME " on Atlas A2 supports " TYPES);                                                   \
-    ::sim::ApplyMask<T, isSetMask>(#NAME, mask);                                                                    \
-    ::sim::BinaryRepeat(#NAME, dstLocal, src0Local, src1Local, repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_binary_intf.h"), repeatParams,                              \
+    ::sim::ApplyMask<T, isSetMask>(#NAME, mask);                                                                       \
+    ::sim::BinaryRepeat(#NAME, dstLocal, src0Local, src1Local,                                                         \
+                        repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_binary_intf.h"), repeatParams,  \
                         [](auto a, auto b) { return EXPR; });                                                          \
   }                                                                                                                    \
   template <typename T, bool isSetMask = true>                                                                         \
   void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& src0Local, const LocalTensor<T>& src1Local,          \
-            uint64_t mask[], ::sim::U8Arg repeatTimes, const BinaryRepeatParams& repeatParams) {                      \
+            uint64_t mask[], ::sim::U8Arg repeatTimes, const BinaryRepeatParams& repeatParams) {                       \
     static_assert(TYPE_OK<T>, #NAME " on Atlas A2 supports " TYPES);                                                   \
-    ::sim::ApplyMask<T, isSetMask>(#NAME, mask);                                                                    \
-    ::sim::BinaryRepeat(#NAME, dstLocal, src0Local, src1Local, repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_binary_intf.h"), repeatParams,                              \
+    ::sim::ApplyMask<T, isSetMask>(#NAME, mask);                                                                       \
+    ::sim::BinaryRepeat(#NAME, dstLocal, src0Local, src1Local,                                                         \
+                        repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_binary_intf.h"), repeatParams,  \
                         [](auto a, auto b) { return EXPR; });                                                          \
   }
 
 SIM_BINARY_OP(Add, ::sim::kArithType, "int16_t/half/int32_t/float", a + b)
 SIM_BINARY_OP(Sub, ::sim::kArithType, "int16_t/half/int32_t/float", a - b)
-SIM_BINARY_OP(Mul, ::sim::kArithType, "int16_t/half/int32_t/float", a * b)
+SIM_BINARY_OP(Mul, ::sim::kArithType, "int16_t/half/int32_t/float", a* b)
 SIM_BINARY_OP(Div, ::sim::kFloatType, "half/float", a / b)
 SIM_BINARY_OP(Max, ::sim::kArithType, "int16_t/half/int32_t/float", (::sim::RejectNan("Max", a, b), a > b ? a : b))
 SIM_BINARY_OP(Min, ::sim::kArithType, "int16_t/half/int32_t/float", (::sim::RejectNan("Min", a, b), a < b ? a : b))
-SIM_BINARY_OP(And, ::sim::kBitwiseType, "int16_t/uint16_t", a & b)
+SIM_BINARY_OP(And, ::sim::kBitwiseType, "int16_t/uint16_t", a& b)
 SIM_BINARY_OP(Or, ::sim::kBitwiseType, "int16_t/uint16_t", a | b)
 // dst = max(src0 + src1, 0), one rounding (AddRelu page of asc-devkit, 复合计算).
 SIM_BINARY_OP(AddRelu, ::sim::kAddReluType, "int16_t/half/float", (a + b > 0 ? a + b : decltype(a + b)(0)))
@@ -175,25 +180,27 @@ SIM_BINARY_OP(AddRelu, ::sim::kAddReluType, "int16_t/half/float", (a + b > 0 ? a
   }                                                                                                                    \
   template <typename T, bool isSetMask = true>                                                                         \
   void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, const T& scalarValue, uint64_t mask,       \
-            ::sim::U8Arg repeatTimes, const UnaryRepeatParams& repeatParams) {                                        \
+            ::sim::U8Arg repeatTimes, const UnaryRepeatParams& repeatParams) {                                         \
     static_assert(TYPE_OK<T>, #NAME " on Atlas A2 supports " TYPES);                                                   \
     const ::sim::Wide<T> s = static_cast<::sim::Wide<T>>(scalarValue);                                                 \
-    ::sim::ApplyMask<T, isSetMask>(#NAME, mask);                                                                    \
-    ::sim::UnaryRepeat(#NAME, dstLocal, srcLocal, repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_binary_scalar_intf.h"), repeatParams,                                           \
-                       [s](auto a) { return EXPR; });                                                                  \
+    ::sim::ApplyMask<T, isSetMask>(#NAME, mask);                                                                       \
+    ::sim::UnaryRepeat(#NAME, dstLocal, srcLocal,                                                                      \
+                       repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_binary_scalar_intf.h"),          \
+                       repeatParams, [s](auto a) { return EXPR; });                                                    \
   }                                                                                                                    \
   template <typename T, bool isSetMask = true>                                                                         \
   void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, const T& scalarValue, uint64_t mask[],     \
-            ::sim::U8Arg repeatTimes, const UnaryRepeatParams& repeatParams) {                                        \
+            ::sim::U8Arg repeatTimes, const UnaryRepeatParams& repeatParams) {                                         \
     static_assert(TYPE_OK<T>, #NAME " on Atlas A2 supports " TYPES);                                                   \
     const ::sim::Wide<T> s = static_cast<::sim::Wide<T>>(scalarValue);                                                 \
-    ::sim::ApplyMask<T, isSetMask>(#NAME, mask);                                                                    \
-    ::sim::UnaryRepeat(#NAME, dstLocal, srcLocal, repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_binary_scalar_intf.h"), repeatParams,                                           \
-                       [s](auto a) { return EXPR; });                                                                  \
+    ::sim::ApplyMask<T, isSetMask>(#NAME, mask);                                                                       \
+    ::sim::UnaryRepeat(#NAME, dstLocal, srcLocal,                                                                      \
+                       repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_binary_scalar_intf.h"),          \
+                       repeatParams, [s](auto a) { return EXPR; });                                                    \
   }
 
 SIM_SCALAR_OP(Adds, ::sim::kArithType, "int16_t/half/int32_t/float", a + s)
-SIM_SCALAR_OP(Muls, ::sim::kArithType, "int16_t/half/int32_t/float", a * s)
+SIM_SCALAR_OP(Muls, ::sim::kArithType, "int16_t/half/int32_t/float", a* s)
 SIM_SCALAR_OP(Maxs, ::sim::kArithType, "int16_t/half/int32_t/float", (::sim::RejectNan("Maxs", a, s), a > s ? a : s))
 SIM_SCALAR_OP(Mins, ::sim::kArithType, "int16_t/half/int32_t/float", (::sim::RejectNan("Mins", a, s), a < s ? a : s))
 // dst = src >= 0 ? src : src * scalar (LeakyRelu page of asc-devkit, 基础算术).
@@ -207,19 +214,21 @@ SIM_SCALAR_OP(LeakyRelu, ::sim::kFloatType, "half/float", (a >= 0 ? a : a * s))
     ::sim::UnaryCount(#NAME, dstLocal, srcLocal, calCount, [](auto a) { return EXPR; });                               \
   }                                                                                                                    \
   template <typename T, bool isSetMask = true>                                                                         \
-  void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, uint64_t mask, ::sim::U8Arg repeatTimes,  \
+  void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, uint64_t mask, ::sim::U8Arg repeatTimes,   \
             const UnaryRepeatParams& repeatParams) {                                                                   \
     static_assert(TYPE_OK<T>, #NAME " on Atlas A2 supports " TYPES);                                                   \
-    ::sim::ApplyMask<T, isSetMask>(#NAME, mask);                                                                    \
-    ::sim::UnaryRepeat(#NAME, dstLocal, srcLocal, repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_unary_intf.h"), repeatParams,                                           \
+    ::sim::ApplyMask<T, isSetMask>(#NAME, mask);                                                                       \
+    ::sim::UnaryRepeat(#NAME, dstLocal, srcLocal,                                                                      \
+                       repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_unary_intf.h"), repeatParams,    \
                        [](auto a) { return EXPR; });                                                                   \
   }                                                                                                                    \
   template <typename T, bool isSetMask = true>                                                                         \
-  void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, uint64_t mask[],                           \
-            ::sim::U8Arg repeatTimes, const UnaryRepeatParams& repeatParams) {                                        \
+  void NAME(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, uint64_t mask[], ::sim::U8Arg repeatTimes, \
+            const UnaryRepeatParams& repeatParams) {                                                                   \
     static_assert(TYPE_OK<T>, #NAME " on Atlas A2 supports " TYPES);                                                   \
-    ::sim::ApplyMask<T, isSetMask>(#NAME, mask);                                                                    \
-    ::sim::UnaryRepeat(#NAME, dstLocal, srcLocal, repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_unary_intf.h"), repeatParams,                                           \
+    ::sim::ApplyMask<T, isSetMask>(#NAME, mask);                                                                       \
+    ::sim::UnaryRepeat(#NAME, dstLocal, srcLocal,                                                                      \
+                       repeatTimes.Checked(#NAME, "repeatTimes", "kernel_operator_vec_unary_intf.h"), repeatParams,    \
                        [](auto a) { return EXPR; });                                                                   \
   }
 
@@ -234,11 +243,13 @@ SIM_UNARY_OP(Not, ::sim::kBitwiseType, "int16_t/uint16_t", ~a)
 #undef SIM_UNARY_OP
 
 template <typename T>
-inline constexpr bool kSimDuplicateType = ::sim::kIsOneOf<T, int16_t, uint16_t, half, bfloat16_t, int32_t, uint32_t, float>;
+inline constexpr bool kSimDuplicateType =
+    ::sim::kIsOneOf<T, int16_t, uint16_t, half, bfloat16_t, int32_t, uint32_t, float>;
 
 template <typename T>
 void Duplicate(const LocalTensor<T>& dstLocal, const T& scalarValue, const int32_t& calCount) {
-  static_assert(kSimDuplicateType<T>, "Duplicate on Atlas A2 supports int16_t/uint16_t/half/bfloat16_t/int32_t/uint32_t/float");
+  static_assert(kSimDuplicateType<T>,
+                "Duplicate on Atlas A2 supports int16_t/uint16_t/half/bfloat16_t/int32_t/uint32_t/float");
   if (!::sim::BeginCountOp("Duplicate", calCount, dstLocal, static_cast<uint64_t>(calCount) * sizeof(T), {})) return;
   T* d = dstLocal.SimData();
   for (int32_t i = 0; i < calCount; ++i) d[i] = scalarValue;
@@ -257,7 +268,8 @@ void SimDuplicateRepeat(const LocalTensor<T>& dst, const T& value, uint8_t repea
 template <typename T, bool isSetMask = true>
 void Duplicate(const LocalTensor<T>& dstLocal, const T& scalarValue, uint64_t mask, ::sim::U8Arg repeatTimes,
                ::sim::U16Arg dstBlockStride, ::sim::U8Arg dstRepeatStride) {
-  static_assert(kSimDuplicateType<T>, "Duplicate on Atlas A2 supports int16_t/uint16_t/half/bfloat16_t/int32_t/uint32_t/float");
+  static_assert(kSimDuplicateType<T>,
+                "Duplicate on Atlas A2 supports int16_t/uint16_t/half/bfloat16_t/int32_t/uint32_t/float");
   ::sim::ApplyMask<T, isSetMask>("Duplicate", mask);
   SimDuplicateRepeat(dstLocal, scalarValue, repeatTimes.Checked("Duplicate", "repeatTimes", ::sim::kDuplicateHeader),
                      dstBlockStride.Checked("Duplicate", "dstBlockStride", ::sim::kDuplicateHeader),
@@ -267,7 +279,8 @@ void Duplicate(const LocalTensor<T>& dstLocal, const T& scalarValue, uint64_t ma
 template <typename T, bool isSetMask = true>
 void Duplicate(const LocalTensor<T>& dstLocal, const T& scalarValue, uint64_t mask[], ::sim::U8Arg repeatTimes,
                ::sim::U16Arg dstBlockStride, ::sim::U8Arg dstRepeatStride) {
-  static_assert(kSimDuplicateType<T>, "Duplicate on Atlas A2 supports int16_t/uint16_t/half/bfloat16_t/int32_t/uint32_t/float");
+  static_assert(kSimDuplicateType<T>,
+                "Duplicate on Atlas A2 supports int16_t/uint16_t/half/bfloat16_t/int32_t/uint32_t/float");
   ::sim::ApplyMask<T, isSetMask>("Duplicate", mask);
   SimDuplicateRepeat(dstLocal, scalarValue, repeatTimes.Checked("Duplicate", "repeatTimes", ::sim::kDuplicateHeader),
                      dstBlockStride.Checked("Duplicate", "dstBlockStride", ::sim::kDuplicateHeader),
@@ -276,7 +289,8 @@ void Duplicate(const LocalTensor<T>& dstLocal, const T& scalarValue, uint64_t ma
 
 // dst += src * scalar. With a float dst and half src the operands must not overlap at all.
 template <typename T, typename U>
-void Axpy(const LocalTensor<T>& dstLocal, const LocalTensor<U>& srcLocal, const U& scalarValue, const int32_t& calCount) {
+void Axpy(const LocalTensor<T>& dstLocal, const LocalTensor<U>& srcLocal, const U& scalarValue,
+          const int32_t& calCount) {
   static_assert((std::is_same_v<T, U> && ::sim::kFloatType<T>) || (std::is_same_v<T, float> && std::is_same_v<U, half>),
                 "Axpy on Atlas A2 supports (dst, src) = (half, half), (float, float), (float, half)");
   if constexpr (!std::is_same_v<T, U>) {
@@ -284,8 +298,9 @@ void Axpy(const LocalTensor<T>& dstLocal, const LocalTensor<U>& srcLocal, const 
     if (dstLocal.SimAddr() < srcLocal.SimAddr() + sb && srcLocal.SimAddr() < dstLocal.SimAddr() + db)
       ::sim::Fail("ub-partial-overlap", "Axpy with float dst and half src does not allow the operands to overlap");
   }
-  if (!::sim::BeginCountOp("Axpy", calCount, dstLocal, static_cast<uint64_t>(calCount) * sizeof(T),
-                           {::sim::Src("src", srcLocal, calCount), ::sim::Src("dst (accumulated)", dstLocal, calCount)}))
+  if (!::sim::BeginCountOp(
+          "Axpy", calCount, dstLocal, static_cast<uint64_t>(calCount) * sizeof(T),
+          {::sim::Src("src", srcLocal, calCount), ::sim::Src("dst (accumulated)", dstLocal, calCount)}))
     return;
   T* d = dstLocal.SimData();
   const U* x = srcLocal.SimData();
@@ -296,7 +311,8 @@ void Axpy(const LocalTensor<T>& dstLocal, const LocalTensor<U>& srcLocal, const 
 template <typename T>
 void CreateVecIndex(LocalTensor<T> dstLocal, const T& firstValue, uint32_t calCount) {
   static_assert(::sim::kArithType<T>, "CreateVecIndex on Atlas A2 supports int16_t/half/int32_t/float");
-  if (!::sim::BeginCountOp("CreateVecIndex", calCount, dstLocal, static_cast<uint64_t>(calCount) * sizeof(T), {})) return;
+  if (!::sim::BeginCountOp("CreateVecIndex", calCount, dstLocal, static_cast<uint64_t>(calCount) * sizeof(T), {}))
+    return;
   T* d = dstLocal.SimData();
   const ::sim::Wide<T> first = static_cast<::sim::Wide<T>>(firstValue);
   for (uint32_t i = 0; i < calCount; ++i) d[i] = ::sim::Narrow<T>(first + static_cast<::sim::Wide<T>>(i));

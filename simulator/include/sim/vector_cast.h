@@ -46,27 +46,41 @@ template <typename Dst, typename Src>
 constexpr unsigned AllowedModes() {
   using AscendC::RoundMode;
   constexpr unsigned kNone = 1u << static_cast<int>(RoundMode::CAST_NONE);
-  constexpr unsigned kDirected = (1u << static_cast<int>(RoundMode::CAST_RINT)) |
-                                 (1u << static_cast<int>(RoundMode::CAST_FLOOR)) |
-                                 (1u << static_cast<int>(RoundMode::CAST_CEIL)) |
-                                 (1u << static_cast<int>(RoundMode::CAST_ROUND)) |
-                                 (1u << static_cast<int>(RoundMode::CAST_TRUNC));
+  constexpr unsigned kDirected =
+      (1u << static_cast<int>(RoundMode::CAST_RINT)) | (1u << static_cast<int>(RoundMode::CAST_FLOOR)) |
+      (1u << static_cast<int>(RoundMode::CAST_CEIL)) | (1u << static_cast<int>(RoundMode::CAST_ROUND)) |
+      (1u << static_cast<int>(RoundMode::CAST_TRUNC));
   constexpr unsigned kOdd = 1u << static_cast<int>(RoundMode::CAST_ODD);
-  if constexpr (std::is_same_v<Src, half> && std::is_same_v<Dst, float>) return kNone;
-  else if constexpr (std::is_same_v<Src, bfloat16_t> && std::is_same_v<Dst, float>) return kNone;
-  else if constexpr (std::is_same_v<Src, float> && std::is_same_v<Dst, half>) return kNone | kDirected | kOdd;
-  else if constexpr (std::is_same_v<Src, float> && std::is_same_v<Dst, bfloat16_t>) return kDirected;
-  else if constexpr (std::is_same_v<Src, float> && std::is_same_v<Dst, float>) return kDirected;
-  else if constexpr (std::is_same_v<Src, float> && std::is_same_v<Dst, int32_t>) return kDirected;
-  else if constexpr (std::is_same_v<Src, float> && std::is_same_v<Dst, int16_t>) return kDirected;
-  else if constexpr (std::is_same_v<Src, float> && std::is_same_v<Dst, int64_t>) return kDirected;
-  else if constexpr (std::is_same_v<Src, half> && std::is_same_v<Dst, int32_t>) return kDirected;
-  else if constexpr (std::is_same_v<Src, half> && std::is_same_v<Dst, int16_t>) return kDirected;
-  else if constexpr (std::is_same_v<Src, bfloat16_t> && std::is_same_v<Dst, int32_t>) return kDirected;
-  else if constexpr (std::is_same_v<Src, int32_t> && std::is_same_v<Dst, float>) return kNone | kDirected;
-  else if constexpr (std::is_same_v<Src, int16_t> && std::is_same_v<Dst, float>) return kNone;
-  else if constexpr (std::is_same_v<Src, int16_t> && std::is_same_v<Dst, half>) return kNone | kDirected;
-  else return 0;
+  if constexpr (std::is_same_v<Src, half> && std::is_same_v<Dst, float>)
+    return kNone;
+  else if constexpr (std::is_same_v<Src, bfloat16_t> && std::is_same_v<Dst, float>)
+    return kNone;
+  else if constexpr (std::is_same_v<Src, float> && std::is_same_v<Dst, half>)
+    return kNone | kDirected | kOdd;
+  else if constexpr (std::is_same_v<Src, float> && std::is_same_v<Dst, bfloat16_t>)
+    return kDirected;
+  else if constexpr (std::is_same_v<Src, float> && std::is_same_v<Dst, float>)
+    return kDirected;
+  else if constexpr (std::is_same_v<Src, float> && std::is_same_v<Dst, int32_t>)
+    return kDirected;
+  else if constexpr (std::is_same_v<Src, float> && std::is_same_v<Dst, int16_t>)
+    return kDirected;
+  else if constexpr (std::is_same_v<Src, float> && std::is_same_v<Dst, int64_t>)
+    return kDirected;
+  else if constexpr (std::is_same_v<Src, half> && std::is_same_v<Dst, int32_t>)
+    return kDirected;
+  else if constexpr (std::is_same_v<Src, half> && std::is_same_v<Dst, int16_t>)
+    return kDirected;
+  else if constexpr (std::is_same_v<Src, bfloat16_t> && std::is_same_v<Dst, int32_t>)
+    return kDirected;
+  else if constexpr (std::is_same_v<Src, int32_t> && std::is_same_v<Dst, float>)
+    return kNone | kDirected;
+  else if constexpr (std::is_same_v<Src, int16_t> && std::is_same_v<Dst, float>)
+    return kNone;
+  else if constexpr (std::is_same_v<Src, int16_t> && std::is_same_v<Dst, half>)
+    return kNone | kDirected;
+  else
+    return 0;
 }
 
 template <typename Dst, typename Src>
@@ -74,21 +88,26 @@ Dst ConvertOne(Src v, Rounding r) {
   if constexpr (std::is_integral_v<Dst>) {
     const double x = static_cast<double>(static_cast<float>(v));
     if (!std::isfinite(x))
-      Fail("nan-undefined", Msg("Cast of ", x, " to ", TypeName<Dst>(), ": converting NaN/Inf to an integer has no "
+      Fail("nan-undefined", Msg("Cast of ", x, " to ", TypeName<Dst>(),
+                                ": converting NaN/Inf to an integer has no "
                                 "documented result on the NPU; select such lanes away before the Cast"));
     const double rounded = RoundToIntegral(x, r);
     if (rounded < static_cast<double>(std::numeric_limits<Dst>::min()) ||
         rounded > static_cast<double>(std::numeric_limits<Dst>::max()))
-      Fail("cast-out-of-range", Msg("Cast of ", x, " to ", TypeName<Dst>(), " is outside the type's range; the NPU "
+      Fail("cast-out-of-range", Msg("Cast of ", x, " to ", TypeName<Dst>(),
+                                    " is outside the type's range; the NPU "
                                     "result is not documented, clamp the value before the Cast"));
     return static_cast<Dst>(rounded);
   } else if constexpr (std::is_same_v<Dst, float>) {
-    if constexpr (std::is_integral_v<Src>) return RoundDoubleToFloat(static_cast<double>(v), r);
-    else if constexpr (std::is_same_v<Src, float>) return static_cast<float>(RoundToIntegral(v, r));
-    else return static_cast<float>(v);
+    if constexpr (std::is_integral_v<Src>)
+      return RoundDoubleToFloat(static_cast<double>(v), r);
+    else if constexpr (std::is_same_v<Src, float>)
+      return static_cast<float>(RoundToIntegral(v, r));
+    else
+      return static_cast<float>(v);
   } else if constexpr (std::is_same_v<Dst, half>) {
     const float f = std::is_integral_v<Src> ? RoundDoubleToFloat(static_cast<double>(v), Rounding::kNearestEven)
-                                           : static_cast<float>(v);
+                                            : static_cast<float>(v);
     return half::FromBits(RoundFloatTo16<HalfFormat>(f, r));
   } else {
     static_assert(std::is_same_v<Dst, bfloat16_t>);

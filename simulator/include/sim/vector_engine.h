@@ -36,10 +36,13 @@ class NarrowArg {
   // `header` is the basic_api/interface/ header of CANN 8.1 that declares the parameter.
   Narrow Checked(const char* op, const char* name, const char* header) const {
     if (value_ < 0 || value_ > static_cast<int64_t>(std::numeric_limits<Narrow>::max()))
-      Fail("count-narrowing", Msg(op, ": ", name, "=", value_, " does not fit the ", sizeof(Narrow) * 8, "-bit "
-                                  "unsigned parameter CANN 8.1 declares (basic_api/interface/", header, "); the NPU "
-                                  "would use ", static_cast<uint64_t>(static_cast<Narrow>(value_)),
-                                  " instead. Split the call"));
+      Fail("count-narrowing", Msg(op, ": ", name, "=", value_, " does not fit the ", sizeof(Narrow) * 8,
+                                  "-bit "
+                                  "unsigned parameter CANN 8.1 declares (basic_api/interface/",
+                                  header,
+                                  "); the NPU "
+                                  "would use ",
+                                  static_cast<uint64_t>(static_cast<Narrow>(value_)), " instead. Split the call"));
     return static_cast<Narrow>(value_);
   }
 
@@ -63,8 +66,8 @@ inline void CountVectorInstr(uint64_t repeats) { RecordVector(repeats); }
 inline void RequireOperandSpan(const char* rule, const char* op, const char* name, uint64_t addr, uint64_t bytes,
                                uint64_t view_bytes) {
   if (addr + bytes > Core().ub_bytes())
-    Fail("ub-out-of-bounds", Msg(op, ": ", name, " needs ", bytes, " B from UB address ", addr, ", past the end of the ",
-                                 Core().ub_bytes(), " B UB"));
+    Fail("ub-out-of-bounds", Msg(op, ": ", name, " needs ", bytes, " B from UB address ", addr,
+                                 ", past the end of the ", Core().ub_bytes(), " B UB"));
   BugRisk(rule, Msg(op, ": ", name, " needs ", bytes, " B from UB address ", addr, " but the tensor holds ", view_bytes,
                     " B"));
 }
@@ -74,7 +77,8 @@ inline void RequireSourceSpan(const char* op, const char* name, uint64_t addr, u
 template <typename T>
 void RequireDestSpan(const char* op, const AscendC::LocalTensor<T>& dst, uint64_t bytes) {
   dst.RequireValid(op);
-  if (bytes > dst.SimBytes()) RequireOperandSpan("ub-write-beyond-view", op, "dst", dst.SimAddr(), bytes, dst.SimBytes());
+  if (bytes > dst.SimBytes())
+    RequireOperandSpan("ub-write-beyond-view", op, "dst", dst.SimAddr(), bytes, dst.SimBytes());
 }
 
 // Validates a count-form instruction with destination `dst` (dst_bytes written) and sources
@@ -89,8 +93,9 @@ bool BeginCountOp(const char* op, int64_t count, const AscendC::LocalTensor<D>& 
   RequireUbAligned(op, "dst", dst);
   for (const auto& src : srcs) {
     if (std::get<1>(src) % 32 != 0)
-      Fail("ub-address-unaligned", Msg(op, ": ", std::get<0>(src), " is at UB address ", std::get<1>(src),
-                                       ", not a multiple of 32 bytes (the hardware requires 32-byte aligned UB operands)"));
+      Fail("ub-address-unaligned",
+           Msg(op, ": ", std::get<0>(src), " is at UB address ", std::get<1>(src),
+               ", not a multiple of 32 bytes (the hardware requires 32-byte aligned UB operands)"));
   }
   if (count == 0) return false;  // documented as a no-op on A2
   RequireDestSpan(op, dst, dst_bytes);
@@ -114,7 +119,7 @@ bool BeginCountOp(const char* op, int64_t count, const AscendC::LocalTensor<D>& 
 // A source operand of a count-form op: name, tensor, element count read.
 template <typename T>
 std::tuple<const char*, uint32_t, uint64_t, uint64_t> Src(const char* name, const AscendC::LocalTensor<T>& t,
-                                                         uint64_t elements) {
+                                                          uint64_t elements) {
   t.RequireValid(name);
   return {name, t.SimAddr(), elements * sizeof(T), t.SimBytes()};
 }
@@ -129,7 +134,8 @@ template <typename T>
 LaneMask ContinuousMask(const char* op, uint64_t mask) {
   constexpr uint64_t lanes = 256 / sizeof(T);
   if (mask < 1 || mask > lanes)
-    Fail("vector-mask", Msg(op, ": continuous mask=", mask, " must be in [1, ", lanes, "] for ", sizeof(T), "-byte elements"));
+    Fail("vector-mask",
+         Msg(op, ": continuous mask=", mask, " must be in [1, ", lanes, "] for ", sizeof(T), "-byte elements"));
   LaneMask m;
   m.lo = mask >= 64 ? ~0ull : ((1ull << mask) - 1);
   m.hi = mask >= 128 ? ~0ull : (mask > 64 ? ((1ull << (mask - 64)) - 1) : 0);
@@ -189,7 +195,8 @@ void RunRepeat(const char* op, std::array<RepeatOperand, N> ops, uint32_t repeat
   constexpr uint32_t lanes = 256 / sizeof(T), per_block = 32 / sizeof(T);
   const std::vector<MaskedIterations> runs = ActiveIterations(lanes, repeat);
   auto lane_addr = [&](const RepeatOperand& o, uint32_t r, uint32_t e) -> uint64_t {
-    return o.addr + (static_cast<uint64_t>(r) * o.rep_stride + static_cast<uint64_t>(e / per_block) * o.blk_stride) * 32 +
+    return o.addr +
+           (static_cast<uint64_t>(r) * o.rep_stride + static_cast<uint64_t>(e / per_block) * o.blk_stride) * 32 +
            (e % per_block) * sizeof(T);
   };
   const PipeOp pop = BeginOp(Pipe::kV, op);
@@ -208,8 +215,10 @@ void RunRepeat(const char* op, std::array<RepeatOperand, N> ops, uint32_t repeat
     if (hi > ops[k].addr + ops[k].view_bytes)
       RequireOperandSpan(k == 0 ? "ub-write-beyond-view" : "ub-read-beyond-view", op, ops[k].name, ops[k].addr,
                          hi - ops[k].addr, ops[k].view_bytes);
-    if (k == 0) TrackUbWrite(pop, static_cast<uint32_t>(lo), hi - lo);
-    else TrackUbRead(pop, static_cast<uint32_t>(lo), hi - lo);
+    if (k == 0)
+      TrackUbWrite(pop, static_cast<uint32_t>(lo), hi - lo);
+    else
+      TrackUbRead(pop, static_cast<uint32_t>(lo), hi - lo);
   }
   for (const MaskedIterations& run : runs) {
     const LaneMask mask{run.low, run.high};

@@ -29,10 +29,12 @@ void Gather(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, cons
   constexpr uint32_t lanes = 256 / sizeof(T);
   if (count / lanes > 255)
     ::sim::Fail("count-narrowing",
-                ::sim::Msg(op, ": count=", count, " is ", count / lanes, " full repeats of ", lanes, " elements, but "
+                ::sim::Msg(op, ": count=", count, " is ", count / lanes, " full repeats of ", lanes,
+                           " elements, but "
                            "CANN 8.1 computes the repeat count as uint8_t (basic_api/inner_interface/inner_kernel_"
-                           "operator_vec_gather_intf.cppm), so Atlas A2 would run ", (count / lanes) % 256,
-                           " of them and silently skip elements; gather at most ", 255 * lanes, " elements per call"));
+                           "operator_vec_gather_intf.cppm), so Atlas A2 would run ",
+                           (count / lanes) % 256, " of them and silently skip elements; gather at most ", 255 * lanes,
+                           " elements per call"));
   const uint64_t db = static_cast<uint64_t>(count) * sizeof(T);
   ::sim::RequireUbSpan(op, "dst", dstLocal, db);
   ::sim::RequireUbSpan(op, "srcOffset", srcOffsetLocal, static_cast<uint64_t>(count) * sizeof(uint32_t));
@@ -46,8 +48,9 @@ void Gather(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, cons
                                               " + srcOffset ", off[i], " = ", byte, ", not a multiple of sizeof(T) = ",
                                               sizeof(T), " (offsets are in bytes, not elements)"));
     if (byte + sizeof(T) > src_bytes)
-      ::sim::Fail("gather-offset", ::sim::Msg("Gather: element ", i, " reads byte ", byte, " of src, which holds only ",
-                                              src_bytes, " B (", srcLocal.GetSize(), " elements; offsets are in bytes)"));
+      ::sim::Fail("gather-offset",
+                  ::sim::Msg("Gather: element ", i, " reads byte ", byte, " of src, which holds only ", src_bytes,
+                             " B (", srcLocal.GetSize(), " elements; offsets are in bytes)"));
     lo = std::min(lo, byte);
     hi = std::max(hi, byte + sizeof(T));
   }
@@ -88,12 +91,12 @@ void Gatherb(const LocalTensor<T>& dstLocal, const LocalTensor<T>& src0Local, co
   uint64_t lo = UINT64_MAX, hi = 0;
   for (uint32_t i = 0; i < count; ++i) {
     if ((src0Local.SimAddr() + static_cast<uint64_t>(off[i])) % 32 != 0)
-      ::sim::Fail("gather-offset", ::sim::Msg(op, ": offset[", i, "] = ", off[i], " B puts the block at UB address ",
-                                              src0Local.SimAddr() + static_cast<uint64_t>(off[i]),
-                                              ", not on a 32-byte boundary"));
+      ::sim::Fail("gather-offset",
+                  ::sim::Msg(op, ": offset[", i, "] = ", off[i], " B puts the block at UB address ",
+                             src0Local.SimAddr() + static_cast<uint64_t>(off[i]), ", not on a 32-byte boundary"));
     if (static_cast<uint64_t>(off[i]) + 32 > src_bytes)
-      ::sim::Fail("gather-offset", ::sim::Msg(op, ": offset[", i, "] = ", off[i], " B reads past the src tensor (",
-                                              src_bytes, " B)"));
+      ::sim::Fail("gather-offset",
+                  ::sim::Msg(op, ": offset[", i, "] = ", off[i], " B reads past the src tensor (", src_bytes, " B)"));
     lo = std::min<uint64_t>(lo, off[i]);
     hi = std::max<uint64_t>(hi, off[i] + 32ull);
   }
@@ -131,8 +134,8 @@ void Brcb(const LocalTensor<T>& dstLocal, const LocalTensor<T>& src0Local, ::sim
   const uint64_t src_bytes = static_cast<uint64_t>(repeatTimes) * 8 * sizeof(T);
   if (src_bytes > src0Local.SimBytes())
     ::sim::RequireSourceSpan(op, "src", src0Local.SimAddr(), src_bytes, src0Local.SimBytes());
-  const uint64_t last_block = (static_cast<uint64_t>(repeatTimes) - 1) * repeatParams.dstRepStride +
-                              7ull * repeatParams.dstBlkStride;
+  const uint64_t last_block =
+      (static_cast<uint64_t>(repeatTimes) - 1) * repeatParams.dstRepStride + 7ull * repeatParams.dstBlkStride;
   const uint64_t dst_span = (last_block + 1) * 32;
   ::sim::RequireUbSpan(op, "dst", dstLocal, dst_span);
   if (dstLocal.SimAddr() < src0Local.SimAddr() + src_bytes && src0Local.SimAddr() < dstLocal.SimAddr() + dst_span)
@@ -147,7 +150,8 @@ void Brcb(const LocalTensor<T>& dstLocal, const LocalTensor<T>& src0Local, ::sim
   for (uint32_t r = 0; r < repeatTimes; ++r) {
     for (uint32_t j = 0; j < 8; ++j) {
       T* block = reinterpret_cast<T*>(d + (static_cast<uint64_t>(r) * repeatParams.dstRepStride +
-                                           static_cast<uint64_t>(j) * repeatParams.dstBlkStride) * 32);
+                                           static_cast<uint64_t>(j) * repeatParams.dstBlkStride) *
+                                              32);
       for (uint32_t k = 0; k < per_block; ++k) block[k] = s[8 * r + j];
     }
   }

@@ -22,7 +22,9 @@ struct GatherMaskParams {
   GatherMaskParams() {}
   GatherMaskParams(const uint8_t src0BlockStrideIn, const uint16_t repeatTimesIn, const uint16_t src0RepeatStrideIn,
                    const uint8_t src1RepeatStrideIn)
-      : src0BlockStride(src0BlockStrideIn), repeatTimes(repeatTimesIn), src0RepeatStride(src0RepeatStrideIn),
+      : src0BlockStride(src0BlockStrideIn),
+        repeatTimes(repeatTimesIn),
+        src0RepeatStride(src0RepeatStrideIn),
         src1RepeatStride(src1RepeatStrideIn) {}
   uint8_t src0BlockStride = DEFAULT_BLK_STRIDE;
   uint16_t repeatTimes = 0;
@@ -58,11 +60,14 @@ void RunGatherMask(const AscendC::LocalTensor<T>& dst, const AscendC::LocalTenso
   if (reduceMode)
     Fail("not-simulated", "GatherMask with reduceMode=true (counter mode) is not simulated; use reduceMode=false");
   if (p.repeatTimes > 255)
-    Fail("vector-repeat", Msg(op, ": repeatTimes=", p.repeatTimes, " exceeds 255 (the hardware limit of repeatTime, asc-devkit SIMD计算说明/高维切分)"));
+    Fail("vector-repeat", Msg(op, ": repeatTimes=", p.repeatTimes,
+                              " exceeds 255 (the hardware limit of repeatTime, asc-devkit SIMD计算说明/高维切分)"));
   constexpr uint32_t lanes = 256 / sizeof(T), per_block = 32 / sizeof(T);
   auto lane_addr = [&](uint32_t r, uint32_t e) {
-    return src0.SimAddr() + (static_cast<uint64_t>(r) * p.src0RepeatStride +
-                             static_cast<uint64_t>(e / per_block) * p.src0BlockStride) * 32 + (e % per_block) * sizeof(T);
+    return src0.SimAddr() +
+           (static_cast<uint64_t>(r) * p.src0RepeatStride + static_cast<uint64_t>(e / per_block) * p.src0BlockStride) *
+               32 +
+           (e % per_block) * sizeof(T);
   };
   uint64_t src_lo = UINT64_MAX, src_hi = 0;
   for (uint32_t r = 0; r < p.repeatTimes; ++r)
@@ -122,7 +127,8 @@ void GatherMask(const LocalTensor<T>& dstLocal, const LocalTensor<T>& src0Local,
   const uint8_t* bits = ::sim::Core().ub() + src1Pattern.SimAddr();
   ::sim::RunGatherMask(dstLocal, src0Local, reduceMode, mask, gatherMaskParams, rsvdCnt,
                        [&](uint32_t r, uint32_t e) {
-                         const uint8_t* iteration = bits + static_cast<uint64_t>(r) * gatherMaskParams.src1RepeatStride * 32;
+                         const uint8_t* iteration =
+                             bits + static_cast<uint64_t>(r) * gatherMaskParams.src1RepeatStride * 32;
                          return ((iteration[e / 8] >> (e % 8)) & 1u) != 0;
                        },
                        {{src1Pattern.SimAddr(), pattern_bytes}});

@@ -46,10 +46,14 @@ inline void WriteMaskRegister(uint64_t high, uint64_t low) {
 template <typename T>
 void WriteContinuousMask(uint64_t len) {
   constexpr uint64_t lanes = 256 / sizeof(T), full = ~0ull;
-  if (len == 64) WriteMaskRegister(0, full);
-  else if (len == lanes || len >= 128) WriteMaskRegister(full, full);
-  else if (len > 64) WriteMaskRegister((1ull << (len - 64)) - 1, full);
-  else WriteMaskRegister(0, (1ull << len) - 1);
+  if (len == 64)
+    WriteMaskRegister(0, full);
+  else if (len == lanes || len >= 128)
+    WriteMaskRegister(full, full);
+  else if (len > 64)
+    WriteMaskRegister((1ull << (len - 64)) - 1, full);
+  else
+    WriteMaskRegister(0, (1ull << len) - 1);
 }
 
 // What a count-form instruction leaves behind.
@@ -73,8 +77,8 @@ inline std::vector<MaskedIterations> ActiveIterations(uint32_t lanes, uint32_t r
   std::vector<MaskedIterations> runs;
   const uint64_t whole = m.low / lanes, tail = m.low % lanes;
   if (whole > 255)
-    Fail("vector-repeat", Msg("counter mode with ", m.low, " elements needs ", whole + (tail != 0),
-                              " iterations of ", lanes, " lanes; an instruction runs at most 255"));
+    Fail("vector-repeat", Msg("counter mode with ", m.low, " elements needs ", whole + (tail != 0), " iterations of ",
+                              lanes, " lanes; an instruction runs at most 255"));
   if (whole > 0) runs.push_back({full_low, full_high, 0, static_cast<uint32_t>(whole)});
   if (tail > 0) {
     const uint64_t low = tail >= 64 ? ~0ull : (1ull << tail) - 1;

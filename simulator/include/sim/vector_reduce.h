@@ -19,7 +19,8 @@ T TreeSum(std::vector<T> v) {
   if (v.empty()) return T(0.0f);
   while (v.size() > 1) {
     std::vector<T> next((v.size() + 1) / 2);
-    for (size_t i = 0; i < v.size() / 2; ++i) next[i] = T(static_cast<float>(v[2 * i]) + static_cast<float>(v[2 * i + 1]));
+    for (size_t i = 0; i < v.size() / 2; ++i)
+      next[i] = T(static_cast<float>(v[2 * i]) + static_cast<float>(v[2 * i + 1]));
     if (v.size() % 2) next.back() = v.back();
     v.swap(next);
   }
@@ -38,16 +39,17 @@ void ReduceSum(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, c
   // CANN 8.1 checks this range itself (basic_api/inner_interface/inner_kernel_operator_vec_reduce_intf.cppm,
   // ASCENDC_CHECK_VALUE_RANGE(count, 1, TOTAL_UB_SIZE / sizeof(T))): unlike most count forms, 0 is an error.
   if (count < 1 || static_cast<int64_t>(count) * static_cast<int64_t>(sizeof(T)) > ::sim::Core().ub_bytes())
-    ::sim::Fail("vector-count", ::sim::Msg(op, ": count=", count, " is outside [1, ", ::sim::Core().ub_bytes() / sizeof(T),
-                                           "] (CANN 8.1 inner_kernel_operator_vec_reduce_intf.cppm checks it)"));
+    ::sim::Fail("vector-count",
+                ::sim::Msg(op, ": count=", count, " is outside [1, ", ::sim::Core().ub_bytes() / sizeof(T),
+                           "] (CANN 8.1 inner_kernel_operator_vec_reduce_intf.cppm checks it)"));
   ::sim::RequireUbAligned(op, "work", workLocal);
   constexpr int64_t per_repeat = 256 / sizeof(T), per_block = 32 / sizeof(T);
   const int64_t repeats = count <= 0 ? 0 : (count + per_repeat - 1) / per_repeat;
   const int64_t work_need = (repeats + per_block - 1) / per_block * per_block;
   if (count > 0 && workLocal.GetSize() < static_cast<uint64_t>(work_need))
-    ::sim::Fail("reduce-work-size", ::sim::Msg(op, ": count=", count, " needs a work tensor of at least ", work_need,
-                                               " elements (one per 256-byte iteration, rounded up to 32 B), got ",
-                                               workLocal.GetSize()));
+    ::sim::Fail("reduce-work-size",
+                ::sim::Msg(op, ": count=", count, " needs a work tensor of at least ", work_need,
+                           " elements (one per 256-byte iteration, rounded up to 32 B), got ", workLocal.GetSize()));
   if (!::sim::BeginCountOp(op, count, dstLocal, sizeof(T), {::sim::Src("src", srcLocal, count)},
                            {{workLocal.SimAddr(), static_cast<uint64_t>(work_need) * sizeof(T)}}))
     return;

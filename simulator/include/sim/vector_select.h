@@ -30,9 +30,10 @@ bool CompareLane(T a, T b, AscendC::CMPMODE mode) {
 template <typename T>
 void RequireCompareCount(const char* op, uint32_t count, AscendC::CMPMODE mode) {
   if (static_cast<uint64_t>(count) * sizeof(T) % 256 != 0)
-    Fail("compare-count", Msg(op, ": count=", count, " x ", sizeof(T), " B = ", count * sizeof(T),
-                              " B is not a multiple of 256 B; the hardware compares only whole 256-byte iterations ",
-                              "and leaves the tail unwritten (use count=", (count * sizeof(T) + 255) / 256 * 256 / sizeof(T), ")"));
+    Fail("compare-count",
+         Msg(op, ": count=", count, " x ", sizeof(T), " B = ", count * sizeof(T),
+             " B is not a multiple of 256 B; the hardware compares only whole 256-byte iterations ",
+             "and leaves the tail unwritten (use count=", (count * sizeof(T) + 255) / 256 * 256 / sizeof(T), ")"));
   if (std::is_same_v<T, int32_t> && mode != AscendC::CMPMODE::EQ)
     Fail("compare-mode", Msg(op, ": int32_t operands support only CMPMODE::EQ on Atlas A2"));
 }
@@ -57,7 +58,8 @@ inline void RequireSelectScratchFree(const char* op) {
   if (core.ub_used() > reserved_from)
     Fail("ub-reserved-area", Msg(op, " in mode 1/2 uses UB [", reserved_from, ", ", reserved_from + 32,
                                  ") as scratch (Atlas A2 reserves the top 8 KiB of UB for it) but the kernel's TPipe "
-                                 "buffers reach UB byte ", core.ub_used(), "; keep InitBuffer totals <= ", reserved_from, " B"));
+                                 "buffers reach UB byte ",
+                                 core.ub_used(), "; keep InitBuffer totals <= ", reserved_from, " B"));
 }
 
 }  // namespace sim
@@ -75,16 +77,19 @@ void Compare(const LocalTensor<U>& dstLocal, const LocalTensor<T>& src0Local, co
     return;
   const T* a = src0Local.SimData();
   const T* b = src1Local.SimData();
-  ::sim::WriteMaskBits(dstLocal.SimData(), calCount, [&](uint32_t i) { return ::sim::CompareLane(a[i], b[i], cmpMode); });
+  ::sim::WriteMaskBits(dstLocal.SimData(), calCount,
+                       [&](uint32_t i) { return ::sim::CompareLane(a[i], b[i], cmpMode); });
 }
 
 template <typename T, typename U>
 void CompareScalar(const LocalTensor<U>& dstLocal, const LocalTensor<T>& src0Local, const T src1Scalar, CMPMODE cmpMode,
                    uint32_t calCount) {
-  static_assert(::sim::kIsOneOf<T, half, float, int32_t>, "CompareScalar on Atlas A2 supports half/float/int32_t sources");
+  static_assert(::sim::kIsOneOf<T, half, float, int32_t>,
+                "CompareScalar on Atlas A2 supports half/float/int32_t sources");
   static_assert(std::is_same_v<U, uint8_t>, "CompareScalar on Atlas A2 writes a uint8_t mask");
   ::sim::RequireCompareCount<T>("CompareScalar", calCount, cmpMode);
-  if (!::sim::BeginCountOp("CompareScalar", calCount, dstLocal, calCount / 8, {::sim::Src("src0", src0Local, calCount)}))
+  if (!::sim::BeginCountOp("CompareScalar", calCount, dstLocal, calCount / 8,
+                           {::sim::Src("src0", src0Local, calCount)}))
     return;
   const T* a = src0Local.SimData();
   ::sim::WriteMaskBits(dstLocal.SimData(), calCount,
@@ -99,8 +104,9 @@ void Select(const LocalTensor<T>& dstLocal, const LocalTensor<U>& selMask, const
   static_assert(::sim::kFloatType<T>, "Select on Atlas A2 supports half/float");
   static_assert(::sim::kIsOneOf<U, uint8_t, uint16_t, uint32_t, uint64_t>, "Select mask must be uint8/16/32/64");
   if (selMode == SELMODE::VSEL_TENSOR_SCALAR_MODE)
-    ::sim::Fail("select-mode", "Select with a tensor src1 takes VSEL_CMPMASK_SPR or VSEL_TENSOR_TENSOR_MODE; "
-                               "VSEL_TENSOR_SCALAR_MODE needs the scalar overload");
+    ::sim::Fail("select-mode",
+                "Select with a tensor src1 takes VSEL_CMPMASK_SPR or VSEL_TENSOR_TENSOR_MODE; "
+                "VSEL_TENSOR_SCALAR_MODE needs the scalar overload");
   if (selMode == SELMODE::VSEL_TENSOR_TENSOR_MODE) ::sim::RequireSelectScratchFree("Select");
   constexpr uint32_t lanes = 256 / sizeof(T);
   const uint64_t mask_bits = selMode == SELMODE::VSEL_CMPMASK_SPR ? lanes : calCount;
