@@ -2,6 +2,7 @@
 run the comparison); CI checks that it refuses to run without a usable DrivingSDK path and that its
 tiling re-derivations produce the documented struct layouts."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +27,8 @@ def test_refuses_a_path_that_is_not_drivingsdk(tmp_path):
         ["bash", str(SCRIPT), "--drivingsdk", str(tmp_path)],
         capture_output=True,
         text=True,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT / "python"), "PYTHON": sys.executable},
+        # The package this test imports: the installed one in CI, an in-place build under PYTHONPATH.
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": os.environ.get("PYTHONPATH", ""), "PYTHON": sys.executable},
     )
     assert proc.returncode != 0
     assert "neither a DrivingSDK checkout" in proc.stderr + proc.stdout
