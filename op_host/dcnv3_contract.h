@@ -23,46 +23,62 @@ enum InputIndex : int { kInput = 0, kOffset = 1, kMask = 2, kGradOutput = 3 };
 // Output positions of Dcnv3Grad.
 enum GradOutputIndex : int { kGradInput = 0, kGradOffset = 1, kGradMask = 2 };
 
-// Attribute positions, in the order of npu::dcnv3 and InternImage's DCNv3Function.
-enum AttrIndex : int {
-  kKernelH = 0,
-  kKernelW,
-  kStrideH,
-  kStrideW,
-  kPadH,
-  kPadW,
-  kDilationH,
-  kDilationW,
-  kGroup,
-  kGroupChannels,
-  kOffsetScale,
-  kIm2colStep,
-  kRemoveCenter,
-  kAttrCount
-};
+// The attributes, in the order of npu::dcnv3 and InternImage's DCNv3Function, written down once:
+// X(index, name, kind) with kind Int (int64_t) or Float (float here, double in torch schemas) as
+// the OpDef attribute types. SEP goes between entries (DCNV3_COMMA, or nothing), so the one list
+// expands into the index enum, the names, the fields of Attrs, the kernels' torch parameter
+// lists (python/csrc/dcnv3_args.h) and the aclnn arguments of the NPU adapter. Adding an
+// attribute is a line here and a field of python/dcnv3_ascend/attrs.py, which holds the defaults
+// (the schemas built from each must agree: tests/test_op_fallback.py).
+// clang-format off: one attribute per line
+#define DCNV3_ATTRS(X, SEP)                  \
+  X(kKernelH, kernel_h, Int) SEP             \
+  X(kKernelW, kernel_w, Int) SEP             \
+  X(kStrideH, stride_h, Int) SEP             \
+  X(kStrideW, stride_w, Int) SEP             \
+  X(kPadH, pad_h, Int) SEP                   \
+  X(kPadW, pad_w, Int) SEP                   \
+  X(kDilationH, dilation_h, Int) SEP         \
+  X(kDilationW, dilation_w, Int) SEP         \
+  X(kGroup, group, Int) SEP                  \
+  X(kGroupChannels, group_channels, Int) SEP \
+  X(kOffsetScale, offset_scale, Float) SEP   \
+  X(kIm2colStep, im2col_step, Int) SEP       \
+  X(kRemoveCenter, remove_center, Int)
+// clang-format on
+#define DCNV3_COMMA ,
+#define DCNV3_ATTR_TYPE_Int int64_t
+#define DCNV3_ATTR_TYPE_Float float
+
+// Attribute positions.
+#define DCNV3_ATTR_INDEX(index, name, kind) index
+enum AttrIndex : int { DCNV3_ATTRS(DCNV3_ATTR_INDEX, DCNV3_COMMA), kAttrCount };
+#undef DCNV3_ATTR_INDEX
 
 // Attribute names as InternImage spells them (OpDef attributes and ONNX node attributes).
-inline constexpr const char* kAttrNames[kAttrCount] = {
-    "kernel_h",   "kernel_w", "stride_h",       "stride_w",     "pad_h",       "pad_w",        "dilation_h",
-    "dilation_w", "group",    "group_channels", "offset_scale", "im2col_step", "remove_center"};
+#define DCNV3_ATTR_NAME(index, name, kind) #name
+inline constexpr const char* kAttrNames[kAttrCount] = {DCNV3_ATTRS(DCNV3_ATTR_NAME, DCNV3_COMMA)};
+#undef DCNV3_ATTR_NAME
 
+// The attribute values of one call. Every reader sets every field (the defaults a user may omit
+// belong to the Python API, python/dcnv3_ascend/attrs.py); an all-zero Attrs fails ValidateAttrs.
 struct Attrs {
-  int64_t kernel_h = 3, kernel_w = 3;
-  int64_t stride_h = 1, stride_w = 1;
-  int64_t pad_h = 1, pad_w = 1;
-  int64_t dilation_h = 1, dilation_w = 1;
-  int64_t group = 1, group_channels = 16;  // the defaults of python/dcnv3_ascend/attrs.py
-  float offset_scale = 1.0f;
-  int64_t im2col_step = 256;               // what InternImage's DCNv3 module passes
-  int64_t remove_center = 0;
+#define DCNV3_ATTR_FIELD(index, name, kind) DCNV3_ATTR_TYPE_##kind name{};
+  DCNV3_ATTRS(DCNV3_ATTR_FIELD, )
+#undef DCNV3_ATTR_FIELD
 };
+
+namespace detail {
+inline int64_t* IntOrNull(int64_t* field) { return field; }
+inline int64_t* IntOrNull(float*) { return nullptr; }
+}  // namespace detail
 
 // The integer field of `a` at attribute position `index`; null for offset_scale, the one float.
 // Lets parsers (ONNX plugin, TilingFunc) read attributes by position in one loop.
 inline int64_t* IntAttrField(Attrs* a, int index) {
-  int64_t* const fields[kAttrCount] = {
-      &a->kernel_h,   &a->kernel_w, &a->stride_h,       &a->stride_w, &a->pad_h,       &a->pad_w,        &a->dilation_h,
-      &a->dilation_w, &a->group,    &a->group_channels, nullptr,      &a->im2col_step, &a->remove_center};
+#define DCNV3_ATTR_INT_FIELD(index, name, kind) detail::IntOrNull(&a->name)
+  int64_t* const fields[kAttrCount] = {DCNV3_ATTRS(DCNV3_ATTR_INT_FIELD, DCNV3_COMMA)};
+#undef DCNV3_ATTR_INT_FIELD
   return index >= 0 && index < kAttrCount ? fields[index] : nullptr;
 }
 inline const int64_t* IntAttrField(const Attrs* a, int index) { return IntAttrField(const_cast<Attrs*>(a), index); }

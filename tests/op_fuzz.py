@@ -18,23 +18,10 @@ import sys
 import torch
 
 import dcnv3_ascend  # registers torch.ops.npu.dcnv3
-from dcnv3_ascend.attrs import Dcnv3Attrs
+from dcnv3_ascend.attrs import ATTRIBUTE_IS_FLOAT, Dcnv3Attrs
 from dcnv3_ascend.reference import dcnv3_reference, dcnv3_reference_backward
 
-INT_ATTRS = (
-    "kernel_h",
-    "kernel_w",
-    "stride_h",
-    "stride_w",
-    "pad_h",
-    "pad_w",
-    "dilation_h",
-    "dilation_w",
-    "group",
-    "group_channels",
-    "im2col_step",
-    "remove_center",
-)
+INT_ATTRS = tuple(name for name, is_float in ATTRIBUTE_IS_FLOAT.items() if not is_float)
 # Values at and beyond the limits of int32, int64 and uint64 (the schema takes int64).
 EDGE_INTS = (0, -1, 2**31 - 1, 2**31, 2**32, 2**32 + 1, 2**61, 2**62, 2**63 - 1, 2**63, 2**64 - 1, 2**64, -(2**63))
 SMALL_INTS = dict(

@@ -67,26 +67,20 @@ SWEEP = [random_case(random.Random(1234 + i), i) for i in range(40)]
 
 
 def test_sweep_covers_every_listed_value():
-    seen = {
-        name: {getattr(c.attrs, name) for c in SWEEP}
-        for name in (
-            "stride_h",
-            "stride_w",
-            "pad_h",
-            "pad_w",
-            "dilation_h",
-            "dilation_w",
-            "group",
-            "group_channels",
-            "offset_scale",
-            "remove_center",
-        )
-    }
-    assert seen["stride_h"] == seen["stride_w"] == set(STRIDES)
-    assert seen["pad_h"] == seen["pad_w"] == set(PADS)
-    assert seen["dilation_h"] == seen["dilation_w"] == set(DILATIONS)
-    assert seen["group"] == set(GROUPS) and seen["group_channels"] == set(GROUP_CHANNELS)
-    assert seen["offset_scale"] == set(OFFSET_SCALES) and seen["remove_center"] == {0, 1}
+    want = dict(
+        stride_h=STRIDES,
+        stride_w=STRIDES,
+        pad_h=PADS,
+        pad_w=PADS,
+        dilation_h=DILATIONS,
+        dilation_w=DILATIONS,
+        group=GROUPS,
+        group_channels=GROUP_CHANNELS,
+        offset_scale=OFFSET_SCALES,
+        remove_center=(0, 1),
+    )
+    seen = {name: {getattr(c.attrs, name) for c in SWEEP} for name in want}
+    assert seen == {name: set(values) for name, values in want.items()}
     assert {(c.attrs.kernel_h, c.attrs.kernel_w) for c in SWEEP} == set(KERNELS)
     assert {c.offset_range for c in SWEEP} == set(OFFSET_RANGES)
 

@@ -72,9 +72,9 @@ def _assert_close(name, actual, expected, dtype):
 def _check(a, n, h, w, dtype, offset_range=3.0, seed=0, soc="Ascend910B3", tensors=None):
     """Runs both kernels and compares every output with the reference; returns the two stats."""
     inp, off, msk, gout = tensors if tensors is not None else _inputs(a, n, h, w, dtype, offset_range, seed)
-    out, fstats = sim.dcnv3_forward(inp, off, msk, *a.args(), soc=soc)
+    out, fstats = sim.dcnv3_forward(inp, off, msk, a, soc=soc)
     _assert_close("output", out, dcnv3_reference(inp, off, msk, a), dtype)
-    (gi, go, gm), bstats = sim.dcnv3_backward(inp, off, msk, gout, *a.args(), soc=soc)
+    (gi, go, gm), bstats = sim.dcnv3_backward(inp, off, msk, gout, a, soc=soc)
     ref_gi, ref_go, ref_gm = dcnv3_reference_backward(inp, off, msk, gout, a)
     _assert_close("grad_input", gi, ref_gi, dtype)
     _assert_close("grad_offset", go, ref_go, dtype)
@@ -131,7 +131,7 @@ def test_internimage_like_layer(dtype):
     (8 cores, so that each core has whole output rows to tile)."""
     a = _attrs(group=4, group_channels=16)
     fstats, _bstats = _check(a, 1, 8, 9, dtype, offset_range=2.0, seed=7, soc=SMALL_SOC)
-    plan = sim.plan_forward(*_inputs(a, 1, 8, 9, dtype, 2.0, 7)[:3], *a.args(), soc=SMALL_SOC)
+    plan = sim.plan_forward(*_inputs(a, 1, 8, 9, dtype, 2.0, 7)[:3], a, soc=SMALL_SOC)
     assert plan["tiling"]["fetch_mode"] == FETCH_WINDOW
     # corners come from the UB window: far fewer than one DMA per sampled point
     points = 1 * 8 * 9 * 4 * 9
@@ -155,7 +155,7 @@ def test_wide_groups_split_across_tiles(dtype):
     and 20 channels break 32-byte alignment (padded window rows, DataCopyPad everywhere)."""
     a = _attrs(group=24, group_channels=20)
     tensors = _inputs(a, 1, 4, 5, dtype, 2.0, seed=11)
-    plan = sim.plan_backward(*tensors, *a.args())
+    plan = sim.plan_backward(*tensors, a)
     assert plan["tiling"]["tile_groups"] < 24
     _check(a, 1, 4, 5, dtype, tensors=tensors)
 
@@ -166,7 +166,7 @@ def test_far_offsets_fall_back_to_dma(dtype):
     are fetched by DMA, the others from the window, within the same tiles."""
     a = _attrs(group=4, group_channels=16)
     tensors = _inputs(a, 1, 14, 30, dtype, 10.0, seed=19)
-    plan = sim.plan_forward(*tensors[:3], *a.args(), soc=SMALL_SOC)["tiling"]
+    plan = sim.plan_forward(*tensors[:3], a, soc=SMALL_SOC)["tiling"]
     assert plan["fetch_mode"] == FETCH_WINDOW and plan["win_rows"] < 14
     fstats, _ = _check(a, 1, 14, 30, dtype, tensors=tensors, soc=SMALL_SOC)
     points = 14 * 30 * 4 * 9
@@ -178,7 +178,7 @@ def test_pair_fetch_when_the_window_does_not_fit():
     """Dilation 8 spreads the taps over 17 rows: no window fits, every corner pair is a DMA."""
     a = _attrs(k=(3, 3), stride=(4, 4), pad=(8, 8), dilation=(8, 8), group=2, group_channels=64)
     tensors = _inputs(a, 1, 26, 26, torch.float32, 3.0, seed=5)
-    plan = sim.plan_forward(*tensors[:3], *a.args())
+    plan = sim.plan_forward(*tensors[:3], a)
     assert plan["tiling"]["fetch_mode"] == FETCH_PAIR
     fstats, _ = _check(a, 1, 26, 26, torch.float32, tensors=tensors)
     # two row pairs per point whose 2x2 neighbourhood lies inside the image, plus the tile loads
@@ -199,9 +199,7 @@ def test_load_is_balanced_over_cores():
     fstats, bstats = _check(a, 1, 11, 13, torch.float32, seed=13, soc=SMALL_SOC)
     assert fstats["block_dim"] == 8 and bstats["block_dim"] == 8
     assert (
-        sim.plan_forward(*_inputs(a, 1, 11, 13, torch.float32, 3.0, 13)[:3], *a.args(), soc=SMALL_SOC)["tiling"][
-            "group_major"
-        ]
+        sim.plan_forward(*_inputs(a, 1, 11, 13, torch.float32, 3.0, 13)[:3], a, soc=SMALL_SOC)["tiling"]["group_major"]
         == 0
     )
     position_bytes = 3 * 8 * 4  # one output position
@@ -232,7 +230,7 @@ def test_window_is_sized_to_the_sampling_points():
     columns, not the window capacity (nominal area + 4 px margin: 12 rows)."""
     a = _attrs(group=4, group_channels=16)
     tensors = _inputs(a, 1, 24, 24, torch.float32, 0.25, seed=23)
-    plan = sim.plan_forward(*tensors[:3], *a.args(), soc=SMALL_SOC)
+    plan = sim.plan_forward(*tensors[:3], a, soc=SMALL_SOC)
     assert plan["tiling"]["fetch_mode"] == FETCH_WINDOW and plan["tiling"]["win_rows"] == 12
     fstats, _ = _check(a, 1, 24, 24, torch.float32, tensors=tensors, soc=SMALL_SOC)
     tiles_per_row = -(-24 // plan["tiling"]["tile_positions"])
@@ -248,7 +246,7 @@ def test_tiles_without_valid_samples_load_no_window(dtype):
     inp, off, msk, gout = _inputs(a, 1, 8, 8, dtype, 2.0, seed=29)
     off = torch.full_like(off, float("nan"))
     fstats, _ = _check(a, 1, 8, 8, dtype, tensors=(inp, off, msk, gout), soc=SMALL_SOC)
-    plan = sim.plan_forward(inp, off, msk, *a.args(), soc=SMALL_SOC)
+    plan = sim.plan_forward(inp, off, msk, a, soc=SMALL_SOC)
     assert fstats["dma_count"] == 3 * _whole_row_tiles(plan, 8, 8, 4)
 
 
@@ -257,7 +255,7 @@ def test_full_width_window_of_a_group_subset_is_one_dma():
     window capacity spans the image width, so its rows are one run in GM: one DMA per window."""
     a = _attrs(group=32, group_channels=16)
     tensors = _inputs(a, 1, 8, 8, torch.float32, 2.0, seed=31)
-    plan = sim.plan_forward(*tensors[:3], *a.args(), soc=SMALL_SOC)
+    plan = sim.plan_forward(*tensors[:3], a, soc=SMALL_SOC)
     assert plan["tiling"]["tile_groups"] < 32 and plan["tiling"]["win_cols"] == 8
     fstats, _ = _check(a, 1, 8, 8, torch.float32, tensors=tensors, soc=SMALL_SOC)
     # offsets, mask, window, output
@@ -295,7 +293,7 @@ def test_offsets_of_20px_leave_the_window(dtype):
     the per-point atomic DMAs, and mix with window points that hit the same pixels."""
     a = _attrs(group=4, group_channels=16)
     tensors = _inputs(a, 1, 30, 34, dtype, 20.0, seed=47)
-    plan = sim.plan_backward(*tensors, *a.args(), soc=SMALL_SOC)["tiling"]
+    plan = sim.plan_backward(*tensors, a, soc=SMALL_SOC)["tiling"]
     assert plan["fetch_mode"] == FETCH_WINDOW and plan["win_rows"] < 30
     _, bstats = _check(a, 1, 30, 34, dtype, tensors=tensors, soc=SMALL_SOC)
     points = 30 * 34 * 4 * 9
@@ -311,10 +309,10 @@ def test_empty_image_gives_zeros_without_reading_it(dims, dtype):
     n, h, w = dims
     a = _attrs(pad=(2, 2), group=2, group_channels=8)
     inp, off, msk, gout = _inputs(a, n, h, w, dtype, 2.0, seed=53)
-    out, fstats = sim.dcnv3_forward(inp, off, msk, *a.args())
+    out, fstats = sim.dcnv3_forward(inp, off, msk, a)
     assert out.shape == (n, *a.output_size(h, w), 16) and out.numel() > 0
     assert torch.equal(out, torch.zeros_like(out))
-    (gi, go, gm), _bstats = sim.dcnv3_backward(inp, off, msk, gout, *a.args())
+    (gi, go, gm), _bstats = sim.dcnv3_backward(inp, off, msk, gout, a)
     assert gi.shape == inp.shape
     assert torch.equal(go, torch.zeros_like(go)) and torch.equal(gm, torch.zeros_like(gm))
     offset_mask_bytes = (off.numel() + msk.numel()) * dtype.itemsize
@@ -332,8 +330,8 @@ def test_one_inf_in_the_input_spreads_as_in_the_reference(dtype):
     for y, x in [(0, 0), (0, 5), (4, 3), (2, 3), (5, 6)]:
         bad = inp.clone()
         bad[0, y, x, :] = float("inf")
-        out, _ = sim.dcnv3_forward(bad, off, msk, *a.args())
-        (gi, go, gm), _ = sim.dcnv3_backward(bad, off, msk, gout, *a.args())
+        out, _ = sim.dcnv3_forward(bad, off, msk, a)
+        (gi, go, gm), _ = sim.dcnv3_backward(bad, off, msk, gout, a)
         refs = [dcnv3_reference(bad, off, msk, a), *dcnv3_reference_backward(bad, off, msk, gout, a)]
         for name, got, ref in zip(("output", "grad_input", "grad_offset", "grad_mask"), (out, gi, go, gm), refs):
             ref = ref.to(torch.float64)
@@ -349,6 +347,6 @@ def test_unsupported_group_channels_get_the_host_message():
     a = _attrs(group=1, group_channels=4096)
     inp, off, msk, gout = _inputs(a, 1, 3, 3, torch.float32, 1.0, seed=61)
     with pytest.raises(ValueError, match=r"group_channels=4096 .* at most group_channels=\d+ is supported"):
-        sim.dcnv3_forward(inp, off, msk, *a.args())
+        sim.dcnv3_forward(inp, off, msk, a)
     with pytest.raises(ValueError, match=r"group_channels=4096 .* backward kernel; at most group_channels"):
-        sim.dcnv3_backward(inp, off, msk, gout, *a.args())
+        sim.dcnv3_backward(inp, off, msk, gout, a)

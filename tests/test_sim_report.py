@@ -36,9 +36,8 @@ def nbytes(*tensors):
 def test_printed_figures_match_the_statistics(dtype):
     lines, rows = printed_rows(dtype=dtype)
     inp, off, msk, gout = report.case_inputs(SMALL, dtype)
-    args = SMALL.attrs.args()
-    out, fstats = sim.dcnv3_forward(inp, off, msk, *args)
-    (gi, go, gm), bstats = sim.dcnv3_backward(inp, off, msk, gout, *args)
+    out, fstats = sim.dcnv3_forward(inp, off, msk, SMALL.attrs)
+    (gi, go, gm), bstats = sim.dcnv3_backward(inp, off, msk, gout, SMALL.attrs)
     points = 6 * 9 * 2 * 9  # H_out x W_out x groups x taps
     minimum = {"fwd": nbytes(inp, off, msk, out), "bwd": nbytes(inp, off, msk, gout, gi, go, gm)}
     for direction, stats in (("fwd", fstats), ("bwd", bstats)):

@@ -535,7 +535,7 @@ def test_socs_table():
 # The DCNv3 harness's Python surface (argument checks, statistics, plan dict)
 # ---------------------------------------------------------------------------------------------
 
-ATTRS = dataclasses.asdict(Dcnv3Attrs(group=2, group_channels=8))
+ATTRS = Dcnv3Attrs(group=2, group_channels=8)
 
 
 def dcnv3_inputs(dtype=torch.float32, mask_last=18):
@@ -558,25 +558,25 @@ def dcnv3_inputs(dtype=torch.float32, mask_last=18):
 )
 def test_dcnv3_forward_rejects_bad_tensors(change, message):
     with pytest.raises(ValueError, match=message):
-        sim.dcnv3_forward(*change(*dcnv3_inputs()), **ATTRS)
+        sim.dcnv3_forward(*change(*dcnv3_inputs()), ATTRS)
 
 
 def test_dcnv3_rejects_bad_attributes_and_soc():
     with pytest.raises(ValueError, match="remove_center must be 0 or 1, got 2"):
-        sim.dcnv3_forward(*dcnv3_inputs(), **{**ATTRS, "remove_center": 2})
+        sim.dcnv3_forward(*dcnv3_inputs(), dataclasses.replace(ATTRS, remove_center=2))
     with pytest.raises(ValueError, match="kernel_h must be an int"):
-        sim.dcnv3_forward(*dcnv3_inputs(), **{**ATTRS, "kernel_h": 3.0})
+        sim.dcnv3_forward(*dcnv3_inputs(), dataclasses.replace(ATTRS, kernel_h=3.0))
     with pytest.raises(ValueError, match="soc must be one of"):
-        sim.dcnv3_forward(*dcnv3_inputs(), **ATTRS, soc="Ascend310P3")
+        sim.dcnv3_forward(*dcnv3_inputs(), ATTRS, soc="Ascend310P3")
     x, o, m = dcnv3_inputs()
     with pytest.raises(ValueError, match="grad_output must have shape"):
-        sim.dcnv3_backward(x, o, m, torch.zeros(1, 4, 5, 8), **ATTRS)
+        sim.dcnv3_backward(x, o, m, torch.zeros(1, 4, 5, 8), ATTRS)
 
 
 def test_dcnv3_statistics_layout():
-    out, stats = sim.dcnv3_forward(*dcnv3_inputs(torch.float16), **ATTRS, soc="Ascend910B3-8core")
+    out, stats = sim.dcnv3_forward(*dcnv3_inputs(torch.float16), ATTRS, soc="Ascend910B3-8core")
     assert out.dtype == torch.float16 and out.shape == (1, 4, 5, 16)
-    plan = sim.plan_forward(*dcnv3_inputs(torch.float16), **ATTRS, soc="Ascend910B3-8core")
+    plan = sim.plan_forward(*dcnv3_inputs(torch.float16), ATTRS, soc="Ascend910B3-8core")
     assert stats["block_dim"] == plan["block_dim"] <= 8 and stats["tiling_key"] == plan["tiling_key"] == 1
     for key in ("gm_read_bytes", "gm_write_bytes", "dma_count", "gm_scalar_access_count", "vector_instr_count"):
         assert len(stats["per_core"][key]) == stats["block_dim"]

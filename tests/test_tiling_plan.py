@@ -6,8 +6,6 @@ neither kernel asks for a user workspace (the backward accumulates into its fp32
 The kernels' own walk of these ranges is checked end to end in test_sim_kernels.py.
 """
 
-import dataclasses
-
 import pytest
 import torch
 
@@ -58,15 +56,15 @@ def _problem(shape, dtype):
     # Only shapes matter to the plan: stride-0 expanded views avoid allocating big tensors.
     empty = lambda *size: torch.zeros(1, dtype=dtype).expand(*size)  # noqa: E731
     tensors = (empty(n, h, w, g * c), empty(n, ho, wo, g * p * 2), empty(n, ho, wo, g * p))
-    return tensors, dataclasses.asdict(a), (n, h, w, ho, wo, g, c, p)
+    return tensors, a, (n, h, w, ho, wo, g, c, p)
 
 
 def _plans(shape, dtype, soc):
     (inp, off, msk), attrs, dims = _problem(shape, dtype)
-    fwd = sim.plan_forward(inp, off, msk, **attrs, soc=soc)
+    fwd = sim.plan_forward(inp, off, msk, attrs, soc=soc)
     n, _, _, ho, wo, g, c, _ = dims
     grad = torch.zeros(1, dtype=dtype).expand(n, ho, wo, g * c)
-    bwd = sim.plan_backward(inp, off, msk, grad, **attrs, soc=soc)
+    bwd = sim.plan_backward(inp, off, msk, grad, attrs, soc=soc)
     return fwd, bwd, dims
 
 
@@ -200,7 +198,7 @@ def test_unsupported_group_channels_get_the_host_message():
         match=r"group_channels=4096 with a 3x3 kernel does not fit .* at most "
         r"group_channels=\d+ is supported",
     ):
-        sim.plan_forward(inp, off, msk, **attrs)
+        sim.plan_forward(inp, off, msk, attrs)
 
 
 def test_too_many_points_get_a_message_that_does_not_contradict_itself():
@@ -212,5 +210,5 @@ def test_too_many_points_get_a_message_that_does_not_contradict_itself():
         match=r"41x41 kernel \(1681 sampling points per group\) does not fit .* even "
         r"with group_channels=1",
     ) as info:
-        sim.plan_forward(inp, off, msk, **attrs)
+        sim.plan_forward(inp, off, msk, attrs)
     assert "at most group_channels" not in str(info.value)

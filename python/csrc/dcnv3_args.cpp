@@ -27,19 +27,10 @@ void CheckLikeInput(const char* name, const at::Tensor& t, const at::Tensor& inp
 
 Attrs MakeDcnv3Attrs(DCNV3_ATTR_PARAMS) {
   Attrs a;
-  a.kernel_h = kernel_h;
-  a.kernel_w = kernel_w;
-  a.stride_h = stride_h;
-  a.stride_w = stride_w;
-  a.pad_h = pad_h;
-  a.pad_w = pad_w;
-  a.dilation_h = dilation_h;
-  a.dilation_w = dilation_w;
-  a.group = group;
-  a.group_channels = group_channels;
-  a.offset_scale = static_cast<float>(offset_scale);
-  a.im2col_step = im2col_step;
-  a.remove_center = remove_center;
+  // Narrows offset_scale to the contract's float; the integers are int64_t on both sides.
+#define DCNV3_SET_ATTR(index, name, kind) a.name = static_cast<DCNV3_ATTR_TYPE_##kind>(name);
+  DCNV3_ATTRS(DCNV3_SET_ATTR, )
+#undef DCNV3_SET_ATTR
   return a;
 }
 

@@ -8,15 +8,15 @@
 
 #include "dcnv3_contract.h"
 
-// The 13 attribute parameters of both schemas, in schema order, so kernels that implement the
-// schema do not retype them (torch passes a schema `float` as double).
-#define DCNV3_ATTR_PARAMS                                                                                              \
-  int64_t kernel_h, int64_t kernel_w, int64_t stride_h, int64_t stride_w, int64_t pad_h, int64_t pad_w,                \
-      int64_t dilation_h, int64_t dilation_w, int64_t group, int64_t group_channels, double offset_scale,              \
-      int64_t im2col_step, int64_t remove_center
-#define DCNV3_ATTR_ARGS                                                                                                \
-  kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w, group, group_channels, offset_scale,   \
-      im2col_step, remove_center
+// The attribute parameters of both schemas and the matching arguments, in schema order, from the
+// contract's list (DCNV3_ATTRS), so kernels that implement the schema do not retype them. torch
+// passes a schema `float` as double.
+#define DCNV3_TORCH_TYPE_Int int64_t
+#define DCNV3_TORCH_TYPE_Float double
+#define DCNV3_ATTR_PARAM(index, name, kind) DCNV3_TORCH_TYPE_##kind name
+#define DCNV3_ATTR_ARG(index, name, kind) name
+#define DCNV3_ATTR_PARAMS DCNV3_ATTRS(DCNV3_ATTR_PARAM, DCNV3_COMMA)
+#define DCNV3_ATTR_ARGS DCNV3_ATTRS(DCNV3_ATTR_ARG, DCNV3_COMMA)
 
 namespace dcnv3 {
 

@@ -11,7 +11,6 @@
 #include <torch/library.h>
 
 #include <tuple>
-#include <vector>
 
 #include "dcnv3_args.h"
 
@@ -27,7 +26,7 @@ using BackwardSignature = std::tuple<at::Tensor, at::Tensor, at::Tensor>(const a
                                                                          const at::Tensor&, const at::Tensor&,
                                                                          DCNV3_ATTR_PARAMS);
 
-constexpr int kTensorInputs = 3, kAttrs = 13;
+constexpr int kTensorInputs = 3;
 
 struct OpNames {
   const char* forward;
@@ -44,11 +43,10 @@ class Dcnv3Autograd : public torch::autograd::Function<Dcnv3Autograd<kNames>> {
     static const auto op =
         c10::Dispatcher::singleton().findSchemaOrThrow(kNames.forward, "").template typed<ForwardSignature>();
     ctx->save_for_backward({input, offset, mask});
-    // The integer attributes in schema order, offset_scale apart (it is the only double).
-    ctx->saved_data["ints"] =
-        std::vector<int64_t>{kernel_h,   kernel_w,   stride_h, stride_w,       pad_h,       pad_w,
-                             dilation_h, dilation_w, group,    group_channels, im2col_step, remove_center};
-    ctx->saved_data["offset_scale"] = offset_scale;
+    // The attributes by name, for the backward call.
+#define DCNV3_SAVE_ATTR(index, name, kind) ctx->saved_data[#name] = name;
+    DCNV3_ATTRS(DCNV3_SAVE_ATTR, )
+#undef DCNV3_SAVE_ATTR
     // Below autograd, to the device kernel (apply only turns grad mode off).
     at::AutoDispatchBelowADInplaceOrView below_autograd;
     return op.call(input, offset, mask, DCNV3_ATTR_ARGS);
@@ -58,12 +56,12 @@ class Dcnv3Autograd : public torch::autograd::Function<Dcnv3Autograd<kNames>> {
     static const auto op =
         c10::Dispatcher::singleton().findSchemaOrThrow(kNames.backward, "").template typed<BackwardSignature>();
     const variable_list saved = ctx->get_saved_variables();
-    const std::vector<int64_t> a = ctx->saved_data["ints"].toIntVector();
+#define DCNV3_SAVED_ATTR(index, name, kind) ctx->saved_data[#name].to<DCNV3_TORCH_TYPE_##kind>()
     auto [grad_input, grad_offset, grad_mask] =
-        op.call(saved[0], saved[1], saved[2], grad_outputs[0], a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
-                a[9], ctx->saved_data["offset_scale"].toDouble(), a[10], a[11]);
+        op.call(saved[0], saved[1], saved[2], grad_outputs[0], DCNV3_ATTRS(DCNV3_SAVED_ATTR, DCNV3_COMMA));
+#undef DCNV3_SAVED_ATTR
     variable_list grads{grad_input, grad_offset, grad_mask};
-    grads.resize(kTensorInputs + kAttrs);  // the attributes have no gradient
+    grads.resize(kTensorInputs + kAttrCount);  // the attributes have no gradient
     return grads;
   }
 };

@@ -15,21 +15,18 @@
 namespace {
 
 // ", int kernel_h, ..., float offset_scale, int im2col_step, int remove_center": the attribute
-// parameters of every schema, from the contract's names and order (offset_scale is the one float).
-std::string AttrParams() {
-  std::string params;
-  for (int index = 0; index < dcnv3::kAttrCount; ++index) {
-    params += index == dcnv3::kOffsetScale ? ", float " : ", int ";
-    params += dcnv3::kAttrNames[index];
-  }
-  return params;
-}
+// parameters of every schema, from the contract's list (DCNV3_ATTRS; Int -> int, Float -> float).
+#define DCNV3_SCHEMA_TYPE_Int "int"
+#define DCNV3_SCHEMA_TYPE_Float "float"
+#define DCNV3_SCHEMA_PARAM(index, name, kind) ", " DCNV3_SCHEMA_TYPE_##kind " " #name
+constexpr const char kAttrParams[] = DCNV3_ATTRS(DCNV3_SCHEMA_PARAM, );
+#undef DCNV3_SCHEMA_PARAM
 
 }  // namespace
 
 // torch_npu owns the `npu` namespace (TORCH_LIBRARY), so we add a fragment to it.
 TORCH_LIBRARY_FRAGMENT(npu, m) {
-  const std::string attrs = AttrParams();
+  const std::string attrs = kAttrParams;
   const std::string grads = ") -> (Tensor grad_input, Tensor grad_offset, Tensor grad_mask)";
   // dcnv3_softmax_mask takes the mask logits and applies the per-group softmax itself.
   for (const std::string op : {"dcnv3", "dcnv3_softmax_mask"}) {

@@ -16,6 +16,8 @@ import collections
 import numpy as np
 import torch
 
+from .attrs import ATTRIBUTE_IS_FLOAT
+
 SUPPORTED_DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
 
 # What a kernel needs to know about one call, as dcnv3::Problem.
@@ -28,19 +30,8 @@ MAX_GEOMETRY_ATTR = 2**31 - 1
 # (dcnv3::ValidateAttrs walks them in the same order).
 _INT_ATTR_RANGES = tuple(
     (name, 0 if name.startswith("pad_") else 1, INT64_MAX if name == "im2col_step" else MAX_GEOMETRY_ATTR)
-    for name in (
-        "kernel_h",
-        "kernel_w",
-        "stride_h",
-        "stride_w",
-        "pad_h",
-        "pad_w",
-        "dilation_h",
-        "dilation_w",
-        "group",
-        "group_channels",
-        "im2col_step",
-    )
+    for name, is_float in ATTRIBUTE_IS_FLOAT.items()
+    if not is_float and name != "remove_center"
 )
 
 
@@ -57,59 +48,28 @@ def _fail(message):
     raise RuntimeError(message)
 
 
-def output_size(size, pad, dilation, kernel, stride):
-    """Output extent along one axis (dcnv3::OutputSize); validate first."""
-    return (size + 2 * pad - (dilation * (kernel - 1) + 1)) // stride + 1
-
-
-def validate_attrs(
-    kernel_h,
-    kernel_w,
-    stride_h,
-    stride_w,
-    pad_h,
-    pad_w,
-    dilation_h,
-    dilation_w,
-    group,
-    group_channels,
-    offset_scale,
-    im2col_step,
-    remove_center,
-):
-    """dcnv3::ValidateAttrs: raises RuntimeError naming the first bad attribute."""
-    values = dict(
-        kernel_h=kernel_h,
-        kernel_w=kernel_w,
-        stride_h=stride_h,
-        stride_w=stride_w,
-        pad_h=pad_h,
-        pad_w=pad_w,
-        dilation_h=dilation_h,
-        dilation_w=dilation_w,
-        group=group,
-        group_channels=group_channels,
-        im2col_step=im2col_step,
-    )
+def validate_attrs(attrs):
+    """dcnv3::ValidateAttrs for a Dcnv3Attrs: raises RuntimeError naming the first bad attribute."""
     for name, low, high in _INT_ATTR_RANGES:
-        if values[name] < low:
-            _fail(f"{name} must be >= {low}, got {values[name]}")
-        if values[name] > high:
-            _fail(f"{name} must be <= {high} (InternImage's op takes it as int), got {values[name]}")
+        value = getattr(attrs, name)
+        if value < low:
+            _fail(f"{name} must be >= {low}, got {value}")
+        if value > high:
+            _fail(f"{name} must be <= {high} (InternImage's op takes it as int), got {value}")
     # The kernels take offset_scale as float32 (as InternImage's op does); so does this test.
     with np.errstate(over="ignore"):
-        scale32 = float(np.float32(offset_scale))
+        scale32 = float(np.float32(attrs.offset_scale))
     if not np.isfinite(scale32):
         _fail(f"offset_scale must be finite, got {scale32:f}")
+    kernel_h, kernel_w, remove_center = attrs.kernel_h, attrs.kernel_w, attrs.remove_center
     if remove_center not in (0, 1):
         _fail(f"remove_center must be 0 or 1, got {remove_center}")
     if remove_center and (kernel_h != kernel_w or kernel_h % 2 == 0):
         _fail(f"remove_center=1 needs a square kernel of odd size, got kernel_h={kernel_h}, kernel_w={kernel_w}")
     if remove_center and kernel_h == 1:
         _fail("remove_center=1 with a 1x1 kernel leaves no sampling point; use kernel_h = kernel_w >= 3")
-    points = kernel_h * kernel_w - remove_center
-    if group * points * 2 > INT64_MAX:
-        _fail(f"group*P*2 = {group}*{points}*2 exceeds int64: group or kernel_h*kernel_w is too large")
+    if attrs.group * attrs.points * 2 > INT64_MAX:
+        _fail(f"group*P*2 = {attrs.group}*{attrs.points}*2 exceeds int64: group or kernel_h*kernel_w is too large")
 
 
 def _check_like_input(name, t, input):
@@ -131,28 +91,11 @@ def _check_shape(name, t, want, last_desc):
         torch._check(got == expected, message)
 
 
-def check_dcnv3_args(
-    input,
-    offset,
-    mask,
-    grad_output,
-    kernel_h,
-    kernel_w,
-    stride_h,
-    stride_w,
-    pad_h,
-    pad_w,
-    dilation_h,
-    dilation_w,
-    group,
-    group_channels,
-    offset_scale,
-    im2col_step,
-    remove_center,
-):
+def check_dcnv3_args(input, offset, mask, grad_output, attrs):
     """dcnv3::CheckDcnv3Args: validates one call and returns its Problem.
 
-    grad_output is None for the forward op. Raises RuntimeError with the C++ messages.
+    grad_output is None for the forward op; attrs is a Dcnv3Attrs. Raises RuntimeError with the C++
+    messages.
     """
     if input is None:
         _fail("input must be a tensor, got None")
@@ -163,25 +106,12 @@ def check_dcnv3_args(
     if grad_output is not None:
         _check_like_input("grad_output", grad_output, input)
 
-    validate_attrs(
-        kernel_h,
-        kernel_w,
-        stride_h,
-        stride_w,
-        pad_h,
-        pad_w,
-        dilation_h,
-        dilation_w,
-        group,
-        group_channels,
-        offset_scale,
-        im2col_step,
-        remove_center,
-    )
+    validate_attrs(attrs)
     if input.dim() != 4:
         _fail(f"input must be 4-D [N, H, W, group*group_channels], got {_dims(input.shape)}")
     n, h, w, c = input.shape
-    channels = group * group_channels
+    group, group_channels, pad_h, pad_w = attrs.group, attrs.group_channels, attrs.pad_h, attrs.pad_w
+    channels = attrs.channels
     torch._check(
         c == channels,
         lambda: (
@@ -189,8 +119,7 @@ def check_dcnv3_args(
             f"got {c}"
         ),
     )
-    span_h = dilation_h * (kernel_h - 1) + 1
-    span_w = dilation_w * (kernel_w - 1) + 1
+    span_h, span_w = attrs.kernel_span
     # Python ints do not wrap: compare with int64's limit where the C++ checks for overflow.
     torch._check(
         h + 2 * pad_h <= INT64_MAX,
@@ -207,9 +136,8 @@ def check_dcnv3_args(
             f"is smaller than the dilated kernel {span_h}x{span_w}"
         ),
     )
-    h_out = output_size(h, pad_h, dilation_h, kernel_h, stride_h)
-    w_out = output_size(w, pad_w, dilation_w, kernel_w, stride_w)
-    points = kernel_h * kernel_w - remove_center
+    h_out, w_out = attrs.output_size(h, w)
+    points = attrs.points
     out_dims = (n, h_out, w_out, c)
     out_elements = 1
     for size in out_dims:  # zero sizes count as 1: strides must fit too
@@ -226,9 +154,9 @@ def check_dcnv3_args(
     if grad_output is not None:
         _check_shape("grad_output", grad_output, (n, h_out, w_out, c), "group*group_channels")
     # InternImage clamps the step to the batch, then requires it to divide the batch.
-    step = torch.sym_max(torch.sym_min(im2col_step, n), 1)
+    step = torch.sym_max(torch.sym_min(attrs.im2col_step, n), 1)
     torch._check(
         (n == 0) | (n % step == 0),
-        lambda: f"im2col_step must divide the batch size: im2col_step={im2col_step}, batch={n}",
+        lambda: f"im2col_step must divide the batch size: im2col_step={attrs.im2col_step}, batch={n}",
     )
     return Problem(n, h, w, h_out, w_out, c, points)

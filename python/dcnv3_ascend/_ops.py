@@ -22,15 +22,13 @@ import warnings
 import torch
 
 from . import _checks
+from .attrs import ATTRIBUTE_IS_FLOAT, Dcnv3Attrs
 
 FORCE_FALLBACK_ENV = "DCNV3_ASCEND_FORCE_FALLBACK"
 
-# Kept in step with python/csrc/dcnv3_schema.cpp; tests/test_op_fallback.py compares the two.
-_ATTRS_SCHEMA = (
-    "int kernel_h, int kernel_w, int stride_h, int stride_w, int pad_h, int pad_w, int dilation_h, "
-    "int dilation_w, int group, int group_channels, float offset_scale, int im2col_step, "
-    "int remove_center"
-)
+# "int kernel_h, ..., float offset_scale, ...", from Dcnv3Attrs as python/csrc/dcnv3_schema.cpp builds
+# it from the contract; tests/test_op_fallback.py compares the two.
+_ATTRS_SCHEMA = ", ".join(f"{'float' if is_float else 'int'} {name}" for name, is_float in ATTRIBUTE_IS_FLOAT.items())
 DCNV3_SCHEMA = f"dcnv3(Tensor input, Tensor offset, Tensor mask, {_ATTRS_SCHEMA}) -> Tensor"
 _GRADS_SCHEMA = "(Tensor grad_input, Tensor grad_offset, Tensor grad_mask)"
 DCNV3_BACKWARD_SCHEMA = (
@@ -72,7 +70,6 @@ def _softmax_mask(mask, group):
 
 
 def _register_fallback():
-    from .attrs import Dcnv3Attrs
     from .fallback import dcnv3_fallback
 
     def dcnv3_softmax_mask_fallback(input, offset, mask, attrs):
@@ -137,12 +134,12 @@ def _has_npu_kernel(op_name):
 
 
 def _dcnv3_fake(input, offset, mask, *attrs):
-    pb = _checks.check_dcnv3_args(input, offset, mask, None, *attrs)
+    pb = _checks.check_dcnv3_args(input, offset, mask, None, Dcnv3Attrs(*attrs))
     return input.new_empty((pb.batch, pb.height_out, pb.width_out, pb.channels))
 
 
 def _dcnv3_backward_fake(input, offset, mask, grad_output, *attrs):
-    _checks.check_dcnv3_args(input, offset, mask, grad_output, *attrs)
+    _checks.check_dcnv3_args(input, offset, mask, grad_output, Dcnv3Attrs(*attrs))
     return input.new_empty(input.shape), offset.new_empty(offset.shape), mask.new_empty(mask.shape)
 
 

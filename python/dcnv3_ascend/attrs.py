@@ -1,11 +1,12 @@
 """The 13 DCNv3 attributes as one value, in the order of npu::dcnv3's schema: their names,
 order, types and defaults are written down here once for the Python side (the C++ side has
-dcnv3::AttrIndex / kAttrNames in op_host/dcnv3_contract.h, which this mirrors).
+DCNV3_ATTRS in op_host/dcnv3_contract.h, which this mirrors). So is the output-size formula.
 
-Python code takes a Dcnv3Attrs (the reference, the fallback, verify, bench, the simulator
-report, ONNX export) and splats `attrs.args()` where it calls the op. The 13 positional
-arguments remain only where InternImage's call conventions or the schema require them
-(DCNv3Function, dcnv3_core_pytorch, compat's DCNv3 extension, the modules' call into the op).
+Python code takes a Dcnv3Attrs (the reference, the fallback and its argument checks, the
+simulator, verify, bench, ONNX export) and splats `attrs.args()` where it calls the op. The 13
+positional arguments remain only where InternImage's call conventions or the schema require them
+(DCNv3Function, dcnv3_core_pytorch, compat's DCNv3 extension, the modules' call into the op);
+tests/test_attribute_list.py keeps it so.
 """
 
 import dataclasses
@@ -43,11 +44,27 @@ class Dcnv3Attrs:
     def channels(self):
         return self.group * self.group_channels
 
+    @property
+    def kernel_span(self):
+        """(span_h, span_w): the extent of the dilated kernel along each axis."""
+        return _kernel_span(self.dilation_h, self.kernel_h), _kernel_span(self.dilation_w, self.kernel_w)
+
     def output_size(self, height, width):
-        """(H_out, W_out) for an input of height x width."""
-        h_out = (height + 2 * self.pad_h - (self.dilation_h * (self.kernel_h - 1) + 1)) // self.stride_h + 1
-        w_out = (width + 2 * self.pad_w - (self.dilation_w * (self.kernel_w - 1) + 1)) // self.stride_w + 1
-        return h_out, w_out
+        """(H_out, W_out) for an input of height x width; the attributes must be valid."""
+        return (
+            _output_extent(height, self.pad_h, self.dilation_h, self.kernel_h, self.stride_h),
+            _output_extent(width, self.pad_w, self.dilation_w, self.kernel_w, self.stride_w),
+        )
+
+
+def _kernel_span(dilation, kernel):
+    """Extent of the dilated kernel along one axis (dcnv3::KernelSpan)."""
+    return dilation * (kernel - 1) + 1
+
+
+def _output_extent(size, pad, dilation, kernel, stride):
+    """Output extent along one axis (dcnv3::OutputSize): the output-size formula, once in Python."""
+    return (size + 2 * pad - _kernel_span(dilation, kernel)) // stride + 1
 
 
 # {name: True for the float attribute (offset_scale), False for the int ones}, schema order.

@@ -144,13 +144,13 @@ class SimBackend(Backend):
     def forward(self, input, offset, mask, attrs):
         from . import sim
 
-        out, _ = sim.dcnv3_forward(input, offset, mask, *attrs.args(), soc=self.soc)
+        out, _ = sim.dcnv3_forward(input, offset, mask, attrs, soc=self.soc)
         return out
 
     def backward(self, input, offset, mask, grad_output, attrs):
         from . import sim
 
-        grads, _ = sim.dcnv3_backward(input, offset, mask, grad_output, *attrs.args(), soc=self.soc)
+        grads, _ = sim.dcnv3_backward(input, offset, mask, grad_output, attrs, soc=self.soc)
         return tuple(grads)
 
 

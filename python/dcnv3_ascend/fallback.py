@@ -81,7 +81,7 @@ def dcnv3_fallback(input, offset, mask, attrs):
 
     im2col_step is only validated: it batches work in the kernels and never changes the result.
     """
-    check_dcnv3_args(input, offset, mask, None, *attrs.args())
+    check_dcnv3_args(input, offset, mask, None, attrs)
     group, group_channels, points, offset_scale = attrs.group, attrs.group_channels, attrs.points, attrs.offset_scale
     n_batch, height, width, _ = input.shape
     _, h_out, w_out, _ = offset.shape

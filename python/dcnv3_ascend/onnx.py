@@ -7,9 +7,8 @@ Importing dcnv3_ascend registers the op's ONNX node with both of torch's exporte
     torch.onnx.export(model, (x,), "model.onnx", dynamo=False)    # TorchScript exporter
 
 Each call of torch.ops.npu.dcnv3 becomes ONE custom-domain node with inputs (input, offset, mask)
-in NHWC, one output, and InternImage's 13 attributes (kernel_h, kernel_w, stride_h, stride_w,
-pad_h, pad_w, dilation_h, dilation_w, group, group_channels: INT; offset_scale: FLOAT;
-im2col_step, remove_center: INT). Two node forms:
+in NHWC, one output, and InternImage's 13 attributes under their names (the fields of
+dcnv3_ascend.attrs.Dcnv3Attrs; offset_scale is a FLOAT, the others are INT). Two node forms:
 
   "dcnv3_ascend" (default)  domain dcnv3_ascend (opset 1), type Dcnv3: this package's own node,
                             named after the Ascend OpType it maps to.

@@ -31,30 +31,24 @@ dcnv3::DataType ParseDtype(const std::string& name) {
   throw std::invalid_argument("dtype must be float32, float16 or bfloat16, got " + name);
 }
 
-// attrs: the 13 attributes in contract order (AttrIndex).
-dcnv3::Attrs ParseAttrs(const py::sequence& attrs) {
+// attrs: {name: value} with exactly the contract's attribute names (dcnv3::kAttrNames).
+dcnv3::Attrs ParseAttrs(const py::dict& attrs) {
   if (py::len(attrs) != dcnv3::kAttrCount)
-    throw std::invalid_argument("expected " + std::to_string(dcnv3::kAttrCount) + " attributes, got " +
+    throw std::invalid_argument("expected the " + std::to_string(dcnv3::kAttrCount) + " DCNv3 attributes, got " +
                                 std::to_string(py::len(attrs)));
-  auto i = [&](int k) { return attrs[k].cast<int64_t>(); };
   dcnv3::Attrs a;
-  a.kernel_h = i(dcnv3::kKernelH);
-  a.kernel_w = i(dcnv3::kKernelW);
-  a.stride_h = i(dcnv3::kStrideH);
-  a.stride_w = i(dcnv3::kStrideW);
-  a.pad_h = i(dcnv3::kPadH);
-  a.pad_w = i(dcnv3::kPadW);
-  a.dilation_h = i(dcnv3::kDilationH);
-  a.dilation_w = i(dcnv3::kDilationW);
-  a.group = i(dcnv3::kGroup);
-  a.group_channels = i(dcnv3::kGroupChannels);
-  a.offset_scale = attrs[dcnv3::kOffsetScale].cast<float>();
-  a.im2col_step = i(dcnv3::kIm2colStep);
-  a.remove_center = i(dcnv3::kRemoveCenter);
+  for (int index = 0; index < dcnv3::kAttrCount; ++index) {
+    const char* name = dcnv3::kAttrNames[index];
+    if (!attrs.contains(name)) throw std::invalid_argument(std::string("attribute ") + name + " is missing");
+    if (int64_t* field = dcnv3::IntAttrField(&a, index))
+      *field = attrs[name].cast<int64_t>();
+    else
+      a.offset_scale = attrs[name].cast<float>();
+  }
   return a;
 }
 
-Call MakeCall(const py::sequence& attrs, const std::string& dtype, const std::string& soc) {
+Call MakeCall(const py::dict& attrs, const std::string& dtype, const std::string& soc) {
   Call call;
   call.attrs = ParseAttrs(attrs);
   call.dtype = ParseDtype(dtype);
@@ -100,7 +94,7 @@ void Bind(py::module_& m) {
   m.def(
       "dcnv3_forward",
       [](py::array input, Shape input_shape, py::array offset, Shape offset_shape, py::array mask, Shape mask_shape,
-         py::sequence attrs, const std::string& dtype, const std::string& soc) {
+         py::dict attrs, const std::string& dtype, const std::string& soc) {
         const Call call = MakeCall(attrs, dtype, soc);
         const dcnv3::Problem p = Validate(input_shape, offset_shape, mask_shape, nullptr, call.attrs);
         const Shape out_shape = {p.batch, p.height_out, p.width_out, p.channels};
@@ -119,7 +113,7 @@ void Bind(py::module_& m) {
   m.def(
       "dcnv3_backward",
       [](py::array input, Shape input_shape, py::array offset, Shape offset_shape, py::array mask, Shape mask_shape,
-         py::array grad_output, Shape grad_output_shape, py::sequence attrs, const std::string& dtype,
+         py::array grad_output, Shape grad_output_shape, py::dict attrs, const std::string& dtype,
          const std::string& soc) {
         const Call call = MakeCall(attrs, dtype, soc);
         Validate(input_shape, offset_shape, mask_shape, &grad_output_shape, call.attrs);
@@ -142,7 +136,7 @@ void Bind(py::module_& m) {
   m.def(
       "plan",
       [](bool backward, Shape input_shape, Shape offset_shape, Shape mask_shape, std::optional<Shape> grad_output_shape,
-         py::sequence attrs, const std::string& dtype, const std::string& soc) {
+         py::dict attrs, const std::string& dtype, const std::string& soc) {
         const Call call = MakeCall(attrs, dtype, soc);
         const dcnv3::Problem p = Validate(input_shape, offset_shape, mask_shape,
                                           grad_output_shape ? &*grad_output_shape : nullptr, call.attrs);

@@ -2,8 +2,9 @@
 // the outputs on the NPU, and make one call of the custom package's aclnnDcnv3 / aclnnDcnv3Grad
 // (OpTypes Dcnv3 and Dcnv3Grad, op_host/dcnv3.cpp and dcnv3_grad.cpp).
 //
-// The aclnn signatures op_build generates from the OpDefs: the input tensors, then the 13
-// attributes in contract order (Int -> int64_t, Float -> double), then the output tensors. The
+// The aclnn signatures op_build generates from the OpDefs: the input tensors, then the attributes
+// in contract order (Int -> int64_t, Float -> double: DCNV3_ATTR_ARGS, the kernel's own
+// parameters), then the output tensors. The
 // kernels work in float32, float16 and bfloat16 (half types accumulate in float32). The forward
 // writes every output element. The backward adds into grad_input, a float32 output the OpDef
 // declares InitValue(0) (op_host/dcnv3_grad_outputs.h): it is allocated here as float32 zeros (the
@@ -64,8 +65,7 @@ at::Tensor Dcnv3Npu(const at::Tensor& input, const at::Tensor& offset, const at:
   dcnv3_npu::RequireAclnnApi("Dcnv3");
   const at::Tensor in = input.contiguous(), off = offset.contiguous(), msk = mask.contiguous();
   at::Tensor output = at::empty(output_size, input.options());
-  EXEC_NPU_CMD_EXT(aclnnDcnv3, in, off, msk, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h,
-                   dilation_w, group, group_channels, offset_scale, im2col_step, remove_center, output);
+  EXEC_NPU_CMD_EXT(aclnnDcnv3, in, off, msk, DCNV3_ATTR_ARGS, output);
   return output;
 }
 
@@ -86,9 +86,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> Dcnv3BackwardNpu(const at::Tensor
   at::Tensor grad_input_f32 = at::zeros(input.sizes(), input.options().dtype(at::kFloat));
   at::Tensor grad_offset = at::empty(offset.sizes(), offset.options());
   at::Tensor grad_mask = at::empty(mask.sizes(), mask.options());
-  EXEC_NPU_CMD_EXT(aclnnDcnv3Grad, in, off, msk, grad_out, kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w,
-                   dilation_h, dilation_w, group, group_channels, offset_scale, im2col_step, remove_center,
-                   grad_input_f32, grad_offset, grad_mask);
+  EXEC_NPU_CMD_EXT(aclnnDcnv3Grad, in, off, msk, grad_out, DCNV3_ATTR_ARGS, grad_input_f32, grad_offset, grad_mask);
   return {grad_input_f32.to(input.scalar_type()), grad_offset, grad_mask};
 }
 

@@ -1,7 +1,8 @@
 """Runs the project's AscendC DCNv3 kernels (op_kernel/*.cpp, compiled unchanged) in the CPU simulator.
 
-dcnv3_forward / dcnv3_backward take and return torch tensors (float32, float16 or bfloat16, NHWC as
-in InternImage) and also return the launch statistics: a dict with block_dim, tiling_key,
+dcnv3_forward / dcnv3_backward take torch tensors (float32, float16 or bfloat16, NHWC as in
+InternImage) and the attributes as one dcnv3_ascend.attrs.Dcnv3Attrs; they return torch tensors
+and the launch statistics: a dict with block_dim, tiling_key,
 gm_read_bytes, gm_write_bytes, dma_count (split by pipe: mte2_dma_count, mte3_dma_count; of the
 latter atomic_dma_count moving atomic_write_bytes), gm_scalar_access_count, ub_scalar_access_count,
 vector_instr_count, vector_repeat_count (256-byte repeats), pipe_barrier_v_count,
@@ -18,8 +19,11 @@ own checks first (dcnv3::PlanTiling, as the TilingFunc and the NPU adapter do), 
 kernels cannot take fails with the host's message.
 """
 
+import dataclasses
+
 import torch
 
+from ..attrs import ATTRIBUTE_IS_FLOAT, Dcnv3Attrs
 from . import _sim
 from ._sim import SimulatorError
 
@@ -61,55 +65,20 @@ def _to_tensor(raw, shape, dtype):
     return torch.from_numpy(raw).view(dtype).reshape(shape)
 
 
-def _attrs(
-    kernel_h,
-    kernel_w,
-    stride_h,
-    stride_w,
-    pad_h,
-    pad_w,
-    dilation_h,
-    dilation_w,
-    group,
-    group_channels,
-    offset_scale,
-    im2col_step,
-    remove_center,
-):
-    ints = dict(
-        kernel_h=kernel_h,
-        kernel_w=kernel_w,
-        stride_h=stride_h,
-        stride_w=stride_w,
-        pad_h=pad_h,
-        pad_w=pad_w,
-        dilation_h=dilation_h,
-        dilation_w=dilation_w,
-        group=group,
-        group_channels=group_channels,
-        im2col_step=im2col_step,
-        remove_center=remove_center,
-    )
-    for name, v in ints.items():
-        if isinstance(v, bool) or not isinstance(v, int):
+def _attrs(attrs):
+    """A Dcnv3Attrs as the harness takes it: {name: value}, the types checked here."""
+    if not isinstance(attrs, Dcnv3Attrs):
+        raise ValueError(f"attrs must be a dcnv3_ascend.attrs.Dcnv3Attrs, got {type(attrs).__name__}")
+    values = dataclasses.asdict(attrs)
+    for name, is_float in ATTRIBUTE_IS_FLOAT.items():
+        v = values[name]
+        if is_float:
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise ValueError(f"{name} must be a float, got {v!r}")
+            values[name] = float(v)
+        elif isinstance(v, bool) or not isinstance(v, int):
             raise ValueError(f"{name} must be an int, got {v!r}")
-    if isinstance(offset_scale, bool) or not isinstance(offset_scale, (int, float)):
-        raise ValueError(f"offset_scale must be a float, got {offset_scale!r}")
-    return [
-        kernel_h,
-        kernel_w,
-        stride_h,
-        stride_w,
-        pad_h,
-        pad_w,
-        dilation_h,
-        dilation_w,
-        group,
-        group_channels,
-        float(offset_scale),
-        im2col_step,
-        int(remove_center),
-    ]
+    return values
 
 
 def _check_soc(soc):
@@ -117,84 +86,19 @@ def _check_soc(soc):
         raise ValueError(f"soc must be one of {sorted(SOCS)}, got {soc!r}")
 
 
-def dcnv3_forward(
-    input,
-    offset,
-    mask,
-    kernel_h,
-    kernel_w,
-    stride_h,
-    stride_w,
-    pad_h,
-    pad_w,
-    dilation_h,
-    dilation_w,
-    group,
-    group_channels,
-    offset_scale,
-    im2col_step,
-    remove_center,
-    soc="Ascend910B3",
-):
-    """Runs op_kernel/dcnv3.cpp. Returns (output [N, H_out, W_out, group*group_channels], stats)."""
+def dcnv3_forward(input, offset, mask, attrs, soc="Ascend910B3"):
+    """Runs op_kernel/dcnv3.cpp for a Dcnv3Attrs. Returns (output [N, H_out, W_out, group*group_channels], stats)."""
     dtype = _dtype_name({"input": input, "offset": offset, "mask": mask})
-    attrs = _attrs(
-        kernel_h,
-        kernel_w,
-        stride_h,
-        stride_w,
-        pad_h,
-        pad_w,
-        dilation_h,
-        dilation_w,
-        group,
-        group_channels,
-        offset_scale,
-        im2col_step,
-        remove_center,
-    )
+    attrs = _attrs(attrs)
     _check_soc(soc)
     raw_out, out_shape, stats = _sim.dcnv3_forward(*_raw(input), *_raw(offset), *_raw(mask), attrs, dtype, soc)
     return _to_tensor(raw_out, out_shape, input.dtype), stats
 
 
-def dcnv3_backward(
-    input,
-    offset,
-    mask,
-    grad_output,
-    kernel_h,
-    kernel_w,
-    stride_h,
-    stride_w,
-    pad_h,
-    pad_w,
-    dilation_h,
-    dilation_w,
-    group,
-    group_channels,
-    offset_scale,
-    im2col_step,
-    remove_center,
-    soc="Ascend910B3",
-):
-    """Runs op_kernel/dcnv3_grad.cpp. Returns ((grad_input, grad_offset, grad_mask), stats)."""
+def dcnv3_backward(input, offset, mask, grad_output, attrs, soc="Ascend910B3"):
+    """Runs op_kernel/dcnv3_grad.cpp for a Dcnv3Attrs. Returns ((grad_input, grad_offset, grad_mask), stats)."""
     dtype = _dtype_name({"input": input, "offset": offset, "mask": mask, "grad_output": grad_output})
-    attrs = _attrs(
-        kernel_h,
-        kernel_w,
-        stride_h,
-        stride_w,
-        pad_h,
-        pad_w,
-        dilation_h,
-        dilation_w,
-        group,
-        group_channels,
-        offset_scale,
-        im2col_step,
-        remove_center,
-    )
+    attrs = _attrs(attrs)
     _check_soc(soc)
     (gi, go, gm), stats = _sim.dcnv3_backward(
         *_raw(input), *_raw(offset), *_raw(mask), *_raw(grad_output), attrs, dtype, soc
@@ -211,6 +115,7 @@ def _plan(input, offset, mask, grad_output, attrs, soc):
     if grad_output is not None:
         tensors["grad_output"] = grad_output
     dtype = _dtype_name(tensors)
+    attrs = _attrs(attrs)
     _check_soc(soc)
     grad_shape = None if grad_output is None else list(grad_output.shape)
     return _sim.plan(
@@ -218,78 +123,11 @@ def _plan(input, offset, mask, grad_output, attrs, soc):
     )
 
 
-def plan_forward(
-    input,
-    offset,
-    mask,
-    kernel_h,
-    kernel_w,
-    stride_h,
-    stride_w,
-    pad_h,
-    pad_w,
-    dilation_h,
-    dilation_w,
-    group,
-    group_channels,
-    offset_scale,
-    im2col_step,
-    remove_center,
-    soc="Ascend910B3",
-):
-    """The forward tiling plan: {block_dim, tiling_key, workspace_bytes, tiling: {field: value}}."""
-    attrs = _attrs(
-        kernel_h,
-        kernel_w,
-        stride_h,
-        stride_w,
-        pad_h,
-        pad_w,
-        dilation_h,
-        dilation_w,
-        group,
-        group_channels,
-        offset_scale,
-        im2col_step,
-        remove_center,
-    )
+def plan_forward(input, offset, mask, attrs, soc="Ascend910B3"):
+    """The forward tiling plan for a Dcnv3Attrs: {block_dim, tiling_key, workspace_bytes, tiling: {field: value}}."""
     return _plan(input, offset, mask, None, attrs, soc)
 
 
-def plan_backward(
-    input,
-    offset,
-    mask,
-    grad_output,
-    kernel_h,
-    kernel_w,
-    stride_h,
-    stride_w,
-    pad_h,
-    pad_w,
-    dilation_h,
-    dilation_w,
-    group,
-    group_channels,
-    offset_scale,
-    im2col_step,
-    remove_center,
-    soc="Ascend910B3",
-):
+def plan_backward(input, offset, mask, grad_output, attrs, soc="Ascend910B3"):
     """The backward tiling plan, same form as plan_forward."""
-    attrs = _attrs(
-        kernel_h,
-        kernel_w,
-        stride_h,
-        stride_w,
-        pad_h,
-        pad_w,
-        dilation_h,
-        dilation_w,
-        group,
-        group_channels,
-        offset_scale,
-        im2col_step,
-        remove_center,
-    )
     return _plan(input, offset, mask, grad_output, attrs, soc)

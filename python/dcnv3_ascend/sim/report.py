@@ -119,8 +119,8 @@ def run_case(case, dtype, soc, offsets="randn", offset_px=2.0):
     inp, off, msk, gout = case_inputs(case, dtype, offsets, offset_px)
     attrs = case.attrs
     points = off.shape[0] * off.shape[1] * off.shape[2] * attrs.group * attrs.points
-    out, fstats = dcnv3_forward(inp, off, msk, *attrs.args(), soc=soc)
-    (gi, go, gm), bstats = dcnv3_backward(inp, off, msk, gout, *attrs.args(), soc=soc)
+    out, fstats = dcnv3_forward(inp, off, msk, attrs, soc=soc)
+    (gi, go, gm), bstats = dcnv3_backward(inp, off, msk, gout, attrs, soc=soc)
     fwd = figures(fstats, _nbytes(inp, off, msk, out), points, soc)
     bwd = figures(bstats, _nbytes(inp, off, msk, gout, gi, go, gm), points, soc)
     return fwd, bwd, points
