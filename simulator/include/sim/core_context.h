@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -17,6 +16,7 @@
 #include "gm_races.h"
 #include "gm_registry.h"
 #include "pipe_hazards.h"
+#include "strictness.h"
 
 namespace sim {
 
@@ -60,9 +60,7 @@ struct LaunchState {
   SocConfig soc;
   uint64_t tiling_key = 0;
   bool check_pipe_hazards = true;  // UB pipe hazards and GM races
-  bool strict = true;              // bug-risk rules fail (strictness.h); lenient: they warn
-  std::mutex warnings_mutex;
-  std::map<std::string, std::pair<uint64_t, std::string>> warnings;  // rule -> (times, first message)
+  RuleLog rules;                   // strict: bug-risk rules fail (strictness.h); lenient: they warn
   GmRegistry gm;
   GmRaces gm_races;
   std::mutex atomic_mutex;  // serialises atomic-add DMAs into GM

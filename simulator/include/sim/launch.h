@@ -38,7 +38,7 @@ inline LaunchResult Launch(const LaunchConfig& cfg, const GmRegistry& gm, const 
   state.soc = cfg.soc;
   state.tiling_key = cfg.tiling_key;
   state.check_pipe_hazards = cfg.check_pipe_hazards;
-  state.strict = cfg.strict;
+  state.rules.strict = cfg.strict;
   state.gm = gm;
   state.barrier = std::make_unique<CoreBarrier>(cfg.block_dim);
 
@@ -51,6 +51,7 @@ inline LaunchResult Launch(const LaunchConfig& cfg, const GmRegistry& gm, const 
     CoreContext core(&state, idx);
     t_core = &core;
     t_current_core = idx;
+    t_rule_log = &state.rules;
     try {
       kernel();
       if (core.atomic.type_name)
@@ -68,6 +69,7 @@ inline LaunchResult Launch(const LaunchConfig& cfg, const GmRegistry& gm, const 
     result.per_core[static_cast<size_t>(idx)] = core.stats();
     t_core = nullptr;
     t_current_core = -1;
+    t_rule_log = nullptr;
   };
 
   const int64_t wave = std::min<int64_t>(cfg.block_dim, cfg.soc.vector_core_num);
@@ -77,7 +79,7 @@ inline LaunchResult Launch(const LaunchConfig& cfg, const GmRegistry& gm, const 
     for (std::thread& t : threads) t.join();
   }
   if (first_error) std::rethrow_exception(first_error);
-  for (const auto& [rule, seen] : state.warnings)
+  for (const auto& [rule, seen] : state.rules.warnings)
     result.warnings.push_back(Msg("[", rule, "] ", seen.first, "x, first: ", seen.second));
   return result;
 }

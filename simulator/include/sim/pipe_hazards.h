@@ -31,11 +31,9 @@
 
 #include "api_types.h"
 #include "errors.h"
+#include "strictness.h"
 
 namespace sim {
-
-// Defined in strictness.h, which includes this header through core_context.h.
-inline void BugRisk(const char* rule, const std::string& message);
 
 enum class Pipe : uint8_t { kMte2 = 0, kMte3 = 1, kV = 2, kS = 3 };
 constexpr int kPipeCount = 4;
