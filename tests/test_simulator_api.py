@@ -566,6 +566,10 @@ def test_dcnv3_rejects_bad_attributes_and_soc():
         sim.dcnv3_forward(*dcnv3_inputs(), dataclasses.replace(ATTRS, remove_center=2))
     with pytest.raises(ValueError, match="kernel_h must be an int"):
         sim.dcnv3_forward(*dcnv3_inputs(), dataclasses.replace(ATTRS, kernel_h=3.0))
+    with pytest.raises(ValueError, match="offset_scale must be a float, got '1'"):
+        sim.dcnv3_forward(*dcnv3_inputs(), dataclasses.replace(ATTRS, offset_scale="1"))
+    with pytest.raises(ValueError, match=r"attrs must be a dcnv3_ascend\.attrs\.Dcnv3Attrs, got dict"):
+        sim.plan_forward(*dcnv3_inputs(), dataclasses.asdict(ATTRS))
     with pytest.raises(ValueError, match="soc must be one of"):
         sim.dcnv3_forward(*dcnv3_inputs(), ATTRS, soc="Ascend310P3")
     x, o, m = dcnv3_inputs()

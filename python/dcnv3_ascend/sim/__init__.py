@@ -19,8 +19,6 @@ own checks first (dcnv3::PlanTiling, as the TilingFunc and the NPU adapter do), 
 kernels cannot take fails with the host's message.
 """
 
-import dataclasses
-
 import torch
 
 from ..attrs import ATTRIBUTE_IS_FLOAT, Dcnv3Attrs
@@ -66,19 +64,16 @@ def _to_tensor(raw, shape, dtype):
 
 
 def _attrs(attrs):
-    """A Dcnv3Attrs as the harness takes it: {name: value}, the types checked here."""
+    """A Dcnv3Attrs as the harness takes it, {name: value}, typed as Dcnv3Attrs.args() types them."""
     if not isinstance(attrs, Dcnv3Attrs):
         raise ValueError(f"attrs must be a dcnv3_ascend.attrs.Dcnv3Attrs, got {type(attrs).__name__}")
-    values = dataclasses.asdict(attrs)
     for name, is_float in ATTRIBUTE_IS_FLOAT.items():
-        v = values[name]
-        if is_float:
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
-                raise ValueError(f"{name} must be a float, got {v!r}")
-            values[name] = float(v)
-        elif isinstance(v, bool) or not isinstance(v, int):
-            raise ValueError(f"{name} must be an int, got {v!r}")
-    return values
+        v = getattr(attrs, name)
+        # args() takes remove_center as a bool too (InternImage's modules pass one).
+        bool_ok = name == "remove_center"
+        if (isinstance(v, bool) and not bool_ok) or not isinstance(v, (int, float) if is_float else int):
+            raise ValueError(f"{name} must be {'a float' if is_float else 'an int'}, got {v!r}")
+    return dict(zip(ATTRIBUTE_IS_FLOAT, attrs.args()))
 
 
 def _check_soc(soc):
