@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+import dcnv3_ascend
 from dcnv3_ascend.attrs import Dcnv3Attrs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -152,3 +153,9 @@ def test_output_size_formula_exists_once_per_language(pattern):
     assert [site.split(":")[0] for site in formula_sites(pattern, cpp)] == ["op_host/dcnv3_contract.h"], formula_sites(
         pattern, cpp
     )
+
+
+def test_documented_defaults_are_the_dataclass_defaults():
+    """dcnv3_ascend.dcnv3's docstring spells the defaults out for users; they are Dcnv3Attrs's."""
+    documented = dict(re.findall(r"(\w+)=([\d.]+)", dcnv3_ascend.dcnv3.__doc__))
+    assert {name: float(value) for name, value in documented.items()} == dataclasses.asdict(Dcnv3Attrs())
