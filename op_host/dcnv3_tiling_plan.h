@@ -103,11 +103,11 @@ inline WindowDims WindowFor(const Problem& p, int64_t tile_positions, bool full_
 }
 
 inline dcnv3_ub::UbLayout LayoutFor(const Problem& p, DataType t, int64_t tile_positions, int64_t tile_groups,
-                                    bool backward, WindowDims win) {
+                                    bool backward, WindowDims win, bool ring = false) {
   return dcnv3_ub::MakeUbLayout(static_cast<uint32_t>(DtypeBytes(t)), static_cast<uint32_t>(p.points),
                                 static_cast<uint32_t>(tile_positions), static_cast<uint32_t>(tile_groups),
                                 static_cast<uint32_t>(ChannelsPad(p.attrs.group_channels, t)), backward,
-                                static_cast<uint32_t>(win.rows * win.cols * tile_groups));
+                                dcnv3_ub::WindowPixelGroups(win.rows, win.cols, tile_groups, ring));
 }
 
 // Limits of this kernel design beyond the op's contract. "" when the problem is supported, else a
@@ -189,6 +189,7 @@ struct TileShape {
   int64_t positions, groups;  // capacity
   WindowDims win;  // rows 0: pair fetch
   bool backward;  // the backward also adds its fp32 window accumulator back to GM
+  bool ring = false;  // forward, group-major: win is a ring of whole image rows (kFetchRing)
 };
 
 // Cycles of one tile of `npos` positions x `ng` groups cut from `s`.
@@ -198,7 +199,9 @@ inline double TileCycles(const Problem& p, DataType t, const TileShape& s, int64
   // offsets, mask, output (forward) or grad_output, grad_offset, grad_mask (backward)
   double dmas = (s.backward ? 4 : 2) + (aligned ? 1 : npos);
   double window_bytes = 0;
-  if (s.win.rows > 0) {
+  if (s.ring) {
+    // the ring's loads are charged per output row (CoreCyclesGroupMajor)
+  } else if (s.win.rows > 0) {
     const int64_t cols =
         s.win.cols == p.width_in ? s.win.cols : std::min(s.win.cols, s.win.cols_base + (npos - 1) * p.attrs.stride_w);
     const bool all_groups = ng == p.attrs.group;
@@ -256,11 +259,23 @@ inline double CoreCycles(const Problem& p, DataType t, const TileShape& s, int64
 
 // Cycles of the core owning pixel-groups [a, b) in group-major order: runs of up to
 // s.positions positions of one output row, one group each (TileCursor::NextOfGroup).
+// A ring loads its whole capacity where the core starts a plane (or starts), then stride_h rows
+// per output row (the kernel loads only the rows its points reach; the model charges these).
 inline double CoreCyclesGroupMajor(const Problem& p, DataType t, const TileShape& s, int64_t a, int64_t b) {
+  const double ring_row_bytes =
+      static_cast<double>(p.width_in * ChannelsPad(p.attrs.group_channels, t) * DtypeBytes(t));
   double total = 0;
+  int64_t last_row = -1;  // (n * G + g) * Ho + ho of the previous tile
   for (int64_t q = a; q < b;) {
     const int64_t npos = std::min({p.width_out - q % p.width_out, s.positions, b - q});
     total += TileCycles(p, t, s, npos, 1);
+    const int64_t row = q / p.width_out;
+    if (s.ring && row != last_row) {
+      const bool next_row = last_row >= 0 && row == last_row + 1 && row % p.height_out != 0;
+      const int64_t rows = next_row ? std::min(p.attrs.stride_h, s.win.rows) : s.win.rows;
+      total += kDmaCycles + static_cast<double>(rows) * ring_row_bytes / kBytesPerCycle;
+    }
+    last_row = row;
     q += npos;
   }
   return total;
@@ -296,39 +311,43 @@ inline bool ChooseTile(const Problem& p, DataType t, bool backward, int64_t budg
   bool found = false;
   for (const bool window : {true, false}) {
     if (window && !window_ok) continue;
-    auto shape = [&](int64_t positions, int64_t groups, bool full_width) {
-      return TileShape{positions, groups, window ? WindowFor(p, positions, full_width) : WindowDims{}, backward};
+    // kind 0: a window sized to the tile; 1: whole image rows (backward); 2: the ring (forward,
+    // group-major: kFetchRing)
+    auto shape = [&](int64_t positions, int64_t groups, int kind) {
+      const WindowDims win = window ? WindowFor(p, positions, kind != 0) : WindowDims{};
+      return TileShape{positions, groups, win, backward, window && kind == 2};
     };
-    auto fits = [&](int64_t positions, int64_t groups, bool full_width = false) {
-      const TileShape s = shape(positions, groups, full_width);
-      const dcnv3_ub::UbLayout l = LayoutFor(p, t, positions, groups, backward, s.win);
+    auto fits = [&](int64_t positions, int64_t groups, int kind = 0) {
+      const TileShape s = shape(positions, groups, kind);
+      const dcnv3_ub::UbLayout l = LayoutFor(p, t, positions, groups, backward, s.win, s.ring);
       return s.win.cols * groups <= dcnv3_ub::kMaxDmaBlocks && l.total <= budget &&
              (!window || l.npc <= dcnv3_ub::kMaxWindowNpc);
     };
     for (int64_t groups = 1; groups <= max_groups && fits(1, groups); ++groups) {
-      int64_t lo = 1, hi = max_positions;
-      while (lo < hi) {  // most positions that fit
-        const int64_t mid = (lo + hi + 1) / 2;
-        if (fits(mid, groups))
-          lo = mid;
-        else
-          hi = mid - 1;
-      }
-      for (int64_t pieces = 1; pieces <= p.width_out; ++pieces) {
-        const int64_t positions = (p.width_out + pieces - 1) / pieces;  // cuts a row into `pieces`
-        if (positions > lo) continue;
-        for (const int64_t n : {positions, lo}) {
-          for (const bool full_width : {false, true}) {
-            if (full_width && (!window || !backward || !fits(n, groups, true))) continue;
-            const double cycles = PlanCycles(p, t, shape(n, groups, full_width), d, cores);
+      for (const int kind : {0, 1, 2}) {
+        const bool allowed = kind == 0 || (window && (kind == 1 ? backward : !backward && d.group_major));
+        if (!allowed || !fits(1, groups, kind)) continue;
+        int64_t lo = 1, hi = max_positions;
+        while (lo < hi) {  // most positions that fit
+          const int64_t mid = (lo + hi + 1) / 2;
+          if (fits(mid, groups, kind))
+            lo = mid;
+          else
+            hi = mid - 1;
+        }
+        for (int64_t pieces = 1; pieces <= p.width_out; ++pieces) {
+          const int64_t positions = (p.width_out + pieces - 1) / pieces;  // cuts a row into `pieces`
+          if (positions > lo) continue;
+          for (const int64_t n : {positions, lo}) {
+            const double cycles = PlanCycles(p, t, shape(n, groups, kind), d, cores);
             if (!found || cycles < best_cycles) {
               best_cycles = cycles;
               found = true;
-              *best = shape(n, groups, full_width);
+              *best = shape(n, groups, kind);
             }
           }
+          if (positions < lo) break;  // smaller counts only add tiles
         }
-        if (positions < lo) break;  // smaller counts only add tiles
       }
     }
     if (found) break;  // a window layout beats per-point DMAs whenever it fits
@@ -376,7 +395,9 @@ inline TilingPlan Plan(const Problem& p, DataType t, const SocInfo& soc, bool ba
   }
   d.tile_positions = shape.positions;
   d.tile_groups = shape.groups;
-  d.fetch_mode = shape.win.rows > 0 ? dcnv3_ub::kFetchWindow : dcnv3_ub::kFetchPairPerRow;
+  d.fetch_mode = shape.ring           ? dcnv3_ub::kFetchRing
+                 : shape.win.rows > 0 ? dcnv3_ub::kFetchWindow
+                                      : dcnv3_ub::kFetchPairPerRow;
   d.win_rows = shape.win.rows;
   d.win_cols = shape.win.cols;
   d.win_cols_base = shape.win.cols_base;
@@ -391,8 +412,8 @@ inline TilingPlan Plan(const Problem& p, DataType t, const SocInfo& soc, bool ba
 // UB bytes the kernel carves for `plan` (its one buffer; the plan keeps it <= ub_bytes - reserve).
 inline int64_t PlannedUbBytes(const Problem& p, DataType t, const TilingData& d, bool backward) {
   const WindowDims win =
-      d.fetch_mode == dcnv3_ub::kFetchWindow ? WindowDims{d.win_rows, d.win_cols, d.win_cols_base} : WindowDims{};
-  return LayoutFor(p, t, d.tile_positions, d.tile_groups, backward, win).total;
+      d.fetch_mode != dcnv3_ub::kFetchPairPerRow ? WindowDims{d.win_rows, d.win_cols, d.win_cols_base} : WindowDims{};
+  return LayoutFor(p, t, d.tile_positions, d.tile_groups, backward, win, d.fetch_mode == dcnv3_ub::kFetchRing).total;
 }
 
 // The host's tiling decision, as the TilingFunc (dcnv3_op_common.h) and the simulator harness both

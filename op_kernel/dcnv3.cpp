@@ -19,8 +19,16 @@
 //      inside the image and borders need no branch (weights of out-of-range corners are 0).
 //      ~10 more instructions (Select, then Min folds in repeat form) reduce the valid points'
 //      neighbourhoods to their bounding box.
-//   3. S+MTE2: the scalar unit reads the box (32 values) and loads the tile's input window: the
-//      box, for the tile's groups, cut to the window capacity (nominal sampling area + 4 px
+//   3. S+MTE2, ring mode (kFetchRing: group-major tiles of one group, the plan's choice on
+//      InternImage's 14x14 to 56x56 layers; dcnv3_ring.h): the input ring holds whole image rows of
+//      the tile's (n, g) plane, row r in slot r % win_rows, plus a copy of slot 0 after the last
+//      slot (so a point's second row is always the next slot and the vector code wraps only the
+//      first). The scalar unit reads the box, cuts it to the ring capacity placed on the output
+//      row's nominal area, and loads only the rows the ring does not hold yet (one DMA per run of
+//      slots): about stride_h new rows per output row, whole rows per core and plane at its start.
+//      The ring is never zeroed or reloaded for the next tile; a new plane starts it afresh.
+//   3. S+MTE2, window mode (other layers): the scalar unit reads the box (32 values) and loads the
+//      tile's input window: the box, for the tile's groups, cut to the window capacity (nominal sampling area + 4 px
 //      margin, the UB the host reserved) around the nominal area when larger; none when no sample
 //      is valid. One DMA, or one per window row when the tile has a subset of the groups or the
 //      channels need 32-byte padding, unless the capacity spans the image width: then the window
@@ -38,21 +46,28 @@
 //      tile (fp32 accumulation for all dtypes), Cast to the output dtype.
 //   7. MTE3: one DataCopyPad stores the tile (one per position when channels need padding), from
 //      one of two output buffers, so the store overlaps the next tile's work.
-// DMAs: 3 + (1 or window rows) per tile, + 2 per point outside the window. InternImage-T/B layers,
-// offsets randn * 2 px: 0.03-0.08 DMAs per sampled point; GM traffic 3.6-4.5x the op's minimum on
-// the group-major 14x14 to 56x56 layers (was 7-16x with tiles of a few positions x several
-// groups), 13.7x on the position-major 7x7 ones (uniform +-2 px offsets: 2.6-2.8x and 10.8x).
-// What remains is window rows that the tiles of the next output row read again (issue 9's 3x
-// target needs a ring of input rows kept in UB while a core walks down its output rows: not done).
-// Bound (estimate, sim.report's cost model on the simcost branch, not measured): the vector pipe
-// on every layer, ~1-1.7 vector instructions and 0.6-1.2 PipeBarriers per point (the per-slot
-// Brcb/Mul/Add passes over the corner data); 0.03-0.08 DMAs per point. Against the previous
-// kernels the estimate moves -16 % to +27 % per layer (B-stage2 faster, T-stage3 slower: the
-// real-corner masks and group-major tiles add vector work per point). On 7x7 maps group-major
-// tiles (one 7-position row of one group) would cut GM to 2.7x but raise the estimate ~1.5x (more
-// tiles, each with its fixed vector work), so the plan keeps position-major tiles there.
+// DMAs: 3 per tile + the ring rows it loads (window mode: 1 or window rows), + 2 per point outside
+// the ring / window. InternImage-T/B layers, offsets randn * 2 px, fp32 (python -m
+// dcnv3_ascend.sim.report): 0.03-0.04 DMAs per sampled point (window tiles: 0.03-0.08); GM traffic
+// 1.34-1.70x the op's minimum on the ring layers (14x14 to 56x56; window tiles: 3.6-4.5x, the rows
+// of the next output row read again), 13.7x on the position-major 7x7 ones, which keep the window
+// (the tile model estimates group-major tiles slower there). fp16/bf16 the same ratios.
+// Bound (estimate, sim.report's cost model, not measured): the vector pipe on every layer, ~6.2-9.9
+// vector repeats and 0.55-1.25 PipeBarriers per point (the per-slot Brcb/Mul/Add passes over the
+// corner data); the ring's wrap costs 3 vector instructions per tile, paid back by dropping the
+// group table of one-group tiles. fp32 estimates equal or 1 % below the window design's on every
+// layer; fp16/bf16 stage-1 forwards +8-12 % (the host's rough tile model picks 19-position ring
+// tiles there; to fix in its model). On 7x7 maps group-major tiles (one 7-position row of one
+// group) would cut GM to 2.7x but raise the estimate ~1.5x (more tiles, each with its fixed vector
+// work), so the plan keeps position-major tiles there.
 //
 // Rejected:
+// - Ring slot of each slot row computed separately (h and h + 1 wrapped in vector code, no copy of
+//   slot 0): ~10 more vector instructions per tile, +3-4 % in the estimate; the copy costs one row
+//   of UB and one DMA per ring length.
+// - A ring margin of 3 rows instead of the window's 4 (a 56-wide fp32 ring then leaves room for
+//   28-position tiles): twice the pair-DMA fallback with randn * 2 px offsets (0.08 against 0.04
+//   DMAs per point at T-stage1). Dropping the all-zero group table of one-group tiles made the room.
 // - A fixed window per tile (nominal area + margin, loaded before the offsets are known): a 3x3
 //   tile then reads 12 input rows however small its offsets; with the box, offsets of +-2 px need
 //   7, and GM traffic fell 1.3-3.5x (backward 1.15-2.3x) on InternImage-T/B layers.

@@ -54,8 +54,8 @@
 // Not reached (issue 9) with randn * 2 offsets: <= 4x GM on the 56x56 and 28x28 layers (5.9-8x)
 // and <= 0.25 DMAs per point on the 56x56 ones (0.26). The input window (4 px margin) plus its fp32
 // accumulator keep tiles at 10-14 positions, and each tile loads and flushes 12 input rows for one
-// output row. Next step: a ring of input and accumulator rows kept in UB while a core walks down
-// its output rows, loading and flushing one row per output row.
+// output row. Next step: the forward's input ring (dcnv3_ring.h) for the input loads, and an fp32
+// accumulator ring of the same geometry flushed one row per output row.
 // Rejected:
 // - One atomic DMA per point (the previous design): DMA-issue bound, 1.1 DMAs and 256 B per point.
 // - Conflict-free slices of points so that no barrier is needed (tap, position mod the window

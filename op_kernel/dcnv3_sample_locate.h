@@ -252,7 +252,7 @@ __aicore__ inline void Sampler<T>::BuildPointTables() {
         kh.SetValue(r, static_cast<float>(j * geo_.dil_h));
         wo.SetValue(r, static_cast<float>((pg / geo_.tile_groups) * geo_.stride_w));
         gcol.SetValue(r, static_cast<int32_t>((pg % geo_.tile_groups) * geo_.c));
-        grel.SetValue(r, static_cast<float>(pg % geo_.tile_groups));
+        if (geo_.tile_groups > 1) grel.SetValue(r, static_cast<float>(pg % geo_.tile_groups));
       }
       ++p;
     }

@@ -9,6 +9,7 @@
 // (window placement, load and Gatherb) and dcnv3_corner_fetch.h (pair DMAs for the other points).
 #pragma once
 
+#include "dcnv3_ring.h"
 #include "dcnv3_tiles.h"
 #include "dcnv3_ub_layout.h"
 #include "dcnv3_window.h"
@@ -36,9 +37,12 @@ class Sampler {
     geo_ = geo;
     backward_ = backward;
     pg_cap_ = geo.tile_positions * geo.tile_groups;
-    window_ = geo.fetch_mode == dcnv3_ub::kFetchWindow;
-    l_ = dcnv3_ub::MakeUbLayout(sizeof(T), geo.p, geo.tile_positions, geo.tile_groups, geo.cpad, backward,
-                                window_ ? geo.win_rows * geo.win_cols * geo.tile_groups : 0);
+    ring_ = geo.fetch_mode == dcnv3_ub::kFetchRing;
+    window_ = geo.fetch_mode == dcnv3_ub::kFetchWindow || ring_;  // the ring is a window that persists
+    ring_state_.rows = geo.win_rows;
+    l_ = dcnv3_ub::MakeUbLayout(
+        sizeof(T), geo.p, geo.tile_positions, geo.tile_groups, geo.cpad, backward,
+        window_ ? dcnv3_ub::WindowPixelGroups(geo.win_rows, geo.win_cols, geo.tile_groups, ring_) : 0);
     input_.SetGlobalBuffer((__gm__ T*)input);
     offset_.SetGlobalBuffer((__gm__ T*)offset);
     mask_.SetGlobalBuffer((__gm__ T*)mask);
@@ -58,7 +62,7 @@ class Sampler {
   __aicore__ inline uint32_t Out(uint32_t offset, uint32_t out) const { return offset + out * l_.out_stride; }
   __aicore__ inline int32_t Npc() const { return npc_; }
   __aicore__ inline int64_t PgCap() const { return pg_cap_; }
-  // The current tile's input window (window mode, after Sample).
+  // The current tile's input window (window mode, after Sample; ring mode: the rows the ring holds).
   __aicore__ inline const Window& Win() const { return win_; }
 
   template <typename U>
@@ -96,7 +100,10 @@ class Sampler {
     Locate(t);
     if (window_) {
       WaitPipe<HardEvent::V_S>();
-      LoadWindow(t);
+      if (ring_)
+        LoadRing(t);
+      else
+        LoadWindow(t);
       PlaceInWindow();
       WaitPipe<HardEvent::MTE2_V>();
       GatherWindow();
@@ -208,6 +215,8 @@ class Sampler {
   __aicore__ static inline void Place(int64_t lo, int64_t hi, int64_t nom_lo, int64_t nom_hi, int64_t cap, int64_t size,
                                       int64_t* first, int64_t* len);
   __aicore__ inline void LoadWindow(const Tile& t);
+  __aicore__ inline void LoadRing(const Tile& t);
+  __aicore__ inline void LoadRingRows(const Tile& t, int64_t first, int64_t count);
   __aicore__ inline void GatherWindow();
   __aicore__ static inline int64_t Centre(int64_t lo, int64_t hi, int64_t len, int64_t size);
   __aicore__ inline void PlaceInWindow();
@@ -234,7 +243,9 @@ class Sampler {
   int32_t npc_ = 0;
   TBuf<TPosition::VECCALC> ub_;
   GlobalTensor<T> input_, offset_, mask_;
-  bool window_ = false;
+  bool window_ = false;  // window or ring mode
+  bool ring_ = false;
+  Ring ring_state_;  // ring mode: the rows the ring holds
   bool backward_ = false;
   Window win_;  // the tile's window
 };

@@ -47,9 +47,21 @@ enum FetchMode : uint32_t {
   // per window row), and Gatherb copies each in-window point's slots from it; points whose 2x2
   // neighbourhood leaves the window fall back to kFetchPairPerRow.
   kFetchWindow = 1,
+  // Forward, group-major tiles of one group: a ring of whole image rows of the tile's (n, g) plane,
+  // win_rows of them, kept in UB while the core walks down its output rows (dcnv3_ring.h). A tile
+  // loads only the rows its points reach that the ring does not hold yet (about stride_h new rows
+  // per output row), and Gatherb copies the served points' slots from it; points whose 2x2
+  // neighbourhood leaves the ring fall back to kFetchPairPerRow.
+  kFetchRing = 2,
 };
 
 DCNV3_UB_FN uint32_t AlignUp(uint32_t x, uint32_t a) { return (x + a - 1) / a * a; }
+
+// Pixel-groups the window buffer holds: rows x cols x groups; a ring (kFetchRing) one row more, the
+// copy of its slot 0 after its last slot.
+DCNV3_UB_FN uint32_t WindowPixelGroups(int64_t rows, int64_t cols, int64_t groups, bool ring) {
+  return static_cast<uint32_t>((rows + (ring ? 1 : 0)) * cols * groups);
+}
 
 struct UbLayout {
   // element counts
@@ -67,7 +79,7 @@ struct UbLayout {
   uint32_t tab_kw, tab_kh;         // i * dilation_w, j * dilation_h of each point's kernel tap
   uint32_t tab_wo;                 // output-column offset within the tile, times stride_w
   uint32_t tab_gcol;               // channel offset g * group_channels within the tile (int32)
-  uint32_t tab_grel;               // group within the tile, fp32 (window mode)
+  uint32_t tab_grel;               // group within the tile, fp32 (window mode, tile_groups > 1)
   uint32_t loc_w, loc_h, m;        // sampling location, mask (zero for invalid samples)
   uint32_t frac_w, frac_h, tmp;    // fractional parts; scratch
   uint32_t floor_i, diff;          // int32 floor; floor minus clamped floor
@@ -146,7 +158,7 @@ DCNV3_UB_FN UbLayout MakeUbLayout(uint32_t dtype_bytes, uint32_t points, uint32_
   l.tab_kh = UbTake(&cur, pt);
   l.tab_wo = UbTake(&cur, pt);
   l.tab_gcol = UbTake(&cur, pt);
-  l.tab_grel = UbTake(&cur, pt);
+  l.tab_grel = tile_groups > 1 ? UbTake(&cur, pt) : 0;  // all zeros with one group: not kept
   l.loc_w = UbTake(&cur, pt);
   l.loc_h = UbTake(&cur, pt);
   l.m = UbTake(&cur, pt);

@@ -16,7 +16,7 @@ template <typename T>
 __aicore__ inline void Sampler<T>::BoundPoints(const Tile& t, const LocalTensor<uint8_t>& counted) {
   const int32_t n = npc_;
   AndCompare(counted, F(l_.tab_wo), static_cast<float>((t.npos - 1) * geo_.stride_w), CMPMODE::LE);
-  AndCompare(counted, F(l_.tab_grel), static_cast<float>(t.ngroups - 1), CMPMODE::LE);
+  if (geo_.tile_groups > 1) AndCompare(counted, F(l_.tab_grel), static_cast<float>(t.ngroups - 1), CMPMODE::LE);
   LocalTensor<float> box = F(l_.box);
   const uint32_t count = static_cast<uint32_t>(n);
   Select(box, counted, F(l_.clamp_h), kNoPoint, SELMODE::VSEL_TENSOR_SCALAR_MODE, count);
@@ -96,7 +96,59 @@ __aicore__ inline void Sampler<T>::LoadWindow(const Tile& t) {
   ForEachWindowDma(geo_, win_, sizeof(T), false, load);
 }
 
-// Window mode, V: Gatherb copies every point's 4 slot rows out of the window (32-byte blocks;
+// Ring mode, S + MTE2: the rows of the tile's plane its points reach, cut to the ring's capacity
+// placed on the output row's nominal sampling area, into the ring (dcnv3_ring.h keeps the rows it
+// already holds; only the others are loaded). win_ describes the rows the ring then holds.
+template <typename T>
+__aicore__ inline void Sampler<T>::LoadRing(const Tile& t) {
+  const float ext_h = static_cast<float>((geo_.kernel_h - 1) * geo_.dil_h) * geo_.scale;
+  const float base_h = BaseH(t);
+  const int64_t step_h = geo_.h >= 2 ? 1 : 0, cap = ring_state_.rows;
+  const int64_t c0 =
+      Centre(FloorToInt(Min(base_h, base_h + ext_h)), FloorToInt(Max(base_h, base_h + ext_h)) + 1, cap, geo_.h);
+  int64_t a = BoxMin(0), b = step_h - BoxMin(2);
+  if (a < c0) a = c0;
+  if (b > c0 + cap - 1) b = c0 + cap - 1;
+  const int64_t plane = t.n * geo_.g + t.g0;
+  if (a <= b) {
+    int64_t first[2], count[2];
+    ring_state_.Update(plane, a, b, c0, first, count);
+    for (int32_t i = 0; i < 2; ++i) LoadRingRows(t, first[i], count[i]);
+  }
+  const bool held = ring_state_.plane == plane;
+  win_.r0 = held ? ring_state_.lo : 0;
+  win_.nr = held ? ring_state_.hi - ring_state_.lo : 0;
+  win_.c0 = 0;
+  win_.nc = geo_.w;
+  win_.ng = t.ngroups;
+}
+
+// Ring mode, MTE2: image rows [first, first + count) of the tile's plane into their ring slots,
+// one DMA per run of consecutive slots (a run that passes the ring's last slot is split), each
+// moving whole rows: row after row of W pixels, the group's C channels each, padded to c_pad. The
+// row that goes to slot 0 is also copied after the last slot (one more DMA per ring length), so a
+// point's second row is always the slot after its first and the vector code wraps only once.
+template <typename T>
+__aicore__ inline void Sampler<T>::LoadRingRows(const Tile& t, int64_t first, int64_t count) {
+  const int64_t cap = ring_state_.rows, max_rows = dcnv3_ub::kMaxDmaBlocks / geo_.w;  // plan: W <= the maximum
+  const DataCopyPadExtParams<T> pad{true, 0, static_cast<uint8_t>(geo_.cpad - geo_.c), static_cast<T>(0.0f)};
+  LocalTensor<T> ring = At<T>(l_.win);
+  while (count > 0) {
+    const int64_t slot = first % cap;
+    int64_t rows = cap - slot < count ? cap - slot : count;
+    if (rows > max_rows) rows = max_rows;
+    const uint64_t gm = (static_cast<uint64_t>(t.n) * geo_.h + first) * RowElems() + t.g0 * geo_.c;
+    DataCopyPad(ring[slot * geo_.w * geo_.cpad], input_[gm],
+                WindowDmaParams(rows * geo_.w, geo_.c, geo_.gc - geo_.c, geo_.cpad, sizeof(T), false), pad);
+    if (slot == 0)
+      DataCopyPad(ring[cap * geo_.w * geo_.cpad], input_[gm],
+                  WindowDmaParams(geo_.w, geo_.c, geo_.gc - geo_.c, geo_.cpad, sizeof(T), false), pad);
+    first += rows;
+    count -= rows;
+  }
+}
+
+// Window and ring modes, V: Gatherb copies every point's 4 slot rows out of the window (32-byte blocks;
 // one pass per block of a row). Points outside the window gather a harmless block and are
 // overwritten by FetchCorners.
 template <typename T>
@@ -128,37 +180,57 @@ __aicore__ inline int64_t Sampler<T>::Centre(int64_t lo, int64_t hi, int64_t len
   return first < 0 ? 0 : first;
 }
 
-// Window mode, V: a point is served by the window when its clamped 2x2 neighbourhood lies inside;
-// invalid samples too (no slot of theirs is real). Sets win_off (byte offset in the window of
-// each slot row; the zero row after the window for slots that are not real corners), fetch_row
-// (-1 for window points, else the DMA's top row) and, backward, acc_at (element offset of the
-// point's slot (0, 0) in the window for the valid points it serves).
+// Window and ring modes, V: a point is served by the window when its clamped 2x2 neighbourhood lies
+// inside (ring: both its rows are held); invalid samples too (no slot of theirs is real). Sets
+// win_off (byte offset in the window of each slot row; the zero row after the window for slots that
+// are not real corners), fetch_row (-1 for window points, else the DMA's top row) and, backward,
+// acc_at (element offset of the point's slot (0, 0) in the window for the valid points it serves).
 template <typename T>
 __aicore__ inline void Sampler<T>::PlaceInWindow() {
   const int32_t n = npc_;
   const int64_t step_h = geo_.h >= 2 ? 1 : 0, step_w = geo_.w >= 2 ? 1 : 0;
-  LocalTensor<float> ch = F(l_.clamp_h), cw = F(l_.clamp_w), base = F(l_.tmp), scratch = F(l_.frac_w);
+  LocalTensor<float> ch = F(l_.clamp_h), cw = F(l_.clamp_w), scratch = F(l_.frac_w);
+  // free after Locate: window row of slot row 0 (times the row length), column part
+  LocalTensor<float> row0 = F(l_.tmp), col = F(l_.frac_h);
   LocalTensor<uint8_t> inside = Cmp(2), invalid = Cmp(3);
   CompareScalar(inside, ch, static_cast<float>(win_.r0), CMPMODE::GE, static_cast<uint32_t>(n));
   AndCompare(inside, ch, static_cast<float>(win_.r0 + win_.nr - 1 - step_h), CMPMODE::LE);
   AndCompare(inside, cw, static_cast<float>(win_.c0), CMPMODE::GE);
   AndCompare(inside, cw, static_cast<float>(win_.c0 + win_.nc - 1 - step_w), CMPMODE::LE);
-  // window row of slot (0, 0): ((h - r0) * cols + (w - c0)) * groups + g, in fp32 (exact: < 2^24);
-  // row 0 for points outside (they are DMA'd, or have no real slot)
-  Adds(base, ch, static_cast<float>(-win_.r0), n);
-  Adds(scratch, cw, static_cast<float>(-win_.c0), n);
+  // window row of slot (0, 0): ((h - r0) * cols + (w - c0)) * groups + g, in fp32 (exact: < 2^24).
+  // Ring (one group, whole rows: c0 = 0, g = 0): (slot of row h) * W + w, with the slot h - lo +
+  // phase less the ring's rows where that passes its last slot; slot row 1 is the next slot even
+  // after the last, as the ring keeps a copy of slot 0 there (LoadRingRows). Row 0 for points
+  // outside (they are DMA'd, or have no real slot).
+  if (ring_) {
+    const int64_t phase = ring_state_.Phase(), shift = phase - win_.r0, cap = ring_state_.rows;
+    Muls(row0, ch, static_cast<float>(win_.nc), n);
+    CompareScalar(Cmp(1), ch, static_cast<float>(win_.r0 + cap - phase), CMPMODE::GE, static_cast<uint32_t>(n));
+    PipeBarrier<PIPE_V>();
+    Add(row0, row0, cw, n);
+    PipeBarrier<PIPE_V>();
+    Adds(scratch, row0, static_cast<float>((shift - cap) * win_.nc), n);
+    Adds(row0, row0, static_cast<float>(shift * win_.nc), n);
+    PipeBarrier<PIPE_V>();
+    Select(row0, Cmp(1), scratch, row0, SELMODE::VSEL_TENSOR_TENSOR_MODE, static_cast<uint32_t>(n));
+  } else {
+    Adds(row0, ch, static_cast<float>(-win_.r0), n);
+    Adds(col, cw, static_cast<float>(-win_.c0), n);
+    PipeBarrier<PIPE_V>();
+    Muls(row0, row0, static_cast<float>(win_.nc * win_.ng), n);
+    Muls(col, col, static_cast<float>(win_.ng), n);
+    PipeBarrier<PIPE_V>();
+    if (geo_.tile_groups > 1) {  // else every point's group in the tile is 0
+      Add(col, col, F(l_.tab_grel), n);
+      PipeBarrier<PIPE_V>();
+    }
+    Add(row0, row0, col, n);
+  }
   PipeBarrier<PIPE_V>();
-  Muls(base, base, static_cast<float>(win_.nc * win_.ng), n);
-  Muls(scratch, scratch, static_cast<float>(win_.ng), n);
-  PipeBarrier<PIPE_V>();
-  Add(base, base, scratch, n);
-  PipeBarrier<PIPE_V>();
-  Add(base, base, F(l_.tab_grel), n);
-  PipeBarrier<PIPE_V>();
-  Select(base, inside, base, 0.0f, SELMODE::VSEL_TENSOR_SCALAR_MODE, static_cast<uint32_t>(n));
+  Select(row0, inside, row0, 0.0f, SELMODE::VSEL_TENSOR_SCALAR_MODE, static_cast<uint32_t>(n));
   PipeBarrier<PIPE_V>();
   if (backward_) {
-    Muls(scratch, base, static_cast<float>(geo_.cpad), n);
+    Muls(scratch, row0, static_cast<float>(geo_.cpad), n);
     PipeBarrier<PIPE_V>();
     Select(scratch, inside, scratch, F(l_.ones)[n], SELMODE::VSEL_TENSOR_TENSOR_MODE, static_cast<uint32_t>(n));
     PipeBarrier<PIPE_V>();
@@ -181,7 +253,7 @@ __aicore__ inline void Sampler<T>::PlaceInWindow() {
   LocalTensor<uint8_t> real = Cmp(3);
   for (int64_t k = 0; k < dcnv3_ub::kSlots; ++k) {
     const int64_t slot_rows = ((k / 2) * step_h * win_.nc + (k % 2) * step_w) * win_.ng;
-    Adds(scratch, base, static_cast<float>(slot_rows), n);
+    Adds(scratch, row0, static_cast<float>(slot_rows), n);
     RealSlot(real, k);
     PipeBarrier<PIPE_V>();
     Muls(scratch, scratch, row_bytes, n);

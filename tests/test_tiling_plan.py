@@ -14,7 +14,7 @@ from dcnv3_ascend.attrs import Dcnv3Attrs
 
 UB_RESERVE = 16 * 1024  # kUbReserveBytes in dcnv3_tiling_plan.h
 KEYS = {torch.float32: 0, torch.float16: 1, torch.bfloat16: 2}
-FETCH_WINDOW = 1
+FETCH_WINDOW, FETCH_RING = 1, 2
 
 # (batch, H, W, group, group_channels, kernel, stride, pad, dilation, remove_center)
 SHAPES = [
@@ -111,15 +111,20 @@ def test_plan_properties(shape, dtype, soc):
         assert plan["ub_bytes"] <= ub - UB_RESERVE
         if t["fetch_mode"] == FETCH_WINDOW:
             assert 1 <= t["win_rows"] <= h and 1 <= t["win_cols"] <= w
+        if t["fetch_mode"] == FETCH_RING:  # forward only, group-major tiles of one group, whole rows
+            assert plan is fwd and t["group_major"] == 1 and t["tile_groups"] == 1
+            assert 1 <= t["win_rows"] <= h and t["win_cols"] == w
     assert fwd["workspace_bytes"] == 0 and bwd["workspace_bytes"] == 0
 
 
 @pytest.mark.parametrize("shape", SHAPES[:5], ids=lambda s: "x".join(map(str, s)))
 def test_internimage_layers_use_the_window(shape):
-    """InternImage's layers fit an input window, so corners come from UB rather than per-point DMAs."""
+    """InternImage's layers fit an input window (forward, group-major: the ring of input rows), so
+    corners come from UB rather than per-point DMAs."""
     for dtype in KEYS:
         fwd, bwd, _ = _plans(shape, dtype, "Ascend910B3")
-        assert fwd["tiling"]["fetch_mode"] == FETCH_WINDOW
+        ring = fwd["tiling"]["group_major"] == 1
+        assert fwd["tiling"]["fetch_mode"] == (FETCH_RING if ring else FETCH_WINDOW)
         assert bwd["tiling"]["fetch_mode"] == FETCH_WINDOW
 
 

@@ -1,0 +1,109 @@
+"""The forward kernel's ring of input rows (fetch mode kFetchRing, op_kernel/dcnv3_ring.h), run in the
+simulator against the float64 reference: slots that wrap around, points that leave the ring, many
+points on one pixel, non-finite offsets, and core ranges that start and end inside an output row or
+an (n, g) plane."""
+
+import pytest
+import torch
+from test_sim_kernels import DTYPES, FETCH_RING, SMALL_SOC, _attrs, _check, _inputs
+
+from dcnv3_ascend import sim  # built by setup.py; a missing build must fail, not skip
+
+
+def _ring_plan(a, tensors, soc=SMALL_SOC):
+    plan = sim.plan_forward(*tensors[:3], a, soc=soc)
+    assert plan["tiling"]["fetch_mode"] == FETCH_RING, plan["tiling"]
+    return plan
+
+
+def _input_bytes_read(fstats, tensors):
+    """GM bytes the forward read from the input: all reads less the offsets and masks (read once)."""
+    return fstats["gm_read_bytes"] - sum(t.numel() * t.element_size() for t in tensors[1:3])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_ring_wraps_around_a_tall_plane(dtype):
+    """A 40-row map and a 12-row ring: each core walks 20 output rows of a plane, so its ring slots
+    are reused (rows past the last slot wrap to the first); every input row is still read about once
+    per core and plane instead of once per tile."""
+    a = _attrs(group=4, group_channels=16)
+    n, h, w = 1, 40, 24
+    tensors = _inputs(a, n, h, w, dtype, 2.0, seed=61)
+    t = _ring_plan(a, tensors)["tiling"]
+    assert t["win_rows"] < h and t["win_cols"] == w
+    assert t["units_per_core"] * t["split_unit"] // w > t["win_rows"]  # a core walks more rows than the ring holds
+    fstats, _ = _check(a, n, h, w, dtype, tensors=tensors, soc=SMALL_SOC)
+    input_bytes = tensors[0].numel() * tensors[0].element_size()
+    assert _input_bytes_read(fstats, tensors) <= 1.5 * input_bytes  # 1.25x measured
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_points_leaving_the_ring_take_pair_dmas(dtype):
+    """Offsets of +-20 px on a 30-row map: most points' 2x2 leave the ring and are fetched by the
+    pair DMAs, in the same tiles as the points the ring serves."""
+    a = _attrs(group=4, group_channels=16)
+    tensors = _inputs(a, 1, 30, 34, dtype, 20.0, seed=67)
+    assert _ring_plan(a, tensors)["tiling"]["win_rows"] < 30
+    fstats, _ = _check(a, 1, 30, 34, dtype, tensors=tensors, soc=SMALL_SOC)
+    points = 30 * 34 * 4 * 9
+    assert fstats["dma_count"] > 0.5 * points  # the fallback really ran
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_many_points_on_one_pixel_come_from_the_ring(dtype):
+    """Every sampling point of every position lands on the same 2x2 neighbourhood: all of them are
+    served from the ring (no per-point DMA), and the sums are those of the reference."""
+    a = _attrs(group=4, group_channels=16)
+    n, h, w = 1, 20, 20
+    inp, _, msk, gout = _inputs(a, n, h, w, dtype, 0.0, seed=71)
+    ho, wo = a.output_size(h, w)
+    gen = torch.Generator().manual_seed(73)
+    target = torch.tensor([8.3, 9.6], dtype=torch.float64)  # (x, y) every point samples
+    wo_idx = torch.arange(wo, dtype=torch.float64).view(1, 1, wo, 1, 1)
+    ho_idx = torch.arange(ho, dtype=torch.float64).view(1, ho, 1, 1, 1)
+    taps = torch.tensor([[i - 1, j - 1] for i in range(3) for j in range(3)], dtype=torch.float64)  # kernel_w outer
+    off = torch.empty(n, ho, wo, a.group, 9, 2, dtype=torch.float64)
+    off[..., 0] = target[0] - wo_idx - taps[:, 0]
+    off[..., 1] = target[1] - ho_idx - taps[:, 1]
+    off += (torch.rand(off.shape, generator=gen, dtype=torch.float64) - 0.5) * 0.2
+    tensors = (inp, off.reshape(n, ho, wo, -1).to(dtype), msk, gout)
+    _ring_plan(a, tensors)
+    fstats, _ = _check(a, n, h, w, dtype, tensors=tensors, soc=SMALL_SOC)
+    # the target's rows are inside every output row's ring capacity (12 of 20 rows): only the tiles'
+    # own DMAs (offsets, mask, output, ring rows), no per-point one
+    points = n * ho * wo * a.group * 9
+    assert fstats["dma_count"] < 0.05 * points
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_nonfinite_offsets_in_the_ring(dtype):
+    """NaN, +-Inf and huge offsets among ordinary ones: those samples contribute nothing and do not
+    disturb the ring's placement for the others."""
+    a = _attrs(group=4, group_channels=16)
+    n, h, w = 1, 20, 20
+    inp, off, msk, gout = _inputs(a, n, h, w, dtype, 2.0, seed=79)
+    huge = 1e30 if dtype != torch.float16 else 6e4
+    bad = torch.tensor([float("nan"), float("inf"), float("-inf"), huge, -huge], dtype=torch.float64)
+    flat = off.reshape(-1)
+    flat[::5] = bad.repeat(flat[::5].numel() // bad.numel() + 1)[: flat[::5].numel()].to(dtype)
+    tensors = (inp, off, msk, gout)
+    _ring_plan(a, tensors)
+    _check(a, n, h, w, dtype, tensors=tensors, soc=SMALL_SOC)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_core_ranges_start_inside_rows_and_planes(dtype, stride):
+    """2 images x 3 groups of 21x21 outputs (stride 1 or 2) over 8 cores: ranges begin and end inside
+    output rows and inside (n, g) planes, so a core's ring starts empty mid-plane and its tiles move
+    on to the next plane's rows (ring reset)."""
+    a = _attrs(group=3, group_channels=16, stride=(stride, stride))
+    n, h, w = 2, 21 * stride, 21 * stride
+    tensors = _inputs(a, n, h, w, dtype, 3.0, seed=83 + stride)
+    t = _ring_plan(a, tensors)["tiling"]
+    ho, wo = a.output_size(h, w)
+    plane = ho * wo
+    starts = [c * t["units_per_core"] + min(c, t["units_remainder"]) for c in range(8)]
+    assert any(s % plane and s % wo for s in starts)  # some core starts inside a row of a plane
+    assert any(s // plane != (s + t["units_per_core"]) // plane for s in starts)  # ... and crosses planes
+    _check(a, n, h, w, dtype, tensors=tensors, soc=SMALL_SOC)
