@@ -16,6 +16,8 @@
 #include <limits>
 #include <string>
 
+#include "dcnv3_attr_list.h"
+
 namespace dcnv3 {
 
 // Input positions of OpType Dcnv3 (and the first three of Dcnv3Grad).
@@ -23,34 +25,7 @@ enum InputIndex : int { kInput = 0, kOffset = 1, kMask = 2, kGradOutput = 3 };
 // Output positions of Dcnv3Grad.
 enum GradOutputIndex : int { kGradInput = 0, kGradOffset = 1, kGradMask = 2 };
 
-// The attributes, in the order of npu::dcnv3 and InternImage's DCNv3Function, written down once:
-// X(index, name, kind) with kind Int (int64_t) or Float (float here, double in torch schemas) as
-// the OpDef attribute types. SEP goes between entries (DCNV3_COMMA, or nothing), so the one list
-// expands into the index enum, the names, the fields of Attrs, the kernels' torch parameter
-// lists (python/csrc/dcnv3_args.h) and the aclnn arguments of the NPU adapter. Adding an
-// attribute is a line here and a field of python/dcnv3_ascend/attrs.py, which holds the defaults
-// (the schemas built from each must agree: tests/test_op_fallback.py).
-// clang-format off: one attribute per line
-#define DCNV3_ATTRS(X, SEP)                  \
-  X(kKernelH, kernel_h, Int) SEP             \
-  X(kKernelW, kernel_w, Int) SEP             \
-  X(kStrideH, stride_h, Int) SEP             \
-  X(kStrideW, stride_w, Int) SEP             \
-  X(kPadH, pad_h, Int) SEP                   \
-  X(kPadW, pad_w, Int) SEP                   \
-  X(kDilationH, dilation_h, Int) SEP         \
-  X(kDilationW, dilation_w, Int) SEP         \
-  X(kGroup, group, Int) SEP                  \
-  X(kGroupChannels, group_channels, Int) SEP \
-  X(kOffsetScale, offset_scale, Float) SEP   \
-  X(kIm2colStep, im2col_step, Int) SEP       \
-  X(kRemoveCenter, remove_center, Int)
-// clang-format on
-#define DCNV3_COMMA ,
-#define DCNV3_ATTR_TYPE_Int int64_t
-#define DCNV3_ATTR_TYPE_Float float
-
-// Attribute positions.
+// Attribute positions (the list itself: DCNV3_ATTRS, dcnv3_attr_list.h).
 #define DCNV3_ATTR_INDEX(index, name, kind) index
 enum AttrIndex : int { DCNV3_ATTRS(DCNV3_ATTR_INDEX, DCNV3_COMMA), kAttrCount };
 #undef DCNV3_ATTR_INDEX

@@ -5,15 +5,20 @@
 // layout equals CANN's serialisation and the kernel reads the same bytes either way.
 #pragma once
 
+#include "dcnv3_attr_list.h"
+
+// The attributes become fields of their own type (dcnv3_attr_list.h); offset_scale, the one
+// 4-byte field, gets a 4-byte pad after it so that every later field stays 8-byte aligned.
+#define DCNV3_TILING_ATTR(X, index, name, kind) DCNV3_TILING_ATTR_##kind(X, name)
+#define DCNV3_TILING_ATTR_Int(X, name) X(int64_t, name)
+#define DCNV3_TILING_ATTR_Float(X, name) X(float, name) X(float, name##_pad)
+
 // clang-format off: one line per group of related fields reads better than one field per line
 #define DCNV3_TILING_FIELDS(X)                                                                        \
-  /* problem */                                                                                        \
+  /* problem: sizes, then every attribute in schema order */                                          \
   X(int64_t, batch) X(int64_t, height_in) X(int64_t, width_in) X(int64_t, height_out)                 \
-  X(int64_t, width_out) X(int64_t, group) X(int64_t, group_channels) X(int64_t, points)               \
-  X(int64_t, kernel_h) X(int64_t, kernel_w) X(int64_t, stride_h) X(int64_t, stride_w)                 \
-  X(int64_t, pad_h) X(int64_t, pad_w) X(int64_t, dilation_h) X(int64_t, dilation_w)                   \
-  X(int64_t, remove_center)                                                                            \
-  X(float, offset_scale) X(float, offset_scale_pad) /* the pad keeps the next field 8-byte aligned */ \
+  X(int64_t, width_out) X(int64_t, points)                                                            \
+  DCNV3_ATTRS_WITH(DCNV3_TILING_ATTR, X, )                                                            \
   /* split of the N*Ho*Wo*G pixel-groups (position x group) over the cores: contiguous ranges of */   \
   /* split units (split_unit pixel-groups: G = whole positions, or 1), average + remainder, of the */ \
   /* pixel-groups in order (n, ho, wo, g), or (n, g, ho, wo) when group_major is 1 */                  \

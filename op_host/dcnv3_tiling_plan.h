@@ -140,25 +140,15 @@ inline std::string CheckKernelLimits(const Problem& p, DataType t, const SocInfo
 namespace detail {
 
 inline void FillProblem(const Problem& p, TilingData* d) {
-  const Attrs& a = p.attrs;
   d->batch = p.batch;
   d->height_in = p.height_in;
   d->width_in = p.width_in;
   d->height_out = p.height_out;
   d->width_out = p.width_out;
-  d->group = a.group;
-  d->group_channels = a.group_channels;
   d->points = p.points;
-  d->kernel_h = a.kernel_h;
-  d->kernel_w = a.kernel_w;
-  d->stride_h = a.stride_h;
-  d->stride_w = a.stride_w;
-  d->pad_h = a.pad_h;
-  d->pad_w = a.pad_w;
-  d->dilation_h = a.dilation_h;
-  d->dilation_w = a.dilation_w;
-  d->remove_center = a.remove_center;
-  d->offset_scale = a.offset_scale;
+#define DCNV3_FILL_ATTR(index, name, kind) d->name = p.attrs.name;
+  DCNV3_ATTRS(DCNV3_FILL_ATTR, )
+#undef DCNV3_FILL_ATTR
   d->offset_scale_pad = 0.0f;
 }
 

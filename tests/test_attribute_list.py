@@ -1,6 +1,6 @@
 """The 13 DCNv3 attributes are listed once per language, and the output-size formula exists once.
 
-Python lists them in python/dcnv3_ascend/attrs.py (Dcnv3Attrs), C++ in op_host/dcnv3_contract.h
+Python lists them in python/dcnv3_ascend/attrs.py (Dcnv3Attrs), C++ in op_host/dcnv3_attr_list.h
 (DCNV3_ATTRS); everything else takes a Dcnv3Attrs / dcnv3::Attrs or expands the X-macro. The
 13 positional arguments stay only at the edges listed in EDGES. A "list" is six or more of the
 names in schema order, each within a short distance of the previous one, as parameters,
@@ -28,12 +28,10 @@ MAX_GAP = 120  # characters between two names of one list
 # Files allowed to spell the attributes out, and why.
 EDGES = {
     "python/dcnv3_ascend/attrs.py": "the Python list (Dcnv3Attrs)",
-    "op_host/dcnv3_contract.h": "the C++ list (DCNV3_ATTRS)",
+    "op_host/dcnv3_attr_list.h": "the C++ list (DCNV3_ATTRS)",
     "python/dcnv3_ascend/functions.py": "InternImage's DCNv3Function / dcnv3_core_pytorch signatures",
     "python/dcnv3_ascend/compat.py": "InternImage's DCNv3 extension signatures",
-    "op_host/dcnv3_tiling_fields.h": "the TilingData layout, the kernels' binary view of the problem",
-    "op_kernel/dcnv3_tiles.h": "the kernels' copy out of that TilingData",
-    "op_host/dcnv3_tiling_plan.h": "fills that TilingData from dcnv3::Attrs",
+    "op_kernel/dcnv3_tiles.h": "kernels read TilingData fields by name; CANN builds them apart from op_host",
     "python/dcnv3_ascend/verify.py": "its report table, with a column per attribute (h/w paired)",
 }
 

@@ -1,6 +1,6 @@
 """The 13 DCNv3 attributes as one value, in the order of npu::dcnv3's schema: their names,
 order, types and defaults are written down here once for the Python side (the C++ side has
-DCNV3_ATTRS in op_host/dcnv3_contract.h, which this mirrors). So is the output-size formula.
+DCNV3_ATTRS in op_host/dcnv3_attr_list.h, which this mirrors). So is the output-size formula.
 
 Python code takes a Dcnv3Attrs (the reference, the fallback and its argument checks, the
 simulator, verify, bench, ONNX export) and splats `attrs.args()` where it calls the op. The 13
