@@ -104,10 +104,10 @@ inline WindowDims WindowFor(const Problem& p, int64_t tile_positions, bool full_
 
 inline dcnv3_ub::UbLayout LayoutFor(const Problem& p, DataType t, int64_t tile_positions, int64_t tile_groups,
                                     bool backward, WindowDims win, bool ring = false) {
-  return dcnv3_ub::MakeUbLayout(static_cast<uint32_t>(DtypeBytes(t)), static_cast<uint32_t>(p.points),
-                                static_cast<uint32_t>(tile_positions), static_cast<uint32_t>(tile_groups),
-                                static_cast<uint32_t>(ChannelsPad(p.attrs.group_channels, t)), backward,
-                                dcnv3_ub::WindowPixelGroups(win.rows, win.cols, tile_groups, ring));
+  return dcnv3_ub::MakeUbLayout(
+      static_cast<uint32_t>(DtypeBytes(t)), static_cast<uint32_t>(p.points), static_cast<uint32_t>(tile_positions),
+      static_cast<uint32_t>(tile_groups), static_cast<uint32_t>(ChannelsPad(p.attrs.group_channels, t)), backward,
+      dcnv3_ub::WindowPixelGroups(win.rows, win.cols, tile_groups, ring), static_cast<uint32_t>(p.width_out));
 }
 
 // Limits of this kernel design beyond the op's contract. "" when the problem is supported, else a
@@ -258,24 +258,31 @@ inline double CoreCycles(const Problem& p, DataType t, const TileShape& s, int64
 }
 
 // Cycles of the core owning pixel-groups [a, b) in group-major order: runs of up to
-// s.positions positions of one output row, one group each (TileCursor::NextOfGroup).
+// s.positions positions of one plane, one group each, that end with their output row unless they
+// start at column 0 (TileCursor::NextOfGroup).
 // A ring loads its whole capacity where the core starts a plane (or starts), then stride_h rows
-// per output row (the kernel loads only the rows its points reach; the model charges these).
+// per output row it moves down (the kernel loads only the rows its points reach; the model
+// charges these); a ring that holds the whole plane loads nothing more.
 inline double CoreCyclesGroupMajor(const Problem& p, DataType t, const TileShape& s, int64_t a, int64_t b) {
   const double ring_row_bytes =
       static_cast<double>(p.width_in * ChannelsPad(p.attrs.group_channels, t) * DtypeBytes(t));
+  const int64_t plane = p.height_out * p.width_out;
+  const bool whole_plane = s.win.rows == p.height_in;
   double total = 0;
-  int64_t last_row = -1;  // (n * G + g) * Ho + ho of the previous tile
+  int64_t last_row = -1;  // (n * G + g) * Ho + ho of the previous tile's last position
   for (int64_t q = a; q < b;) {
-    const int64_t npos = std::min({p.width_out - q % p.width_out, s.positions, b - q});
+    const int64_t wo = q % p.width_out, left = wo == 0 ? plane - q % plane : p.width_out - wo;
+    const int64_t npos = std::min({left, s.positions, b - q});
     total += TileCycles(p, t, s, npos, 1);
-    const int64_t row = q / p.width_out;
-    if (s.ring && row != last_row) {
-      const bool next_row = last_row >= 0 && row == last_row + 1 && row % p.height_out != 0;
-      const int64_t rows = next_row ? std::min(p.attrs.stride_h, s.win.rows) : s.win.rows;
+    const int64_t row = q / p.width_out, end_row = (q + npos - 1) / p.width_out;
+    const bool same_plane = last_row >= 0 && row / p.height_out == last_row / p.height_out;
+    if (s.ring && !same_plane) {
+      total += kDmaCycles + static_cast<double>(s.win.rows) * ring_row_bytes / kBytesPerCycle;
+    } else if (s.ring && !whole_plane && end_row > last_row) {
+      const int64_t rows = std::min(p.attrs.stride_h * (end_row - last_row), s.win.rows);
       total += kDmaCycles + static_cast<double>(rows) * ring_row_bytes / kBytesPerCycle;
     }
-    last_row = row;
+    last_row = std::max(last_row, end_row);
     q += npos;
   }
   return total;
@@ -306,7 +313,7 @@ inline bool ChooseTile(const Problem& p, DataType t, bool backward, int64_t budg
   const bool window_ok = 8 * ChannelsPad(p.attrs.group_channels, t) * DtypeBytes(t) / 32 <= 255;
   const int64_t core_pgs = (d.units_per_core + (d.units_remainder ? 1 : 0)) * d.split_unit;
   const int64_t max_groups = d.group_major ? 1 : p.attrs.group;  // group-major tiles hold one group
-  const int64_t max_positions = std::max<int64_t>(1, std::min(p.width_out, (core_pgs + max_groups - 1) / max_groups));
+  const int64_t row_positions = std::max<int64_t>(1, std::min(p.width_out, (core_pgs + max_groups - 1) / max_groups));
   double best_cycles = 0;
   bool found = false;
   for (const bool window : {true, false}) {
@@ -327,6 +334,11 @@ inline bool ChooseTile(const Problem& p, DataType t, bool backward, int64_t budg
       for (const int kind : {0, 1, 2}) {
         const bool allowed = kind == 0 || (window && (kind == 1 ? backward : !backward && d.group_major));
         if (!allowed || !fits(1, groups, kind)) continue;
+        // A ring that holds the whole plane serves tiles of several output rows (the kernel's
+        // tables place position i at row i / Wo, column i % Wo): up to the core's share of a plane.
+        const bool rows_ok = kind == 2 && shape(1, groups, kind).win.rows == p.height_in;
+        const int64_t max_positions =
+            rows_ok ? std::max<int64_t>(1, std::min(p.height_out * p.width_out, core_pgs)) : row_positions;
         int64_t lo = 1, hi = max_positions;
         while (lo < hi) {  // most positions that fit
           const int64_t mid = (lo + hi + 1) / 2;
@@ -335,17 +347,20 @@ inline bool ChooseTile(const Problem& p, DataType t, bool backward, int64_t budg
           else
             hi = mid - 1;
         }
+        auto consider = [&](int64_t n) {
+          const double cycles = PlanCycles(p, t, shape(n, groups, kind), d, cores);
+          if (!found || cycles < best_cycles) {
+            best_cycles = cycles;
+            found = true;
+            *best = shape(n, groups, kind);
+          }
+        };
+        for (int64_t rows = 2; rows * p.width_out <= lo; ++rows) consider(rows * p.width_out);  // whole rows
         for (int64_t pieces = 1; pieces <= p.width_out; ++pieces) {
           const int64_t positions = (p.width_out + pieces - 1) / pieces;  // cuts a row into `pieces`
           if (positions > lo) continue;
-          for (const int64_t n : {positions, lo}) {
-            const double cycles = PlanCycles(p, t, shape(n, groups, kind), d, cores);
-            if (!found || cycles < best_cycles) {
-              best_cycles = cycles;
-              found = true;
-              *best = shape(n, groups, kind);
-            }
-          }
+          consider(positions);
+          consider(lo);
           if (positions < lo) break;  // smaller counts only add tiles
         }
       }
@@ -356,15 +371,19 @@ inline bool ChooseTile(const Problem& p, DataType t, bool backward, int64_t budg
   return found;
 }
 
-// The work split in one order: group-major in contiguous pixel-groups; position-major in whole
-// positions when that is balanced to kPositionSplitImbalance, else in pixel-groups.
-inline uint32_t Split(const Problem& p, int64_t cores, bool group_major, TilingData* d) {
+// The work split in one order: position-major in whole positions when that is balanced to
+// kPositionSplitImbalance, else in pixel-groups; group-major in pixel-groups, or (whole_rows) in
+// output rows of one group when that is balanced as well (false if it is not), so that every
+// core starts at column 0 and its tiles may span several rows (TileCursor::NextOfGroup).
+inline bool Split(const Problem& p, int64_t cores, bool group_major, bool whole_rows, TilingData* d, uint32_t* used) {
   const int64_t positions = p.batch * p.height_out * p.width_out;
-  const bool whole = !group_major && positions >= cores &&
-                     (positions + cores - 1) / cores <= kPositionSplitImbalance * positions / cores;
+  const int64_t units = !group_major ? positions : whole_rows ? positions / p.width_out * p.attrs.group : 0;
+  const bool whole = units >= cores && (units + cores - 1) / cores <= kPositionSplitImbalance * units / cores;
+  if (whole_rows && !whole) return false;
   d->group_major = group_major ? 1 : 0;
-  d->split_unit = whole ? p.attrs.group : 1;
-  return SplitEvenly(whole ? positions : positions * p.attrs.group, cores, &d->units_per_core, &d->units_remainder);
+  d->split_unit = !whole ? 1 : group_major ? p.width_out : p.attrs.group;
+  *used = SplitEvenly(whole ? units : positions * p.attrs.group, cores, &d->units_per_core, &d->units_remainder);
+  return true;
 }
 
 inline TilingPlan Plan(const Problem& p, DataType t, const SocInfo& soc, bool backward) {
@@ -379,17 +398,19 @@ inline TilingPlan Plan(const Problem& p, DataType t, const SocInfo& soc, bool ba
   const int64_t budget = soc.ub_bytes - kUbReserveBytes;
   TileShape shape{1, 1, WindowDims{}, backward};  // CheckKernelLimits rejects problems where nothing fits
   double cycles = 0;
-  plan.block_dim = Split(p, soc.vector_core_num, false, &d);
+  Split(p, soc.vector_core_num, false, false, &d, &plan.block_dim);
   ChooseTile(p, t, backward, budget, d, plan.block_dim, &shape, &cycles);
-  if (p.attrs.group > 1) {
+  for (const bool whole_rows : {false, true}) {
     TilingData g = d;
     TileShape g_shape{1, 1, WindowDims{}, backward};
     double g_cycles = 0;
-    const uint32_t g_cores = Split(p, soc.vector_core_num, true, &g);
-    if (ChooseTile(p, t, backward, budget, g, g_cores, &g_shape, &g_cycles) && g_shape.win.rows > 0 &&
+    uint32_t g_cores = 0;
+    if (p.attrs.group > 1 && Split(p, soc.vector_core_num, true, whole_rows, &g, &g_cores) &&
+        ChooseTile(p, t, backward, budget, g, g_cores, &g_shape, &g_cycles) && g_shape.win.rows > 0 &&
         g_cycles < cycles) {
       d = g;
       shape = g_shape;
+      cycles = g_cycles;
       plan.block_dim = g_cores;
     }
   }
