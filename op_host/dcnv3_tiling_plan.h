@@ -3,17 +3,22 @@
 //
 // Work split: the N*Ho*Wo*G pixel-groups (output position x group), flattened, are cut into
 // block_dim contiguous ranges, average + remainder. Order (n, g, ho, wo), "group-major", when its
-// tiles get an input window and the cycle model below finds it cheaper (InternImage's 14x14 to
-// 56x56 layers): a core walks long runs of one group's positions, row after row, and neighbouring
-// tiles share window columns (on small maps whole planes). Otherwise order (n, ho, wo, g), in whole positions when that
-// is balanced to kPositionSplitImbalance, else in single pixel-groups (fewer positions than cores,
-// e.g. 7x7 maps: no core idles while there is a pixel-group for it). Either way each
+// tiles get an input window and the cycle model below finds it cheaper (every InternImage layer,
+// 7x7 to 56x56): a core walks long runs of one group's positions, row after row, and its tiles share
+// the ring of input rows (forward) or window columns (backward); in pixel-groups, or in whole output
+// rows of one group when that is balanced to kPositionSplitImbalance and the model finds it
+// cheaper (every core then starts at column 0, so its tiles can span rows). Otherwise order
+// (n, ho, wo, g), in whole positions when that is balanced to kPositionSplitImbalance, else in
+// single pixel-groups (no core idles while there is a pixel-group for it). Either way each
 // pixel-group's grad_offset / grad_mask belongs to exactly one core.
 // Tiles: a core walks its range in rectangles of up to tile_positions positions of one output row
-// x tile_groups groups (1 in group-major order; op_kernel/dcnv3_tiles.h, TileCursor). The shape is
-// the one whose busiest core is cheapest in a rough cycle model (PlanCycles) among those whose UB
-// layout (op_kernel/dcnv3_ub_layout.h, the code the kernel carves its UB with) fits the UB minus a
-// reserve.
+// x tile_groups groups (1 in group-major order; op_kernel/dcnv3_tiles.h, TileCursor); where the
+// forward's ring holds the whole (n, g) plane (H <= its capacity: InternImage's 7x7 maps) a tile may
+// run over several output rows of its plane. The shape is the one whose busiest core is cheapest in
+// a rough cycle model (PlanCycles) among those whose UB layout (op_kernel/dcnv3_ub_layout.h, the
+// code the kernel carves its UB with) fits the UB minus a reserve. The model only ranks candidates;
+// sim.report's per-pipe estimate (python/dcnv3_ascend/sim/cost_model.py) is the check: on every
+// InternImage-T/B layer the shapes this picks estimate faster than the previous choice.
 // Corner fetch: window mode when a tile with its input window capacity (nominal sampling area plus
 // kWindowMargin pixels, see WindowFor) fits, else one pair DMA per row per point. The kernel loads
 // only the part of the capacity its points' 2x2 neighbourhoods reach. The backward may instead
@@ -392,9 +397,10 @@ inline TilingPlan Plan(const Problem& p, DataType t, const SocInfo& soc, bool ba
   FillProblem(p, &d);
   // Both orders, each with its cheapest tile; group-major (a core walks long runs of one group's
   // positions, so its windows share columns, on small maps whole planes) when its tiles get an
-  // input window and the model finds it cheaper. It wins on InternImage's 14x14 to 56x56 layers;
-  // on 7x7 maps the forward keeps position-major tiles of 16-19 groups (fewer tiles: the fixed
-  // vector work per tile outweighs the window loads there).
+  // input window and the model finds it cheaper, split in pixel-groups or in whole output rows,
+  // whichever the model finds cheaper. Group-major wins on every InternImage layer; on 7x7 maps
+  // only since the forward's tiles may span several output rows (one 7-position row per tile paid
+  // the fixed vector work of a tile per 63 points, and the model kept position-major tiles).
   const int64_t budget = soc.ub_bytes - kUbReserveBytes;
   TileShape shape{1, 1, WindowDims{}, backward};  // CheckKernelLimits rejects problems where nothing fits
   double cycles = 0;
