@@ -145,3 +145,24 @@ def test_internimage_7x7_layers_read_near_the_minimum(dtype):
         fwd, _, _ = report.run_case(cases[name], dtype, "Ascend910B3")
         assert fwd.x_min <= 3.0, (name, fwd.x_min)
         assert fwd.dma_per_point <= 0.037, (name, fwd.dma_per_point)
+
+
+@pytest.mark.parametrize(
+    "attrs, size",
+    [
+        (dict(stride=(2, 2)), (11, 11)),
+        (dict(remove_center=1), (12, 9)),
+        (dict(stride=(2, 1), remove_center=1), (9, 10)),
+    ],
+    ids=["stride2", "remove_center", "stride2x1_remove_center"],
+)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_tiles_of_several_rows_with_strides_and_no_centre(dtype, attrs, size):
+    """The per-point tables of tiles that span output rows (row i / Wo times stride_h, column i % Wo
+    times stride_w, the tap of each point with the centre skipped) against the reference."""
+    a = _attrs(group=6, group_channels=16, **attrs)
+    h, w = size
+    tensors = _inputs(a, 1, h, w, dtype, 2.0, seed=97)
+    t = _ring_plan(a, tensors)["tiling"]
+    assert t["win_rows"] == h and t["tile_positions"] > t["width_out"]
+    _check(a, 1, h, w, dtype, tensors=tensors, soc=SMALL_SOC)
