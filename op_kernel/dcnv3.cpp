@@ -68,7 +68,8 @@
 // 12-row fp16 ring, and whole-row ranges, which the plan's model prefers, are 7 % uneven there).
 // Not fixed: position-major window tiles of 6 positions x 4 groups estimate 50.9 us at T-stage1
 // fp16 but read 9.0x the minimum (issue 9's target is 3x); 21- and 24-position ring tiles fit but
-// estimate 57.8 and 59.8 us (fewer, longer tiles do not pay for the partial last tile of a row).
+// estimate 57.8 and 59.8 us (still 3 tiles per 56-wide row, and the vector work runs over each
+// tile's full capacity).
 //
 // Rejected:
 // - On 7x7 maps, one output row (7 positions, 63 points) per group-major tile: far less GM, but the
