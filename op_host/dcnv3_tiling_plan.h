@@ -3,17 +3,22 @@
 //
 // Work split: the N*Ho*Wo*G pixel-groups (output position x group), flattened, are cut into
 // block_dim contiguous ranges, average + remainder. Order (n, g, ho, wo), "group-major", when its
-// tiles get an input window and the cycle model below finds it cheaper (InternImage's 14x14 to
-// 56x56 layers): a core walks long runs of one group's positions, row after row, and neighbouring
-// tiles share window columns (on small maps whole planes). Otherwise order (n, ho, wo, g), in whole positions when that
-// is balanced to kPositionSplitImbalance, else in single pixel-groups (fewer positions than cores,
-// e.g. 7x7 maps: no core idles while there is a pixel-group for it). Either way each
+// tiles get an input window and the cycle model below finds it cheaper (every InternImage layer,
+// 7x7 to 56x56): a core walks long runs of one group's positions, row after row, and its tiles share
+// the ring of input rows (forward) or window columns (backward); in pixel-groups, or in whole output
+// rows of one group when that is balanced to kPositionSplitImbalance and the model finds it
+// cheaper (every core then starts at column 0, so its tiles can span rows). Otherwise order
+// (n, ho, wo, g), in whole positions when that is balanced to kPositionSplitImbalance, else in
+// single pixel-groups (no core idles while there is a pixel-group for it). Either way each
 // pixel-group's grad_offset / grad_mask belongs to exactly one core.
 // Tiles: a core walks its range in rectangles of up to tile_positions positions of one output row
-// x tile_groups groups (1 in group-major order; op_kernel/dcnv3_tiles.h, TileCursor). The shape is
-// the one whose busiest core is cheapest in a rough cycle model (PlanCycles) among those whose UB
-// layout (op_kernel/dcnv3_ub_layout.h, the code the kernel carves its UB with) fits the UB minus a
-// reserve.
+// x tile_groups groups (1 in group-major order; op_kernel/dcnv3_tiles.h, TileCursor); where the
+// forward's ring holds the whole (n, g) plane (H <= its capacity: InternImage's 7x7 maps) a tile may
+// run over several output rows of its plane. The shape is the one whose busiest core is cheapest in
+// a rough cycle model (PlanCycles) among those whose UB layout (op_kernel/dcnv3_ub_layout.h, the
+// code the kernel carves its UB with) fits the UB minus a reserve. The model only ranks candidates;
+// sim.report's per-pipe estimate (python/dcnv3_ascend/sim/cost_model.py) is the check: on every
+// InternImage-T/B layer the shapes this picks estimate faster than the previous choice.
 // Corner fetch: window mode when a tile with its input window capacity (nominal sampling area plus
 // kWindowMargin pixels, see WindowFor) fits, else one pair DMA per row per point. The kernel loads
 // only the part of the capacity its points' 2x2 neighbourhoods reach. The backward may instead
@@ -104,10 +109,10 @@ inline WindowDims WindowFor(const Problem& p, int64_t tile_positions, bool full_
 
 inline dcnv3_ub::UbLayout LayoutFor(const Problem& p, DataType t, int64_t tile_positions, int64_t tile_groups,
                                     bool backward, WindowDims win, bool ring = false) {
-  return dcnv3_ub::MakeUbLayout(static_cast<uint32_t>(DtypeBytes(t)), static_cast<uint32_t>(p.points),
-                                static_cast<uint32_t>(tile_positions), static_cast<uint32_t>(tile_groups),
-                                static_cast<uint32_t>(ChannelsPad(p.attrs.group_channels, t)), backward,
-                                dcnv3_ub::WindowPixelGroups(win.rows, win.cols, tile_groups, ring));
+  return dcnv3_ub::MakeUbLayout(
+      static_cast<uint32_t>(DtypeBytes(t)), static_cast<uint32_t>(p.points), static_cast<uint32_t>(tile_positions),
+      static_cast<uint32_t>(tile_groups), static_cast<uint32_t>(ChannelsPad(p.attrs.group_channels, t)), backward,
+      dcnv3_ub::WindowPixelGroups(win.rows, win.cols, tile_groups, ring), static_cast<uint32_t>(p.width_out));
 }
 
 // Limits of this kernel design beyond the op's contract. "" when the problem is supported, else a
@@ -248,24 +253,31 @@ inline double CoreCycles(const Problem& p, DataType t, const TileShape& s, int64
 }
 
 // Cycles of the core owning pixel-groups [a, b) in group-major order: runs of up to
-// s.positions positions of one output row, one group each (TileCursor::NextOfGroup).
+// s.positions positions of one plane, one group each, that end with their output row unless they
+// start at column 0 (TileCursor::NextOfGroup).
 // A ring loads its whole capacity where the core starts a plane (or starts), then stride_h rows
-// per output row (the kernel loads only the rows its points reach; the model charges these).
+// per output row it moves down (the kernel loads only the rows its points reach; the model
+// charges these); a ring that holds the whole plane loads nothing more.
 inline double CoreCyclesGroupMajor(const Problem& p, DataType t, const TileShape& s, int64_t a, int64_t b) {
   const double ring_row_bytes =
       static_cast<double>(p.width_in * ChannelsPad(p.attrs.group_channels, t) * DtypeBytes(t));
+  const int64_t plane = p.height_out * p.width_out;
+  const bool whole_plane = s.win.rows == p.height_in;
   double total = 0;
-  int64_t last_row = -1;  // (n * G + g) * Ho + ho of the previous tile
+  int64_t last_row = -1;  // (n * G + g) * Ho + ho of the previous tile's last position
   for (int64_t q = a; q < b;) {
-    const int64_t npos = std::min({p.width_out - q % p.width_out, s.positions, b - q});
+    const int64_t wo = q % p.width_out, left = wo == 0 ? plane - q % plane : p.width_out - wo;
+    const int64_t npos = std::min({left, s.positions, b - q});
     total += TileCycles(p, t, s, npos, 1);
-    const int64_t row = q / p.width_out;
-    if (s.ring && row != last_row) {
-      const bool next_row = last_row >= 0 && row == last_row + 1 && row % p.height_out != 0;
-      const int64_t rows = next_row ? std::min(p.attrs.stride_h, s.win.rows) : s.win.rows;
+    const int64_t row = q / p.width_out, end_row = (q + npos - 1) / p.width_out;
+    const bool same_plane = last_row >= 0 && row / p.height_out == last_row / p.height_out;
+    if (s.ring && !same_plane) {
+      total += kDmaCycles + static_cast<double>(s.win.rows) * ring_row_bytes / kBytesPerCycle;
+    } else if (s.ring && !whole_plane && end_row > last_row) {
+      const int64_t rows = std::min(p.attrs.stride_h * (end_row - last_row), s.win.rows);
       total += kDmaCycles + static_cast<double>(rows) * ring_row_bytes / kBytesPerCycle;
     }
-    last_row = row;
+    last_row = std::max(last_row, end_row);
     q += npos;
   }
   return total;
@@ -296,7 +308,7 @@ inline bool ChooseTile(const Problem& p, DataType t, bool backward, int64_t budg
   const bool window_ok = 8 * ChannelsPad(p.attrs.group_channels, t) * DtypeBytes(t) / 32 <= 255;
   const int64_t core_pgs = (d.units_per_core + (d.units_remainder ? 1 : 0)) * d.split_unit;
   const int64_t max_groups = d.group_major ? 1 : p.attrs.group;  // group-major tiles hold one group
-  const int64_t max_positions = std::max<int64_t>(1, std::min(p.width_out, (core_pgs + max_groups - 1) / max_groups));
+  const int64_t row_positions = std::max<int64_t>(1, std::min(p.width_out, (core_pgs + max_groups - 1) / max_groups));
   double best_cycles = 0;
   bool found = false;
   for (const bool window : {true, false}) {
@@ -317,6 +329,11 @@ inline bool ChooseTile(const Problem& p, DataType t, bool backward, int64_t budg
       for (const int kind : {0, 1, 2}) {
         const bool allowed = kind == 0 || (window && (kind == 1 ? backward : !backward && d.group_major));
         if (!allowed || !fits(1, groups, kind)) continue;
+        // A ring that holds the whole plane serves tiles of several output rows (the kernel's
+        // tables place position i at row i / Wo, column i % Wo): up to the core's share of a plane.
+        const bool rows_ok = kind == 2 && shape(1, groups, kind).win.rows == p.height_in;
+        const int64_t max_positions =
+            rows_ok ? std::max<int64_t>(1, std::min(p.height_out * p.width_out, core_pgs)) : row_positions;
         int64_t lo = 1, hi = max_positions;
         while (lo < hi) {  // most positions that fit
           const int64_t mid = (lo + hi + 1) / 2;
@@ -325,17 +342,20 @@ inline bool ChooseTile(const Problem& p, DataType t, bool backward, int64_t budg
           else
             hi = mid - 1;
         }
+        auto consider = [&](int64_t n) {
+          const double cycles = PlanCycles(p, t, shape(n, groups, kind), d, cores);
+          if (!found || cycles < best_cycles) {
+            best_cycles = cycles;
+            found = true;
+            *best = shape(n, groups, kind);
+          }
+        };
+        for (int64_t rows = 2; rows * p.width_out <= lo; ++rows) consider(rows * p.width_out);  // whole rows
         for (int64_t pieces = 1; pieces <= p.width_out; ++pieces) {
           const int64_t positions = (p.width_out + pieces - 1) / pieces;  // cuts a row into `pieces`
           if (positions > lo) continue;
-          for (const int64_t n : {positions, lo}) {
-            const double cycles = PlanCycles(p, t, shape(n, groups, kind), d, cores);
-            if (!found || cycles < best_cycles) {
-              best_cycles = cycles;
-              found = true;
-              *best = shape(n, groups, kind);
-            }
-          }
+          consider(positions);
+          consider(lo);
           if (positions < lo) break;  // smaller counts only add tiles
         }
       }
@@ -346,15 +366,19 @@ inline bool ChooseTile(const Problem& p, DataType t, bool backward, int64_t budg
   return found;
 }
 
-// The work split in one order: group-major in contiguous pixel-groups; position-major in whole
-// positions when that is balanced to kPositionSplitImbalance, else in pixel-groups.
-inline uint32_t Split(const Problem& p, int64_t cores, bool group_major, TilingData* d) {
+// The work split in one order: position-major in whole positions when that is balanced to
+// kPositionSplitImbalance, else in pixel-groups; group-major in pixel-groups, or (whole_rows) in
+// output rows of one group when that is balanced as well (false if it is not), so that every
+// core starts at column 0 and its tiles may span several rows (TileCursor::NextOfGroup).
+inline bool Split(const Problem& p, int64_t cores, bool group_major, bool whole_rows, TilingData* d, uint32_t* used) {
   const int64_t positions = p.batch * p.height_out * p.width_out;
-  const bool whole = !group_major && positions >= cores &&
-                     (positions + cores - 1) / cores <= kPositionSplitImbalance * positions / cores;
+  const int64_t units = !group_major ? positions : whole_rows ? positions / p.width_out * p.attrs.group : 0;
+  const bool whole = units >= cores && (units + cores - 1) / cores <= kPositionSplitImbalance * units / cores;
+  if (whole_rows && !whole) return false;
   d->group_major = group_major ? 1 : 0;
-  d->split_unit = whole ? p.attrs.group : 1;
-  return SplitEvenly(whole ? positions : positions * p.attrs.group, cores, &d->units_per_core, &d->units_remainder);
+  d->split_unit = !whole ? 1 : group_major ? p.width_out : p.attrs.group;
+  *used = SplitEvenly(whole ? units : positions * p.attrs.group, cores, &d->units_per_core, &d->units_remainder);
+  return true;
 }
 
 inline TilingPlan Plan(const Problem& p, DataType t, const SocInfo& soc, bool backward) {
@@ -363,23 +387,26 @@ inline TilingPlan Plan(const Problem& p, DataType t, const SocInfo& soc, bool ba
   FillProblem(p, &d);
   // Both orders, each with its cheapest tile; group-major (a core walks long runs of one group's
   // positions, so its windows share columns, on small maps whole planes) when its tiles get an
-  // input window and the model finds it cheaper. It wins on InternImage's 14x14 to 56x56 layers;
-  // on 7x7 maps the forward keeps position-major tiles of 16-19 groups (fewer tiles: the fixed
-  // vector work per tile outweighs the window loads there).
+  // input window and the model finds it cheaper, split in pixel-groups or in whole output rows,
+  // whichever the model finds cheaper. Group-major wins on every InternImage layer; on 7x7 maps
+  // only since the forward's tiles may span several output rows (one 7-position row per tile paid
+  // the fixed vector work of a tile per 63 points, and the model kept position-major tiles).
   const int64_t budget = soc.ub_bytes - kUbReserveBytes;
   TileShape shape{1, 1, WindowDims{}, backward};  // CheckKernelLimits rejects problems where nothing fits
   double cycles = 0;
-  plan.block_dim = Split(p, soc.vector_core_num, false, &d);
+  Split(p, soc.vector_core_num, false, false, &d, &plan.block_dim);
   ChooseTile(p, t, backward, budget, d, plan.block_dim, &shape, &cycles);
-  if (p.attrs.group > 1) {
+  for (const bool whole_rows : {false, true}) {
     TilingData g = d;
     TileShape g_shape{1, 1, WindowDims{}, backward};
     double g_cycles = 0;
-    const uint32_t g_cores = Split(p, soc.vector_core_num, true, &g);
-    if (ChooseTile(p, t, backward, budget, g, g_cores, &g_shape, &g_cycles) && g_shape.win.rows > 0 &&
+    uint32_t g_cores = 0;
+    if (p.attrs.group > 1 && Split(p, soc.vector_core_num, true, whole_rows, &g, &g_cores) &&
+        ChooseTile(p, t, backward, budget, g, g_cores, &g_shape, &g_cycles) && g_shape.win.rows > 0 &&
         g_cycles < cycles) {
       d = g;
       shape = g_shape;
+      cycles = g_cycles;
       plan.block_dim = g_cores;
     }
   }

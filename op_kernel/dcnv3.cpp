@@ -2,14 +2,20 @@
 //
 // Tiling (host: op_host/dcnv3_tiling_plan.h). The N*Ho*Wo*G pixel-groups (output position x
 // group) are split into block_dim contiguous ranges, average + remainder. Where the host's tile
-// model finds it cheaper (window layers, e.g. InternImage's 14x14 to 56x56 ones) they are taken
-// in (n, g, ho, wo) order and a core walks its range in tiles of up to tile_positions positions of
-// one output row, one group; otherwise in (n, ho, wo, g) order, in whole positions when that is balanced to 10 % and in
-// single pixel-groups otherwise, in rectangles of positions x tile_groups groups (dcnv3_tiles.h). The tile size is
-// chosen by the host as the cheapest for the busiest core in a rough cycle model among those whose UB layout
-// (dcnv3_ub_layout.h, shared with the host) fits. The tile loop is shared with the backward
-// (dcnv3_tile_loop.h).
+// model finds it cheaper (every InternImage layer, 7x7 to 56x56) they are taken in (n, g, ho, wo)
+// order, in whole output rows of one group when that is balanced to 10 % (InternImage: 5-10 rows
+// per core), and a core walks its range in tiles of up to tile_positions positions of one group:
+// of one output row, or, where the ring below holds the whole (n, g) plane (7x7 maps), of several
+// rows from column 0 (dcnv3_tiles.h, NextOfGroup). Otherwise in (n, ho, wo, g) order, in whole
+// positions when that is balanced to 10 % and in single pixel-groups otherwise, in rectangles of
+// positions x tile_groups groups. The tile size is chosen by the host as the cheapest for the busiest
+// core in a rough cycle model among those whose UB layout (dcnv3_ub_layout.h, shared with the host)
+// fits. The tile loop is shared with the backward (dcnv3_tile_loop.h).
 //
+// Once per core (Sampler::Init): the per-point tables (Gather offsets of each point's offset and
+// mask, tap, output column and row within the tile) from an index sequence by ~40 vector
+// instructions; stored by the scalar unit (7 UB stores per point of tile capacity) they were the
+// busiest pipe of a 7x7 layer with whole-plane tiles.
 // Per tile (dcnv3_sampler.h):
 //   1. MTE2: the tile's offsets and mask (one strided DMA each).
 //   2. V: Gather de-interleaves (x, y) and orders points point-major; sampling locations,
@@ -19,14 +25,15 @@
 //      inside the image and borders need no branch (weights of out-of-range corners are 0).
 //      ~10 more instructions (Select, then Min folds in repeat form) reduce the valid points'
 //      neighbourhoods to their bounding box.
-//   3. S+MTE2, ring mode (kFetchRing: group-major tiles of one group, the plan's choice on
-//      InternImage's 14x14 to 56x56 layers; dcnv3_ring.h): the input ring holds whole image rows of
-//      the tile's (n, g) plane, row r in slot r % win_rows, plus a copy of slot 0 after the last
-//      slot (so a point's second row is always the next slot and the vector code wraps only the
-//      first). The scalar unit reads the box, cuts it to the ring capacity placed on the output
-//      row's nominal area, and loads only the rows the ring does not hold yet (one DMA per run of
-//      slots): about stride_h new rows per output row, whole rows per core and plane at its start.
-//      The ring is never zeroed or reloaded for the next tile; a new plane starts it afresh.
+//   3. S+MTE2, ring mode (kFetchRing: group-major tiles of one group, the plan's choice on every
+//      InternImage layer; dcnv3_ring.h): the input ring holds whole image rows of the tile's (n, g)
+//      plane, row r in slot r % win_rows, plus a copy of slot 0 after the last slot (so a point's
+//      second row is always the next slot and the vector code wraps only the first). The scalar
+//      unit reads the box, cuts it to the ring capacity placed on the tile's nominal rows, and loads
+//      only the rows the ring does not hold yet (one DMA per run of slots): about stride_h new rows
+//      per output row, whole rows per core and plane at its start; on maps no taller than the
+//      capacity (7x7: 7 of 12 rows) the whole plane, once per core and plane. The ring is never
+//      zeroed or reloaded for the next tile; a new plane starts it afresh.
 //   3. S+MTE2, window mode (other layers): the scalar unit reads the box (32 values) and loads the
 //      tile's input window: the box, for the tile's groups, cut to the window capacity (nominal sampling area + 4 px
 //      margin, the UB the host reserved) around the nominal area when larger; none when no sample
@@ -47,21 +54,37 @@
 //   7. MTE3: one DataCopyPad stores the tile (one per position when channels need padding), from
 //      one of two output buffers, so the store overlaps the next tile's work.
 // DMAs: 3 per tile + the ring rows it loads (window mode: 1 or window rows), + 2 per point outside
-// the ring / window. InternImage-T/B layers, offsets randn * 2 px, fp32 (python -m
-// dcnv3_ascend.sim.report): 0.03-0.04 DMAs per sampled point (window tiles: 0.03-0.08); GM traffic
-// 1.34-1.70x the op's minimum on the ring layers (14x14 to 56x56; window tiles: 3.6-4.5x, the rows
-// of the next output row read again), 13.7x on the position-major 7x7 ones, which keep the window
-// (the tile model estimates group-major tiles slower there). fp16/bf16 the same ratios.
-// Bound (estimate, sim.report's cost model, not measured): the vector pipe on every layer, ~6.2-9.9
-// vector repeats and 0.55-1.25 PipeBarriers per point (the per-slot Brcb/Mul/Add passes over the
-// corner data); the ring's wrap costs 3 vector instructions per tile, paid back by dropping the
-// group table of one-group tiles. fp32 estimates equal or 1 % below the window design's on every
-// layer; fp16/bf16 stage-1 forwards +8-12 % (the host's rough tile model picks 19-position ring
-// tiles there; to fix in its model). On 7x7 maps group-major tiles (one 7-position row of one
-// group) would cut GM to 2.7x but raise the estimate ~1.5x (more tiles, each with its fixed vector
-// work), so the plan keeps position-major tiles there.
+// the ring / window. InternImage-T/B layers, offsets randn * 2 px (python -m
+// dcnv3_ascend.sim.report, all layers in the ring): fp32 0.024-0.034 DMAs per sampled point, GM
+// traffic 1.22-1.67x the op's minimum (7x7: 1.22-1.34x, 13.7x when they kept position-major window
+// tiles); fp16/bf16 0.024-0.040 DMAs per point, the same ratios.
+// Bound (estimate, sim.report's cost model, not measured): the vector pipe on every layer, fp32
+// ~6.0-11.3 vector repeats and 0.52-1.05 PipeBarriers per point (the per-slot Brcb/Mul/Add passes
+// over the corner data); the scalar pipe is next (~1.1 scalar UB accesses per point, 1.4-4.2 with
+// scalar-built tables). Estimated busiest core, fp32, against the kernels before these tiles and
+// tables: T 40.4/20.5/17.8/7.9 us (was 43.1/23.3/20.2/12.3), B 66.8/33.7/29.3/14.0 (was
+// 69.5/36.5/31.7/15.7); fp16 and bf16 (equal estimates) lower on every layer but T-stage1 (57.1
+// against 56.6 us: its 19-position ring tiles, 3 per output row, are what the UB holds next to a
+// 12-row fp16 ring, and whole-row ranges, which the plan's model prefers, are 7 % uneven there).
+// Not fixed: position-major window tiles of 6 positions x 4 groups estimate 50.9 us at T-stage1
+// fp16 but read 9.0x the minimum (issue 9's target is 3x); 21- and 24-position ring tiles fit but
+// estimate 57.8 and 59.8 us (still 3 tiles per 56-wide row, and the vector work runs over each
+// tile's full capacity).
 //
 // Rejected:
+// - On 7x7 maps, one output row (7 positions, 63 points) per group-major tile: far less GM, but the
+//   plan's model and the estimate found it slower than the position-major window tiles (each tile
+//   pays the fixed vector work of ~100 instructions for few points), so the plan kept those (13.7x
+//   GM). Tiles of several rows need the ring to hold the plane (its placement follows one output
+//   row otherwise) and a row table (one more Add per tile).
+// - Tiles of several rows with the tables stored by the scalar unit: T-stage4 became scalar-bound
+//   (15.6 us estimated against 12.3 us for the window tiles): 315-point tiles cost ~2,200 scalar UB
+//   stores per core, as many points as the core then samples.
+// - Ranges in pixel-groups only: a core's range then starts inside an output row, its first tile is
+//   a partial row and the busiest core has one tile more (B-stage4 17.4 us against 14.0 us in whole
+//   rows). Whole rows are a candidate the plan's model weighs, not a rule.
+// - Fewer cores with larger tiles on the 7x7 layers: not tried; with whole-row ranges each core
+//   has 1-2 tiles and the estimate is bound by their vector work, which fewer cores would lengthen.
 // - Ring slot of each slot row computed separately (h and h + 1 wrapped in vector code, no copy of
 //   slot 0): ~10 more vector instructions per tile, +3-4 % in the estimate; the copy costs one row
 //   of UB and one DMA per ring length.
@@ -71,13 +94,9 @@
 // - A fixed window per tile (nominal area + margin, loaded before the offsets are known): a 3x3
 //   tile then reads 12 input rows however small its offsets; with the box, offsets of +-2 px need
 //   7, and GM traffic fell 1.3-3.5x (backward 1.15-2.3x) on InternImage-T/B layers.
-// - Tiles of several output rows, so that window rows are shared: the UB holds 10-30 pixel-groups
-//   per tile, and at that size a 2x3 tile reads only ~15 % less than a 1x6 one (window (2+6) x
-//   (3+6) vs 7 x 12 pixels for 6 positions), for a 2-D walk, 2-D offset loads and stores.
 // - Position-major tiles (several positions x several groups; the order kept for one-group and
 //   pair-fetch problems): each tile's window spans all its groups but few positions, so its
-//   columns are loaded again by the next tile; 7-16x GM against 3.6-4.5x group-major where the
-//   tile model prefers group-major.
+//   columns are loaded again by the next tile; 7-16x GM against 1.2-1.7x in the ring.
 // - One DMA per bilinear corner (4 per point, DCNv2 kernels) or per corner row (2 per point,
 //   MultiScaleDeformableAttn): the kernel is bound by DMA count; the window serves most points
 //   from UB and keeps the pair DMA as the fallback only.

@@ -50,6 +50,10 @@ __aicore__ inline void Sampler<T>::Locate(const Tile& t) {
   Muls(loch, loch, geo_.scale, n);
   PipeBarrier<PIPE_V>();
   Add(locw, locw, F(l_.tab_wo), n);
+  if (l_.tab_ho != 0) {  // a tile of several output rows
+    Add(loch, loch, F(l_.tab_ho), n);
+    PipeBarrier<PIPE_V>();
+  }
   Adds(loch, loch, base_h, n);
   PipeBarrier<PIPE_V>();
   Adds(locw, locw, base_w, n);
@@ -232,31 +236,93 @@ __aicore__ inline void Sampler<T>::MarkUnrealSlots() {
 }
 
 // Per-point constants of a full tile, point-major r = p * pg_cap + pg with pg = position *
-// tile_groups + group (both within the tile). Written once per core by the scalar unit.
+// tile_groups + group (both within the tile). Position i of a tile is column i % Wo, row i / Wo
+// relative to the tile's first (TileCursor::NextOfGroup: tiles of several rows start at column 0).
+// Built once per core by ~40 vector instructions over the np points (a scalar store per point and
+// table cost ~7 scalar UB writes per point of capacity, as much scalar time as a small layer's
+// whole forward); lanes past np keep the zeros of Init, so they repeat point 0 of position 0.
+// Integer division is floor((x + 0.5) * (1 / d)): exact for the x < 2^22 a UB holds.
 template <typename T>
 __aicore__ inline void Sampler<T>::BuildPointTables() {
-  LocalTensor<uint32_t> tab_off = At<uint32_t>(l_.tab_off), tab_mask = At<uint32_t>(l_.tab_mask);
-  LocalTensor<float> kw = F(l_.tab_kw), kh = F(l_.tab_kh), wo = F(l_.tab_wo);
-  LocalTensor<int32_t> gcol = I(l_.tab_gcol);
-  LocalTensor<float> grel = F(l_.tab_grel);
-  int64_t p = 0;
-  // Points enumerate kernel_w outer, kernel_h inner, skipping the centre when remove_center.
-  for (int64_t i = 0; i < geo_.kernel_w; ++i) {
-    for (int64_t j = 0; j < geo_.kernel_h; ++j) {
-      if (geo_.remove_center && i == geo_.kernel_w / 2 && j == geo_.kernel_h / 2) continue;
-      for (int64_t pg = 0; pg < pg_cap_; ++pg) {
-        const int64_t r = p * pg_cap_ + pg, pos = pg / geo_.tile_groups, g = pg % geo_.tile_groups;
-        tab_off.SetValue(r, static_cast<uint32_t>((pos * l_.off_row + (g * geo_.p + p) * 2) * sizeof(float)));
-        tab_mask.SetValue(r, static_cast<uint32_t>((pos * l_.mask_row + g * geo_.p + p) * sizeof(float)));
-        kw.SetValue(r, static_cast<float>(i * geo_.dil_w));
-        kh.SetValue(r, static_cast<float>(j * geo_.dil_h));
-        wo.SetValue(r, static_cast<float>((pg / geo_.tile_groups) * geo_.stride_w));
-        gcol.SetValue(r, static_cast<int32_t>((pg % geo_.tile_groups) * geo_.c));
-        if (geo_.tile_groups > 1) grel.SetValue(r, static_cast<float>(pg % geo_.tile_groups));
-      }
-      ++p;
-    }
+  const int32_t n = static_cast<int32_t>(l_.np);
+  const uint32_t count = l_.np;
+  LocalTensor<int32_t> fl = I(l_.floor_i);
+  // quot = floor(x / d), rem = x - quot * d (rem may alias x)
+  auto divide = [&](const LocalTensor<float>& quot, const LocalTensor<float>& rem, const LocalTensor<float>& x,
+                    int64_t d) {
+    Adds(quot, x, 0.5f, n);
+    PipeBarrier<PIPE_V>();
+    Muls(quot, quot, 1.0f / static_cast<float>(d), n);
+    PipeBarrier<PIPE_V>();
+    Cast(fl, quot, RoundMode::CAST_FLOOR, count);
+    PipeBarrier<PIPE_V>();
+    Cast(quot, fl, RoundMode::CAST_NONE, count);
+    PipeBarrier<PIPE_V>();
+    Axpy(rem, quot, static_cast<float>(-d), n);
+    PipeBarrier<PIPE_V>();
+  };
+  LocalTensor<float> pg = F(l_.loc_w), p = F(l_.loc_h), pos = F(l_.m), g = F(l_.frac_w), row = F(l_.frac_h);
+  LocalTensor<float> tap = F(l_.diff), i = F(l_.clamp_w), acc = F(l_.tmp);
+  const bool groups = geo_.tile_groups > 1;  // else every group within the tile is 0
+  CreateVecIndex(pg, 0.0f, count);  // r, then pg
+  PipeBarrier<PIPE_V>();
+  divide(p, pg, pg, pg_cap_);
+  if (groups) {
+    Adds(g, pg, 0.0f, n);  // pg, then its group
+    PipeBarrier<PIPE_V>();
+    divide(pos, g, g, geo_.tile_groups);
+  } else {
+    pos = pg;
   }
+  // Gather byte offsets into the [position][off_row] / [position][mask_row] offset and mask tiles
+  Muls(acc, pos, static_cast<float>(l_.off_row * sizeof(float)), n);
+  PipeBarrier<PIPE_V>();
+  if (groups) {
+    Axpy(acc, g, static_cast<float>(geo_.p * 2 * sizeof(float)), n);
+    PipeBarrier<PIPE_V>();
+  }
+  Axpy(acc, p, static_cast<float>(2 * sizeof(float)), n);
+  PipeBarrier<PIPE_V>();
+  Cast(I(l_.tab_off), acc, RoundMode::CAST_RINT, count);
+  Muls(acc, pos, static_cast<float>(l_.mask_row * sizeof(float)), n);
+  PipeBarrier<PIPE_V>();
+  if (groups) {
+    Axpy(acc, g, static_cast<float>(geo_.p * sizeof(float)), n);
+    PipeBarrier<PIPE_V>();
+  }
+  Axpy(acc, p, static_cast<float>(sizeof(float)), n);
+  PipeBarrier<PIPE_V>();
+  Cast(I(l_.tab_mask), acc, RoundMode::CAST_RINT, count);
+  if (groups) {  // else tab_gcol keeps Init's zeros and there is no tab_grel
+    Muls(acc, g, static_cast<float>(geo_.c), n);
+    Adds(F(l_.tab_grel), g, 0.0f, n);
+    PipeBarrier<PIPE_V>();
+    Cast(I(l_.tab_gcol), acc, RoundMode::CAST_RINT, count);
+  }
+  if (l_.tab_ho != 0) {
+    divide(row, pos, pos, geo_.wo);  // pos becomes its column
+    Muls(F(l_.tab_ho), row, static_cast<float>(geo_.stride_h), n);
+  }  // else every position is in the tile's first row
+  Muls(F(l_.tab_wo), pos, static_cast<float>(geo_.stride_w), n);
+  // Points enumerate kernel_w outer (i), kernel_h inner (j), skipping the centre when
+  // remove_center: tap = p + 1 for the points after it, i.e. p + min(max(p - centre + 1, 0), 1).
+  Adds(tap, p, 0.0f, n);
+  PipeBarrier<PIPE_V>();
+  if (geo_.remove_center) {
+    const int64_t centre = (geo_.kernel_w / 2) * geo_.kernel_h + geo_.kernel_h / 2;
+    Adds(acc, p, static_cast<float>(1 - centre), n);
+    PipeBarrier<PIPE_V>();
+    Maxs(acc, acc, 0.0f, n);
+    PipeBarrier<PIPE_V>();
+    Mins(acc, acc, 1.0f, n);
+    PipeBarrier<PIPE_V>();
+    Add(tap, tap, acc, n);
+    PipeBarrier<PIPE_V>();
+  }
+  divide(i, tap, tap, geo_.kernel_h);  // tap becomes j
+  Muls(F(l_.tab_kw), i, static_cast<float>(geo_.dil_w), n);
+  Muls(F(l_.tab_kh), tap, static_cast<float>(geo_.dil_h), n);
+  PipeBarrier<PIPE_V>();
 }
 
 }  // namespace dcnv3_kernel

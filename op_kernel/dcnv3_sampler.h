@@ -42,7 +42,8 @@ class Sampler {
     ring_state_.rows = geo.win_rows;
     l_ = dcnv3_ub::MakeUbLayout(
         sizeof(T), geo.p, geo.tile_positions, geo.tile_groups, geo.cpad, backward,
-        window_ ? dcnv3_ub::WindowPixelGroups(geo.win_rows, geo.win_cols, geo.tile_groups, ring_) : 0);
+        window_ ? dcnv3_ub::WindowPixelGroups(geo.win_rows, geo.win_cols, geo.tile_groups, ring_) : 0,
+        static_cast<uint32_t>(geo.wo));
     input_.SetGlobalBuffer((__gm__ T*)input);
     offset_.SetGlobalBuffer((__gm__ T*)offset);
     mask_.SetGlobalBuffer((__gm__ T*)mask);
@@ -52,9 +53,9 @@ class Sampler {
     Duplicate(ub_.Get<float>(), 0.0f, static_cast<int32_t>(l_.total / 4));
     Duplicate(F(l_.ones), 1.0f, npc_);
     Duplicate(F(l_.ones)[npc_], -1.0f, npc_);
-    WaitPipe<HardEvent::V_S>();
+    PipeBarrier<PIPE_V>();
     BuildPointTables();
-    WaitPipe<HardEvent::S_V>();
+    WaitPipe<HardEvent::V_S>();  // the kernels' own Init may store into the UB by scalar
   }
 
   __aicore__ inline const dcnv3_ub::UbLayout& Layout() const { return l_; }

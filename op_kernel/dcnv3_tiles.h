@@ -1,6 +1,7 @@
 // The work of one vector core, decoded from the host plan (op_host/dcnv3_tiling_plan.h): its range
 // of pixel-groups (output position x group) and the walk of that range in tiles, rectangles of up
-// to tile_positions positions of one output row x tile_groups groups. Also the pipe-sync helpers
+// to tile_positions positions of one output row x tile_groups groups (group-major: positions of one
+// plane, see TileCursor::NextOfGroup). Also the pipe-sync helpers
 // and event ids every DCNv3 kernel file shares.
 #pragma once
 
@@ -25,7 +26,8 @@ __aicore__ inline void WaitPipe() {
   WaitFlag<E>(0);
 }
 
-// A tile: positions [pos, pos + npos) of one output row x groups [g0, g0 + ngroups).
+// A tile: positions [pos, pos + npos) of one output row x groups [g0, g0 + ngroups); in
+// group-major order, a tile that starts at column 0 may span several output rows (NextOfGroup).
 struct Tile {
   int64_t pos;        // first flattened output position n * Ho * Wo + ho * Wo + wo
   int64_t n, ho, wo;
@@ -133,13 +135,18 @@ struct TileCursor {
   }
 
   // Group-major order, q = ((n * G + g) * Ho + ho) * Wo + wo: a tile is a run of up to
-  // tile_positions positions of one output row, in one group (tile_groups is 1).
+  // tile_positions positions of one (n, g) plane, in one group (tile_groups is 1). A run that
+  // starts at output column 0 may go on into the next output rows (the plan makes tile_positions
+  // larger than Wo only where the ring holds the whole plane); one that starts inside a row ends
+  // with it, so position i of a tile is always column (wo + i) % Wo of row ho + (wo + i) / Wo
+  // with wo + i < Wo or wo = 0, which the per-point tables (BuildPointTables) encode once.
   __aicore__ inline bool NextOfGroup(const Geometry& geo, Tile* t) {
     if (q >= end) return false;
     const int64_t plane = geo.ho * geo.wo;
     const int64_t image_group = q / plane, in_plane = q - image_group * plane;
     const int64_t n = image_group / geo.g, wo = in_plane % geo.wo;
-    int64_t npos = geo.wo - wo < geo.tile_positions ? geo.wo - wo : geo.tile_positions;
+    const int64_t left = wo == 0 ? plane - in_plane : geo.wo - wo;
+    int64_t npos = left < geo.tile_positions ? left : geo.tile_positions;
     if (npos > end - q) npos = end - q;
     Fill(geo, n * plane + in_plane, npos, image_group - n * geo.g, 1, t);
     q += npos;

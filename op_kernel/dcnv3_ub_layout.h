@@ -78,6 +78,8 @@ struct UbLayout {
   uint32_t tab_off, tab_mask;      // Gather byte offsets: position rows -> point-major [p][pg]
   uint32_t tab_kw, tab_kh;         // i * dilation_w, j * dilation_h of each point's kernel tap
   uint32_t tab_wo;                 // output-column offset within the tile, times stride_w
+  uint32_t tab_ho;                 // output-row offset within the tile, times stride_h (tiles of
+                                   // several output rows, tile_positions > width_out; else none)
   uint32_t tab_gcol;               // channel offset g * group_channels within the tile (int32)
   uint32_t tab_grel;               // group within the tile, fp32 (window mode, tile_groups > 1)
   uint32_t loc_w, loc_h, m;        // sampling location, mask (zero for invalid samples)
@@ -131,9 +133,9 @@ DCNV3_UB_FN uint32_t UbTake(uint32_t* cursor, uint32_t bytes) {
 
 // dtype_bytes: 4 (fp32) or 2 (fp16/bf16). points: P. c_pad: channels per corner row, a multiple
 // of 32 / dtype_bytes. win_pixel_groups: rows x cols x groups of the input window (window mode),
-// else 0.
+// else 0. width_out: output columns (a tile of more positions spans several output rows).
 DCNV3_UB_FN UbLayout MakeUbLayout(uint32_t dtype_bytes, uint32_t points, uint32_t tile_positions, uint32_t tile_groups,
-                                  uint32_t c_pad, bool backward, uint32_t win_pixel_groups) {
+                                  uint32_t c_pad, bool backward, uint32_t win_pixel_groups, uint32_t width_out) {
   UbLayout l{};
   const bool f32 = dtype_bytes == 4;
   const uint32_t pg_cap = tile_positions * tile_groups;
@@ -157,6 +159,7 @@ DCNV3_UB_FN UbLayout MakeUbLayout(uint32_t dtype_bytes, uint32_t points, uint32_
   l.tab_kw = UbTake(&cur, pt);
   l.tab_kh = UbTake(&cur, pt);
   l.tab_wo = UbTake(&cur, pt);
+  l.tab_ho = tile_positions > width_out ? UbTake(&cur, pt) : 0;
   l.tab_gcol = UbTake(&cur, pt);
   l.tab_grel = tile_groups > 1 ? UbTake(&cur, pt) : 0;  // all zeros with one group: not kept
   l.loc_w = UbTake(&cur, pt);

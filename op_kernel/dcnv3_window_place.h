@@ -15,7 +15,16 @@ namespace dcnv3_kernel {
 template <typename T>
 __aicore__ inline void Sampler<T>::BoundPoints(const Tile& t, const LocalTensor<uint8_t>& counted) {
   const int32_t n = npc_;
-  AndCompare(counted, F(l_.tab_wo), static_cast<float>((t.npos - 1) * geo_.stride_w), CMPMODE::LE);
+  if (l_.tab_ho != 0) {  // several output rows: position index row * Wo + column, < npos
+    LocalTensor<float> index = F(l_.tmp);  // free after Locate's weights
+    Muls(index, F(l_.tab_ho), static_cast<float>(geo_.wo) / static_cast<float>(geo_.stride_h), n);
+    PipeBarrier<PIPE_V>();
+    Axpy(index, F(l_.tab_wo), 1.0f / static_cast<float>(geo_.stride_w), n);
+    PipeBarrier<PIPE_V>();
+    AndCompare(counted, index, static_cast<float>(t.npos) - 0.5f, CMPMODE::LT);  // robust to 1/stride rounding
+  } else {
+    AndCompare(counted, F(l_.tab_wo), static_cast<float>((t.npos - 1) * geo_.stride_w), CMPMODE::LE);
+  }
   if (geo_.tile_groups > 1) AndCompare(counted, F(l_.tab_grel), static_cast<float>(t.ngroups - 1), CMPMODE::LE);
   LocalTensor<float> box = F(l_.box);
   const uint32_t count = static_cast<uint32_t>(n);
@@ -103,9 +112,11 @@ template <typename T>
 __aicore__ inline void Sampler<T>::LoadRing(const Tile& t) {
   const float ext_h = static_cast<float>((geo_.kernel_h - 1) * geo_.dil_h) * geo_.scale;
   const float base_h = BaseH(t);
+  // the tile's last output row (tiles of several rows start at column 0)
+  const float last_h = base_h + static_cast<float>((t.wo + t.npos - 1) / geo_.wo * geo_.stride_h);
   const int64_t step_h = geo_.h >= 2 ? 1 : 0, cap = ring_state_.rows;
   const int64_t c0 =
-      Centre(FloorToInt(Min(base_h, base_h + ext_h)), FloorToInt(Max(base_h, base_h + ext_h)) + 1, cap, geo_.h);
+      Centre(FloorToInt(Min(base_h, base_h + ext_h)), FloorToInt(Max(last_h, last_h + ext_h)) + 1, cap, geo_.h);
   int64_t a = BoxMin(0), b = step_h - BoxMin(2);
   if (a < c0) a = c0;
   if (b > c0 + cap - 1) b = c0 + cap - 1;

@@ -127,13 +127,13 @@ def test_sweep_matches_reference(case):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_internimage_like_layer(dtype):
-    """group_channels 16, 3x3, offsets of a few pixels: the shape family the window fetch targets
-    (8 cores, so that each core has whole output rows to tile)."""
+    """group_channels 16, 3x3, offsets of a few pixels: the shape family the ring of input rows
+    targets (8 cores; the 8-row plane fits the ring whole, so tiles span several output rows)."""
     a = _attrs(group=4, group_channels=16)
     fstats, _bstats = _check(a, 1, 8, 9, dtype, offset_range=2.0, seed=7, soc=SMALL_SOC)
     plan = sim.plan_forward(*_inputs(a, 1, 8, 9, dtype, 2.0, 7)[:3], a, soc=SMALL_SOC)
-    assert plan["tiling"]["fetch_mode"] == FETCH_WINDOW
-    # corners come from the UB window: far fewer than one DMA per sampled point
+    assert plan["tiling"]["fetch_mode"] == FETCH_RING
+    # corners come from the ring in UB: far fewer than one DMA per sampled point
     points = 1 * 8 * 9 * 4 * 9
     assert fstats["dma_count"] < 0.25 * points
 
@@ -194,18 +194,18 @@ def test_pair_fetch_when_the_window_does_not_fit():
 
 
 def test_load_is_balanced_over_cores():
-    """143 output positions on 8 cores (position-major order, which the plan picks here): every core
-    gets 17 or 18 whole positions and writes exactly their outputs."""
+    """169 output positions on 8 cores (position-major order, which the plan picks here): every core
+    gets 21 or 22 whole positions and writes exactly their outputs."""
     a = _attrs(group=3, group_channels=8)
-    fstats, bstats = _check(a, 1, 11, 13, torch.float32, seed=13, soc=SMALL_SOC)
+    fstats, bstats = _check(a, 1, 13, 13, torch.float32, seed=13, soc=SMALL_SOC)
     assert fstats["block_dim"] == 8 and bstats["block_dim"] == 8
     assert (
-        sim.plan_forward(*_inputs(a, 1, 11, 13, torch.float32, 3.0, 13)[:3], a, soc=SMALL_SOC)["tiling"]["group_major"]
+        sim.plan_forward(*_inputs(a, 1, 13, 13, torch.float32, 3.0, 13)[:3], a, soc=SMALL_SOC)["tiling"]["group_major"]
         == 0
     )
     position_bytes = 3 * 8 * 4  # one output position
     written = sorted(fstats["per_core"]["gm_write_bytes"])
-    assert written == [17 * position_bytes] + [18 * position_bytes] * 7
+    assert written == [21 * position_bytes] * 7 + [22 * position_bytes]
     work = fstats["per_core"]["vector_instr_count"]
     assert max(work) <= 1.5 * (sum(work) / len(work))
 
@@ -218,6 +218,21 @@ def test_fewer_positions_than_cores():
     assert fstats["block_dim"] == 8 and bstats["block_dim"] == 8
     pg_bytes = 16 * 2
     assert sorted(fstats["per_core"]["gm_write_bytes"]) == [4 * pg_bytes] * 4 + [5 * pg_bytes] * 4
+
+
+def _group_major_tiles(plan, height_out, width_out):
+    """Tiles of a group-major plan: each core's range cut into runs of at most tile_positions
+    positions of one plane, that end with their output row unless they start at column 0."""
+    t = plan["tiling"]
+    plane, tiles = height_out * width_out, 0
+    for c in range(plan["block_dim"]):
+        q = (c * t["units_per_core"] + min(c, t["units_remainder"])) * t["split_unit"]
+        end = q + (t["units_per_core"] + (c < t["units_remainder"])) * t["split_unit"]
+        while q < end:
+            left = plane - q % plane if q % width_out == 0 else width_out - q % width_out
+            q += min(left, t["tile_positions"], end - q)
+            tiles += 1
+    return tiles
 
 
 def _whole_row_tiles(plan, rows, width, group):
@@ -243,21 +258,25 @@ def test_window_is_sized_to_the_sampling_points():
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
 def test_tiles_without_valid_samples_load_no_window(dtype):
-    """Every offset NaN: no sample is valid, so a tile moves only its offsets, mask and output."""
+    """Every offset NaN: no sample is valid, so a tile moves only its offsets, mask and output (no
+    ring rows: the 8x8 map takes the ring, group-major tiles of several output rows)."""
     a = _attrs(group=4, group_channels=16)
     inp, off, msk, gout = _inputs(a, 1, 8, 8, dtype, 2.0, seed=29)
     off = torch.full_like(off, float("nan"))
     fstats, _ = _check(a, 1, 8, 8, dtype, tensors=(inp, off, msk, gout), soc=SMALL_SOC)
     plan = sim.plan_forward(inp, off, msk, a, soc=SMALL_SOC)
-    assert fstats["dma_count"] == 3 * _whole_row_tiles(plan, 8, 8, 4)
+    assert plan["tiling"]["fetch_mode"] == FETCH_RING
+    assert fstats["dma_count"] == 3 * _group_major_tiles(plan, 8, 8)
 
 
 def test_full_width_window_of_a_group_subset_is_one_dma():
-    """8x8 map, 32 groups: tiles hold a subset of the groups (one strided run per pixel), and the
-    window capacity spans the image width, so its rows are one run in GM: one DMA per window."""
-    a = _attrs(group=32, group_channels=16)
+    """8x8 map, 32 groups of 8 channels (position-major window tiles, the plan's choice here): tiles
+    hold a subset of the groups (one strided run per pixel), and the window capacity spans the
+    image width, so its rows are one run in GM: one DMA per window."""
+    a = _attrs(group=32, group_channels=8)
     tensors = _inputs(a, 1, 8, 8, torch.float32, 2.0, seed=31)
     plan = sim.plan_forward(*tensors[:3], a, soc=SMALL_SOC)
+    assert plan["tiling"]["fetch_mode"] == FETCH_WINDOW
     assert plan["tiling"]["tile_groups"] < 32 and plan["tiling"]["win_cols"] == 8
     fstats, _ = _check(a, 1, 8, 8, torch.float32, tensors=tensors, soc=SMALL_SOC)
     # offsets, mask, window, output

@@ -8,6 +8,8 @@ import torch
 from test_sim_kernels import DTYPES, FETCH_RING, SMALL_SOC, _attrs, _check, _inputs
 
 from dcnv3_ascend import sim  # built by setup.py; a missing build must fail, not skip
+from dcnv3_ascend.shapes import layer_cases
+from dcnv3_ascend.sim import report
 
 
 def _ring_plan(a, tensors, soc=SMALL_SOC):
@@ -94,16 +96,73 @@ def test_nonfinite_offsets_in_the_ring(dtype):
 @pytest.mark.parametrize("stride", [1, 2])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_core_ranges_start_inside_rows_and_planes(dtype, stride):
-    """2 images x 3 groups of 21x21 outputs (stride 1 or 2) over 8 cores: ranges begin and end inside
-    output rows and inside (n, g) planes, so a core's ring starts empty mid-plane and its tiles move
-    on to the next plane's rows (ring reset)."""
+    """3 groups of 19x19 outputs (stride 1 or 2) over 8 cores, which the plan splits in pixel-groups
+    (57 rows make no whole-row split balanced to 10 %): ranges begin and end inside output rows
+    and inside (n, g) planes, so a core's ring (12 of 19 rows) starts empty mid-plane
+    and its tiles move on to the next plane's rows (ring reset)."""
     a = _attrs(group=3, group_channels=16, stride=(stride, stride))
-    n, h, w = 2, 21 * stride, 21 * stride
+    n, h, w = 1, 19 * stride, 19 * stride
     tensors = _inputs(a, n, h, w, dtype, 3.0, seed=83 + stride)
     t = _ring_plan(a, tensors)["tiling"]
     ho, wo = a.output_size(h, w)
     plane = ho * wo
+    assert t["split_unit"] == 1 and t["win_rows"] < h
     starts = [c * t["units_per_core"] + min(c, t["units_remainder"]) for c in range(8)]
     assert any(s % plane and s % wo for s in starts)  # some core starts inside a row of a plane
     assert any(s // plane != (s + t["units_per_core"]) // plane for s in starts)  # ... and crosses planes
     _check(a, n, h, w, dtype, tensors=tensors, soc=SMALL_SOC)
+
+
+@pytest.mark.parametrize("whole_rows", [True, False])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_tiles_of_several_rows_on_a_small_plane(dtype, whole_rows):
+    """Small maps (InternImage's 7x7 stage 4) fit the ring whole, so a tile runs over several output
+    rows of its plane (from column 0; a tile that starts inside a row ends with it). With 11 groups
+    of 7x7 (77 output rows on 8 cores) the plan splits whole rows; with 5 groups (35 rows, not
+    balanced to 10 % in whole rows) pixel-groups, so ranges start inside rows and their first tile
+    is a partial row. Each core reads each plane it touches about once."""
+    g, size = (11, 7) if whole_rows else (5, 7)
+    a = _attrs(group=g, group_channels=16)
+    tensors = _inputs(a, 1, size, size, dtype, 2.0, seed=89 + g)
+    t = _ring_plan(a, tensors)["tiling"]
+    assert t["win_rows"] == size and t["tile_positions"] > size
+    assert t["split_unit"] == (size if whole_rows else 1)
+    if not whole_rows:
+        assert any((c * t["units_per_core"] + min(c, t["units_remainder"])) % size for c in range(8))
+    fstats, _ = _check(a, 1, size, size, dtype, tensors=tensors, soc=SMALL_SOC)
+    input_bytes = tensors[0].numel() * tensors[0].element_size()
+    planes_touched = 1 + (g * size * size) / 8 / (size * size)  # per core, at most
+    assert _input_bytes_read(fstats, tensors) <= 8 * planes_touched / g * input_bytes
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_internimage_7x7_layers_read_near_the_minimum(dtype):
+    """Issue 9's forward target on InternImage's smallest layers (T and B stage 4, 7x7, offsets
+    randn * 2 px, as sim.report draws them): GM traffic at most 3x the op's minimum (13.7x when
+    every position-major tile loaded its own window) at no more DMAs per point (0.030-0.037 then)."""
+    cases = {c.name: c for c in layer_cases()}
+    for name in ("T-stage4", "B-stage4"):
+        fwd, _, _ = report.run_case(cases[name], dtype, "Ascend910B3")
+        assert fwd.x_min <= 3.0, (name, fwd.x_min)
+        assert fwd.dma_per_point <= 0.037, (name, fwd.dma_per_point)
+
+
+@pytest.mark.parametrize(
+    "attrs, size",
+    [
+        (dict(stride=(2, 2)), (11, 11)),
+        (dict(remove_center=1), (12, 9)),
+        (dict(stride=(2, 1), remove_center=1), (9, 10)),
+    ],
+    ids=["stride2", "remove_center", "stride2x1_remove_center"],
+)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_tiles_of_several_rows_with_strides_and_no_centre(dtype, attrs, size):
+    """The per-point tables of tiles that span output rows (row i / Wo times stride_h, column i % Wo
+    times stride_w, the tap of each point with the centre skipped) against the reference."""
+    a = _attrs(group=6, group_channels=16, **attrs)
+    h, w = size
+    tensors = _inputs(a, 1, h, w, dtype, 2.0, seed=97)
+    t = _ring_plan(a, tensors)["tiling"]
+    assert t["win_rows"] == h and t["tile_positions"] > t["width_out"]
+    _check(a, 1, h, w, dtype, tensors=tensors, soc=SMALL_SOC)

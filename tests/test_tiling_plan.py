@@ -98,14 +98,17 @@ def test_plan_properties(shape, dtype, soc):
         # no idle core while there is work for it
         assert plan["block_dim"] == min(cores, pixel_groups)
         assert plan["tiling_key"] == KEYS[dtype]
-        assert t["split_unit"] in (1, g)
+        # pixel-groups; whole positions (position-major) or whole output rows of a group (group-major)
+        assert t["split_unit"] in (1, wo if t["group_major"] else g)
         assert t["group_major"] in (0, 1) and (t["tile_groups"] == 1 or not t["group_major"])
         ranges = _ranges(pixel_groups // t["split_unit"], t["units_per_core"], t["units_remainder"], plan["block_dim"])
         _assert_partition(ranges, pixel_groups // t["split_unit"])
-        if t["split_unit"] == g:  # whole positions only when that is balanced to 10 %
+        if t["split_unit"] > 1:  # whole positions or rows only when that is balanced to 10 %
             sizes = [e - b for b, e in ranges]
-            assert max(sizes) <= 1.1 * n * ho * wo / plan["block_dim"]
-        assert 1 <= t["tile_positions"] <= wo
+            assert max(sizes) <= 1.1 * pixel_groups / t["split_unit"] / plan["block_dim"]
+        # a tile spans several output rows only where the ring holds the whole plane
+        several_rows = t["fetch_mode"] == FETCH_RING and t["win_rows"] == h
+        assert 1 <= t["tile_positions"] <= (ho * wo if several_rows else wo)
         assert 1 <= t["tile_groups"] <= g
         assert t["channels_pad"] >= c and t["channels_pad"] * dtype.itemsize % 32 == 0
         assert plan["ub_bytes"] <= ub - UB_RESERVE
@@ -134,33 +137,40 @@ def test_wide_tap_spread_falls_back_to_pair_fetch():
 
 
 def test_tile_shapes_of_internimage_t():
-    """Stage 1: a tile holds many positions of one group. Stage 4 (7x7, G = 32): the forward keeps
-    position-major tiles of a subset of the groups (too many points per position for one tile);
-    the backward takes a whole output row of one group, whose window is the whole 7x7 plane."""
+    """Stage 1: a tile holds many positions of one group. Stage 4 (7x7, G = 32): the forward's ring
+    holds the whole plane, and a tile takes several output rows of one group (5 rows: 35
+    positions); the backward takes a whole output row of one group, whose window is the whole 7x7
+    plane."""
     stage1, _, _ = _plans(SHAPES[0], torch.float32, "Ascend910B3")
     assert stage1["tiling"]["tile_positions"] > 4
     fwd4, bwd4, _ = _plans(SHAPES[3], torch.float32, "Ascend910B3")
-    assert fwd4["tiling"]["group_major"] == 0 and fwd4["tiling"]["tile_groups"] < 32
+    t = fwd4["tiling"]
+    assert (t["group_major"], t["fetch_mode"], t["tile_groups"], t["win_rows"]) == (1, FETCH_RING, 1, 7)
+    assert t["tile_positions"] == 35
     t = bwd4["tiling"]
     assert (t["group_major"], t["tile_positions"], t["tile_groups"], t["win_rows"], t["win_cols"]) == (1, 7, 1, 7, 7)
 
 
 def test_fewer_positions_than_cores_still_uses_every_core():
-    """7x7 = 49 positions on 40 cores: split by pixel-group, every core gets 39 or 40 of the 1568."""
-    fwd, _, _ = _plans(SHAPES[3], torch.float32, "Ascend910B3")
-    t = fwd["tiling"]
-    assert fwd["block_dim"] == 40
-    assert (t["split_unit"], t["units_per_core"], t["units_remainder"]) == (1, 39, 8)
+    """7x7 = 49 positions on 40 cores: both kernels split the 224 output rows of the 32 groups (in
+    group-major order), every core gets 5 or 6 (balanced to 7 %)."""
+    fwd, bwd, _ = _plans(SHAPES[3], torch.float32, "Ascend910B3")
+    for plan in (fwd, bwd):
+        t = plan["tiling"]
+        assert plan["block_dim"] == 40 and t["group_major"] == 1
+        assert (t["split_unit"], t["units_per_core"], t["units_remainder"]) == (7, 5, 24)
 
 
 def test_window_layers_walk_groups_in_long_runs():
-    """InternImage-T stage 1 (56x56, G = 4): group-major order, contiguous ranges of 313 or 314 of
-    the 12544 pixel-groups, tiles of one group and several positions of a row."""
+    """InternImage-T stage 1 (56x56, G = 4): group-major order, tiles of one group and several
+    positions of a row; contiguous ranges of 5 or 6 of the 224 output rows of one group (forward:
+    whole rows are balanced to 7 % and the plan's model finds them cheaper) or of 313 or 314 of the
+    12544 pixel-groups (backward)."""
     fwd, bwd, _ = _plans(SHAPES[0], torch.float32, "Ascend910B3")
-    for plan in (fwd, bwd):
+    for plan, split in ((fwd, (56, 5, 24)), (bwd, (1, 313, 24))):
         t = plan["tiling"]
-        assert t["group_major"] == 1 and t["tile_groups"] == 1 and t["tile_positions"] > 4
-        assert (t["split_unit"], t["units_per_core"], t["units_remainder"]) == (1, 313, 24)
+        assert t["group_major"] == 1 and t["tile_groups"] == 1 and 4 < t["tile_positions"] <= 56
+        assert (t["split_unit"], t["units_per_core"], t["units_remainder"]) == split
 
 
 def test_pair_fetch_layers_split_in_whole_positions():
