@@ -378,8 +378,9 @@ inline void StoreGroupGradients(const acc_t* grad_mask_acc, const acc_t* grad_of
 // The backward pass. grad_input is split into slices, one per (batch, group, channel block), and
 // each slice is owned by one task, which walks the output positions in order, so the scatter has
 // no races. A task owns the slices of a range of groups of one batch item and channel block: per
-// output position it samples the points of all its groups at once (one vectorised pass, and
-// consecutive groups' channels share the cache lines of a pixel), then for each group and point
+// output position it samples the points of all its groups at once (one vectorised pass rather
+// than one short one per group) and touches the adjacent channels of its groups in each pixel
+// together (not one group's channels per pass over the image), then for each group and point
 // gathers the 4 corners once and
 //   scatters   grad_input[corner k] += m * w_k * grad_output,
 //   reduces    dots_k = grad_output . corner k over the block's channels (see PointGradients).
