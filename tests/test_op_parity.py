@@ -201,21 +201,47 @@ def test_empty_batch():
     assert [g.shape for g in grads] == [input.shape, offset.shape, mask.shape]
 
 
-def test_backward_is_deterministic_across_runs_and_threads():
-    attrs = Dcnv3Attrs(group=2, group_channels=32)
-    input, offset, mask = make_inputs(attrs, 1, 12, 12, dtype=torch.float32, offset_range=2.0, seed=11)
-    grad_output = torch.randn(1, 12, 12, 64)
+# The backward shares a batch item's groups among as many tasks as there are threads (batch 1,
+# 8 groups: ranges of 8, 4+4 and 2+3+3 groups at 1, 2 and 3 threads), and splits a group's
+# channels into blocks where there are few (batch, group) pairs (group=1, 64 channels: 4 blocks).
+# Each problem's gradients must be the same bits at any thread count and on every repeat, and
+# still match the float64 reference.
+@pytest.mark.parametrize(
+    "attrs,batch",
+    [
+        (Dcnv3Attrs(group=8, group_channels=16), 1),
+        (Dcnv3Attrs(group=3, group_channels=8, stride_h=2), 2),
+        (Dcnv3Attrs(group=1, group_channels=64), 1),
+    ],
+    ids=["batch1_group8", "batch2_group3", "group1_channel_blocks"],
+)
+@pytest.mark.parametrize("op", ["dcnv3_backward", "dcnv3_softmax_mask_backward"])
+def test_backward_is_deterministic_across_runs_and_threads(attrs, batch, op):
+    input, offset, mask = make_inputs(attrs, batch, 12, 13, dtype=torch.float32, offset_range=3.0, seed=11)
+    h_out, w_out = attrs.output_size(12, 13)
+    grad_output = torch.randn(batch, h_out, w_out, attrs.channels, generator=torch.Generator().manual_seed(5))
     threads = torch.get_num_threads()
     results = []
     try:
-        for n_threads in (1, 2, 1, 2):
+        for n_threads in (1, 2, 3, 1, 3, 2):
             torch.set_num_threads(n_threads)
-            results.append(backward(input, offset, mask, grad_output, attrs))
+            results.append(getattr(torch.ops.npu, op)(input, offset, mask, grad_output, *attrs.args()))
     finally:
         torch.set_num_threads(threads)
     for other in results[1:]:
         for g, w in zip(other, results[0]):
             assert torch.equal(g, w)
+    logits = mask.double()
+    if op == "dcnv3_softmax_mask_backward":
+        # The reference takes the probabilities; the logits' gradient is then their Jacobian's.
+        logits = logits.requires_grad_()
+        prob = torch.softmax(logits.view(batch, h_out, w_out, attrs.group, -1), -1).view_as(mask)
+        want = dcnv3_reference_backward(input.double(), offset.double(), prob.detach(), grad_output.double(), attrs)
+        want = (*want[:2], torch.autograd.grad(prob, logits, want[2])[0])
+    else:
+        want = dcnv3_reference_backward(input.double(), offset.double(), logits, grad_output.double(), attrs)
+    for g, w in zip(results[0], want):
+        torch.testing.assert_close(g.double(), w, rtol=1e-4, atol=1e-4)
 
 
 def _far_corner_problem(dtype):

@@ -7,7 +7,7 @@
 //
 // Work split:
 //   forward   parallel over output positions; each writes its own output row.
-//   backward  parallel over (batch, group, channel block), see Backward.
+//   backward  parallel over (batch, range of groups, channel block), see Backward.
 // The sampling geometry of a point is computed once per (position, point), in a loop over all
 // points of the position that the compiler vectorises, and reused for every channel. Channels
 // are then walked in chunks of up to kChunkVectors native vectors: one pass over the points per
@@ -375,14 +375,21 @@ inline void StoreGroupGradients(const acc_t* grad_mask_acc, const acc_t* grad_of
   }
 }
 
-// The backward pass, one task per (batch, group, channel block). Each task owns a disjoint slice
-// of grad_input and walks the output positions in order, so the scatter has no races (and its
-// slices of input and grad_input stay in cache). For each point it gathers the 4 corners once and
+// The backward pass. grad_input is split into slices, one per (batch, group, channel block), and
+// each slice is owned by one task, which walks the output positions in order, so the scatter has
+// no races. A task owns the slices of a range of groups of one batch item and channel block: per
+// output position it samples the points of all its groups at once (one vectorised pass rather
+// than one short one per group) and touches the adjacent channels of its groups in each pixel
+// together (not one group's channels per pass over the image), then for each group and point
+// gathers the 4 corners once and
 //   scatters   grad_input[corner k] += m * w_k * grad_output,
-//   reduces    dots_k = grad_output . corner k over the task's channels (see PointGradients).
+//   reduces    dots_k = grad_output . corner k over the block's channels (see PointGradients).
+// Every slice and every (position, group)'s dots see the same operations in the same order
+// whichever task owns them, so how groups are shared into tasks may follow the thread count
+// (enough ranges to keep every thread busy at batch 1) without changing a bit of the results.
 // Channels are split into blocks (multiples of 16) only when there are fewer than kMinTasks
-// (batch, group) pairs; the blocks' partial gradients are then added in block order. The split
-// depends on the shape alone, never on the thread count, so results are bitwise reproducible.
+// (batch, group) pairs; the blocks' partial gradients are then added in block order. That split
+// changes the order of the sums, so it depends on the shape alone, never on the thread count.
 // `softmax` as in Forward: grad_mask is then the gradient of the logits.
 template <typename scalar_t, typename acc_t>
 void Backward(const Problem& pb, double offset_scale, bool softmax, const scalar_t* input, const scalar_t* offset,
@@ -390,6 +397,7 @@ void Backward(const Problem& pb, double offset_scale, bool softmax, const scalar
               scalar_t* grad_mask) {
   const int64_t groups = pb.attrs.group, gc = pb.attrs.group_channels, points = pb.points;
   const int64_t plane = pb.height_out * pb.width_out, image_size = pb.height_in * pb.width_in * pb.channels;
+  const int64_t pixels = pb.height_in * pb.width_in;
   const int64_t total_points = pb.batch * plane * groups * points;
   const acc_t scale = static_cast<acc_t>(offset_scale);
   constexpr int64_t kMinTasks = 16;
@@ -397,10 +405,13 @@ void Backward(const Problem& pb, double offset_scale, bool softmax, const scalar
   const int64_t wanted = (kMinTasks + slices - 1) / slices;
   const int64_t block = std::max<int64_t>(16, ((gc + wanted - 1) / wanted + 15) / 16 * 16);
   const int64_t blocks = (gc + block - 1) / block;
+  // Group ranges per (batch item, block): one unless there are fewer of those than threads.
+  const int64_t threads = at::get_num_threads(), items = pb.batch * blocks;
+  const int64_t ranges = std::clamp<int64_t>((threads + items - 1) / items, 1, groups);
   // [blocks][point] partial grad_mask and [blocks][point][2] partial grad_offset, when split.
   std::vector<acc_t> partial_mask(blocks > 1 ? blocks * total_points : 0);
   std::vector<acc_t> partial_offset(blocks > 1 ? blocks * total_points * 2 : 0);
-  at::parallel_for(0, slices * blocks, 1, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, items * ranges, 1, [&](int64_t begin, int64_t end) {
     PointSampler<acc_t> sampler(pb, scale);
     const std::vector<scalar_t> zeros(block, static_cast<scalar_t>(0));
     std::vector<acc_t> sink(block);  // where the corners outside the image are scattered
@@ -408,51 +419,60 @@ void Backward(const Problem& pb, double offset_scale, bool softmax, const scalar
     acc_t* const grad_mask_acc = point_grads.data();
     acc_t* const grad_offset_acc = grad_mask_acc + points;
     for (int64_t task = begin; task < end; ++task) {
-      const int64_t n = task / (groups * blocks), g = (task / blocks) % groups, b = task % blocks;
+      const int64_t n = task / (blocks * ranges), b = (task / ranges) % blocks, r = task % ranges;
+      const int64_t g_begin = r * groups / ranges, g_end = (r + 1) * groups / ranges;
       const int64_t c_begin = b * block, width = std::min(block, gc - c_begin);
       // The batch item's image and gradient, shifted to the block's first channel (the group's
       // channel offset is part of each point's corner offset).
       const scalar_t* image = input + n * image_size + c_begin;
       acc_t* grad_image = grad_input + n * image_size + c_begin;
-      // grad_input arrives uninitialised: each task zeroes the slice it owns, inside this
-      // parallel region rather than in a separate fill pass.
-      for (int64_t pixel = 0; pixel < pb.height_in * pb.width_in; ++pixel)
-        std::fill_n(grad_image + pixel * pb.channels + g * gc, width, acc_t(0));
-      const int64_t s0 = g * points;
+      // grad_input arrives uninitialised: each task zeroes the slices it owns, inside this
+      // parallel region rather than in a separate fill pass (one run per pixel without blocks).
+      for (int64_t pixel = 0; pixel < pixels; ++pixel) {
+        acc_t* row = grad_image + pixel * pb.channels;
+        if (blocks == 1) {
+          std::fill(row + g_begin * gc, row + g_end * gc, acc_t(0));
+        } else {
+          for (int64_t g = g_begin; g < g_end; ++g) std::fill_n(row + g * gc, width, acc_t(0));
+        }
+      }
       for (int64_t yx = 0; yx < plane; ++yx) {
         const int64_t pos = n * plane + yx;
         sampler.Sample(yx / pb.width_out, yx % pb.width_out, offset + pos * groups * points * 2,
-                       mask + pos * groups * points, g, g + 1, softmax);
-        const scalar_t* go = grad_output + pos * pb.channels + g * gc + c_begin;
-        std::fill(dots.begin(), dots.end(), acc_t(0));
-        ForChannelChunks<acc_t>(width, [&](auto chunk_width, int64_t c0) {
-          using C = Chunk<acc_t, decltype(chunk_width)::value>;
-          const C g_out = C::Load(go + c0);
-          for (int64_t s = s0; s < s0 + points; ++s) {
-            Lanes<acc_t, C::kLanes> products[4];
-            const acc_t m = sampler.mask[s];
-            for (int k = 0; k < 4; ++k) {
-              products[k] = g_out.Dot(C::Load(sampler.Corner(image, zeros.data(), s, k) + c0));
-              acc_t* dst = sampler.Corner(grad_image, sink.data(), s, k) + c0;
-              C scattered = C::Load(dst);
-              scattered.AddScaled(m * sampler.weight[4 * s + k], g_out);
-              scattered.Store(dst);
+                       mask + pos * groups * points, g_begin, g_end, softmax);
+        for (int64_t g = g_begin; g < g_end; ++g) {
+          const int64_t s0 = g * points;
+          const scalar_t* go = grad_output + pos * pb.channels + g * gc + c_begin;
+          std::fill(dots.begin(), dots.end(), acc_t(0));
+          ForChannelChunks<acc_t>(width, [&](auto chunk_width, int64_t c0) {
+            using C = Chunk<acc_t, decltype(chunk_width)::value>;
+            const C g_out = C::Load(go + c0);
+            for (int64_t s = s0; s < s0 + points; ++s) {
+              Lanes<acc_t, C::kLanes> products[4];
+              const acc_t m = sampler.mask[s];
+              for (int k = 0; k < 4; ++k) {
+                products[k] = g_out.Dot(C::Load(sampler.Corner(image, zeros.data(), s, k) + c0));
+                acc_t* dst = sampler.Corner(grad_image, sink.data(), s, k) + c0;
+                C scattered = C::Load(dst);
+                scattered.AddScaled(m * sampler.weight[4 * s + k], g_out);
+                scattered.Store(dst);
+              }
+              acc_t* dot = &dots[4 * (s - s0)];
+              StoreLanes<acc_t, 4>(dot, LoadLanes<acc_t, 4>(dot) + SumEach<acc_t, C::kLanes>(products[0], products[1],
+                                                                                             products[2], products[3]));
             }
-            acc_t* dot = &dots[4 * (s - s0)];
-            StoreLanes<acc_t, 4>(dot, LoadLanes<acc_t, 4>(dot) + SumEach<acc_t, C::kLanes>(products[0], products[1],
-                                                                                           products[2], products[3]));
+          });
+          const int64_t point = pos * groups * points + s0;
+          if (blocks == 1) {
+            PointGradients(dots.data(), sampler.lh.data() + s0, sampler.lw.data() + s0, sampler.mask.data() + s0,
+                           points, scale, grad_mask_acc, grad_offset_acc);
+            StoreGroupGradients(grad_mask_acc, grad_offset_acc, sampler.prob.data() + s0, softmax, points,
+                                grad_mask + point, grad_offset + 2 * point);
+          } else {
+            const int64_t partial = b * total_points + point;
+            PointGradients(dots.data(), sampler.lh.data() + s0, sampler.lw.data() + s0, sampler.mask.data() + s0,
+                           points, scale, partial_mask.data() + partial, partial_offset.data() + 2 * partial);
           }
-        });
-        const int64_t point = pos * groups * points + s0;
-        if (blocks == 1) {
-          PointGradients(dots.data(), sampler.lh.data() + s0, sampler.lw.data() + s0, sampler.mask.data() + s0, points,
-                         scale, grad_mask_acc, grad_offset_acc);
-          StoreGroupGradients(grad_mask_acc, grad_offset_acc, sampler.prob.data() + s0, softmax, points,
-                              grad_mask + point, grad_offset + 2 * point);
-        } else {
-          const int64_t partial = b * total_points + point;
-          PointGradients(dots.data(), sampler.lh.data() + s0, sampler.lw.data() + s0, sampler.mask.data() + s0, points,
-                         scale, partial_mask.data() + partial, partial_offset.data() + 2 * partial);
         }
       }
     }
