@@ -189,7 +189,7 @@ struct TileShape {
   int64_t positions, groups;  // capacity
   WindowDims win;  // rows 0: pair fetch
   bool backward;  // the backward also adds its fp32 window accumulator back to GM
-  bool ring = false;  // forward, group-major: win is a ring of whole image rows (kFetchRing)
+  bool ring = false;  // group-major: win is a ring of whole image rows (kFetchRing)
 };
 
 // Cycles of one tile of `npos` positions x `ng` groups cut from `s`.
@@ -260,10 +260,12 @@ inline double CoreCycles(const Problem& p, DataType t, const TileShape& s, int64
 // Cycles of the core owning pixel-groups [a, b) in group-major order: runs of up to
 // s.positions positions of one output row, one group each (TileCursor::NextOfGroup).
 // A ring loads its whole capacity where the core starts a plane (or starts), then stride_h rows
-// per output row (the kernel loads only the rows its points reach; the model charges these).
+// per output row (the kernel loads only the rows its points reach; the model charges these); the
+// backward's accumulator ring adds as many fp32 rows back to GM, with one more DMA.
 inline double CoreCyclesGroupMajor(const Problem& p, DataType t, const TileShape& s, int64_t a, int64_t b) {
-  const double ring_row_bytes =
-      static_cast<double>(p.width_in * ChannelsPad(p.attrs.group_channels, t) * DtypeBytes(t));
+  const int64_t cpad = ChannelsPad(p.attrs.group_channels, t);
+  const double ring_row_bytes = static_cast<double>(p.width_in * cpad * (DtypeBytes(t) + (s.backward ? 4 : 0)));
+  const double ring_dmas = s.backward ? 2 : 1;
   double total = 0;
   int64_t last_row = -1;  // (n * G + g) * Ho + ho of the previous tile
   for (int64_t q = a; q < b;) {
@@ -273,7 +275,7 @@ inline double CoreCyclesGroupMajor(const Problem& p, DataType t, const TileShape
     if (s.ring && row != last_row) {
       const bool next_row = last_row >= 0 && row == last_row + 1 && row % p.height_out != 0;
       const int64_t rows = next_row ? std::min(p.attrs.stride_h, s.win.rows) : s.win.rows;
-      total += kDmaCycles + static_cast<double>(rows) * ring_row_bytes / kBytesPerCycle;
+      total += ring_dmas * kDmaCycles + static_cast<double>(rows) * ring_row_bytes / kBytesPerCycle;
     }
     last_row = row;
     q += npos;
@@ -311,8 +313,8 @@ inline bool ChooseTile(const Problem& p, DataType t, bool backward, int64_t budg
   bool found = false;
   for (const bool window : {true, false}) {
     if (window && !window_ok) continue;
-    // kind 0: a window sized to the tile; 1: whole image rows (backward); 2: the ring (forward,
-    // group-major: kFetchRing)
+    // kind 0: a window sized to the tile; 1: whole image rows (backward); 2: the ring (group-major:
+    // kFetchRing)
     auto shape = [&](int64_t positions, int64_t groups, int kind) {
       const WindowDims win = window ? WindowFor(p, positions, kind != 0) : WindowDims{};
       return TileShape{positions, groups, win, backward, window && kind == 2};
@@ -325,7 +327,7 @@ inline bool ChooseTile(const Problem& p, DataType t, bool backward, int64_t budg
     };
     for (int64_t groups = 1; groups <= max_groups && fits(1, groups); ++groups) {
       for (const int kind : {0, 1, 2}) {
-        const bool allowed = kind == 0 || (window && (kind == 1 ? backward : !backward && d.group_major));
+        const bool allowed = kind == 0 || (window && (kind == 1 ? backward : d.group_major));
         if (!allowed || !fits(1, groups, kind)) continue;
         int64_t lo = 1, hi = max_positions;
         while (lo < hi) {  // most positions that fit

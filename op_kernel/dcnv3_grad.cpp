@@ -85,6 +85,7 @@ class Backward {
                               GM_ADDR grad_input, GM_ADDR grad_offset, GM_ADDR grad_mask) {
     geo_.Load(tiling);
     window_ = geo_.fetch_mode == dcnv3_ub::kFetchWindow;
+    ring_ = geo_.fetch_mode == dcnv3_ub::kFetchRing;
     grad_output_.SetGlobalBuffer((__gm__ T*)grad_output);
     grad_input_.SetGlobalBuffer((__gm__ float*)grad_input);
     grad_offset_.SetGlobalBuffer((__gm__ T*)grad_offset);
@@ -99,6 +100,12 @@ class Backward {
     RunTileLoop(geo_, *this);
     if (window_) WaitFlag<HardEvent::MTE3_V>(kAccEvent);
     WaitFlag<HardEvent::MTE3_V>(kTermsEvent);
+    if (ring_ && acc_hi_ > acc_lo_) {  // the rows the accumulator ring still holds
+      WaitPipe<HardEvent::V_MTE3>();
+      SetAtomicAdd<float>();
+      FlushAccRows(acc_plane_, acc_lo_, acc_hi_ - acc_lo_);
+      SetAtomicNone();
+    }
   }
 
   // RunTileLoop's steps (dcnv3_tile_loop.h).
@@ -106,7 +113,10 @@ class Backward {
     s_.LoadOffsetMask(t);
     s_.LoadChannelRows(t, grad_output_, s_.template At<T>(L().rows_t));
   }
-  __aicore__ inline void Sample(const Tile& t) { s_.Sample(t); }
+  __aicore__ inline void Sample(const Tile& t) {
+    s_.Sample(t);
+    if (ring_) FlushDroppedRows(t);
+  }
   __aicore__ inline void Store(const Tile& t, uint32_t out) {
     ScatterGradInput(t);
     StoreGrads(t, out);
@@ -238,13 +248,14 @@ class Backward {
   // them and no update is lost.
   __aicore__ inline void ScatterGradInput(const Tile& t) {
     const Window& win = s_.Win();
-    const bool use_acc = window_ && !win.Empty();
+    const bool use_acc = (window_ || ring_) && !win.Empty();
     LocalTensor<float> gacc = s_.F(L().gacc), terms = s_.F(L().wbc);
-    if (use_acc) {
+    if (window_ && use_acc) {
       WaitFlag<HardEvent::MTE3_V>(kAccEvent);  // MTE3 has added the previous tile's gacc to GM
       Duplicate(gacc, 0.0f, static_cast<int32_t>(win.Elems(geo_.cpad)));
       PipeBarrier<PIPE_V>();
     }
+    if (zero_pending_) ZeroFlushedRows();
     const int64_t slot_rows = geo_.h >= 2 ? 2 : 1;
     const uint16_t pixels = static_cast<uint16_t>(geo_.w >= 2 ? 2 : 1);
     const uint32_t c_bytes = static_cast<uint32_t>(geo_.c * sizeof(float));
@@ -293,13 +304,82 @@ class Backward {
       }
     }
     SetFlag<HardEvent::MTE3_V>(kTermsEvent);  // the terms are free once these DMAs are done
-    if (use_acc) {
+    if (window_ && use_acc) {
       WaitPipe<HardEvent::V_MTE3>();
       WindowAdd add{gacc, grad_input_[win.Corner(geo_, t)]};
       ForEachWindowDma(geo_, win, sizeof(float), true, add);
     }
     SetAtomicNone();
-    if (use_acc) SetFlag<HardEvent::MTE3_V>(kAccEvent);
+    if (window_ && use_acc) SetFlag<HardEvent::MTE3_V>(kAccEvent);
+  }
+
+  // Ring mode, S + MTE3, after the tile's ring update (Sampler::LoadRing): the accumulator rows
+  // [acc_lo_, acc_hi_) of plane acc_plane_ that the ring no longer holds are final (a core only
+  // walks down a plane, and a plane it leaves never comes back), so they are added into
+  // grad_input, one atomic DMA per run of slots; ZeroFlushedRows zeroes them before this tile's
+  // Adds, by when MTE3 has long read them (the Compute step runs in between). Rows the ring keeps
+  // stay in their slots (row r in slot r % win_rows, for the input and the accumulator alike).
+  __aicore__ inline void FlushDroppedRows(const Tile& t) {
+    const Window& win = s_.Win();
+    const int64_t plane = t.n * geo_.g + t.g0;
+    const bool keep = !win.Empty() && plane == acc_plane_;
+    const int64_t lo = win.Empty() ? 0 : win.r0, hi = win.Empty() ? 0 : win.r0 + win.nr;
+    // what leaves: all of it, or the rows above and below the new [lo, hi)
+    drop_first_[0] = acc_lo_;
+    drop_count_[0] = keep ? Clip(lo - acc_lo_, acc_hi_ - acc_lo_) : acc_hi_ - acc_lo_;
+    drop_first_[1] = hi > acc_lo_ ? hi : acc_lo_;
+    drop_count_[1] = keep ? Clip(acc_hi_ - drop_first_[1], acc_hi_ - acc_lo_) : 0;
+    if (drop_count_[0] > 0 || drop_count_[1] > 0) {
+      WaitPipe<HardEvent::V_MTE3>();  // the previous tiles' Adds into these rows are done
+      SetAtomicAdd<float>();
+      for (int32_t i = 0; i < 2; ++i) FlushAccRows(acc_plane_, drop_first_[i], drop_count_[i]);
+      SetAtomicNone();
+      SetFlag<HardEvent::MTE3_V>(kAccEvent);
+      zero_pending_ = true;
+    }
+    acc_plane_ = win.Empty() ? acc_plane_ : plane;
+    acc_lo_ = lo;
+    acc_hi_ = hi;
+  }
+  __aicore__ static inline int64_t Clip(int64_t x, int64_t hi) { return x < 0 ? 0 : (x > hi ? hi : x); }
+
+  // MTE3, atomic add on: accumulator rows [first, first + count) of `plane` into grad_input, one
+  // DMA per run of consecutive slots; a row in slot 0 also takes the ring's copy of slot 0 after
+  // its last slot, where points whose first row is in the last slot added their second row.
+  __aicore__ inline void FlushAccRows(int64_t plane, int64_t first, int64_t count) {
+    const int64_t cap = geo_.win_rows, row = geo_.w * geo_.cpad, max_rows = dcnv3_ub::kMaxDmaBlocks / geo_.w;
+    const uint64_t image = static_cast<uint64_t>(plane / geo_.g) * geo_.h;
+    const uint64_t channel = static_cast<uint64_t>(plane % geo_.g) * geo_.c;
+    LocalTensor<float> gacc = s_.F(L().gacc);
+    while (count > 0) {
+      const int64_t slot = first % cap;
+      int64_t rows = cap - slot < count ? cap - slot : count;
+      if (rows > max_rows) rows = max_rows;
+      const uint64_t gm = (image + first) * s_.RowElems() + channel;
+      DataCopyPad(grad_input_[gm], gacc[slot * row],
+                  WindowDmaParams(rows * geo_.w, geo_.c, geo_.gc - geo_.c, geo_.cpad, sizeof(float), true));
+      if (slot == 0)
+        DataCopyPad(grad_input_[gm], gacc[cap * row],
+                    WindowDmaParams(geo_.w, geo_.c, geo_.gc - geo_.c, geo_.cpad, sizeof(float), true));
+      first += rows;
+      count -= rows;
+    }
+  }
+
+  // V, once MTE3 has read them: zeroes the slots FlushDroppedRows flushed (and the copy of slot 0).
+  __aicore__ inline void ZeroFlushedRows() {
+    const int64_t cap = geo_.win_rows, row = geo_.w * geo_.cpad;
+    LocalTensor<float> gacc = s_.F(L().gacc);
+    WaitFlag<HardEvent::MTE3_V>(kAccEvent);
+    for (int32_t i = 0; i < 2; ++i) {
+      for (int64_t r = drop_first_[i]; r < drop_first_[i] + drop_count_[i]; ++r) {
+        const int64_t slot = r % cap;
+        Duplicate(gacc[slot * row], 0.0f, static_cast<int32_t>(row));
+        if (slot == 0) Duplicate(gacc[cap * row], 0.0f, static_cast<int32_t>(row));
+      }
+    }
+    PipeBarrier<PIPE_V>();
+    zero_pending_ = false;
   }
 
   // One window DMA of gacc, UB -> GM (atomic while SetAtomicAdd is on).
@@ -323,7 +403,13 @@ class Backward {
   TPipe pipe_;
   Geometry geo_;
   Sampler<T> s_;
-  bool window_ = false;
+  bool window_ = false;  // a window and its accumulator per tile (kFetchWindow)
+  bool ring_ = false;    // the input ring and an accumulator ring of its geometry (kFetchRing)
+  // ring mode: the accumulator rows [acc_lo_, acc_hi_) of plane acc_plane_ that may hold sums;
+  // the runs FlushDroppedRows flushed, for ZeroFlushedRows
+  int64_t acc_plane_ = -1, acc_lo_ = 0, acc_hi_ = 0;
+  int64_t drop_first_[2] = {0, 0}, drop_count_[2] = {0, 0};
+  bool zero_pending_ = false;
   GlobalTensor<T> grad_output_, grad_offset_, grad_mask_;
   GlobalTensor<float> grad_input_;
 };
