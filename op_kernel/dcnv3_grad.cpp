@@ -267,6 +267,12 @@ class Backward {
     const BinaryRepeatParams strides(1, 1, 1, static_cast<uint8_t>(acc_px / kBlockFloats),
                                      static_cast<uint8_t>(acc_px / kBlockFloats),
                                      static_cast<uint8_t>(geo_.cpad / kBlockFloats));
+    // One Add for the whole 2x2 when a point's two pixels are adjacent in gacc (one group): the 2
+    // pixels x cpad channels as one mask, the slot rows as the repeats, one gacc row apart.
+    const bool one_add = acc_px == geo_.cpad && pixels * geo_.cpad <= kLanes && acc_row / kBlockFloats <= kMaxRepeatStride;
+    const BinaryRepeatParams rows(1, 1, 1, static_cast<uint8_t>(acc_row / kBlockFloats),
+                                  static_cast<uint8_t>(acc_row / kBlockFloats),
+                                  static_cast<uint8_t>(2 * geo_.cpad / kBlockFloats));
     LocalTensor<int32_t> acc_at = s_.I(L().acc_at), col_off = s_.I(L().col_off);
     const uint64_t base = s_.TileBase(t);
     const int64_t pg_cap = s_.PgCap(), point_elems = dcnv3_ub::kSlots * geo_.cpad;
@@ -279,6 +285,12 @@ class Backward {
           const int32_t at = acc_at.GetValue(r);
           if (at == kScatterNothing) continue;
           const int64_t src = r * point_elems;
+          if (at >= 0 && one_add) {
+            Add(gacc[at], gacc[at], terms[src], static_cast<uint64_t>(pixels * geo_.cpad),
+                static_cast<uint8_t>(slot_rows), rows);
+            added = true;
+            continue;
+          }
           if (at >= 0) {
             for (int64_t sh = 0; sh < slot_rows; ++sh) {
               const int64_t dst = at + sh * acc_row, from = src + 2 * sh * geo_.cpad;
