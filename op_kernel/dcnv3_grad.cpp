@@ -269,7 +269,8 @@ class Backward {
                                      static_cast<uint8_t>(geo_.cpad / kBlockFloats));
     // One Add for the whole 2x2 when a point's two pixels are adjacent in gacc (one group): the 2
     // pixels x cpad channels as one mask, the slot rows as the repeats, one gacc row apart.
-    const bool one_add = acc_px == geo_.cpad && pixels * geo_.cpad <= kLanes && acc_row / kBlockFloats <= kMaxRepeatStride;
+    const bool one_add =
+        acc_px == geo_.cpad && pixels * geo_.cpad <= kLanes && acc_row / kBlockFloats <= kMaxRepeatStride;
     const BinaryRepeatParams rows(1, 1, 1, static_cast<uint8_t>(acc_row / kBlockFloats),
                                   static_cast<uint8_t>(acc_row / kBlockFloats),
                                   static_cast<uint8_t>(2 * geo_.cpad / kBlockFloats));
