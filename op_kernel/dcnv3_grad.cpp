@@ -153,18 +153,6 @@ class Backward {
     WaitPipe<HardEvent::S_V>();
   }
 
-  // dst = x0 * y0 + x1 * y1 over the points
-  __aicore__ inline void Dot2(const LocalTensor<float>& dst, const LocalTensor<float>& x0, const LocalTensor<float>& y0,
-                              const LocalTensor<float>& x1, const LocalTensor<float>& y1) {
-    const int32_t n = s_.Npc();
-    LocalTensor<float> tmp = s_.F(L().tmp);
-    Mul(dst, x0, y0, n);
-    Mul(tmp, x1, y1, n);
-    PipeBarrier<PIPE_V>();
-    Add(dst, dst, tmp, n);
-    PipeBarrier<PIPE_V>();
-  }
-
   // V: grad_offset and grad_mask of the tile into output buffer `out`, and the grad_input terms.
   __aicore__ inline void Compute(const Tile& t, uint32_t out) {
     const dcnv3_ub::UbLayout& l = L();
@@ -195,31 +183,49 @@ class Backward {
     const int64_t blocks = dcnv3_ub::kSlots * geo_.p;
     for (int64_t q = 0; q < blocks; ++q) Mul(data[Block(q)], data[Block(q)], g, count);
     PipeBarrier<PIPE_V>();
-    // dots[k][r] = sum_c prod[k][r][c]: one Gather per channel picks it from every corner row.
-    LocalTensor<float> dots = s_.F(l.dots), tmp4 = s_.F(l.dot_tmp);
+    // dots[k][r] = sum_c prod[k][r][c]: one Gather per channel picks it from every corner row,
+    // into two spare buffers in turn (wts is free once BroadcastWeights has read it), so that one
+    // barrier per channel orders both the Gather before its Add and the Add before the buffer's
+    // next Gather.
+    LocalTensor<float> dots = s_.F(l.dots), tmp4 = s_.F(l.dot_tmp), prod = s_.F(l.wts);
     LocalTensor<uint32_t> tab_row = s_.template At<uint32_t>(l.tab_row);
     const uint32_t rows = static_cast<uint32_t>(dcnv3_ub::kSlots * n);
     Gather(dots, data, tab_row, 0u, rows);
     for (int64_t c = 1; c < geo_.c; ++c) {
+      const LocalTensor<float>& spare = c % 2 ? tmp4 : prod;
+      Gather(spare, data, tab_row, static_cast<uint32_t>(c * sizeof(float)), rows);
       PipeBarrier<PIPE_V>();
-      Gather(tmp4, data, tab_row, static_cast<uint32_t>(c * sizeof(float)), rows);
-      PipeBarrier<PIPE_V>();
-      Add(dots, dots, tmp4, static_cast<int32_t>(rows));
+      Add(dots, dots, spare, static_cast<int32_t>(rows));
     }
     PipeBarrier<PIPE_V>();
     // Per point, with d_k the slot dot products:
     //   grad_mask = sum_k ah aw d,  gy = scale m sum_k bh aw d,  gx = scale m sum_k ah bw d
+    // Each sum of two products x0 y0 + x1 y1: the first products into the destinations, the second
+    // into prod, then one Add per run of destinations.
     LocalTensor<float> aw = s_.F(l.aw), ah = s_.F(l.ah), bw = s_.F(l.bw), bh = s_.F(l.bh), m = s_.F(l.m);
     LocalTensor<float> row0 = tmp4, row1 = tmp4[n], drow0 = tmp4[2 * n], drow1 = tmp4[3 * n];
     LocalTensor<float> gx = s_.F(l.gxy), gy = s_.F(l.gxy)[n], gm = s_.F(l.gm);
-    Dot2(row0, dots, aw, dots[n], aw[n]);            // slot row 0 interpolated along w
-    Dot2(row1, dots[2 * n], aw, dots[3 * n], aw[n]);  // slot row 1
-    Dot2(drow0, dots, bw, dots[n], bw[n]);           // d/dw of slot row 0
-    Dot2(drow1, dots[2 * n], bw, dots[3 * n], bw[n]);
-    Dot2(gm, ah, row0, ah[n], row1);
-    Dot2(gy, bh, row0, bh[n], row1);
-    Dot2(gx, ah, drow0, ah[n], drow1);
+    Mul(row0, dots, aw, n);  // slot row 0 interpolated along w
+    Mul(prod, dots[n], aw[n], n);
+    Mul(row1, dots[2 * n], aw, n);  // slot row 1
+    Mul(prod[n], dots[3 * n], aw[n], n);
+    Mul(drow0, dots, bw, n);  // d/dw of slot row 0
+    Mul(prod[2 * n], dots[n], bw[n], n);
+    Mul(drow1, dots[2 * n], bw, n);
+    Mul(prod[3 * n], dots[3 * n], bw[n], n);
+    PipeBarrier<PIPE_V>();
+    Add(tmp4, tmp4, prod, static_cast<int32_t>(rows));
+    PipeBarrier<PIPE_V>();
+    Mul(gx, ah, drow0, n);
+    Mul(prod, ah[n], drow1, n);
+    Mul(gy, bh, row0, n);
+    Mul(prod[n], bh[n], row1, n);
+    Mul(gm, ah, row0, n);
+    Mul(prod[2 * n], ah[n], row1, n);
     Muls(m, m, geo_.scale, n);
+    PipeBarrier<PIPE_V>();
+    Add(gx, gx, prod, 2 * n);  // gx and gy are one run
+    Add(gm, gm, prod[2 * n], n);
     PipeBarrier<PIPE_V>();
     Mul(gx, gx, m, n);
     Mul(gy, gy, m, n);
