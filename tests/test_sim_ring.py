@@ -1,4 +1,5 @@
-"""The forward kernel's ring of input rows (fetch mode kFetchRing, op_kernel/dcnv3_ring.h), run in the
+"""The kernels' ring of input rows (fetch mode kFetchRing, op_kernel/dcnv3_ring.h; the backward adds an
+fp32 grad_input accumulator ring of the same geometry, flushed as rows leave it), run in the
 simulator against the float64 reference: slots that wrap around, points that leave the ring, many
 points on one pixel, non-finite offsets, and core ranges that start and end inside an output row or
 an (n, g) plane."""
@@ -11,6 +12,8 @@ from dcnv3_ascend import sim  # built by setup.py; a missing build must fail, no
 
 
 def _ring_plan(a, tensors, soc=SMALL_SOC):
+    """The forward's plan, after checking that both kernels take the ring."""
+    assert sim.plan_backward(*tensors, a, soc=soc)["tiling"]["fetch_mode"] == FETCH_RING
     plan = sim.plan_forward(*tensors[:3], a, soc=soc)
     assert plan["tiling"]["fetch_mode"] == FETCH_RING, plan["tiling"]
     return plan
@@ -32,9 +35,12 @@ def test_ring_wraps_around_a_tall_plane(dtype):
     t = _ring_plan(a, tensors)["tiling"]
     assert t["win_rows"] < h and t["win_cols"] == w
     assert t["units_per_core"] * t["split_unit"] // w > t["win_rows"]  # a core walks more rows than the ring holds
-    fstats, _ = _check(a, n, h, w, dtype, tensors=tensors, soc=SMALL_SOC)
+    fstats, bstats = _check(a, n, h, w, dtype, tensors=tensors, soc=SMALL_SOC)
     input_bytes = tensors[0].numel() * tensors[0].element_size()
     assert _input_bytes_read(fstats, tensors) <= 1.5 * input_bytes  # 1.25x measured
+    # the backward's accumulator ring adds each fp32 grad_input row about once per core and plane
+    # too (a window per tile added 12 rows per output row)
+    assert bstats["atomic_write_bytes"] <= 1.5 * tensors[0].numel() * 4  # 1.25x measured
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
