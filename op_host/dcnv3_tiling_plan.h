@@ -18,7 +18,8 @@
 // kWindowMargin pixels, see WindowFor) fits, else one pair DMA per row per point. The kernel loads
 // only the part of the capacity its points' 2x2 neighbourhoods reach. The backward may instead
 // reserve whole image rows (one DMA per window for a tile of one group, against one per row) when
-// the model finds that cheaper.
+// the model finds that cheaper. Group-major tiles of one group may take the ring (kFetchRing) in
+// both kernels; the backward's fp32 accumulator ring doubles its UB and its per-row traffic.
 // Backward: grad_input is an fp32 output that the framework zeroes before the launch
 // (dcnv3_grad_outputs.h); the kernel adds into it with fp32 atomic DMAs, so no core waits for
 // another and no user workspace is needed.

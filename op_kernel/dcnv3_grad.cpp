@@ -19,45 +19,73 @@
 // shared loop dcnv3_tile_loop.h):
 //   V: the 4 slot dot products sum_c grad_output[c] * corner[c] of every point come from one Mul
 //      per (slot, tap) block and group_channels Gathers + Adds that reduce the channel axis of all
-//      corner rows at once; grad_mask and grad_offset are then short vector formulas over the
-//      points (d/dloc of the slot weights, see dcnv3_sample_locate.h), Gathered back into GM order. The
-//      grad_input terms (slot weight x mask x grad_output) are built with the slots of a point
-//      side by side. Slots that are no real corner hold zeros (dcnv3_sample_locate.h), so one Inf pixel
-//      reaches only the samples whose corner it is, as in the reference.
-//   S+V: grad_input of the points the input window serves is summed in UB: gacc, an fp32 copy of
-//      the window's geometry ([rows][cols][groups][c_pad]), zeroed per tile; the scalar unit
-//      issues two repeat-form Adds per point (one per slot row; its two x-neighbours are the two
-//      repeats, one window pixel apart). Points of one (tap, position) are different groups and
-//      touch disjoint UB; a PipeBarrier<PIPE_V> separates consecutive (tap, position) pairs, whose
+//      corner rows at once (two Gather buffers in turn: one barrier per channel); grad_mask and
+//      grad_offset are then short vector formulas over the points (d/dloc of the slot weights, see
+//      dcnv3_sample_locate.h; the seven two-product sums in two batches), Gathered back into GM
+//      order. The grad_input terms (slot weight x mask x grad_output) are built with the slots of
+//      a point side by side. Slots that are no real corner hold zeros (dcnv3_sample_locate.h), so
+//      one Inf pixel reaches only the samples whose corner it is, as in the reference.
+//   S+V: grad_input of the points the input window or ring serves is summed in UB, in gacc, an fp32
+//      accumulator of the same geometry. The scalar unit issues one repeat-form Add per point
+//      where its 2 x-neighbours are adjacent in gacc (one group: the 2 pixels x c_pad channels as
+//      the mask, the 2 slot rows as the repeats, one gacc row apart), else one per slot row (the
+//      x-neighbours as the repeats). Points of one (tap, position) are different groups and touch
+//      disjoint UB; a PipeBarrier<PIPE_V> separates consecutive (tap, position) pairs, whose
 //      pixels may coincide, so no update is lost however many points hit one pixel (tested).
-//   MTE3: gacc is added into grad_input with the window's own DMAs (dcnv3_window.h: one, or one
-//      per window row), atomically since neighbouring tiles and cores overlap; points outside the
-//      window add their 2x2 terms with one atomic DMA per slot row (the x-neighbour pair of their
-//      group); grad_offset and grad_mask rows are stored with one DMA each. The grad_offset and
-//      grad_mask buffers are doubled: MTE3 drains one tile's while V computes the next. The terms
-//      and gacc are single (half the UB per point): the next tile waits for the scatter DMAs
-//      before it rebuilds the terms (event kTermsEvent) and for the flush before it zeroes gacc
-//      (kAccEvent), so the flush still overlaps the next tile's sampling and dot products.
+//   Ring mode (kFetchRing, group-major tiles of one group; the plan's choice on every InternImage
+//      layer): the input rows come from the forward's ring (dcnv3_ring.h: row r of the (n, g)
+//      plane in slot r % win_rows, a copy of slot 0 after the last slot), and gacc is a ring of
+//      the same slots. It is never zeroed or flushed whole: after a tile's ring update the rows the
+//      ring dropped (a core only walks down a plane; a plane it leaves never comes back) are final,
+//      and MTE3 adds them into grad_input, one atomic DMA per run of slots (a row in slot 0 also
+//      takes the copy slot, where points whose first row is the last slot added their second
+//      row); V zeroes those slots before the tile's Adds (event kAccEvent: the Compute step runs in
+//      between, so the wait is short), and the rows still held are flushed after the last tile.
+//      About stride_h rows per output row are loaded and as many flushed, whole rows per core and
+//      plane at its ends.
+//   Window mode (kFetchWindow, other layers): gacc has the tile's window geometry
+//      ([rows][cols][groups][c_pad]), is zeroed per tile and added into grad_input with the
+//      window's own DMAs (dcnv3_window.h: one, or one per window row) after the tile; the next
+//      tile waits for that flush before it zeroes gacc (kAccEvent).
+//   MTE3: points outside the window or ring add their 2x2 terms with one atomic DMA per slot row
+//      (the x-neighbour pair of their group); grad_offset and grad_mask rows are stored with one
+//      DMA each. The grad_offset and grad_mask buffers are doubled: MTE3 drains one tile's while V
+//      computes the next. The terms are single (half the UB per point): the next tile waits for
+//      the scatter DMAs before it rebuilds them (kTermsEvent).
 // fp32 atomic sums are not bit-reproducible run to run (order of adds across cores).
-// DMAs per tile: offsets, mask, grad_output, grad_offset, grad_mask, plus the window's load and
-// add-back (1 each, or 1 per window row when a one-group tile's window is narrower than the image;
-// the plan may reserve whole rows to make it 1), plus 2 per valid point outside the window.
-// Simulator, Ascend910B3, InternImage-T/B layers (all group-major tiles, dcnv3_tiling_plan.h),
-// offsets randn * 2 px, fp32: 0.07-0.26 DMAs per sampled point (was 1.07-1.21 with one atomic DMA per
-// point), GM traffic 3.0-8.0x the op's minimum (was 9.5-21x; fp16/bf16 4.1-11.7x, the accumulator
-// moves fp32); offsets uniform in +-2 px: 0.06-0.15 and 2.5-5.1x (python -m dcnv3_ascend.sim.report).
-// Bound (estimate, sim.report's cost model on the simcost branch, not measured): the vector pipe,
-// 4.1-6.2 vector instructions and 2.1-3.3 PipeBarriers per point (2 of the instructions are the
-// Adds into gacc, each pair followed by a barrier in one-group tiles), against 0.07-0.26 DMAs per
-// point; estimated 8-13 % faster than the previous design on 14x14 to 56x56 layers, 23-29 %
-// slower on 7x7 ones. The previous design was bound by MTE3 (1.1 atomic DMAs per point).
-// Not reached (issue 9) with randn * 2 offsets: <= 4x GM on the 56x56 and 28x28 layers (5.9-8x)
-// and <= 0.25 DMAs per point on the 56x56 ones (0.26). The input window (4 px margin) plus its fp32
-// accumulator keep tiles at 10-14 positions, and each tile loads and flushes 12 input rows for one
-// output row. Next step: the forward's input ring (dcnv3_ring.h) for the input loads, and an fp32
-// accumulator ring of the same geometry flushed one row per output row.
+// DMAs per tile: offsets, mask, grad_output, grad_offset, grad_mask, plus 2 per valid point outside
+// the window or ring; ring mode: plus about 2 per output row (a new input row, a flushed gacc row);
+// window mode: plus the window's load and add-back (1 each, or 1 per window row).
+// Simulator, Ascend910B3, InternImage-T/B layers (all ring tiles now, dcnv3_tiling_plan.h), offsets
+// randn * 2 px (python -m dcnv3_ascend.sim.report), previous design (a window and its accumulator
+// loaded and flushed per tile) -> ring:
+//   fp32: 0.063-0.115 DMAs per sampled point (was 0.067-0.256), GM traffic 1.28-1.81x the op's
+//   minimum (was 2.95-7.97x); fp16/bf16: 0.063-0.113 (was 0.067-0.260), 1.58-2.37x (was
+//   4.09-11.62x; the minimum counts a half-type grad_input, the kernel adds fp32 rows); offsets
+//   uniform in +-2 px, fp32: 0.050-0.116 and 1.22-1.43x.
+//   Per sampled point, fp32: PipeBarrier<PIPE_V> 1.85-2.81 (was 2.07-3.28), scalar UB accesses
+//   2.50-4.63 (was 2.71-4.92), vector repeats 11.3-14.5 (was 13.1-15.8).
+// Bound (estimate, sim.report's cost model, not measured): the vector pipe on every layer, by
+// instruction issue and barrier drains more than by repeats. Busiest core, fp32 (us, was -> now):
+// T 157.2 -> 178.8, 81.5 -> 68.0, 41.7 -> 35.1, 29.8 -> 26.0; B 273.4 -> 312.2, 135.9 -> 113.0,
+// 67.9 -> 56.9, 48.0 -> 41.6; fp16/bf16: T 159.0 -> 167.2, 82.9 -> 69.3, 42.4 -> 35.9, 30.4 -> 26.5;
+// B 273.8 -> 288.3, 138.1 -> 115.2, 69.1 -> 58.1, 48.9 -> 42.5. So 13-17 % faster on the 7x7 to
+// 28x28 layers and 5 % (fp16/bf16) to 14 % (fp32) slower on the 56x56 ones: there the input ring
+// and its accumulator (2 x 13 rows x 56 px x 64 B = 91 KiB in fp32) leave room for 8-position
+// tiles (7 per output row), and the per-tile vector work (~115 barriers and ~250 instructions
+// besides the per-point Adds, most of them in the shared sampler) is paid more often.
+// Open (issue 9 targets are met on every InternImage-T/B layer and dtype): the 56x56 estimate.
+// Freeing ~5.3 KiB of UB (the copy slot of gacc, the repeated grad_output g4) would fit 10-position
+// tiles (6 per row); fewer barriers per tile in the shared sampler would help every layer.
 // Rejected:
-// - One atomic DMA per point (the previous design): DMA-issue bound, 1.1 DMAs and 256 B per point.
+// - A window and its fp32 accumulator per tile (the previous design, still the window mode): each
+//   tile of one output row loads and flushes up to 12 input rows, 3-8x the op's minimum GM
+//   traffic at 28x28 and 56x56 and 0.26 DMAs per point at 56x56.
+// - A ring margin of 3 rows instead of 4 (10 ring rows: 10-position tiles at 56x56 fp32): estimate
+//   191 us instead of 210 us at T-stage1 before the one-Add-per-point and reduction changes, but
+//   0.20 DMAs per point instead of 0.115 (pair-DMA fallback twice as often), close to the target.
+// - One atomic DMA per point (the design before the window): DMA-issue bound, 1.1 DMAs and 256 B
+//   per point.
 // - Conflict-free slices of points so that no barrier is needed (tap, position mod the window
 //   span): exact only while offsets stay within the slice spacing, silently racy beyond; the
 //   barrier per (tap, position) is always exact and costs one barrier per tile_groups points

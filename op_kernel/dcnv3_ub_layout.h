@@ -47,11 +47,12 @@ enum FetchMode : uint32_t {
   // per window row), and Gatherb copies each in-window point's slots from it; points whose 2x2
   // neighbourhood leaves the window fall back to kFetchPairPerRow.
   kFetchWindow = 1,
-  // Forward, group-major tiles of one group: a ring of whole image rows of the tile's (n, g) plane,
+  // Group-major tiles of one group: a ring of whole image rows of the tile's (n, g) plane,
   // win_rows of them, kept in UB while the core walks down its output rows (dcnv3_ring.h). A tile
   // loads only the rows its points reach that the ring does not hold yet (about stride_h new rows
   // per output row), and Gatherb copies the served points' slots from it; points whose 2x2
-  // neighbourhood leaves the ring fall back to kFetchPairPerRow.
+  // neighbourhood leaves the ring fall back to kFetchPairPerRow. The backward's gacc is a ring of
+  // the same slots, each row added to GM when the ring drops it.
   kFetchRing = 2,
 };
 
@@ -113,8 +114,8 @@ struct UbLayout {
   uint32_t tab_gout, tab_gmask;    // Gather byte offsets point-major -> position rows
   uint32_t acc_at;                 // int32 [npc]: element offset of slot (0, 0) in gacc, or
                                    // kScatterByDma / kScatterNothing (dcnv3_sampler.h)
-  uint32_t gacc;                   // window mode: fp32 grad_input accumulator, the window's
-                                   // [rows][cols][groups][c_pad] geometry
+  uint32_t gacc;                   // window and ring modes: fp32 grad_input accumulator, the
+                                   // window's [rows][cols][groups][c_pad] geometry
   uint32_t goff_f, gmask_f;        // [tile_positions][off_row / mask_row] grad_offset / grad_mask
                              // tiles in fp32 (half types; fp32 Gathers into goff_t / gmask_t)
   uint32_t goff_t, gmask_t;  // the same in the input dtype, kOutBuffers buffers each
