@@ -211,10 +211,15 @@ DCNV3_UB_FN UbLayout MakeUbLayout(uint32_t dtype_bytes, uint32_t points, uint32_
   if (backward) {
     l.g4 = UbTake(&cur, kSlots * l.rows_out * 4);
     l.tab_row = UbTake(&cur, kSlots * pt);
-    l.dots = UbTake(&cur, kSlots * pt);
-    l.dot_tmp = UbTake(&cur, kSlots * pt);
-    l.gxy = UbTake(&cur, 2 * pt);
-    l.gm = UbTake(&cur, pt);
+    // The backward's Compute-only scratch shares UB with sampler arrays that only its Sample step
+    // uses (each tile rewrites them there, after a PipeBarrier): the dot products and their Gather
+    // scratch take the box and the slot offsets (window and ring modes), the location and mask
+    // gradients the fractional parts and the floor. That room is what fits 10-position ring tiles
+    // (6 per output row instead of 7) on a 56-wide fp32 image.
+    l.dots = win_pixel_groups ? l.box : UbTake(&cur, kSlots * pt);
+    l.dot_tmp = win_pixel_groups ? l.win_off : UbTake(&cur, kSlots * pt);
+    l.gxy = l.frac_w;  // frac_w, frac_h: 2 * pt in a row
+    l.gm = l.floor_i;
     l.tab_gout = UbTake(&cur, off_elems * 4);
     l.tab_gmask = UbTake(&cur, mask_elems * 4);
     l.acc_at = UbTake(&cur, pt);
