@@ -59,31 +59,34 @@
 // Simulator, Ascend910B3, InternImage-T/B layers (all ring tiles now, dcnv3_tiling_plan.h), offsets
 // randn * 2 px (python -m dcnv3_ascend.sim.report), previous design (a window and its accumulator
 // loaded and flushed per tile) -> ring:
-//   fp32: 0.063-0.115 DMAs per sampled point (was 0.067-0.256), GM traffic 1.28-1.81x the op's
+//   fp32: 0.063-0.113 DMAs per sampled point (was 0.067-0.256), GM traffic 1.28-1.81x the op's
 //   minimum (was 2.95-7.97x); fp16/bf16: 0.063-0.113 (was 0.067-0.260), 1.58-2.37x (was
 //   4.09-11.62x; the minimum counts a half-type grad_input, the kernel adds fp32 rows); offsets
 //   uniform in +-2 px, fp32: 0.050-0.116 and 1.22-1.43x.
 //   Per sampled point, fp32: PipeBarrier<PIPE_V> 1.85-2.81 (was 2.07-3.28), scalar UB accesses
-//   2.50-4.63 (was 2.71-4.92), vector repeats 11.3-14.5 (was 13.1-15.8).
+//   2.50-4.63 (was 2.71-4.92), vector repeats 11.3-14.1 (was 13.1-15.8).
 // Bound (estimate, sim.report's cost model, not measured): the vector pipe on every layer, by
-// instruction issue and barrier drains more than by repeats. Busiest core, fp32 (us, was -> now):
-// T 157.2 -> 178.8, 81.5 -> 68.0, 41.7 -> 35.1, 29.8 -> 26.0; B 273.4 -> 312.2, 135.9 -> 113.0,
-// 67.9 -> 56.9, 48.0 -> 41.6; fp16/bf16: T 159.0 -> 167.2, 82.9 -> 69.3, 42.4 -> 35.9, 30.4 -> 26.5;
-// B 273.8 -> 288.3, 138.1 -> 115.2, 69.1 -> 58.1, 48.9 -> 42.5. So 13-17 % faster on the 7x7 to
-// 28x28 layers and 5 % (fp16/bf16) to 14 % (fp32) slower on the 56x56 ones: there the input ring
-// and its accumulator (2 x 13 rows x 56 px x 64 B = 91 KiB in fp32) leave room for 8-position
-// tiles (7 per output row), and the per-tile vector work (~115 barriers and ~250 instructions
-// besides the per-point Adds, most of them in the shared sampler) is paid more often.
-// Open (issue 9 targets are met on every InternImage-T/B layer and dtype): the 56x56 estimate.
-// Freeing ~5.3 KiB of UB (the copy slot of gacc, the repeated grad_output g4) would fit 10-position
-// tiles (6 per row); fewer barriers per tile in the shared sampler would help every layer.
+// instruction issue and barrier drains more than by repeats. Busiest core, stages 1-4, us, was ->
+// now: fp32 T 157.2 -> 164.0, 81.5 -> 66.9, 41.7 -> 35.1, 29.8 -> 26.0; B 273.4 -> 282.8,
+// 135.9 -> 113.0, 67.9 -> 56.9, 48.0 -> 41.6; fp16/bf16 T 159.0 -> 167.2, 82.9 -> 69.3,
+// 42.4 -> 35.9, 30.4 -> 26.5; B 273.8 -> 288.3, 138.1 -> 115.2, 69.1 -> 58.1, 48.9 -> 42.5. So
+// 13-18 % faster on the 7x7 to 28x28 layers and 3-5 % slower on the 56x56 ones: there the input
+// ring and its accumulator (2 x 13 rows x 56 px x 64 B = 91 KiB in fp32) leave room for 10-position
+// tiles (6 per output row), and the per-tile vector work (~115 barriers and ~250 instructions
+// besides the per-point Adds, most of them in the shared sampler) is paid on more tiles than in
+// the window design.
+// Open (issue 9's backward targets are met on every InternImage-T/B layer and dtype): the 56x56
+// estimate. Fewer barriers per tile in the shared sampler (e.g. the per-slot passes of
+// PlaceInWindow batched over the 4 slots) would help every layer; a smaller ring (3 px margin)
+// buys tile room with fallback DMAs (see Rejected).
 // Rejected:
 // - A window and its fp32 accumulator per tile (the previous design, still the window mode): each
 //   tile of one output row loads and flushes up to 12 input rows, 3-8x the op's minimum GM
 //   traffic at 28x28 and 56x56 and 0.26 DMAs per point at 56x56.
-// - A ring margin of 3 rows instead of 4 (10 ring rows: 10-position tiles at 56x56 fp32): estimate
-//   191 us instead of 210 us at T-stage1 before the one-Add-per-point and reduction changes, but
-//   0.20 DMAs per point instead of 0.115 (pair-DMA fallback twice as often), close to the target.
+// - A ring margin of 3 rows instead of 4 (10 ring rows): at T-stage1 fp32, before the UB sharing
+//   and the one-Add-per-point and reduction changes, 10-position tiles instead of 8 and an
+//   estimate of 191 us instead of 210 us, but 0.20 DMAs per point instead of 0.115 (the pair-DMA
+//   fallback twice as often), close to the 0.25 target.
 // - One atomic DMA per point (the design before the window): DMA-issue bound, 1.1 DMAs and 256 B
 //   per point.
 // - Conflict-free slices of points so that no barrier is needed (tap, position mod the window
