@@ -23,7 +23,8 @@
 // kWindowMargin pixels, see WindowFor) fits, else one pair DMA per row per point. The kernel loads
 // only the part of the capacity its points' 2x2 neighbourhoods reach. The backward may instead
 // reserve whole image rows (one DMA per window for a tile of one group, against one per row) when
-// the model finds that cheaper.
+// the model finds that cheaper. Group-major tiles of one group may take the ring (kFetchRing) in
+// both kernels; the backward's fp32 accumulator ring doubles its UB and its per-row traffic.
 // Backward: grad_input is an fp32 output that the framework zeroes before the launch
 // (dcnv3_grad_outputs.h); the kernel adds into it with fp32 atomic DMAs, so no core waits for
 // another and no user workspace is needed.
@@ -184,7 +185,7 @@ struct TileShape {
   int64_t positions, groups;  // capacity
   WindowDims win;  // rows 0: pair fetch
   bool backward;  // the backward also adds its fp32 window accumulator back to GM
-  bool ring = false;  // forward, group-major: win is a ring of whole image rows (kFetchRing)
+  bool ring = false;  // group-major: win is a ring of whole image rows (kFetchRing)
 };
 
 // Cycles of one tile of `npos` positions x `ng` groups cut from `s`.
@@ -257,10 +258,12 @@ inline double CoreCycles(const Problem& p, DataType t, const TileShape& s, int64
 // start at column 0 (TileCursor::NextOfGroup).
 // A ring loads its whole capacity where the core starts a plane (or starts), then stride_h rows
 // per output row it moves down (the kernel loads only the rows its points reach; the model
-// charges these); a ring that holds the whole plane loads nothing more.
+// charges these); a ring that holds the whole plane loads nothing more. The backward's
+// accumulator ring adds as many fp32 rows back to GM, with one more DMA.
 inline double CoreCyclesGroupMajor(const Problem& p, DataType t, const TileShape& s, int64_t a, int64_t b) {
-  const double ring_row_bytes =
-      static_cast<double>(p.width_in * ChannelsPad(p.attrs.group_channels, t) * DtypeBytes(t));
+  const int64_t cpad = ChannelsPad(p.attrs.group_channels, t);
+  const double ring_row_bytes = static_cast<double>(p.width_in * cpad * (DtypeBytes(t) + (s.backward ? 4 : 0)));
+  const double ring_dmas = s.backward ? 2 : 1;
   const int64_t plane = p.height_out * p.width_out;
   const bool whole_plane = s.win.rows == p.height_in;
   double total = 0;
@@ -272,10 +275,10 @@ inline double CoreCyclesGroupMajor(const Problem& p, DataType t, const TileShape
     const int64_t row = q / p.width_out, end_row = (q + npos - 1) / p.width_out;
     const bool same_plane = last_row >= 0 && row / p.height_out == last_row / p.height_out;
     if (s.ring && !same_plane) {
-      total += kDmaCycles + static_cast<double>(s.win.rows) * ring_row_bytes / kBytesPerCycle;
+      total += ring_dmas * kDmaCycles + static_cast<double>(s.win.rows) * ring_row_bytes / kBytesPerCycle;
     } else if (s.ring && !whole_plane && end_row > last_row) {
       const int64_t rows = std::min(p.attrs.stride_h * (end_row - last_row), s.win.rows);
-      total += kDmaCycles + static_cast<double>(rows) * ring_row_bytes / kBytesPerCycle;
+      total += ring_dmas * kDmaCycles + static_cast<double>(rows) * ring_row_bytes / kBytesPerCycle;
     }
     last_row = std::max(last_row, end_row);
     q += npos;
@@ -313,8 +316,8 @@ inline bool ChooseTile(const Problem& p, DataType t, bool backward, int64_t budg
   bool found = false;
   for (const bool window : {true, false}) {
     if (window && !window_ok) continue;
-    // kind 0: a window sized to the tile; 1: whole image rows (backward); 2: the ring (forward,
-    // group-major: kFetchRing)
+    // kind 0: a window sized to the tile; 1: whole image rows (backward); 2: the ring (group-major:
+    // kFetchRing)
     auto shape = [&](int64_t positions, int64_t groups, int kind) {
       const WindowDims win = window ? WindowFor(p, positions, kind != 0) : WindowDims{};
       return TileShape{positions, groups, win, backward, window && kind == 2};
@@ -327,7 +330,7 @@ inline bool ChooseTile(const Problem& p, DataType t, bool backward, int64_t budg
     };
     for (int64_t groups = 1; groups <= max_groups && fits(1, groups); ++groups) {
       for (const int kind : {0, 1, 2}) {
-        const bool allowed = kind == 0 || (window && (kind == 1 ? backward : !backward && d.group_major));
+        const bool allowed = kind == 0 || (window && (kind == 1 ? backward : d.group_major));
         if (!allowed || !fits(1, groups, kind)) continue;
         // A ring that holds the whole plane serves tiles of several output rows (the kernel's
         // tables place position i at row i / Wo, column i % Wo): up to the core's share of a plane.

@@ -19,45 +19,78 @@
 // shared loop dcnv3_tile_loop.h):
 //   V: the 4 slot dot products sum_c grad_output[c] * corner[c] of every point come from one Mul
 //      per (slot, tap) block and group_channels Gathers + Adds that reduce the channel axis of all
-//      corner rows at once; grad_mask and grad_offset are then short vector formulas over the
-//      points (d/dloc of the slot weights, see dcnv3_sample_locate.h), Gathered back into GM order. The
-//      grad_input terms (slot weight x mask x grad_output) are built with the slots of a point
-//      side by side. Slots that are no real corner hold zeros (dcnv3_sample_locate.h), so one Inf pixel
-//      reaches only the samples whose corner it is, as in the reference.
-//   S+V: grad_input of the points the input window serves is summed in UB: gacc, an fp32 copy of
-//      the window's geometry ([rows][cols][groups][c_pad]), zeroed per tile; the scalar unit
-//      issues two repeat-form Adds per point (one per slot row; its two x-neighbours are the two
-//      repeats, one window pixel apart). Points of one (tap, position) are different groups and
-//      touch disjoint UB; a PipeBarrier<PIPE_V> separates consecutive (tap, position) pairs, whose
+//      corner rows at once (two Gather buffers in turn: one barrier per channel); grad_mask and
+//      grad_offset are then short vector formulas over the points (d/dloc of the slot weights, see
+//      dcnv3_sample_locate.h; the seven two-product sums in two batches), Gathered back into GM
+//      order. The grad_input terms (slot weight x mask x grad_output) are built with the slots of
+//      a point side by side. Slots that are no real corner hold zeros (dcnv3_sample_locate.h), so
+//      one Inf pixel reaches only the samples whose corner it is, as in the reference.
+//   S+V: grad_input of the points the input window or ring serves is summed in UB, in gacc, an fp32
+//      accumulator of the same geometry. The scalar unit issues one repeat-form Add per point
+//      where its 2 x-neighbours are adjacent in gacc (one group: the 2 pixels x c_pad channels as
+//      the mask, the 2 slot rows as the repeats, one gacc row apart), else one per slot row (the
+//      x-neighbours as the repeats). Points of one (tap, position) are different groups and touch
+//      disjoint UB; a PipeBarrier<PIPE_V> separates consecutive (tap, position) pairs, whose
 //      pixels may coincide, so no update is lost however many points hit one pixel (tested).
-//   MTE3: gacc is added into grad_input with the window's own DMAs (dcnv3_window.h: one, or one
-//      per window row), atomically since neighbouring tiles and cores overlap; points outside the
-//      window add their 2x2 terms with one atomic DMA per slot row (the x-neighbour pair of their
-//      group); grad_offset and grad_mask rows are stored with one DMA each. The grad_offset and
-//      grad_mask buffers are doubled: MTE3 drains one tile's while V computes the next. The terms
-//      and gacc are single (half the UB per point): the next tile waits for the scatter DMAs
-//      before it rebuilds the terms (event kTermsEvent) and for the flush before it zeroes gacc
-//      (kAccEvent), so the flush still overlaps the next tile's sampling and dot products.
+//   Ring mode (kFetchRing, group-major tiles of one group; the plan's choice on every InternImage
+//      layer): the input rows come from the forward's ring (dcnv3_ring.h: row r of the (n, g)
+//      plane in slot r % win_rows, a copy of slot 0 after the last slot), and gacc is a ring of
+//      the same slots. It is never zeroed or flushed whole: after a tile's ring update the rows the
+//      ring dropped (a core only walks down a plane; a plane it leaves never comes back) are final,
+//      and MTE3 adds them into grad_input, one atomic DMA per run of slots (a row in slot 0 also
+//      takes the copy slot, where points whose first row is the last slot added their second
+//      row); V zeroes those slots before the tile's Adds (event kAccEvent: the Compute step runs in
+//      between, so the wait is short), and the rows still held are flushed after the last tile.
+//      About stride_h rows per output row are loaded and as many flushed, whole rows per core and
+//      plane at its ends.
+//   Window mode (kFetchWindow, other layers): gacc has the tile's window geometry
+//      ([rows][cols][groups][c_pad]), is zeroed per tile and added into grad_input with the
+//      window's own DMAs (dcnv3_window.h: one, or one per window row) after the tile; the next
+//      tile waits for that flush before it zeroes gacc (kAccEvent).
+//   MTE3: points outside the window or ring add their 2x2 terms with one atomic DMA per slot row
+//      (the x-neighbour pair of their group); grad_offset and grad_mask rows are stored with one
+//      DMA each. The grad_offset and grad_mask buffers are doubled: MTE3 drains one tile's while V
+//      computes the next. The terms are single (half the UB per point): the next tile waits for
+//      the scatter DMAs before it rebuilds them (kTermsEvent).
 // fp32 atomic sums are not bit-reproducible run to run (order of adds across cores).
-// DMAs per tile: offsets, mask, grad_output, grad_offset, grad_mask, plus the window's load and
-// add-back (1 each, or 1 per window row when a one-group tile's window is narrower than the image;
-// the plan may reserve whole rows to make it 1), plus 2 per valid point outside the window.
-// Simulator, Ascend910B3, InternImage-T/B layers (all group-major tiles, dcnv3_tiling_plan.h),
-// offsets randn * 2 px, fp32: 0.07-0.26 DMAs per sampled point (was 1.07-1.21 with one atomic DMA per
-// point), GM traffic 3.0-8.0x the op's minimum (was 9.5-21x; fp16/bf16 4.1-11.7x, the accumulator
-// moves fp32); offsets uniform in +-2 px: 0.06-0.15 and 2.5-5.1x (python -m dcnv3_ascend.sim.report).
-// Bound (estimate, sim.report's cost model on the simcost branch, not measured): the vector pipe,
-// 4.1-6.2 vector instructions and 2.1-3.3 PipeBarriers per point (2 of the instructions are the
-// Adds into gacc, each pair followed by a barrier in one-group tiles), against 0.07-0.26 DMAs per
-// point; estimated 8-13 % faster than the previous design on 14x14 to 56x56 layers, 23-29 %
-// slower on 7x7 ones. The previous design was bound by MTE3 (1.1 atomic DMAs per point).
-// Not reached (issue 9) with randn * 2 offsets: <= 4x GM on the 56x56 and 28x28 layers (5.9-8x)
-// and <= 0.25 DMAs per point on the 56x56 ones (0.26). The input window (4 px margin) plus its fp32
-// accumulator keep tiles at 10-14 positions, and each tile loads and flushes 12 input rows for one
-// output row. Next step: the forward's input ring (dcnv3_ring.h) for the input loads, and an fp32
-// accumulator ring of the same geometry flushed one row per output row.
+// DMAs per tile: offsets, mask, grad_output, grad_offset, grad_mask, plus 2 per valid point outside
+// the window or ring; ring mode: plus about 2 per output row (a new input row, a flushed gacc row);
+// window mode: plus the window's load and add-back (1 each, or 1 per window row).
+// Simulator, Ascend910B3, InternImage-T/B layers (all ring tiles now, dcnv3_tiling_plan.h; on the
+// 7x7 maps the ring holds the whole plane and a tile spans 3 output rows, TileCursor::NextOfGroup),
+// offsets randn * 2 px (python -m dcnv3_ascend.sim.report), previous design (a window and its
+// accumulator loaded and flushed per tile) -> ring:
+//   fp32: 0.048-0.104 DMAs per sampled point (was 0.067-0.256), GM traffic 1.25-1.81x the op's
+//   minimum (was 2.95-7.97x); fp16/bf16: 0.058-0.104 (was 0.067-0.260), 1.53-2.37x (was
+//   4.09-11.62x; the minimum counts a half-type grad_input, the kernel adds fp32 rows); offsets
+//   uniform in +-2 px, fp32: 0.047-0.065 and 1.20-1.43x.
+//   Per sampled point, fp32: PipeBarrier<PIPE_V> 1.55-2.38 (was 2.07-3.28), scalar UB accesses
+//   2.39-5.90 (was 2.71-4.92; the most on the 7x7 layers, whose per-tile scalar work is spread over
+//   few points, and the scalar unit does not bound them), vector repeats 11.0-14.4 (was 13.1-15.8).
+// Bound (estimate, sim.report's cost model, not measured): the vector pipe on every layer, by
+// instruction issue and barrier drains more than by repeats. Busiest core, stages 1-4, us, was ->
+// now: fp32 T 157.2 -> 164.3, 81.5 -> 66.9, 41.7 -> 33.4, 29.8 -> 16.6; B 273.4 -> 283.1,
+// 135.9 -> 110.9, 67.9 -> 54.4, 48.0 -> 26.9; fp16/bf16 T 159.0 -> 167.5, 82.9 -> 68.2,
+// 42.4 -> 34.1, 30.4 -> 19.4; B 273.8 -> 288.6, 138.1 -> 113.0, 69.1 -> 55.5, 48.9 -> 29.9. So
+// 18-44 % faster on the 7x7 to 28x28 layers and 3-5 % slower on the 56x56 ones: there the input
+// ring and its accumulator (2 x 13 rows x 56 px x 64 B = 91 KiB in fp32) leave room for 10-position
+// tiles (6 per output row), and the per-tile vector work (~115 barriers and ~250 instructions
+// besides the per-point Adds, most of them in the shared sampler) is paid on more tiles than in
+// the window design.
+// Open (issue 9's backward targets are met on every InternImage-T/B layer and dtype): the 56x56
+// estimate. Fewer barriers per tile in the shared sampler (e.g. the per-slot passes of
+// PlaceInWindow batched over the 4 slots) would help every layer; a smaller ring (3 px margin)
+// buys tile room with fallback DMAs (see Rejected).
 // Rejected:
-// - One atomic DMA per point (the previous design): DMA-issue bound, 1.1 DMAs and 256 B per point.
+// - A window and its fp32 accumulator per tile (the previous design, still the window mode): each
+//   tile of one output row loads and flushes up to 12 input rows, 3-8x the op's minimum GM
+//   traffic at 28x28 and 56x56 and 0.26 DMAs per point at 56x56.
+// - A ring margin of 3 rows instead of 4 (10 ring rows): at T-stage1 fp32, before the UB sharing
+//   and the one-Add-per-point and reduction changes, 10-position tiles instead of 8 and an
+//   estimate of 191 us instead of 210 us, but 0.20 DMAs per point instead of 0.115 (the pair-DMA
+//   fallback twice as often), close to the 0.25 target.
+// - One atomic DMA per point (the design before the window): DMA-issue bound, 1.1 DMAs and 256 B
+//   per point.
 // - Conflict-free slices of points so that no barrier is needed (tap, position mod the window
 //   span): exact only while offsets stay within the slice spacing, silently racy beyond; the
 //   barrier per (tap, position) is always exact and costs one barrier per tile_groups points
@@ -85,6 +118,7 @@ class Backward {
                               GM_ADDR grad_input, GM_ADDR grad_offset, GM_ADDR grad_mask) {
     geo_.Load(tiling);
     window_ = geo_.fetch_mode == dcnv3_ub::kFetchWindow;
+    ring_ = geo_.fetch_mode == dcnv3_ub::kFetchRing;
     grad_output_.SetGlobalBuffer((__gm__ T*)grad_output);
     grad_input_.SetGlobalBuffer((__gm__ float*)grad_input);
     grad_offset_.SetGlobalBuffer((__gm__ T*)grad_offset);
@@ -99,6 +133,12 @@ class Backward {
     RunTileLoop(geo_, *this);
     if (window_) WaitFlag<HardEvent::MTE3_V>(kAccEvent);
     WaitFlag<HardEvent::MTE3_V>(kTermsEvent);
+    if (ring_ && acc_hi_ > acc_lo_) {  // the rows the accumulator ring still holds
+      WaitPipe<HardEvent::V_MTE3>();
+      SetAtomicAdd<float>();
+      FlushAccRows(acc_plane_, acc_lo_, acc_hi_ - acc_lo_);
+      SetAtomicNone();
+    }
   }
 
   // RunTileLoop's steps (dcnv3_tile_loop.h).
@@ -106,7 +146,10 @@ class Backward {
     s_.LoadOffsetMask(t);
     s_.LoadChannelRows(t, grad_output_, s_.template At<T>(L().rows_t));
   }
-  __aicore__ inline void Sample(const Tile& t) { s_.Sample(t); }
+  __aicore__ inline void Sample(const Tile& t) {
+    s_.Sample(t);
+    if (ring_) FlushDroppedRows(t);
+  }
   __aicore__ inline void Store(const Tile& t, uint32_t out) {
     ScatterGradInput(t);
     StoreGrads(t, out);
@@ -143,18 +186,6 @@ class Backward {
     WaitPipe<HardEvent::S_V>();
   }
 
-  // dst = x0 * y0 + x1 * y1 over the points
-  __aicore__ inline void Dot2(const LocalTensor<float>& dst, const LocalTensor<float>& x0, const LocalTensor<float>& y0,
-                              const LocalTensor<float>& x1, const LocalTensor<float>& y1) {
-    const int32_t n = s_.Npc();
-    LocalTensor<float> tmp = s_.F(L().tmp);
-    Mul(dst, x0, y0, n);
-    Mul(tmp, x1, y1, n);
-    PipeBarrier<PIPE_V>();
-    Add(dst, dst, tmp, n);
-    PipeBarrier<PIPE_V>();
-  }
-
   // V: grad_offset and grad_mask of the tile into output buffer `out`, and the grad_input terms.
   __aicore__ inline void Compute(const Tile& t, uint32_t out) {
     const dcnv3_ub::UbLayout& l = L();
@@ -185,31 +216,49 @@ class Backward {
     const int64_t blocks = dcnv3_ub::kSlots * geo_.p;
     for (int64_t q = 0; q < blocks; ++q) Mul(data[Block(q)], data[Block(q)], g, count);
     PipeBarrier<PIPE_V>();
-    // dots[k][r] = sum_c prod[k][r][c]: one Gather per channel picks it from every corner row.
-    LocalTensor<float> dots = s_.F(l.dots), tmp4 = s_.F(l.dot_tmp);
+    // dots[k][r] = sum_c prod[k][r][c]: one Gather per channel picks it from every corner row,
+    // into two spare buffers in turn (wts is free once BroadcastWeights has read it), so that one
+    // barrier per channel orders both the Gather before its Add and the Add before the buffer's
+    // next Gather.
+    LocalTensor<float> dots = s_.F(l.dots), tmp4 = s_.F(l.dot_tmp), prod = s_.F(l.wts);
     LocalTensor<uint32_t> tab_row = s_.template At<uint32_t>(l.tab_row);
     const uint32_t rows = static_cast<uint32_t>(dcnv3_ub::kSlots * n);
     Gather(dots, data, tab_row, 0u, rows);
     for (int64_t c = 1; c < geo_.c; ++c) {
+      const LocalTensor<float>& spare = c % 2 ? tmp4 : prod;
+      Gather(spare, data, tab_row, static_cast<uint32_t>(c * sizeof(float)), rows);
       PipeBarrier<PIPE_V>();
-      Gather(tmp4, data, tab_row, static_cast<uint32_t>(c * sizeof(float)), rows);
-      PipeBarrier<PIPE_V>();
-      Add(dots, dots, tmp4, static_cast<int32_t>(rows));
+      Add(dots, dots, spare, static_cast<int32_t>(rows));
     }
     PipeBarrier<PIPE_V>();
     // Per point, with d_k the slot dot products:
     //   grad_mask = sum_k ah aw d,  gy = scale m sum_k bh aw d,  gx = scale m sum_k ah bw d
+    // Each sum of two products x0 y0 + x1 y1: the first products into the destinations, the second
+    // into prod, then one Add per run of destinations.
     LocalTensor<float> aw = s_.F(l.aw), ah = s_.F(l.ah), bw = s_.F(l.bw), bh = s_.F(l.bh), m = s_.F(l.m);
     LocalTensor<float> row0 = tmp4, row1 = tmp4[n], drow0 = tmp4[2 * n], drow1 = tmp4[3 * n];
     LocalTensor<float> gx = s_.F(l.gxy), gy = s_.F(l.gxy)[n], gm = s_.F(l.gm);
-    Dot2(row0, dots, aw, dots[n], aw[n]);            // slot row 0 interpolated along w
-    Dot2(row1, dots[2 * n], aw, dots[3 * n], aw[n]);  // slot row 1
-    Dot2(drow0, dots, bw, dots[n], bw[n]);           // d/dw of slot row 0
-    Dot2(drow1, dots[2 * n], bw, dots[3 * n], bw[n]);
-    Dot2(gm, ah, row0, ah[n], row1);
-    Dot2(gy, bh, row0, bh[n], row1);
-    Dot2(gx, ah, drow0, ah[n], drow1);
+    Mul(row0, dots, aw, n);  // slot row 0 interpolated along w
+    Mul(prod, dots[n], aw[n], n);
+    Mul(row1, dots[2 * n], aw, n);  // slot row 1
+    Mul(prod[n], dots[3 * n], aw[n], n);
+    Mul(drow0, dots, bw, n);  // d/dw of slot row 0
+    Mul(prod[2 * n], dots[n], bw[n], n);
+    Mul(drow1, dots[2 * n], bw, n);
+    Mul(prod[3 * n], dots[3 * n], bw[n], n);
+    PipeBarrier<PIPE_V>();
+    Add(tmp4, tmp4, prod, static_cast<int32_t>(rows));
+    PipeBarrier<PIPE_V>();
+    Mul(gx, ah, drow0, n);
+    Mul(prod, ah[n], drow1, n);
+    Mul(gy, bh, row0, n);
+    Mul(prod[n], bh[n], row1, n);
+    Mul(gm, ah, row0, n);
+    Mul(prod[2 * n], ah[n], row1, n);
     Muls(m, m, geo_.scale, n);
+    PipeBarrier<PIPE_V>();
+    Add(gx, gx, prod, 2 * n);  // gx and gy are one run
+    Add(gm, gm, prod[2 * n], n);
     PipeBarrier<PIPE_V>();
     Mul(gx, gx, m, n);
     Mul(gy, gy, m, n);
@@ -238,13 +287,14 @@ class Backward {
   // them and no update is lost.
   __aicore__ inline void ScatterGradInput(const Tile& t) {
     const Window& win = s_.Win();
-    const bool use_acc = window_ && !win.Empty();
+    const bool use_acc = (window_ || ring_) && !win.Empty();
     LocalTensor<float> gacc = s_.F(L().gacc), terms = s_.F(L().wbc);
-    if (use_acc) {
+    if (window_ && use_acc) {
       WaitFlag<HardEvent::MTE3_V>(kAccEvent);  // MTE3 has added the previous tile's gacc to GM
       Duplicate(gacc, 0.0f, static_cast<int32_t>(win.Elems(geo_.cpad)));
       PipeBarrier<PIPE_V>();
     }
+    if (zero_pending_) ZeroFlushedRows();
     const int64_t slot_rows = geo_.h >= 2 ? 2 : 1;
     const uint16_t pixels = static_cast<uint16_t>(geo_.w >= 2 ? 2 : 1);
     const uint32_t c_bytes = static_cast<uint32_t>(geo_.c * sizeof(float));
@@ -256,6 +306,13 @@ class Backward {
     const BinaryRepeatParams strides(1, 1, 1, static_cast<uint8_t>(acc_px / kBlockFloats),
                                      static_cast<uint8_t>(acc_px / kBlockFloats),
                                      static_cast<uint8_t>(geo_.cpad / kBlockFloats));
+    // One Add for the whole 2x2 when a point's two pixels are adjacent in gacc (one group): the 2
+    // pixels x cpad channels as one mask, the slot rows as the repeats, one gacc row apart.
+    const bool one_add =
+        acc_px == geo_.cpad && pixels * geo_.cpad <= kLanes && acc_row / kBlockFloats <= kMaxRepeatStride;
+    const BinaryRepeatParams rows(1, 1, 1, static_cast<uint8_t>(acc_row / kBlockFloats),
+                                  static_cast<uint8_t>(acc_row / kBlockFloats),
+                                  static_cast<uint8_t>(2 * geo_.cpad / kBlockFloats));
     LocalTensor<int32_t> acc_at = s_.I(L().acc_at), col_off = s_.I(L().col_off);
     const uint64_t base = s_.TileBase(t);
     const int64_t pg_cap = s_.PgCap(), point_elems = dcnv3_ub::kSlots * geo_.cpad;
@@ -268,6 +325,12 @@ class Backward {
           const int32_t at = acc_at.GetValue(r);
           if (at == kScatterNothing) continue;
           const int64_t src = r * point_elems;
+          if (at >= 0 && one_add) {
+            Add(gacc[at], gacc[at], terms[src], static_cast<uint64_t>(pixels * geo_.cpad),
+                static_cast<uint8_t>(slot_rows), rows);
+            added = true;
+            continue;
+          }
           if (at >= 0) {
             for (int64_t sh = 0; sh < slot_rows; ++sh) {
               const int64_t dst = at + sh * acc_row, from = src + 2 * sh * geo_.cpad;
@@ -293,13 +356,82 @@ class Backward {
       }
     }
     SetFlag<HardEvent::MTE3_V>(kTermsEvent);  // the terms are free once these DMAs are done
-    if (use_acc) {
+    if (window_ && use_acc) {
       WaitPipe<HardEvent::V_MTE3>();
       WindowAdd add{gacc, grad_input_[win.Corner(geo_, t)]};
       ForEachWindowDma(geo_, win, sizeof(float), true, add);
     }
     SetAtomicNone();
-    if (use_acc) SetFlag<HardEvent::MTE3_V>(kAccEvent);
+    if (window_ && use_acc) SetFlag<HardEvent::MTE3_V>(kAccEvent);
+  }
+
+  // Ring mode, S + MTE3, after the tile's ring update (Sampler::LoadRing): the accumulator rows
+  // [acc_lo_, acc_hi_) of plane acc_plane_ that the ring no longer holds are final (a core only
+  // walks down a plane, and a plane it leaves never comes back), so they are added into
+  // grad_input, one atomic DMA per run of slots; ZeroFlushedRows zeroes them before this tile's
+  // Adds, by when MTE3 has long read them (the Compute step runs in between). Rows the ring keeps
+  // stay in their slots (row r in slot r % win_rows, for the input and the accumulator alike).
+  __aicore__ inline void FlushDroppedRows(const Tile& t) {
+    const Window& win = s_.Win();
+    const int64_t plane = t.n * geo_.g + t.g0;
+    const bool keep = !win.Empty() && plane == acc_plane_;
+    const int64_t lo = win.Empty() ? 0 : win.r0, hi = win.Empty() ? 0 : win.r0 + win.nr;
+    // what leaves: all of it, or the rows above and below the new [lo, hi)
+    drop_first_[0] = acc_lo_;
+    drop_count_[0] = keep ? Clip(lo - acc_lo_, acc_hi_ - acc_lo_) : acc_hi_ - acc_lo_;
+    drop_first_[1] = hi > acc_lo_ ? hi : acc_lo_;
+    drop_count_[1] = keep ? Clip(acc_hi_ - drop_first_[1], acc_hi_ - acc_lo_) : 0;
+    if (drop_count_[0] > 0 || drop_count_[1] > 0) {
+      WaitPipe<HardEvent::V_MTE3>();  // the previous tiles' Adds into these rows are done
+      SetAtomicAdd<float>();
+      for (int32_t i = 0; i < 2; ++i) FlushAccRows(acc_plane_, drop_first_[i], drop_count_[i]);
+      SetAtomicNone();
+      SetFlag<HardEvent::MTE3_V>(kAccEvent);
+      zero_pending_ = true;
+    }
+    acc_plane_ = win.Empty() ? acc_plane_ : plane;
+    acc_lo_ = lo;
+    acc_hi_ = hi;
+  }
+  __aicore__ static inline int64_t Clip(int64_t x, int64_t hi) { return x < 0 ? 0 : (x > hi ? hi : x); }
+
+  // MTE3, atomic add on: accumulator rows [first, first + count) of `plane` into grad_input, one
+  // DMA per run of consecutive slots; a row in slot 0 also takes the ring's copy of slot 0 after
+  // its last slot, where points whose first row is in the last slot added their second row.
+  __aicore__ inline void FlushAccRows(int64_t plane, int64_t first, int64_t count) {
+    const int64_t cap = geo_.win_rows, row = geo_.w * geo_.cpad, max_rows = dcnv3_ub::kMaxDmaBlocks / geo_.w;
+    const uint64_t image = static_cast<uint64_t>(plane / geo_.g) * geo_.h;
+    const uint64_t channel = static_cast<uint64_t>(plane % geo_.g) * geo_.c;
+    LocalTensor<float> gacc = s_.F(L().gacc);
+    while (count > 0) {
+      const int64_t slot = first % cap;
+      int64_t rows = cap - slot < count ? cap - slot : count;
+      if (rows > max_rows) rows = max_rows;
+      const uint64_t gm = (image + first) * s_.RowElems() + channel;
+      DataCopyPad(grad_input_[gm], gacc[slot * row],
+                  WindowDmaParams(rows * geo_.w, geo_.c, geo_.gc - geo_.c, geo_.cpad, sizeof(float), true));
+      if (slot == 0)
+        DataCopyPad(grad_input_[gm], gacc[cap * row],
+                    WindowDmaParams(geo_.w, geo_.c, geo_.gc - geo_.c, geo_.cpad, sizeof(float), true));
+      first += rows;
+      count -= rows;
+    }
+  }
+
+  // V, once MTE3 has read them: zeroes the slots FlushDroppedRows flushed (and the copy of slot 0).
+  __aicore__ inline void ZeroFlushedRows() {
+    const int64_t cap = geo_.win_rows, row = geo_.w * geo_.cpad;
+    LocalTensor<float> gacc = s_.F(L().gacc);
+    WaitFlag<HardEvent::MTE3_V>(kAccEvent);
+    for (int32_t i = 0; i < 2; ++i) {
+      for (int64_t r = drop_first_[i]; r < drop_first_[i] + drop_count_[i]; ++r) {
+        const int64_t slot = r % cap;
+        Duplicate(gacc[slot * row], 0.0f, static_cast<int32_t>(row));
+        if (slot == 0) Duplicate(gacc[cap * row], 0.0f, static_cast<int32_t>(row));
+      }
+    }
+    PipeBarrier<PIPE_V>();
+    zero_pending_ = false;
   }
 
   // One window DMA of gacc, UB -> GM (atomic while SetAtomicAdd is on).
@@ -323,7 +455,13 @@ class Backward {
   TPipe pipe_;
   Geometry geo_;
   Sampler<T> s_;
-  bool window_ = false;
+  bool window_ = false;  // a window and its accumulator per tile (kFetchWindow)
+  bool ring_ = false;    // the input ring and an accumulator ring of its geometry (kFetchRing)
+  // ring mode: the accumulator rows [acc_lo_, acc_hi_) of plane acc_plane_ that may hold sums;
+  // the runs FlushDroppedRows flushed, for ZeroFlushedRows
+  int64_t acc_plane_ = -1, acc_lo_ = 0, acc_hi_ = 0;
+  int64_t drop_first_[2] = {0, 0}, drop_count_[2] = {0, 0};
+  bool zero_pending_ = false;
   GlobalTensor<T> grad_output_, grad_offset_, grad_mask_;
   GlobalTensor<float> grad_input_;
 };

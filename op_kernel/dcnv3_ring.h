@@ -1,5 +1,5 @@
-// The forward's input ring (fetch mode kFetchRing): whole image rows of one (n, g) plane kept in UB
-// while a core walks down its output rows, so that each input row is loaded about once per core
+// The input ring (fetch mode kFetchRing, forward and backward): whole image rows of one (n, g) plane
+// kept in UB while a core walks down its output rows, so that each input row is loaded about once per core
 // and plane instead of once per tile. Row r of the plane sits in ring slot r % rows; the rows held
 // are always one run [lo, hi) of at most `rows` image rows, so no two of them share a slot.
 //
@@ -9,7 +9,8 @@
 // pair-DMA fallback). The ring then keeps what it holds inside that capacity, extended by the
 // rows the tile needs; rows that left the capacity are dropped (a core only walks down a plane).
 // This file is the scalar bookkeeping only; Sampler::LoadRing (dcnv3_window_place.h) issues the
-// DMAs and Sampler::PlaceInWindow maps points to slots.
+// DMAs and Sampler::PlaceInWindow maps points to slots; the backward keeps its fp32 grad_input
+// accumulator in the same slots and flushes the rows the ring drops (dcnv3_grad.cpp).
 #pragma once
 
 #include "kernel_operator.h"

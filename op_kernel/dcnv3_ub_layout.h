@@ -47,11 +47,12 @@ enum FetchMode : uint32_t {
   // per window row), and Gatherb copies each in-window point's slots from it; points whose 2x2
   // neighbourhood leaves the window fall back to kFetchPairPerRow.
   kFetchWindow = 1,
-  // Forward, group-major tiles of one group: a ring of whole image rows of the tile's (n, g) plane,
+  // Group-major tiles of one group: a ring of whole image rows of the tile's (n, g) plane,
   // win_rows of them, kept in UB while the core walks down its output rows (dcnv3_ring.h). A tile
   // loads only the rows its points reach that the ring does not hold yet (about stride_h new rows
   // per output row), and Gatherb copies the served points' slots from it; points whose 2x2
-  // neighbourhood leaves the ring fall back to kFetchPairPerRow.
+  // neighbourhood leaves the ring fall back to kFetchPairPerRow. The backward's gacc is a ring of
+  // the same slots, each row added to GM when the ring drops it.
   kFetchRing = 2,
 };
 
@@ -115,8 +116,8 @@ struct UbLayout {
   uint32_t tab_gout, tab_gmask;    // Gather byte offsets point-major -> position rows
   uint32_t acc_at;                 // int32 [npc]: element offset of slot (0, 0) in gacc, or
                                    // kScatterByDma / kScatterNothing (dcnv3_sampler.h)
-  uint32_t gacc;                   // window mode: fp32 grad_input accumulator, the window's
-                                   // [rows][cols][groups][c_pad] geometry
+  uint32_t gacc;                   // window and ring modes: fp32 grad_input accumulator, the
+                                   // window's [rows][cols][groups][c_pad] geometry
   uint32_t goff_f, gmask_f;        // [tile_positions][off_row / mask_row] grad_offset / grad_mask
                              // tiles in fp32 (half types; fp32 Gathers into goff_t / gmask_t)
   uint32_t goff_t, gmask_t;  // the same in the input dtype, kOutBuffers buffers each
@@ -213,10 +214,15 @@ DCNV3_UB_FN UbLayout MakeUbLayout(uint32_t dtype_bytes, uint32_t points, uint32_
   if (backward) {
     l.g4 = UbTake(&cur, kSlots * l.rows_out * 4);
     l.tab_row = UbTake(&cur, kSlots * pt);
-    l.dots = UbTake(&cur, kSlots * pt);
-    l.dot_tmp = UbTake(&cur, kSlots * pt);
-    l.gxy = UbTake(&cur, 2 * pt);
-    l.gm = UbTake(&cur, pt);
+    // The backward's Compute-only scratch shares UB with sampler arrays that only its Sample step
+    // uses (each tile rewrites them there, after a PipeBarrier): the dot products and their Gather
+    // scratch take the box and the slot offsets (window and ring modes), the location and mask
+    // gradients the fractional parts and the floor. That room is what fits 10-position ring tiles
+    // (6 per output row instead of 7) on a 56-wide fp32 image.
+    l.dots = win_pixel_groups ? l.box : UbTake(&cur, kSlots * pt);
+    l.dot_tmp = win_pixel_groups ? l.win_off : UbTake(&cur, kSlots * pt);
+    l.gxy = l.frac_w;  // frac_w, frac_h: 2 * pt in a row
+    l.gm = l.floor_i;
     l.tab_gout = UbTake(&cur, off_elems * 4);
     l.tab_gmask = UbTake(&cur, mask_elems * 4);
     l.acc_at = UbTake(&cur, pt);

@@ -1,4 +1,5 @@
-"""The forward kernel's ring of input rows (fetch mode kFetchRing, op_kernel/dcnv3_ring.h), run in the
+"""The kernels' ring of input rows (fetch mode kFetchRing, op_kernel/dcnv3_ring.h; the backward adds an
+fp32 grad_input accumulator ring of the same geometry, flushed as rows leave it), run in the
 simulator against the float64 reference: slots that wrap around, points that leave the ring, many
 points on one pixel, non-finite offsets, and core ranges that start and end inside an output row or
 an (n, g) plane."""
@@ -13,6 +14,8 @@ from dcnv3_ascend.sim import report
 
 
 def _ring_plan(a, tensors, soc=SMALL_SOC):
+    """The forward's plan, after checking that both kernels take the ring."""
+    assert sim.plan_backward(*tensors, a, soc=soc)["tiling"]["fetch_mode"] == FETCH_RING
     plan = sim.plan_forward(*tensors[:3], a, soc=soc)
     assert plan["tiling"]["fetch_mode"] == FETCH_RING, plan["tiling"]
     return plan
@@ -34,9 +37,12 @@ def test_ring_wraps_around_a_tall_plane(dtype):
     t = _ring_plan(a, tensors)["tiling"]
     assert t["win_rows"] < h and t["win_cols"] == w
     assert t["units_per_core"] * t["split_unit"] // w > t["win_rows"]  # a core walks more rows than the ring holds
-    fstats, _ = _check(a, n, h, w, dtype, tensors=tensors, soc=SMALL_SOC)
+    fstats, bstats = _check(a, n, h, w, dtype, tensors=tensors, soc=SMALL_SOC)
     input_bytes = tensors[0].numel() * tensors[0].element_size()
     assert _input_bytes_read(fstats, tensors) <= 1.5 * input_bytes  # 1.25x measured
+    # the backward's accumulator ring adds each fp32 grad_input row about once per core and plane
+    # too (a window per tile added 12 rows per output row)
+    assert bstats["atomic_write_bytes"] <= 1.5 * tensors[0].numel() * 4  # 1.25x measured
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -100,7 +106,9 @@ def test_core_ranges_start_inside_rows_and_planes(dtype, stride):
     (57 rows make no whole-row split balanced to 10 %): ranges begin and end inside output rows
     and inside (n, g) planes, so a core's ring (12 of 19 rows) starts empty mid-plane
     and its tiles move on to the next plane's rows (ring reset)."""
-    a = _attrs(group=3, group_channels=16, stride=(stride, stride))
+    # 32 channels: with 16, the fp32 stride-1 backward's plan prefers window tiles (its accumulator
+    # ring leaves room for 10-position tiles against 19 in window mode)
+    a = _attrs(group=3, group_channels=32, stride=(stride, stride))
     n, h, w = 1, 19 * stride, 19 * stride
     tensors = _inputs(a, n, h, w, dtype, 3.0, seed=83 + stride)
     t = _ring_plan(a, tensors)["tiling"]
@@ -166,3 +174,30 @@ def test_tiles_of_several_rows_with_strides_and_no_centre(dtype, attrs, size):
     t = _ring_plan(a, tensors)["tiling"]
     assert t["win_rows"] == h and t["tile_positions"] > t["width_out"]
     _check(a, 1, h, w, dtype, tensors=tensors, soc=SMALL_SOC)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_backward_collisions_across_the_ring_wrap(dtype):
+    """Every point of every position samples the 2x2 at rows 23-24 of a 40-row map: with a 12-row ring
+    row 23 sits in the last slot and row 24 in slot 0, so the backward adds the second row of every
+    point served into the accumulator's copy of slot 0, which must reach grad_input row 24 when the
+    ring drops that row; many points per pixel, no update lost, in every dtype."""
+    a = _attrs(group=4, group_channels=16)
+    n, h, w = 1, 40, 24
+    inp, _, msk, gout = _inputs(a, n, h, w, dtype, 0.0, seed=89)
+    ho, wo = a.output_size(h, w)
+    gen = torch.Generator().manual_seed(97)
+    wo_idx = torch.arange(wo, dtype=torch.float64).view(1, 1, wo, 1, 1)
+    ho_idx = torch.arange(ho, dtype=torch.float64).view(1, ho, 1, 1, 1)
+    taps = torch.tensor([[i - 1, j - 1] for i in range(3) for j in range(3)], dtype=torch.float64)  # kernel_w outer
+    off = torch.empty(n, ho, wo, a.group, 9, 2, dtype=torch.float64)
+    off[..., 0] = 11.3 - wo_idx - taps[:, 0]
+    off[..., 1] = 23.4 - ho_idx - taps[:, 1]
+    off += (torch.rand(off.shape, generator=gen, dtype=torch.float64) - 0.5) * 0.2
+    tensors = (inp, off.reshape(n, ho, wo, -1).to(dtype), msk, gout)
+    assert _ring_plan(a, tensors)["tiling"]["win_rows"] == 12
+    _, bstats = _check(a, n, h, w, dtype, tensors=tensors, soc=SMALL_SOC)
+    # the points of the output rows whose ring reaches rows 23-24 come from UB, the others take 2
+    # atomic DMAs each: 1.45 atomic DMAs per point measured, 2 if the ring served none
+    points = n * ho * wo * a.group * 9
+    assert bstats["atomic_dma_count"] < 1.6 * points

@@ -114,21 +114,21 @@ def test_plan_properties(shape, dtype, soc):
         assert plan["ub_bytes"] <= ub - UB_RESERVE
         if t["fetch_mode"] == FETCH_WINDOW:
             assert 1 <= t["win_rows"] <= h and 1 <= t["win_cols"] <= w
-        if t["fetch_mode"] == FETCH_RING:  # forward only, group-major tiles of one group, whole rows
-            assert plan is fwd and t["group_major"] == 1 and t["tile_groups"] == 1
+        if t["fetch_mode"] == FETCH_RING:  # group-major tiles of one group, whole rows
+            assert t["group_major"] == 1 and t["tile_groups"] == 1
             assert 1 <= t["win_rows"] <= h and t["win_cols"] == w
     assert fwd["workspace_bytes"] == 0 and bwd["workspace_bytes"] == 0
 
 
 @pytest.mark.parametrize("shape", SHAPES[:5], ids=lambda s: "x".join(map(str, s)))
 def test_internimage_layers_use_the_window(shape):
-    """InternImage's layers fit an input window (forward, group-major: the ring of input rows), so
-    corners come from UB rather than per-point DMAs."""
+    """InternImage's layers fit an input window (group-major: the ring of input rows, and in the
+    backward its fp32 accumulator ring), so corners come from UB rather than per-point DMAs."""
     for dtype in KEYS:
         fwd, bwd, _ = _plans(shape, dtype, "Ascend910B3")
-        ring = fwd["tiling"]["group_major"] == 1
-        assert fwd["tiling"]["fetch_mode"] == (FETCH_RING if ring else FETCH_WINDOW)
-        assert bwd["tiling"]["fetch_mode"] == FETCH_WINDOW
+        for plan in (fwd, bwd):
+            ring = plan["tiling"]["group_major"] == 1
+            assert plan["tiling"]["fetch_mode"] == (FETCH_RING if ring else FETCH_WINDOW)
 
 
 def test_wide_tap_spread_falls_back_to_pair_fetch():
@@ -137,10 +137,9 @@ def test_wide_tap_spread_falls_back_to_pair_fetch():
 
 
 def test_tile_shapes_of_internimage_t():
-    """Stage 1: a tile holds many positions of one group. Stage 4 (7x7, G = 32): the forward's ring
-    holds the whole plane, and a tile takes several output rows of one group (5 rows: 35
-    positions); the backward takes a whole output row of one group, whose window is the whole 7x7
-    plane."""
+    """Stage 1: a tile holds many positions of one group. Stage 4 (7x7, G = 32): both kernels' rings
+    hold the whole plane, and a tile takes several output rows of one group (forward 5 rows: 35
+    positions; backward, whose fp32 accumulator ring shares the UB, 3 rows: 21)."""
     stage1, _, _ = _plans(SHAPES[0], torch.float32, "Ascend910B3")
     assert stage1["tiling"]["tile_positions"] > 4
     fwd4, bwd4, _ = _plans(SHAPES[3], torch.float32, "Ascend910B3")
@@ -148,7 +147,8 @@ def test_tile_shapes_of_internimage_t():
     assert (t["group_major"], t["fetch_mode"], t["tile_groups"], t["win_rows"]) == (1, FETCH_RING, 1, 7)
     assert t["tile_positions"] == 35
     t = bwd4["tiling"]
-    assert (t["group_major"], t["tile_positions"], t["tile_groups"], t["win_rows"], t["win_cols"]) == (1, 7, 1, 7, 7)
+    assert (t["group_major"], t["fetch_mode"], t["tile_groups"], t["win_rows"]) == (1, FETCH_RING, 1, 7)
+    assert t["tile_positions"] == 21
 
 
 def test_fewer_positions_than_cores_still_uses_every_core():
