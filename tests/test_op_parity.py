@@ -58,9 +58,11 @@ def test_sweep_float32(case):
         torch.testing.assert_close(g.double(), w, rtol=1e-4, atol=1e-4)
 
 
-def test_portable_kernels_match_reference():
-    """The kernels are compiled twice (portable baseline, and AVX2 on x86-64, picked at run
-    time); DCNV3_CPU_BASELINE=1 selects the baseline, which this machine may otherwise never run."""
+@pytest.mark.parametrize("isa", ["baseline", "avx2"])
+def test_each_kernel_build_matches_reference(isa):
+    """The kernels are compiled once per instruction set (portable baseline; AVX2 and AVX-512 on
+    x86-64, the best the CPU runs picked at run time); DCNV3_CPU_ISA caps the choice, so the builds
+    this machine would otherwise never run are checked too (the rest of the suite runs the best)."""
     child = textwrap.dedent("""
         import random, torch
         from dcnv3_ascend.reference import dcnv3_reference, dcnv3_reference_backward
@@ -87,13 +89,32 @@ def test_portable_kernels_match_reference():
     tests_dir = os.path.dirname(os.path.abspath(__file__))
     env = dict(
         os.environ,
-        DCNV3_CPU_BASELINE="1",
+        DCNV3_CPU_ISA=isa,
         PYTHONPATH=os.pathsep.join(p for p in (tests_dir, os.environ.get("PYTHONPATH", "")) if p),
     )
     proc = subprocess.run(
         [sys.executable, "-c", "import dcnv3_ascend\n" + child], env=env, capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stderr
+
+
+def test_unknown_cpu_isa_is_named_in_the_error():
+    child = (
+        "import torch, dcnv3_ascend\n"
+        "from dcnv3_ascend.attrs import Dcnv3Attrs\n"
+        "attrs = Dcnv3Attrs(group=1, group_channels=8)\n"
+        "x, offset, mask = torch.zeros(1, 3, 3, 8), torch.zeros(1, 3, 3, 18), torch.zeros(1, 3, 3, 9)\n"
+        "torch.ops.npu.dcnv3(x, offset, mask, *attrs.args())\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", child],
+        env=dict(os.environ, DCNV3_CPU_ISA="sse9"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode != 0
+    assert "DCNV3_CPU_ISA: expected baseline, avx2 or avx512, got 'sse9'" in proc.stderr
 
 
 # Each half type against the float32 kernel on the same (rounded) inputs: the locations are

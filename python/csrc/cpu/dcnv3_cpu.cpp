@@ -1,8 +1,9 @@
 // CPU kernels of npu::dcnv3 and npu::dcnv3_backward (semantics: op_host/dcnv3_contract.h and
 // InternImage's dcnv3_im2col_cuda.cuh), and of npu::dcnv3_softmax_mask(_backward), the same op
 // on softmax(mask) over each group's points. The loops live in dcnv3_cpu_kernels.h, compiled here
-// for the portable baseline and, on x86-64 with GCC, for AVX2+FMA, chosen at run time. Half types
-// accumulate in float32, float64 in float64 (offset_scale included: it stays a double).
+// for the portable baseline and, on x86-64 with GCC, for AVX2+FMA and for AVX-512, the best the CPU
+// runs chosen at run time. Half types accumulate in float32, float64 in float64 (offset_scale
+// included: it stays a double).
 
 // The kernels never read floating-point exception flags. Without trapping math GCC vectorises
 // std::floor and the selects of the sampling loop (LocatePoints). It must precede every function
@@ -24,6 +25,7 @@
 #include <string>
 #include <tuple>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "dcnv3_args.h"
@@ -40,15 +42,16 @@ constexpr int kVectorBytes = 16;  // SSE2 on x86-64, NEON on AArch64
 }  // namespace cpu_baseline
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define DCNV3_CPU_AVX2 1
+#define DCNV3_CPU_X86 1
+
+// F16C converts 8 halves at once (AVX-512F 16); c10::Half converts in software here, because the
+// c10 headers were compiled for the baseline target. Both round to nearest even, as c10::Half.
 #pragma GCC push_options
 #pragma GCC target("avx2,fma,f16c")
 namespace cpu_avx2 {
 constexpr int kVectorBytes = 32;
 #include "dcnv3_cpu_kernels.h"
 
-// F16C converts 8 halves at once; c10::Half converts in software here, because the c10 headers
-// were compiled for the baseline target.
 template <>
 struct LaneConvert<float, 8, c10::Half> {
   static Lanes<float, 8> Load(const c10::Half* src) {
@@ -60,30 +63,83 @@ struct LaneConvert<float, 8, c10::Half> {
   static void Store(c10::Half* dst, Lanes<float, 8> v) {
     __m256 wide;
     std::memcpy(&wide, &v, sizeof(v));
-    // Round to nearest even, as c10::Half's conversion.
     _mm_storeu_si128(reinterpret_cast<__m128i*>(dst), _mm256_cvtps_ph(wide, _MM_FROUND_TO_NEAREST_INT));
   }
 };
 }  // namespace cpu_avx2
 #pragma GCC pop_options
+
+// AVX-512 as the x86-64-v4 level has it (F, VL, DQ, BW; Skylake-SP and later Xeons, Zen 4): a
+// group of 16 float channels, InternImage's usual width, is one register, so each corner is one
+// load and one FMA.
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma,f16c")
+namespace cpu_avx512 {
+constexpr int kVectorBytes = 64;
+#include "dcnv3_cpu_kernels.h"
+
+template <>
+struct LaneConvert<float, 16, c10::Half> {
+  static Lanes<float, 16> Load(const c10::Half* src) {
+    // The zero-masking forms with every lane enabled: the plain ones start from an undefined
+    // register, which GCC 12 reports as possibly uninitialised.
+    const __m512 wide = _mm512_maskz_cvtph_ps(0xffff, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src)));
+    Lanes<float, 16> v;
+    std::memcpy(&v, &wide, sizeof(v));
+    return v;
+  }
+  static void Store(c10::Half* dst, Lanes<float, 16> v) {
+    __m512 wide;
+    std::memcpy(&wide, &v, sizeof(v));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst),
+                        _mm512_maskz_cvtps_ph(0xffff, wide, _MM_FROUND_TO_NEAREST_INT));
+  }
+};
+}  // namespace cpu_avx512
+#pragma GCC pop_options
 #endif
 
 namespace {
 
-// AVX2 kernels where the CPU has them, unless DCNV3_CPU_BASELINE=1 asks for the portable ones
-// (so that tests can check both builds of the kernels on one machine).
-bool UseAvx2() {
-#ifdef DCNV3_CPU_AVX2
-  static const bool use = [] {
-    const char* force_baseline = std::getenv("DCNV3_CPU_BASELINE");
-    if (force_baseline && std::string(force_baseline) == "1") return false;
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-  }();
-  return use;
-#else
-  return false;
+// The instruction sets the kernels are compiled for, in increasing order.
+enum class CpuIsa { kBaseline, kAvx2, kAvx512 };
+
+// The best kernels this CPU runs, at most the level DCNV3_CPU_ISA names (baseline, avx2 or
+// avx512), so that tests can check every build of the kernels on one machine.
+CpuIsa SelectedIsa() {
+  static const CpuIsa isa = [] {
+    CpuIsa best = CpuIsa::kBaseline;
+#ifdef DCNV3_CPU_X86
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c")) {
+      best = CpuIsa::kAvx2;
+      if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+          __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw"))
+        best = CpuIsa::kAvx512;
+    }
 #endif
+    const char* cap = std::getenv("DCNV3_CPU_ISA");
+    if (!cap) return best;
+    const std::string name(cap);
+    TORCH_CHECK(name == "baseline" || name == "avx2" || name == "avx512",
+                "DCNV3_CPU_ISA: expected baseline, avx2 or avx512, got '", name, "'");
+    const CpuIsa limit = name == "baseline" ? CpuIsa::kBaseline : name == "avx2" ? CpuIsa::kAvx2 : CpuIsa::kAvx512;
+    return std::min(best, limit);
+  }();
+  return isa;
 }
+
+// Calls the kernel named by the arguments after `args` (a function template's name with its
+// template arguments) in the selected instruction set's namespace, with the tuple `args`.
+#ifdef DCNV3_CPU_X86
+#define DCNV3_CPU_CALL(args, ...)                                                                                      \
+  switch (SelectedIsa()) {                                                                                             \
+    case CpuIsa::kAvx512: return std::apply(cpu_avx512::__VA_ARGS__, args);                                            \
+    case CpuIsa::kAvx2: return std::apply(cpu_avx2::__VA_ARGS__, args);                                                \
+    case CpuIsa::kBaseline: return std::apply(cpu_baseline::__VA_ARGS__, args);                                        \
+  }
+#else
+#define DCNV3_CPU_CALL(args, ...) return std::apply(cpu_baseline::__VA_ARGS__, args);
+#endif
 
 at::Tensor Forward(const at::Tensor& input, const at::Tensor& offset, const at::Tensor& mask, bool softmax,
                    DCNV3_ATTR_PARAMS) {
@@ -95,10 +151,7 @@ at::Tensor Forward(const at::Tensor& input, const at::Tensor& offset, const at::
     const auto args = std::make_tuple(std::cref(pb), offset_scale, softmax, in.const_data_ptr<scalar_t>(),
                                       off.const_data_ptr<scalar_t>(), msk.const_data_ptr<scalar_t>(),
                                       output.mutable_data_ptr<scalar_t>());
-#ifdef DCNV3_CPU_AVX2
-    if (UseAvx2()) return std::apply(cpu_avx2::Forward<scalar_t>, args);
-#endif
-    std::apply(cpu_baseline::Forward<scalar_t>, args);
+    DCNV3_CPU_CALL(args, Forward<scalar_t>)
   });
   return output;
 }
@@ -121,10 +174,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> Backward(const at::Tensor& input,
           std::cref(pb), offset_scale, softmax, in.const_data_ptr<scalar_t>(), off.const_data_ptr<scalar_t>(),
           msk.const_data_ptr<scalar_t>(), go.const_data_ptr<scalar_t>(), grad_input_acc.mutable_data_ptr<acc_t>(),
           grad_offset.mutable_data_ptr<scalar_t>(), grad_mask.mutable_data_ptr<scalar_t>());
-#ifdef DCNV3_CPU_AVX2
-      if (UseAvx2()) return std::apply(cpu_avx2::Backward<scalar_t, acc_t>, args);
-#endif
-      std::apply(cpu_baseline::Backward<scalar_t, acc_t>, args);
+      DCNV3_CPU_CALL(args, Backward<scalar_t, acc_t>)
     });
   }
   at::Tensor grad_input = acc_type == input.scalar_type() ? grad_input_acc : grad_input_acc.to(input.scalar_type());

@@ -1,7 +1,7 @@
 // The loops of the DCNv3 CPU kernels, compiled once per instruction set: dcnv3_cpu.cpp includes
-// this file into one namespace per target (portable baseline; AVX2+FMA on x86-64) and picks one
-// at run time. Hence no include guard and no #include: it relies on the headers included before
-// it (ATen Parallel/OpMathType, <algorithm>, <cmath>, <cstring>, <type_traits>, <vector>,
+// this file into one namespace per target (portable baseline; AVX2+FMA and AVX-512 on x86-64) and
+// picks one at run time. Hence no include guard and no #include: it relies on the headers included
+// before it (ATen Parallel/OpMathType, <algorithm>, <cmath>, <cstring>, <type_traits>, <utility>, <vector>,
 // dcnv3_contract.h), and on dcnv3_cpu.cpp turning off trapping math, without which GCC
 // does not vectorise LocatePoints.
 //
@@ -20,7 +20,7 @@ template <typename T, int kLanes>
 using Lanes [[gnu::vector_size(sizeof(T) * kLanes)]] = T;
 
 // Native vectors per channel chunk: 4 keeps a chunk's accumulators, corner values and weights
-// within the 16 vector registers of AVX2 and SSE.
+// within the 16 vector registers of AVX2 and SSE (AVX-512 has 32).
 constexpr int kChunkVectors = 4;
 
 // Lanes at any address of a T. Accessed through this type, memory aliases T only (a memcpy
@@ -61,6 +61,13 @@ inline void StoreLanes(scalar_t* dst, Lanes<acc_t, kLanes> v) {
   LaneConvert<acc_t, kLanes, scalar_t>::Store(dst, v);
 }
 
+// The low half of v plus its high half, written as lane lists (see SumEach): GCC sends a
+// 512-bit vector through the stack to memcpy its halves apart.
+template <typename T, int kLanes, size_t... kLane>
+inline Lanes<T, kLanes / 2> FoldHalves(Lanes<T, kLanes> v, std::index_sequence<kLane...>) {
+  return Lanes<T, kLanes / 2>{v[kLane]...} + Lanes<T, kLanes / 2>{v[kLanes / 2 + kLane]...};
+}
+
 // {sum(a), sum(b), sum(c), sum(d)}: four horizontal sums sharing their shuffles (halving the
 // vectors, then a 2x2 transpose-and-add), always in the same order.
 template <typename T, int kLanes>
@@ -77,13 +84,9 @@ inline Lanes<T, 4> SumEach(Lanes<T, kLanes> a, Lanes<T, kLanes> b, Lanes<T, kLan
     const Lanes<T, 4> cd = Lanes<T, 4>{c[0], c[1], d[0], d[1]} + Lanes<T, 4>{c[2], c[3], d[2], d[3]};
     return Lanes<T, 4>{ab[0], ab[2], cd[0], cd[2]} + Lanes<T, 4>{ab[1], ab[3], cd[1], cd[3]};
   } else {
-    const auto fold = [](Lanes<T, kLanes> v) {
-      Lanes<T, kLanes / 2> low, high;
-      std::memcpy(&low, &v, sizeof(low));
-      std::memcpy(&high, reinterpret_cast<const char*>(&v) + sizeof(low), sizeof(high));
-      return low + high;
-    };
-    return SumEach<T, kLanes / 2>(fold(a), fold(b), fold(c), fold(d));
+    constexpr auto kHalf = std::make_index_sequence<kLanes / 2>{};
+    return SumEach<T, kLanes / 2>(FoldHalves<T, kLanes>(a, kHalf), FoldHalves<T, kLanes>(b, kHalf),
+                                  FoldHalves<T, kLanes>(c, kHalf), FoldHalves<T, kLanes>(d, kHalf));
   }
 }
 
