@@ -365,14 +365,16 @@ inline void PointGradients(const acc_t* __restrict dots, const acc_t* __restrict
   }
 }
 
-// Writes the gradients of one group's `count` points: grad_offset as it is, grad_mask through
-// the softmax Jacobian when the mask was softmax(logits) with probabilities `prob`.
+// Writes the gradients of `count` points, whole groups of `points`: grad_offset as it is,
+// grad_mask through each group's softmax Jacobian when the mask was softmax(logits) with
+// probabilities `prob`.
 template <typename acc_t, typename scalar_t>
-inline void StoreGroupGradients(const acc_t* grad_mask_acc, const acc_t* grad_offset_acc, const acc_t* prob,
-                                bool softmax, int64_t count, scalar_t* grad_mask, scalar_t* grad_offset) {
+inline void StorePointGradients(const acc_t* grad_mask_acc, const acc_t* grad_offset_acc, const acc_t* prob,
+                                bool softmax, int64_t count, int64_t points, scalar_t* grad_mask,
+                                scalar_t* grad_offset) {
   for (int64_t i = 0; i < 2 * count; ++i) grad_offset[i] = static_cast<scalar_t>(grad_offset_acc[i]);
   if (softmax) {
-    SoftmaxBackward(prob, grad_mask_acc, count, grad_mask);
+    for (int64_t i = 0; i < count; i += points) SoftmaxBackward(prob + i, grad_mask_acc + i, points, grad_mask + i);
   } else {
     for (int64_t i = 0; i < count; ++i) grad_mask[i] = static_cast<scalar_t>(grad_mask_acc[i]);
   }
@@ -418,9 +420,11 @@ void Backward(const Problem& pb, double offset_scale, bool softmax, const scalar
     PointSampler<acc_t> sampler(pb, scale);
     const std::vector<scalar_t> zeros(block, static_cast<scalar_t>(0));
     std::vector<acc_t> sink(block);  // where the corners outside the image are scattered
-    std::vector<acc_t> dots(4 * points), point_grads(3 * points);
+    // Per sampled point s of the position: dots[4 * s + k] (see PointGradients) and, without
+    // blocks, its gradients before the store.
+    std::vector<acc_t> dots(4 * groups * points), point_grads(3 * groups * points);
     acc_t* const grad_mask_acc = point_grads.data();
-    acc_t* const grad_offset_acc = grad_mask_acc + points;
+    acc_t* const grad_offset_acc = grad_mask_acc + groups * points;
     for (int64_t task = begin; task < end; ++task) {
       const int64_t n = task / (blocks * ranges), b = (task / ranges) % blocks, r = task % ranges;
       const int64_t g_begin = r * groups / ranges, g_end = (r + 1) * groups / ranges;
@@ -443,10 +447,11 @@ void Backward(const Problem& pb, double offset_scale, bool softmax, const scalar
         const int64_t pos = n * plane + yx;
         sampler.Sample(yx / pb.width_out, yx % pb.width_out, offset + pos * groups * points * 2,
                        mask + pos * groups * points, g_begin, g_end, softmax);
+        const int64_t s_begin = g_begin * points, count = (g_end - g_begin) * points;
+        std::fill_n(dots.data() + 4 * s_begin, 4 * count, acc_t(0));
         for (int64_t g = g_begin; g < g_end; ++g) {
           const int64_t s0 = g * points;
           const scalar_t* go = grad_output + pos * pb.channels + g * gc + c_begin;
-          std::fill(dots.begin(), dots.end(), acc_t(0));
           ForChannelChunks<acc_t>(width, [&](auto chunk_width, int64_t c0) {
             using C = Chunk<acc_t, decltype(chunk_width)::value>;
             const C g_out = C::Load(go + c0);
@@ -460,22 +465,27 @@ void Backward(const Problem& pb, double offset_scale, bool softmax, const scalar
                 scattered.AddScaled(m * sampler.weight[4 * s + k], g_out);
                 scattered.Store(dst);
               }
-              acc_t* dot = &dots[4 * (s - s0)];
+              acc_t* dot = &dots[4 * s];
               StoreLanes<acc_t, 4>(dot, LoadLanes<acc_t, 4>(dot) + SumEach<acc_t, C::kLanes>(products[0], products[1],
                                                                                              products[2], products[3]));
             }
           });
-          const int64_t point = pos * groups * points + s0;
-          if (blocks == 1) {
-            PointGradients(dots.data(), sampler.lh.data() + s0, sampler.lw.data() + s0, sampler.mask.data() + s0,
-                           points, scale, grad_mask_acc, grad_offset_acc);
-            StoreGroupGradients(grad_mask_acc, grad_offset_acc, sampler.prob.data() + s0, softmax, points,
-                                grad_mask + point, grad_offset + 2 * point);
-          } else {
-            const int64_t partial = b * total_points + point;
-            PointGradients(dots.data(), sampler.lh.data() + s0, sampler.lw.data() + s0, sampler.mask.data() + s0,
-                           points, scale, partial_mask.data() + partial, partial_offset.data() + 2 * partial);
-          }
+        }
+        // The point gradients in one vectorised pass over the points of every group, those of
+        // other tasks' groups included (their inputs stay 0): how a vector loop splits its points
+        // into full vectors and a remainder, and hence where the compiler contracts a multiply and
+        // an add into an FMA, must not depend on the task's groups, or the bits of the results would
+        // depend on the thread count.
+        const int64_t first = pos * groups * points + s_begin;
+        PointGradients(dots.data(), sampler.lh.data(), sampler.lw.data(), sampler.mask.data(), groups * points, scale,
+                       grad_mask_acc, grad_offset_acc);
+        if (blocks == 1) {
+          StorePointGradients(grad_mask_acc + s_begin, grad_offset_acc + 2 * s_begin, sampler.prob.data() + s_begin,
+                              softmax, count, points, grad_mask + first, grad_offset + 2 * first);
+        } else {
+          const int64_t partial = b * total_points + first;
+          std::copy_n(grad_mask_acc + s_begin, count, partial_mask.data() + partial);
+          std::copy_n(grad_offset_acc + 2 * s_begin, 2 * count, partial_offset.data() + 2 * partial);
         }
       }
     }
@@ -495,7 +505,7 @@ void Backward(const Problem& pb, double offset_scale, bool softmax, const scalar
         for (int64_t i = 0; i < 2 * points; ++i) sums[points + i] += part_offset[i];
       }
       if (softmax) Softmax(mask + first, points, prob.data());
-      StoreGroupGradients(sums.data(), sums.data() + points, prob.data(), softmax, points, grad_mask + first,
+      StorePointGradients(sums.data(), sums.data() + points, prob.data(), softmax, points, points, grad_mask + first,
                           grad_offset + 2 * first);
     }
   });
