@@ -61,32 +61,55 @@ inline void StoreLanes(scalar_t* dst, Lanes<acc_t, kLanes> v) {
   LaneConvert<acc_t, kLanes, scalar_t>::Store(dst, v);
 }
 
-// The low half of v plus its high half, written as lane lists (see SumEach): GCC sends a
-// 512-bit vector through the stack to memcpy its halves apart.
+// Helpers of SumEach, written as lane lists: constructors instead of __builtin_shufflevector,
+// which GCC only has from version 12 (Ascend hosts often build with GCC 9 or 10); GCC and Clang
+// turn them into the same shuffles, and keep 512-bit vectors out of the stack (a memcpy of
+// their halves does not).
+
+// {x's low half, y's low half} + {x's high half, y's high half}: x's and y's lanes, halved.
 template <typename T, int kLanes, size_t... kLane>
-inline Lanes<T, kLanes / 2> FoldHalves(Lanes<T, kLanes> v, std::index_sequence<kLane...>) {
-  return Lanes<T, kLanes / 2>{v[kLane]...} + Lanes<T, kLanes / 2>{v[kLanes / 2 + kLane]...};
+inline Lanes<T, kLanes> AddHalvesOfPair(Lanes<T, kLanes> x, Lanes<T, kLanes> y, std::index_sequence<kLane...>) {
+  constexpr int kHalf = kLanes / 2;
+  return Lanes<T, kLanes>{x[kLane]..., y[kLane]...} + Lanes<T, kLanes>{x[kHalf + kLane]..., y[kHalf + kLane]...};
 }
 
-// {sum(a), sum(b), sum(c), sum(d)}: four horizontal sums sharing their shuffles (halving the
-// vectors, then a 2x2 transpose-and-add), always in the same order.
+// For xy and zw as AddHalvesOfPair returns them, the four halves halved again, in the order
+// x, z, y, w: each quarter of the result from one 128-bit lane of each source at most (for
+// x86's in-lane shuffles).
+template <typename T, int kLanes, size_t... kLane>
+inline Lanes<T, kLanes> AddQuartersOfPairs(Lanes<T, kLanes> xy, Lanes<T, kLanes> zw, std::index_sequence<kLane...>) {
+  constexpr int kHalf = kLanes / 2, kQuarter = kLanes / 4;
+  return Lanes<T, kLanes>{xy[kLane]..., zw[kLane]..., xy[kHalf + kLane]..., zw[kHalf + kLane]...} +
+         Lanes<T, kLanes>{xy[kQuarter + kLane]..., zw[kQuarter + kLane]..., xy[kHalf + kQuarter + kLane]...,
+                          zw[kHalf + kQuarter + kLane]...};
+}
+
+// v plus v with lanes i and i ^ kStep swapped: within each aligned run of 2 * kStep lanes, the
+// sums of lane pairs.
+template <int kStep, typename T, int kLanes, size_t... kLane>
+inline Lanes<T, kLanes> AddSwapped(Lanes<T, kLanes> v, std::index_sequence<kLane...>) {
+  return v + Lanes<T, kLanes>{v[kLane ^ kStep]...};
+}
+
+// {sum(a), sum(b), sum(c), sum(d)}: four horizontal sums sharing their shuffles, always in the
+// same order: pairs' halves added, then quarters (a, c, b, d in the four quarters), then
+// neighbours within each quarter until its every lane holds the quarter's sum.
 template <typename T, int kLanes>
 inline Lanes<T, 4> SumEach(Lanes<T, kLanes> a, Lanes<T, kLanes> b, Lanes<T, kLanes> c, Lanes<T, kLanes> d) {
   if constexpr (kLanes == 1) {
     return Lanes<T, 4>{a[0], b[0], c[0], d[0]};
   } else if constexpr (kLanes == 2) {
     return Lanes<T, 4>{a[0], b[0], c[0], d[0]} + Lanes<T, 4>{a[1], b[1], c[1], d[1]};
-  } else if constexpr (kLanes == 4) {
-    // {a0+a2, a1+a3, b0+b2, b1+b3} and likewise for c, d; then adjacent pairs. Lane-list
-    // constructors instead of __builtin_shufflevector, which GCC only has from version 12 (Ascend
-    // hosts often build with GCC 9 or 10); GCC and Clang turn them into the same shuffles.
-    const Lanes<T, 4> ab = Lanes<T, 4>{a[0], a[1], b[0], b[1]} + Lanes<T, 4>{a[2], a[3], b[2], b[3]};
-    const Lanes<T, 4> cd = Lanes<T, 4>{c[0], c[1], d[0], d[1]} + Lanes<T, 4>{c[2], c[3], d[2], d[3]};
-    return Lanes<T, 4>{ab[0], ab[2], cd[0], cd[2]} + Lanes<T, 4>{ab[1], ab[3], cd[1], cd[3]};
   } else {
-    constexpr auto kHalf = std::make_index_sequence<kLanes / 2>{};
-    return SumEach<T, kLanes / 2>(FoldHalves<T, kLanes>(a, kHalf), FoldHalves<T, kLanes>(b, kHalf),
-                                  FoldHalves<T, kLanes>(c, kHalf), FoldHalves<T, kLanes>(d, kHalf));
+    constexpr int kQuarter = kLanes / 4;
+    Lanes<T, kLanes> v = AddQuartersOfPairs<T, kLanes>(
+        AddHalvesOfPair<T, kLanes>(a, b, std::make_index_sequence<kLanes / 2>{}),
+        AddHalvesOfPair<T, kLanes>(c, d, std::make_index_sequence<kLanes / 2>{}), std::make_index_sequence<kQuarter>{});
+    if constexpr (kQuarter >= 8) v = AddSwapped<4, T, kLanes>(v, std::make_index_sequence<kLanes>{});
+    if constexpr (kQuarter >= 4) v = AddSwapped<2, T, kLanes>(v, std::make_index_sequence<kLanes>{});
+    if constexpr (kQuarter >= 2) v = AddSwapped<1, T, kLanes>(v, std::make_index_sequence<kLanes>{});
+    static_assert(kQuarter <= 8, "SumEach: at most 32 lanes");
+    return Lanes<T, 4>{v[0], v[2 * kQuarter], v[kQuarter], v[3 * kQuarter]};
   }
 }
 
