@@ -106,11 +106,18 @@ def test_float32_matches_softmax_then_dcnv3(index):
         torch.testing.assert_close(g, w, rtol=1e-5, atol=1e-5)
 
 
+# float32 runs the kernel's own vectorised exponential (float64 calls std::exp): within a few
+# units in the last place of torch's.
+NON_FINITE_TOLERANCE = {torch.float64: (1e-12, 1e-11), torch.float32: (2e-6, 2e-6)}
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
-def test_non_finite_logits_as_torch_softmax(bad):
+def test_non_finite_logits_as_torch_softmax(bad, dtype):
     """A NaN or +inf logit makes its group's probabilities NaN in torch.softmax (a -inf one
     gives probability 0); the fused op gives the same outputs and gradients, NaN where they are."""
-    input, offset, logits, attrs = inputs(2, requires_grad=False)
+    out_tol, grad_tol = NON_FINITE_TOLERANCE[dtype]
+    input, offset, logits, attrs = inputs(2, dtype, requires_grad=False)
     offset.requires_grad_()
     logits[0, 1, 2, : attrs.points] = bad  # a whole group
     logits[0, 3, 1, attrs.points + 4] = bad  # one point of another group
@@ -122,9 +129,28 @@ def test_non_finite_logits_as_torch_softmax(bad):
         grads.append(torch.autograd.grad(out, (offset, logits), torch.ones_like(out)))
     if bad != float("-inf"):
         assert outs[0].isnan().any()
-    torch.testing.assert_close(outs[0], outs[1], rtol=1e-12, atol=1e-12, equal_nan=True)
+    torch.testing.assert_close(outs[0], outs[1], rtol=out_tol, atol=out_tol, equal_nan=True)
     for g, w in zip(*grads):
-        torch.testing.assert_close(g, w, rtol=1e-11, atol=1e-11, equal_nan=True)
+        torch.testing.assert_close(g, w, rtol=grad_tol, atol=grad_tol, equal_nan=True)
+
+
+@pytest.mark.parametrize("spread", [1.0, 40.0])
+def test_float32_softmax_over_the_exponentials_range(spread):
+    """Logits spread so that shifted values cover exp's float range, down to where it is
+    subnormal or 0 (below -87.3): the fused float32 op agrees with torch.softmax + npu::dcnv3."""
+    input, offset, logits, attrs = inputs(2, torch.float32)
+    logits = torch.randn(logits.shape, generator=torch.Generator().manual_seed(7)) * spread
+    # One group's shifted logits straddle the range's ends: 0, -1e-3, -20, -86.5, -87.5, -88, -103.5, -200, -inf.
+    edges = [0.0, -1e-3, -20.0, -86.5, -87.5, -88.0, -103.5, -200.0, float("-inf")]
+    logits[0, 2, 3, : attrs.points] = torch.tensor(edges[: attrs.points]) + 5.0
+    logits.requires_grad_()
+    outs, grads = [], []
+    for fn in (fused, unfused):
+        out = fn(input, offset, logits, attrs)
+        outs.append(out)
+        grads.append(torch.autograd.grad(out, (logits,), torch.ones_like(out) + out.detach()))
+    torch.testing.assert_close(outs[0], outs[1], rtol=2e-6, atol=2e-6)
+    torch.testing.assert_close(grads[0][0], grads[1][0], rtol=2e-6, atol=2e-6)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])

@@ -161,22 +161,75 @@ inline void ForChannelChunks(int64_t n, F&& f) {
   }
 }
 
-// prob = softmax(logits) over `count` values, as torch.softmax computes it (shifted by the
-// maximum, scaled by the reciprocal of the sum); a NaN or +inf logit makes every value NaN.
+// a * b + c, fused where the target has an FMA instruction. Spelled out because where GCC
+// contracts a product and a sum on its own may differ between a loop's vector body and its
+// scalar remainder, whose split depends on a task's share of the groups, hence on the thread
+// count; the bits of the results must not.
+template <typename T>
+inline T MulAdd(T a, T b, T c) {
+#if defined(__FMA__) || defined(__aarch64__)
+  return std::fma(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
+
+// v[i] = exp(v[i]) for v[i] <= 0 or NaN (softmax's logits minus their maximum). In float, a
+// loop the compiler vectorises (std::exp is a call per value): exp(r) * 2^n with n the nearest
+// integer to v / ln 2 and |r| <= ln 2 / 2, exp(r) from its Taylor series to r^7 (relative error
+// below 1e-8 before rounding), so within 2 units in the last place of std::exp; below -87, where
+// exp is subnormal, 0. NaN stays NaN.
+template <typename acc_t>
+inline void ExpOfNonPositive(acc_t* v, int64_t count) {
+  if constexpr (!std::is_same_v<acc_t, float>) {
+    for (int64_t i = 0; i < count; ++i) v[i] = std::exp(v[i]);
+  } else {
+    constexpr float kLog2e = 1.44269504f, kRound = 12582912.0f;  // 1.5 * 2^23: adding it rounds
+    constexpr float kLn2High = 0.693359375f, kLn2Low = -2.12194440e-4f;  // ln 2 = high + low
+    constexpr float kLowest = -87.0f;
+    for (int64_t i = 0; i < count; ++i) {
+      const float x = v[i];
+      const float clamped = x < kLowest ? kLowest : x;
+      const float n = MulAdd(clamped, kLog2e, kRound) - kRound;
+      const float r = MulAdd(n, -kLn2Low, MulAdd(n, -kLn2High, clamped));
+      float series = 1.0f / 5040;
+      for (const float coefficient : {1.0f / 720, 1.0f / 120, 1.0f / 24, 1.0f / 6, 0.5f, 1.0f, 1.0f})
+        series = MulAdd(series, r, coefficient);
+      // 2^n from its exponent bits (n is in [-126, 0]; 0 for NaN, which `series` carries).
+      const int32_t bits = ((n == n ? static_cast<int32_t>(n) : 0) + 127) << 23;
+      float power;
+      std::memcpy(&power, &bits, sizeof(power));
+      v[i] = x < kLowest ? 0.0f : series * power;
+    }
+  }
+}
+
+// prob = softmax(logits) over each of `groups` runs of `points` values, as torch.softmax
+// computes it (shifted by the maximum, scaled by the reciprocal of the sum); a NaN or +inf logit
+// makes its group's every value NaN. `top` is scratch for `groups` maxima. The exponentials of
+// all groups in one pass.
 template <typename acc_t, typename scalar_t>
-inline void Softmax(const scalar_t* logits, int64_t count, acc_t* prob) {
-  acc_t top = static_cast<acc_t>(logits[0]);
-  for (int64_t i = 1; i < count; ++i) {
-    const acc_t l = static_cast<acc_t>(logits[i]);
-    top = (l > top || l != l) ? l : top;  // keeps a NaN once seen, as torch's max
+inline void SoftmaxGroups(const scalar_t* logits, int64_t groups, int64_t points, acc_t* prob, acc_t* top) {
+  // The maxima of the non-NaN logits after each group's first, one point of every group at a
+  // time: the groups' running maxima are independent, where one group's alone would be a chain
+  // of compare-and-selects. A NaN logit, or a NaN first logit, still makes the group NaN,
+  // through its shifted value or through the sum.
+  for (int64_t g = 0; g < groups; ++g) top[g] = static_cast<acc_t>(logits[g * points]);
+  for (int64_t i = 1; i < points; ++i)
+    for (int64_t g = 0; g < groups; ++g) {
+      const acc_t value = static_cast<acc_t>(logits[g * points + i]);
+      top[g] = value > top[g] ? value : top[g];
+    }
+  for (int64_t g = 0; g < groups; ++g)
+    for (int64_t i = 0; i < points; ++i) prob[g * points + i] = static_cast<acc_t>(logits[g * points + i]) - top[g];
+  ExpOfNonPositive(prob, groups * points);
+  for (int64_t g = 0; g < groups; ++g) {
+    acc_t* p = prob + g * points;
+    acc_t sum = 0;
+    for (int64_t i = 0; i < points; ++i) sum += p[i];
+    const acc_t inverse = acc_t(1) / sum;
+    for (int64_t i = 0; i < points; ++i) p[i] *= inverse;
   }
-  acc_t sum = 0;
-  for (int64_t i = 0; i < count; ++i) {
-    prob[i] = std::exp(static_cast<acc_t>(logits[i]) - top);
-    sum += prob[i];
-  }
-  const acc_t inverse = acc_t(1) / sum;
-  for (int64_t i = 0; i < count; ++i) prob[i] *= inverse;
 }
 
 // The logits' gradient from the probabilities' one (the softmax Jacobian):
@@ -271,6 +324,7 @@ class PointSampler {
     mask.resize(total);
     weight.resize(4 * total);
     prob.resize(total);
+    group_scratch_.resize(a_.group);
     floor_h_.resize(total);
     floor_w_.resize(total);
     inside_.resize(total);
@@ -297,7 +351,7 @@ class PointSampler {
                    inside_.data() + s_begin);
     };
     if (softmax) {
-      for (int64_t s = s_begin; s < s_end; s += pb_.points) Softmax(mask_in + s, pb_.points, prob.data() + s);
+      SoftmaxGroups(mask_in + s_begin, g1 - g0, pb_.points, prob.data() + s_begin, group_scratch_.data());
       locate(prob.data() + s_begin);
     } else {
       locate(mask_in + s_begin);
@@ -323,6 +377,7 @@ class PointSampler {
   const acc_t scale_;
   const int64_t corner_delta_[4];  // element offsets of the corners from the top-left one
   std::vector<acc_t> kernel_x_, kernel_y_, floor_h_, floor_w_;
+  std::vector<acc_t> group_scratch_;  // SoftmaxGroups' maxima
   std::vector<int64_t> group_offset_;  // g * group_channels for the points of group g
   std::vector<int32_t> inside_;        // bit k: corner k is inside the image
   std::vector<int64_t> at_;            // element offset of the top-left corner in the batch item
@@ -527,7 +582,8 @@ void Backward(const Problem& pb, double offset_scale, bool softmax, const scalar
         for (int64_t i = 0; i < points; ++i) sums[i] += part_mask[i];
         for (int64_t i = 0; i < 2 * points; ++i) sums[points + i] += part_offset[i];
       }
-      if (softmax) Softmax(mask + first, points, prob.data());
+      acc_t top;
+      if (softmax) SoftmaxGroups(mask + first, 1, points, prob.data(), &top);
       StorePointGradients(sums.data(), sums.data() + points, prob.data(), softmax, points, points, grad_mask + first,
                           grad_offset + 2 * first);
     }
