@@ -38,6 +38,12 @@ namespace dcnv3 {
 
 namespace cpu_baseline {
 constexpr int kVectorBytes = 16;  // SSE2 on x86-64, NEON on AArch64
+// Whether the baseline target has FMA instructions (AArch64 does; x86-64's baseline does not).
+#ifdef FP_FAST_FMAF
+constexpr bool kHasFma = true;
+#else
+constexpr bool kHasFma = false;
+#endif
 #include "dcnv3_cpu_kernels.h"
 }  // namespace cpu_baseline
 
@@ -50,6 +56,7 @@ constexpr int kVectorBytes = 16;  // SSE2 on x86-64, NEON on AArch64
 #pragma GCC target("avx2,fma,f16c")
 namespace cpu_avx2 {
 constexpr int kVectorBytes = 32;
+constexpr bool kHasFma = true;
 #include "dcnv3_cpu_kernels.h"
 
 template <>
@@ -76,6 +83,7 @@ struct LaneConvert<float, 8, c10::Half> {
 #pragma GCC target("avx512f,avx512vl,avx512dq,avx512bw,avx2,fma,f16c")
 namespace cpu_avx512 {
 constexpr int kVectorBytes = 64;
+constexpr bool kHasFma = true;
 #include "dcnv3_cpu_kernels.h"
 
 template <>

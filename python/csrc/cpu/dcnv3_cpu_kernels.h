@@ -165,13 +165,15 @@ inline void ForChannelChunks(int64_t n, F&& f) {
 // contracts a product and a sum on its own may differ between a loop's vector body and its
 // scalar remainder, whose split depends on a task's share of the groups, hence on the thread
 // count; the bits of the results must not.
+// kHasFma (set per build by dcnv3_cpu.cpp, as kVectorBytes): the target has FMA instructions,
+// so that GCC may contract; without them it cannot, and std::fma would be a slow library call.
 template <typename T>
 inline T MulAdd(T a, T b, T c) {
-#if defined(__FMA__) || defined(__aarch64__)
-  return std::fma(a, b, c);
-#else
-  return a * b + c;
-#endif
+  if constexpr (kHasFma) {
+    return std::fma(a, b, c);
+  } else {
+    return a * b + c;
+  }
 }
 
 // v[i] = exp(v[i]) for v[i] <= 0 or NaN (softmax's logits minus their maximum). In float, a
@@ -192,9 +194,8 @@ inline void ExpOfNonPositive(acc_t* v, int64_t count) {
       const float clamped = x < kLowest ? kLowest : x;
       const float n = MulAdd(clamped, kLog2e, kRound) - kRound;
       const float r = MulAdd(n, -kLn2Low, MulAdd(n, -kLn2High, clamped));
-      float series = 1.0f / 5040;
-      for (const float coefficient : {1.0f / 720, 1.0f / 120, 1.0f / 24, 1.0f / 6, 0.5f, 1.0f, 1.0f})
-        series = MulAdd(series, r, coefficient);
+      float series = MulAdd(MulAdd(MulAdd(1.0f / 5040, r, 1.0f / 720), r, 1.0f / 120), r, 1.0f / 24);
+      series = MulAdd(MulAdd(MulAdd(MulAdd(series, r, 1.0f / 6), r, 0.5f), r, 1.0f), r, 1.0f);
       // 2^n from its exponent bits (n is in [-126, 0]; 0 for NaN, which `series` carries).
       const int32_t bits = ((n == n ? static_cast<int32_t>(n) : 0) + 127) << 23;
       float power;
