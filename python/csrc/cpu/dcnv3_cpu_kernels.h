@@ -161,10 +161,10 @@ inline void ForChannelChunks(int64_t n, F&& f) {
   }
 }
 
-// a * b + c, fused where the target has an FMA instruction. Spelled out because where GCC
-// contracts a product and a sum on its own may differ between a loop's vector body and its
-// scalar remainder, whose split depends on a task's share of the groups, hence on the thread
-// count; the bits of the results must not.
+// a * b + c, fused where the target has an FMA instruction. The loops over a range of points
+// spell their products and sums this way: where GCC contracts them on its own may differ between
+// a loop's vector body and its scalar remainder, whose split follows the range, a task's share
+// of the groups, hence the thread count; the bits of the results must not.
 // kHasFma (set per build by dcnv3_cpu.cpp, as kVectorBytes): the target has FMA instructions,
 // so that GCC may contract; without them it cannot, and std::fma would be a slow library call.
 template <typename T>
@@ -253,8 +253,8 @@ inline void LocatePoints(const scalar_t* __restrict offset, const mask_t* __rest
                          acc_t* __restrict floor_w, acc_t* __restrict frac_h, acc_t* __restrict frac_w,
                          acc_t* __restrict mask, acc_t* __restrict weight, int32_t* __restrict inside) {
   for (int64_t s = 0; s < count; ++s) {
-    const acc_t loc_w = base_w + (kernel_x[s] + static_cast<acc_t>(offset[2 * s])) * scale;
-    const acc_t loc_h = base_h + (kernel_y[s] + static_cast<acc_t>(offset[2 * s + 1])) * scale;
+    const acc_t loc_w = MulAdd(kernel_x[s] + static_cast<acc_t>(offset[2 * s]), scale, base_w);
+    const acc_t loc_h = MulAdd(kernel_y[s] + static_cast<acc_t>(offset[2 * s + 1]), scale, base_h);
     const bool valid = (loc_h > acc_t(-1)) & (loc_w > acc_t(-1)) & (loc_h < height) & (loc_w < width);
     const acc_t h = valid ? loc_h : acc_t(-2), w = valid ? loc_w : acc_t(0);
     const acc_t m_in = static_cast<acc_t>(mask_in[s]);
@@ -438,9 +438,9 @@ inline void PointGradients(const acc_t* __restrict dots, const acc_t* __restrict
     const acc_t d0 = dots[4 * s], d1 = dots[4 * s + 1], d2 = dots[4 * s + 2], d3 = dots[4 * s + 3];
     const acc_t lh = frac_h[s], lw = frac_w[s], hh = acc_t(1) - lh, hw = acc_t(1) - lw;
     const acc_t sm = scale * mask[s];
-    grad_mask[s] = hh * (hw * d0 + lw * d1) + lh * (hw * d2 + lw * d3);
-    grad_offset[2 * s] = sm * (hh * (d1 - d0) + lh * (d3 - d2));
-    grad_offset[2 * s + 1] = sm * (hw * (d2 - d0) + lw * (d3 - d1));
+    grad_mask[s] = MulAdd(hh, MulAdd(hw, d0, lw * d1), lh * MulAdd(hw, d2, lw * d3));
+    grad_offset[2 * s] = sm * MulAdd(hh, d1 - d0, lh * (d3 - d2));
+    grad_offset[2 * s + 1] = sm * MulAdd(hw, d2 - d0, lw * (d3 - d1));
   }
 }
 
@@ -550,21 +550,20 @@ void Backward(const Problem& pb, double offset_scale, bool softmax, const scalar
             }
           });
         }
-        // The point gradients in one vectorised pass over the points of every group, those of
-        // other tasks' groups included (their inputs stay 0): how a vector loop splits its points
-        // into full vectors and a remainder, and hence where the compiler contracts a multiply and
-        // an add into an FMA, must not depend on the task's groups, or the bits of the results would
-        // depend on the thread count.
+        // The point gradients of all the task's groups in one vectorised pass: they are
+        // contiguous in grad_offset and grad_mask.
         const int64_t first = pos * groups * points + s_begin;
-        PointGradients(dots.data(), sampler.lh.data(), sampler.lw.data(), sampler.mask.data(), groups * points, scale,
-                       grad_mask_acc, grad_offset_acc);
+        const auto point_gradients = [&](acc_t* to_mask, acc_t* to_offset) {
+          PointGradients(dots.data() + 4 * s_begin, sampler.lh.data() + s_begin, sampler.lw.data() + s_begin,
+                         sampler.mask.data() + s_begin, count, scale, to_mask, to_offset);
+        };
         if (blocks == 1) {
-          StorePointGradients(grad_mask_acc + s_begin, grad_offset_acc + 2 * s_begin, sampler.prob.data() + s_begin,
-                              softmax, count, points, grad_mask + first, grad_offset + 2 * first);
+          point_gradients(grad_mask_acc, grad_offset_acc);
+          StorePointGradients(grad_mask_acc, grad_offset_acc, sampler.prob.data() + s_begin, softmax, count, points,
+                              grad_mask + first, grad_offset + 2 * first);
         } else {
           const int64_t partial = b * total_points + first;
-          std::copy_n(grad_mask_acc + s_begin, count, partial_mask.data() + partial);
-          std::copy_n(grad_offset_acc + 2 * s_begin, 2 * count, partial_offset.data() + 2 * partial);
+          point_gradients(partial_mask.data() + partial, partial_offset.data() + 2 * partial);
         }
       }
     }
