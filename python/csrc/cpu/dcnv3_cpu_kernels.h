@@ -363,11 +363,19 @@ class PointSampler {
                group_offset_[s];
   }
 
+  // Whether all 4 corners of point s are inside the image: most points, whose corners the
+  // channel loops then address without a test per corner (Corner<true>).
+  bool Interior(int64_t s) const { return inside_[s] == 15; }
+
   // Where corner k of point s is: in `image` (one batch item, channel 0), or `outside` for a
-  // corner outside the image.
-  template <typename T>
+  // corner outside the image. kInterior: the caller knows that Interior(s).
+  template <bool kInterior = false, typename T>
   T* Corner(T* image, T* outside, int64_t s, int k) const {
-    return inside_[s] >> k & 1 ? image + at_[s] + corner_delta_[k] : outside;
+    if constexpr (kInterior) {
+      return image + at_[s] + corner_delta_[k];
+    } else {
+      return inside_[s] >> k & 1 ? image + at_[s] + corner_delta_[k] : outside;
+    }
   }
 
   std::vector<acc_t> lh, lw, mask, weight, prob;
@@ -411,13 +419,18 @@ void Forward(const Problem& pb, double offset_scale, bool softmax, const scalar_
           // One accumulator: the interpolations of different points are independent, so their
           // FMA chains overlap; each adds one FMA to the accumulator's chain.
           C acc = {};
-          for (int64_t s = g * points; s < (g + 1) * points; ++s) {
-            C value = C::Load(sampler.Corner(image, zeros.data(), s, 0) + c0);
+          const auto interpolate = [&](int64_t s, auto interior) {
+            const auto corner = [&](int k) {
+              return C::Load(sampler.template Corner<decltype(interior)::value>(image, zeros.data(), s, k) + c0);
+            };
+            C value = corner(0);
             value.Scale(sampler.weight[4 * s]);
-            for (int k = 1; k < 4; ++k)
-              value.AddScaled(sampler.weight[4 * s + k], C::Load(sampler.Corner(image, zeros.data(), s, k) + c0));
-            acc.AddScaled(sampler.mask[s], value);
-          }
+            for (int k = 1; k < 4; ++k) value.AddScaled(sampler.weight[4 * s + k], corner(k));
+            return value;
+          };
+          for (int64_t s = g * points; s < (g + 1) * points; ++s)
+            acc.AddScaled(sampler.mask[s],
+                          sampler.Interior(s) ? interpolate(s, std::true_type{}) : interpolate(s, std::false_type{}));
           acc.Store(out + c0);
         });
       }
@@ -534,12 +547,13 @@ void Backward(const Problem& pb, double offset_scale, bool softmax, const scalar
           ForChannelChunks<acc_t>(width, [&](auto chunk_width, int64_t c0) {
             using C = Chunk<acc_t, decltype(chunk_width)::value>;
             const C g_out = C::Load(go + c0);
-            for (int64_t s = s0; s < s0 + points; ++s) {
+            const auto point = [&](int64_t s, auto interior) {
               Lanes<acc_t, C::kLanes> products[4];
               const acc_t m = sampler.mask[s];
               for (int k = 0; k < 4; ++k) {
-                products[k] = g_out.Dot(C::Load(sampler.Corner(image, zeros.data(), s, k) + c0));
-                acc_t* dst = sampler.Corner(grad_image, sink.data(), s, k) + c0;
+                products[k] = g_out.Dot(
+                    C::Load(sampler.template Corner<decltype(interior)::value>(image, zeros.data(), s, k) + c0));
+                acc_t* dst = sampler.template Corner<decltype(interior)::value>(grad_image, sink.data(), s, k) + c0;
                 C scattered = C::Load(dst);
                 scattered.AddScaled(m * sampler.weight[4 * s + k], g_out);
                 scattered.Store(dst);
@@ -547,6 +561,13 @@ void Backward(const Problem& pb, double offset_scale, bool softmax, const scalar
               acc_t* dot = &dots[4 * s];
               StoreLanes<acc_t, 4>(dot, LoadLanes<acc_t, 4>(dot) + SumEach<acc_t, C::kLanes>(products[0], products[1],
                                                                                              products[2], products[3]));
+            };
+            for (int64_t s = s0; s < s0 + points; ++s) {
+              if (sampler.Interior(s)) {
+                point(s, std::true_type{});
+              } else {
+                point(s, std::false_type{});
+              }
             }
           });
         }
