@@ -141,6 +141,27 @@ def test_half_types_against_float32(dtype):
         torch.testing.assert_close(g.float(), w, rtol=0, atol=HALF_TOLERANCE[dtype] * w.abs().max().item())
 
 
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_forward_is_the_float32_result_rounded(dtype):
+    """On inputs whose sums float32 holds exactly (integer pixels, offsets in quarter pixels,
+    masks in eighths), the forward in a half type is the float32 forward rounded to that type, to
+    the bit: round to nearest even (ties included) and NaN kept, through the vectorised
+    conversions (F16C, bfloat16 lane shifts) and their remainders (40 channels a group are chunks
+    of 32 and 8 lanes)."""
+    attrs = Dcnv3Attrs(group=2, group_channels=40, offset_scale=1.0)
+    gen = torch.Generator().manual_seed(5)
+    h_out, w_out = attrs.output_size(9, 10)
+    input = torch.randint(-256, 257, (1, 9, 10, attrs.channels), generator=gen).to(dtype)
+    input[0, 4, 4, :7] = float("nan")
+    offset = (torch.randint(-16, 17, (1, h_out, w_out, attrs.group * attrs.points * 2), generator=gen) / 4).to(dtype)
+    mask = (torch.randint(0, 9, (1, h_out, w_out, attrs.group * attrs.points), generator=gen) / 8).to(dtype)
+    out = forward(input, offset, mask, attrs)
+    exact = forward(input.float(), offset.float(), mask.float(), attrs)
+    rounded = exact.to(dtype)
+    assert out.isnan().any() and (rounded.float() != exact).any()  # NaN and rounding both exercised
+    torch.testing.assert_close(out, rounded, rtol=0, atol=0, equal_nan=True)
+
+
 def test_non_contiguous_inputs_match_contiguous():
     attrs = Dcnv3Attrs(group=2, group_channels=3)
     input, offset, mask = make_inputs(attrs, 2, 6, 7, seed=5)

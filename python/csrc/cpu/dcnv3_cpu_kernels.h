@@ -29,8 +29,9 @@ constexpr int kChunkVectors = 4;
 template <typename T, int kLanes>
 using UnalignedLanes [[gnu::vector_size(sizeof(T) * kLanes), gnu::aligned(alignof(T))]] = T;
 
-// Moves kLanes values between memory (scalar_t) and registers (acc_t). dcnv3_cpu.cpp specialises
-// it where the target converts faster than element by element (half on x86 with F16C).
+// Moves kLanes values between memory (scalar_t) and registers (acc_t). Specialised where a
+// conversion is faster than element by element: bfloat16 below, and half on x86 with F16C in
+// dcnv3_cpu.cpp.
 template <typename acc_t, int kLanes, typename scalar_t>
 struct LaneConvert {
   static Lanes<acc_t, kLanes> Load(const scalar_t* src) {
@@ -48,6 +49,31 @@ struct LaneConvert {
     } else {
       for (int i = 0; i < kLanes; ++i) dst[i] = static_cast<scalar_t>(v[i]);
     }
+  }
+};
+
+// bfloat16 is the high half of a float32, so the conversions are integer lane operations, which
+// every target vectorises (c10::BFloat16 converts one value at a time). Stores round to nearest
+// even and turn NaN into 0x7fc0, as c10::BFloat16 does.
+template <int kLanes>
+struct LaneConvert<float, kLanes, c10::BFloat16> {
+  using Bits = Lanes<uint32_t, kLanes>;
+  using Halves = Lanes<uint16_t, kLanes>;
+  static Lanes<float, kLanes> Load(const c10::BFloat16* src) {
+    Halves halves;
+    std::memcpy(&halves, src, sizeof(halves));
+    const Bits bits = __builtin_convertvector(halves, Bits) << 16;
+    Lanes<float, kLanes> v;
+    std::memcpy(&v, &bits, sizeof(v));
+    return v;
+  }
+  static void Store(c10::BFloat16* dst, Lanes<float, kLanes> v) {
+    Bits bits;
+    std::memcpy(&bits, &v, sizeof(bits));
+    const Bits rounded = (bits + (0x7fffu + (bits >> 16 & 1u))) >> 16;
+    const Bits nan = reinterpret_cast<Bits>(v != v);  // all ones where v is NaN
+    const Halves halves = __builtin_convertvector((rounded & ~nan) | (0x7fc0u & nan), Halves);
+    std::memcpy(dst, &halves, sizeof(halves));
   }
 };
 
