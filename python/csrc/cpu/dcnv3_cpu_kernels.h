@@ -566,7 +566,6 @@ void Backward(const Problem& pb, double offset_scale, bool softmax, const scalar
         sampler.Sample(yx / pb.width_out, yx % pb.width_out, offset + pos * groups * points * 2,
                        mask + pos * groups * points, g_begin, g_end, softmax);
         const int64_t s_begin = g_begin * points, count = (g_end - g_begin) * points;
-        std::fill_n(dots.data() + 4 * s_begin, 4 * count, acc_t(0));
         for (int64_t g = g_begin; g < g_end; ++g) {
           const int64_t s0 = g * points;
           const scalar_t* go = grad_output + pos * pb.channels + g * gc + c_begin;
@@ -584,9 +583,11 @@ void Backward(const Problem& pb, double offset_scale, bool softmax, const scalar
                 scattered.AddScaled(m * sampler.weight[4 * s + k], g_out);
                 scattered.Store(dst);
               }
+              // The group's first chunk starts the point's dots, the others add to them.
               acc_t* dot = &dots[4 * s];
-              StoreLanes<acc_t, 4>(dot, LoadLanes<acc_t, 4>(dot) + SumEach<acc_t, C::kLanes>(products[0], products[1],
-                                                                                             products[2], products[3]));
+              const Lanes<acc_t, 4> sums =
+                  SumEach<acc_t, C::kLanes>(products[0], products[1], products[2], products[3]);
+              StoreLanes<acc_t, 4>(dot, c0 == 0 ? sums : LoadLanes<acc_t, 4>(dot) + sums);
             };
             for (int64_t s = s0; s < s0 + points; ++s) {
               if (sampler.Interior(s)) {
