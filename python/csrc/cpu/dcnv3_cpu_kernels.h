@@ -305,6 +305,31 @@ inline void LocatePoints(const scalar_t* __restrict offset, const mask_t* __rest
   }
 }
 
+// Where PointSampler's points are and how they weigh (see PointSampler), in raw pointers.
+template <typename acc_t>
+struct PointGeometry {
+  const acc_t* mask;
+  const acc_t* weight;
+  const int32_t* inside;  // bit k: corner k is inside the image
+  const int64_t* at;      // element offset of the top-left corner in the batch item
+  int64_t corner_delta[4];  // element offsets of the corners from the top-left one
+
+  // Whether all 4 corners of point s are inside the image: most points, whose corners the
+  // channel loops then address without a test per corner (Corner<true>).
+  bool Interior(int64_t s) const { return inside[s] == 15; }
+
+  // Where corner k of point s is: in `image` (one batch item, channel 0), or `outside` for a
+  // corner outside the image. kInterior: the caller knows that Interior(s).
+  template <bool kInterior = false, typename T>
+  T* Corner(T* image, T* outside, int64_t s, int k) const {
+    if constexpr (kInterior) {
+      return image + at[s] + corner_delta[k];
+    } else {
+      return inside[s] >> k & 1 ? image + at[s] + corner_delta[k] : outside;
+    }
+  }
+};
+
 // The bilinear sampling geometry of the points of one output position (one thread's scratch).
 // For point s (s = group * P + p):
 //   lh, lw   fractional parts of the location;
@@ -389,19 +414,11 @@ class PointSampler {
                group_offset_[s];
   }
 
-  // Whether all 4 corners of point s are inside the image: most points, whose corners the
-  // channel loops then address without a test per corner (Corner<true>).
-  bool Interior(int64_t s) const { return inside_[s] == 15; }
-
-  // Where corner k of point s is: in `image` (one batch item, channel 0), or `outside` for a
-  // corner outside the image. kInterior: the caller knows that Interior(s).
-  template <bool kInterior = false, typename T>
-  T* Corner(T* image, T* outside, int64_t s, int k) const {
-    if constexpr (kInterior) {
-      return image + at_[s] + corner_delta_[k];
-    } else {
-      return inside_[s] >> k & 1 ? image + at_[s] + corner_delta_[k] : outside;
-    }
+  // The sampled points' masks, weights and corners, as a value for the channel loops to copy into
+  // their locals (read through the sampler, GCC reloads its members at every point).
+  PointGeometry<acc_t> Geometry() const {
+    return {mask.data(), weight.data(), inside_.data(), at_.data(), {corner_delta_[0], corner_delta_[1],
+                                                                    corner_delta_[2], corner_delta_[3]}};
   }
 
   std::vector<acc_t> lh, lw, mask, weight, prob;
@@ -445,18 +462,18 @@ void Forward(const Problem& pb, double offset_scale, bool softmax, const scalar_
           // One accumulator: the interpolations of different points are independent, so their
           // FMA chains overlap; each adds one FMA to the accumulator's chain.
           C acc = {};
+          const PointGeometry<acc_t> geo = sampler.Geometry();
           const auto interpolate = [&](int64_t s, auto interior) {
             const auto corner = [&](int k) {
-              return C::Load(sampler.template Corner<decltype(interior)::value>(image, zeros.data(), s, k) + c0);
+              return C::Load(geo.template Corner<decltype(interior)::value>(image, zeros.data(), s, k) + c0);
             };
             C value = corner(0);
-            value.Scale(sampler.weight[4 * s]);
-            for (int k = 1; k < 4; ++k) value.AddScaled(sampler.weight[4 * s + k], corner(k));
+            value.Scale(geo.weight[4 * s]);
+            for (int k = 1; k < 4; ++k) value.AddScaled(geo.weight[4 * s + k], corner(k));
             return value;
           };
           for (int64_t s = g * points; s < (g + 1) * points; ++s)
-            acc.AddScaled(sampler.mask[s],
-                          sampler.Interior(s) ? interpolate(s, std::true_type{}) : interpolate(s, std::false_type{}));
+            acc.AddScaled(geo.mask[s], geo.Interior(s) ? interpolate(s, std::true_type{}) : interpolate(s, std::false_type{}));
           acc.Store(out + c0);
         });
       }
@@ -572,15 +589,19 @@ void Backward(const Problem& pb, double offset_scale, bool softmax, const scalar
           ForChannelChunks<acc_t>(width, [&](auto chunk_width, int64_t c0) {
             using C = Chunk<acc_t, decltype(chunk_width)::value>;
             const C g_out = C::Load(go + c0);
+            const PointGeometry<acc_t> geo = sampler.Geometry();
             const auto point = [&](int64_t s, auto interior) {
               Lanes<acc_t, C::kLanes> products[4];
-              const acc_t m = sampler.mask[s];
+              // w_k * (m * grad_output), the CUDA op's order; a register times a weight read from
+              // memory, which x86 multiplies without a broadcast on the shuffle unit.
+              C masked = g_out;
+              masked.Scale(geo.mask[s]);
               for (int k = 0; k < 4; ++k) {
-                products[k] = g_out.Dot(
-                    C::Load(sampler.template Corner<decltype(interior)::value>(image, zeros.data(), s, k) + c0));
-                acc_t* dst = sampler.template Corner<decltype(interior)::value>(grad_image, sink.data(), s, k) + c0;
+                products[k] =
+                    g_out.Dot(C::Load(geo.template Corner<decltype(interior)::value>(image, zeros.data(), s, k) + c0));
+                acc_t* dst = geo.template Corner<decltype(interior)::value>(grad_image, sink.data(), s, k) + c0;
                 C scattered = C::Load(dst);
-                scattered.AddScaled(m * sampler.weight[4 * s + k], g_out);
+                scattered.AddScaled(geo.weight[4 * s + k], masked);
                 scattered.Store(dst);
               }
               // The group's first chunk starts the point's dots, the others add to them.
@@ -590,7 +611,7 @@ void Backward(const Problem& pb, double offset_scale, bool softmax, const scalar
               StoreLanes<acc_t, 4>(dot, c0 == 0 ? sums : LoadLanes<acc_t, 4>(dot) + sums);
             };
             for (int64_t s = s0; s < s0 + points; ++s) {
-              if (sampler.Interior(s)) {
+              if (geo.Interior(s)) {
                 point(s, std::true_type{});
               } else {
                 point(s, std::false_type{});
