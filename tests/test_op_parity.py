@@ -244,23 +244,26 @@ def test_empty_batch():
 
 
 # The backward shares a batch item's groups among as many tasks as there are threads (batch 1,
-# 8 groups: ranges of 8, 4+4 and 2+3+3 groups at 1, 2 and 3 threads), and splits a group's
-# channels into blocks where there are few (batch, group) pairs (group=1, 64 channels: 4 blocks).
-# Each problem's gradients must be the same bits at any thread count and on every repeat, and
-# still match the float64 reference.
+# 8 groups: ranges of 8, 4+4 and 2+3+3 groups at 1, 2 and 3 threads), splits a group's channels
+# into blocks where there are few (batch, group) pairs (group=1, 64 channels: 4 blocks), and at
+# batch 1 with 16 output rows or more splits the rows into 2 bands with their own gradient image
+# (17 and 21 rows; offsets of up to 3 pixels cross the band boundary both ways). Each problem's
+# gradients must be the same bits at any thread count and on every repeat, and still match the
+# float64 reference.
 @pytest.mark.parametrize(
-    "attrs,batch",
+    "attrs,batch,height",
     [
-        (Dcnv3Attrs(group=8, group_channels=16), 1),
-        (Dcnv3Attrs(group=3, group_channels=8, stride_h=2), 2),
-        (Dcnv3Attrs(group=1, group_channels=64), 1),
+        (Dcnv3Attrs(group=8, group_channels=16), 1, 12),
+        (Dcnv3Attrs(group=3, group_channels=8, stride_h=2), 2, 12),
+        (Dcnv3Attrs(group=1, group_channels=64), 1, 17),
+        (Dcnv3Attrs(group=4, group_channels=16), 1, 21),
     ],
-    ids=["batch1_group8", "batch2_group3", "group1_channel_blocks"],
+    ids=["batch1_group8", "batch2_group3", "group1_channel_blocks_row_bands", "batch1_row_bands"],
 )
 @pytest.mark.parametrize("op", ["dcnv3_backward", "dcnv3_softmax_mask_backward"])
-def test_backward_is_deterministic_across_runs_and_threads(attrs, batch, op):
-    input, offset, mask = make_inputs(attrs, batch, 12, 13, dtype=torch.float32, offset_range=3.0, seed=11)
-    h_out, w_out = attrs.output_size(12, 13)
+def test_backward_is_deterministic_across_runs_and_threads(attrs, batch, height, op):
+    input, offset, mask = make_inputs(attrs, batch, height, 13, dtype=torch.float32, offset_range=3.0, seed=11)
+    h_out, w_out = attrs.output_size(height, 13)
     grad_output = torch.randn(batch, h_out, w_out, attrs.channels, generator=torch.Generator().manual_seed(5))
     threads = torch.get_num_threads()
     results = []
