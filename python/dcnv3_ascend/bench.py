@@ -6,7 +6,8 @@
 
 Times forward and forward+backward (one training step for a fixed grad_output) of every backend
 on every shape and prints the median over the repeats and the speed-up over the baseline (the
-grid_sample fallback) measured in the same run. Then (--net, on CPU) the whole InternImage
+grid_sample fallback) measured in the same run, the backends timed in turn within each repeat so
+that a load change on a shared machine hits them alike. Then (--net, on CPU) the whole InternImage
 backbone, inference and training step, with DCNv3 against DCNv3_pytorch (bench_model.py). Speed
 targets are read from these tables, never asserted in unit tests.
 
@@ -35,15 +36,39 @@ DEFAULT_MODELS = ("T", "B")
 TARGET_CASE = Case("64x64-C128-G8", 1, 64, 64, Dcnv3Attrs(group=8, group_channels=16))
 
 
-def median_ms(fn, repeats, warmup=2):
+def interleaved_medians_ms(fns, repeats, warmup=2):
+    """{name: median ms} of each callable of the dict fns, run in turn within each repetition, so
+    that load changes on a shared machine hit all of them alike."""
     for _ in range(warmup):
-        fn()
-    times = []
+        for fn in fns.values():
+            fn()
+    times = {name: [] for name in fns}
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) * 1e3 for name, t in times.items()}
+
+
+def median_ms(fn, repeats, warmup=2):
+    return interleaved_medians_ms({None: fn}, repeats, warmup)[None]
+
+
+def _timed_calls(backend, tensors, attrs):
+    """The backend's forward and forward+backward on (input, offset, mask, grad_output), each
+    returning once its device work is done."""
+    input, offset, mask, grad_output = tensors
+
+    def forward():
+        backend.forward(input, offset, mask, attrs)
+        backend.synchronize()
+
+    def forward_backward():
+        backend.forward_backward(input, offset, mask, grad_output, attrs)
+        backend.synchronize()
+
+    return forward, forward_backward
 
 
 def measure(cases, backends, repeats=7, dtype=torch.float32):
@@ -53,21 +78,15 @@ def measure(cases, backends, repeats=7, dtype=torch.float32):
     rows = []
     for case in cases:
         host = (*make_inputs(case, dtype), make_grad_output(case, dtype))
-        timed = {}
+        forwards, forward_backwards = {}, {}
         for backend in backends:
-            if dtype not in backend.dtypes:
-                continue
-            input, offset, mask, grad_output = (t.to(backend.device) for t in host)
-
-            def forward():
-                backend.forward(input, offset, mask, case.attrs)
-                backend.synchronize()
-
-            def forward_backward():
-                backend.forward_backward(input, offset, mask, grad_output, case.attrs)
-                backend.synchronize()
-
-            timed[backend.name] = (median_ms(forward, repeats), median_ms(forward_backward, repeats))
+            if dtype in backend.dtypes:
+                tensors = [t.to(backend.device) for t in host]
+                forwards[backend.name], forward_backwards[backend.name] = _timed_calls(backend, tensors, case.attrs)
+        # The backends in turn: a speed-up compares times taken under the same load.
+        fwd_ms = interleaved_medians_ms(forwards, repeats)
+        fwdbwd_ms = interleaved_medians_ms(forward_backwards, repeats)
+        timed = {name: (fwd_ms[name], fwdbwd_ms[name]) for name in forwards}
         base = timed.get(BASELINE)
         for name, (fwd, fwd_bwd) in timed.items():
             rows.append(
