@@ -19,18 +19,20 @@ def test_calls_alternate_and_medians_are_per_name(monkeypatch):
     clock = FakeClock()
     monkeypatch.setattr(bench.time, "perf_counter", clock)
     calls = []
-    # a takes 1, 5, 2, 9, 3 ms on its timed calls (median 3); b always 4 ms after 2 warm-ups.
-    durations = {"a": [0.0, 1.0, 5.0, 2.0, 9.0, 3.0], "b": [0.0, 4.0, 4.0, 4.0, 4.0, 4.0]}
+    # One warm-up, then per repetition one untimed settling call and one timed call of each:
+    # a's timed calls take 1, 5, 2, 9, 3 ms (median 3), b's 4 ms; the untimed ones 100 ms.
+    timed_ms = {"a": [1.0, 5.0, 2.0, 9.0, 3.0], "b": [4.0] * 5}
 
-    def timed(name):
+    def fake(name):
         def call():
             calls.append(name)
-            clock.now += durations[name][sum(c == name for c in calls) - 1] / 1e3
+            index = sum(c == name for c in calls) - 1
+            clock.now += (timed_ms[name][index // 2 - 1] if index % 2 == 0 and index > 0 else 100.0) / 1e3
 
         return call
 
-    medians = bench.interleaved_medians_ms({"a": timed("a"), "b": timed("b")}, repeats=5, warmup=1)
-    assert calls == ["a", "b"] * 6
+    medians = bench.interleaved_medians_ms({"a": fake("a"), "b": fake("b")}, repeats=5, warmup=1, settle=1)
+    assert calls == ["a", "b"] + ["a", "a", "b", "b"] * 5
     assert medians == pytest.approx({"a": 3.0, "b": 4.0})
 
 

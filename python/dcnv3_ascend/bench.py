@@ -36,15 +36,20 @@ DEFAULT_MODELS = ("T", "B")
 TARGET_CASE = Case("64x64-C128-G8", 1, 64, 64, Dcnv3Attrs(group=8, group_channels=16))
 
 
-def interleaved_medians_ms(fns, repeats, warmup=2):
+def interleaved_medians_ms(fns, repeats, warmup=2, settle=1):
     """{name: median ms} of each callable of the dict fns, run in turn within each repetition, so
-    that load changes on a shared machine hit all of them alike."""
+    that load changes on a shared machine hit all of them alike. In each turn a callable first
+    runs `settle` times untimed: the timed call then finds caches, allocator and threads as its
+    own previous call left them, not as the other callable did (which made a 1 ms op take 3-5 ms
+    after a 30 ms one on a 2-core machine)."""
     for _ in range(warmup):
         for fn in fns.values():
             fn()
     times = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
+            for _ in range(settle):
+                fn()
             start = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - start)
@@ -52,7 +57,7 @@ def interleaved_medians_ms(fns, repeats, warmup=2):
 
 
 def median_ms(fn, repeats, warmup=2):
-    return interleaved_medians_ms({None: fn}, repeats, warmup)[None]
+    return interleaved_medians_ms({None: fn}, repeats, warmup, settle=0)[None]
 
 
 def _timed_calls(backend, tensors, attrs):
