@@ -551,7 +551,7 @@ void Backward(const Problem& pb, double offset_scale, bool softmax, const scalar
   const int64_t pixels = pb.height_in * pb.width_in;
   const int64_t total_points = pb.batch * plane * groups * points;
   const acc_t scale = static_cast<acc_t>(offset_scale);
-  constexpr int64_t kMinTasks = 16, kMinBandRows = 8, kMaxBandImage = int64_t(1) << 25;
+  constexpr int64_t kMinTasks = 16, kMinBandRows = 2, kMaxBandImage = int64_t(1) << 25;
   const int64_t slices = pb.batch * groups;
   const int64_t wanted = (kMinTasks + slices - 1) / slices;
   const int64_t block = std::max<int64_t>(16, ((gc + wanted - 1) / wanted + 15) / 16 * 16);
