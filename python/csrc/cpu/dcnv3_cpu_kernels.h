@@ -534,13 +534,15 @@ inline void StorePointGradients(const acc_t* grad_mask_acc, const acc_t* grad_of
 // (enough ranges to keep every thread busy at batch 1) without changing a bit of the results.
 // Channels are split into blocks (multiples of 16) only when there are fewer than kMinTasks
 // (batch, group) pairs; the blocks' partial gradients are then added in block order. At batch 1
-// the output rows are split into 2 bands (from 2 * kMinBandRows rows, for images of up to
-// kMaxBandImage elements): band 0 scatters into grad_input, band 1 into a gradient image of its
-// own, added to grad_input at the end. A task then samples only its band's positions and touches
-// every channel of its pixels, where group ranges alone had each of 2 threads sample every
-// position for half the groups and use half of each pixel's cache lines (64x64-C128-G8 at 2
-// threads: 1.5x faster; at 1 thread the extra image's fill and sum cost about 3 %). Both splits
-// change the order of the sums, so they depend on the shape alone, never on the thread count.
+// the output rows are split into 2 bands (from 2 * kMinBandRows rows): band 0 scatters into
+// grad_input, band 1 into a gradient image of its own, added to grad_input at the end. A task
+// then samples only its band's positions and touches every channel of its pixels, where group
+// ranges alone had each of 2 threads sample every position for half the groups and use half of
+// each pixel's cache lines (at 2 threads 1.5x faster on 64x64-C128-G8, 1.5-1.75x on 14x14 and
+// 7x7 images, which were slower than on 1 thread; at 1 thread the extra image's fill and sum cost
+// about 3 %). The extra image doubles grad_input's memory, so images past kMaxBandImage elements
+// (128 MB in float) keep group ranges. Both splits change the order of the sums, so they depend
+// on the shape alone, never on the thread count.
 // `softmax` as in Forward: grad_mask is then the gradient of the logits.
 template <typename scalar_t, typename acc_t>
 void Backward(const Problem& pb, double offset_scale, bool softmax, const scalar_t* input, const scalar_t* offset,
