@@ -520,14 +520,14 @@ inline void StorePointGradients(const acc_t* grad_mask_acc, const acc_t* grad_of
   }
 }
 
-// The backward pass. grad_input is split into slices, one per (batch, group, channel block), and
-// each slice is owned by one task, which walks the output positions in order, so the scatter has
-// no races. A task owns the slices of a range of groups of one batch item and channel block: per
-// output position it samples the points of all its groups at once (one vectorised pass rather
-// than one short one per group) and touches the adjacent channels of its groups in each pixel
-// together (not one group's channels per pass over the image), then for each group and point
-// gathers the 4 corners once and
-//   scatters   grad_input[corner k] += m * w_k * grad_output,
+// The backward pass. grad_input (and the band images, below) is split into slices, one per
+// (batch, group, channel block), and each slice is owned by one task, which walks its output
+// positions in order, so the scatter has no races. A task owns the slices of a range of groups of
+// one batch item, channel block and band: per output position it samples the points of all its
+// groups at once (one vectorised pass rather than one short one per group) and touches the
+// adjacent channels of its groups in each pixel together (not one group's channels per pass over
+// the image), then for each group and point gathers the 4 corners once and
+//   scatters   grad_input[corner k] += w_k * (m * grad_output),
 //   reduces    dots_k = grad_output . corner k over the block's channels (see PointGradients).
 // Every slice and every (position, group)'s dots see the same operations in the same order
 // whichever task owns them, so how groups are shared into tasks may follow the thread count
