@@ -123,10 +123,12 @@ def test_unknown_cpu_isa_is_named_in_the_error():
 HALF_TOLERANCE = {torch.float16: 4e-3, torch.bfloat16: 3e-2}
 
 
+# The second problem's image (2^17 elements and more) makes the backward work on copies of it.
+@pytest.mark.parametrize("group,group_channels,batch,height", [(4, 16, 2, 11), (8, 32, 1, 40)])
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
-def test_half_types_against_float32(dtype):
-    attrs = Dcnv3Attrs(group=4, group_channels=16, offset_scale=1.0)
-    tensors = make_inputs(attrs, 2, 11, 13, dtype=dtype, offset_range=4.0, seed=3)
+def test_half_types_against_float32(dtype, group, group_channels, batch, height):
+    attrs = Dcnv3Attrs(group=group, group_channels=group_channels, offset_scale=1.0)
+    tensors = make_inputs(attrs, batch, height, 13, dtype=dtype, offset_range=4.0, seed=3)
     as_float = [t.float() for t in tensors]
     out = forward(*tensors, attrs)
     want = forward(*as_float, attrs)
@@ -244,21 +246,23 @@ def test_empty_batch():
 
 
 # The backward shares a batch item's groups among as many tasks as there are threads (batch 1,
-# 8 groups, 3 output rows: ranges of 8, 4+4 and 2+3+3 groups at 1, 2 and 3 threads), splits a
+# 8 groups, 3 output rows: ranges of 8, 4+4 and 2+3+3 groups at 1, 2 and 3 threads, which also
+# sample different segments of positions at once: 28 positions for 8 groups, 56 for 4), splits a
 # group's channels into blocks where there are few (batch, group) pairs (group=1, 64 channels:
-# 4 blocks), and at batch 1 with 4 output rows or more splits the rows into 2 bands with their
-# own gradient image (17 and 21 rows; offsets of up to 3 pixels cross the band boundary both
-# ways), then shares each band's groups among the threads left. Each problem's gradients must be
-# the same bits at any thread count and on every repeat, and still match the float64 reference.
+# 4 blocks), and on images from 2^17 elements works on copies laid out group by group (20 rows of
+# 512 channels in 4 blocks of 32; 40 rows of 16 groups of 16 channels, shared 16, 8+8 and 5+5+6).
+# Each problem's gradients must be the same bits at any thread count and on every repeat, and
+# still match the float64 reference.
 @pytest.mark.parametrize(
     "attrs,batch,height",
     [
         (Dcnv3Attrs(group=8, group_channels=16), 1, 3),
         (Dcnv3Attrs(group=3, group_channels=8, stride_h=2), 2, 12),
         (Dcnv3Attrs(group=1, group_channels=64), 1, 17),
-        (Dcnv3Attrs(group=4, group_channels=16), 1, 21),
+        (Dcnv3Attrs(group=4, group_channels=128), 1, 20),
+        (Dcnv3Attrs(group=16, group_channels=16, stride_h=4, stride_w=4), 1, 40),
     ],
-    ids=["batch1_group8", "batch2_group3", "group1_channel_blocks_row_bands", "batch1_row_bands"],
+    ids=["batch1_group8", "batch2_group3", "group1_channel_blocks", "copied_channel_blocks", "copied_group_ranges"],
 )
 @pytest.mark.parametrize("op", ["dcnv3_backward", "dcnv3_softmax_mask_backward"])
 def test_backward_is_deterministic_across_runs_and_threads(attrs, batch, height, op):

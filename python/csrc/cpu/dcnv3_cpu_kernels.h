@@ -1,14 +1,13 @@
 // The loops of the DCNv3 CPU kernels, compiled once per instruction set: dcnv3_cpu.cpp includes
 // this file into one namespace per target (portable baseline; AVX2+FMA and AVX-512 on x86-64) and
 // picks one at run time. Hence no include guard and no #include: it relies on the headers included
-// before it (ATen Parallel/OpMathType, <algorithm>, <cmath>, <cstring>, <memory>, <type_traits>,
-// <utility>, <vector>, dcnv3_contract.h), and on dcnv3_cpu.cpp turning off trapping math, without
-// which GCC does not vectorise LocatePoints.
+// before it (ATen Parallel/OpMathType, <algorithm>, <cmath>, <cstring>, <memory>, <new>,
+// <type_traits>, <utility>, <vector>, dcnv3_contract.h), and on dcnv3_cpu.cpp turning off trapping
+// math, without which GCC does not vectorise LocatePoints.
 //
 // Work split:
 //   forward   parallel over output positions; each writes its own output row.
-//   backward  parallel over (batch, channel block, band of output rows, range of groups), see
-//             Backward.
+//   backward  parallel over (batch, channel block, range of groups), see Backward.
 // The sampling geometry of a point is computed once per (position, point), in a loop over all
 // points of the position that the compiler vectorises, and reused for every channel. Channels
 // are then walked in chunks of up to kChunkVectors native vectors: one pass over the points per
@@ -312,15 +311,15 @@ struct PointGeometry {
   const acc_t* mask;
   const acc_t* weight;
   const int32_t* inside;  // bit k: corner k is inside the image
-  const int64_t* at;      // element offset of the top-left corner in the batch item
+  const int64_t* at;      // element offset of the top-left corner in the image
   int64_t corner_delta[4];  // element offsets of the corners from the top-left one
 
   // Whether all 4 corners of point s are inside the image: most points, whose corners the
   // channel loops then address without a test per corner (Corner<true>).
   bool Interior(int64_t s) const { return inside[s] == 15; }
 
-  // Where corner k of point s is: in `image` (one batch item, channel 0), or `outside` for a
-  // corner outside the image. kInterior: the caller knows that Interior(s).
+  // Where corner k of point s is: in `image` (laid out as the sampler's ImageLayout), or
+  // `outside` for a corner outside the image. kInterior: the caller knows that Interior(s).
   template <bool kInterior = false, typename T>
   T* Corner(T* image, T* outside, int64_t s, int k) const {
     if constexpr (kInterior) {
@@ -331,8 +330,18 @@ struct PointGeometry {
   }
 };
 
-// The bilinear sampling geometry of the points of one output position (one thread's scratch).
-// For point s (s = group * P + p):
+// Where an image's channels lie in memory, for the corner offsets of PointSampler.
+struct ImageLayout {
+  int64_t pixel_stride;  // elements from one pixel to the next (same row)
+  int64_t group_stride;  // elements from one group's channels to the next group's
+  int64_t first_group;   // the group whose channels start the image
+
+  // The tensors' own layout: [H][W][G][group_channels].
+  static ImageLayout Interleaved(const Problem& pb) { return {pb.channels, pb.attrs.group_channels, 0}; }
+};
+
+// The bilinear sampling geometry of the points of `slots` output positions (one thread's
+// scratch; each Sample fills one slot). For point s (s = group * P + p) of a slot:
 //   lh, lw   fractional parts of the location;
 //   mask     the point's mask (with a softmax mask, its probability), 0 when the point is
 //            outside (-1, H) x (-1, W) or NaN, so such a point contributes nothing and gets zero
@@ -350,16 +359,18 @@ template <typename acc_t>
 class PointSampler {
  public:
   // `scale` is offset_scale in acc_t: the schema's double, not Attrs' float, so that float64
-  // keeps a scale such as 0.3 exact.
-  PointSampler(const Problem& pb, acc_t scale)
+  // keeps a scale such as 0.3 exact. The corners are located in an image laid out as `layout`
+  // says; Sample fills one of `slots` positions' geometry at a time.
+  PointSampler(const Problem& pb, acc_t scale, const ImageLayout& layout, int64_t slots)
       : pb_(pb),
         a_(pb.attrs),
         scale_(scale),
-        corner_delta_{0, pb.channels, pb.width_in * pb.channels, (pb.width_in + 1) * pb.channels} {
-    const int64_t total = a_.group * pb.points;
-    kernel_x_.resize(total);
-    kernel_y_.resize(total);
-    group_offset_.resize(total);
+        total_(pb.attrs.group * pb.points),
+        row_stride_(pb.width_in * layout.pixel_stride),
+        corner_delta_{0, layout.pixel_stride, row_stride_, row_stride_ + layout.pixel_stride} {
+    kernel_x_.resize(total_);
+    kernel_y_.resize(total_);
+    group_offset_.resize(total_);
     // Point order of InternImage: kernel_w outer, kernel_h inner, the centre skipped with
     // remove_center; the same for every group.
     int64_t s = 0;
@@ -369,59 +380,64 @@ class PointSampler {
           if (a_.remove_center && i == a_.kernel_w / 2 && j == a_.kernel_h / 2) continue;
           kernel_x_[s] = static_cast<acc_t>(i * a_.dilation_w);
           kernel_y_[s] = static_cast<acc_t>(j * a_.dilation_h);
-          group_offset_[s] = g * a_.group_channels;
+          group_offset_[s] = (g - layout.first_group) * layout.group_stride;
           ++s;
         }
-    lh.resize(total);
-    lw.resize(total);
-    mask.resize(total);
-    weight.resize(4 * total);
-    prob.resize(total);
+    lh.resize(slots * total_);
+    lw.resize(slots * total_);
+    mask.resize(slots * total_);
+    weight.resize(4 * slots * total_);
+    prob.resize(slots * total_);
     group_scratch_.resize(a_.group);
-    floor_h_.resize(total);
-    floor_w_.resize(total);
-    inside_.resize(total);
-    at_.resize(total);
+    floor_h_.resize(slots * total_);
+    floor_w_.resize(slots * total_);
+    inside_.resize(slots * total_);
+    at_.resize(slots * total_);
   }
 
-  // Samples the points of groups [g0, g1) of output (ho, wo); `offset` and `mask_in` point at
-  // that position's offsets [G*P*2] and mask [G*P] (logits, with `softmax`: each group's
-  // probabilities are their softmax).
+  // Samples the points of groups [g0, g1) of output (ho, wo) into `slot`; `offset` and `mask_in`
+  // point at that position's offsets [G*P*2] and mask [G*P] (logits, with `softmax`: each
+  // group's probabilities are their softmax).
   template <typename scalar_t>
   void Sample(int64_t ho, int64_t wo, const scalar_t* offset, const scalar_t* mask_in, int64_t g0, int64_t g1,
-              bool softmax) {
+              bool softmax, int64_t slot) {
     const acc_t scale = scale_;
     const int64_t half_h = (a_.dilation_h * (a_.kernel_h - 1)) >> 1;
     const int64_t half_w = (a_.dilation_w * (a_.kernel_w - 1)) >> 1;
     const acc_t base_h = static_cast<acc_t>(half_h - a_.pad_h + ho * a_.stride_h) - static_cast<acc_t>(half_h) * scale;
     const acc_t base_w = static_cast<acc_t>(half_w - a_.pad_w + wo * a_.stride_w) - static_cast<acc_t>(half_w) * scale;
-    const int64_t s_begin = g0 * pb_.points, s_end = g1 * pb_.points;
+    const int64_t s_begin = g0 * pb_.points, count = (g1 - g0) * pb_.points;
+    const int64_t at = Slot(slot) + s_begin;  // where the slot's first sampled point is stored
     const auto locate = [&](const auto* point_mask) {
-      LocatePoints(offset + 2 * s_begin, point_mask, kernel_x_.data() + s_begin, kernel_y_.data() + s_begin,
-                   s_end - s_begin, base_h, base_w, scale, static_cast<acc_t>(pb_.height_in),
-                   static_cast<acc_t>(pb_.width_in), floor_h_.data() + s_begin, floor_w_.data() + s_begin,
-                   lh.data() + s_begin, lw.data() + s_begin, mask.data() + s_begin, weight.data() + 4 * s_begin,
-                   inside_.data() + s_begin);
+      LocatePoints(offset + 2 * s_begin, point_mask, kernel_x_.data() + s_begin, kernel_y_.data() + s_begin, count,
+                   base_h, base_w, scale, static_cast<acc_t>(pb_.height_in), static_cast<acc_t>(pb_.width_in),
+                   floor_h_.data() + at, floor_w_.data() + at, lh.data() + at, lw.data() + at, mask.data() + at,
+                   weight.data() + 4 * at, inside_.data() + at);
     };
     if (softmax) {
-      SoftmaxGroups(mask_in + s_begin, g1 - g0, pb_.points, prob.data() + s_begin, group_scratch_.data());
-      locate(prob.data() + s_begin);
+      SoftmaxGroups(mask_in + s_begin, g1 - g0, pb_.points, prob.data() + at, group_scratch_.data());
+      locate(prob.data() + at);
     } else {
       locate(mask_in + s_begin);
     }
     // The top-left corner's offset, in 64-bit integers (AVX2 has no vector conversion to them).
-    for (int64_t s = s_begin; s < s_end; ++s)
-      at_[s] = static_cast<int64_t>(floor_h_[s]) * corner_delta_[2] + static_cast<int64_t>(floor_w_[s]) * pb_.channels +
-               group_offset_[s];
+    for (int64_t i = 0; i < count; ++i)
+      at_[at + i] = static_cast<int64_t>(floor_h_[at + i]) * row_stride_ +
+                    static_cast<int64_t>(floor_w_[at + i]) * corner_delta_[1] + group_offset_[s_begin + i];
   }
 
-  // The sampled points' masks, weights and corners, as a value for the channel loops to copy into
-  // their locals (read through the sampler, GCC reloads its members at every point).
-  PointGeometry<acc_t> Geometry() const {
-    return {mask.data(),
-            weight.data(),
-            inside_.data(),
-            at_.data(),
+  // Where a slot's points start in lh, lw, mask and prob (weight: 4 times that).
+  int64_t Slot(int64_t slot) const { return slot * total_; }
+
+  // A slot's masks, weights and corners, indexed by s like the position's points, as a value for
+  // the channel loops to copy into their locals (read through the sampler, GCC reloads its
+  // members at every point).
+  PointGeometry<acc_t> Geometry(int64_t slot) const {
+    const int64_t base = Slot(slot);
+    return {mask.data() + base,
+            weight.data() + 4 * base,
+            inside_.data() + base,
+            at_.data() + base,
             {corner_delta_[0], corner_delta_[1], corner_delta_[2], corner_delta_[3]}};
   }
 
@@ -431,12 +447,14 @@ class PointSampler {
   const Problem& pb_;
   const Attrs& a_;
   const acc_t scale_;
+  const int64_t total_;       // points per slot: G * P
+  const int64_t row_stride_;  // elements from one image row to the next
   const int64_t corner_delta_[4];  // element offsets of the corners from the top-left one
   std::vector<acc_t> kernel_x_, kernel_y_, floor_h_, floor_w_;
   std::vector<acc_t> group_scratch_;  // SoftmaxGroups' maxima
-  std::vector<int64_t> group_offset_;  // g * group_channels for the points of group g
+  std::vector<int64_t> group_offset_;  // where group g's channels start, for the points of group g
   std::vector<int32_t> inside_;        // bit k: corner k is inside the image
-  std::vector<int64_t> at_;            // element offset of the top-left corner in the batch item
+  std::vector<int64_t> at_;            // element offset of the top-left corner in the image
 };
 
 // Positions per parallel task, so that a task has at least ~16k multiply-adds.
@@ -453,11 +471,11 @@ void Forward(const Problem& pb, double offset_scale, bool softmax, const scalar_
   const int64_t groups = pb.attrs.group, gc = pb.attrs.group_channels, points = pb.points;
   const int64_t plane = pb.height_out * pb.width_out, image_size = pb.height_in * pb.width_in * pb.channels;
   at::parallel_for(0, pb.batch * plane, PositionGrain(pb), [&](int64_t begin, int64_t end) {
-    PointSampler<acc_t> sampler(pb, static_cast<acc_t>(offset_scale));
+    PointSampler<acc_t> sampler(pb, static_cast<acc_t>(offset_scale), ImageLayout::Interleaved(pb), 1);
     const std::vector<scalar_t> zeros(gc, static_cast<scalar_t>(0));
     for (int64_t pos = begin; pos < end; ++pos) {
       const int64_t n = pos / plane, ho = (pos % plane) / pb.width_out, wo = pos % pb.width_out;
-      sampler.Sample(ho, wo, offset + pos * groups * points * 2, mask + pos * groups * points, 0, groups, softmax);
+      sampler.Sample(ho, wo, offset + pos * groups * points * 2, mask + pos * groups * points, 0, groups, softmax, 0);
       const scalar_t* image = input + n * image_size;
       for (int64_t g = 0; g < groups; ++g) {
         scalar_t* out = output + pos * pb.channels + g * gc;
@@ -466,7 +484,7 @@ void Forward(const Problem& pb, double offset_scale, bool softmax, const scalar_
           // One accumulator: the interpolations of different points are independent, so their
           // FMA chains overlap; each adds one FMA to the accumulator's chain.
           C acc = {};
-          const PointGeometry<acc_t> geo = sampler.Geometry();
+          const PointGeometry<acc_t> geo = sampler.Geometry(0);
           const auto interpolate = [&](int64_t s, auto interior) {
             const auto corner = [&](int k) {
               return C::Load(geo.template Corner<decltype(interior)::value>(image, zeros.data(), s, k) + c0);
@@ -520,154 +538,199 @@ inline void StorePointGradients(const acc_t* grad_mask_acc, const acc_t* grad_of
   }
 }
 
-// The backward pass. grad_input (and the band images, below) is split into slices, one per
-// (batch, group, channel block), and each slice is owned by one task, which walks its output
-// positions in order, so the scatter has no races. A task owns the slices of a range of groups of
-// one batch item, channel block and band: per output position it samples the points of all its
-// groups at once (one vectorised pass rather than one short one per group) and touches the
-// adjacent channels of its groups in each pixel together (not one group's channels per pass over
-// the image), then for each group and point gathers the 4 corners once and
-//   scatters   grad_input[corner k] += w_k * (m * grad_output),
-//   reduces    dots_k = grad_output . corner k over the block's channels (see PointGradients).
-// Every slice and every (position, group)'s dots see the same operations in the same order
-// whichever task owns them, so how groups are shared into tasks may follow the thread count
-// (enough ranges to keep every thread busy at batch 1) without changing a bit of the results.
-// Channels are split into blocks (multiples of 16) only when there are fewer than kMinTasks
-// (batch, group) pairs; the blocks' partial gradients are then added in block order. At batch 1
-// the output rows are split into 2 bands (from 2 * kMinBandRows rows): band 0 scatters into
-// grad_input, band 1 into a gradient image of its own, added to grad_input at the end. A task
-// then samples only its band's positions and touches every channel of its pixels, where group
-// ranges alone had each of 2 threads sample every position for half the groups and use half of
-// each pixel's cache lines (at 2 threads 1.5x faster on 64x64-C128-G8, 1.5-1.75x on 14x14 and
-// 7x7 images, which were slower than on 1 thread; at 1 thread the extra image's fill and sum cost
-// about 3 %). The extra image doubles grad_input's memory, so images past kMaxBandImage elements
-// (128 MB in float) keep group ranges. Both splits change the order of the sums, so they depend
-// on the shape alone, never on the thread count.
+// Owns an array allocated at a 64-byte boundary (a cache line: a group's 16 float channels then
+// fill one line instead of straddling two).
+struct AlignedDelete {
+  void operator()(void* p) const { ::operator delete[](p, std::align_val_t{64}); }
+};
+template <typename T>
+using AlignedArray = std::unique_ptr<T[], AlignedDelete>;
+
+// The copied images of a backward task (see Backward), kept by each thread for its next task and
+// call (at most kMaxTaskImage elements each, 8 MB for both in float):
+// a fresh allocation of a few MB is fresh pages, whose faults cost about as much as the task's
+// work whenever glibc has handed the memory back to the system in between (which it does once
+// the free top of its heap outgrows the trim threshold; 3 us per 4 KB page on the VM measured).
+template <typename scalar_t, typename acc_t>
+class TaskImages {
+ public:
+  // Room for `count` elements in each image; their contents are then undefined.
+  void Reserve(int64_t count) {
+    if (count <= capacity_) return;
+    input_.reset(static_cast<scalar_t*>(::operator new[](count * sizeof(scalar_t), std::align_val_t{64})));
+    grad_.reset(static_cast<acc_t*>(::operator new[](count * sizeof(acc_t), std::align_val_t{64})));
+    capacity_ = count;
+  }
+  scalar_t* input() const { return input_.get(); }
+  acc_t* grad() const { return grad_.get(); }
+
+ private:
+  AlignedArray<scalar_t> input_;
+  AlignedArray<acc_t> grad_;
+  int64_t capacity_ = 0;
+};
+
+// The backward pass. grad_input is split into slices, one per (batch, group, channel block), and
+// each slice is owned by one task. A task owns the slices of a range of groups of one batch item
+// and channel block. It samples a segment of output positions for all its groups (one vectorised
+// pass over each position's points), then walks the segment once per group: for each point it
+// gathers the 4 corners once and
+//   scatters   grad[corner k] += w_k * (m * grad_output),
+//   reduces    dots_k = grad_output . corner k over the block's channels (see PointGradients),
+// and last turns each position's dots into its point gradients. One group at a time, the corners
+// of a run of positions are a few KB that stay in L1; one position at a time over all groups, as
+// the forward walks, they overflow L1 from 8 groups of 16 channels (G * 36 lines of input and as
+// many of gradient), and the next position, though it reuses most of them, finds them in L2.
+// On images from kMinCopiedImage elements (up to kMaxTaskImage a group and channel block) the task
+// also copies its slices of the input into an image of its own laid out group by group ([group]
+// [pixel][block channels]), scatters into a gradient image of that layout and copies it out into
+// grad_input at the end (holding at most kMaxTaskImage elements of each): a group's corners
+// then fill whole cache lines, where in the tensors' layout its lines lie one per pixel between
+// the other groups' (at 64x64-C128-G8 the walk by group is 1.25x faster at 1 thread, and the
+// copies 1.2x more at 2 threads; smaller images stay in L2 either way and pay for the copies).
+// A group's slice receives its points' scatters in position order whatever the segment, and the
+// dots of a (position, group) are computed whole by one task, so how groups are shared into tasks
+// may follow the thread count (enough ranges to keep every thread busy at batch 1) without
+// changing a bit of the results. Channels are split into blocks (multiples of 16) only when there
+// are fewer than kMinTasks (batch, group) pairs; the blocks' partial gradients are then added in
+// block order, a split that depends on the shape alone, never on the thread count.
 // `softmax` as in Forward: grad_mask is then the gradient of the logits.
 template <typename scalar_t, typename acc_t>
 void Backward(const Problem& pb, double offset_scale, bool softmax, const scalar_t* input, const scalar_t* offset,
               const scalar_t* mask, const scalar_t* grad_output, acc_t* grad_input, scalar_t* grad_offset,
               scalar_t* grad_mask) {
   const int64_t groups = pb.attrs.group, gc = pb.attrs.group_channels, points = pb.points;
-  const int64_t plane = pb.height_out * pb.width_out, image_size = pb.height_in * pb.width_in * pb.channels;
-  const int64_t pixels = pb.height_in * pb.width_in;
+  const int64_t plane = pb.height_out * pb.width_out, pixels = pb.height_in * pb.width_in;
+  const int64_t image_size = pixels * pb.channels;
   const int64_t total_points = pb.batch * plane * groups * points;
   const acc_t scale = static_cast<acc_t>(offset_scale);
-  constexpr int64_t kMinTasks = 16, kMinBandRows = 2, kMaxBandImage = int64_t(1) << 25;
+  // kSegmentPoints: points sampled at once, whose geometry and dots (~100 KB in float) stay in L2
+  // beside the images.
+  constexpr int64_t kMinTasks = 16, kSegmentPoints = 2048;
+  constexpr int64_t kMinCopiedImage = int64_t(1) << 17, kMaxTaskImage = int64_t(1) << 20;
   const int64_t slices = pb.batch * groups;
   const int64_t wanted = (kMinTasks + slices - 1) / slices;
   const int64_t block = std::max<int64_t>(16, ((gc + wanted - 1) / wanted + 15) / 16 * 16);
   const int64_t blocks = (gc + block - 1) / block;
-  const int64_t bands = pb.batch == 1 && pb.height_out >= 2 * kMinBandRows && image_size <= kMaxBandImage ? 2 : 1;
-  // Group ranges per (batch item, block, band): one unless there are fewer of those than threads.
-  const int64_t threads = at::get_num_threads(), items = pb.batch * blocks * bands;
-  const int64_t ranges = std::clamp<int64_t>((threads + items - 1) / items, 1, groups);
-  // The gradient images of bands 1.. (batch 1), filled by their tasks like grad_input.
-  std::unique_ptr<acc_t[]> band_images(bands > 1 ? new acc_t[(bands - 1) * image_size] : nullptr);
+  // Copies while one group's slice fits in kMaxTaskImage (beyond that a task works in place,
+  // as on small images), and then with at most `fit` groups a task.
+  const int64_t group_slice = pixels * std::min(block, gc);
+  const bool copied = image_size >= kMinCopiedImage && group_slice <= kMaxTaskImage;
+  const int64_t fit = copied ? kMaxTaskImage / std::max<int64_t>(1, group_slice) : groups;
+  // Group ranges per (batch item, block): one unless there are fewer of those than threads, or
+  // the copies would exceed kMaxTaskImage.
+  const int64_t threads = at::get_num_threads(), items = pb.batch * blocks;
+  const int64_t ranges =
+      std::clamp<int64_t>(std::max((threads + items - 1) / items, (groups + fit - 1) / fit), 1, groups);
   // [blocks][point] partial grad_mask and [blocks][point][2] partial grad_offset, when split.
   std::vector<acc_t> partial_mask(blocks > 1 ? blocks * total_points : 0);
   std::vector<acc_t> partial_offset(blocks > 1 ? blocks * total_points * 2 : 0);
   at::parallel_for(0, items * ranges, 1, [&](int64_t begin, int64_t end) {
-    PointSampler<acc_t> sampler(pb, scale);
     const std::vector<scalar_t> zeros(block, static_cast<scalar_t>(0));
     std::vector<acc_t> sink(block);  // where the corners outside the image are scattered
-    // Per sampled point s of the position: dots[4 * s + k] (see PointGradients) and, without
-    // blocks, its gradients before the store.
-    std::vector<acc_t> dots(4 * groups * points), point_grads(3 * groups * points);
+    // Per point: its gradients before the store, without blocks.
+    std::vector<acc_t> point_grads(3 * groups * points);
     acc_t* const grad_mask_acc = point_grads.data();
     acc_t* const grad_offset_acc = grad_mask_acc + groups * points;
     for (int64_t task = begin; task < end; ++task) {
-      const int64_t r = task % ranges, band = task / ranges % bands, b = task / (ranges * bands) % blocks;
-      const int64_t n = task / (ranges * bands * blocks);
+      const int64_t r = task % ranges, b = task / ranges % blocks, n = task / (ranges * blocks);
       const int64_t g_begin = r * groups / ranges, g_end = (r + 1) * groups / ranges;
       const int64_t c_begin = b * block, width = std::min(block, gc - c_begin);
-      const int64_t yx_begin = band * pb.height_out / bands * pb.width_out;
-      const int64_t yx_end = (band + 1) * pb.height_out / bands * pb.width_out;
-      // The batch item's image and gradient, shifted to the block's first channel (the group's
-      // channel offset is part of each point's corner offset).
-      const scalar_t* image = input + n * image_size + c_begin;
-      acc_t* grad_image =
-          (band == 0 ? grad_input + n * image_size : band_images.get() + (band - 1) * image_size) + c_begin;
-      // grad_input and the band images arrive uninitialised: each task zeroes the slices it owns,
-      // inside this parallel region rather than in a separate fill pass (one run per pixel
-      // without blocks).
-      for (int64_t pixel = 0; pixel < pixels; ++pixel) {
-        acc_t* row = grad_image + pixel * pb.channels;
-        if (blocks == 1) {
-          std::fill(row + g_begin * gc, row + g_end * gc, acc_t(0));
-        } else {
-          for (int64_t g = g_begin; g < g_end; ++g) std::fill_n(row + g * gc, width, acc_t(0));
+      const int64_t s_begin = g_begin * points, count = (g_end - g_begin) * points;
+      const int64_t segment = std::max<int64_t>(1, kSegmentPoints / std::max<int64_t>(1, count));
+      // The images the task reads and scatters into, from channel c_begin of group g_begin: the
+      // batch item's input and grad_input, or the task's copies, [group - g_begin][pixel][width].
+      // Either way the task first zeroes its gradient slices (grad_input arrives uninitialised).
+      const auto tensor_row = [&](int64_t g, int64_t pixel) {
+        return n * image_size + pixel * pb.channels + g * gc + c_begin;
+      };
+      const auto copy_row = [&](int64_t g, int64_t pixel) { return ((g - g_begin) * pixels + pixel) * width; };
+      const int64_t slice = (g_end - g_begin) * pixels * width;
+      static thread_local TaskImages<scalar_t, acc_t> copies;
+      if (copied) copies.Reserve(slice);
+      const scalar_t* const task_input = copied ? copies.input() : input + tensor_row(g_begin, 0);
+      acc_t* const task_grad = copied ? copies.grad() : grad_input + tensor_row(g_begin, 0);
+      const ImageLayout layout =
+          copied ? ImageLayout{width, pixels * width, g_begin} : ImageLayout{pb.channels, gc, g_begin};
+      for (int64_t g = g_begin; g < g_end; ++g)
+        for (int64_t pixel = 0; pixel < pixels; ++pixel) {
+          if (copied) std::copy_n(input + tensor_row(g, pixel), width, copies.input() + copy_row(g, pixel));
+          std::fill_n(copied ? task_grad + copy_row(g, pixel) : grad_input + tensor_row(g, pixel), width, acc_t(0));
+        }
+      PointSampler<acc_t> sampler(pb, scale, layout, segment);
+      // dots[4 * (Slot(i) + s) + k] (see PointGradients) of point s of the segment's position i.
+      std::vector<acc_t> dots(4 * sampler.Slot(segment));
+      for (int64_t first_yx = 0; first_yx < plane; first_yx += segment) {
+        const int64_t positions = std::min(segment, plane - first_yx);
+        for (int64_t i = 0; i < positions; ++i) {
+          const int64_t yx = first_yx + i, pos = n * plane + yx;
+          sampler.Sample(yx / pb.width_out, yx % pb.width_out, offset + pos * groups * points * 2,
+                         mask + pos * groups * points, g_begin, g_end, softmax, i);
+        }
+        for (int64_t g = g_begin; g < g_end; ++g) {
+          for (int64_t i = 0; i < positions; ++i) {
+            const scalar_t* go = grad_output + (n * plane + first_yx + i) * pb.channels + g * gc + c_begin;
+            acc_t* const position_dots = dots.data() + 4 * sampler.Slot(i);
+            ForChannelChunks<acc_t>(width, [&](auto chunk_width, int64_t c0) {
+              using C = Chunk<acc_t, decltype(chunk_width)::value>;
+              const C g_out = C::Load(go + c0);
+              const PointGeometry<acc_t> geo = sampler.Geometry(i);
+              const auto point = [&](int64_t s, auto interior) {
+                constexpr bool kInterior = decltype(interior)::value;
+                Lanes<acc_t, C::kLanes> products[4];
+                // w_k * (m * grad_output), the CUDA op's order; a register times a weight read
+                // from memory, which x86 multiplies without a broadcast on the shuffle unit.
+                C masked = g_out;
+                masked.Scale(geo.mask[s]);
+                for (int k = 0; k < 4; ++k) {
+                  products[k] = g_out.Dot(C::Load(geo.template Corner<kInterior>(task_input, zeros.data(), s, k) + c0));
+                  acc_t* dst = geo.template Corner<kInterior>(task_grad, sink.data(), s, k) + c0;
+                  C scattered = C::Load(dst);
+                  scattered.AddScaled(geo.weight[4 * s + k], masked);
+                  scattered.Store(dst);
+                }
+                // The group's first chunk starts the point's dots, the others add to them.
+                acc_t* dot = position_dots + 4 * s;
+                const Lanes<acc_t, 4> sums =
+                    SumEach<acc_t, C::kLanes>(products[0], products[1], products[2], products[3]);
+                StoreLanes<acc_t, 4>(dot, c0 == 0 ? sums : LoadLanes<acc_t, 4>(dot) + sums);
+              };
+              for (int64_t s = g * points; s < (g + 1) * points; ++s) {
+                if (geo.Interior(s)) {
+                  point(s, std::true_type{});
+                } else {
+                  point(s, std::false_type{});
+                }
+              }
+            });
+          }
+        }
+        // The point gradients of each position's groups in one vectorised pass: they are
+        // contiguous in grad_offset and grad_mask.
+        for (int64_t i = 0; i < positions; ++i) {
+          const int64_t at = sampler.Slot(i) + s_begin, first = (n * plane + first_yx + i) * groups * points + s_begin;
+          const auto point_gradients = [&](acc_t* to_mask, acc_t* to_offset) {
+            PointGradients(dots.data() + 4 * at, sampler.lh.data() + at, sampler.lw.data() + at,
+                           sampler.mask.data() + at, count, scale, to_mask, to_offset);
+          };
+          if (blocks == 1) {
+            point_gradients(grad_mask_acc, grad_offset_acc);
+            StorePointGradients(grad_mask_acc, grad_offset_acc, sampler.prob.data() + at, softmax, count, points,
+                                grad_mask + first, grad_offset + 2 * first);
+          } else {
+            const int64_t partial = b * total_points + first;
+            point_gradients(partial_mask.data() + partial, partial_offset.data() + 2 * partial);
+          }
         }
       }
-      for (int64_t yx = yx_begin; yx < yx_end; ++yx) {
-        const int64_t pos = n * plane + yx;
-        sampler.Sample(yx / pb.width_out, yx % pb.width_out, offset + pos * groups * points * 2,
-                       mask + pos * groups * points, g_begin, g_end, softmax);
-        const int64_t s_begin = g_begin * points, count = (g_end - g_begin) * points;
-        for (int64_t g = g_begin; g < g_end; ++g) {
-          const int64_t s0 = g * points;
-          const scalar_t* go = grad_output + pos * pb.channels + g * gc + c_begin;
-          ForChannelChunks<acc_t>(width, [&](auto chunk_width, int64_t c0) {
-            using C = Chunk<acc_t, decltype(chunk_width)::value>;
-            const C g_out = C::Load(go + c0);
-            const PointGeometry<acc_t> geo = sampler.Geometry();
-            const auto point = [&](int64_t s, auto interior) {
-              Lanes<acc_t, C::kLanes> products[4];
-              // w_k * (m * grad_output), the CUDA op's order; a register times a weight read from
-              // memory, which x86 multiplies without a broadcast on the shuffle unit.
-              C masked = g_out;
-              masked.Scale(geo.mask[s]);
-              for (int k = 0; k < 4; ++k) {
-                products[k] =
-                    g_out.Dot(C::Load(geo.template Corner<decltype(interior)::value>(image, zeros.data(), s, k) + c0));
-                acc_t* dst = geo.template Corner<decltype(interior)::value>(grad_image, sink.data(), s, k) + c0;
-                C scattered = C::Load(dst);
-                scattered.AddScaled(geo.weight[4 * s + k], masked);
-                scattered.Store(dst);
-              }
-              // The group's first chunk starts the point's dots, the others add to them.
-              acc_t* dot = &dots[4 * s];
-              const Lanes<acc_t, 4> sums =
-                  SumEach<acc_t, C::kLanes>(products[0], products[1], products[2], products[3]);
-              StoreLanes<acc_t, 4>(dot, c0 == 0 ? sums : LoadLanes<acc_t, 4>(dot) + sums);
-            };
-            for (int64_t s = s0; s < s0 + points; ++s) {
-              if (geo.Interior(s)) {
-                point(s, std::true_type{});
-              } else {
-                point(s, std::false_type{});
-              }
-            }
-          });
-        }
-        // The point gradients of all the task's groups in one vectorised pass: they are
-        // contiguous in grad_offset and grad_mask.
-        const int64_t first = pos * groups * points + s_begin;
-        const auto point_gradients = [&](acc_t* to_mask, acc_t* to_offset) {
-          PointGradients(dots.data() + 4 * s_begin, sampler.lh.data() + s_begin, sampler.lw.data() + s_begin,
-                         sampler.mask.data() + s_begin, count, scale, to_mask, to_offset);
-        };
-        if (blocks == 1) {
-          point_gradients(grad_mask_acc, grad_offset_acc);
-          StorePointGradients(grad_mask_acc, grad_offset_acc, sampler.prob.data() + s_begin, softmax, count, points,
-                              grad_mask + first, grad_offset + 2 * first);
-        } else {
-          const int64_t partial = b * total_points + first;
-          point_gradients(partial_mask.data() + partial, partial_offset.data() + 2 * partial);
-        }
+      // grad_input arrives uninitialised: every element is in one task's slices.
+      if (copied) {
+        for (int64_t g = g_begin; g < g_end; ++g)
+          for (int64_t pixel = 0; pixel < pixels; ++pixel)
+            std::copy_n(task_grad + copy_row(g, pixel), width, grad_input + tensor_row(g, pixel));
       }
     }
   });
-  if (bands > 1) {
-    // The bands' gradients in band order, whatever the thread count.
-    const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, pb.channels));
-    at::parallel_for(0, pixels, grain, [&](int64_t begin, int64_t end) {
-      for (int64_t band = 1; band < bands; ++band) {
-        const acc_t* from = band_images.get() + (band - 1) * image_size;
-        for (int64_t i = begin * pb.channels; i < end * pb.channels; ++i) grad_input[i] += from[i];
-      }
-    });
-  }
   if (blocks == 1 || points == 0) return;
   // The blocks' partial sums, one (position, group) at a time: the softmax Jacobian mixes the
   // points of a group.
