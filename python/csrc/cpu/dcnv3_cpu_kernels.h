@@ -334,14 +334,15 @@ struct PointGeometry {
 struct ImageLayout {
   int64_t pixel_stride;  // elements from one pixel to the next (same row)
   int64_t group_stride;  // elements from one group's channels to the next group's
-  int64_t first_group;   // the group whose channels start the image
+  int64_t first_group;   // the group whose channels start the image, the first one sampled
 
   // The tensors' own layout: [H][W][G][group_channels].
   static ImageLayout Interleaved(const Problem& pb) { return {pb.channels, pb.attrs.group_channels, 0}; }
 };
 
-// The bilinear sampling geometry of the points of `slots` output positions (one thread's
-// scratch; each Sample fills one slot). For point s (s = group * P + p) of a slot:
+// The bilinear sampling geometry of the points of `groups` groups from layout.first_group, at
+// `slots` output positions (one thread's scratch; each Sample fills one slot). For point s of a
+// slot (s = (group - layout.first_group) * P + p):
 //   lh, lw   fractional parts of the location;
 //   mask     the point's mask (with a softmax mask, its probability), 0 when the point is
 //            outside (-1, H) x (-1, W) or NaN, so such a point contributes nothing and gets zero
@@ -360,12 +361,14 @@ class PointSampler {
  public:
   // `scale` is offset_scale in acc_t: the schema's double, not Attrs' float, so that float64
   // keeps a scale such as 0.3 exact. The corners are located in an image laid out as `layout`
-  // says; Sample fills one of `slots` positions' geometry at a time.
-  PointSampler(const Problem& pb, acc_t scale, const ImageLayout& layout, int64_t slots)
+  // says.
+  PointSampler(const Problem& pb, acc_t scale, const ImageLayout& layout, int64_t groups, int64_t slots)
       : pb_(pb),
         a_(pb.attrs),
         scale_(scale),
-        total_(pb.attrs.group * pb.points),
+        first_point_(layout.first_group * pb.points),
+        groups_(groups),
+        total_(groups * pb.points),
         row_stride_(pb.width_in * layout.pixel_stride),
         corner_delta_{0, layout.pixel_stride, row_stride_, row_stride_ + layout.pixel_stride} {
     kernel_x_.resize(total_);
@@ -374,13 +377,13 @@ class PointSampler {
     // Point order of InternImage: kernel_w outer, kernel_h inner, the centre skipped with
     // remove_center; the same for every group.
     int64_t s = 0;
-    for (int64_t g = 0; g < a_.group; ++g)
+    for (int64_t g = 0; g < groups; ++g)
       for (int64_t i = 0; i < a_.kernel_w; ++i)
         for (int64_t j = 0; j < a_.kernel_h; ++j) {
           if (a_.remove_center && i == a_.kernel_w / 2 && j == a_.kernel_h / 2) continue;
           kernel_x_[s] = static_cast<acc_t>(i * a_.dilation_w);
           kernel_y_[s] = static_cast<acc_t>(j * a_.dilation_h);
-          group_offset_[s] = (g - layout.first_group) * layout.group_stride;
+          group_offset_[s] = g * layout.group_stride;
           ++s;
         }
     lh.resize(slots * total_);
@@ -388,49 +391,48 @@ class PointSampler {
     mask.resize(slots * total_);
     weight.resize(4 * slots * total_);
     prob.resize(slots * total_);
-    group_scratch_.resize(a_.group);
+    group_scratch_.resize(groups);
     floor_h_.resize(slots * total_);
     floor_w_.resize(slots * total_);
     inside_.resize(slots * total_);
     at_.resize(slots * total_);
   }
 
-  // Samples the points of groups [g0, g1) of output (ho, wo) into `slot`; `offset` and `mask_in`
-  // point at that position's offsets [G*P*2] and mask [G*P] (logits, with `softmax`: each
-  // group's probabilities are their softmax).
+  // Samples the points of output (ho, wo) into `slot`; `offset` and `mask_in` point at that
+  // position's offsets [G*P*2] and mask [G*P] (logits, with `softmax`: each group's
+  // probabilities are their softmax).
   template <typename scalar_t>
-  void Sample(int64_t ho, int64_t wo, const scalar_t* offset, const scalar_t* mask_in, int64_t g0, int64_t g1,
-              bool softmax, int64_t slot) {
+  void Sample(int64_t ho, int64_t wo, const scalar_t* offset, const scalar_t* mask_in, bool softmax, int64_t slot) {
     const acc_t scale = scale_;
     const int64_t half_h = (a_.dilation_h * (a_.kernel_h - 1)) >> 1;
     const int64_t half_w = (a_.dilation_w * (a_.kernel_w - 1)) >> 1;
     const acc_t base_h = static_cast<acc_t>(half_h - a_.pad_h + ho * a_.stride_h) - static_cast<acc_t>(half_h) * scale;
     const acc_t base_w = static_cast<acc_t>(half_w - a_.pad_w + wo * a_.stride_w) - static_cast<acc_t>(half_w) * scale;
-    const int64_t s_begin = g0 * pb_.points, count = (g1 - g0) * pb_.points;
-    const int64_t at = Slot(slot) + s_begin;  // where the slot's first sampled point is stored
+    const int64_t first = first_point_, count = total_;
+    const int64_t at = Slot(slot);  // where the slot's first point is stored
     const auto locate = [&](const auto* point_mask) {
-      LocatePoints(offset + 2 * s_begin, point_mask, kernel_x_.data() + s_begin, kernel_y_.data() + s_begin, count,
-                   base_h, base_w, scale, static_cast<acc_t>(pb_.height_in), static_cast<acc_t>(pb_.width_in),
-                   floor_h_.data() + at, floor_w_.data() + at, lh.data() + at, lw.data() + at, mask.data() + at,
-                   weight.data() + 4 * at, inside_.data() + at);
+      LocatePoints(offset + 2 * first, point_mask, kernel_x_.data(), kernel_y_.data(), count, base_h, base_w, scale,
+                   static_cast<acc_t>(pb_.height_in), static_cast<acc_t>(pb_.width_in), floor_h_.data() + at,
+                   floor_w_.data() + at, lh.data() + at, lw.data() + at, mask.data() + at, weight.data() + 4 * at,
+                   inside_.data() + at);
     };
     if (softmax) {
-      SoftmaxGroups(mask_in + s_begin, g1 - g0, pb_.points, prob.data() + at, group_scratch_.data());
+      SoftmaxGroups(mask_in + first, groups_, pb_.points, prob.data() + at, group_scratch_.data());
       locate(prob.data() + at);
     } else {
-      locate(mask_in + s_begin);
+      locate(mask_in + first);
     }
     // The top-left corner's offset, in 64-bit integers (AVX2 has no vector conversion to them).
     for (int64_t i = 0; i < count; ++i)
       at_[at + i] = static_cast<int64_t>(floor_h_[at + i]) * row_stride_ +
-                    static_cast<int64_t>(floor_w_[at + i]) * corner_delta_[1] + group_offset_[s_begin + i];
+                    static_cast<int64_t>(floor_w_[at + i]) * corner_delta_[1] + group_offset_[i];
   }
 
   // Where a slot's points start in lh, lw, mask and prob (weight: 4 times that).
   int64_t Slot(int64_t slot) const { return slot * total_; }
 
-  // A slot's masks, weights and corners, indexed by s like the position's points, as a value for
-  // the channel loops to copy into their locals (read through the sampler, GCC reloads its
+  // A slot's masks, weights and corners, indexed by s, as a value for the channel loops to copy
+  // into their locals (read through the sampler, GCC reloads its
   // members at every point).
   PointGeometry<acc_t> Geometry(int64_t slot) const {
     const int64_t base = Slot(slot);
@@ -447,12 +449,14 @@ class PointSampler {
   const Problem& pb_;
   const Attrs& a_;
   const acc_t scale_;
-  const int64_t total_;       // points per slot: G * P
+  const int64_t first_point_;  // the position's first point sampled: first_group * P
+  const int64_t groups_;       // groups sampled
+  const int64_t total_;        // points per slot: groups_ * P
   const int64_t row_stride_;  // elements from one image row to the next
   const int64_t corner_delta_[4];  // element offsets of the corners from the top-left one
   std::vector<acc_t> kernel_x_, kernel_y_, floor_h_, floor_w_;
   std::vector<acc_t> group_scratch_;  // SoftmaxGroups' maxima
-  std::vector<int64_t> group_offset_;  // where group g's channels start, for the points of group g
+  std::vector<int64_t> group_offset_;  // where the point's group's channels start
   std::vector<int32_t> inside_;        // bit k: corner k is inside the image
   std::vector<int64_t> at_;            // element offset of the top-left corner in the image
 };
@@ -471,11 +475,11 @@ void Forward(const Problem& pb, double offset_scale, bool softmax, const scalar_
   const int64_t groups = pb.attrs.group, gc = pb.attrs.group_channels, points = pb.points;
   const int64_t plane = pb.height_out * pb.width_out, image_size = pb.height_in * pb.width_in * pb.channels;
   at::parallel_for(0, pb.batch * plane, PositionGrain(pb), [&](int64_t begin, int64_t end) {
-    PointSampler<acc_t> sampler(pb, static_cast<acc_t>(offset_scale), ImageLayout::Interleaved(pb), 1);
+    PointSampler<acc_t> sampler(pb, static_cast<acc_t>(offset_scale), ImageLayout::Interleaved(pb), groups, 1);
     const std::vector<scalar_t> zeros(gc, static_cast<scalar_t>(0));
     for (int64_t pos = begin; pos < end; ++pos) {
       const int64_t n = pos / plane, ho = (pos % plane) / pb.width_out, wo = pos % pb.width_out;
-      sampler.Sample(ho, wo, offset + pos * groups * points * 2, mask + pos * groups * points, 0, groups, softmax, 0);
+      sampler.Sample(ho, wo, offset + pos * groups * points * 2, mask + pos * groups * points, softmax, 0);
       const scalar_t* image = input + n * image_size;
       for (int64_t g = 0; g < groups; ++g) {
         scalar_t* out = output + pos * pb.channels + g * gc;
@@ -657,15 +661,16 @@ void Backward(const Problem& pb, double offset_scale, bool softmax, const scalar
           if (copied) std::copy_n(input + tensor_row(g, pixel), width, copies.input() + copy_row(g, pixel));
           std::fill_n(copied ? task_grad + copy_row(g, pixel) : grad_input + tensor_row(g, pixel), width, acc_t(0));
         }
-      PointSampler<acc_t> sampler(pb, scale, layout, segment);
-      // dots[4 * (Slot(i) + s) + k] (see PointGradients) of point s of the segment's position i.
+      PointSampler<acc_t> sampler(pb, scale, layout, g_end - g_begin, segment);
+      // dots[4 * (Slot(i) + s) + k] (see PointGradients) of the sampler's point s at the segment's
+      // position i.
       std::vector<acc_t> dots(4 * sampler.Slot(segment));
       for (int64_t first_yx = 0; first_yx < plane; first_yx += segment) {
         const int64_t positions = std::min(segment, plane - first_yx);
         for (int64_t i = 0; i < positions; ++i) {
           const int64_t yx = first_yx + i, pos = n * plane + yx;
           sampler.Sample(yx / pb.width_out, yx % pb.width_out, offset + pos * groups * points * 2,
-                         mask + pos * groups * points, g_begin, g_end, softmax, i);
+                         mask + pos * groups * points, softmax, i);
         }
         for (int64_t g = g_begin; g < g_end; ++g) {
           for (int64_t i = 0; i < positions; ++i) {
@@ -695,7 +700,7 @@ void Backward(const Problem& pb, double offset_scale, bool softmax, const scalar
                     SumEach<acc_t, C::kLanes>(products[0], products[1], products[2], products[3]);
                 StoreLanes<acc_t, 4>(dot, c0 == 0 ? sums : LoadLanes<acc_t, 4>(dot) + sums);
               };
-              for (int64_t s = g * points; s < (g + 1) * points; ++s) {
+              for (int64_t s = (g - g_begin) * points; s < (g - g_begin + 1) * points; ++s) {
                 if (geo.Interior(s)) {
                   point(s, std::true_type{});
                 } else {
@@ -708,7 +713,7 @@ void Backward(const Problem& pb, double offset_scale, bool softmax, const scalar
         // The point gradients of each position's groups in one vectorised pass: they are
         // contiguous in grad_offset and grad_mask.
         for (int64_t i = 0; i < positions; ++i) {
-          const int64_t at = sampler.Slot(i) + s_begin, first = (n * plane + first_yx + i) * groups * points + s_begin;
+          const int64_t at = sampler.Slot(i), first = (n * plane + first_yx + i) * groups * points + s_begin;
           const auto point_gradients = [&](acc_t* to_mask, acc_t* to_offset) {
             PointGradients(dots.data() + 4 * at, sampler.lh.data() + at, sampler.lw.data() + at,
                            sampler.mask.data() + at, count, scale, to_mask, to_offset);
