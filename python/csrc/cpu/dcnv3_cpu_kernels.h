@@ -432,8 +432,7 @@ class PointSampler {
   int64_t Slot(int64_t slot) const { return slot * total_; }
 
   // A slot's masks, weights and corners, indexed by s, as a value for the channel loops to copy
-  // into their locals (read through the sampler, GCC reloads its
-  // members at every point).
+  // into their locals (read through the sampler, GCC reloads its members at every point).
   PointGeometry<acc_t> Geometry(int64_t slot) const {
     const int64_t base = Slot(slot);
     return {mask.data() + base,
@@ -551,10 +550,10 @@ template <typename T>
 using AlignedArray = std::unique_ptr<T[], AlignedDelete>;
 
 // The copied images of a backward task (see Backward), kept by each thread for its next task and
-// call (at most kMaxTaskImage elements each, 8 MB for both in float):
-// a fresh allocation of a few MB is fresh pages, whose faults cost about as much as the task's
-// work whenever glibc has handed the memory back to the system in between (which it does once
-// the free top of its heap outgrows the trim threshold; 3 us per 4 KB page on the VM measured).
+// call (at most kMaxTaskImage elements each, 8 MB for both in float): a fresh allocation of a few
+// MB is fresh pages, whose faults cost about as much as the task's work whenever glibc has handed
+// the memory back to the system in between (which it does once the free top of its heap outgrows
+// the trim threshold; 3 us per 4 KB page on the VM measured).
 template <typename scalar_t, typename acc_t>
 class TaskImages {
  public:
