@@ -337,7 +337,12 @@ struct ImageLayout {
   int64_t first_group;   // the group whose channels start the image, the first one sampled
 
   // The tensors' own layout: [H][W][G][group_channels].
-  static ImageLayout Interleaved(const Problem& pb) { return {pb.channels, pb.attrs.group_channels, 0}; }
+  static ImageLayout Interleaved(const Problem& pb, int64_t first_group) {
+    return {pb.channels, pb.attrs.group_channels, first_group};
+  }
+
+  // Where group g's channels of a pixel start.
+  int64_t Row(int64_t g, int64_t pixel) const { return (g - first_group) * group_stride + pixel * pixel_stride; }
 };
 
 // The bilinear sampling geometry of the points of `groups` groups from layout.first_group, at
@@ -383,7 +388,7 @@ class PointSampler {
           if (a_.remove_center && i == a_.kernel_w / 2 && j == a_.kernel_h / 2) continue;
           kernel_x_[s] = static_cast<acc_t>(i * a_.dilation_w);
           kernel_y_[s] = static_cast<acc_t>(j * a_.dilation_h);
-          group_offset_[s] = g * layout.group_stride;
+          group_offset_[s] = layout.Row(layout.first_group + g, 0);
           ++s;
         }
     lh.resize(slots * total_);
@@ -474,7 +479,7 @@ void Forward(const Problem& pb, double offset_scale, bool softmax, const scalar_
   const int64_t groups = pb.attrs.group, gc = pb.attrs.group_channels, points = pb.points;
   const int64_t plane = pb.height_out * pb.width_out, image_size = pb.height_in * pb.width_in * pb.channels;
   at::parallel_for(0, pb.batch * plane, PositionGrain(pb), [&](int64_t begin, int64_t end) {
-    PointSampler<acc_t> sampler(pb, static_cast<acc_t>(offset_scale), ImageLayout::Interleaved(pb), groups, 1);
+    PointSampler<acc_t> sampler(pb, static_cast<acc_t>(offset_scale), ImageLayout::Interleaved(pb, 0), groups, 1);
     const std::vector<scalar_t> zeros(gc, static_cast<scalar_t>(0));
     for (int64_t pos = begin; pos < end; ++pos) {
       const int64_t n = pos / plane, ho = (pos % plane) / pb.width_out, wo = pos % pb.width_out;
@@ -644,21 +649,18 @@ void Backward(const Problem& pb, double offset_scale, bool softmax, const scalar
       // The images the task reads and scatters into, from channel c_begin of group g_begin: the
       // batch item's input and grad_input, or the task's copies, [group - g_begin][pixel][width].
       // Either way the task first zeroes its gradient slices (grad_input arrives uninitialised).
-      const auto tensor_row = [&](int64_t g, int64_t pixel) {
-        return n * image_size + pixel * pb.channels + g * gc + c_begin;
-      };
-      const auto copy_row = [&](int64_t g, int64_t pixel) { return ((g - g_begin) * pixels + pixel) * width; };
-      const int64_t slice = (g_end - g_begin) * pixels * width;
+      const ImageLayout tensors = ImageLayout::Interleaved(pb, g_begin);
+      const ImageLayout layout = copied ? ImageLayout{width, pixels * width, g_begin} : tensors;
+      const int64_t tensor_start = n * image_size + g_begin * gc + c_begin;
       static thread_local TaskImages<scalar_t, acc_t> copies;
-      if (copied) copies.Reserve(slice);
-      const scalar_t* const task_input = copied ? copies.input() : input + tensor_row(g_begin, 0);
-      acc_t* const task_grad = copied ? copies.grad() : grad_input + tensor_row(g_begin, 0);
-      const ImageLayout layout =
-          copied ? ImageLayout{width, pixels * width, g_begin} : ImageLayout{pb.channels, gc, g_begin};
+      if (copied) copies.Reserve((g_end - g_begin) * pixels * width);
+      const scalar_t* const task_input = copied ? copies.input() : input + tensor_start;
+      acc_t* const task_grad = copied ? copies.grad() : grad_input + tensor_start;
       for (int64_t g = g_begin; g < g_end; ++g)
         for (int64_t pixel = 0; pixel < pixels; ++pixel) {
-          if (copied) std::copy_n(input + tensor_row(g, pixel), width, copies.input() + copy_row(g, pixel));
-          std::fill_n(copied ? task_grad + copy_row(g, pixel) : grad_input + tensor_row(g, pixel), width, acc_t(0));
+          if (copied)
+            std::copy_n(input + tensor_start + tensors.Row(g, pixel), width, copies.input() + layout.Row(g, pixel));
+          std::fill_n(task_grad + layout.Row(g, pixel), width, acc_t(0));
         }
       PointSampler<acc_t> sampler(pb, scale, layout, g_end - g_begin, segment);
       // dots[4 * (Slot(i) + s) + k] (see PointGradients) of the sampler's point s at the segment's
@@ -731,7 +733,7 @@ void Backward(const Problem& pb, double offset_scale, bool softmax, const scalar
       if (copied) {
         for (int64_t g = g_begin; g < g_end; ++g)
           for (int64_t pixel = 0; pixel < pixels; ++pixel)
-            std::copy_n(task_grad + copy_row(g, pixel), width, grad_input + tensor_row(g, pixel));
+            std::copy_n(task_grad + layout.Row(g, pixel), width, grad_input + tensor_start + tensors.Row(g, pixel));
       }
     }
   });
