@@ -329,6 +329,24 @@ def test_input_past_2_31_elements_forward():
     assert out[0, 0, 0, 0].item() == 0 and out[0, 1, 0, 0].item() == 0 and out[0, 0, 1, 0].item() == 0
 
 
+def test_image_wider_than_int32_forward():
+    """Floors past int32 (an image 2^31 + 2^24 + 257 pixels wide), which the sampler must not
+    convert through int32 as it does on narrower images. Position 0 samples x = 2^31 + 2^24 (exact
+    in bfloat16 and float; the width must round above it in float, where the spacing is 256);
+    position 1, at x = 2^31 - 1, is moved back to x = 0. The input is uninitialised but for the
+    pixels read."""
+    far = 2**31 + 2**24
+    attrs = Dcnv3Attrs(kernel_h=1, kernel_w=1, stride_w=2**31 - 1, pad_h=0, pad_w=0, group=1, group_channels=1)
+    input = torch.empty(1, 1, far + 257, 1, dtype=torch.bfloat16)
+    input[0, 0, :2, 0] = torch.tensor([7.0, 11.0])
+    input[0, 0, far : far + 2, 0] = torch.tensor([3.0, 5.0])
+    offset = torch.tensor([[[[far, 0.0, -(2.0**31), 0.0]]]], dtype=torch.bfloat16).view(1, 1, 2, 2)
+    mask = torch.ones(1, 1, 2, 1, dtype=torch.bfloat16)
+    out = forward(input, offset, mask, attrs)
+    # Integer locations: each output is its top-left corner's value.
+    assert out.flatten().tolist() == [3.0, 7.0]
+
+
 @pytest.mark.skipif(
     os.environ.get("DCNV3_TEST_LARGE") != "1",
     reason="zero-fills an 8 GiB grad_input (~10 s); set DCNV3_TEST_LARGE=1 to run",

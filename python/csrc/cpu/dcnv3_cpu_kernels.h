@@ -305,6 +305,20 @@ inline void LocatePoints(const scalar_t* __restrict offset, const mask_t* __rest
   }
 }
 
+// at[s] = floor_h[s] * row_stride + floor_w[s] * pixel_stride + group_offset[s]: the element
+// offsets of `count` points' top-left corners. The floors convert to integers through Narrow:
+// int32_t where they fit, which AVX2 converts eight at a time (it has no vector conversion to
+// int64; GCC then vectorises the 64-bit products and sums as well), int64_t on images wider or
+// taller than that, one point at a time.
+template <typename Narrow, typename acc_t>
+inline void CornerOffsets(const acc_t* __restrict floor_h, const acc_t* __restrict floor_w,
+                          const int64_t* __restrict group_offset, int64_t count, int64_t row_stride,
+                          int64_t pixel_stride, int64_t* __restrict at) {
+  for (int64_t s = 0; s < count; ++s)
+    at[s] = static_cast<int64_t>(static_cast<Narrow>(floor_h[s])) * row_stride +
+            static_cast<int64_t>(static_cast<Narrow>(floor_w[s])) * pixel_stride + group_offset[s];
+}
+
 // Where PointSampler's points are and how they weigh (see PointSampler), in raw pointers.
 template <typename acc_t>
 struct PointGeometry {
@@ -375,6 +389,8 @@ class PointSampler {
         groups_(groups),
         total_(groups * pb.points),
         row_stride_(pb.width_in * layout.pixel_stride),
+        // A point's floors are in [-2, max(H, W) - 1] (invalid points sit at (-2, 0)).
+        narrow_floors_(std::max(pb.height_in, pb.width_in) <= std::numeric_limits<int32_t>::max()),
         corner_delta_{0, layout.pixel_stride, row_stride_, row_stride_ + layout.pixel_stride} {
     kernel_x_.resize(total_);
     kernel_y_.resize(total_);
@@ -427,10 +443,15 @@ class PointSampler {
     } else {
       locate(mask_in + first);
     }
-    // The top-left corner's offset, in 64-bit integers (AVX2 has no vector conversion to them).
-    for (int64_t i = 0; i < count; ++i)
-      at_[at + i] = static_cast<int64_t>(floor_h_[at + i]) * row_stride_ +
-                    static_cast<int64_t>(floor_w_[at + i]) * corner_delta_[1] + group_offset_[i];
+    const auto corner_offsets = [&](auto narrow) {
+      CornerOffsets<decltype(narrow)>(floor_h_.data() + at, floor_w_.data() + at, group_offset_.data(), count,
+                                      row_stride_, corner_delta_[1], at_.data() + at);
+    };
+    if (narrow_floors_) {
+      corner_offsets(int32_t{});
+    } else {
+      corner_offsets(int64_t{});
+    }
   }
 
   // Where a slot's points start in lh, lw, mask and prob (weight: 4 times that).
@@ -457,6 +478,7 @@ class PointSampler {
   const int64_t groups_;       // groups sampled
   const int64_t total_;        // points per slot: groups_ * P
   const int64_t row_stride_;  // elements from one image row to the next
+  const bool narrow_floors_;   // every floor fits in int32_t (see CornerOffsets)
   const int64_t corner_delta_[4];  // element offsets of the corners from the top-left one
   std::vector<acc_t> kernel_x_, kernel_y_, floor_h_, floor_w_;
   std::vector<acc_t> group_scratch_;  // SoftmaxGroups' maxima
