@@ -3,7 +3,7 @@ own _sample on that layer's inputs, and capturing them leaves the model as it wa
 
 import torch
 
-from dcnv3_ascend.bench_model import capture_core_inputs, dcnv3_layers, format_model_table
+from dcnv3_ascend.bench_model import build_models, capture_core_inputs, dcnv3_layers, format_model_table
 from dcnv3_ascend.models import InternImageBackbone
 
 
@@ -36,3 +36,15 @@ def test_model_table_has_one_line_per_row():
     )
     lines = format_model_table([row, dict(row, core_op="DCNv3_pytorch")]).splitlines()
     assert len(lines) == 4 and "10%" in lines[2] and "2.00x" in lines[2]
+
+
+def test_models_sample_off_the_pixel_grid_with_shared_weights():
+    # InternImage's zero init would put every point on a pixel (offsets 0) with uniform masks.
+    models = build_models("T")
+    states = [model.state_dict() for model in models.values()]
+    assert states[0].keys() == states[1].keys()
+    assert all(torch.equal(states[0][key], states[1][key]) for key in states[0])
+    _layer, (_x, offset, mask_logits) = capture_core_inputs(models["DCNv3"].eval(), torch.randn(1, 3, 64, 64))[0]
+    # About a pixel, as the layer table's offsets (uniform in +-2 px: std 1.15).
+    assert 0.8 < offset.std().item() < 1.5 and 0.8 < mask_logits.std().item() < 1.5
+    assert (offset.frac() != 0).float().mean().item() > 0.99
