@@ -265,8 +265,11 @@ def test_compiled_module_matches_eager():
     torch._dynamo.reset()
     compiled = torch.compile(module, fullgraph=True, backend="aot_eager")
     want, got = run_with_grads(module, x), run_with_grads(compiled, x)
-    torch.testing.assert_close(got[0], want[0], rtol=0, atol=0)
-    torch.testing.assert_close(got[1], want[1], rtol=0, atol=0)
+    # Float32 rounding, not bits: the graph's Linear layers reach the BLAS through other calls
+    # and buffers than eager's (on a Xeon with torch 2.11, a third of the outputs differed by
+    # one unit in the last place; torch 2.13 on an AMD EPYC gives equal bits).
+    torch.testing.assert_close(got[0], want[0], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(got[1], want[1], rtol=1e-5, atol=1e-6)
 
 
 # ---- functional API ---------------------------------------------------------------------------
