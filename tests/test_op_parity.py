@@ -333,8 +333,8 @@ def test_image_wider_than_int32_forward():
     """Floors past int32 (an image 2^31 + 2^24 + 257 pixels wide), which the sampler must not
     convert through int32 as it does on narrower images. Position 0 samples x = 2^31 + 2^24 (exact
     in bfloat16 and float; the width must round above it in float, where the spacing is 256);
-    position 1, at x = 2^31 - 1, is moved back to x = 0. The input is uninitialised but for the
-    pixels read."""
+    position 1, based at x = 2^31 - 1 (2^31 in float), samples x = 0 through an offset of -2^31.
+    The input is uninitialised but for the pixels read."""
     far = 2**31 + 2**24
     attrs = Dcnv3Attrs(kernel_h=1, kernel_w=1, stride_w=2**31 - 1, pad_h=0, pad_w=0, group=1, group_channels=1)
     input = torch.empty(1, 1, far + 257, 1, dtype=torch.bfloat16)
