@@ -603,15 +603,27 @@ class TaskImages {
   void Reserve(int64_t count) {
     if (count <= capacity_) return;
     input_.reset(static_cast<scalar_t*>(::operator new[](count * sizeof(scalar_t), std::align_val_t{64})));
-    grad_.reset(static_cast<acc_t*>(::operator new[](count * sizeof(acc_t), std::align_val_t{64})));
+    grad_.reset(static_cast<acc_t*>(::operator new[](count * sizeof(acc_t) + kPageBytes, std::align_val_t{64})));
     capacity_ = count;
+    const uintptr_t input_at = reinterpret_cast<uintptr_t>(input_.get());
+    const uintptr_t grad_at = reinterpret_cast<uintptr_t>(grad_.get());
+    grad_start_ = static_cast<int64_t>((input_at + kGradShiftBytes - grad_at) % kPageBytes / sizeof(acc_t));
   }
   scalar_t* input() const { return input_.get(); }
-  acc_t* grad() const { return grad_.get(); }
+  acc_t* grad() const { return grad_.get() + grad_start_; }
 
  private:
+  // The gradient image starts kGradShiftBytes (33 cache lines) past the input image's place in a
+  // 4 KB page. x86 cores compare a load with older stores on the low 12 address bits first, and
+  // one that matches waits as if it overlapped (4K aliasing): with the images at one place in
+  // their pages, each corner's input line would match its own gradient line, which the previous
+  // points have just stored; the allocator put them one line apart, which matches a pixel's
+  // input with its left neighbour's gradient. In-process A/B at 64x64-C128-G8: the backward is
+  // 5-15% slower with the images at one place, 2-4% with the allocator's placement.
+  static constexpr uintptr_t kPageBytes = 4096, kGradShiftBytes = 33 * 64;
   AlignedArray<scalar_t> input_;
   AlignedArray<acc_t> grad_;
+  int64_t grad_start_ = 0;  // elements of grad_ before the gradient image
   int64_t capacity_ = 0;
 };
 
