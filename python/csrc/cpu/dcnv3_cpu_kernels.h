@@ -705,13 +705,16 @@ void Backward(const Problem& pb, double offset_scale, bool softmax, const scalar
       if (copied) copies.Reserve((g_end - g_begin) * layout.group_stride);
       const scalar_t* const task_input = copied ? copies.input() : input + tensor_start;
       acc_t* const task_grad = copied ? copies.grad() : grad_input + tensor_start;
-      for (int64_t g = g_begin; g < g_end; ++g)
-        for (int64_t y = 0; y < pb.height_in; ++y)
-          for (int64_t x = 0; x < pb.width_in; ++x) {
-            if (copied)
-              std::copy_n(input + tensor_start + tensors.Row(g, y, x), width, copies.input() + layout.Row(g, y, x));
-            std::fill_n(task_grad + layout.Row(g, y, x), width, acc_t(0));
-          }
+      // Calls f(row in the tensors, row in the task's images) for each pixel of the task's groups.
+      const auto for_each_row = [&](auto&& f) {
+        for (int64_t g = g_begin; g < g_end; ++g)
+          for (int64_t y = 0; y < pb.height_in; ++y)
+            for (int64_t x = 0; x < pb.width_in; ++x) f(tensors.Row(g, y, x), layout.Row(g, y, x));
+      };
+      for_each_row([&](int64_t tensor_row, int64_t task_row) {
+        if (copied) std::copy_n(input + tensor_start + tensor_row, width, copies.input() + task_row);
+        std::fill_n(task_grad + task_row, width, acc_t(0));
+      });
       PointSampler<acc_t> sampler(pb, scale, layout, g_end - g_begin, segment);
       // dots[4 * (Slot(i) + s) + k] (see PointGradients) of the sampler's point s at the segment's
       // position i.
@@ -781,10 +784,9 @@ void Backward(const Problem& pb, double offset_scale, bool softmax, const scalar
       }
       // grad_input arrives uninitialised: every element is in one task's slices.
       if (copied) {
-        for (int64_t g = g_begin; g < g_end; ++g)
-          for (int64_t y = 0; y < pb.height_in; ++y)
-            for (int64_t x = 0; x < pb.width_in; ++x)
-              std::copy_n(task_grad + layout.Row(g, y, x), width, grad_input + tensor_start + tensors.Row(g, y, x));
+        for_each_row([&](int64_t tensor_row, int64_t task_row) {
+          std::copy_n(task_grad + task_row, width, grad_input + tensor_start + tensor_row);
+        });
       }
     }
   });
