@@ -33,17 +33,21 @@ def test_model_table_has_one_line_per_row():
         rest_ms=90.0,
         speedup=2.0,
         core_speedup=8.0,
+        port_speedup=1.75,
     )
-    lines = format_model_table([row, dict(row, core_op="DCNv3_pytorch")]).splitlines()
-    assert len(lines) == 4 and "10%" in lines[2] and "2.00x" in lines[2]
+    lines = format_model_table([row, dict(row, core_op="InternImage")]).splitlines()
+    assert len(lines) == 4 and "10%" in lines[2]
+    assert [word for word in lines[2].split() if word.endswith("x")] == ["2.00x", "8.00x", "1.75x"]
 
 
 def test_models_sample_off_the_pixel_grid_with_shared_weights():
     # InternImage's zero init would put every point on a pixel (offsets 0) with uniform masks.
     models = build_models("T")
     states = [model.state_dict() for model in models.values()]
-    assert states[0].keys() == states[1].keys()
-    assert all(torch.equal(states[0][key], states[1][key]) for key in states[0])
+    assert list(models) == ["DCNv3", "DCNv3_pytorch", "InternImage"]
+    for state in states[1:]:
+        assert state.keys() == states[0].keys()
+        assert all(torch.equal(state[key], states[0][key]) for key in state)
     _layer, (_x, offset, mask_logits) = capture_core_inputs(models["DCNv3"].eval(), torch.randn(1, 3, 64, 64))[0]
     # About a pixel, as the layer table's offsets (uniform in +-2 px: std 1.15).
     assert 0.8 < offset.std().item() < 1.5 and 0.8 < mask_logits.std().item() < 1.5

@@ -8,7 +8,8 @@ Times forward and forward+backward (one training step for a fixed grad_output) o
 on every shape and prints the median over the repeats and the speed-up over the baseline (the
 grid_sample fallback) measured in the same run, the backends timed in turn within each repeat so
 that a load change on a shared machine hits them alike. Then (--net, on CPU) the whole InternImage
-backbone, inference and training step, with DCNv3 against DCNv3_pytorch (bench_model.py). Speed
+backbone, inference and training step, with DCNv3 against InternImage's own DCNv3_pytorch and
+against this package's faster DCNv3_pytorch (bench_model.py). Speed
 targets are read from these tables, never asserted in unit tests.
 
 Backends come from backends.py (the registry verify uses), shapes from shapes.py (InternImage's
@@ -178,8 +179,9 @@ def main(argv=None):
         net_rows = measure_model(args.net, batch=args.batch, repeats=args.net_repeats)
         print(
             f"\nInternImage-{args.net} backbone, 224x224, batch {args.batch}, float32, CPU, median of "
-            f"{args.net_repeats}: DCNv3 against DCNv3_pytorch (same weights, this run); the DCNv3 core is mask "
-            "softmax + sampling (+ their backward), timed alone on every layer's inputs"
+            f"{args.net_repeats}: DCNv3 against InternImage's DCNv3_pytorch and this package's DCNv3_pytorch "
+            "(same weights, this run); the DCNv3 core is mask softmax + sampling (+ their backward), timed alone "
+            "on every layer's inputs"
         )
         print(format_model_table(net_rows))
     return rows

@@ -1,6 +1,8 @@
 """Whole-model benchmark: an InternImage backbone with DCNv3 against the same backbone with
-DCNv3_pytorch (the grid_sample port), same weights, same run; `python -m dcnv3_ascend.bench`
-prints it after the layer table.
+InternImage's own DCNv3_pytorch (bench_internimage.py: what users run without the CUDA op) and
+with this package's DCNv3_pytorch (the grid_sample port of fallback.py, whose core is 1.2-1.5x
+faster than InternImage's), same weights, same run; `python -m dcnv3_ascend.bench` prints it after the layer
+table.
 
 For each core op it times inference (torch.inference_mode) and a training step (forward, backward
 of the sum of the stage outputs) of the whole backbone, and the DCNv3 core alone: what the two
@@ -16,6 +18,7 @@ import time
 import torch
 from torch import nn
 
+from .bench_internimage import InternImageDCNv3Pytorch
 from .models import InternImageBackbone
 
 # InternImage's classification configs (channels, depths, groups) of the variants timed here.
@@ -24,8 +27,10 @@ VARIANTS = {
     "S": dict(channels=80, depths=(4, 4, 21, 4), groups=(5, 10, 20, 40)),
     "B": dict(channels=112, depths=(4, 4, 21, 4), groups=(7, 14, 28, 56)),
 }
-CORE_OPS = ("DCNv3", "DCNv3_pytorch")
-BASELINE_CORE = "DCNv3_pytorch"
+# {row name: core op of the backbone}; speed-ups are against BASELINE_CORE and PORT_CORE.
+CORE_OPS = {"DCNv3": "DCNv3", "DCNv3_pytorch": "DCNv3_pytorch", "InternImage": InternImageDCNv3Pytorch}
+BASELINE_CORE = "InternImage"
+PORT_CORE = "DCNv3_pytorch"
 
 
 # Std of the offset and mask Linear weights, times 1/sqrt(channels): offsets of std ~1.1 px (as
@@ -47,9 +52,9 @@ def build_models(variant, seed=0):
     """{core op name: backbone}, all holding the weights of the first (offsets and masks spread
     as a trained model's, see _spread_sampling)."""
     torch.manual_seed(seed)
-    models = {name: InternImageBackbone(name, **VARIANTS[variant]) for name in CORE_OPS}
-    _spread_sampling(models[CORE_OPS[0]])
-    state = models[CORE_OPS[0]].state_dict()
+    models = {name: InternImageBackbone(core_op, **VARIANTS[variant]) for name, core_op in CORE_OPS.items()}
+    _spread_sampling(models["DCNv3"])
+    state = models["DCNv3"].state_dict()
     for model in models.values():
         model.load_state_dict(state)
     return models
@@ -104,8 +109,9 @@ def _core_train_step(captured):
 
 
 def measure_model(variant="T", batch=1, size=224, repeats=5, warmup=1):
-    """One dict per (pass, core op): median ms of the whole model and of the DCNv3 core; the
-    core ops are timed in turn within each repeat, so that load changes hit both alike."""
+    """One dict per (pass, core op): median ms of the whole model and of the DCNv3 core, and
+    speed-ups against BASELINE_CORE and PORT_CORE; the core ops are timed in turn within each
+    repeat, so that load changes hit them alike."""
     models = build_models(variant)
     image = torch.randn(batch, 3, size, size)
     rows = []
@@ -129,6 +135,7 @@ def measure_model(variant="T", batch=1, size=224, repeats=5, warmup=1):
                     times[name][1].append((end - middle) * 1e3)
         medians = {name: (statistics.median(t[0]), statistics.median(t[1])) for name, t in times.items()}
         base_total, base_core = medians[BASELINE_CORE]
+        port_total = medians[PORT_CORE][0]
         for name, (total, core_ms) in medians.items():
             rows.append(
                 dict(
@@ -142,6 +149,7 @@ def measure_model(variant="T", batch=1, size=224, repeats=5, warmup=1):
                     rest_ms=total - core_ms,
                     core_share=core_ms / total,
                     speedup=base_total / total,
+                    port_speedup=port_total / total,
                     core_speedup=base_core / core_ms,
                 )
             )
@@ -151,12 +159,13 @@ def measure_model(variant="T", batch=1, size=224, repeats=5, warmup=1):
 def format_model_table(rows):
     header = (
         f"{'pass':10} {'core op':13} {'model ms':>9} {'DCNv3 core ms':>13} {'core share':>10} "
-        f"{'rest ms':>8} {'model speed-up':>14} {'core speed-up':>13}"
+        f"{'rest ms':>8} {'model vs InternImage':>20} {'core vs InternImage':>19} {'model vs DCNv3_pytorch':>22}"
     )
     lines = [header, "-" * len(header)]
     for r in rows:
         lines.append(
             f"{r['pass_name']:10} {r['core_op']:13} {r['total_ms']:9.1f} {r['core_ms']:13.1f} "
-            f"{r['core_share']:10.0%} {r['rest_ms']:8.1f} {r['speedup']:13.2f}x {r['core_speedup']:12.2f}x"
+            f"{r['core_share']:10.0%} {r['rest_ms']:8.1f} {r['speedup']:19.2f}x {r['core_speedup']:18.2f}x "
+            f"{r['port_speedup']:21.2f}x"
         )
     return "\n".join(lines)
