@@ -1,8 +1,8 @@
 """Whole-model benchmark: an InternImage backbone with DCNv3 against the same backbone with
 InternImage's own DCNv3_pytorch (bench_internimage.py: what users run without the CUDA op) and
-with this package's DCNv3_pytorch (the grid_sample port of fallback.py, whose core is 1.2-1.5x
-faster than InternImage's), same weights, same run; `python -m dcnv3_ascend.bench` prints it after the layer
-table.
+with this package's DCNv3_pytorch (the grid_sample port of fallback.py, whose core is about 1.3x
+faster than InternImage's), same weights, same run; `python -m dcnv3_ascend.bench` prints it
+after the layer table.
 
 For each core op it times inference (torch.inference_mode) and a training step (forward, backward
 of the sum of the stage outputs) of the whole backbone, and the DCNv3 core alone: what the two
