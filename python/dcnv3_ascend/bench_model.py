@@ -5,7 +5,7 @@ faster than InternImage's), same weights, same run; `python -m dcnv3_ascend.benc
 after the layer table.
 
 For each core op it times inference (torch.inference_mode) and a training step (forward, backward
-of the sum of the stage outputs) of the whole backbone, and the DCNv3 core alone: what the two
+of the sum of the stage outputs) of the whole backbone, and the DCNv3 core alone: what the
 modules do differently, from the mask logits, offsets and projected input to the sampled features
 (mask softmax, sampling op, their autograd nodes and copies), run on every layer's own inputs
 (captured from one forward pass) and summed over the layers. The core's share of the whole model
