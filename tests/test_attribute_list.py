@@ -153,6 +153,20 @@ def test_output_size_formula_exists_once_per_language(pattern):
     )
 
 
+# The offset of the window's centre from its first tap, dilation * (kernel - 1) >> 1 (or // 2).
+KERNEL_HALF = re.compile(r"\*\s*\(\s*[\w.>\[\]-]*k(ernel)?[\w.\[\]]*\s*-\s*1\s*\)\s*\)?\s*(>>\s*1|//\s*2)")
+
+
+def test_kernel_half_is_derived_from_the_span_in_python():
+    """Python code takes Dcnv3Attrs.kernel_half, which attrs.py derives from kernel_span; no
+    package file types the formula (tests keep their own references)."""
+    python = [n for n in source_files() if n.endswith(".py") and not n.startswith("tests/")]
+    assert formula_sites(KERNEL_HALF, python) == []
+    # kernel_h 5 / dilation 1 and kernel_w 4 / dilation 3: (5 - 1) // 2 and 3 * 3 // 2.
+    assert Dcnv3Attrs(kernel_h=5, kernel_w=4, dilation_w=3).kernel_half == (2, 4)
+    assert Dcnv3Attrs(kernel_h=1, kernel_w=2).kernel_half == (0, 0)
+
+
 def test_documented_defaults_are_the_dataclass_defaults():
     """dcnv3_ascend.dcnv3's docstring spells the defaults out for users; they are Dcnv3Attrs's."""
     documented = dict(re.findall(r"(\w+)=([\d.]+)", dcnv3_ascend.dcnv3.__doc__))

@@ -49,6 +49,12 @@ class Dcnv3Attrs:
         """(span_h, span_w): the extent of the dilated kernel along each axis."""
         return _kernel_span(self.dilation_h, self.kernel_h), _kernel_span(self.dilation_w, self.kernel_w)
 
+    @property
+    def kernel_half(self):
+        """(half_h, half_w): (span - 1) // 2 along each axis, how far the window's centre lies
+        from its first tap (half_h and half_w of InternImage's CUDA op)."""
+        return tuple((span - 1) // 2 for span in self.kernel_span)
+
     def output_size(self, height, width):
         """(H_out, W_out) for an input of height x width; the attributes must be valid."""
         return (

@@ -34,11 +34,7 @@ def internimage_formulation(input, offset, mask, attrs):
     extent = torch.tensor([width, height], dtype=torch.float32, device=input.device)  # (x, y)
 
     # Window centres of the padded image, (x, y) in [0, 1]: Ho, Wo, 1, 2.
-    half = torch.tensor(
-        [(a.dilation_w * (a.kernel_w - 1)) // 2, (a.dilation_h * (a.kernel_h - 1)) // 2],
-        dtype=torch.float32,
-        device=input.device,
-    )
+    half = torch.tensor(a.kernel_half[::-1], dtype=torch.float32, device=input.device)
     ys = torch.arange(h_out, device=input.device) * a.stride_h + half[1] + 0.5
     xs = torch.arange(w_out, device=input.device) * a.stride_w + half[0] + 0.5
     centre_y, centre_x = torch.meshgrid(ys, xs, indexing="ij")

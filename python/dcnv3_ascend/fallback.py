@@ -54,8 +54,7 @@ def _regular_grid(h_out, w_out, attrs, device, dtype):
     integer) and tap = (i*dilation_w, j*dilation_h), kernel_w outer.
     """
     a = attrs
-    half_h = (a.dilation_h * (a.kernel_h - 1)) >> 1
-    half_w = (a.dilation_w * (a.kernel_w - 1)) >> 1
+    half_h, half_w = a.kernel_half
     scale = a.offset_scale
     base_h = (torch.arange(h_out, device=device) * a.stride_h + (half_h - a.pad_h)).to(dtype) - half_h * scale
     base_w = (torch.arange(w_out, device=device) * a.stride_w + (half_w - a.pad_w)).to(dtype) - half_w * scale

@@ -27,8 +27,7 @@ def _sampling_points(attrs, offset):
     """
     a = attrs
     n_batch, h_out, w_out = offset.shape[:3]
-    half_h = (a.dilation_h * (a.kernel_h - 1)) >> 1
-    half_w = (a.dilation_w * (a.kernel_w - 1)) >> 1
+    half_h, half_w = a.kernel_half
     for n in range(n_batch):
         for ho in range(h_out):
             for wo in range(w_out):

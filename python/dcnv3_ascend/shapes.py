@@ -170,10 +170,7 @@ _MIN_FRACTION = 2.0**-10
 def _keep_off_integers(offset, attrs, dtype):
     """Nudges float64 offsets [N, Ho, Wo, G, P, 2] (already on dtype's grid) until no sampling
     location is within _MIN_FRACTION of an integer; returns them on dtype's grid."""
-    half = torch.tensor(
-        [(attrs.dilation_w * (attrs.kernel_w - 1)) >> 1, (attrs.dilation_h * (attrs.kernel_h - 1)) >> 1],
-        dtype=torch.float64,
-    )
+    half = torch.tensor(attrs.kernel_half[::-1], dtype=torch.float64)  # (x, y)
     scale = attrs.offset_scale
     if scale == 0:  # offsets do not move the samples: there is nothing to steer
         return offset
