@@ -306,17 +306,19 @@ inline void LocatePoints(const scalar_t* __restrict offset, const mask_t* __rest
 }
 
 // at[s] = floor_h[s] * row_stride + floor_w[s] * pixel_stride + group_offset[s]: the element
-// offsets of `count` points' top-left corners. The floors convert to integers through Narrow:
-// int32_t where they fit, which AVX2 converts eight at a time (it has no vector conversion to
-// int64; GCC then vectorises the 64-bit products and sums as well), int64_t on images wider or
-// taller than that, one point at a time.
-template <typename Narrow, typename acc_t>
+// offsets of `count` points' top-left corners. The floors convert to Floor and their products
+// are taken in Product, each int32_t where the values fit: AVX2 converts floats to int32 and
+// multiplies int32 eight at a time, but has no vector conversion to int64 and no 64-bit
+// multiply (GCC emulates it with three multiplies and shifts, which took a fifth of the
+// sampling). PointSampler picks the narrowest pair the image allows.
+template <typename Floor, typename Product, typename acc_t>
 inline void CornerOffsets(const acc_t* __restrict floor_h, const acc_t* __restrict floor_w,
-                          const int64_t* __restrict group_offset, int64_t count, int64_t row_stride,
-                          int64_t pixel_stride, int64_t* __restrict at) {
+                          const int64_t* __restrict group_offset, int64_t count, Product row_stride,
+                          Product pixel_stride, int64_t* __restrict at) {
   for (int64_t s = 0; s < count; ++s)
-    at[s] = static_cast<int64_t>(static_cast<Narrow>(floor_h[s])) * row_stride +
-            static_cast<int64_t>(static_cast<Narrow>(floor_w[s])) * pixel_stride + group_offset[s];
+    at[s] = static_cast<int64_t>(static_cast<Product>(static_cast<Floor>(floor_h[s])) * row_stride +
+                                 static_cast<Product>(static_cast<Floor>(floor_w[s])) * pixel_stride) +
+            group_offset[s];
 }
 
 // Where PointSampler's points are and how they weigh (see PointSampler), in raw pointers.
@@ -404,8 +406,12 @@ class PointSampler {
         groups_(groups),
         total_(groups * pb.points),
         row_stride_(layout.row_stride),
-        // A point's floors are in [-2, max(H, W) - 1] (invalid points sit at (-2, 0)).
+        // A point's floors are in [-2, max(H, W) - 1] (invalid points sit at (-2, 0)), so each
+        // product within +-(max(H, W) + 2) times its stride.
         narrow_floors_(std::max(pb.height_in, pb.width_in) <= std::numeric_limits<int32_t>::max()),
+        narrow_products_(narrow_floors_ && layout.row_stride + layout.pixel_stride <=
+                                               std::numeric_limits<int32_t>::max() /
+                                                   (std::max(pb.height_in, pb.width_in) + 2)),
         corner_delta_{0, layout.pixel_stride, row_stride_, row_stride_ + layout.pixel_stride} {
     kernel_x_.resize(total_);
     kernel_y_.resize(total_);
@@ -458,14 +464,18 @@ class PointSampler {
     } else {
       locate(mask_in + first);
     }
-    const auto corner_offsets = [&](auto narrow) {
-      CornerOffsets<decltype(narrow)>(floor_h_.data() + at, floor_w_.data() + at, group_offset_.data(), count,
-                                      row_stride_, corner_delta_[1], at_.data() + at);
+    const auto corner_offsets = [&](auto floor, auto product) {
+      using Product = decltype(product);
+      CornerOffsets<decltype(floor), Product>(floor_h_.data() + at, floor_w_.data() + at, group_offset_.data(), count,
+                                             static_cast<Product>(row_stride_),
+                                             static_cast<Product>(corner_delta_[1]), at_.data() + at);
     };
-    if (narrow_floors_) {
-      corner_offsets(int32_t{});
+    if (narrow_products_) {
+      corner_offsets(int32_t{}, int32_t{});
+    } else if (narrow_floors_) {
+      corner_offsets(int32_t{}, int64_t{});
     } else {
-      corner_offsets(int64_t{});
+      corner_offsets(int64_t{}, int64_t{});
     }
   }
 
@@ -493,7 +503,8 @@ class PointSampler {
   const int64_t groups_;       // groups sampled
   const int64_t total_;        // points per slot: groups_ * P
   const int64_t row_stride_;  // elements from one image row to the next
-  const bool narrow_floors_;   // every floor fits in int32_t (see CornerOffsets)
+  const bool narrow_floors_;    // every floor fits in int32_t (see CornerOffsets)
+  const bool narrow_products_;  // and every floor times its stride
   const int64_t corner_delta_[4];  // element offsets of the corners from the top-left one
   std::vector<acc_t> kernel_x_, kernel_y_, floor_h_, floor_w_;
   std::vector<acc_t> group_scratch_;  // SoftmaxGroups' maxima
