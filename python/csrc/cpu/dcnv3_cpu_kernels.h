@@ -520,41 +520,54 @@ inline int64_t PositionGrain(const Problem& pb) {
 }
 
 // `softmax`: `mask` holds logits, and each group's mask is their softmax over its points.
+// A task samples kSegment positions at a time, then walks them one group at a time, as the
+// backward does: a group's corners of a few neighbouring positions are mostly the same lines,
+// which one position at a time over all groups (8 groups: ~290 lines a position) had often left
+// L1 by the time the next position read them (in-process A/B on InternImage-T/B layers and
+// 64x64-C128-G8: 0-10% faster, 3-6% on most; 64 positions at a time is slower again).
 template <typename scalar_t>
 void Forward(const Problem& pb, double offset_scale, bool softmax, const scalar_t* input, const scalar_t* offset,
              const scalar_t* mask, scalar_t* output) {
   using acc_t = at::opmath_type<scalar_t>;
   const int64_t groups = pb.attrs.group, gc = pb.attrs.group_channels, points = pb.points;
   const int64_t plane = pb.height_out * pb.width_out, image_size = pb.height_in * pb.width_in * pb.channels;
+  constexpr int64_t kSegment = 16;
   at::parallel_for(0, pb.batch * plane, PositionGrain(pb), [&](int64_t begin, int64_t end) {
-    PointSampler<acc_t> sampler(pb, static_cast<acc_t>(offset_scale), ImageLayout::Interleaved(pb, 0), groups, 1);
+    PointSampler<acc_t> sampler(pb, static_cast<acc_t>(offset_scale), ImageLayout::Interleaved(pb, 0), groups,
+                                std::min(kSegment, end - begin));
     const std::vector<scalar_t> zeros(gc, static_cast<scalar_t>(0));
-    for (int64_t pos = begin; pos < end; ++pos) {
-      const int64_t n = pos / plane, ho = (pos % plane) / pb.width_out, wo = pos % pb.width_out;
-      sampler.Sample(ho, wo, offset + pos * groups * points * 2, mask + pos * groups * points, softmax, 0);
-      const scalar_t* image = input + n * image_size;
+    for (int64_t first = begin; first < end; first += kSegment) {
+      const int64_t last = std::min(end, first + kSegment);
+      for (int64_t pos = first; pos < last; ++pos) {
+        const int64_t yx = pos % plane;
+        sampler.Sample(yx / pb.width_out, yx % pb.width_out, offset + pos * groups * points * 2,
+                       mask + pos * groups * points, softmax, pos - first);
+      }
       for (int64_t g = 0; g < groups; ++g) {
-        scalar_t* out = output + pos * pb.channels + g * gc;
-        ForChannelChunks<acc_t>(gc, [&](auto width, int64_t c0) {
-          using C = Chunk<acc_t, decltype(width)::value>;
-          // One accumulator: the interpolations of different points are independent, so their
-          // FMA chains overlap; each adds one FMA to the accumulator's chain.
-          C acc = {};
-          const PointGeometry<acc_t> geo = sampler.Geometry(0);
-          const auto interpolate = [&](int64_t s, auto interior) {
-            const auto corner = [&](int k) {
-              return C::Load(geo.template Corner<decltype(interior)::value>(image, zeros.data(), s, k) + c0);
+        for (int64_t pos = first; pos < last; ++pos) {
+          const scalar_t* image = input + pos / plane * image_size;
+          scalar_t* out = output + pos * pb.channels + g * gc;
+          const PointGeometry<acc_t> geo = sampler.Geometry(pos - first);
+          ForChannelChunks<acc_t>(gc, [&](auto width, int64_t c0) {
+            using C = Chunk<acc_t, decltype(width)::value>;
+            // One accumulator: the interpolations of different points are independent, so their
+            // FMA chains overlap; each adds one FMA to the accumulator's chain.
+            C acc = {};
+            const auto interpolate = [&](int64_t s, auto interior) {
+              const auto corner = [&](int k) {
+                return C::Load(geo.template Corner<decltype(interior)::value>(image, zeros.data(), s, k) + c0);
+              };
+              C value = corner(0);
+              value.Scale(geo.weight[4 * s]);
+              for (int k = 1; k < 4; ++k) value.AddScaled(geo.weight[4 * s + k], corner(k));
+              return value;
             };
-            C value = corner(0);
-            value.Scale(geo.weight[4 * s]);
-            for (int k = 1; k < 4; ++k) value.AddScaled(geo.weight[4 * s + k], corner(k));
-            return value;
-          };
-          for (int64_t s = g * points; s < (g + 1) * points; ++s)
-            acc.AddScaled(geo.mask[s],
-                          geo.Interior(s) ? interpolate(s, std::true_type{}) : interpolate(s, std::false_type{}));
-          acc.Store(out + c0);
-        });
+            for (int64_t s = g * points; s < (g + 1) * points; ++s)
+              acc.AddScaled(geo.mask[s],
+                            geo.Interior(s) ? interpolate(s, std::true_type{}) : interpolate(s, std::false_type{}));
+            acc.Store(out + c0);
+          });
+        }
       }
     }
   });
