@@ -409,9 +409,9 @@ class PointSampler {
         // A point's floors are in [-2, max(H, W) - 1] (invalid points sit at (-2, 0)), so each
         // product within +-(max(H, W) + 2) times its stride.
         narrow_floors_(std::max(pb.height_in, pb.width_in) <= std::numeric_limits<int32_t>::max()),
-        narrow_products_(narrow_floors_ && layout.row_stride + layout.pixel_stride <=
-                                               std::numeric_limits<int32_t>::max() /
-                                                   (std::max(pb.height_in, pb.width_in) + 2)),
+        narrow_products_(narrow_floors_ &&
+                         layout.row_stride + layout.pixel_stride <=
+                             std::numeric_limits<int32_t>::max() / (std::max(pb.height_in, pb.width_in) + 2)),
         corner_delta_{0, layout.pixel_stride, row_stride_, row_stride_ + layout.pixel_stride} {
     kernel_x_.resize(total_);
     kernel_y_.resize(total_);
@@ -467,8 +467,8 @@ class PointSampler {
     const auto corner_offsets = [&](auto floor, auto product) {
       using Product = decltype(product);
       CornerOffsets<decltype(floor), Product>(floor_h_.data() + at, floor_w_.data() + at, group_offset_.data(), count,
-                                             static_cast<Product>(row_stride_),
-                                             static_cast<Product>(corner_delta_[1]), at_.data() + at);
+                                              static_cast<Product>(row_stride_), static_cast<Product>(corner_delta_[1]),
+                                              at_.data() + at);
     };
     if (narrow_products_) {
       corner_offsets(int32_t{}, int32_t{});
