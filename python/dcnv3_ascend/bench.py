@@ -5,9 +5,10 @@
                                  [--net T] [--net-repeats 5]
 
 Times forward and forward+backward (one training step for a fixed grad_output) of every backend
-on every shape and prints the median over the repeats and the speed-up over the baseline (the
-grid_sample fallback) measured in the same run, the backends timed in turn within each repeat so
-that a load change on a shared machine hits them alike. Then (--net, on CPU) the whole InternImage
+on every shape and prints the median over the repeats, the speed-up over the baseline (the
+grid_sample fallback) measured in the same run and the page faults a call took (the fallback's
+time follows them), the backends timed in turn within each repeat so that a load change on a
+shared machine hits them alike. Then (--net, on CPU) the whole InternImage
 backbone, inference and training step, with DCNv3 against InternImage's own DCNv3_pytorch and
 against this package's faster DCNv3_pytorch (bench_model.py). Speed targets are read from these
 tables, never asserted in unit tests.
@@ -20,6 +21,7 @@ plot.plot_throughput draws (--plot).
 import argparse
 import statistics
 import time
+from typing import NamedTuple, Optional
 
 import torch
 
@@ -37,24 +39,54 @@ DEFAULT_MODELS = ("T", "B")
 TARGET_CASE = Case("64x64-C128-G8", 1, 64, 64, Dcnv3Attrs(group=8, group_channels=16))
 
 
-def interleaved_medians_ms(fns, repeats, warmup=2, settle=1):
-    """{name: median ms} of each callable of the dict fns, run in turn within each repetition, so
+class Timing(NamedTuple):
+    ms: float  # median wall time of a timed call
+    faults: Optional[float]  # median page faults a timed call took (None where unknown)
+
+
+def page_faults():
+    """Minor page faults this process (all its threads) has taken so far: each is a page the
+    kernel had to map and zero, a few microseconds each. None without the resource module
+    (Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def interleaved_timings(fns, repeats, warmup=2, settle=1):
+    """{name: Timing} of each callable of the dict fns, run in turn within each repetition, so
     that load changes on a shared machine hit all of them alike. In each turn a callable first
     runs `settle` times untimed: the timed call then finds caches, allocator and threads as its
     own previous call left them, not as the other callable did (which made a 1 ms op take 3-5 ms
-    after a 30 ms one on a 2-core machine)."""
+    after a 30 ms one on a 2-core machine). The page faults are counted because they decide much
+    of a call's time when glibc has returned its freed memory to the system: the fallback's
+    64x64 forward+backward took 4,000-23,000 of them a call in some runs and none in others."""
     for _ in range(warmup):
         for fn in fns.values():
             fn()
     times = {name: [] for name in fns}
+    faults = {name: [] for name in fns}
     for _ in range(repeats):
         for name, fn in fns.items():
             for _ in range(settle):
                 fn()
+            faults_before = page_faults()
             start = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) * 1e3 for name, t in times.items()}
+            if faults_before is not None:
+                faults[name].append(page_faults() - faults_before)
+    return {
+        name: Timing(statistics.median(times[name]) * 1e3, statistics.median(faults[name]) if faults[name] else None)
+        for name in fns
+    }
+
+
+def interleaved_medians_ms(fns, repeats, warmup=2, settle=1):
+    """{name: median ms} of interleaved_timings."""
+    return {name: t.ms for name, t in interleaved_timings(fns, repeats, warmup, settle).items()}
 
 
 def median_ms(fn, repeats, warmup=2):
@@ -90,11 +122,10 @@ def measure(cases, backends, repeats=7, dtype=torch.float32):
                 tensors = [t.to(backend.device) for t in host]
                 forwards[backend.name], forward_backwards[backend.name] = _timed_calls(backend, tensors, case.attrs)
         # The backends in turn: a speed-up compares times taken under the same load.
-        fwd_ms = interleaved_medians_ms(forwards, repeats)
-        fwdbwd_ms = interleaved_medians_ms(forward_backwards, repeats)
-        timed = {name: (fwd_ms[name], fwdbwd_ms[name]) for name in forwards}
-        base = timed.get(BASELINE)
-        for name, (fwd, fwd_bwd) in timed.items():
+        fwd = interleaved_timings(forwards, repeats)
+        fwdbwd = interleaved_timings(forward_backwards, repeats)
+        base = (fwd[BASELINE].ms, fwdbwd[BASELINE].ms) if BASELINE in fwd else None
+        for name in forwards:
             rows.append(
                 dict(
                     backend=name,
@@ -102,10 +133,12 @@ def measure(cases, backends, repeats=7, dtype=torch.float32):
                     size=case.output_points,
                     dtype=str(dtype).removeprefix("torch."),
                     threads=torch.get_num_threads(),
-                    fwd_ms=fwd,
-                    fwdbwd_ms=fwd_bwd,
-                    fwd_speedup=base[0] / fwd if base else None,
-                    fwdbwd_speedup=base[1] / fwd_bwd if base else None,
+                    fwd_ms=fwd[name].ms,
+                    fwdbwd_ms=fwdbwd[name].ms,
+                    fwd_faults=fwd[name].faults,
+                    fwdbwd_faults=fwdbwd[name].faults,
+                    fwd_speedup=base[0] / fwd[name].ms if base else None,
+                    fwdbwd_speedup=base[1] / fwdbwd[name].ms if base else None,
                 )
             )
     return rows
@@ -115,15 +148,19 @@ def format_table(rows):
     def ratio(x):
         return "-" if x is None else f"{x:.1f}x"
 
+    def faults(r):
+        known = r["fwd_faults"] is not None and r["fwdbwd_faults"] is not None
+        return f"{r['fwd_faults']:g}/{r['fwdbwd_faults']:g}" if known else "-"
+
     header = (
         f"{'shape':14} {'points':>7} {'backend':9} {'fwd ms':>9} {'fwd+bwd ms':>11} {'fwd vs base':>11} "
-        f"{'f+b vs base':>11}"
+        f"{'f+b vs base':>11} {'faults fwd/f+b':>15}"
     )
     lines = [header, "-" * len(header)]
     for r in rows:
         lines.append(
             f"{r['shape_name']:14} {r['size']:7d} {r['backend']:9} {r['fwd_ms']:9.3f} {r['fwdbwd_ms']:11.3f} "
-            f"{ratio(r['fwd_speedup']):>11} {ratio(r['fwdbwd_speedup']):>11}"
+            f"{ratio(r['fwd_speedup']):>11} {ratio(r['fwdbwd_speedup']):>11} {faults(r):>15}"
         )
     return "\n".join(lines)
 
