@@ -5,7 +5,7 @@ autograd), and it is the baseline the benchmarks compare our kernels against, so
 to be as fast as a grid_sample formulation gets: no Python loop over points or pixels, static
 shapes, one grid_sample over all N*G group images with [N*G, P, Ho*Wo] sampling grids (the
 weighted sum over points then adds contiguous rows), and the offset permute fused into the first
-add. On CPU it takes about 1.3x less time (1.0-1.5x in eight runs) than InternImage's own
+add. On CPU it takes about 1.3x less time (0.9-1.5x in eighteen runs) than InternImage's own
 grid_sample version (re-created for the whole-model bench in bench_internimage.py) summed over
 InternImage-T's layers, in inference or a training step (mask softmax included), and holds the
 three rules below, which that version skips.
