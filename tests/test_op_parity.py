@@ -170,6 +170,21 @@ def test_half_forward_is_the_float32_result_rounded(dtype):
     torch.testing.assert_close(out, rounded, rtol=0, atol=0, equal_nan=True)
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_forward_segments_of_many_points_cross_batch_items(threads):
+    """The forward samples at most 4096 points of positions at a time: 32 groups of 9 points make
+    segments of 14 positions, which here span the 15 positions of two batch items unevenly."""
+    attrs = Dcnv3Attrs(group=32, group_channels=2)
+    input, offset, mask = make_inputs(attrs, 2, 3, 5, seed=11)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        out = forward(input, offset, mask, attrs)
+    finally:
+        torch.set_num_threads(previous)
+    torch.testing.assert_close(out, dcnv3_reference(input, offset, mask, attrs), rtol=1e-12, atol=1e-12)
+
+
 def test_non_contiguous_inputs_match_contiguous():
     attrs = Dcnv3Attrs(group=2, group_channels=3)
     input, offset, mask = make_inputs(attrs, 2, 6, 7, seed=5)

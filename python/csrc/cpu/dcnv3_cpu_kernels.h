@@ -520,24 +520,28 @@ inline int64_t PositionGrain(const Problem& pb) {
 }
 
 // `softmax`: `mask` holds logits, and each group's mask is their softmax over its points.
-// A task samples kSegment positions at a time, then walks them one group at a time, as the
-// backward does: a group's corners of a few neighbouring positions are mostly the same lines,
-// which one position at a time over all groups (8 groups: ~290 lines a position) had often left
-// L1 by the time the next position read them (in-process A/B on InternImage-T/B layers and
-// 64x64-C128-G8: 0-10% faster, 3-6% on most; 64 positions at a time is slower again).
+// A task samples a segment of up to 16 positions at a time, then walks it one group at a time,
+// as the backward does: a group's corners of a few neighbouring positions are mostly the same
+// lines, which one position at a time over all groups (8 groups: ~290 lines a position) had
+// often left L1 by the time the next position read them (in-process A/B on InternImage-T/B layers
+// and 64x64-C128-G8: 0-10% faster, 3-6% on most; 64 positions at a time is slower again). At most
+// kSegmentPoints points, so that the sampler's scratch (~52 bytes a point in float) stays well
+// within L2 however many groups and kernel points there are (InternImage-T's and -B's layers
+// keep 16 positions but for their last stage, 14 and 8).
 template <typename scalar_t>
 void Forward(const Problem& pb, double offset_scale, bool softmax, const scalar_t* input, const scalar_t* offset,
              const scalar_t* mask, scalar_t* output) {
   using acc_t = at::opmath_type<scalar_t>;
   const int64_t groups = pb.attrs.group, gc = pb.attrs.group_channels, points = pb.points;
   const int64_t plane = pb.height_out * pb.width_out, image_size = pb.height_in * pb.width_in * pb.channels;
-  constexpr int64_t kSegment = 16;
+  constexpr int64_t kSegmentPoints = 4096;
+  const int64_t segment = std::clamp<int64_t>(kSegmentPoints / std::max<int64_t>(1, groups * points), 1, 16);
   at::parallel_for(0, pb.batch * plane, PositionGrain(pb), [&](int64_t begin, int64_t end) {
     PointSampler<acc_t> sampler(pb, static_cast<acc_t>(offset_scale), ImageLayout::Interleaved(pb, 0), groups,
-                                std::min(kSegment, end - begin));
+                                std::min(segment, end - begin));
     const std::vector<scalar_t> zeros(gc, static_cast<scalar_t>(0));
-    for (int64_t first = begin; first < end; first += kSegment) {
-      const int64_t last = std::min(end, first + kSegment);
+    for (int64_t first = begin; first < end; first += segment) {
+      const int64_t last = std::min(end, first + segment);
       for (int64_t pos = first; pos < last; ++pos) {
         const int64_t yx = pos % plane;
         sampler.Sample(yx / pb.width_out, yx % pb.width_out, offset + pos * groups * points * 2,
