@@ -8,9 +8,9 @@ Times forward and forward+backward (one training step for a fixed grad_output) o
 on every shape and prints the median over the repeats, the speed-up over the baseline (the
 grid_sample fallback) measured in the same run and the page faults a call took (the fallback's
 time follows them), the backends timed in turn within each repeat so that a load change on a
-shared machine hits them alike. Then (--net, on CPU) the whole InternImage
-backbone, inference and training step, with DCNv3 against InternImage's own DCNv3_pytorch and
-against this package's faster DCNv3_pytorch (bench_model.py). Speed targets are read from these
+shared machine hits them alike. Then (--net, on CPU) the whole InternImage backbone, inference
+and training step, with DCNv3 against InternImage's own DCNv3_pytorch and against this
+package's faster DCNv3_pytorch (bench_model.py). Speed targets are read from these
 tables, never asserted in unit tests.
 
 Backends come from backends.py (the registry verify uses), shapes from shapes.py (InternImage's
