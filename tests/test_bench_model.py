@@ -34,10 +34,14 @@ def test_model_table_has_one_line_per_row():
         speedup=2.0,
         core_speedup=8.0,
         port_speedup=1.75,
+        model_faults=0,
     )
-    lines = format_model_table([row, dict(row, core_op="InternImage")]).splitlines()
+    lines = format_model_table([row, dict(row, core_op="InternImage", model_faults=15018.5)]).splitlines()
     assert len(lines) == 4 and "10%" in lines[2]
     assert [word for word in lines[2].split() if word.endswith("x")] == ["2.00x", "8.00x", "1.75x"]
+    assert lines[0].split()[-2:] == ["model", "faults"]
+    assert [line.split()[-1] for line in lines[2:]] == ["0", "15018.5"]
+    assert format_model_table([dict(row, model_faults=None)]).splitlines()[2].split()[-1] == "-"
 
 
 def test_models_sample_off_the_pixel_grid_with_shared_weights():

@@ -9,7 +9,9 @@ of the sum of the stage outputs) of the whole backbone, and the DCNv3 core alone
 modules do differently, from the mask logits, offsets and projected input to the sampled features
 (mask softmax, sampling op, their autograd nodes and copies), run on every layer's own inputs
 (captured from one forward pass) and summed over the layers. The core's share of the whole model
-says how much of the time the op still decides.
+says how much of the time the op still decides. The last column is the median page faults of a
+whole-model call (see bench.page_faults): the grid_sample modules' large temporaries can make
+every layer's allocations fault, which then belongs to their model time, not their core's.
 """
 
 import statistics
@@ -18,6 +20,7 @@ import time
 import torch
 from torch import nn
 
+from .bench import page_faults
 from .bench_internimage import InternImageDCNv3Pytorch
 from .models import InternImageBackbone
 
@@ -122,21 +125,28 @@ def measure_model(variant="T", batch=1, size=224, repeats=5, warmup=1):
         for model in models.values():
             model.train(pass_name == "train step")
         captured = {name: capture_core_inputs(model, image) for name, model in models.items()}
-        times = {name: ([], []) for name in models}
+        # [model ms], [core ms], [page faults of the model call] per core op.
+        times = {name: ([], [], []) for name in models}
         for i in range(warmup + repeats):
             for name, model in models.items():
+                faults_before = page_faults()
                 start = time.perf_counter()
                 whole(model, image)
                 middle = time.perf_counter()
+                faults = None if faults_before is None else page_faults() - faults_before
                 core(captured[name])
                 end = time.perf_counter()
                 if i >= warmup:
                     times[name][0].append((middle - start) * 1e3)
                     times[name][1].append((end - middle) * 1e3)
-        medians = {name: (statistics.median(t[0]), statistics.median(t[1])) for name, t in times.items()}
-        base_total, base_core = medians[BASELINE_CORE]
+                    times[name][2].append(faults)
+        medians = {
+            name: (statistics.median(t[0]), statistics.median(t[1]), None if None in t[2] else statistics.median(t[2]))
+            for name, t in times.items()
+        }
+        base_total, base_core, _ = medians[BASELINE_CORE]
         port_total = medians[PORT_CORE][0]
-        for name, (total, core_ms) in medians.items():
+        for name, (total, core_ms, model_faults) in medians.items():
             rows.append(
                 dict(
                     variant=variant,
@@ -151,6 +161,7 @@ def measure_model(variant="T", batch=1, size=224, repeats=5, warmup=1):
                     speedup=base_total / total,
                     port_speedup=port_total / total,
                     core_speedup=base_core / core_ms,
+                    model_faults=model_faults,
                 )
             )
     return rows
@@ -159,13 +170,15 @@ def measure_model(variant="T", batch=1, size=224, repeats=5, warmup=1):
 def format_model_table(rows):
     header = (
         f"{'pass':10} {'core op':13} {'model ms':>9} {'DCNv3 core ms':>13} {'core share':>10} "
-        f"{'rest ms':>8} {'model vs InternImage':>20} {'core vs InternImage':>19} {'model vs DCNv3_pytorch':>22}"
+        f"{'rest ms':>8} {'model vs InternImage':>20} {'core vs InternImage':>19} {'model vs DCNv3_pytorch':>22} "
+        f"{'model faults':>12}"
     )
     lines = [header, "-" * len(header)]
     for r in rows:
+        faults = "-" if r["model_faults"] is None else f"{r['model_faults']:g}"
         lines.append(
             f"{r['pass_name']:10} {r['core_op']:13} {r['total_ms']:9.1f} {r['core_ms']:13.1f} "
             f"{r['core_share']:10.0%} {r['rest_ms']:8.1f} {r['speedup']:19.2f}x {r['core_speedup']:18.2f}x "
-            f"{r['port_speedup']:21.2f}x"
+            f"{r['port_speedup']:21.2f}x {faults:>12}"
         )
     return "\n".join(lines)
