@@ -55,6 +55,21 @@ def page_faults():
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
+def faults_since(before):
+    """Page faults taken since page_faults() returned `before`; None where unknown."""
+    return None if before is None else page_faults() - before
+
+
+def median_faults(counts):
+    """Median of per-call fault counts; None where any is unknown."""
+    return None if not counts or None in counts else statistics.median(counts)
+
+
+def format_faults(*counts):
+    """Fault counts as "a/b/..." for a table cell; "-" where any is unknown."""
+    return "-" if None in counts else "/".join(f"{c:g}" for c in counts)
+
+
 def interleaved_timings(fns, repeats, warmup=2, settle=1):
     """{name: Timing} of each callable of the dict fns, run in turn within each repetition, so
     that load changes on a shared machine hit all of them alike. In each turn a callable first
@@ -76,12 +91,8 @@ def interleaved_timings(fns, repeats, warmup=2, settle=1):
             start = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - start)
-            if faults_before is not None:
-                faults[name].append(page_faults() - faults_before)
-    return {
-        name: Timing(statistics.median(times[name]) * 1e3, statistics.median(faults[name]) if faults[name] else None)
-        for name in fns
-    }
+            faults[name].append(faults_since(faults_before))
+    return {name: Timing(statistics.median(times[name]) * 1e3, median_faults(faults[name])) for name in fns}
 
 
 def interleaved_medians_ms(fns, repeats, warmup=2, settle=1):
@@ -148,19 +159,16 @@ def format_table(rows):
     def ratio(x):
         return "-" if x is None else f"{x:.1f}x"
 
-    def faults(r):
-        known = r["fwd_faults"] is not None and r["fwdbwd_faults"] is not None
-        return f"{r['fwd_faults']:g}/{r['fwdbwd_faults']:g}" if known else "-"
-
     header = (
         f"{'shape':14} {'points':>7} {'backend':9} {'fwd ms':>9} {'fwd+bwd ms':>11} {'fwd vs base':>11} "
         f"{'f+b vs base':>11} {'faults fwd/f+b':>15}"
     )
     lines = [header, "-" * len(header)]
     for r in rows:
+        faults = format_faults(r["fwd_faults"], r["fwdbwd_faults"])
         lines.append(
             f"{r['shape_name']:14} {r['size']:7d} {r['backend']:9} {r['fwd_ms']:9.3f} {r['fwdbwd_ms']:11.3f} "
-            f"{ratio(r['fwd_speedup']):>11} {ratio(r['fwdbwd_speedup']):>11} {faults(r):>15}"
+            f"{ratio(r['fwd_speedup']):>11} {ratio(r['fwdbwd_speedup']):>11} {faults:>15}"
         )
     return "\n".join(lines)
 

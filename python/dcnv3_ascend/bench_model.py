@@ -20,7 +20,7 @@ import time
 import torch
 from torch import nn
 
-from .bench import page_faults
+from .bench import faults_since, format_faults, median_faults, page_faults
 from .bench_internimage import InternImageDCNv3Pytorch
 from .models import InternImageBackbone
 
@@ -133,7 +133,7 @@ def measure_model(variant="T", batch=1, size=224, repeats=5, warmup=1):
                 start = time.perf_counter()
                 whole(model, image)
                 middle = time.perf_counter()
-                faults = None if faults_before is None else page_faults() - faults_before
+                faults = faults_since(faults_before)
                 core(captured[name])
                 end = time.perf_counter()
                 if i >= warmup:
@@ -141,8 +141,7 @@ def measure_model(variant="T", batch=1, size=224, repeats=5, warmup=1):
                     times[name][1].append((end - middle) * 1e3)
                     times[name][2].append(faults)
         medians = {
-            name: (statistics.median(t[0]), statistics.median(t[1]), None if None in t[2] else statistics.median(t[2]))
-            for name, t in times.items()
+            name: (statistics.median(t[0]), statistics.median(t[1]), median_faults(t[2])) for name, t in times.items()
         }
         base_total, base_core, _ = medians[BASELINE_CORE]
         port_total = medians[PORT_CORE][0]
@@ -175,10 +174,9 @@ def format_model_table(rows):
     )
     lines = [header, "-" * len(header)]
     for r in rows:
-        faults = "-" if r["model_faults"] is None else f"{r['model_faults']:g}"
         lines.append(
             f"{r['pass_name']:10} {r['core_op']:13} {r['total_ms']:9.1f} {r['core_ms']:13.1f} "
             f"{r['core_share']:10.0%} {r['rest_ms']:8.1f} {r['speedup']:19.2f}x {r['core_speedup']:18.2f}x "
-            f"{r['port_speedup']:21.2f}x {faults:>12}"
+            f"{r['port_speedup']:21.2f}x {format_faults(r['model_faults']):>12}"
         )
     return "\n".join(lines)
