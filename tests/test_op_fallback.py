@@ -1,7 +1,8 @@
 """The registration path without the compiled extension (DCNV3_ASCEND_FORCE_FALLBACK=1, as when
 dcnv3_ascend._C is missing): npu::dcnv3 is defined from Python with the grid_sample fallback as
 its kernel, and must still match the reference, differentiate, warn once, validate arguments and
-keep the compiled extension's schemas; likewise npu::dcnv3_softmax_mask. Runs in a subprocess:
+keep the compiled extension's schemas; likewise npu::dcnv3_softmax_mask, and npu::dcnv3_dw_conv is
+the module's layers. Runs in a subprocess:
 op registrations are per process."""
 
 import json
@@ -23,9 +24,9 @@ CHILD = textwrap.dedent(r"""
     from dcnv3_ascend.reference import dcnv3_reference, dcnv3_reference_backward
     from op_cases import make_inputs
 
-    from dcnv3_ascend._ops import OP_PAIRS
+    from dcnv3_ascend._ops import OP_NAMES
     result = {"has_extension": dcnv3_ascend.HAS_EXTENSION,
-              "schemas": [str(getattr(torch.ops.npu, name).default._schema) for pair in OP_PAIRS for name in pair]}
+              "schemas": [str(getattr(torch.ops.npu, name).default._schema) for name in OP_NAMES]}
     attrs = Dcnv3Attrs(kernel_h=3, kernel_w=3, stride_h=2, pad_w=0, dilation_h=2, pad_h=2, group=3,
                        group_channels=2, offset_scale=0.5)
     input, offset, mask = [t.requires_grad_() for t in make_inputs(attrs, 2, 7, 6, offset_range=10.0)]
@@ -56,6 +57,19 @@ CHILD = textwrap.dedent(r"""
         torch.ops.npu.dcnv3(tensors[0], tensors[1][..., 1:], tensors[2], *attrs.args())
     except RuntimeError as error:
         result["bad_offset_error"] = str(error).splitlines()[0]
+    # The dw_conv op: the module's layers (differentiable here), from the same module in float64.
+    module = dcnv3_ascend.modules.DCNv3(channels=12, group=3).double()
+    x = torch.randn(2, 5, 4, 12, dtype=torch.float64, requires_grad=True)
+    conv, (_, norm), _ = module.dw_conv
+    dw = torch.ops.npu.dcnv3_dw_conv(x, conv.weight, conv.bias, norm.weight, norm.bias, norm.eps)
+    layers = module.dw_conv(x.permute(0, 3, 1, 2))
+    result["dw_conv_error"] = (dw - layers).abs().max().item()
+    dw_grad, layers_grad = (torch.autograd.grad(y.sum(), x)[0] for y in (dw, layers))
+    result["dw_conv_grad_error"] = (dw_grad - layers_grad).abs().max().item()
+    try:
+        torch.ops.npu.dcnv3_dw_conv(x, conv.weight[:6], conv.bias, norm.weight, norm.bias, norm.eps)
+    except RuntimeError as error:
+        result["bad_dw_weight_error"] = str(error).splitlines()[0]
     print(json.dumps(result))
 """)
 
@@ -82,6 +96,14 @@ def test_fallback_matches_reference(child_result):
     assert child_result["fused_grad_error"] < 1e-12
 
 
+def test_fallback_dw_conv_is_the_module_layers(child_result):
+    assert child_result["dw_conv_error"] < 1e-12
+    assert child_result["dw_conv_grad_error"] < 1e-12
+    assert child_result["bad_dw_weight_error"] == (
+        "weight must be [C, 1, k, k] with C = 12 (input's channels) and k odd, got [6, 1, 3, 3]"
+    )
+
+
 def test_fallback_warns_once(child_result):
     assert len(child_result["warnings"]) == 1
     assert "grid_sample fallback" in child_result["warnings"][0]
@@ -97,8 +119,6 @@ def test_fallback_fake_kernel_and_checks(child_result):
 
 @pytest.mark.skipif(not dcnv3_ascend.HAS_EXTENSION, reason="compares with the compiled extension's schemas")
 def test_python_schemas_match_the_extension(child_result):
-    from dcnv3_ascend._ops import OP_PAIRS
+    from dcnv3_ascend._ops import OP_NAMES
 
-    assert child_result["schemas"] == [
-        str(getattr(torch.ops.npu, name).default._schema) for pair in OP_PAIRS for name in pair
-    ]
+    assert child_result["schemas"] == [str(getattr(torch.ops.npu, name).default._schema) for name in OP_NAMES]

@@ -3,6 +3,9 @@
 #include <c10/core/ScalarType.h>
 #include <c10/util/Exception.h>
 
+#include <cmath>
+#include <utility>
+
 namespace dcnv3 {
 namespace {
 
@@ -48,6 +51,29 @@ Problem CheckDcnv3Args(const at::Tensor& input, const at::Tensor& offset, const 
       ValidateShapes(DimsOf(input), DimsOf(offset), DimsOf(mask), grad_output ? &grad_dims : nullptr, attrs, &problem);
   TORCH_CHECK(error.empty(), error);
   return problem;
+}
+
+DwConvShape CheckDwConvArgs(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias,
+                            const at::Tensor& norm_weight, const at::Tensor& norm_bias, double eps) {
+  TORCH_CHECK(input.defined(), "input must be a tensor, got None");
+  TORCH_CHECK(IsSupportedDtype(input.scalar_type()), "input dtype must be float32, float64, float16 or bfloat16, got ",
+              DtypeName(input.scalar_type()));
+  TORCH_CHECK(input.dim() == 4, "input must be [N, H, W, C] (4-D), got ", input.sizes());
+  CheckLikeInput("weight", weight, input);
+  CheckLikeInput("bias", bias, input);
+  CheckLikeInput("norm_weight", norm_weight, input);
+  CheckLikeInput("norm_bias", norm_bias, input);
+  const int64_t channels = input.size(3);
+  TORCH_CHECK(weight.dim() == 4 && weight.size(0) == channels && weight.size(1) == 1 &&
+                  weight.size(2) == weight.size(3) && weight.size(2) % 2 == 1,
+              "weight must be [C, 1, k, k] with C = ", channels, " (input's channels) and k odd, got ", weight.sizes());
+  for (const auto& [name, t] : {std::pair<const char*, const at::Tensor&>{"bias", bias},
+                                {"norm_weight", norm_weight},
+                                {"norm_bias", norm_bias}})
+    TORCH_CHECK(t.dim() == 1 && t.size(0) == channels, name, " must be [C] with C = ", channels,
+                " (input's channels), got ", t.sizes());
+  TORCH_CHECK(std::isfinite(eps) && eps >= 0, "eps must be finite and >= 0, got ", eps);
+  return DwConvShape{input.size(0), input.size(1), input.size(2), channels, weight.size(2)};
 }
 
 }  // namespace dcnv3

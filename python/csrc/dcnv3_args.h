@@ -1,10 +1,13 @@
 // Torch-side argument checks of npu::dcnv3 and npu::dcnv3_backward: the one place that turns the
 // schema's arguments into a validated dcnv3::Problem, shared by the CPU kernel and the NPU
 // adapter. Shape rules come from op_host/dcnv3_contract.h; this file adds what only torch knows
-// (dtypes, devices). python/dcnv3_ascend/_checks.py mirrors every message for the fake kernels.
+// (dtypes, devices). Also the checks of npu::dcnv3_dw_conv (the modules' dw_conv branch as one CPU
+// op). python/dcnv3_ascend/_checks.py mirrors every message for the fake kernels.
 #pragma once
 
 #include <ATen/core/Tensor.h>
+
+#include <cstdint>
 
 #include "dcnv3_contract.h"
 
@@ -28,5 +31,16 @@ Attrs MakeDcnv3Attrs(DCNV3_ATTR_PARAMS);
 // c10::Error (RuntimeError in Python) whose message names the argument and the expected value.
 Problem CheckDcnv3Args(const at::Tensor& input, const at::Tensor& offset, const at::Tensor& mask,
                        const at::Tensor* grad_output, const Attrs& attrs);
+
+// A dcnv3_dw_conv call: NHWC input and output of the same shape; a square depthwise kernel of odd
+// size `kernel` with zero padding (kernel - 1) / 2 and stride 1, as the module builds it.
+struct DwConvShape {
+  int64_t batch, height, width, channels, kernel;
+};
+
+// Checks that input is [N, H, W, C], weight [C, 1, k, k] with k odd, bias, norm_weight and
+// norm_bias [C], all of input's dtype (as CheckDcnv3Args) and device, and eps finite and >= 0.
+DwConvShape CheckDwConvArgs(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias,
+                            const at::Tensor& norm_weight, const at::Tensor& norm_bias, double eps);
 
 }  // namespace dcnv3

@@ -160,3 +160,27 @@ def check_dcnv3_args(input, offset, mask, grad_output, attrs):
         lambda: f"im2col_step must divide the batch size: im2col_step={attrs.im2col_step}, batch={n}",
     )
     return Problem(n, h, w, h_out, w_out, c, points)
+
+
+def check_dw_conv_args(input, weight, bias, norm_weight, norm_bias, eps):
+    """dcnv3::CheckDwConvArgs (npu::dcnv3_dw_conv): raises RuntimeError with the C++ messages."""
+    if input is None:
+        _fail("input must be a tensor, got None")
+    if input.dtype not in SUPPORTED_DTYPES:
+        _fail(f"input dtype must be float32, float64, float16 or bfloat16, got {_dtype_name(input.dtype)}")
+    if input.dim() != 4:
+        _fail(f"input must be [N, H, W, C] (4-D), got {_dims(input.shape)}")
+    params = {"weight": weight, "bias": bias, "norm_weight": norm_weight, "norm_bias": norm_bias}
+    for name, t in params.items():
+        _check_like_input(name, t, input)
+    channels = input.shape[3]
+    k = weight.shape[2] if weight.dim() == 4 else 0
+    if not (weight.dim() == 4 and tuple(weight.shape) == (channels, 1, k, k) and k % 2 == 1):
+        _fail(
+            f"weight must be [C, 1, k, k] with C = {channels} (input's channels) and k odd, got {_dims(weight.shape)}"
+        )
+    for name in ("bias", "norm_weight", "norm_bias"):
+        if tuple(params[name].shape) != (channels,):
+            _fail(f"{name} must be [C] with C = {channels} (input's channels), got {_dims(params[name].shape)}")
+    if not (np.isfinite(eps) and eps >= 0):
+        _fail(f"eps must be finite and >= 0, got {eps:g}")

@@ -120,6 +120,11 @@ class _DCNv3Base(nn.Module):
         """The sampled features [N, H, W, channels] for the mask's logits (before the softmax)."""
         raise NotImplementedError
 
+    def _dw_features(self, input):
+        """The input of the offset and mask layers: N, H, W, C -> N, C, H, W -> (depthwise conv,
+        norm, act) -> N, H, W, C."""
+        return self.dw_conv(input.permute(0, 3, 1, 2))
+
     def _softmax_mask(self, mask_logits, dtype):
         """N, H, W, G*P -> N, H, W, G, P (softmax over each group's points) -> N, H, W, G*P."""
         n_batch, height, width, _ = mask_logits.shape
@@ -131,8 +136,7 @@ class _DCNv3Base(nn.Module):
         x = self.input_proj(input)
         x_proj = x
 
-        # N, H, W, C -> N, C, H, W -> (depthwise conv, norm, act) -> N, H, W, C
-        x1 = self.dw_conv(input.permute(0, 3, 1, 2))
+        x1 = self._dw_features(input)
         x = self._sample(x, self.offset(x1), self.mask(x1))
         if self.center_feature_scale:
             # N, H, W, G -> N, H, W, G*group_channels (each group's gate repeated over its channels)
@@ -161,8 +165,33 @@ def _fuses_softmax(x):
     return x.device.type == "cpu" and not (torch.jit.is_tracing() or exporting())
 
 
+def _fuses_dw_conv(input, dw_conv):
+    """Whether DCNv3 runs its dw_conv branch as npu::dcnv3_dw_conv: where it fuses the softmax,
+    when no gradient is wanted (the op has no backward), and when the branch is the one the op
+    computes (InternImage's LN + exact GELU, an odd depthwise kernel; act_layer='ReLU', say,
+    keeps the layers)."""
+    if torch.is_grad_enabled() and (input.requires_grad or any(p.requires_grad for p in dw_conv.parameters())):
+        return False
+    if not _fuses_softmax(input):
+        return False
+    conv, (_, norm), act = dw_conv
+    return (
+        isinstance(norm, nn.LayerNorm)
+        and norm.elementwise_affine
+        and type(act) is nn.GELU
+        and act.approximate == "none"
+        and conv.kernel_size[0] % 2 == 1
+    )
+
+
 class DCNv3(_DCNv3Base):
     """InternImage's DCNv3 block over torch.ops.npu.dcnv3."""
+
+    def _dw_features(self, input):
+        if _fuses_dw_conv(input, self.dw_conv):
+            conv, (_, norm), _ = self.dw_conv
+            return torch.ops.npu.dcnv3_dw_conv(input, conv.weight, conv.bias, norm.weight, norm.bias, norm.eps)
+        return super()._dw_features(input)
 
     def _sample(self, x, offset, mask_logits):
         attrs = (*self._attrs(), IM2COL_STEP, self.remove_center)

@@ -1,6 +1,7 @@
 // CPU kernels of npu::dcnv3 and npu::dcnv3_backward (semantics: op_host/dcnv3_contract.h and
-// InternImage's dcnv3_im2col_cuda.cuh), and of npu::dcnv3_softmax_mask(_backward), the same op
-// on softmax(mask) over each group's points. The loops live in dcnv3_cpu_kernels.h, compiled here
+// InternImage's dcnv3_im2col_cuda.cuh), of npu::dcnv3_softmax_mask(_backward), the same op on
+// softmax(mask) over each group's points, and of npu::dcnv3_dw_conv, the modules' dw_conv branch
+// (inference only). The loops live in dcnv3_cpu_kernels.h and dw_conv_kernels.h, compiled here
 // for the portable baseline and, on x86-64 with GCC, for AVX2+FMA and for AVX-512, the best the CPU
 // runs chosen at run time. Half types accumulate in float32, float64 in float64 (offset_scale
 // included: it stays a double).
@@ -47,6 +48,7 @@ constexpr bool kHasFma = true;
 constexpr bool kHasFma = false;
 #endif
 #include "dcnv3_cpu_kernels.h"
+#include "dw_conv_kernels.h"
 }  // namespace cpu_baseline
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -60,6 +62,7 @@ namespace cpu_avx2 {
 constexpr int kVectorBytes = 32;
 constexpr bool kHasFma = true;
 #include "dcnv3_cpu_kernels.h"
+#include "dw_conv_kernels.h"
 
 template <>
 struct LaneConvert<float, 8, c10::Half> {
@@ -87,6 +90,7 @@ namespace cpu_avx512 {
 constexpr int kVectorBytes = 64;
 constexpr bool kHasFma = true;
 #include "dcnv3_cpu_kernels.h"
+#include "dw_conv_kernels.h"
 
 template <>
 struct LaneConvert<float, 16, c10::Half> {
@@ -214,10 +218,29 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> Dcnv3SoftmaxMaskBackwardCpu(const
   return Backward(input, offset, mask, grad_output, true, DCNV3_ATTR_ARGS);
 }
 
+at::Tensor DwConvCpu(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias,
+                     const at::Tensor& norm_weight, const at::Tensor& norm_bias, double eps) {
+  const DwConvShape shape = CheckDwConvArgs(input, weight, bias, norm_weight, norm_bias, eps);
+  const at::Tensor in = input.contiguous();
+  at::Tensor output = at::empty(input.sizes(), input.options());
+  if (output.numel() == 0) return output;
+  const at::Tensor w = weight.contiguous(), b = bias.contiguous();
+  const at::Tensor norm_w = norm_weight.contiguous(), norm_b = norm_bias.contiguous();
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, input.scalar_type(), "dcnv3_dw_conv_cpu", [&] {
+    using acc_t = at::opmath_type<scalar_t>;
+    const auto args = std::make_tuple(std::cref(shape), in.const_data_ptr<scalar_t>(), w.const_data_ptr<scalar_t>(),
+                                      b.const_data_ptr<scalar_t>(), norm_w.const_data_ptr<scalar_t>(),
+                                      norm_b.const_data_ptr<scalar_t>(), eps, output.mutable_data_ptr<scalar_t>());
+    DCNV3_CPU_CALL(args, DwConv<scalar_t, acc_t>)
+  });
+  return output;
+}
+
 }  // namespace
 }  // namespace dcnv3
 
 TORCH_LIBRARY_IMPL(npu, CPU, m) {
+  m.impl("dcnv3_dw_conv", &dcnv3::DwConvCpu);
   m.impl("dcnv3", &dcnv3::Dcnv3Cpu);
   m.impl("dcnv3_backward", &dcnv3::Dcnv3BackwardCpu);
   m.impl("dcnv3_softmax_mask", &dcnv3::Dcnv3SoftmaxMaskCpu);

@@ -167,6 +167,10 @@ struct Chunk {
   void AddScaled(T s, const Chunk& x) {
     for (int i = 0; i < kVecs; ++i) v[i] += s * x.v[i];
   }
+  // += a * b, lane by lane
+  void AddProduct(const Chunk& a, const Chunk& b) {
+    for (int i = 0; i < kVecs; ++i) v[i] += a.v[i] * b.v[i];
+  }
   // The lane-wise products with x, summed over the registers: a dot product before its
   // horizontal sum.
   Lanes<T, kLanes> Dot(const Chunk& x) const {

@@ -1,0 +1,282 @@
+"""npu::dcnv3_dw_conv, the DCNv3 modules' dw_conv branch (depthwise conv, LayerNorm, exact GELU)
+as one CPU op for inference: against a float64 reference built from torch's functional layers,
+its argument checks (CPU kernel and fake kernel alike), and when the modules use it."""
+
+import os
+
+import pytest
+import torch
+import torch.nn.functional as F
+from test_modules import H_STYLE, ops_called, randomize
+
+import dcnv3_ascend
+from dcnv3_ascend import modules
+from dcnv3_ascend.modules import DCNv3, DCNv3_pytorch
+
+assert dcnv3_ascend.HAS_EXTENSION, "these tests check the compiled CPU kernel; build dcnv3_ascend._C first"
+
+EPS = 1e-6
+
+
+def dw_conv(input, params, eps=EPS):
+    return torch.ops.npu.dcnv3_dw_conv(input, *params, eps)
+
+
+def gelu(v):
+    """Exact GELU in float64 as v * erfc(-v / sqrt 2) / 2: F.gelu's v * (1 + erf(v / sqrt 2)) / 2
+    cancels to 0 below v = -8 even in float64."""
+    return 0.5 * v * torch.special.erfc(-v / 2**0.5)
+
+
+def reference(input, params, eps=EPS):
+    """The module's layers in float64: NHWC -> conv (NCHW) -> LayerNorm (NHWC) -> GELU."""
+    weight, bias, norm_weight, norm_bias = (p.double() for p in params)
+    k = weight.shape[-1]
+    x = F.conv2d(input.double().permute(0, 3, 1, 2), weight, bias, padding=(k - 1) // 2, groups=weight.shape[0])
+    x = F.layer_norm(x.permute(0, 2, 3, 1), (input.shape[-1],), norm_weight, norm_bias, eps)
+    return gelu(x)
+
+
+def make_problem(batch, height, width, channels, k, dtype=torch.float32, seed=0, bias_spread=1.0):
+    """Input and parameters; norm_bias spread over +-bias_spread puts GELU's inputs in its tails."""
+    gen = torch.Generator().manual_seed(seed)
+
+    def randn(*shape):
+        return torch.randn(*shape, generator=gen, dtype=torch.float64)
+
+    input = randn(batch, height, width, channels)
+    params = (randn(channels, 1, k, k) * 0.5, randn(channels), randn(channels) * 2, randn(channels) * bias_spread)
+    return input.to(dtype), tuple(p.to(dtype) for p in params)
+
+
+# (batch, height, width, channels, k): channels below, at and across the vector chunks (12, 80,
+# 300), a pixel wider than a GELU block (2048 > 1024), images smaller than the kernel, 1x1 images.
+SHAPES = [
+    (2, 5, 7, 12, 3),
+    (1, 9, 4, 80, 5),
+    (1, 3, 3, 7, 1),
+    (3, 1, 1, 16, 3),
+    (1, 2, 9, 300, 3),
+    (1, 3, 2, 2048, 3),
+    (1, 6, 5, 33, 7),
+    (2, 4, 6, 64, 3),
+]
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_float64_matches_the_reference(shape):
+    input, params = make_problem(*shape, dtype=torch.float64, seed=sum(shape))
+    torch.testing.assert_close(dw_conv(input, params), reference(input, params), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_float32_matches_the_reference(shape):
+    input, params = make_problem(*shape, seed=sum(shape))
+    out = dw_conv(input, params)
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out.double(), reference(input, params), rtol=1e-5, atol=1e-5)
+
+
+def test_float32_gelu_is_accurate_relative_to_its_value():
+    """With norm_weight 0 every pixel's output is GELU(norm_bias) whatever the convolution. The
+    float kernel's vectorised erfc holds the relative error within 2e-6 from v = -3 up (torch's
+    float32 GELU: 6e-5) and within 2e-5 down to v = -13, where GELU(v) is about -8e-38 (torch's
+    float32 GELU, whose 1 + erf cancels, returns 0 below v = -5)."""
+    channels = 4096
+    input, (weight, bias, _, _) = make_problem(1, 3, 2, channels, 3, seed=3)
+    v = torch.linspace(-13, 9, channels)
+    out = dw_conv(input, (weight, bias, torch.zeros(channels), v)).double()
+    want = gelu(v.double()).expand(1, 3, 2, channels)
+    bulk = v >= -3
+    torch.testing.assert_close(out[..., bulk], want[..., bulk], rtol=2e-6, atol=0)
+    torch.testing.assert_close(out[..., ~bulk], want[..., ~bulk], rtol=2e-5, atol=0)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_types_round_a_float32_result(dtype):
+    """Half inputs accumulate in float32: the output is the reference on the same (rounded)
+    values, rounded once."""
+    input, params = make_problem(2, 5, 6, 48, 3, dtype=dtype, seed=4)
+    out = dw_conv(input, params)
+    assert out.dtype == dtype
+    want = reference(input, params).to(dtype)
+    # One rounding of the result, plus float32 accumulation: within one unit in the last place.
+    torch.testing.assert_close(out.double(), want.double(), rtol=torch.finfo(dtype).eps, atol=1e-3)
+
+
+def test_non_contiguous_input_and_threads_give_the_same_bits():
+    input, params = make_problem(2, 9, 11, 40, 3, seed=5)
+    want = dw_conv(input, params)
+    strided = input.permute(0, 3, 1, 2).contiguous().permute(0, 2, 3, 1)
+    assert not strided.is_contiguous()
+    assert torch.equal(dw_conv(strided, params), want)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        assert torch.equal(dw_conv(input, params), want)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_nan_spreads_over_the_windows_that_read_it():
+    input, params = make_problem(1, 6, 7, 16, 3, seed=6)
+    input[0, 2, 3, 5] = float("nan")
+    nan_pixels = dw_conv(input, params).isnan().any(-1)[0]
+    want = torch.zeros(6, 7, dtype=torch.bool)
+    want[1:4, 2:5] = True  # the 3x3 windows around (2, 3)
+    assert torch.equal(nan_pixels, want)
+    assert dw_conv(input, params).isnan()[0, 1:4, 2:5].all()  # LayerNorm spreads it over the pixel
+
+
+@pytest.mark.parametrize("shape", [(0, 4, 4, 8), (2, 0, 4, 8), (2, 4, 0, 8)], ids=["batch", "height", "width"])
+def test_empty_input_gives_empty_output(shape):
+    input = torch.randn(*shape)
+    params = (torch.randn(8, 1, 3, 3), torch.randn(8), torch.randn(8), torch.randn(8))
+    out = dw_conv(input, params)
+    assert out.shape == input.shape and out.dtype == input.dtype
+
+
+def _bad_calls():
+    input, (weight, bias, norm_weight, norm_bias) = make_problem(1, 4, 4, 8, 3)
+    good = (input, weight, bias, norm_weight, norm_bias, EPS)
+
+    def with_(index, value):
+        args = list(good)
+        args[index] = value
+        return tuple(args)
+
+    return {
+        "3-D input": (with_(0, input[0]), r"input must be \[N, H, W, C\] \(4-D\), got \[4, 4, 8\]"),
+        "int input": (with_(0, input.int()), "input dtype must be float32, float64, float16 or bfloat16, got int32"),
+        "weight dtype": (
+            with_(1, weight.double()),
+            r"weight must have the same dtype as input \(float32\), got float64",
+        ),
+        "weight channels": (
+            with_(1, weight[:4]),
+            r"weight must be \[C, 1, k, k\] with C = 8 \(input's channels\) and k odd, got \[4, 1, 3, 3\]",
+        ),
+        "even kernel": (with_(1, torch.randn(8, 1, 2, 2)), r"and k odd, got \[8, 1, 2, 2\]"),
+        "non-square kernel": (with_(1, torch.randn(8, 1, 3, 5)), r"and k odd, got \[8, 1, 3, 5\]"),
+        "bias size": (with_(2, bias[:7]), r"bias must be \[C\] with C = 8 \(input's channels\), got \[7\]"),
+        "norm_weight size": (with_(3, norm_weight[None]), r"norm_weight must be \[C\] with C = 8 .*got \[1, 8\]"),
+        "norm_bias dtype": (with_(4, norm_bias.half()), r"norm_bias must have the same dtype as input"),
+        "negative eps": (with_(5, -1.0), "eps must be finite and >= 0, got -1"),
+        "nan eps": (with_(5, float("nan")), "eps must be finite and >= 0, got nan"),
+    }
+
+
+@pytest.mark.parametrize("device", ["cpu", "meta"])
+@pytest.mark.parametrize("case", list(_bad_calls()))
+def test_bad_arguments_are_named(case, device):
+    args, message = _bad_calls()[case]
+    args = tuple(a.to(device) if isinstance(a, torch.Tensor) else a for a in args)
+    with pytest.raises(RuntimeError, match=message):
+        torch.ops.npu.dcnv3_dw_conv(*args)
+
+
+def test_meta_gives_the_input_shape():
+    input, params = make_problem(2, 5, 6, 12, 3)
+    out = dw_conv(input.to("meta"), tuple(p.to("meta") for p in params))
+    assert out.device.type == "meta" and out.shape == input.shape
+
+
+def test_a_call_that_needs_a_gradient_is_refused():
+    input, params = make_problem(1, 4, 4, 8, 3)
+    weight = params[0].clone().requires_grad_()
+    with pytest.raises(RuntimeError, match=r"npu::dcnv3_dw_conv has no backward: call it under torch.no_grad\(\)"):
+        dw_conv(input, (weight, *params[1:]))
+    with torch.no_grad():
+        torch.testing.assert_close(dw_conv(input, (weight, *params[1:])), dw_conv(input, params), rtol=0, atol=0)
+
+
+@pytest.mark.skipif(
+    os.environ.get("DCNV3_TEST_LARGE") != "1",
+    reason="fills and convolves a 4 GiB image (about a minute); set DCNV3_TEST_LARGE=1 to run",
+)
+def test_input_past_2_31_elements():
+    """The last pixels of an image of 2^31 + 2^16 elements: a 32-bit index would wrap and read
+    rows near the start instead of these."""
+    height, width, channels = 32769, 32768, 2
+    input = torch.zeros(1, height, width, channels, dtype=torch.bfloat16)
+    assert input.numel() > 2**31
+    corner, params = make_problem(1, 3, 3, channels, 3, dtype=torch.bfloat16, seed=7)
+    input[0, -3:, -3:] = corner[0]
+    out = dw_conv(input, params)
+    # The corner's reference: the same 3x3 pixels, zero beyond the image's last row and column.
+    want = reference(corner, params).to(torch.bfloat16)
+    assert torch.equal(out[0, -2:, -2:], want[0, 1:, 1:])
+
+
+# --- The modules ---------------------------------------------------------------------------
+
+
+def _module_and_input(kwargs, seed=0):
+    module = DCNv3(**kwargs)
+    randomize(module, seed=seed)
+    x = torch.randn(2, 7, 6, kwargs["channels"], generator=torch.Generator().manual_seed(seed))
+    return module, x
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [dict(channels=32, group=4), dict(channels=48, group=3, dw_kernel_size=5, center_feature_scale=True)],
+    ids=["default", "dw5_center_scale"],
+)
+def test_module_fuses_dw_conv_in_inference_with_the_same_result(kwargs, monkeypatch):
+    module, x = _module_and_input(kwargs, seed=1)
+    with torch.no_grad():
+        names = ops_called(lambda: module(x))
+        assert "npu.dcnv3_dw_conv" in names and not {"aten.convolution", "aten.gelu"} & names
+        fused = module(x)
+        monkeypatch.setattr(modules, "_fuses_dw_conv", lambda *args: False)
+        assert "npu.dcnv3_dw_conv" not in ops_called(lambda: module(x))
+        layers = module(x)
+    torch.testing.assert_close(fused, layers, rtol=1e-5, atol=1e-5)
+
+
+def test_module_keeps_its_layers_when_training():
+    module, x = _module_and_input(dict(channels=32, group=4), seed=2)
+    names = ops_called(lambda: module(x.requires_grad_()).sum().backward())
+    assert "npu.dcnv3_dw_conv" not in names and "aten.convolution" in names
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [H_STYLE, dict(channels=32, group=4, act_layer="ReLU")],
+    ids=["bn_relu", "relu"],
+)
+def test_module_keeps_branches_the_op_does_not_compute(kwargs):
+    module, x = _module_and_input(kwargs, seed=3)
+    with torch.no_grad():
+        assert "npu.dcnv3_dw_conv" not in ops_called(lambda: module(x))
+
+
+def test_module_keeps_a_replaced_activation():
+    """A GELU swapped for its tanh form after construction is not the op's exact GELU."""
+    module, x = _module_and_input(dict(channels=32, group=4), seed=4)
+    module.dw_conv[2] = torch.nn.GELU(approximate="tanh")
+    with torch.no_grad():
+        assert "npu.dcnv3_dw_conv" not in ops_called(lambda: module(x))
+
+
+def test_pytorch_module_keeps_its_layers():
+    module = DCNv3_pytorch(channels=32, group=4)
+    with torch.no_grad():
+        assert "npu.dcnv3_dw_conv" not in ops_called(lambda: module(torch.randn(1, 5, 5, 32)))
+
+
+def test_compiled_module_in_inference_matches_eager():
+    """torch.compile traces the op through its fake kernel."""
+    module, x = _module_and_input(dict(channels=32, group=4), seed=5)
+    graphs = []
+
+    def recording_backend(graph_module, example_inputs):
+        graphs.append(str(graph_module.graph))
+        return graph_module.forward
+
+    torch._dynamo.reset()
+    compiled = torch.compile(module, fullgraph=True, backend=recording_backend)
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(x), module(x), rtol=1e-6, atol=1e-6)
+    assert len(graphs) == 1 and "npu.dcnv3_dw_conv" in graphs[0] and "conv2d" not in graphs[0]
