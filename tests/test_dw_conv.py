@@ -229,7 +229,7 @@ def test_module_fuses_dw_conv_in_inference_with_the_same_result(kwargs, monkeypa
         names = ops_called(lambda: module(x))
         assert "npu.dcnv3_dw_conv" in names and not {"aten.convolution", "aten.gelu"} & names
         fused = module(x)
-        monkeypatch.setattr(modules, "_fuses_dw_conv", lambda *args: False)
+        monkeypatch.setattr(modules, "_dw_conv_op_layers", lambda *args: None)
         assert "npu.dcnv3_dw_conv" not in ops_called(lambda: module(x))
         layers = module(x)
     torch.testing.assert_close(fused, layers, rtol=1e-5, atol=1e-5)
@@ -252,10 +252,19 @@ def test_module_keeps_branches_the_op_does_not_compute(kwargs):
         assert "npu.dcnv3_dw_conv" not in ops_called(lambda: module(x))
 
 
-def test_module_keeps_a_replaced_activation():
-    """A GELU swapped for its tanh form after construction is not the op's exact GELU."""
+@pytest.mark.parametrize(
+    "swap",
+    [
+        lambda dw: dw.__setitem__(2, torch.nn.GELU(approximate="tanh")),
+        lambda dw: setattr(dw[0], "padding_mode", "reflect"),
+        lambda dw: dw.append(torch.nn.Identity()),
+    ],
+    ids=["tanh_gelu", "reflect_padding", "extra_layer"],
+)
+def test_module_keeps_a_changed_branch(swap):
+    """A branch changed after construction is no longer what the op computes."""
     module, x = _module_and_input(dict(channels=32, group=4), seed=4)
-    module.dw_conv[2] = torch.nn.GELU(approximate="tanh")
+    swap(module.dw_conv)
     with torch.no_grad():
         assert "npu.dcnv3_dw_conv" not in ops_called(lambda: module(x))
 

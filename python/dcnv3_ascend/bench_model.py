@@ -9,7 +9,9 @@ of the sum of the stage outputs) of the whole backbone, and the DCNv3 core alone
 modules do differently, from the mask logits, offsets and projected input to the sampled features
 (mask softmax, sampling op, their autograd nodes and copies), run on every layer's own inputs
 (captured from one forward pass) and summed over the layers. The core's share of the whole model
-says how much of the time the op still decides. The last column is the median page faults of a
+says how much of the time the op still decides. The rest is the same layers for every core op but
+one: in inference, DCNv3 runs each dw_conv branch (depthwise conv, LayerNorm, GELU) as one op,
+npu::dcnv3_dw_conv, where the other two run the three layers. The last column is the median page faults of a
 whole-model call (see bench.page_faults): the grid_sample modules' large temporaries can make
 every layer's allocations fault, which then belongs to their model time, not their core's.
 """

@@ -165,33 +165,43 @@ def _fuses_softmax(x):
     return x.device.type == "cpu" and not (torch.jit.is_tracing() or exporting())
 
 
-def _fuses_dw_conv(input, dw_conv):
-    """Whether DCNv3 runs its dw_conv branch as npu::dcnv3_dw_conv: where it fuses the softmax,
-    when no gradient is wanted (the op has no backward), and when the branch is the one the op
-    computes (InternImage's LN + exact GELU, an odd depthwise kernel; act_layer='ReLU', say,
-    keeps the layers)."""
+def _dw_conv_op_layers(input, dw_conv):
+    """(conv, norm) of a dw_conv branch that DCNv3 runs as npu::dcnv3_dw_conv, else None: where
+    it fuses the softmax, when no gradient is wanted (the op has no backward), and when the branch
+    is the one the op computes: InternImage's depthwise conv (odd square kernel, zero padding that
+    keeps the size), LayerNorm and exact GELU. act_layer='ReLU' or a swapped layer keeps the layers."""
     if torch.is_grad_enabled() and (input.requires_grad or any(p.requires_grad for p in dw_conv.parameters())):
-        return False
-    if not _fuses_softmax(input):
-        return False
-    conv, (_, norm), act = dw_conv
-    return (
-        isinstance(norm, nn.LayerNorm)
-        and norm.elementwise_affine
-        and type(act) is nn.GELU
-        and act.approximate == "none"
-        and conv.kernel_size[0] % 2 == 1
+        return None
+    if not _fuses_softmax(input) or len(dw_conv) != 3 or not isinstance(dw_conv[1], nn.Sequential):
+        return None
+    conv, (*_, norm), act = dw_conv
+    if not (type(conv) is nn.Conv2d and type(norm) is nn.LayerNorm and type(act) is nn.GELU):
+        return None
+    k = conv.kernel_size[0]
+    channels = conv.out_channels
+    same_size_depthwise = (
+        conv.kernel_size == (k, k)
+        and k % 2 == 1
+        and conv.padding == ((k - 1) // 2,) * 2
+        and conv.padding_mode == "zeros"
+        and conv.stride == (1, 1)
+        and conv.dilation == (1, 1)
+        and conv.groups == conv.in_channels == channels
+        and conv.bias is not None
     )
+    exact = act.approximate == "none" and norm.elementwise_affine and norm.normalized_shape == (channels,)
+    return (conv, norm) if same_size_depthwise and exact and norm.bias is not None else None
 
 
 class DCNv3(_DCNv3Base):
     """InternImage's DCNv3 block over torch.ops.npu.dcnv3."""
 
     def _dw_features(self, input):
-        if _fuses_dw_conv(input, self.dw_conv):
-            conv, (_, norm), _ = self.dw_conv
-            return torch.ops.npu.dcnv3_dw_conv(input, conv.weight, conv.bias, norm.weight, norm.bias, norm.eps)
-        return super()._dw_features(input)
+        layers = _dw_conv_op_layers(input, self.dw_conv)
+        if layers is None:
+            return super()._dw_features(input)
+        conv, norm = layers
+        return torch.ops.npu.dcnv3_dw_conv(input, conv.weight, conv.bias, norm.weight, norm.bias, norm.eps)
 
     def _sample(self, x, offset, mask_logits):
         attrs = (*self._attrs(), IM2COL_STEP, self.remove_center)

@@ -153,7 +153,6 @@ void DwConv(const DwConvShape& s, const scalar_t* input, const scalar_t* weight,
   at::parallel_for(0, s.batch * s.height, grain, [&](int64_t begin, int64_t end) {
     std::vector<acc_t> y(row_values), statistics(2 * s.width);
     for (int64_t row = begin; row < end; ++row)
-      DwConvRow(s, row, input, p, y.data(), statistics.data(), statistics.data() + s.width,
-                output + row * row_values);
+      DwConvRow(s, row, input, p, y.data(), statistics.data(), statistics.data() + s.width, output + row * row_values);
   });
 }
