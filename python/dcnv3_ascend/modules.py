@@ -9,6 +9,9 @@ direction and into either class. Both take and return NHWC tensors [N, H, W, cha
                  torch.ops.npu.dcnv3_softmax_mask instead, which computes the mask softmax inside
                  the kernel (same result, one op instead of two, no [N, H, W, G, P] temporaries);
                  traced or exported, it keeps softmax + npu::dcnv3, the graph ONNX export knows.
+                 There, when no gradient is wanted, it also runs its dw_conv branch (depthwise
+                 conv, LayerNorm, exact GELU) as torch.ops.npu.dcnv3_dw_conv, one pass over the
+                 NHWC input instead of three kernels and two layout changes.
   DCNv3_pytorch  samples with the pure-PyTorch grid_sample fallback.
 """
 
