@@ -1,13 +1,14 @@
 """npu::dcnv3_dw_conv, the DCNv3 modules' dw_conv branch (depthwise conv, LayerNorm, exact GELU)
-as one CPU op for inference: against a float64 reference built from torch's functional layers,
-its argument checks (CPU kernel and fake kernel alike), and when the modules use it."""
+as one CPU op, and its backward: against a float64 reference built from torch's functional layers
+(autograd through them for the gradients), its argument checks (CPU kernel and fake kernel
+alike), and when the modules use it."""
 
 import os
 
 import pytest
 import torch
 import torch.nn.functional as F
-from test_modules import H_STYLE, ops_called, randomize
+from test_modules import H_STYLE, ops_called, randomize, run_with_grads
 
 import dcnv3_ascend
 from dcnv3_ascend import modules
@@ -181,13 +182,100 @@ def test_meta_gives_the_input_shape():
     assert out.device.type == "meta" and out.shape == input.shape
 
 
-def test_a_call_that_needs_a_gradient_is_refused():
+def as_float64(input, params):
+    return input.double(), tuple(p.double() for p in params)
+
+
+def gradients(fn, input, params, grad_output, eps=EPS):
+    """The gradients of (fn(input, params, eps) * grad_output).sum() w.r.t. input and params."""
+    leaves = [t.detach().clone().requires_grad_() for t in (input, *params)]
+    out = fn(leaves[0], tuple(leaves[1:]), eps)
+    return torch.autograd.grad(out, leaves, grad_output.to(out.dtype))
+
+
+GRAD_NAMES = ("grad_input", "grad_weight", "grad_bias", "grad_norm_weight", "grad_norm_bias")
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_gradients_match_the_reference(shape, dtype):
+    input, params = make_problem(*shape, dtype=dtype, seed=sum(shape) + 1)
+    grad_output = torch.randn(shape[:4], generator=torch.Generator().manual_seed(9), dtype=dtype)
+    got = gradients(dw_conv, input, params, grad_output)
+    want = gradients(reference, *as_float64(input, params), grad_output)
+    tol = 1e-12 if dtype == torch.float64 else 1e-5
+    for name, g, w in zip(GRAD_NAMES, got, want):
+        assert g.dtype == dtype and g.shape == w.shape
+        # Relative to the gradient's scale: the parameters' gradients sum over every pixel.
+        torch.testing.assert_close(g.double(), w, rtol=tol, atol=tol * w.abs().max().item(), msg=name)
+
+
+def test_gradcheck():
+    input, params = make_problem(1, 4, 3, 5, 3, dtype=torch.float64, seed=11)
+    leaves = [t.requires_grad_() for t in (input, *params)]
+    assert torch.autograd.gradcheck(lambda *t: torch.ops.npu.dcnv3_dw_conv(*t, EPS), leaves)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_type_gradients(dtype):
+    """Half types accumulate in float32 and round each gradient once."""
+    input, params = make_problem(2, 5, 6, 48, 3, dtype=dtype, seed=12)
+    grad_output = torch.randn(2, 5, 6, 48, generator=torch.Generator().manual_seed(3)).to(dtype)
+    got = gradients(dw_conv, input, params, grad_output)
+    want = gradients(reference, *as_float64(input, params), grad_output)
+    for name, g, w in zip(GRAD_NAMES, got, want):
+        assert g.dtype == dtype
+        scale = w.abs().max().item()
+        torch.testing.assert_close(g.double(), w.to(dtype).double(), rtol=0.02, atol=0.02 * scale, msg=name)
+
+
+def test_gradients_do_not_depend_on_threads():
+    """The parameters' gradients are summed in blocks of rows fixed by the shape, then in block
+    order: the same bits for any thread count."""
+    input, params = make_problem(2, 23, 9, 40, 3, seed=13)
+    grad_output = torch.randn(2, 23, 9, 40, generator=torch.Generator().manual_seed(4))
+    threads = torch.get_num_threads()
+    try:
+        runs = []
+        for n in (1, 2, 3):
+            torch.set_num_threads(n)
+            runs.append(torch.ops.npu.dcnv3_dw_conv_backward(input, *params, grad_output, EPS))
+    finally:
+        torch.set_num_threads(threads)
+    for run in runs[1:]:
+        for name, a, b in zip(GRAD_NAMES, runs[0], run):
+            assert torch.equal(a, b), name
+
+
+def test_backward_of_an_empty_image_is_zero():
+    input = torch.randn(2, 0, 4, 8)
+    params = (torch.randn(8, 1, 3, 3), torch.randn(8), torch.randn(8), torch.randn(8))
+    grads = torch.ops.npu.dcnv3_dw_conv_backward(input, *params, torch.randn(2, 0, 4, 8), EPS)
+    assert grads[0].shape == input.shape
+    for g, p in zip(grads[1:], params):
+        assert torch.equal(g, torch.zeros_like(p))
+
+
+@pytest.mark.parametrize("device", ["cpu", "meta"])
+@pytest.mark.parametrize(
+    "grad_output, message",
+    [
+        (torch.randn(1, 4, 4, 7), r"grad_output must have input's shape \[1, 4, 4, 8\], got \[1, 4, 4, 7\]"),
+        (torch.randn(1, 4, 4, 8, dtype=torch.float64), r"grad_output must have the same dtype as input"),
+    ],
+    ids=["shape", "dtype"],
+)
+def test_backward_names_a_bad_grad_output(grad_output, message, device):
     input, params = make_problem(1, 4, 4, 8, 3)
-    weight = params[0].clone().requires_grad_()
-    with pytest.raises(RuntimeError, match=r"npu::dcnv3_dw_conv has no backward: call it under torch.no_grad\(\)"):
-        dw_conv(input, (weight, *params[1:]))
-    with torch.no_grad():
-        torch.testing.assert_close(dw_conv(input, (weight, *params[1:])), dw_conv(input, params), rtol=0, atol=0)
+    args = [t.to(device) for t in (input, *params, grad_output)]
+    with pytest.raises(RuntimeError, match=message):
+        torch.ops.npu.dcnv3_dw_conv_backward(*args, EPS)
+
+
+def test_meta_backward_gives_the_shapes():
+    input, params = make_problem(2, 5, 6, 12, 3)
+    grads = torch.ops.npu.dcnv3_dw_conv_backward(*[t.to("meta") for t in (input, *params, input)], EPS)
+    assert [g.shape for g in grads] == [t.shape for t in (input, *params)]
 
 
 @pytest.mark.skipif(
@@ -223,22 +311,22 @@ def _module_and_input(kwargs, seed=0):
     [dict(channels=32, group=4), dict(channels=48, group=3, dw_kernel_size=5, center_feature_scale=True)],
     ids=["default", "dw5_center_scale"],
 )
-def test_module_fuses_dw_conv_in_inference_with_the_same_result(kwargs, monkeypatch):
+def test_module_fuses_dw_conv_with_the_same_result(kwargs, monkeypatch):
     module, x = _module_and_input(kwargs, seed=1)
     with torch.no_grad():
         names = ops_called(lambda: module(x))
-        assert "npu.dcnv3_dw_conv" in names and not {"aten.convolution", "aten.gelu"} & names
-        fused = module(x)
-        monkeypatch.setattr(modules, "_dw_conv_op_layers", lambda *args: None)
-        assert "npu.dcnv3_dw_conv" not in ops_called(lambda: module(x))
-        layers = module(x)
-    torch.testing.assert_close(fused, layers, rtol=1e-5, atol=1e-5)
-
-
-def test_module_keeps_its_layers_when_training():
-    module, x = _module_and_input(dict(channels=32, group=4), seed=2)
-    names = ops_called(lambda: module(x.requires_grad_()).sum().backward())
-    assert "npu.dcnv3_dw_conv" not in names and "aten.convolution" in names
+    assert "npu.dcnv3_dw_conv" in names and not {"aten.convolution", "aten.gelu"} & names
+    training_names = ops_called(lambda: run_with_grads(module, x))
+    assert {"npu.dcnv3_dw_conv", "npu.dcnv3_dw_conv_backward"} <= training_names
+    assert not {"aten.convolution", "aten.convolution_backward", "aten.gelu_backward"} & training_names
+    fused = run_with_grads(module, x)
+    monkeypatch.setattr(modules, "_dw_conv_op_layers", lambda *args: None)
+    assert "npu.dcnv3_dw_conv" not in ops_called(lambda: run_with_grads(module, x))
+    layers = run_with_grads(module, x)
+    torch.testing.assert_close(fused[0], layers[0], rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(fused[1], layers[1], rtol=1e-5, atol=1e-5)
+    for name in layers[2]:
+        torch.testing.assert_close(fused[2][name], layers[2][name], rtol=1e-4, atol=1e-5, msg=name)
 
 
 @pytest.mark.parametrize(

@@ -54,7 +54,8 @@ Problem CheckDcnv3Args(const at::Tensor& input, const at::Tensor& offset, const 
 }
 
 DwConvShape CheckDwConvArgs(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias,
-                            const at::Tensor& norm_weight, const at::Tensor& norm_bias, double eps) {
+                            const at::Tensor& norm_weight, const at::Tensor& norm_bias, const at::Tensor* grad_output,
+                            double eps) {
   TORCH_CHECK(input.defined(), "input must be a tensor, got None");
   TORCH_CHECK(IsSupportedDtype(input.scalar_type()), "input dtype must be float32, float64, float16 or bfloat16, got ",
               DtypeName(input.scalar_type()));
@@ -72,6 +73,11 @@ DwConvShape CheckDwConvArgs(const at::Tensor& input, const at::Tensor& weight, c
                                 {"norm_bias", norm_bias}})
     TORCH_CHECK(t.dim() == 1 && t.size(0) == channels, name, " must be [C] with C = ", channels,
                 " (input's channels), got ", t.sizes());
+  if (grad_output) {
+    CheckLikeInput("grad_output", *grad_output, input);
+    TORCH_CHECK(grad_output->sizes() == input.sizes(), "grad_output must have input's shape ", input.sizes(), ", got ",
+                grad_output->sizes());
+  }
   TORCH_CHECK(std::isfinite(eps) && eps >= 0, "eps must be finite and >= 0, got ", eps);
   return DwConvShape{input.size(0), input.size(1), input.size(2), channels, weight.size(2)};
 }

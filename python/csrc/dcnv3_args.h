@@ -39,8 +39,10 @@ struct DwConvShape {
 };
 
 // Checks that input is [N, H, W, C], weight [C, 1, k, k] with k odd, bias, norm_weight and
-// norm_bias [C], all of input's dtype (as CheckDcnv3Args) and device, and eps finite and >= 0.
+// norm_bias [C], grad_output (null for the forward op) input's shape, all of input's dtype (as
+// CheckDcnv3Args) and device, and eps finite and >= 0.
 DwConvShape CheckDwConvArgs(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias,
-                            const at::Tensor& norm_weight, const at::Tensor& norm_bias, double eps);
+                            const at::Tensor& norm_weight, const at::Tensor& norm_bias, const at::Tensor* grad_output,
+                            double eps);
 
 }  // namespace dcnv3

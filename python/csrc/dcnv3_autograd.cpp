@@ -1,14 +1,12 @@
-// Autograd of npu::dcnv3 and npu::dcnv3_softmax_mask: the backward of each calls its backward op
-// (npu::dcnv3_backward, npu::dcnv3_softmax_mask_backward) through the dispatcher, so every device
-// with kernels gets it and torch.compile traces the backward as one op. npu::dcnv3_dw_conv has
-// none: its autograd kernel only refuses calls that would need one.
+// Autograd of npu::dcnv3, npu::dcnv3_softmax_mask and npu::dcnv3_dw_conv: the backward of each
+// calls its backward op (npu::dcnv3_backward, ...) through the dispatcher, so every device with
+// kernels gets it and torch.compile traces the backward as one op.
 //
 // Written in C++ rather than with torch.library.register_autograd because a Python autograd
 // formula costs tens of microseconds of interpreter time per call, forward and backward, which is
 // a sizeable part of a small DCNv3 layer on CPU. Without the extension, _ops.py registers the
 // same formula in Python for the grid_sample fallback.
 #include <ATen/core/dispatch/Dispatcher.h>
-#include <ATen/core/grad_mode.h>
 #include <torch/autograd.h>
 #include <torch/library.h>
 
@@ -73,28 +71,47 @@ at::Tensor ApplyAutograd(const at::Tensor& input, const at::Tensor& offset, cons
   return Dcnv3Autograd<kNames>::apply(input, offset, mask, DCNV3_ATTR_ARGS);
 }
 
-// npu::dcnv3_dw_conv has no backward: the modules call it only when no gradient is wanted, and
-// a call that would need one fails here, at the call, instead of at backward time.
-at::Tensor DwConvWithoutGrad(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias,
-                             const at::Tensor& norm_weight, const at::Tensor& norm_bias, double eps) {
-  static const auto op = c10::Dispatcher::singleton()
-                             .findSchemaOrThrow("npu::dcnv3_dw_conv", "")
-                             .typed<at::Tensor(const at::Tensor&, const at::Tensor&, const at::Tensor&,
-                                               const at::Tensor&, const at::Tensor&, double)>();
-  const bool wants_grad = input.requires_grad() || weight.requires_grad() || bias.requires_grad() ||
-                          norm_weight.requires_grad() || norm_bias.requires_grad();
-  TORCH_CHECK(!(at::GradMode::is_enabled() && wants_grad),
-              "npu::dcnv3_dw_conv has no backward: call it under torch.no_grad() or torch.inference_mode(), "
-              "or with tensors that do not require grad (the DCNv3 modules use their dw_conv layers when training)");
-  at::AutoDispatchBelowADInplaceOrView below_autograd;
-  return op.call(input, weight, bias, norm_weight, norm_bias, eps);
+// npu::dcnv3_dw_conv's autograd: its backward op returns all five gradients.
+using DwConvSignature = at::Tensor(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
+                                   const at::Tensor&, double);
+using DwConvBackwardSignature = std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor>(
+    const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
+    double);
+
+class DwConvAutograd : public torch::autograd::Function<DwConvAutograd> {
+ public:
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& input, const at::Tensor& weight,
+                            const at::Tensor& bias, const at::Tensor& norm_weight, const at::Tensor& norm_bias,
+                            double eps) {
+    static const auto op =
+        c10::Dispatcher::singleton().findSchemaOrThrow("npu::dcnv3_dw_conv", "").typed<DwConvSignature>();
+    ctx->save_for_backward({input, weight, bias, norm_weight, norm_bias});
+    ctx->saved_data["eps"] = eps;
+    at::AutoDispatchBelowADInplaceOrView below_autograd;
+    return op.call(input, weight, bias, norm_weight, norm_bias, eps);
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
+    static const auto op = c10::Dispatcher::singleton()
+                               .findSchemaOrThrow("npu::dcnv3_dw_conv_backward", "")
+                               .typed<DwConvBackwardSignature>();
+    const variable_list saved = ctx->get_saved_variables();
+    auto [grad_input, grad_weight, grad_bias, grad_norm_weight, grad_norm_bias] =
+        op.call(saved[0], saved[1], saved[2], saved[3], saved[4], grad_outputs[0], ctx->saved_data["eps"].toDouble());
+    return {grad_input, grad_weight, grad_bias, grad_norm_weight, grad_norm_bias, at::Tensor()};  // eps: none
+  }
+};
+
+at::Tensor ApplyDwConvAutograd(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias,
+                               const at::Tensor& norm_weight, const at::Tensor& norm_bias, double eps) {
+  return DwConvAutograd::apply(input, weight, bias, norm_weight, norm_bias, eps);
 }
 
 }  // namespace
 }  // namespace dcnv3
 
 TORCH_LIBRARY_IMPL(npu, Autograd, m) {
-  m.impl("dcnv3_dw_conv", &dcnv3::DwConvWithoutGrad);
+  m.impl("dcnv3_dw_conv", &dcnv3::ApplyDwConvAutograd);
   m.impl("dcnv3", &dcnv3::ApplyAutograd<dcnv3::kPlain>);
   m.impl("dcnv3_softmax_mask", &dcnv3::ApplyAutograd<dcnv3::kSoftmaxMask>);
 }

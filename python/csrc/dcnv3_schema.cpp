@@ -5,7 +5,7 @@
 // npu::dcnv3_softmax_mask is npu::dcnv3 applied to softmax(mask) over each group's points (the
 // DCNv3 modules' mask): `mask` holds the logits, and its backward returns their gradient. It
 // saves the modules a separate softmax (and its autograd node) on CPU. npu::dcnv3_dw_conv saves
-// them, in inference on CPU, the three kernels and two layout changes of their dw_conv branch.
+// them, on CPU, the three kernels and two layout changes of their dw_conv branch.
 #include <torch/extension.h>
 #include <torch/library.h>
 
@@ -35,15 +35,18 @@ TORCH_LIBRARY_FRAGMENT(npu, m) {
     m.def((op + "_backward(Tensor input, Tensor offset, Tensor mask, Tensor grad_output" + attrs + grads).c_str());
   }
   // The DCNv3 modules' dw_conv branch on NHWC input: depthwise conv (weight [C, 1, k, k], k odd,
-  // zero padding (k - 1) / 2), LayerNorm over channels, exact GELU. Inference only (no backward).
-  m.def(
-      "dcnv3_dw_conv(Tensor input, Tensor weight, Tensor bias, Tensor norm_weight, Tensor norm_bias, float eps) "
-      "-> Tensor");
+  // zero padding (k - 1) / 2), LayerNorm over channels, exact GELU.
+  const std::string dw_params = "Tensor input, Tensor weight, Tensor bias, Tensor norm_weight, Tensor norm_bias";
+  m.def(("dcnv3_dw_conv(" + dw_params + ", float eps) -> Tensor").c_str());
+  m.def(("dcnv3_dw_conv_backward(" + dw_params +
+         ", Tensor grad_output, float eps) -> (Tensor grad_input, Tensor grad_weight, Tensor grad_bias, "
+         "Tensor grad_norm_weight, Tensor grad_norm_bias)")
+            .c_str());
 }
 
 // Importing the module runs the registrations above; it exposes nothing itself.
 PYBIND11_MODULE(TORCH_EXTENSION_NAME, m) {
   m.doc() =
       "Registers npu::dcnv3, npu::dcnv3_softmax_mask and their backward ops with CPU (and NPU) kernels, and "
-      "npu::dcnv3_dw_conv with a CPU kernel";
+      "npu::dcnv3_dw_conv and its backward op with CPU kernels";
 }

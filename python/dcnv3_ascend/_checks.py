@@ -162,8 +162,9 @@ def check_dcnv3_args(input, offset, mask, grad_output, attrs):
     return Problem(n, h, w, h_out, w_out, c, points)
 
 
-def check_dw_conv_args(input, weight, bias, norm_weight, norm_bias, eps):
-    """dcnv3::CheckDwConvArgs (npu::dcnv3_dw_conv): raises RuntimeError with the C++ messages."""
+def check_dw_conv_args(input, weight, bias, norm_weight, norm_bias, grad_output, eps):
+    """dcnv3::CheckDwConvArgs (npu::dcnv3_dw_conv; grad_output None for the forward op): raises
+    RuntimeError with the C++ messages."""
     if input is None:
         _fail("input must be a tensor, got None")
     if input.dtype not in SUPPORTED_DTYPES:
@@ -182,5 +183,9 @@ def check_dw_conv_args(input, weight, bias, norm_weight, norm_bias, eps):
     for name in ("bias", "norm_weight", "norm_bias"):
         if tuple(params[name].shape) != (channels,):
             _fail(f"{name} must be [C] with C = {channels} (input's channels), got {_dims(params[name].shape)}")
+    if grad_output is not None:
+        _check_like_input("grad_output", grad_output, input)
+        if grad_output.shape != input.shape:
+            _fail(f"grad_output must have input's shape {_dims(input.shape)}, got {_dims(grad_output.shape)}")
     if not (np.isfinite(eps) and eps >= 0):
         _fail(f"eps must be finite and >= 0, got {eps:g}")

@@ -1,5 +1,5 @@
 """Registers npu::dcnv3, npu::dcnv3_softmax_mask and their backward ops: kernels, fake kernels
-and autograd; and npu::dcnv3_dw_conv, the modules' dw_conv branch for inference on CPU.
+and autograd; and npu::dcnv3_dw_conv and its backward op, the modules' dw_conv branch on CPU.
 
 npu::dcnv3_softmax_mask(input, offset, mask, ...) is npu::dcnv3(input, offset, softmax(mask))
 with the softmax over each group's points (what the DCNv3 modules do), in one kernel on CPU; its
@@ -40,14 +40,17 @@ DCNV3_SOFTMAX_MASK_BACKWARD_SCHEMA = (
     f"Tensor grad_output, {_ATTRS_SCHEMA}) -> {_GRADS_SCHEMA}"
 )
 # The DCNv3 modules' dw_conv branch (depthwise conv, LayerNorm, exact GELU) on NHWC input as one
-# op, for inference on CPU: it has no backward (dcnv3_autograd.cpp refuses calls that need one).
-DCNV3_DW_CONV_SCHEMA = (
-    "dcnv3_dw_conv(Tensor input, Tensor weight, Tensor bias, Tensor norm_weight, Tensor norm_bias, float eps) -> Tensor"
+# op, and its backward (the gradients of the input and the four parameters).
+_DW_CONV_PARAMS = "Tensor input, Tensor weight, Tensor bias, Tensor norm_weight, Tensor norm_bias"
+DCNV3_DW_CONV_SCHEMA = f"dcnv3_dw_conv({_DW_CONV_PARAMS}, float eps) -> Tensor"
+DCNV3_DW_CONV_BACKWARD_SCHEMA = (
+    f"dcnv3_dw_conv_backward({_DW_CONV_PARAMS}, Tensor grad_output, float eps) -> (Tensor grad_input, "
+    "Tensor grad_weight, Tensor grad_bias, Tensor grad_norm_weight, Tensor grad_norm_bias)"
 )
 # (forward op, its backward op) of each pair.
 OP_PAIRS = (("dcnv3", "dcnv3_backward"), ("dcnv3_softmax_mask", "dcnv3_softmax_mask_backward"))
 # Every op this module registers, in schema order (python/csrc/dcnv3_schema.cpp).
-OP_NAMES = (*(name for pair in OP_PAIRS for name in pair), "dcnv3_dw_conv")
+OP_NAMES = (*(name for pair in OP_PAIRS for name in pair), "dcnv3_dw_conv", "dcnv3_dw_conv_backward")
 
 # torch_npu owns the `npu` namespace (TORCH_LIBRARY); it must register before our fragment.
 if importlib.util.find_spec("torch_npu") is not None:
@@ -119,19 +122,30 @@ def _register_fallback():
         _lib.impl(name, forward_kernel(forward), "CompositeExplicitAutograd")
         _lib.impl(backward_name, backward_kernel(forward), "CompositeExplicitAutograd")
     _lib.define(DCNV3_DW_CONV_SCHEMA)
+    _lib.define(DCNV3_DW_CONV_BACKWARD_SCHEMA)
     # The layers the op stands for; autograd goes through them here.
     _lib.impl("dcnv3_dw_conv", dw_conv_layers, "CompositeImplicitAutograd")
+    _lib.impl("dcnv3_dw_conv_backward", _dw_conv_layers_backward, "CompositeImplicitAutograd")
 
 
 def dw_conv_layers(input, weight, bias, norm_weight, norm_bias, eps):
     """npu::dcnv3_dw_conv as the module's layers compute it (NHWC in and out)."""
-    _checks.check_dw_conv_args(input, weight, bias, norm_weight, norm_bias, eps)
+    _checks.check_dw_conv_args(input, weight, bias, norm_weight, norm_bias, None, eps)
     k = weight.shape[-1]
     x = torch.nn.functional.conv2d(
         input.permute(0, 3, 1, 2), weight, bias, padding=(k - 1) // 2, groups=weight.shape[0]
     )
     x = torch.nn.functional.layer_norm(x.permute(0, 2, 3, 1), (input.shape[-1],), norm_weight, norm_bias, eps)
     return torch.nn.functional.gelu(x)
+
+
+def _dw_conv_layers_backward(input, weight, bias, norm_weight, norm_bias, grad_output, eps):
+    """npu::dcnv3_dw_conv_backward by autograd through the layers."""
+    _checks.check_dw_conv_args(input, weight, bias, norm_weight, norm_bias, grad_output, eps)
+    with torch.enable_grad():
+        leaves = [t.detach().requires_grad_() for t in (input, weight, bias, norm_weight, norm_bias)]
+        out = dw_conv_layers(*leaves, eps)
+        return torch.autograd.grad(out, leaves, grad_output)
 
 
 def _no_kernel(op_name):
@@ -182,14 +196,20 @@ def _backward_formula(backward_name):
 
 
 def _dw_conv_fake(input, weight, bias, norm_weight, norm_bias, eps):
-    _checks.check_dw_conv_args(input, weight, bias, norm_weight, norm_bias, eps)
+    _checks.check_dw_conv_args(input, weight, bias, norm_weight, norm_bias, None, eps)
     return input.new_empty(input.shape)
+
+
+def _dw_conv_backward_fake(input, weight, bias, norm_weight, norm_bias, grad_output, eps):
+    _checks.check_dw_conv_args(input, weight, bias, norm_weight, norm_bias, grad_output, eps)
+    return tuple(t.new_empty(t.shape) for t in (input, weight, bias, norm_weight, norm_bias))
 
 
 if not HAS_EXTENSION:
     _register_fallback()
 else:
     torch.library.register_fake("npu::dcnv3_dw_conv", _dw_conv_fake, lib=_lib)
+    torch.library.register_fake("npu::dcnv3_dw_conv_backward", _dw_conv_backward_fake, lib=_lib)
 for _name, _backward_name in OP_PAIRS:
     if HAS_EXTENSION:
         _lib.impl(_name, _no_kernel(_name), "CompositeExplicitAutograd")

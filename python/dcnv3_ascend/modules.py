@@ -9,9 +9,9 @@ direction and into either class. Both take and return NHWC tensors [N, H, W, cha
                  torch.ops.npu.dcnv3_softmax_mask instead, which computes the mask softmax inside
                  the kernel (same result, one op instead of two, no [N, H, W, G, P] temporaries);
                  traced or exported, it keeps softmax + npu::dcnv3, the graph ONNX export knows.
-                 There, when no gradient is wanted, it also runs its dw_conv branch (depthwise
-                 conv, LayerNorm, exact GELU) as torch.ops.npu.dcnv3_dw_conv, one pass over the
-                 NHWC input instead of three kernels and two layout changes.
+                 There it also runs its dw_conv branch (depthwise conv, LayerNorm, exact GELU)
+                 as torch.ops.npu.dcnv3_dw_conv, one pass over the NHWC input instead of three
+                 kernels and two layout changes (and one backward op instead of three).
   DCNv3_pytorch  samples with the pure-PyTorch grid_sample fallback.
 """
 
@@ -170,11 +170,9 @@ def _fuses_softmax(x):
 
 def _dw_conv_op_layers(input, dw_conv):
     """(conv, norm) of a dw_conv branch that DCNv3 runs as npu::dcnv3_dw_conv, else None: where
-    it fuses the softmax, when no gradient is wanted (the op has no backward), and when the branch
-    is the one the op computes: InternImage's depthwise conv (odd square kernel, zero padding that
-    keeps the size), LayerNorm and exact GELU. act_layer='ReLU' or a swapped layer keeps the layers."""
-    if torch.is_grad_enabled() and (input.requires_grad or any(p.requires_grad for p in dw_conv.parameters())):
-        return None
+    it fuses the softmax, and when the branch is the one the op computes: InternImage's depthwise
+    conv (odd square kernel, zero padding that keeps the size), LayerNorm and exact GELU.
+    act_layer='ReLU' or a swapped layer keeps the layers."""
     if not _fuses_softmax(input) or len(dw_conv) != 3 or not isinstance(dw_conv[1], nn.Sequential):
         return None
     conv, (*_, norm), act = dw_conv

@@ -1,7 +1,7 @@
 // CPU kernels of npu::dcnv3 and npu::dcnv3_backward (semantics: op_host/dcnv3_contract.h and
 // InternImage's dcnv3_im2col_cuda.cuh), of npu::dcnv3_softmax_mask(_backward), the same op on
-// softmax(mask) over each group's points, and of npu::dcnv3_dw_conv, the modules' dw_conv branch
-// (inference only). The loops live in dcnv3_cpu_kernels.h and dw_conv_kernels.h, compiled here
+// softmax(mask) over each group's points, and of npu::dcnv3_dw_conv(_backward), the modules'
+// dw_conv branch. The loops live in dcnv3_cpu_kernels.h and dw_conv_kernels.h, compiled here
 // for the portable baseline and, on x86-64 with GCC, for AVX2+FMA and for AVX-512, the best the CPU
 // runs chosen at run time. Half types accumulate in float32, float64 in float64 (offset_scale
 // included: it stays a double).
@@ -17,6 +17,7 @@
 #include <ATen/OpMathType.h>
 #include <ATen/Parallel.h>
 #include <ATen/ops/empty.h>
+#include <ATen/ops/zeros.h>
 #include <torch/library.h>
 
 #include <algorithm>
@@ -220,7 +221,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> Dcnv3SoftmaxMaskBackwardCpu(const
 
 at::Tensor DwConvCpu(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias,
                      const at::Tensor& norm_weight, const at::Tensor& norm_bias, double eps) {
-  const DwConvShape shape = CheckDwConvArgs(input, weight, bias, norm_weight, norm_bias, eps);
+  const DwConvShape shape = CheckDwConvArgs(input, weight, bias, norm_weight, norm_bias, nullptr, eps);
   const at::Tensor in = input.contiguous();
   at::Tensor output = at::empty(input.sizes(), input.options());
   if (output.numel() == 0) return output;
@@ -236,11 +237,38 @@ at::Tensor DwConvCpu(const at::Tensor& input, const at::Tensor& weight, const at
   return output;
 }
 
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> DwConvBackwardCpu(
+    const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias, const at::Tensor& norm_weight,
+    const at::Tensor& norm_bias, const at::Tensor& grad_output, double eps) {
+  const DwConvShape shape = CheckDwConvArgs(input, weight, bias, norm_weight, norm_bias, &grad_output, eps);
+  const at::Tensor in = input.contiguous(), go = grad_output.contiguous(), w = weight.contiguous();
+  const at::Tensor b = bias.contiguous(), norm_w = norm_weight.contiguous(), norm_b = norm_bias.contiguous();
+  at::Tensor grad_input = at::empty(input.sizes(), input.options());
+  // Empty images leave every gradient zero (the parameters met no pixel).
+  at::Tensor grads[4] = {at::zeros(weight.sizes(), weight.options()), at::zeros(bias.sizes(), bias.options()),
+                         at::zeros(norm_weight.sizes(), norm_weight.options()),
+                         at::zeros(norm_bias.sizes(), norm_bias.options())};
+  if (input.numel() > 0) {
+    AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, input.scalar_type(), "dcnv3_dw_conv_backward_cpu", [&] {
+      using acc_t = at::opmath_type<scalar_t>;
+      const auto args = std::make_tuple(std::cref(shape), in.const_data_ptr<scalar_t>(), w.const_data_ptr<scalar_t>(),
+                                        b.const_data_ptr<scalar_t>(), norm_w.const_data_ptr<scalar_t>(),
+                                        norm_b.const_data_ptr<scalar_t>(), go.const_data_ptr<scalar_t>(), eps,
+                                        grad_input.mutable_data_ptr<scalar_t>(), grads[0].mutable_data_ptr<scalar_t>(),
+                                        grads[1].mutable_data_ptr<scalar_t>(), grads[2].mutable_data_ptr<scalar_t>(),
+                                        grads[3].mutable_data_ptr<scalar_t>());
+      DCNV3_CPU_CALL(args, DwConvBackward<scalar_t, acc_t>)
+    });
+  }
+  return {grad_input, grads[0], grads[1], grads[2], grads[3]};
+}
+
 }  // namespace
 }  // namespace dcnv3
 
 TORCH_LIBRARY_IMPL(npu, CPU, m) {
   m.impl("dcnv3_dw_conv", &dcnv3::DwConvCpu);
+  m.impl("dcnv3_dw_conv_backward", &dcnv3::DwConvBackwardCpu);
   m.impl("dcnv3", &dcnv3::Dcnv3Cpu);
   m.impl("dcnv3_backward", &dcnv3::Dcnv3BackwardCpu);
   m.impl("dcnv3_softmax_mask", &dcnv3::Dcnv3SoftmaxMaskCpu);
