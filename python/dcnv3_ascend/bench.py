@@ -226,7 +226,7 @@ def main(argv=None):
             f"\nInternImage-{args.net} backbone, 224x224, batch {args.batch}, float32, CPU, median of "
             f"{args.net_repeats}: DCNv3 against InternImage's DCNv3_pytorch and this package's DCNv3_pytorch "
             "(same weights, this run); the DCNv3 core is mask softmax + sampling (+ their backward), timed alone "
-            "on every layer's inputs; in inference DCNv3 also runs each dw_conv branch as one op (part of its rest)"
+            "on every layer's inputs; DCNv3 also runs each dw_conv branch as one op (part of its rest)"
         )
         print(format_model_table(net_rows))
     return rows

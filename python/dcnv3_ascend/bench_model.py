@@ -10,10 +10,11 @@ modules do differently, from the mask logits, offsets and projected input to the
 (mask softmax, sampling op, their autograd nodes and copies), run on every layer's own inputs
 (captured from one forward pass) and summed over the layers. The core's share of the whole model
 says how much of the time the op still decides. The rest is the same layers for every core op but
-one: in inference, DCNv3 runs each dw_conv branch (depthwise conv, LayerNorm, GELU) as one op,
-npu::dcnv3_dw_conv, where the other two run the three layers. The last column is the median page faults of a
-whole-model call (see bench.page_faults): the grid_sample modules' large temporaries can make
-every layer's allocations fault, which then belongs to their model time, not their core's.
+one: DCNv3 runs each dw_conv branch (depthwise conv, LayerNorm, GELU) as one op,
+npu::dcnv3_dw_conv (and its backward op), where the other two run the three layers. The last
+column is the median page faults of a whole-model call (see bench.page_faults): the
+grid_sample modules' large temporaries can make every layer's allocations fault, which then
+belongs to their model time, not their core's.
 """
 
 import statistics
