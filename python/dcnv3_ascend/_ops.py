@@ -124,11 +124,11 @@ def _register_fallback():
     _lib.define(DCNV3_DW_CONV_SCHEMA)
     _lib.define(DCNV3_DW_CONV_BACKWARD_SCHEMA)
     # The layers the op stands for; autograd goes through them here.
-    _lib.impl("dcnv3_dw_conv", dw_conv_layers, "CompositeImplicitAutograd")
+    _lib.impl("dcnv3_dw_conv", _dw_conv_layers, "CompositeImplicitAutograd")
     _lib.impl("dcnv3_dw_conv_backward", _dw_conv_layers_backward, "CompositeImplicitAutograd")
 
 
-def dw_conv_layers(input, weight, bias, norm_weight, norm_bias, eps):
+def _dw_conv_layers(input, weight, bias, norm_weight, norm_bias, eps):
     """npu::dcnv3_dw_conv as the module's layers compute it (NHWC in and out)."""
     _checks.check_dw_conv_args(input, weight, bias, norm_weight, norm_bias, None, eps)
     k = weight.shape[-1]
@@ -144,7 +144,7 @@ def _dw_conv_layers_backward(input, weight, bias, norm_weight, norm_bias, grad_o
     _checks.check_dw_conv_args(input, weight, bias, norm_weight, norm_bias, grad_output, eps)
     with torch.enable_grad():
         leaves = [t.detach().requires_grad_() for t in (input, weight, bias, norm_weight, norm_bias)]
-        out = dw_conv_layers(*leaves, eps)
+        out = _dw_conv_layers(*leaves, eps)
         return torch.autograd.grad(out, leaves, grad_output)
 
 

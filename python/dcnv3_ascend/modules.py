@@ -175,7 +175,10 @@ def _dw_conv_op_layers(input, dw_conv):
     act_layer='ReLU' or a swapped layer keeps the layers."""
     if not _fuses_softmax(input) or len(dw_conv) != 3 or not isinstance(dw_conv[1], nn.Sequential):
         return None
-    conv, (*_, norm), act = dw_conv
+    conv, norm_layers, act = dw_conv
+    if len(norm_layers) != 2 or type(norm_layers[0]) is not to_channels_last:
+        return None
+    norm = norm_layers[1]
     if not (type(conv) is nn.Conv2d and type(norm) is nn.LayerNorm and type(act) is nn.GELU):
         return None
     k = conv.kernel_size[0]
