@@ -377,3 +377,15 @@ def test_compiled_module_in_inference_matches_eager():
     with torch.no_grad():
         torch.testing.assert_close(compiled(x), module(x), rtol=1e-6, atol=1e-6)
     assert len(graphs) == 1 and "npu.dcnv3_dw_conv" in graphs[0] and "conv2d" not in graphs[0]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_opcheck(dtype):
+    """torch.library.opcheck: schema, fake kernels, autograd registration, AOT dispatch."""
+    input, params = make_problem(2, 5, 4, 12, 3, dtype=dtype, seed=14)
+    leaves = [t.requires_grad_() for t in (input, *params)]
+    torch.library.opcheck(torch.ops.npu.dcnv3_dw_conv.default, (*leaves, EPS))
+    grad_output = torch.randn(2, 5, 4, 12, dtype=dtype)
+    torch.library.opcheck(
+        torch.ops.npu.dcnv3_dw_conv_backward.default, (*[t.detach() for t in leaves], grad_output, EPS)
+    )
