@@ -4,6 +4,9 @@ as one CPU op, and its backward: against a float64 reference built from torch's 
 alike), and when the modules use it."""
 
 import os
+import subprocess
+import sys
+import textwrap
 
 import pytest
 import torch
@@ -389,3 +392,33 @@ def test_opcheck(dtype):
     torch.library.opcheck(
         torch.ops.npu.dcnv3_dw_conv_backward.default, (*[t.detach() for t in leaves], grad_output, EPS)
     )
+
+
+@pytest.mark.parametrize("isa", ["baseline", "avx2"])
+def test_each_kernel_build_matches_the_reference(isa):
+    """The kernels are compiled once per instruction set and DCNV3_CPU_ISA caps the choice, so the
+    builds this machine would otherwise never run are checked too (forward and gradients)."""
+    child = textwrap.dedent("""
+        import torch
+        from test_dw_conv import SHAPES, as_float64, dw_conv, gradients, make_problem, reference
+
+        for shape in SHAPES:
+            for dtype, tol in ((torch.float64, 1e-12), (torch.float32, 1e-5)):
+                input, params = make_problem(*shape, dtype=dtype, seed=sum(shape))
+                want = reference(input, params)
+                torch.testing.assert_close(dw_conv(input, params).double(), want, rtol=tol, atol=tol)
+                grad_output = torch.randn(shape[:4], dtype=dtype, generator=torch.Generator().manual_seed(2))
+                got = gradients(dw_conv, input, params, grad_output)
+                want = gradients(reference, *as_float64(input, params), grad_output)
+                for g, w in zip(got, want):
+                    torch.testing.assert_close(g.double(), w, rtol=tol, atol=tol * w.abs().max().item())
+        print("ok")
+    """)
+    tests_dir = os.path.dirname(os.path.abspath(__file__))
+    env = dict(
+        os.environ,
+        DCNV3_CPU_ISA=isa,
+        PYTHONPATH=os.pathsep.join(p for p in (tests_dir, os.environ.get("PYTHONPATH", "")) if p),
+    )
+    proc = subprocess.run([sys.executable, "-c", child], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stderr
