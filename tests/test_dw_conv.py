@@ -232,11 +232,13 @@ def test_half_type_gradients(dtype):
         torch.testing.assert_close(g.double(), w.to(dtype).double(), rtol=0.02, atol=0.02 * scale, msg=name)
 
 
-def test_gradients_do_not_depend_on_threads():
+@pytest.mark.parametrize("shape", [(2, 23, 9, 40, 3), (1, 300, 1, 8192, 3)], ids=["blocks", "capped_blocks"])
+def test_gradients_do_not_depend_on_threads(shape):
     """The parameters' gradients are summed in blocks of rows fixed by the shape, then in block
-    order: the same bits for any thread count."""
-    input, params = make_problem(2, 23, 9, 40, 3, seed=13)
-    grad_output = torch.randn(2, 23, 9, 40, generator=torch.Generator().manual_seed(4))
+    order: the same bits for any thread count. A tall image of wide rows reaches the cap on the
+    number of blocks (one row each would be 300)."""
+    input, params = make_problem(*shape, seed=13)
+    grad_output = torch.randn(shape[:4], generator=torch.Generator().manual_seed(4))
     threads = torch.get_num_threads()
     try:
         runs = []
@@ -248,6 +250,9 @@ def test_gradients_do_not_depend_on_threads():
     for run in runs[1:]:
         for name, a, b in zip(GRAD_NAMES, runs[0], run):
             assert torch.equal(a, b), name
+    want = gradients(reference, *as_float64(input, params), grad_output)
+    for name, g, w in zip(GRAD_NAMES, runs[0], want):
+        torch.testing.assert_close(g.double(), w, rtol=1e-5, atol=1e-5 * w.abs().max().item(), msg=name)
 
 
 def test_backward_of_an_empty_image_is_zero():

@@ -235,6 +235,10 @@ void DwConv(const DwConvShape& s, const scalar_t* input, const scalar_t* weight,
   });
 }
 
+// The most blocks of rows the backward sums the parameters' gradients in (plenty of tasks for
+// any core count).
+constexpr int64_t kMaxGradientBlocks = 256;
+
 // The backward's first phase for row `row`: recomputes the forward, then writes the gradient of
 // the convolution's output (before the norm) to `grad_pre` (width * channels) and adds this
 // row's share of the parameters' gradients to `partial` (taps [k * k][C], bias, norm_weight,
@@ -327,7 +331,11 @@ void DwConvBackward(const DwConvShape& s, const scalar_t* input, const scalar_t*
   const DwConvParams<acc_t> p = ParamsView(s, params, eps);
   // Every value is written in phase 1 (no zero fill).
   const std::unique_ptr<acc_t[]> grad_pre(new acc_t[rows * row_values]);
-  const int64_t block_rows = RowsPerTask(s), blocks = (rows + block_rows - 1) / block_rows;
+  // Blocks of RowsPerTask rows, at most kMaxGradientBlocks of them: each holds (k * k + 3) * C
+  // partial sums, which a tall, narrow image would otherwise multiply by its height.
+  const int64_t wanted_blocks = std::min(kMaxGradientBlocks, (rows + RowsPerTask(s) - 1) / RowsPerTask(s));
+  const int64_t block_rows = (rows + wanted_blocks - 1) / wanted_blocks;
+  const int64_t blocks = (rows + block_rows - 1) / block_rows;
   std::vector<acc_t> partials(blocks * param_values, acc_t(0));
   at::parallel_for(0, blocks, 1, [&](int64_t begin, int64_t end) {
     std::vector<acc_t> x_hat(row_values), grad(row_values), statistics(2 * s.width);
@@ -346,7 +354,7 @@ void DwConvBackward(const DwConvShape& s, const scalar_t* input, const scalar_t*
     grad_norm_bias[c] = static_cast<scalar_t>(partials[(taps + 2) * channels + c]);
   }
   const std::vector<acc_t> flipped = ParamsInAccType<scalar_t, acc_t>(s, weight, bias, norm_weight, norm_bias, true);
-  at::parallel_for(0, rows, block_rows, [&](int64_t begin, int64_t end) {
+  at::parallel_for(0, rows, RowsPerTask(s), [&](int64_t begin, int64_t end) {
     for (int64_t row = begin; row < end; ++row) {
       const int64_t h = row % s.height;
       ConvolveRow(s, h, grad_pre.get() + (row - h) * row_values, flipped.data(), static_cast<const acc_t*>(nullptr),
