@@ -4,13 +4,12 @@ as one CPU op, and its backward: against a float64 reference built from torch's 
 alike), and when the modules use it."""
 
 import os
-import subprocess
-import sys
 import textwrap
 
 import pytest
 import torch
 import torch.nn.functional as F
+from child_process import run_python
 from test_modules import H_STYLE, ops_called, randomize, run_with_grads
 
 import dcnv3_ascend
@@ -419,11 +418,5 @@ def test_each_kernel_build_matches_the_reference(isa):
                     torch.testing.assert_close(g.double(), w, rtol=tol, atol=tol * w.abs().max().item())
         print("ok")
     """)
-    tests_dir = os.path.dirname(os.path.abspath(__file__))
-    env = dict(
-        os.environ,
-        DCNV3_CPU_ISA=isa,
-        PYTHONPATH=os.pathsep.join(p for p in (tests_dir, os.environ.get("PYTHONPATH", "")) if p),
-    )
-    proc = subprocess.run([sys.executable, "-c", child], env=env, capture_output=True, text=True, timeout=300)
+    proc = run_python(child, timeout=300, DCNV3_CPU_ISA=isa)
     assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stderr

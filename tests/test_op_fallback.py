@@ -6,13 +6,11 @@ the module's layers. Runs in a subprocess:
 op registrations are per process."""
 
 import json
-import os
-import subprocess
-import sys
 import textwrap
 
 import pytest
 import torch
+from child_process import run_python
 
 import dcnv3_ascend
 
@@ -76,10 +74,7 @@ CHILD = textwrap.dedent(r"""
 
 @pytest.fixture(scope="module")
 def child_result():
-    env = dict(os.environ, DCNV3_ASCEND_FORCE_FALLBACK="1")
-    tests_dir = os.path.dirname(os.path.abspath(__file__))
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (tests_dir, env.get("PYTHONPATH", "")) if p)
-    proc = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, timeout=120)
+    proc = run_python(CHILD, timeout=120, DCNV3_ASCEND_FORCE_FALLBACK="1")
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout.strip().splitlines()[-1])
 

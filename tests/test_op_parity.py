@@ -10,6 +10,7 @@ import textwrap
 
 import pytest
 import torch
+from child_process import run_python
 from op_cases import make_inputs, random_problem
 
 import dcnv3_ascend
@@ -92,15 +93,7 @@ def test_each_kernel_build_matches_reference(isa):
                                    rtol=4e-3, atol=4e-3)
         print("ok")
     """)
-    tests_dir = os.path.dirname(os.path.abspath(__file__))
-    env = dict(
-        os.environ,
-        DCNV3_CPU_ISA=isa,
-        PYTHONPATH=os.pathsep.join(p for p in (tests_dir, os.environ.get("PYTHONPATH", "")) if p),
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", "import dcnv3_ascend\n" + child], env=env, capture_output=True, text=True, timeout=120
-    )
+    proc = run_python("import dcnv3_ascend\n" + child, timeout=120, DCNV3_CPU_ISA=isa)
     assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stderr
 
 
