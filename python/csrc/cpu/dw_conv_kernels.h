@@ -188,16 +188,14 @@ void DwConvRow(const DwConvShape& s, int64_t row, const scalar_t* input, const D
   }
 }
 
-// The parameters of a call in the accumulation type (DwConvParams' layout); `flip` reverses the
-// taps' order (the kernel rotated by 180 degrees, which the input's gradient convolves with).
+// The parameters of a call in the accumulation type (DwConvParams' layout).
 template <typename scalar_t, typename acc_t>
 std::vector<acc_t> ParamsInAccType(const DwConvShape& s, const scalar_t* weight, const scalar_t* bias,
-                                   const scalar_t* norm_weight, const scalar_t* norm_bias, bool flip) {
+                                   const scalar_t* norm_weight, const scalar_t* norm_bias) {
   const int64_t channels = s.channels, taps = s.kernel * s.kernel;
   std::vector<acc_t> params((taps + 3) * channels);
   for (int64_t c = 0; c < channels; ++c) {
-    for (int64_t k = 0; k < taps; ++k)
-      params[(flip ? taps - 1 - k : k) * channels + c] = static_cast<acc_t>(weight[c * taps + k]);
+    for (int64_t k = 0; k < taps; ++k) params[k * channels + c] = static_cast<acc_t>(weight[c * taps + k]);
     params[(taps + 0) * channels + c] = static_cast<acc_t>(bias[c]);
     params[(taps + 1) * channels + c] = static_cast<acc_t>(norm_weight[c]);
     params[(taps + 2) * channels + c] = static_cast<acc_t>(norm_bias[c]);
@@ -225,7 +223,7 @@ inline int64_t RowsPerTask(const DwConvShape& s) {
 template <typename scalar_t, typename acc_t>
 void DwConv(const DwConvShape& s, const scalar_t* input, const scalar_t* weight, const scalar_t* bias,
             const scalar_t* norm_weight, const scalar_t* norm_bias, double eps, scalar_t* output) {
-  const std::vector<acc_t> params = ParamsInAccType<scalar_t, acc_t>(s, weight, bias, norm_weight, norm_bias, false);
+  const std::vector<acc_t> params = ParamsInAccType<scalar_t, acc_t>(s, weight, bias, norm_weight, norm_bias);
   const DwConvParams<acc_t> p = ParamsView(s, params, eps);
   const int64_t row_values = s.width * s.channels;
   at::parallel_for(0, s.batch * s.height, RowsPerTask(s), [&](int64_t begin, int64_t end) {
@@ -327,7 +325,7 @@ void DwConvBackward(const DwConvShape& s, const scalar_t* input, const scalar_t*
                     scalar_t* grad_norm_bias) {
   const int64_t channels = s.channels, taps = s.kernel * s.kernel, rows = s.batch * s.height;
   const int64_t row_values = s.width * channels, param_values = (taps + 3) * channels;
-  const std::vector<acc_t> params = ParamsInAccType<scalar_t, acc_t>(s, weight, bias, norm_weight, norm_bias, false);
+  const std::vector<acc_t> params = ParamsInAccType<scalar_t, acc_t>(s, weight, bias, norm_weight, norm_bias);
   const DwConvParams<acc_t> p = ParamsView(s, params, eps);
   // Every value is written in phase 1 (no zero fill).
   const std::unique_ptr<acc_t[]> grad_pre(new acc_t[rows * row_values]);
@@ -353,7 +351,10 @@ void DwConvBackward(const DwConvShape& s, const scalar_t* input, const scalar_t*
     grad_norm_weight[c] = static_cast<scalar_t>(partials[(taps + 1) * channels + c]);
     grad_norm_bias[c] = static_cast<scalar_t>(partials[(taps + 2) * channels + c]);
   }
-  const std::vector<acc_t> flipped = ParamsInAccType<scalar_t, acc_t>(s, weight, bias, norm_weight, norm_bias, true);
+  // The taps in reverse order: the kernel rotated by 180 degrees.
+  std::vector<acc_t> flipped(taps * channels);
+  for (int64_t k = 0; k < taps; ++k)
+    std::copy_n(p.taps + (taps - 1 - k) * channels, channels, flipped.begin() + k * channels);
   at::parallel_for(0, rows, RowsPerTask(s), [&](int64_t begin, int64_t end) {
     for (int64_t row = begin; row < end; ++row) {
       const int64_t h = row % s.height;
