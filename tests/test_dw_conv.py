@@ -9,6 +9,7 @@ import textwrap
 import pytest
 import torch
 import torch.nn.functional as F
+import torch.nn.utils.prune
 from child_process import run_python
 from test_modules import H_STYLE, ops_called, randomize, run_with_grads
 
@@ -362,6 +363,49 @@ def test_module_keeps_a_changed_branch(swap):
     swap(module.dw_conv)
     with torch.no_grad():
         assert "npu.dcnv3_dw_conv" not in ops_called(lambda: module(x))
+
+
+def _halve_output(module, args, output):
+    return output / 2
+
+
+def _prune_conv(dw):
+    torch.nn.utils.prune.l1_unstructured(dw[0], "weight", amount=0.5)
+
+
+@pytest.mark.parametrize(
+    "hook",
+    [
+        lambda dw: dw[0].register_forward_hook(_halve_output),
+        lambda dw: dw[1][1].register_forward_pre_hook(lambda module, args: (args[0] * 3,)),
+        lambda dw: dw.register_forward_hook(_halve_output),
+        lambda dw: dw[2].register_full_backward_hook(lambda module, grad_in, grad_out: (grad_in[0] * 5,)),
+        _prune_conv,
+        lambda dw: setattr(dw[2], "forward", torch.tanh),
+        lambda dw: torch.nn.modules.module.register_module_forward_hook(
+            lambda module, args, output: output / 2 if isinstance(module, torch.nn.Conv2d) else None
+        ),
+    ],
+    ids=["conv_hook", "norm_pre_hook", "branch_hook", "act_backward_hook", "pruned_conv", "act_forward", "global"],
+)
+def test_module_runs_the_hooks_of_its_branch(hook, monkeypatch):
+    """Hooks (torch.nn.utils.prune's too) and a replaced forward run as the layers run them:
+    the op would skip them."""
+    module, x = _module_and_input(dict(channels=32, group=4), seed=5)
+    plain = run_with_grads(module, x)
+    handle = hook(module.dw_conv)
+    try:
+        assert "npu.dcnv3_dw_conv" not in ops_called(lambda: run_with_grads(module, x))
+        hooked = run_with_grads(module, x)
+        # The hook changes the result: the output, or with a backward hook the input's gradient.
+        assert not all(torch.equal(a, b) for a, b in zip(hooked[:2], plain[:2]))
+        monkeypatch.setattr(modules, "_dw_conv_op_layers", lambda *args: None)
+        layers = run_with_grads(module, x)
+        torch.testing.assert_close(hooked[0], layers[0], rtol=0, atol=0)
+        torch.testing.assert_close(hooked[1], layers[1], rtol=0, atol=0)
+    finally:
+        if handle is not None:
+            handle.remove()
 
 
 def test_pytorch_module_keeps_its_layers():

@@ -11,7 +11,8 @@ direction and into either class. Both take and return NHWC tensors [N, H, W, cha
                  traced or exported, it keeps softmax + npu::dcnv3, the graph ONNX export knows.
                  There it also runs its dw_conv branch (depthwise conv, LayerNorm, exact GELU)
                  as torch.ops.npu.dcnv3_dw_conv, one pass over the NHWC input instead of three
-                 kernels and two layout changes (and one backward op instead of three).
+                 kernels and two layout changes (and one backward op instead of three),
+                 unless a layer of the branch has hooks, which the op would skip.
   DCNv3_pytorch  samples with the pure-PyTorch grid_sample fallback.
 """
 
@@ -168,11 +169,28 @@ def _fuses_softmax(x):
     return x.device.type == "cpu" and not (torch.jit.is_tracing() or exporting())
 
 
+def _calls_forward_alone(modules):
+    """Whether calling these modules would run nothing but their class's forward: no hooks on them
+    (forward and backward hooks and pre-hooks, e.g. torch.nn.utils.prune's pre-hook that
+    recomputes the weight) nor on all modules, and no forward replaced on an instance. A fused op
+    in their place would silently skip such code."""
+    hooked_globally = (
+        nn.modules.module._global_forward_hooks
+        or nn.modules.module._global_forward_pre_hooks
+        or nn.modules.module._global_backward_hooks
+        or nn.modules.module._global_backward_pre_hooks
+    )
+    return not hooked_globally and not any(
+        m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or m._backward_pre_hooks or "forward" in vars(m)
+        for m in modules
+    )
+
+
 def _dw_conv_op_layers(input, dw_conv):
     """(conv, norm) of a dw_conv branch that DCNv3 runs as npu::dcnv3_dw_conv, else None: where
     it fuses the softmax, and when the branch is the one the op computes: InternImage's depthwise
-    conv (odd square kernel, zero padding that keeps the size), LayerNorm and exact GELU.
-    act_layer='ReLU' or a swapped layer keeps the layers."""
+    conv (odd square kernel, zero padding that keeps the size), LayerNorm and exact GELU, none of
+    them hooked. act_layer='ReLU', a swapped layer or a hook keeps the layers."""
     if not _fuses_softmax(input) or len(dw_conv) != 3 or not isinstance(dw_conv[1], nn.Sequential):
         return None
     conv, norm_layers, act = dw_conv
@@ -180,6 +198,8 @@ def _dw_conv_op_layers(input, dw_conv):
         return None
     norm = norm_layers[1]
     if not (type(conv) is nn.Conv2d and type(norm) is nn.LayerNorm and type(act) is nn.GELU):
+        return None
+    if not _calls_forward_alone((dw_conv, conv, norm_layers, norm_layers[0], norm, act)):
         return None
     k = conv.kernel_size[0]
     channels = conv.out_channels
