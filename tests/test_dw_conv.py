@@ -165,6 +165,7 @@ def _bad_calls():
         "bias size": (with_(2, bias[:7]), r"bias must be \[C\] with C = 8 \(input's channels\), got \[7\]"),
         "norm_weight size": (with_(3, norm_weight[None]), r"norm_weight must be \[C\] with C = 8 .*got \[1, 8\]"),
         "norm_bias dtype": (with_(4, norm_bias.half()), r"norm_bias must have the same dtype as input"),
+        "bias None": (with_(2, None), "bias must be a tensor, got None"),
         "negative eps": (with_(5, -1.0), "eps must be finite and >= 0, got -1"),
         "nan eps": (with_(5, float("nan")), "eps must be finite and >= 0, got nan"),
     }
@@ -177,6 +178,12 @@ def test_bad_arguments_are_named(case, device):
     args = tuple(a.to(device) if isinstance(a, torch.Tensor) else a for a in args)
     with pytest.raises(RuntimeError, match=message):
         torch.ops.npu.dcnv3_dw_conv(*args)
+
+
+def test_layout_without_kernel_is_named():
+    input, params = make_problem(1, 4, 4, 8, 3)
+    with pytest.raises(NotImplementedError, match=r"npu::dcnv3_dw_conv has no kernel for input on device 'cpu' with"):
+        dw_conv(input.to_sparse(), params)
 
 
 def test_meta_gives_the_input_shape():
@@ -211,6 +218,24 @@ def test_gradients_match_the_reference(shape, dtype):
         assert g.dtype == dtype and g.shape == w.shape
         # Relative to the gradient's scale: the parameters' gradients sum over every pixel.
         torch.testing.assert_close(g.double(), w, rtol=tol, atol=tol * w.abs().max().item(), msg=name)
+
+
+@pytest.mark.parametrize("loss", ["sum", "square"])
+def test_second_order_gradient_raises(loss):
+    """As npu::dcnv3 (test_op_autograd): no silently missing second-order gradient."""
+    input, params = make_problem(1, 5, 6, 8, 3, torch.float64, seed=9)
+    tensors = [t.requires_grad_() for t in (input, *params)]
+
+    def grads(create_graph):
+        out = dw_conv(*tensors[:1], tensors[1:])
+        return torch.autograd.grad(getattr(out, loss)().sum(), tensors, create_graph=create_graph)
+
+    first_order = grads(create_graph=False)
+    graphed = grads(create_graph=True)
+    for got, want in zip(graphed, first_order):
+        assert torch.equal(got, want) and got.requires_grad
+    with pytest.raises(RuntimeError, match="npu::dcnv3_dw_conv_backward has no derivative"):
+        graphed[0].square().sum().backward()
 
 
 def test_gradcheck():

@@ -83,6 +83,27 @@ def test_gradient_of_one_input_only():
     assert torch.equal(grad_offset, want)
 
 
+@pytest.mark.parametrize("loss", ["sum", "square"])
+@pytest.mark.parametrize("op", ["dcnv3", "dcnv3_softmax_mask"])
+def test_second_order_gradient_raises(op, loss):
+    """As InternImage's op (once_differentiable): create_graph=True gives the gradients, and a
+    gradient of them raises instead of silently missing. With `sum` only the saved inputs carry
+    the graph (a gradient penalty), with `square` the incoming gradient too."""
+    args, _ = next(sample_inputs(True))
+    tensors = args[:3]
+
+    def grads(create_graph):
+        out = getattr(torch.ops.npu, op)(*args)
+        return torch.autograd.grad(getattr(out, loss)().sum(), tensors, create_graph=create_graph)
+
+    first_order = grads(create_graph=False)
+    graphed = grads(create_graph=True)
+    for got, want in zip(graphed, first_order):
+        assert torch.equal(got, want) and got.requires_grad and not want.requires_grad
+    with pytest.raises(RuntimeError, match=f"npu::{op}_backward has no derivative"):
+        graphed[0].square().sum().backward()
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("index", range(len(SAMPLES)))
 def test_opcheck(index, dtype):

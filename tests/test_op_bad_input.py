@@ -246,6 +246,16 @@ def test_good_call_passes_on_both_paths():
         assert torch.ops.npu.dcnv3(*tensors, *GOOD.args()).shape == (3, 5, 6, 8)
 
 
+@pytest.mark.parametrize("requires_grad", [False, True])
+@pytest.mark.parametrize("name", ["input", "offset", "mask"])
+def test_none_for_a_tensor_is_named(name, requires_grad):
+    tensors = good_call()
+    call = {k: tensors[k].requires_grad_(requires_grad) for k in ("input", "offset", "mask")}
+    call[name] = None
+    with pytest.raises(RuntimeError, match=f"{name} must be a tensor, got None"):
+        torch.ops.npu.dcnv3(call["input"], call["offset"], call["mask"], *GOOD.args())
+
+
 def test_device_without_kernel_is_named():
     call = good_call()
     with pytest.raises(

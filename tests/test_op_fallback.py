@@ -68,6 +68,24 @@ CHILD = textwrap.dedent(r"""
         torch.ops.npu.dcnv3_dw_conv(x, conv.weight[:6], conv.bias, norm.weight, norm.bias, norm.eps)
     except RuntimeError as error:
         result["bad_dw_weight_error"] = str(error).splitlines()[0]
+    # Empty images and zero channels: empty results and zero parameter gradients, as the kernel.
+    result["dw_conv_empty"] = []
+    for shape in [(2, 0, 4, 8), (2, 4, 0, 8), (2, 4, 4, 0), (0, 4, 4, 8)]:
+        channels = shape[3]
+        empty = torch.randn(*shape, dtype=torch.float64)
+        params = [torch.randn(*s, dtype=torch.float64) for s in ((channels, 1, 3, 3),) + ((channels,),) * 3]
+        out = torch.ops.npu.dcnv3_dw_conv(empty, *params, 1e-6)
+        grads = torch.ops.npu.dcnv3_dw_conv_backward(empty, *params, torch.ones_like(out), 1e-6)
+        result["dw_conv_empty"].append(
+            [list(out.shape), [list(g.shape) for g in grads], all(g.abs().sum().item() == 0 for g in grads)]
+        )
+    # No second-order gradient: it raises, as with the extension.
+    graphed = torch.autograd.grad(torch.ops.npu.dcnv3(input, offset, mask, *attrs.args()).sum(), input,
+                                  create_graph=True)[0]
+    try:
+        graphed.square().sum().backward()
+    except RuntimeError as error:
+        result["second_order_error"] = str(error).splitlines()[0]
     print(json.dumps(result))
 """)
 
@@ -97,6 +115,19 @@ def test_fallback_dw_conv_is_the_module_layers(child_result):
     assert child_result["bad_dw_weight_error"] == (
         "weight must be [C, 1, k, k] with C = 12 (input's channels) and k odd, got [6, 1, 3, 3]"
     )
+
+
+def test_fallback_dw_conv_of_empty_images(child_result):
+    for (out, grads, zero), shape in zip(
+        child_result["dw_conv_empty"], [(2, 0, 4, 8), (2, 4, 0, 8), (2, 4, 4, 0), (0, 4, 4, 8)]
+    ):
+        channels = shape[3]
+        assert out == list(shape) and zero
+        assert grads == [list(shape), [channels, 1, 3, 3], [channels], [channels], [channels]]
+
+
+def test_fallback_refuses_a_second_order_gradient(child_result):
+    assert child_result["second_order_error"].startswith("npu::dcnv3_backward has no derivative")
 
 
 def test_fallback_warns_once(child_result):

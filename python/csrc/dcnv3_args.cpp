@@ -19,7 +19,7 @@ bool IsSupportedDtype(at::ScalarType t) {
 }
 
 void CheckLikeInput(const char* name, const at::Tensor& t, const at::Tensor& input) {
-  TORCH_CHECK(t.defined(), name, " must be a tensor, got None");
+  CheckIsTensor(name, t);
   TORCH_CHECK(t.scalar_type() == input.scalar_type(), name, " must have the same dtype as input (",
               DtypeName(input.scalar_type()), "), got ", DtypeName(t.scalar_type()));
   TORCH_CHECK(t.device() == input.device(), name, " must be on the same device as input (", input.device().str(),
@@ -27,6 +27,10 @@ void CheckLikeInput(const char* name, const at::Tensor& t, const at::Tensor& inp
 }
 
 }  // namespace
+
+void CheckIsTensor(const char* name, const at::Tensor& t) {
+  TORCH_CHECK(t.defined(), name, " must be a tensor, got None");
+}
 
 Attrs MakeDcnv3Attrs(DCNV3_ATTR_PARAMS) {
   Attrs a;
@@ -39,7 +43,7 @@ Attrs MakeDcnv3Attrs(DCNV3_ATTR_PARAMS) {
 
 Problem CheckDcnv3Args(const at::Tensor& input, const at::Tensor& offset, const at::Tensor& mask,
                        const at::Tensor* grad_output, const Attrs& attrs) {
-  TORCH_CHECK(input.defined(), "input must be a tensor, got None");
+  CheckIsTensor("input", input);
   TORCH_CHECK(IsSupportedDtype(input.scalar_type()), "input dtype must be float32, float64, float16 or bfloat16, got ",
               DtypeName(input.scalar_type()));
   CheckLikeInput("offset", offset, input);
@@ -56,7 +60,7 @@ Problem CheckDcnv3Args(const at::Tensor& input, const at::Tensor& offset, const 
 DwConvShape CheckDwConvArgs(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias,
                             const at::Tensor& norm_weight, const at::Tensor& norm_bias, const at::Tensor* grad_output,
                             double eps) {
-  TORCH_CHECK(input.defined(), "input must be a tensor, got None");
+  CheckIsTensor("input", input);
   TORCH_CHECK(IsSupportedDtype(input.scalar_type()), "input dtype must be float32, float64, float16 or bfloat16, got ",
               DtypeName(input.scalar_type()));
   TORCH_CHECK(input.dim() == 4, "input must be [N, H, W, C] (4-D), got ", input.sizes());

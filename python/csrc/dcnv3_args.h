@@ -23,6 +23,10 @@
 
 namespace dcnv3 {
 
+// Throws "<name> must be a tensor, got None" for an undefined tensor (None for a Tensor argument
+// reaches a kernel as one).
+void CheckIsTensor(const char* name, const at::Tensor& t);
+
 // Packs the schema attributes; offset_scale is narrowed to float as in InternImage's op.
 Attrs MakeDcnv3Attrs(DCNV3_ATTR_PARAMS);
 

@@ -8,8 +8,12 @@
 // same formula in Python for the grid_sample fallback.
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <torch/autograd.h>
+#include <torch/csrc/autograd/functions/basic_ops.h>
 #include <torch/library.h>
 
+#include <algorithm>
+#include <memory>
+#include <string>
 #include <tuple>
 
 #include "dcnv3_args.h"
@@ -27,6 +31,33 @@ using BackwardSignature = std::tuple<at::Tensor, at::Tensor, at::Tensor>(const a
                                                                          DCNV3_ATTR_PARAMS);
 
 constexpr int kTensorInputs = 3;
+
+// The backward ops have no derivative. Called with grad mode on (create_graph=True) and something
+// the gradients depend on requiring grad, autograd would hand back gradients whose own gradient
+// is silently missing; instead, as torch.autograd.function.once_differentiable does, they come
+// back attached to a node that raises when a second-order gradient reaches it.
+variable_list OnceDifferentiable(variable_list grads, const variable_list& depends_on, const char* backward_op) {
+  const auto requires_grad = [](const at::Tensor& t) { return t.defined() && t.requires_grad(); };
+  if (!torch::autograd::GradMode::is_enabled() || std::none_of(depends_on.begin(), depends_on.end(), requires_grad)) {
+    return grads;
+  }
+  for (at::Tensor& grad : grads) {
+    if (grad.defined()) grad = grad.detach().requires_grad_();
+  }
+  const auto error = std::make_shared<torch::autograd::DelayedError>(
+      std::string(backward_op) +
+          " has no derivative: a second-order gradient (create_graph=True, e.g. a gradient penalty) cannot "
+          "pass through this op",
+      static_cast<int64_t>(grads.size()));
+  return (*error)(std::move(grads));
+}
+
+// The saved tensors and the incoming gradients: what a backward op's results depend on.
+variable_list Inputs(const variable_list& saved, const variable_list& grad_outputs) {
+  variable_list all = saved;
+  all.insert(all.end(), grad_outputs.begin(), grad_outputs.end());
+  return all;
+}
 
 struct OpNames {
   const char* forward;
@@ -56,11 +87,16 @@ class Dcnv3Autograd : public torch::autograd::Function<Dcnv3Autograd<kNames>> {
     static const auto op =
         c10::Dispatcher::singleton().findSchemaOrThrow(kNames.backward, "").template typed<BackwardSignature>();
     const variable_list saved = ctx->get_saved_variables();
+    variable_list grads;
+    {
+      at::AutoDispatchBelowADInplaceOrView below_autograd;
 #define DCNV3_SAVED_ATTR(index, name, kind) ctx->saved_data[#name].to<DCNV3_TORCH_TYPE_##kind>()
-    auto [grad_input, grad_offset, grad_mask] =
-        op.call(saved[0], saved[1], saved[2], grad_outputs[0], DCNV3_ATTRS(DCNV3_SAVED_ATTR, DCNV3_COMMA));
+      auto [grad_input, grad_offset, grad_mask] =
+          op.call(saved[0], saved[1], saved[2], grad_outputs[0], DCNV3_ATTRS(DCNV3_SAVED_ATTR, DCNV3_COMMA));
 #undef DCNV3_SAVED_ATTR
-    variable_list grads{grad_input, grad_offset, grad_mask};
+      grads = {grad_input, grad_offset, grad_mask};
+    }
+    grads = OnceDifferentiable(std::move(grads), Inputs(saved, grad_outputs), kNames.backward);
     grads.resize(kTensorInputs + kAttrCount);  // the attributes have no gradient
     return grads;
   }
@@ -68,6 +104,10 @@ class Dcnv3Autograd : public torch::autograd::Function<Dcnv3Autograd<kNames>> {
 
 template <const OpNames& kNames>
 at::Tensor ApplyAutograd(const at::Tensor& input, const at::Tensor& offset, const at::Tensor& mask, DCNV3_ATTR_PARAMS) {
+  // Function::apply fails on an undefined tensor with a message that names none.
+  CheckIsTensor("input", input);
+  CheckIsTensor("offset", offset);
+  CheckIsTensor("mask", mask);
   return Dcnv3Autograd<kNames>::apply(input, offset, mask, DCNV3_ATTR_ARGS);
 }
 
@@ -96,14 +136,26 @@ class DwConvAutograd : public torch::autograd::Function<DwConvAutograd> {
                                .findSchemaOrThrow("npu::dcnv3_dw_conv_backward", "")
                                .typed<DwConvBackwardSignature>();
     const variable_list saved = ctx->get_saved_variables();
-    auto [grad_input, grad_weight, grad_bias, grad_norm_weight, grad_norm_bias] =
-        op.call(saved[0], saved[1], saved[2], saved[3], saved[4], grad_outputs[0], ctx->saved_data["eps"].toDouble());
-    return {grad_input, grad_weight, grad_bias, grad_norm_weight, grad_norm_bias, at::Tensor()};  // eps: none
+    variable_list grads;
+    {
+      at::AutoDispatchBelowADInplaceOrView below_autograd;
+      auto [grad_input, grad_weight, grad_bias, grad_norm_weight, grad_norm_bias] =
+          op.call(saved[0], saved[1], saved[2], saved[3], saved[4], grad_outputs[0], ctx->saved_data["eps"].toDouble());
+      grads = {grad_input, grad_weight, grad_bias, grad_norm_weight, grad_norm_bias};
+    }
+    grads = OnceDifferentiable(std::move(grads), Inputs(saved, grad_outputs), "npu::dcnv3_dw_conv_backward");
+    grads.emplace_back();  // eps: none
+    return grads;
   }
 };
 
 at::Tensor ApplyDwConvAutograd(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias,
                                const at::Tensor& norm_weight, const at::Tensor& norm_bias, double eps) {
+  CheckIsTensor("input", input);
+  CheckIsTensor("weight", weight);
+  CheckIsTensor("bias", bias);
+  CheckIsTensor("norm_weight", norm_weight);
+  CheckIsTensor("norm_bias", norm_bias);
   return DwConvAutograd::apply(input, weight, bias, norm_weight, norm_bias, eps);
 }
 

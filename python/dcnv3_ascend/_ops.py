@@ -131,6 +131,10 @@ def _register_fallback():
 def _dw_conv_layers(input, weight, bias, norm_weight, norm_bias, eps):
     """npu::dcnv3_dw_conv as the module's layers compute it (NHWC in and out)."""
     _checks.check_dw_conv_args(input, weight, bias, norm_weight, norm_bias, None, eps)
+    if input.numel() == 0:
+        # torch's conv rejects an empty image and zero channels (groups=0). The result is empty,
+        # and every parameter's gradient zero, as the extension's kernel gives them.
+        return input + sum(p.sum() for p in (weight, bias, norm_weight, norm_bias)) * 0
     k = weight.shape[-1]
     x = torch.nn.functional.conv2d(
         input.permute(0, 3, 1, 2), weight, bias, padding=(k - 1) // 2, groups=weight.shape[0]
@@ -189,10 +193,26 @@ def _backward_formula(backward_name):
 
     def backward(ctx, grad_output):
         input, offset, mask = ctx.saved_tensors
-        grads = backward_op(input, offset, mask, grad_output, *ctx.attrs)
+        with torch.no_grad():
+            grads = backward_op(input, offset, mask, grad_output, *ctx.attrs)
+        grads = _once_differentiable(grads, (input, offset, mask, grad_output), f"npu::{backward_name}")
         return (*grads, *([None] * len(ctx.attrs)))
 
     return backward
+
+
+def _once_differentiable(grads, depends_on, backward_op):
+    """The gradients as dcnv3_autograd.cpp's OnceDifferentiable returns them: under create_graph,
+    attached to a node that raises when a second-order gradient reaches it (the backward ops have
+    no derivative), instead of silently lacking one."""
+    if not torch.is_grad_enabled() or not any(t.requires_grad for t in depends_on):
+        return grads
+    error = torch._C._functions.DelayedError(
+        f"{backward_op} has no derivative: a second-order gradient (create_graph=True, e.g. a gradient penalty) "
+        "cannot pass through this op",
+        len(grads),
+    )
+    return error(*(g.detach().requires_grad_() for g in grads))
 
 
 def _dw_conv_fake(input, weight, bias, norm_weight, norm_bias, eps):
@@ -210,11 +230,10 @@ if not HAS_EXTENSION:
 else:
     torch.library.register_fake("npu::dcnv3_dw_conv", _dw_conv_fake, lib=_lib)
     torch.library.register_fake("npu::dcnv3_dw_conv_backward", _dw_conv_backward_fake, lib=_lib)
-for _name, _backward_name in OP_PAIRS:
-    if HAS_EXTENSION:
+    for _name in OP_NAMES:
         _lib.impl(_name, _no_kernel(_name), "CompositeExplicitAutograd")
-        _lib.impl(_backward_name, _no_kernel(_backward_name), "CompositeExplicitAutograd")
-    else:
+for _name, _backward_name in OP_PAIRS:
+    if not HAS_EXTENSION:
         # The extension registers the same formula in C++ (dcnv3_autograd.cpp).
         torch.library.register_autograd(
             f"npu::{_name}", _backward_formula(_backward_name), setup_context=_setup_context, lib=_lib
