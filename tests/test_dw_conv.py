@@ -132,6 +132,43 @@ def test_nan_spreads_over_the_windows_that_read_it():
     assert dw_conv(input, params).isnan()[0, 1:4, 2:5].all()  # LayerNorm spreads it over the pixel
 
 
+@pytest.mark.parametrize("channels", [7, 64, 100])
+def test_pixels_equal_across_channels_normalise_to_zero(channels):
+    """Where a pixel's channels are all equal, LayerNorm gives x_hat = 0 (the mean is that value),
+    so the output is GELU(norm_bias), with eps = 0 NaN (0 / 0) as torch's layers, and the input's
+    gradient the reference's."""
+    _, (_, _, norm_weight, norm_bias) = make_problem(1, 1, 1, channels, 1, seed=11)
+    identity = (torch.ones(channels, 1, 1, 1), torch.zeros(channels), norm_weight.float(), norm_bias.float())
+    values = torch.tensor([1000.1, -3.3, 13.1, 1e-3, 7e5]).reshape(1, 1, 5, 1)
+    input = values.expand(1, 1, 5, channels).contiguous()
+    out = dw_conv(input, identity)
+    torch.testing.assert_close(out, F.gelu(norm_bias.float()).expand_as(out), rtol=1e-5, atol=1e-6)
+    assert dw_conv(input, identity, eps=0.0).isnan().all()
+    grad_output = torch.randn(input.shape, generator=torch.Generator().manual_seed(11))
+    got = gradients(dw_conv, input, identity, grad_output)
+    want = gradients(reference, *as_float64(input, identity), grad_output)
+    # 1 / sqrt(eps) = 1000 scales float32 roundings of the gradient up.
+    torch.testing.assert_close(got[0].double(), want[0], rtol=1e-5, atol=1e-4)
+
+
+def test_statistics_past_the_float_range_of_their_sums():
+    """Pixels whose sums of squares overflow (float32 from ~1e19, float64 from ~1e154) though
+    every value is finite: LayerNorm does not depend on the scale, so neither does the output."""
+    input, params = make_problem(1, 4, 5, 16, 3, seed=12)
+    want = reference(input, params)
+    for big in (1e19, 3e36):  # up to near float32's largest value
+        scaled = (input * big, (params[0], params[1] * big, *params[2:]))
+        torch.testing.assert_close(
+            dw_conv(*scaled, eps=0.0).double(), reference(*scaled, eps=0.0), rtol=1e-5, atol=1e-5
+        )
+    # float64: a power of two scales every value exactly; the reference then is the unscaled one.
+    scale = 2.0**530
+    input64, params64 = as_float64(input, params)
+    scaled = (input64 * scale, (params64[0], params64[1] * scale, *params64[2:]))
+    torch.testing.assert_close(dw_conv(*scaled, eps=0.0), reference(input64, params64, eps=0.0), rtol=1e-12, atol=1e-12)
+    assert want.isfinite().all()
+
+
 @pytest.mark.parametrize("shape", [(0, 4, 4, 8), (2, 0, 4, 8), (2, 4, 0, 8)], ids=["batch", "height", "width"])
 def test_empty_input_gives_empty_output(shape):
     input = torch.randn(*shape)

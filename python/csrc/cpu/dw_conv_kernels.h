@@ -127,29 +127,58 @@ void ConvolveRow(const DwConvShape& s, int64_t h, const src_t* image, const acc_
   }
 }
 
+template <typename acc_t>
+void PixelStatistics(const acc_t* y, int64_t width, int64_t channels, acc_t eps, acc_t* mean, acc_t* inverse_std);
+
+// The LayerNorm statistics of a pixel whose sums overflow though its values are finite: those of
+// its values times a power of two that brings the largest below 2 (exact), scaled back. A pixel
+// holding Inf or NaN keeps the statistics it had, NaN.
+template <typename acc_t>
+void ScaledPixelStatistics(const acc_t* pixel, int64_t channels, acc_t eps, acc_t* mean, acc_t* inverse_std) {
+  acc_t largest = 0;
+  for (int64_t c = 0; c < channels; ++c) {
+    if (!std::isfinite(pixel[c])) return;
+    largest = std::max(largest, std::abs(pixel[c]));
+  }
+  if (largest == 0) return;  // zeros do not overflow (and ilogb(0) has no meaning)
+  const acc_t scale = std::ldexp(acc_t(1), -std::ilogb(largest));
+  std::vector<acc_t> scaled(pixel, pixel + channels);
+  for (acc_t& v : scaled) v *= scale;
+  acc_t scaled_mean, scaled_inverse_std;
+  PixelStatistics(scaled.data(), 1, channels, eps * scale * scale, &scaled_mean, &scaled_inverse_std);
+  *mean = scaled_mean / scale;
+  // eps * scale^2 may underflow; the inverse deviation is at most 1 / sqrt(eps) all the same.
+  *inverse_std = std::min(scaled_inverse_std * scale, acc_t(1) / std::sqrt(eps));
+}
+
 // Each pixel's LayerNorm statistics over its channels: mean and 1 / sqrt(biased variance + eps),
-// the variance from the deviations (two passes). Phases over all pixels of the row keep each
-// pixel's reductions, square root and division independent of the next pixel's.
+// in three passes: the mean, corrected by the mean deviation from it, then the variance around
+// the corrected mean. A pixel whose channels are all equal then gets its value as mean and a zero
+// variance (x_hat = 0, and NaN with eps = 0, as torch's LayerNorm gives), where sum / C alone
+// can miss by an ulp, and that ulp times 1 / sqrt(eps) is an error of order 1. Phases over all
+// pixels of the row keep each pixel's reductions, square root and division independent of the
+// next pixel's.
 template <typename acc_t>
 void PixelStatistics(const acc_t* y, int64_t width, int64_t channels, acc_t eps, acc_t* mean, acc_t* inverse_std) {
   const acc_t inverse_channels = acc_t(1) / static_cast<acc_t>(channels);
-  for (int64_t w = 0; w < width; ++w) {
+  // The sum over a pixel's channels of f(their values minus `from`).
+  const auto sum = [&](int64_t w, acc_t from, auto f) {
     const acc_t* pixel = y + w * channels;
-    mean[w] = SumOf<acc_t>(channels,
-                           [&](auto lanes, int64_t i) { return LoadLanes<acc_t, decltype(lanes)::value>(pixel + i); }) *
-              inverse_channels;
-  }
+    return SumOf<acc_t>(
+        channels, [&](auto lanes, int64_t i) { return f(LoadLanes<acc_t, decltype(lanes)::value>(pixel + i) - from); });
+  };
+  const auto value = [](auto d) { return d; };
+  const auto square = [](auto d) { return d * d; };
+  for (int64_t w = 0; w < width; ++w) mean[w] = sum(w, acc_t(0), value) * inverse_channels;
+  for (int64_t w = 0; w < width; ++w) mean[w] += sum(w, mean[w], value) * inverse_channels;
+  for (int64_t w = 0; w < width; ++w) inverse_std[w] = sum(w, mean[w], square) * inverse_channels;
   for (int64_t w = 0; w < width; ++w) {
-    const acc_t* pixel = y + w * channels;
-    const acc_t m = mean[w];
-    inverse_std[w] = SumOf<acc_t>(channels,
-                                  [&](auto lanes, int64_t i) {
-                                    const auto d = LoadLanes<acc_t, decltype(lanes)::value>(pixel + i) - m;
-                                    return d * d;
-                                  }) *
-                     inverse_channels;
+    if (std::isfinite(mean[w]) && std::isfinite(inverse_std[w])) {
+      inverse_std[w] = acc_t(1) / std::sqrt(inverse_std[w] + eps);
+    } else {
+      ScaledPixelStatistics(y + w * channels, channels, eps, mean + w, inverse_std + w);
+    }
   }
-  for (int64_t w = 0; w < width; ++w) inverse_std[w] = acc_t(1) / std::sqrt(inverse_std[w] + eps);
 }
 
 // Pixels [w0, w1) of a row: y = x_hat * norm_weight + norm_bias, with x_hat = (y - mean) *
