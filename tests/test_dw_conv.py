@@ -470,6 +470,22 @@ def test_module_runs_the_hooks_of_its_branch(hook, monkeypatch):
             handle.remove()
 
 
+def test_module_under_autocast_keeps_its_layers(monkeypatch):
+    """Autocast runs each layer in its own dtype (the conv in bfloat16 here), which one op cannot:
+    the module's result is then the layers'."""
+    module, x = _module_and_input(dict(channels=32, group=4), seed=6)
+    stem = torch.nn.Linear(32, 32)  # bfloat16 activations, float32 parameters
+
+    def run():
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+            return module(stem(x))
+
+    assert "npu.dcnv3_dw_conv" not in ops_called(run)
+    out = run()
+    monkeypatch.setattr(modules, "_dw_conv_op_layers", lambda *args: None)
+    assert torch.equal(out, run()) and out.dtype == torch.bfloat16
+
+
 def test_pytorch_module_keeps_its_layers():
     module = DCNv3_pytorch(channels=32, group=4)
     with torch.no_grad():

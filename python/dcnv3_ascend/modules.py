@@ -190,8 +190,11 @@ def _dw_conv_op_layers(input, dw_conv):
     """(conv, norm) of a dw_conv branch that DCNv3 runs as npu::dcnv3_dw_conv, else None: where
     it fuses the softmax, and when the branch is the one the op computes: InternImage's depthwise
     conv (odd square kernel, zero padding that keeps the size), LayerNorm and exact GELU, none of
-    them hooked. act_layer='ReLU', a swapped layer or a hook keeps the layers."""
-    if not _fuses_softmax(input) or len(dw_conv) != 3 or not isinstance(dw_conv[1], nn.Sequential):
+    them hooked, outside autocast. act_layer='ReLU', a swapped layer, a hook or autocast keeps the
+    layers."""
+    # Under autocast each layer runs in the dtype autocast picks for it; the op has one dtype.
+    autocast = torch.is_autocast_enabled(input.device.type)
+    if autocast or not _fuses_softmax(input) or len(dw_conv) != 3 or not isinstance(dw_conv[1], nn.Sequential):
         return None
     conv, norm_layers, act = dw_conv
     if len(norm_layers) != 2 or type(norm_layers[0]) is not to_channels_last:
