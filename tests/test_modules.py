@@ -258,6 +258,43 @@ def test_traced_module_keeps_softmax_and_dcnv3():
     assert "npu::dcnv3(" in graph and "softmax" in graph and "dcnv3_softmax_mask" not in graph
 
 
+def test_fx_traced_module_keeps_softmax_and_dcnv3():
+    """torch.fx.symbolic_trace records the layers and npu::dcnv3 (there is no device to choose
+    the fused ops by), and the traced module computes what the module does."""
+    module = DCNv3(channels=16, group=2).eval()
+    randomize(module, seed=9)
+    traced = torch.fx.symbolic_trace(module)
+    assert "dcnv3_softmax_mask" not in traced.code and "dcnv3_dw_conv" not in traced.code
+    x = torch.randn(2, 5, 6, 16, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        torch.testing.assert_close(traced(x), module(x), rtol=1e-5, atol=1e-6)
+
+
+def test_exported_module_takes_any_batch_up_to_the_step():
+    """A batch bounded by im2col_step always satisfies InternImage's step rule, so exporting with
+    a dynamic batch needs no guard on it."""
+    module = DCNv3(channels=16, group=2).eval()
+    randomize(module, seed=10)
+    batch = torch.export.Dim("batch", min=1, max=modules.IM2COL_STEP)
+    program = torch.export.export(module, (torch.randn(2, 5, 6, 16),), dynamic_shapes=({0: batch},))
+    x = torch.randn(5, 5, 6, 16, generator=torch.Generator().manual_seed(4))
+    with torch.no_grad():
+        torch.testing.assert_close(program.module()(x), module(x), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("cls", [DCNv3, DCNv3_pytorch])
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "layers"])
+def test_empty_batch(cls, fused, monkeypatch):
+    if not fused:
+        monkeypatch.setattr(modules, "_fuses_softmax", lambda x: False)
+    module = cls(channels=16, group=2)
+    x = torch.randn(0, 5, 6, 16, requires_grad=True)
+    out = module(x)
+    out.sum().backward()
+    assert out.shape == x.shape and x.grad.shape == x.shape
+    assert all(p.grad is not None and not p.grad.any() for p in module.parameters())
+
+
 def test_compiled_module_matches_eager():
     module = DCNv3(channels=32, group=4)
     randomize(module, seed=8)

@@ -76,7 +76,7 @@ _lib = torch.library.Library("npu", "FRAGMENT")
 
 def _softmax_mask(mask, group):
     """The modules' mask (modules.py): softmax over the points of each group, [..., G*P] -> [..., G*P]."""
-    return mask.unflatten(-1, (group, -1)).softmax(-1).flatten(-2)
+    return mask.unflatten(-1, (group, mask.shape[-1] // group)).softmax(-1).flatten(-2)  # no -1: empty batches
 
 
 def _register_fallback():

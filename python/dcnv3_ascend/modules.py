@@ -131,9 +131,11 @@ class _DCNv3Base(nn.Module):
 
     def _softmax_mask(self, mask_logits, dtype):
         """N, H, W, G*P -> N, H, W, G, P (softmax over each group's points) -> N, H, W, G*P."""
-        n_batch, height, width, _ = mask_logits.shape
-        mask = F.softmax(mask_logits.reshape(n_batch, height, width, self.group, -1), -1)
-        return mask.reshape(n_batch, height, width, -1).type(dtype)
+        # Sizes spelled out: a -1 cannot be inferred for an empty batch. reshape, not unflatten,
+        # which ONNX opset 11 lacks.
+        n_batch, height, width, group_points = mask_logits.shape
+        mask = F.softmax(mask_logits.reshape(n_batch, height, width, self.group, group_points // self.group), -1)
+        return mask.reshape(n_batch, height, width, group_points).type(dtype)
 
     def forward(self, input):
         """input [N, H, W, channels] -> output [N, H, W, channels]."""
@@ -162,8 +164,10 @@ class _DCNv3Base(nn.Module):
 
 def _fuses_softmax(x):
     """Whether DCNv3 samples x with npu::dcnv3_softmax_mask: on CPU, which has its kernel,
-    unless traced (TorchScript, ONNX's TorchScript exporter) or exported (torch.export, ONNX's
-    dynamo exporter), where the graph keeps softmax + npu::dcnv3."""
+    unless traced (TorchScript, ONNX's TorchScript exporter, torch.fx) or exported (torch.export,
+    ONNX's dynamo exporter), where the graph keeps softmax + npu::dcnv3."""
+    if isinstance(x, torch.fx.Proxy):  # torch.fx.symbolic_trace: no device to branch on
+        return False
     # torch.compiler.is_exporting appeared in torch 2.5; this package builds against 2.4 too.
     exporting = getattr(torch.compiler, "is_exporting", lambda: False)
     return x.device.type == "cpu" and not (torch.jit.is_tracing() or exporting())
@@ -192,9 +196,10 @@ def _dw_conv_op_layers(input, dw_conv):
     conv (odd square kernel, zero padding that keeps the size), LayerNorm and exact GELU, none of
     them hooked, outside autocast. act_layer='ReLU', a swapped layer, a hook or autocast keeps the
     layers."""
+    if not _fuses_softmax(input) or len(dw_conv) != 3 or not isinstance(dw_conv[1], nn.Sequential):
+        return None
     # Under autocast each layer runs in the dtype autocast picks for it; the op has one dtype.
-    autocast = torch.is_autocast_enabled(input.device.type)
-    if autocast or not _fuses_softmax(input) or len(dw_conv) != 3 or not isinstance(dw_conv[1], nn.Sequential):
+    if torch.is_autocast_enabled("cpu"):
         return None
     conv, norm_layers, act = dw_conv
     if len(norm_layers) != 2 or type(norm_layers[0]) is not to_channels_last:
