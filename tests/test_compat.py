@@ -2,6 +2,7 @@
 the InternImage way (a core op picked by name from ops_dcnv3.modules) runs on it."""
 
 import importlib
+import importlib.util
 import sys
 import textwrap
 import types
@@ -48,6 +49,57 @@ def test_internimage_imports_resolve_to_this_package(shim):
     assert dcnv3_core_pytorch is functions.dcnv3_core_pytorch
     assert dcnv3_file is modules and dcnv3_file.build_norm_layer is _layers.build_norm_layer
     assert importlib.import_module("ops_dcnv3").modules is opsm
+
+
+def test_shim_modules_have_specs(shim):
+    """importlib.util.find_spec answers for them as for imported modules (it raises on a module
+    without __spec__)."""
+    for name in SHIM_NAMES:
+        spec = importlib.util.find_spec(name)
+        assert spec is not None and spec.name == sys.modules[name].__name__
+
+
+def test_detection_and_segmentation_signatures(shim):
+    """InternImage's detection and segmentation ops_dcnv3: every DCNv3 layer gets use_dcn_v4_op,
+    and dcnv3_core_pytorch ends at offset_scale. use_dcn_v4_op=True samples as DCNv3 does."""
+    from ops_dcnv3 import modules as opsm
+    from ops_dcnv3.functions import dcnv3_core_pytorch
+
+    kwargs = dict(
+        channels=32,
+        kernel_size=3,
+        stride=1,
+        pad=1,
+        dilation=1,
+        group=4,
+        offset_scale=1.0,
+        act_layer="GELU",
+        norm_layer="LN",
+        dw_kernel_size=None,
+        center_feature_scale=False,
+    )
+    layers = [opsm.DCNv3(**kwargs, use_dcn_v4_op=flag).double() for flag in (False, True)]
+    assert [layer.use_dcn_v4_op for layer in layers] == [False, True]
+    gen = torch.Generator().manual_seed(2)
+    with torch.no_grad():
+        for p in layers[0].parameters():
+            p.add_(torch.randn(p.shape, generator=gen, dtype=p.dtype) * 0.3)
+    layers[1].load_state_dict(layers[0].state_dict())
+    x = torch.randn(1, 6, 5, 32, generator=gen, dtype=torch.float64)
+    assert torch.equal(layers[0](x), layers[1](x))
+
+    input, offset, mask = (torch.rand(1, 5, 4, n, generator=gen, dtype=torch.float64) for n in (8, 36, 18))
+    want = dcnv3_reference(input, offset, mask, Dcnv3Attrs(3, 3, 1, 1, 1, 1, 1, 1, 2, 4, 1.0))
+    torch.testing.assert_close(dcnv3_core_pytorch(input, offset, mask, 3, 3, 1, 1, 1, 1, 1, 1, 2, 4, 1.0), want)
+
+
+def test_core_pytorch_raises_value_error_as_internimage():
+    """InternImage's dcnv3_core_pytorch raises ValueError for remove_center with a kernel that is
+    not square and odd; ours too (and RuntimeError, as the ops)."""
+    input, offset, mask = torch.rand(1, 5, 5, 8), torch.rand(1, 5, 5, 56), torch.rand(1, 5, 5, 28)
+    with pytest.raises(ValueError, match="remove_center=1 needs a square kernel of odd size") as error:
+        functions.dcnv3_core_pytorch(input, offset, mask, 3, 5, 1, 1, 1, 2, 1, 1, 2, 4, 1.0, 1)
+    assert isinstance(error.value, RuntimeError)
 
 
 def test_dcnv3_extension_module_signatures(shim):

@@ -44,8 +44,13 @@ def _dims(sizes):
     return "[" + ", ".join(str(s) for s in sizes) + "]"
 
 
+class ArgumentError(RuntimeError, ValueError):
+    """A bad argument: a RuntimeError, as the C++ checks raise, and a ValueError, as InternImage's
+    pure-PyTorch dcnv3_core_pytorch raises for its own argument check."""
+
+
 def _fail(message):
-    raise RuntimeError(message)
+    raise ArgumentError(message)
 
 
 def validate_attrs(attrs):

@@ -22,6 +22,7 @@ refused with an error. Calling it again is harmless. InternImage checkpoints loa
 since the modules keep InternImage's parameter names.
 """
 
+import importlib.machinery
 import sys
 import types
 
@@ -116,9 +117,13 @@ def dcnv3_backward(
     )
 
 
-def _package(name, **attributes):
+def _shim_module(name, package, **attributes):
+    """A module made here. It has a spec, as an imported one does: importlib.util.find_spec(name)
+    returns it (and raises without one)."""
     module = types.ModuleType(name)
-    module.__path__ = []  # a package, so `import name.sub` looks sub up in sys.modules
+    module.__spec__ = importlib.machinery.ModuleSpec(name, None, is_package=package)
+    if package:
+        module.__path__ = []  # so that `import name.sub` looks sub up in sys.modules
     module.__dict__.update(attributes)
     setattr(module, _SHIM_MARKER, True)
     return module
@@ -126,19 +131,25 @@ def _package(name, **attributes):
 
 def _shim_modules():
     """The sys.modules entries install_ops_dcnv3 adds, by name."""
-    modules_pkg = _package("ops_dcnv3.modules", DCNv3=modules.DCNv3, DCNv3_pytorch=modules.DCNv3_pytorch, dcnv3=modules)
-    functions_pkg = _package(
+    modules_pkg = _shim_module(
+        "ops_dcnv3.modules", True, DCNv3=modules.DCNv3, DCNv3_pytorch=modules.DCNv3_pytorch, dcnv3=modules
+    )
+    functions_pkg = _shim_module(
         "ops_dcnv3.functions",
+        True,
         DCNv3Function=functions.DCNv3Function,
         dcnv3_core_pytorch=functions.dcnv3_core_pytorch,
         dcnv3_func=functions,
     )
-    extension = types.ModuleType("DCNv3", "InternImage's compiled DCNv3 extension, served by dcnv3_ascend")
-    extension.dcnv3_forward = dcnv3_forward
-    extension.dcnv3_backward = dcnv3_backward
-    setattr(extension, _SHIM_MARKER, True)
+    extension = _shim_module(
+        "DCNv3",
+        False,
+        __doc__="InternImage's compiled DCNv3 extension, served by dcnv3_ascend",
+        dcnv3_forward=dcnv3_forward,
+        dcnv3_backward=dcnv3_backward,
+    )
     return {
-        "ops_dcnv3": _package("ops_dcnv3", modules=modules_pkg, functions=functions_pkg),
+        "ops_dcnv3": _shim_module("ops_dcnv3", True, modules=modules_pkg, functions=functions_pkg),
         "ops_dcnv3.modules": modules_pkg,
         "ops_dcnv3.modules.dcnv3": modules,
         "ops_dcnv3.functions": functions_pkg,

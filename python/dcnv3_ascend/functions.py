@@ -73,9 +73,10 @@ def dcnv3_core_pytorch(
     group,
     group_channels,
     offset_scale,
-    remove_center,
+    remove_center=0,
 ):
-    """InternImage's pure-PyTorch DCNv3, with the CUDA op's semantics.
+    """InternImage's pure-PyTorch DCNv3, with the CUDA op's semantics. remove_center is optional:
+    InternImage's detection and segmentation versions end at offset_scale.
 
     InternImage's own version pads H by pad_w and W by pad_h; this one follows the CUDA op (and
     so agrees with DCNv3Function) for pad_h != pad_w as well.

@@ -226,7 +226,17 @@ def _dw_conv_op_layers(input, dw_conv):
 
 
 class DCNv3(_DCNv3Base):
-    """InternImage's DCNv3 block over torch.ops.npu.dcnv3."""
+    """InternImage's DCNv3 block over torch.ops.npu.dcnv3.
+
+    use_dcn_v4_op: InternImage's detection and segmentation backbones pass it to every layer; with
+    it set, their DCNv3 samples through DCNv4's kernel, which takes the same locations, point order,
+    borders and (softmax-normalised) masks as DCNv3's op. This layer therefore samples with its own
+    op either way and keeps the flag as an attribute only.
+    """
+
+    def __init__(self, *args, use_dcn_v4_op=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.use_dcn_v4_op = use_dcn_v4_op
 
     def _dw_features(self, input):
         layers = _dw_conv_op_layers(input, self.dw_conv)
