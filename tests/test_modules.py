@@ -142,6 +142,30 @@ def test_constructor_errors(cls):
         cls(channels=30, group=4)
     with pytest.raises(ValueError, match="remove_center needs an odd kernel_size, got kernel_size=4"):
         cls(kernel_size=4, remove_center=True)
+    for name, value, smallest in [
+        ("group", 0, 1),
+        ("group", -4, 1),
+        ("channels", 64.0, 1),
+        ("kernel_size", 3.0, 1),
+        ("kernel_size", 0, 1),
+        ("stride", 0, 1),
+        ("pad", -1, 0),
+        ("dilation", 0, 1),
+        ("dw_kernel_size", 0, 1),
+    ]:
+        with pytest.raises(ValueError, match=f"^{name} must be an integer >= {smallest}, got {value!r}$"):
+            cls(**{name: value})
+    with pytest.raises(
+        ValueError, match=r"dw_kernel_size must be odd \(the depthwise conv keeps the image size\), got 4"
+    ):
+        cls(dw_kernel_size=4)
+
+
+@pytest.mark.parametrize("cls", MODULES)
+@pytest.mark.parametrize("shape", [(1, 64, 8, 8), (1, 8, 8, 32), (8, 8, 64)], ids=["nchw", "channels", "3d"])
+def test_input_not_nhwc_is_named(cls, shape):
+    with pytest.raises(ValueError, match=r"input must be \[N, H, W, channels\] \(NHWC\) with channels = 64, got"):
+        cls(channels=64)(torch.randn(*shape))
 
 
 def randomize(module, seed):

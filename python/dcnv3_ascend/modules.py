@@ -16,6 +16,7 @@ direction and into either class. Both take and return NHWC tensors [N, H, W, cha
   DCNv3_pytorch  samples with the pure-PyTorch grid_sample fallback.
 """
 
+import operator
 import warnings
 
 import torch
@@ -35,6 +36,18 @@ def _is_power_of_2(n):
     if not isinstance(n, int) or n < 0:
         raise ValueError(f"_is_power_of_2 expects a non-negative int, got {n!r} ({type(n).__name__})")
     return n != 0 and (n & (n - 1)) == 0
+
+
+def _int_at_least(name, value, smallest):
+    """value as an int, else a ValueError naming the argument (the layer sizes its parameters
+    and the op's attributes from it)."""
+    try:
+        number = operator.index(value)
+    except TypeError:
+        number = None
+    if number is None or number < smallest:
+        raise ValueError(f"{name} must be an integer >= {smallest}, got {value!r}")
+    return number
 
 
 class _DCNv3Base(nn.Module):
@@ -62,6 +75,16 @@ class _DCNv3Base(nn.Module):
         remove_center=False,
     ):
         super().__init__()
+        channels = _int_at_least("channels", channels, 1)
+        group = _int_at_least("group", group, 1)
+        kernel_size = _int_at_least("kernel_size", kernel_size, 1)
+        stride = _int_at_least("stride", stride, 1)
+        pad = _int_at_least("pad", pad, 0)
+        dilation = _int_at_least("dilation", dilation, 1)
+        if dw_kernel_size is not None and _int_at_least("dw_kernel_size", dw_kernel_size, 1) % 2 == 0:
+            raise ValueError(
+                f"dw_kernel_size must be odd (the depthwise conv keeps the image size), got {dw_kernel_size}"
+            )
         if channels % group != 0:
             raise ValueError(f"channels must be divisible by group, got channels={channels} and group={group}")
         if remove_center and kernel_size % 2 == 0:
@@ -139,6 +162,13 @@ class _DCNv3Base(nn.Module):
 
     def forward(self, input):
         """input [N, H, W, channels] -> output [N, H, W, channels]."""
+        # An NCHW input would otherwise fail in input_proj with a message about matrix shapes.
+        # Not while traced: fx has no shape, and TorchScript would record the check as a constant.
+        traced = isinstance(input, torch.fx.Proxy) or torch.jit.is_tracing()
+        if not traced and (input.dim() != 4 or input.shape[-1] != self.channels):
+            raise ValueError(
+                f"input must be [N, H, W, channels] (NHWC) with channels = {self.channels}, got {list(input.shape)}"
+            )
         x = self.input_proj(input)
         x_proj = x
 
