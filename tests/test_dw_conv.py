@@ -273,6 +273,9 @@ def test_second_order_gradient_raises(loss):
         assert torch.equal(got, want) and got.requires_grad
     with pytest.raises(RuntimeError, match="npu::dcnv3_dw_conv_backward has no derivative"):
         graphed[0].square().sum().backward()
+    # torch.autograd.grad towards one input only (once_differentiable's node would be pruned).
+    with pytest.raises(RuntimeError, match="npu::dcnv3_dw_conv_backward has no derivative"):
+        torch.autograd.grad(graphed[1].sum(), tensors[1], allow_unused=True)
 
 
 def test_gradcheck():

@@ -102,6 +102,9 @@ def test_second_order_gradient_raises(op, loss):
         assert torch.equal(got, want) and got.requires_grad and not want.requires_grad
     with pytest.raises(RuntimeError, match=f"npu::{op}_backward has no derivative"):
         graphed[0].square().sum().backward()
+    # torch.autograd.grad towards one input only (once_differentiable's node would be pruned).
+    with pytest.raises(RuntimeError, match=f"npu::{op}_backward has no derivative"):
+        torch.autograd.grad(graphed[1].sum(), tensors[1], allow_unused=True)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])

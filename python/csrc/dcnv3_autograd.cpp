@@ -34,22 +34,27 @@ constexpr int kTensorInputs = 3;
 
 // The backward ops have no derivative. Called with grad mode on (create_graph=True) and something
 // the gradients depend on requiring grad, autograd would hand back gradients whose own gradient
-// is silently missing; instead, as torch.autograd.function.once_differentiable does, they come
-// back attached to a node that raises when a second-order gradient reaches it.
+// is silently missing. Instead they come back from a node that raises when a second-order
+// gradient reaches it, like torch.autograd.function.once_differentiable's, but whose inputs
+// include what they depend on: torch.autograd.grad towards any of those then passes through it
+// and raises too (once_differentiable's node only sees detached copies, which backward() reaches
+// but autograd.grad prunes).
 variable_list OnceDifferentiable(variable_list grads, const variable_list& depends_on, const char* backward_op) {
   const auto requires_grad = [](const at::Tensor& t) { return t.defined() && t.requires_grad(); };
   if (!torch::autograd::GradMode::is_enabled() || std::none_of(depends_on.begin(), depends_on.end(), requires_grad)) {
     return grads;
   }
-  for (at::Tensor& grad : grads) {
-    if (grad.defined()) grad = grad.detach().requires_grad_();
-  }
+  const size_t count = grads.size();
+  variable_list inputs = std::move(grads);
+  inputs.insert(inputs.end(), depends_on.begin(), depends_on.end());
   const auto error = std::make_shared<torch::autograd::DelayedError>(
       std::string(backward_op) +
           " has no derivative: a second-order gradient (create_graph=True, e.g. a gradient penalty) cannot "
           "pass through this op",
-      static_cast<int64_t>(grads.size()));
-  return (*error)(std::move(grads));
+      static_cast<int64_t>(inputs.size()));
+  variable_list outputs = (*error)(std::move(inputs));  // the inputs' values, all from the node
+  outputs.resize(count);
+  return outputs;
 }
 
 // The saved tensors and the incoming gradients: what a backward op's results depend on.

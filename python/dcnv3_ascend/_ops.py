@@ -203,16 +203,16 @@ def _backward_formula(backward_name):
 
 def _once_differentiable(grads, depends_on, backward_op):
     """The gradients as dcnv3_autograd.cpp's OnceDifferentiable returns them: under create_graph,
-    attached to a node that raises when a second-order gradient reaches it (the backward ops have
-    no derivative), instead of silently lacking one."""
+    from a node that raises when a second-order gradient reaches it (the backward ops have no
+    derivative) and whose inputs include what they depend on, instead of silently lacking one."""
     if not torch.is_grad_enabled() or not any(t.requires_grad for t in depends_on):
         return grads
     error = torch._C._functions.DelayedError(
         f"{backward_op} has no derivative: a second-order gradient (create_graph=True, e.g. a gradient penalty) "
         "cannot pass through this op",
-        len(grads),
+        len(grads) + len(depends_on),
     )
-    return error(*(g.detach().requires_grad_() for g in grads))
+    return error(*grads, *depends_on)[: len(grads)]
 
 
 def _dw_conv_fake(input, weight, bias, norm_weight, norm_bias, eps):
