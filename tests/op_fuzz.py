@@ -18,6 +18,7 @@ import sys
 import torch
 
 import dcnv3_ascend  # registers torch.ops.npu.dcnv3
+from dcnv3_ascend._checks import ArgumentError
 from dcnv3_ascend.attrs import ATTRIBUTE_IS_FLOAT, Dcnv3Attrs
 from dcnv3_ascend.reference import dcnv3_reference, dcnv3_reference_backward
 
@@ -145,7 +146,9 @@ def outcome(fn):
     try:
         result = fn()
     except (RuntimeError, TypeError, ValueError, IndexError, OverflowError, NotImplementedError) as e:
-        return ("error", type(e).__name__, str(e).splitlines()[0] if str(e) else "")
+        # The Python checks' ArgumentError is the RuntimeError the C++ checks raise (and a ValueError).
+        kind = "RuntimeError" if isinstance(e, ArgumentError) else type(e).__name__
+        return ("error", kind, str(e).splitlines()[0] if str(e) else "")
     results = result if isinstance(result, (tuple, list)) else (result,)
     return ("ok", tuple(tuple(r.shape) for r in results), tuple(r.dtype for r in results))
 
