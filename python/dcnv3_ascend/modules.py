@@ -208,11 +208,15 @@ def _calls_forward_alone(modules):
     (forward and backward hooks and pre-hooks, e.g. torch.nn.utils.prune's pre-hook that
     recomputes the weight) nor on all modules, and no forward replaced on an instance. A fused op
     in their place would silently skip such code."""
-    hooked_globally = (
-        nn.modules.module._global_forward_hooks
-        or nn.modules.module._global_forward_pre_hooks
-        or nn.modules.module._global_backward_hooks
-        or nn.modules.module._global_backward_pre_hooks
+    # torch's private registries of the hooks on every module (nn.Module._call_impl reads them).
+    hooked_globally = any(
+        getattr(nn.modules.module, registry, None)
+        for registry in (
+            "_global_forward_hooks",
+            "_global_forward_pre_hooks",
+            "_global_backward_hooks",
+            "_global_backward_pre_hooks",
+        )
     )
     return not hooked_globally and not any(
         m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or m._backward_pre_hooks or "forward" in vars(m)
