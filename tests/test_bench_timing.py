@@ -93,3 +93,84 @@ def test_table_shows_page_faults_per_call():
     lines = bench.format_table(rows).splitlines()
     assert lines[0].split()[-2:] == ["faults", "fwd/f+b"]
     assert [line.split()[-1] for line in lines[2:]] == ["9184/18400.5", "0/0", "-"]
+
+
+@pytest.fixture
+def no_timing(monkeypatch):
+    """bench.measure and torch.set_num_threads replaced by recorders: option checks run, no timing."""
+    calls = {}
+
+    def measure(cases, backends, repeats, dtype):
+        calls["measure"] = ([c.name for c in cases], [b.name for b in backends], repeats, dtype)
+        return []
+
+    monkeypatch.setattr(bench, "measure", measure)
+    monkeypatch.setattr(bench.torch, "set_num_threads", lambda n: calls.setdefault("threads", n))
+    return calls
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--repeats", "0"], "argument --repeats: must be an integer >= 1, got '0'"),
+        (["--repeats", "-3"], "argument --repeats: must be an integer >= 1, got '-3'"),
+        (["--net-repeats", "0"], "argument --net-repeats: must be an integer >= 1, got '0'"),
+        (["--batch", "-1"], "argument --batch: must be an integer >= 1, got '-1'"),
+        (["--batch", "0"], "argument --batch: must be an integer >= 1, got '0'"),
+        (["--threads", "-1"], "argument --threads: must be an integer from 1 to"),
+        (["--threads", "0"], "argument --threads: must be an integer from 1 to"),
+        (["--threads", "100000"], "(the CPU count), got '100000'"),
+        (["--backend", "bogus"], "--backend must be a comma list of cpu, fallback, sim, npu, got 'bogus'"),
+        (["--backend", ""], "--backend must be a comma list of cpu, fallback, sim, npu, got ''"),
+        (["--model", "bogus"], "--model must be a comma list of T, S, B, L, XL, H, got 'bogus'"),
+        (["--model", ""], "--model must be a comma list of T, S, B, L, XL, H, got ''"),
+        (["--net", "bogus"], "--net must be one of T, S, B (or empty), got 'bogus'"),
+        (["--plot", "/nonexistent/dir/x.png"], "argument --plot: cannot write '/nonexistent/dir/x.png'"),
+    ],
+)
+def test_bad_options_are_usage_errors_before_any_timing(argv, message, no_timing, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        bench.main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+    assert no_timing == {}
+
+
+def test_plot_into_a_directory_is_refused(tmp_path, no_timing, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        bench.main(["--plot", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert f"argument --plot: '{tmp_path}' is a directory" in capsys.readouterr().err
+    assert no_timing == {}
+
+
+def test_a_dtype_the_backend_does_not_take_is_refused(no_timing, capsys):
+    ok, reason = bench.BACKENDS["sim"].available()
+    if not ok:
+        pytest.skip(reason)
+    with pytest.raises(SystemExit) as exit_info:
+        bench.main(["--backend", "sim", "--dtype", "float64"])
+    assert exit_info.value.code == 2
+    assert "backend sim does not take --dtype float64 (it takes float32, float16, bfloat16)" in capsys.readouterr().err
+    assert no_timing == {}
+
+
+def test_good_options_reach_the_timing(no_timing):
+    bench.main(
+        [
+            "--threads",
+            "1",
+            "--repeats",
+            "3",
+            "--backend",
+            "fallback",
+            "--model",
+            "T",
+            "--shapes",
+            "T-stage1",
+            "--net",
+            "",
+        ]
+    )
+    assert no_timing["threads"] == 1
+    assert no_timing["measure"] == (["T-stage1"], ["fallback"], 3, bench.torch.float32)

@@ -19,20 +19,23 @@ plot.plot_throughput draws (--plot).
 """
 
 import argparse
+import os
 import statistics
 import time
 from typing import NamedTuple, Optional
 
 import torch
 
+from ._cli import int_type, output_file_type, parse_names
 from .attrs import Dcnv3Attrs
-from .backends import BACKENDS, get_backend
-from .shapes import Case, layer_cases, make_grad_output, make_inputs
+from .backends import BACKENDS
+from .shapes import INTERNIMAGE_MODELS, Case, layer_cases, make_grad_output, make_inputs
 
 BASELINE = "fallback"
 
 # InternImage-T and -B layers at a 224x224 image (shapes.py); bench --model picks others.
 DEFAULT_MODELS = ("T", "B")
+MODEL_NAMES = tuple(m.name for m in INTERNIMAGE_MODELS)
 
 # The shape the CPU kernel's speed target is stated for: >= 20x the fallback, forward and
 # forward+backward, on 2 cores.
@@ -174,53 +177,80 @@ def format_table(rows):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7, help="timed repetitions per measurement (median)")
-    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: as set)")
+    parser = argparse.ArgumentParser(prog="python -m dcnv3_ascend.bench", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--repeats", type=int_type(1), default=7, help="timed repetitions per measurement (median), >= 1"
+    )
+    # More threads than CPUs only slows the kernels down, and torch crashes on absurd counts.
+    parser.add_argument(
+        "--threads",
+        type=int_type(1, os.cpu_count() or 1, "the CPU count"),
+        default=None,
+        help=f"torch.set_num_threads, 1 to the CPU count ({os.cpu_count()} here; default: as set)",
+    )
     parser.add_argument(
         "--backend",
         default=f"cpu,{BASELINE}",
         help="comma list of " + ", ".join(BACKENDS) + " (npu needs torch_npu and a device)",
     )
-    parser.add_argument("--model", default=",".join(DEFAULT_MODELS), help="InternImage variants: T,S,B,L,XL,H")
-    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument(
+        "--model", default=",".join(DEFAULT_MODELS), help="comma list of InternImage variants: " + ",".join(MODEL_NAMES)
+    )
+    parser.add_argument("--batch", type=int_type(1), default=1, help="batch size, >= 1")
     parser.add_argument("--shapes", default="", help="only shapes whose name contains this text (e.g. 64x64, T-stage1)")
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64", "float16", "bfloat16"])
-    parser.add_argument("--plot", metavar="PNG", help="also draw throughput against size (plot.plot_throughput)")
+    parser.add_argument(
+        "--plot", metavar="PNG", type=output_file_type, help="also draw throughput against size (plot.plot_throughput)"
+    )
     parser.add_argument(
         "--net",
         default="T",
         help="InternImage backbone for the whole-model table (T, S or B; 224x224, --batch); empty to skip it",
     )
-    parser.add_argument("--net-repeats", type=int, default=5, help="timed repetitions of the whole-model table")
+    parser.add_argument(
+        "--net-repeats", type=int_type(1), default=5, help="timed repetitions of the whole-model table, >= 1"
+    )
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    backends = [get_backend(n) for n in args.backend.split(",")]
+    # Every option is checked before the first timing: a bad one must not cost a whole run.
+    if args.net:
+        # Imported here: bench_model imports this module.
+        from .bench_model import VARIANTS, format_model_table, measure_model
+
+        if args.net not in VARIANTS:
+            parser.error(f"--net must be one of {', '.join(VARIANTS)} (or empty), got {args.net!r}")
+    if args.plot:
+        try:
+            from .plot import plot_throughput
+        except ModuleNotFoundError as error:
+            parser.error(str(error))
+    dtype = getattr(torch, args.dtype)
+    try:
+        backends = [BACKENDS[n] for n in parse_names(args.backend, BACKENDS, "--backend")]
+        models = parse_names(args.model, MODEL_NAMES, "--model")
+    except ValueError as error:
+        parser.error(str(error))
     for backend in backends:
         ok, reason = backend.available()
         if not ok:
             parser.error(f"backend {backend.name} is not available here: {reason}")
-    models = args.model.split(",")
+        if dtype not in backend.dtypes:
+            takes = ", ".join(str(d).removeprefix("torch.") for d in backend.dtypes)
+            parser.error(f"backend {backend.name} does not take --dtype {args.dtype} (it takes {takes})")
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     layers = [c for c in layer_cases(batch=args.batch) if c.name.split("-")[0] in models]
     cases = [c for c in [TARGET_CASE.with_batch(args.batch), *layers] if args.shapes in c.name]
     if not cases:
         parser.error(f"no shape of models {models} contains {args.shapes!r}")
-    rows = measure(cases, backends, args.repeats, getattr(torch, args.dtype))
+    rows = measure(cases, backends, args.repeats, dtype)
     print(
         f"DCNv3 benchmark: torch {torch.__version__}, {torch.get_num_threads()} threads, {args.dtype}, "
         f"median of {args.repeats}; speed-ups against {BASELINE} measured in this run"
     )
     print(format_table(rows))
     if args.plot:
-        from .plot import plot_throughput
-
         plot_throughput(rows, args.plot, title=f"DCNv3 throughput ({args.dtype}, {torch.get_num_threads()} threads)")
     if args.net:
-        from .bench_model import VARIANTS, format_model_table, measure_model
-
-        if args.net not in VARIANTS:
-            parser.error(f"--net must be one of {', '.join(VARIANTS)} (or empty), got {args.net!r}")
         net_rows = measure_model(args.net, batch=args.batch, repeats=args.net_repeats)
         print(
             f"\nInternImage-{args.net} backbone, 224x224, batch {args.batch}, float32, CPU, median of "

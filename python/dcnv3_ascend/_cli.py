@@ -1,0 +1,81 @@
+"""Argument checks shared by the command-line tools (bench, verify, sim.report, onnx).
+
+Each tool checks its options before it starts any long work, so a bad value ends in a usage
+error (argparse's `parser.error`, exit status 2) that names the option, not in a traceback after
+minutes of benchmarking. The `*_type` factories are argparse `type=` callables: argparse puts the
+option's name in front of their message ("argument --repeats: must be ...").
+"""
+
+import argparse
+import math
+import os
+
+
+def int_type(low, high=None, high_is=""):
+    """argparse type: an integer from `low` to `high` (no upper bound when None); `high_is` says
+    what the bound is, for the message."""
+    expected = f"an integer >= {low}" if high is None else f"an integer from {low} to {high}"
+    if high_is:
+        expected += f" ({high_is})"
+
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"must be {expected}, got {text!r}")
+        return value
+
+    return parse
+
+
+def finite_float_type(low):
+    """argparse type: a finite number >= `low` (float() also reads 'nan' and 'inf')."""
+
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value < low:
+            raise argparse.ArgumentTypeError(f"must be a finite number >= {low:g}, got {text!r}")
+        return value
+
+    return parse
+
+
+def check_output_file(path):
+    """Raises ValueError saying why a file cannot be written at `path`. Checked before a run so
+    that its results are not lost to a typo at the end; nothing is created here."""
+    if not path:
+        raise ValueError("the file name is empty")
+    if os.path.isdir(path):
+        raise ValueError(f"{path!r} is a directory, not a file name")
+    folder = os.path.dirname(path) or "."
+    if not os.path.isdir(folder):
+        raise ValueError(f"cannot write {path!r}: the directory {folder!r} does not exist")
+    if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise ValueError(f"cannot write {path!r}: permission denied")
+
+
+def output_file_type(path):
+    """argparse type: a path check_output_file accepts."""
+    try:
+        check_output_file(path)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return path
+
+
+def parse_names(text, choices, option, allow_all=False):
+    """The names of the comma list `text` given for `option`, each one of `choices` (empty items
+    are skipped; 'all' means every choice when allow_all). ValueError naming the option, the
+    choices and the text otherwise, for the caller's parser.error."""
+    if allow_all and text == "all":
+        return list(choices)
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names or any(name not in choices for name in names):
+        expected = ("'all' or " if allow_all else "") + "a comma list of " + ", ".join(choices)
+        raise ValueError(f"{option} must be {expected}, got {text!r}")
+    return names
