@@ -146,3 +146,40 @@ def test_npu_backend_reports_instead_of_crashing():
     ok, reason = BACKENDS["npu"].available()
     assert isinstance(ok, bool) and isinstance(reason, str)
     assert ok or reason  # unavailable always says why
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--json", "/nonexistent/dir/report.json"], "argument --json: cannot write '/nonexistent/dir/report.json'"),
+        (["--json", ""], "argument --json: the file name is empty"),
+        (["--plot", "/nonexistent/dir/errors.png"], "argument --plot: cannot write '/nonexistent/dir/errors.png'"),
+        (["--seed", "99999999999999999999"], "argument --seed: must be an integer from -9223372036854775808 to"),
+        (["--seed", str(-(2**63) - 1)], "18446744073709551615 (torch.Generator's seed range)"),
+        (["--batch", "0"], "argument --batch: must be an integer >= 1, got '0'"),
+        (["--backend", ""], "--backend must be 'all' or a comma list of cpu, fallback, sim, npu, got ''"),
+    ],
+)
+def test_bad_options_are_usage_errors_before_the_run(argv, message, monkeypatch, capsys):
+    monkeypatch.setattr(verify, "run_suite", lambda *args, **kwargs: pytest.fail("the suite ran"))
+    with pytest.raises(SystemExit) as exit_info:
+        verify.main(argv)
+    assert exit_info.value.code == 2  # not 1, which says that verification failed
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option", ["--json", "--plot"])
+def test_output_path_that_is_a_directory_is_refused(option, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(verify, "run_suite", lambda *args, **kwargs: pytest.fail("the suite ran"))
+    with pytest.raises(SystemExit) as exit_info:
+        verify.main([option, str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert f"argument {option}: '{tmp_path}' is a directory, not a file name" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("seed", [-(2**63), 2**64 - 1])
+def test_seeds_at_the_ends_of_torchs_range_run(seed, tmp_path):
+    path = tmp_path / "report.json"
+    argv = ["--backend", "fallback", "--dtype", "float32", "--case", "remove_center", "--seed", str(seed)]
+    assert verify.main([*argv, "--json", str(path)]) == 0
+    assert json.loads(path.read_text())["seed"] == seed

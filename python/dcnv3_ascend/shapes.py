@@ -154,9 +154,15 @@ def edge_cases():
     ]
 
 
-def _seed(case, seed):
-    # Stable across runs and Python versions (hash() is salted).
-    return seed * 1_000_003 + zlib.crc32(case.name.encode())
+# The seeds torch.Generator.manual_seed takes (it reads a negative one as its two's complement).
+SEED_RANGE = (-(2**63), 2**64 - 1)
+
+
+def _seed(case, seed, stream=0):
+    """Generator seed of `case`'s tensor number `stream`: stable across runs and Python versions
+    (hash() is salted). Taken modulo 2**64 so that every seed of SEED_RANGE stays in it; for the
+    seeds that were in range before, manual_seed sees the same value as without the modulo."""
+    return (seed * 1_000_003 + zlib.crc32(case.name.encode()) + stream) % 2**64
 
 
 def _round_to(values, dtype):
@@ -228,7 +234,7 @@ def make_inputs(case, dtype=torch.float32, seed=0):
 
 def make_grad_output(case, dtype=torch.float32, seed=0):
     """Seeded upstream gradient [N, Ho, Wo, G*C] ~ N(0, 1) for `case` in `dtype`."""
-    gen = torch.Generator().manual_seed(_seed(case, seed) + 1)
+    gen = torch.Generator().manual_seed(_seed(case, seed, stream=1))
     h_out, w_out = case.output_size
     grad = torch.randn(case.batch, h_out, w_out, case.attrs.channels, generator=gen, dtype=torch.float64)
     return _round_to(grad, data_dtype(dtype)).to(dtype)

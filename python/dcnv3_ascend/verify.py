@@ -28,9 +28,10 @@ try:
 except ModuleNotFoundError:  # only the progress bar needs it; tqdm is not a runtime dependency
     tqdm = None
 
-from .backends import BACKENDS, get_backend
+from ._cli import int_type, output_file_type, parse_names
+from .backends import BACKENDS
 from .reference import dcnv3_reference, dcnv3_reference_backward
-from .shapes import data_dtype, edge_cases, layer_cases, make_grad_output, make_inputs
+from .shapes import SEED_RANGE, data_dtype, edge_cases, layer_cases, make_grad_output, make_inputs
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16, "float64": torch.float64}
 DTYPE_NAMES = {v: k for k, v in DTYPES.items()}
@@ -321,21 +322,13 @@ def _json_safe(value):
     return value
 
 
-def _parse_list(text, choices, what):
-    names = list(choices) if text == "all" else [t.strip() for t in text.split(",") if t.strip()]
-    unknown = [n for n in names if n not in choices]
-    if unknown or not names:
-        raise ValueError(f"--{what} must be 'all' or a comma list of {', '.join(choices)}, got {text!r}")
-    return names
-
-
 def _select_backends(text):
     """The backends named by --backend; `all` keeps the available ones, a name must be available."""
     if text == "all":
         status = {b.name: b.available() for b in BACKENDS.values()}
         chosen = [b for b in BACKENDS.values() if status[b.name][0]]
         return chosen, {name: why for name, (ok, why) in status.items() if not ok}
-    chosen = [get_backend(n) for n in _parse_list(text, BACKENDS, "backend")]
+    chosen = [BACKENDS[n] for n in parse_names(text, BACKENDS, "--backend", allow_all=True)]
     for b in chosen:
         ok, reason = b.available()
         if not ok:
@@ -358,14 +351,21 @@ def main(argv=None):
     parser.add_argument("--backend", default="all", help="all, or a comma list of: " + ", ".join(BACKENDS))
     parser.add_argument("--dtype", default="all", help="all, or a comma list of: " + ", ".join(DTYPES))
     parser.add_argument("--suite", choices=tuple(SUITE_CROP), default="quick")
-    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
-    parser.add_argument("--batch", type=int, default=1, help="batch size of the InternImage layer cases")
+    # Output paths are checked before the run: a typo must not cost its results, nor read as a
+    # failed verification (exit status 1).
+    parser.add_argument("--json", metavar="FILE", type=output_file_type, help="also write the results as JSON")
+    parser.add_argument("--batch", type=int_type(1), default=1, help="batch size of the InternImage layer cases")
     parser.add_argument("--case", metavar="NAMES", help="only these cases (comma list, shell wildcards)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--plot", metavar="PNG", help="also draw the worst error per case (plot.plot_accuracy)")
+    parser.add_argument(
+        "--seed",
+        type=int_type(*SEED_RANGE, "torch.Generator's seed range"),
+        default=0,
+        help=f"seed of the inputs, {SEED_RANGE[0]} to {SEED_RANGE[1]} (default 0)",
+    )
+    parser.add_argument(
+        "--plot", metavar="PNG", type=output_file_type, help="also draw the worst error per case (plot.plot_accuracy)"
+    )
     args = parser.parse_args(argv)
-    if args.batch < 1:
-        parser.error(f"--batch must be >= 1, got {args.batch}")
     if args.plot:
         try:  # before the run, not after it
             from .plot import plot_accuracy
@@ -374,7 +374,7 @@ def main(argv=None):
 
     try:
         backends, unavailable = _select_backends(args.backend)
-        dtypes = [DTYPES[n] for n in _parse_list(args.dtype, DTYPES, "dtype")]
+        dtypes = [DTYPES[n] for n in parse_names(args.dtype, DTYPES, "--dtype", allow_all=True)]
         cases = _select_cases(suite_cases(args.suite, args.batch), args.case)
     except ValueError as e:
         parser.error(str(e))  # exits with status 2: a usage error, not a failed verification
@@ -394,10 +394,10 @@ def main(argv=None):
     if unavailable:
         note += "\n\n" + "\n".join(f"Not run: {name} ({why})." for name, why in unavailable.items())
     print(format_report(report, note))
-    if args.json:
+    if args.json is not None:
         with open(args.json, "w") as f:
             json.dump(_json_safe(report), f, indent=1, allow_nan=False)
-    if args.plot:
+    if args.plot is not None:
         plot_accuracy(report, args.plot)
     return 0 if report["passed"] else 1
 
