@@ -73,10 +73,31 @@ def test_offset_distributions():
     assert "offsets randn * 2.0 px" in lines[0]
 
 
-def test_main_rejects_bad_options(capsys):
-    with pytest.raises(SystemExit):
-        report.main(["--models", "T,Q"])
-    assert "models must be among" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--models", "T,Q"], "--models must be a comma list of T, S, B, L, XL, H, got 'T,Q'"),
+        (["--models", ""], "--models must be a comma list of T, S, B, L, XL, H, got ''"),
+        (["--rows", "-1"], "argument --rows: must be an integer >= 1, got '-1'"),
+        (["--rows", "0"], "argument --rows: must be an integer >= 1, got '0'"),
+        (["--offset-px", "nan"], "argument --offset-px: must be a finite number >= 0, got 'nan'"),
+        (["--offset-px", "inf"], "argument --offset-px: must be a finite number >= 0, got 'inf'"),
+        (["--offset-px", "-5"], "argument --offset-px: must be a finite number >= 0, got '-5'"),
+    ],
+)
+def test_main_rejects_bad_options_before_simulating(argv, message, monkeypatch, capsys):
+    monkeypatch.setattr(report, "run_case", lambda *args: pytest.fail("a case was simulated"))
+    with pytest.raises(SystemExit) as exit_info:
+        report.main(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_report_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="models must be among"):
+        report.report(models=("T", "Q"))
+    with pytest.raises(ValueError, match="nothing to simulate"):
+        report.report(models=())
     with pytest.raises(ValueError, match="offsets must be one of"):
         report.case_inputs(SMALL, torch.float32, "laplace")
 

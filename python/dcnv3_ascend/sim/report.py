@@ -36,6 +36,7 @@ import zlib
 
 import torch
 
+from .._cli import finite_float_type, int_type, parse_names
 from ..shapes import INTERNIMAGE_MODELS, layer_cases, make_grad_output, make_inputs
 from . import SOC_TABLE, cost_model, dcnv3_backward, dcnv3_forward
 
@@ -142,6 +143,10 @@ def report(
     unknown = [m for m in models if m not in MODEL_NAMES]
     if unknown:
         raise ValueError(f"models must be among {MODEL_NAMES}, got {unknown}")
+    if cases is None:
+        cases = layer_cases(models=[m for m in INTERNIMAGE_MODELS if m.name in models])
+    if not cases:  # the per-point totals below would divide by zero
+        raise ValueError("nothing to simulate: no model and no case given")
     row = SOC_TABLE[soc]
     spread = f"randn * {offset_px} px" if offsets == "randn" else f"uniform in +-{offset_px} px"
     out(
@@ -150,8 +155,6 @@ def report(
         f"dtype {str(dtype).replace('torch.', '')}, offsets {spread}, batch 1"
     )
     out(cost_model.constants_text(soc))
-    if cases is None:
-        cases = layer_cases(models=[m for m in INTERNIMAGE_MODELS if m.name in models])
     out(HEADER)
     totals = {"fwd": [0, 0], "bwd": [0, 0]}
     start = time.perf_counter()
@@ -172,7 +175,7 @@ def report(
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m dcnv3_ascend.sim.report", description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="T,B", help=f"comma-separated InternImage variants of {MODEL_NAMES}")
     parser.add_argument("--dtype", choices=sorted(DTYPES), default="float32")
     parser.add_argument(
@@ -181,12 +184,19 @@ def main(argv=None):
         default="randn",
         help="offset distribution: randn * offset-px (default) or uniform in +-offset-px",
     )
-    parser.add_argument("--offset-px", type=float, default=2.0, help="offset spread in pixels (default 2)")
+    parser.add_argument(
+        "--offset-px", type=finite_float_type(0), default=2.0, help="offset spread in pixels, >= 0 (default 2)"
+    )
     parser.add_argument("--soc", choices=sorted(SOC_TABLE), default="Ascend910B3")
-    parser.add_argument("--rows", type=int, default=None, help="simulate only this many output rows per layer")
+    parser.add_argument(
+        "--rows",
+        type=int_type(1),
+        default=None,
+        help="simulate only this many output rows per layer, >= 1 (default: every row)",
+    )
     args = parser.parse_args(argv)
-    models = tuple(m.strip() for m in args.models.split(",") if m.strip())
     try:
+        models = tuple(parse_names(args.models, MODEL_NAMES, "--models"))
         report(DTYPES[args.dtype], args.soc, args.offsets, args.offset_px, args.rows, models)
     except ValueError as e:
         parser.error(str(e))
