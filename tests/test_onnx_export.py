@@ -271,3 +271,78 @@ def test_unknown_node_form_is_an_error(model_and_input):
     model, x = model_and_input
     with pytest.raises(ValueError, match="node_form must be one of dcnv3_ascend, mmdeploy, got 'trt'"):
         dcnv3_onnx.export(model, (x,), node_form="trt")
+
+
+def _identity_model(path):
+    """A valid one-node ONNX file (no DCNv3 node) at `path`."""
+    graph = onnx.helper.make_graph(
+        [onnx.helper.make_node("Identity", ["x"], ["y"])],
+        "g",
+        [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1])],
+        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1])],
+    )
+    onnx.save(onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", 17)]), path)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("missing.onnx", "'{path}' does not exist"),
+        (".", "'{path}' is a directory, not an ONNX file"),
+        ("", "the file name is empty"),
+        ("text.onnx", "'{path}' is not an ONNX model (protobuf cannot parse it)"),
+        ("empty.onnx", "'{path}' is not an ONNX model (no graph or no default-domain opset import)"),
+    ],
+)
+def test_for_atc_command_line_refuses_bad_input(name, message, tmp_path, capsys):
+    (tmp_path / "text.onnx").write_text("not a model")
+    (tmp_path / "empty.onnx").write_bytes(b"")  # protobuf reads it as an empty ModelProto
+    source, target = str(tmp_path / name) if name else "", tmp_path / "out.onnx"
+    with pytest.raises(SystemExit) as exit_info:
+        dcnv3_onnx.main(["--for-atc", source, str(target)])
+    assert exit_info.value.code == 2
+    assert "--for-atc IN: " + message.format(path=source) in capsys.readouterr().err
+    assert not target.exists()
+
+
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("no_dir/out.onnx", "cannot write '{path}': the directory '{path_dir}' does not exist"),
+        (".", "'{path}' is a directory, not a file name"),
+        ("", "the file name is empty"),
+    ],
+)
+def test_for_atc_command_line_refuses_bad_output(name, message, tmp_path, capsys):
+    source = _identity_model(tmp_path / "in.onnx")
+    target = str(tmp_path / name) if name else ""
+    with pytest.raises(SystemExit) as exit_info:
+        dcnv3_onnx.main(["--for-atc", source, target])
+    assert exit_info.value.code == 2
+    expected = message.format(path=target, path_dir=tmp_path / "no_dir")
+    assert "--for-atc OUT: " + expected in capsys.readouterr().err
+
+
+def test_for_atc_command_line_writes_a_model_without_dcnv3_nodes(tmp_path, capsys):
+    source, target = _identity_model(tmp_path / "in.onnx"), tmp_path / "out.onnx"
+    assert dcnv3_onnx.main(["--for-atc", source, str(target)]) == 0
+    assert "0 DCNv3 node(s) in the default domain, opset 17" in capsys.readouterr().out
+    assert [n.op_type for n in onnx.load(target).graph.node] == ["Identity"]
+
+
+def test_for_atc_command_line_refuses_other_custom_domains(tmp_path, capsys):
+    graph = onnx.helper.make_graph(
+        [onnx.helper.make_node("Foo", ["x"], ["y"], domain="other.domain")],
+        "g",
+        [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1])],
+        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1])],
+    )
+    opsets = [onnx.helper.make_opsetid("", 17), onnx.helper.make_opsetid("other.domain", 1)]
+    onnx.save(onnx.helper.make_model(graph, opset_imports=opsets), tmp_path / "in.onnx")
+    with pytest.raises(SystemExit) as exit_info:
+        dcnv3_onnx.main(["--for-atc", str(tmp_path / "in.onnx"), str(tmp_path / "out.onnx")])
+    assert exit_info.value.code == 2
+    assert "--for-atc IN: the model has custom-domain nodes other than DCNv3 (other.domain::Foo)" in (
+        capsys.readouterr().err
+    )

@@ -22,11 +22,13 @@ does; run `python -m dcnv3_ascend.onnx --for-atc model.onnx model_atc.onnx` (for
 """
 
 import argparse
+import os
 import sys
 
 import torch
 
 from . import _onnx_node
+from ._cli import check_output_file
 from ._onnx_node import NODE_FORMS, OPSET_VERSION, get_node_form, node_form
 from ._optional_deps import require
 from .attrs import ATTRIBUTE_IS_FLOAT
@@ -107,6 +109,28 @@ def for_atc(model):
     return out
 
 
+def _load_model(path):
+    """onnx.load(path); ValueError saying why when the file is missing or not an ONNX model."""
+    from google.protobuf.message import DecodeError  # protobuf comes with onnx, an optional dependency
+
+    if not path:
+        raise ValueError("the file name is empty")
+    if os.path.isdir(path):
+        raise ValueError(f"{path!r} is a directory, not an ONNX file")
+    try:
+        model = onnx.load(path)
+    except FileNotFoundError:
+        raise ValueError(f"{path!r} does not exist") from None
+    except OSError as error:
+        raise ValueError(f"cannot read {path!r}: {error.strerror}") from None
+    except DecodeError:
+        raise ValueError(f"{path!r} is not an ONNX model (protobuf cannot parse it)") from None
+    # Protobuf reads an empty file (and some other bytes) as an empty message, without an error.
+    if not model.HasField("graph") or not any(o.domain in ("", "ai.onnx") for o in model.opset_import):
+        raise ValueError(f"{path!r} is not an ONNX model (no graph or no default-domain opset import)")
+    return model
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m dcnv3_ascend.onnx", description="Rewrite an exported DCNv3 ONNX model for ATC (see for_atc)."
@@ -117,10 +141,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     source, target = args.for_atc
     try:
-        model = for_atc(onnx.load(source))
+        check_output_file(target)
     except ValueError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        parser.error(f"--for-atc OUT: {error}")
+    try:
+        model = for_atc(_load_model(source))
+    except ValueError as error:
+        parser.error(f"--for-atc IN: {error}")
     onnx.save(model, target)
     count = sum(is_dcnv3_node(n) for n in model.graph.node)
     print(f"{target}: {count} DCNv3 node(s) in the default domain, opset {model.opset_import[0].version}")
