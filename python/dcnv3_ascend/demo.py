@@ -5,6 +5,8 @@ backward with the compiled CPU kernel, checks it against the grid_sample fallbac
 all three gradients), and times both. Takes a few seconds.
 """
 
+import argparse
+
 import torch
 
 from . import HAS_EXTENSION, dcnv3
@@ -25,7 +27,15 @@ def _forward_backward(op, leaves, attrs, grad_output):
     return out.detach(), [t.grad for t in leaves]
 
 
-def main():
+def main(argv=None):
+    # No options, but a parser all the same: --help explains instead of running the demo, and
+    # an unknown option is refused instead of ignored.
+    parser = argparse.ArgumentParser(
+        prog="python -m dcnv3_ascend.demo",
+        description=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.parse_args(argv)
     torch.manual_seed(0)
     attrs = Dcnv3Attrs(group=4, group_channels=16, offset_scale=1.0)
     batch, height, width = 2, 56, 56
