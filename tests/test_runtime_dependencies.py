@@ -41,7 +41,12 @@ def test_the_blocker_blocks():
 
 @pytest.mark.parametrize(
     "module, option",
-    [("dcnv3_ascend.verify", "--backend"), ("dcnv3_ascend.bench", "--backend"), ("dcnv3_ascend.sim.report", "--soc")],
+    [
+        ("dcnv3_ascend.verify", "--backend"),
+        ("dcnv3_ascend.bench", "--backend"),
+        ("dcnv3_ascend.sim.report", "--soc"),
+        ("dcnv3_ascend.demo", "--help"),
+    ],
 )
 def test_help(module, option):
     result = run_without_test_packages(module, "--help")
@@ -57,9 +62,11 @@ def test_verify_runs_without_tqdm():
     assert "PASSED: 1 passed, 0 failed, 0 errors" in result.stdout
 
 
-def test_verify_plot_without_matplotlib_says_what_to_install(tmp_path):
-    result = run_without_test_packages("dcnv3_ascend.verify", "--backend", "cpu", "--plot", str(tmp_path / "a.png"))
+@pytest.mark.parametrize("module", ["dcnv3_ascend.verify", "dcnv3_ascend.bench"])
+def test_plot_without_matplotlib_says_what_to_install_before_the_run(module, tmp_path):
+    result = run_without_test_packages(module, "--backend", "cpu", "--plot", str(tmp_path / "a.png"))
     assert result.returncode == 2
+    assert result.stdout == ""  # nothing ran
     assert (
         "plotting (--plot) needs the 'matplotlib' package, which is not installed: pip install matplotlib"
         in result.stderr
