@@ -184,14 +184,6 @@ class NpuBackend(Backend):
 BACKENDS = {b.name: b for b in (CpuBackend(), FallbackBackend(), SimBackend(), NpuBackend())}
 
 
-def get_backend(name):
-    """The registered backend called `name`; ValueError naming the choices otherwise."""
-    try:
-        return BACKENDS[name]
-    except KeyError:
-        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {name!r}") from None
-
-
 def available_backends():
     """The registered backends that can run on this machine, in registry order."""
     return [b for b in BACKENDS.values() if b.available()[0]]
