@@ -7,6 +7,7 @@
 # Everything is checked before anything is written: a bad argument or a missing CANN leaves no
 # build_out behind.
 set -euo pipefail
+unset CDPATH  # a cd through it prints the directory, which $(cd ...) would capture
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD_DIR="$ROOT/build_out"
@@ -143,7 +144,10 @@ build_opp() {
   (cd "$ROOT" && cmake --preset "$("$PYTHON" "$CONFIG" preset-name)")
   cmake --build "$BUILD_DIR" --target binary -j "$jobs"
   cmake --build "$BUILD_DIR" --target package -j "$jobs"
-  echo "build.sh: package $(ls "$BUILD_DIR"/custom_opp_*.run)"
+  # A separate statement, so that set -e stops the script when the build made no package.
+  local package
+  package=$(ls "$BUILD_DIR"/custom_opp_*.run)
+  echo "build.sh: package $package"
 }
 
 if [ "$no_opp" = 1 ]; then

@@ -14,11 +14,12 @@
 #   FILE...      only these files (default: all of the above)
 # Exit status: 0 all compiled, 1 some failed, 2 usage error or no CANN found.
 set -uo pipefail
+unset CDPATH  # a cd through it prints the directory, which $(cd ...) would capture
 
 usage() { sed -n '2,/^# Exit status/s/^# \{0,1\}//p' "$0"; }
 die() { echo "check_cann.sh: $*" >&2; exit 2; }
 
-root=$(cd "$(dirname "$0")/.." && pwd)
+root=$(cd "$(dirname "$0")/.." && pwd -P)  # physical, as the files' paths below
 cann="${ASCEND_HOME_PATH:-}"
 arch=""
 files=()
@@ -53,6 +54,8 @@ ascendc="$cann/${arch:-aarch64}-linux/ascendc/include"
 cpulib="$cann/tools/tikicpulib/lib/include"
 for dir in "$inc" "$ascendc" "$cpulib"; do
   [ -d "$dir" ] || die "'$cann' is not an installed CANN toolkit: $dir is missing"
+  # An empty directory would make every file "fail" on its first #include.
+  [ -n "$(find "$dir" -name '*.h' -print -quit)" ] || die "'$cann' is not an installed CANN toolkit: $dir has no headers"
 done
 cxx="${CXX:-g++}"
 command -v "$cxx" >/dev/null || die "no C++ compiler '$cxx' (set CXX)"
@@ -87,7 +90,7 @@ check() {  # check FILE LABEL FLAGS...
 
 for file in "${files[@]}"; do
   [ -f "$file" ] || die "no such file: $file"
-  file=$(cd "$(dirname "$file")" && pwd)/$(basename "$file")
+  file=$(cd "$(dirname "$file")" && pwd -P)/$(basename "$file")
   case "$file" in
     "$root"/op_host/*)
       # The op proto and tiling libraries are built from the same sources with these defines.

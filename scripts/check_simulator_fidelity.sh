@@ -10,6 +10,7 @@
 #
 # Prints one line per kernel and shape (compiled, rules, max error); exits non-zero on a mismatch.
 set -euo pipefail
+unset CDPATH  # a cd through it prints the directory, which $(cd ...) would capture
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(dirname "$here")"
 if [[ " $* " != *" --drivingsdk "* ]]; then

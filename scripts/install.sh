@@ -11,6 +11,7 @@
 # first repairs what an interrupted one (killed, power loss) left behind. Silent unless it fails
 # or --verbose is given.
 set -euo pipefail
+unset CDPATH  # a cd through it prints the directory, which $(cd ...) would capture
 # Whatever the caller's umask (077 is common on hardened hosts, and makeself-built packages
 # impose it), the operators must be readable by every user, as CANN's own packages are.
 umask 022
@@ -46,7 +47,11 @@ uninstall=0
 verbose=0
 for arg in "$@"; do
   case "$arg" in
-    --install-path=*) install_root=${arg#--install-path=} ;;
+    --install-path=*)
+      install_root=${arg#--install-path=}
+      # Empty, it would fall through to CANN's own OPP directory below.
+      [ -n "$install_root" ] || die "--install-path= needs a directory"
+      ;;
     --uninstall) uninstall=1 ;;
     --verbose) verbose=1 ;;
     --quiet) ;;  # makeself-style packages take --quiet; we are quiet anyway

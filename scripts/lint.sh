@@ -8,6 +8,7 @@
 #           (codespell's findings are left to a person)
 # Exit status: 0 clean, 1 findings, 2 usage error or a tool missing.
 set -uo pipefail
+unset CDPATH  # a cd through it prints the directory, which $(cd ...) would capture
 cd "$(dirname "$0")/.."
 
 fix=0
@@ -22,6 +23,9 @@ for tool in ruff clang-format codespell; do
   command -v "$tool" >/dev/null || { echo "lint.sh: $tool is missing: pip install -r requirements-test.txt" >&2; exit 2; }
 done
 
+# The C++ files are git's list; outside a checkout there is none, and clang-format without files
+# would wait on its standard input.
+git rev-parse --is-inside-work-tree >/dev/null 2>&1 || { echo "lint.sh: not in a git checkout" >&2; exit 2; }
 mapfile -d '' cxx < <(git ls-files -z -- '*.cpp' '*.cc' '*.h')
 failed=()
 run() {  # run NAME COMMAND...: runs one check, remembers it when it fails

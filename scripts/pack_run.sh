@@ -7,6 +7,7 @@
 #
 # Usage: pack_run.sh STAGING_DIR OUTPUT_RUN
 set -euo pipefail
+unset CDPATH  # a cd through it prints the directory, which $(cd ...) would capture
 
 if [ $# -ne 2 ]; then
   sed -n 8p "$0" >&2

@@ -26,14 +26,31 @@ check() {
   fi
 }
 
+# --check and --extract act instead of the installer: given with its options, one of them would
+# be silently dropped.
+alone() {  # alone OPTION ARGS...: exits unless ARGS is that option only
+  local option=$1
+  shift
+  if [ "$#" -ne 1 ]; then
+    echo "$0: $option takes no other option (got: $*)" >&2
+    exit 2
+  fi
+}
 for arg in "$@"; do
   case "$arg" in
     -h | --help) usage; exit 0 ;;
-    --check) check; exit 0 ;;
+    --check) alone --check "$@"; check; exit 0 ;;
     --extract=*)
+      alone --extract=DIR "$@"
+      dir=${arg#--extract=}
+      if [ -z "$dir" ]; then
+        echo "$0: --extract= needs a directory" >&2
+        exit 2
+      fi
+      case "$dir" in -*) dir=./$dir ;; esac  # not an option of mkdir or tar
       check
-      mkdir -p "${arg#--extract=}"
-      payload | tar --no-same-owner -xz -C "${arg#--extract=}"
+      mkdir -p -- "$dir"
+      payload | tar --no-same-owner -xz -C "$dir"
       exit 0
       ;;
   esac

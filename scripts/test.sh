@@ -4,6 +4,7 @@
 # package (torch extension + AscendC simulator), checks lint and format (scripts/lint.sh) and
 # runs the whole test suite. Extra arguments go to pytest.
 set -euo pipefail
+unset CDPATH  # a cd through it prints the directory, which $(cd ...) would capture
 cd "$(dirname "$0")/.."
 python3 -m pip install -q -r requirements-test.txt
 bash scripts/lint.sh

@@ -187,6 +187,18 @@ def test_arguments_reach_cmake_through_the_user_preset(repo, tmp_path):
     assert cache["ENABLE_BINARY_PACKAGE:BOOL"] == "True"  # inherited from CMakePresets.json
 
 
+def test_a_build_that_makes_no_package_fails(repo, tmp_path):
+    """Every step succeeds (a stand-in cmake) but no .run appears: build.sh must not report one."""
+    cann = make_fake_cann(tmp_path / "cann")
+    stub = tmp_path / "stub"
+    stub.mkdir()
+    (stub / "cmake").write_text('#!/bin/sh\n[ "$1" = --version ] && echo "cmake version 3.28.0"\nexit 0\n')
+    (stub / "cmake").chmod(0o755)
+    result = run_build(repo, "--cann", str(cann), "--jobs", "1", env={"PATH": f"{stub}:{os.environ['PATH']}"})
+    assert result.returncode != 0
+    assert "build.sh: package" not in result.stdout
+
+
 def test_clean_removes_previous_outputs(repo, tmp_path):
     (repo / "build_out").mkdir()
     (repo / "build_out" / "stale.run").write_text("old")

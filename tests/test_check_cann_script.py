@@ -28,7 +28,30 @@ def toolkit(tmp_path):
     root = tmp_path / "toolkit"
     for sub in ("x86_64-linux/include", "x86_64-linux/ascendc/include", "tools/tikicpulib/lib/include"):
         (root / sub).mkdir(parents=True)
+        (root / sub / "stub.h").write_text("")  # the script wants headers in each
     return root
+
+
+def test_a_toolkit_without_headers_is_no_toolkit(toolkit, compiler):
+    for header in toolkit.rglob("*.h"):
+        header.unlink()
+    result = run("--cann", toolkit, "op_host/dcnv3.cpp", env_extra={"CXX": str(compiler[0])})
+    assert result.returncode == 2
+    assert "is not an installed CANN toolkit" in result.stderr and "has no headers" in result.stderr
+
+
+def test_files_through_a_symlinked_checkout(toolkit, compiler, tmp_path):
+    link = tmp_path / "checkout"
+    link.symlink_to(ROOT)
+    result = subprocess.run(
+        ["bash", str(link / "scripts" / "check_cann.sh"), "--cann", str(toolkit), str(ROOT / "op_host" / "dcnv3.cpp")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "CXX": str(compiler[0])},
+        cwd=link,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
 
 
 @pytest.fixture

@@ -253,6 +253,8 @@ def test_refuses_a_vendor_directory_it_did_not_install(packages, opp):
         (["--install-path=relative/dir"], {}, "--install-path must be an absolute path, got 'relative/dir'"),
         (["--bogus"], {}, "unknown option '--bogus'"),
         ([], {}, "no install location: pass --install-path=DIR"),
+        # Empty, it would have installed into ASCEND_OPP_PATH.
+        (["--install-path="], {"ASCEND_OPP_PATH": "/nonexistent/opp"}, "--install-path= needs a directory"),
     ],
 )
 def test_argument_errors(packages, args, env, message):
@@ -267,6 +269,27 @@ def test_options_with_or_without_separator(packages, opp, separator):
     assert result.returncode == 0, result.stderr
     assert f"installed vendor '{VENDOR}' into {opp}/vendors/{VENDOR}" in result.stdout
     assert vendor_files(opp) == INSTALLED
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--check", "--install-path=/x"], "--check takes no other option"),
+        (["--uninstall", "--extract=/tmp/x"], "--extract=DIR takes no other option"),
+        (["--extract="], "--extract= needs a directory"),
+    ],
+)
+def test_package_options_that_would_be_dropped_are_refused(packages, args, message):
+    result = run_package(packages["1"], *args, env=clean_env())
+    assert result.returncode == 2 and message in result.stderr
+
+
+def test_extract_into_a_directory_named_like_an_option(packages, tmp_path):
+    result = subprocess.run(
+        ["bash", str(packages["1"]), "--extract=-out"], capture_output=True, text=True, cwd=tmp_path, env=clean_env()
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "-out" / "install.sh").is_file()
 
 
 def test_help_shows_the_installer_options(packages):
