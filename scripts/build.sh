@@ -55,15 +55,15 @@ no_opp=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --soc) need_value "$@"; socs=$2; shift 2 ;;
-    --soc=*) socs=${1#*=}; shift ;;
+    --soc=*) need_value "--soc" "${1#*=}"; socs=${1#*=}; shift ;;
     --vendor) need_value "$@"; vendor=$2; shift 2 ;;
-    --vendor=*) vendor=${1#*=}; shift ;;
+    --vendor=*) need_value "--vendor" "${1#*=}"; vendor=${1#*=}; shift ;;
     --cann) need_value "$@"; cann=$2; shift 2 ;;
-    --cann=*) cann=${1#*=}; shift ;;
+    --cann=*) need_value "--cann" "${1#*=}"; cann=${1#*=}; shift ;;
     --build-type) need_value "$@"; build_type=$2; shift 2 ;;
-    --build-type=*) build_type=${1#*=}; shift ;;
+    --build-type=*) need_value "--build-type" "${1#*=}"; build_type=${1#*=}; shift ;;
     --jobs) need_value "$@"; jobs=$2; shift 2 ;;
-    --jobs=*) jobs=${1#*=}; shift ;;
+    --jobs=*) need_value "--jobs" "${1#*=}"; jobs=${1#*=}; shift ;;
     --clean) clean=1; shift ;;
     --no-opp) no_opp=1; shift ;;
     -h | --help) usage; exit 0 ;;
@@ -80,10 +80,11 @@ clean_outputs() {
 # Builds the wheel with the current Python (it needs torch, and torch_npu when present, to be
 # importable: no build isolation), then imports it from a scratch install.
 build_wheel() {
-  local dist="$BUILD_DIR/dist" scratch
+  local dist="$BUILD_DIR/dist" scratch=""
   if [ "$clean" = 1 ]; then clean_outputs; fi
   mkdir -p "$dist"
-  trap 'rm -rf "$dist"' ERR
+  # A failed step leaves neither a wheel nor the scratch install behind.
+  trap 'rm -rf "$dist" ${scratch:+"$scratch"}' ERR
   MAX_JOBS="$jobs" "$PYTHON" -m pip wheel --no-deps --no-build-isolation -w "$dist" "$ROOT"
   scratch=$(mktemp -d)
   "$PYTHON" -m pip install --no-deps --target "$scratch" "$dist"/dcnv3_ascend-*.whl >/dev/null

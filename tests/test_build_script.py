@@ -84,6 +84,8 @@ def test_help(repo):
     [
         (["--soc", "Ascend310P3"], "unsupported SoC 'Ascend310P3'; supported SoCs are ascend910b: Ascend910B1"),
         (["--soc"], "--soc needs a value"),
+        (["--cann="], "--cann needs a value"),  # empty, it had looked for CANN in the working directory
+        (["--soc="], "--soc needs a value"),
         (["--jobs", "0"], "--jobs must be a positive integer, got '0'"),
         (["--build-type", "Fast"], "build type must be one of Release, Debug, got 'Fast'"),
         (["--vendor", "my-vendor"], "vendor name must match [A-Za-z0-9_]+"),
@@ -197,6 +199,29 @@ def test_a_build_that_makes_no_package_fails(repo, tmp_path):
     result = run_build(repo, "--cann", str(cann), "--jobs", "1", env={"PATH": f"{stub}:{os.environ['PATH']}"})
     assert result.returncode != 0
     assert "build.sh: package" not in result.stdout
+
+
+def test_a_failed_wheel_check_leaves_no_scratch_install(repo, tmp_path):
+    """--no-opp with a stand-in Python whose pip succeeds and whose import check fails."""
+    python = tmp_path / "python"
+    python.write_text(
+        "#!/bin/bash\n"
+        'if [ "$1 $2 $3" = "-m pip wheel" ]; then\n'
+        "  while [ $# -gt 0 ]; do\n"
+        '    [ "$1" = -w ] && mkdir -p "$2" && touch "$2/dcnv3_ascend-0-py3-none-any.whl"\n'
+        "    shift\n"
+        "  done\n"
+        "  exit 0\n"
+        "fi\n"
+        '[ "$1 $2 $3" = "-m pip install" ] && exit 0\n'
+        "exit 1\n"
+    )
+    python.chmod(0o755)
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    result = run_build(repo, "--no-opp", env={"PYTHON": str(python), "TMPDIR": str(temp)})
+    assert result.returncode != 0
+    assert list(temp.iterdir()) == []
 
 
 def test_clean_removes_previous_outputs(repo, tmp_path):
