@@ -3,6 +3,12 @@
 # then a gzip'ed tar of the package (install.sh, install.help, packages/vendors/<vendor>/...).
 # It checks the payload's SHA-256, extracts it into a temporary directory and runs install.sh
 # there with the arguments given. Installer options work with or without a leading `--`.
+# Run by another shell (`sh package.run`, dash on Debian and Ubuntu), say so before the first
+# bash-only line, which would fail there with a shell's syntax error.
+if [ -z "${BASH_VERSION:-}" ]; then
+  echo "$0: run this package with bash: bash $0 ..." >&2
+  exit 2
+fi
 set -euo pipefail
 payload_line=@PAYLOAD_LINE@
 payload_sha256=@PAYLOAD_SHA256@

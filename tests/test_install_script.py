@@ -284,6 +284,12 @@ def test_package_options_that_would_be_dropped_are_refused(packages, args, messa
     assert result.returncode == 2 and message in result.stderr
 
 
+@pytest.mark.skipif(shutil.which("dash") is None, reason="needs dash, a POSIX sh that is not bash")
+def test_run_by_a_posix_shell_says_to_use_bash(packages):
+    result = subprocess.run(["dash", str(packages["1"]), "--check"], capture_output=True, text=True, env=clean_env())
+    assert result.returncode == 2 and "run this package with bash: bash" in result.stderr
+
+
 def test_extract_into_a_directory_named_like_an_option(packages, tmp_path):
     result = subprocess.run(
         ["bash", str(packages["1"]), "--extract=-out"], capture_output=True, text=True, cwd=tmp_path, env=clean_env()
