@@ -25,6 +25,15 @@ class to_channels_last(nn.Module):  # noqa: N801
         return x.permute(0, 2, 3, 1)
 
 
+def softmax_over_points(mask_logits, group):
+    """The modules' mask: [N, H, W, G*P] logits -> softmax over each group's P points -> [N, H, W,
+    G*P]. Sizes spelled out, as a -1 cannot be inferred for an empty batch; reshape, not
+    unflatten, which ONNX opset 11 lacks."""
+    n_batch, height, width, group_points = mask_logits.shape
+    mask = F.softmax(mask_logits.reshape(n_batch, height, width, group, group_points // group), -1)
+    return mask.reshape(n_batch, height, width, group_points)
+
+
 def build_norm_layer(dim, norm_layer, in_format="channels_last", out_format="channels_last", eps=1e-6):
     """'BN' (BatchNorm2d, works channels-first) or 'LN' (LayerNorm, works channels-last), with the
     permutes needed to go from `in_format` to `out_format`."""

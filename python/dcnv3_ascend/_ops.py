@@ -22,6 +22,7 @@ import warnings
 import torch
 
 from . import _checks
+from ._layers import softmax_over_points
 from .attrs import ATTRIBUTE_IS_FLOAT, Dcnv3Attrs
 
 FORCE_FALLBACK_ENV = "DCNV3_ASCEND_FORCE_FALLBACK"
@@ -74,16 +75,11 @@ HAS_EXTENSION, FALLBACK_REASON = _load_extension()
 _lib = torch.library.Library("npu", "FRAGMENT")
 
 
-def _softmax_mask(mask, group):
-    """The modules' mask (modules.py): softmax over the points of each group, [..., G*P] -> [..., G*P]."""
-    return mask.unflatten(-1, (group, mask.shape[-1] // group)).softmax(-1).flatten(-2)  # no -1: empty batches
-
-
 def _register_fallback():
     from .fallback import dcnv3_fallback
 
     def dcnv3_softmax_mask_fallback(input, offset, mask, attrs):
-        return dcnv3_fallback(input, offset, _softmax_mask(mask, attrs.group), attrs)
+        return dcnv3_fallback(input, offset, softmax_over_points(mask, attrs.group), attrs)
 
     warned = []
 

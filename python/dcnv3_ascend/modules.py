@@ -20,12 +20,18 @@ import operator
 import warnings
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.nn.init import constant_, xavier_uniform_
 
 # The layer helpers are importable from here, as from InternImage's modules.dcnv3.
-from ._layers import CenterFeatureScaleModule, build_act_layer, build_norm_layer, to_channels_first, to_channels_last  # noqa: F401
+from ._layers import (  # noqa: F401
+    CenterFeatureScaleModule,
+    build_act_layer,
+    build_norm_layer,
+    softmax_over_points,
+    to_channels_first,
+    to_channels_last,
+)
 from .functions import DCNv3Function, dcnv3_core_pytorch
 
 # InternImage's modules always pass this step; the kernels clamp it to the batch size.
@@ -154,11 +160,7 @@ class _DCNv3Base(nn.Module):
 
     def _softmax_mask(self, mask_logits, dtype):
         """N, H, W, G*P -> N, H, W, G, P (softmax over each group's points) -> N, H, W, G*P."""
-        # Sizes spelled out: a -1 cannot be inferred for an empty batch. reshape, not unflatten,
-        # which ONNX opset 11 lacks.
-        n_batch, height, width, group_points = mask_logits.shape
-        mask = F.softmax(mask_logits.reshape(n_batch, height, width, self.group, group_points // self.group), -1)
-        return mask.reshape(n_batch, height, width, group_points).type(dtype)
+        return softmax_over_points(mask_logits, self.group).type(dtype)
 
     def forward(self, input):
         """input [N, H, W, channels] -> output [N, H, W, channels]."""
