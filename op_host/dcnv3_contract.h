@@ -146,65 +146,95 @@ inline std::string ValidateAttrs(const Attrs& a) {
   return "";
 }
 
+// GE's placeholders in the shapes InferShape gets when a graph's shapes are known only at run time
+// (ATC with a dynamic batch, image size or shape ranges): -1 for a size, the one-size shape {-2}
+// for an unknown rank.
+constexpr int64_t kUnknownSize = -1, kUnknownRank = -2;
+
 // Checks shapes against attributes and fills *problem. `grad_output` may be null (forward).
 // Returns "" when valid, else a message naming the argument and the expected value.
+// allow_unknown (InferShape only): sizes and ranks may be GE's placeholders; each size of the
+// output [N, H_out, W_out] then comes from whichever tensor knows it (kUnknownSize where none
+// does, which *problem then holds), and the sizes that are known must agree as they must when all
+// are. Everywhere else (the torch op, the tiling, the simulator) a negative size is an error.
 inline std::string ValidateShapes(Dims input, Dims offset, Dims mask, const Dims* grad_output, const Attrs& a,
-                                  Problem* problem) {
+                                  Problem* problem, bool allow_unknown = false) {
   std::string e = ValidateAttrs(a);
   if (!e.empty()) return e;
-  if (input.rank != 4)
+  const auto unknown_rank = [&](Dims d) { return allow_unknown && d.rank == 1 && d.data[0] == kUnknownRank; };
+  const auto check_sizes = [&](const char* name, Dims d) -> std::string {
+    if (unknown_rank(d)) return "";
+    for (int64_t i = 0; i < d.rank; ++i)
+      if (d.data[i] < 0 && !(allow_unknown && d.data[i] == kUnknownSize))
+        return std::string(name) + " sizes must be >= 0, got " + DimsToString(d.data, d.rank);
+    return "";
+  };
+  if (!(e = check_sizes("input", input)).empty() || !(e = check_sizes("offset", offset)).empty() ||
+      !(e = check_sizes("mask", mask)).empty() ||
+      (grad_output && !(e = check_sizes("grad_output", *grad_output)).empty()))
+    return e;
+  const auto known = [](int64_t size) { return size >= 0; };
+  if (!unknown_rank(input) && input.rank != 4)
     return "input must be 4-D [N, H, W, group*group_channels], got " + DimsToString(input.data, input.rank);
-  const int64_t n = input.data[0], h = input.data[1], w = input.data[2], c = input.data[3];
-  if (c != a.group * a.group_channels)
+  const int64_t n = unknown_rank(input) ? kUnknownSize : input.data[0];
+  const int64_t h = unknown_rank(input) ? kUnknownSize : input.data[1];
+  const int64_t w = unknown_rank(input) ? kUnknownSize : input.data[2];
+  const int64_t c = a.group * a.group_channels;
+  if (!unknown_rank(input) && input.data[3] != c && known(input.data[3]))
     return "input channels (last dim) must equal group*group_channels = " + std::to_string(a.group) + "*" +
-           std::to_string(a.group_channels) + " = " + std::to_string(a.group * a.group_channels) + ", got " +
-           std::to_string(c);
+           std::to_string(a.group_channels) + " = " + std::to_string(c) + ", got " + std::to_string(input.data[3]);
   const int64_t span_h = KernelSpan(a.dilation_h, a.kernel_h), span_w = KernelSpan(a.dilation_w, a.kernel_w);
   // Tensor sizes reach int64's limit only on empty or meta tensors, but they can.
-  int64_t padded_h = 0, padded_w = 0;
-  if (!CheckedAdd(h, 2 * a.pad_h, &padded_h))
+  int64_t padded_h = span_h, padded_w = span_w;
+  if (known(h) && !CheckedAdd(h, 2 * a.pad_h, &padded_h))
     return "input H + 2*pad_h = " + std::to_string(h) + " + 2*" + std::to_string(a.pad_h) +
            " exceeds int64: the input height is too large for pad_h";
-  if (!CheckedAdd(w, 2 * a.pad_w, &padded_w))
+  if (known(w) && !CheckedAdd(w, 2 * a.pad_w, &padded_w))
     return "input W + 2*pad_w = " + std::to_string(w) + " + 2*" + std::to_string(a.pad_w) +
            " exceeds int64: the input width is too large for pad_w";
   if (padded_h < span_h || padded_w < span_w)
     return "output size must be >= 1: input H, W = " + std::to_string(h) + ", " + std::to_string(w) +
            " with pad_h, pad_w = " + std::to_string(a.pad_h) + ", " + std::to_string(a.pad_w) +
            " is smaller than the dilated kernel " + std::to_string(span_h) + "x" + std::to_string(span_w);
-  const int64_t ho = OutputSize(h, a.pad_h, a.dilation_h, a.kernel_h, a.stride_h);
-  const int64_t wo = OutputSize(w, a.pad_w, a.dilation_w, a.kernel_w, a.stride_w);
-  const int64_t p = NumPoints(a);
+  // [N, H_out, W_out]: known sizes, completed below from the tensors that know more.
+  int64_t out_dims[4] = {n, known(h) ? OutputSize(h, a.pad_h, a.dilation_h, a.kernel_h, a.stride_h) : kUnknownSize,
+                         known(w) ? OutputSize(w, a.pad_w, a.dilation_w, a.kernel_w, a.stride_w) : kUnknownSize, c};
   // A contiguous output needs its strides (products of trailing sizes) and element count in int64;
-  // an empty output too, so zero sizes count as 1 here.
-  const int64_t out_dims[4] = {n, ho, wo, c};
+  // an empty output too, so zero sizes count as 1 here, and so do placeholders (the tiling checks
+  // the run-time sizes).
   int64_t out_elements = 1;
   for (const int64_t d : out_dims)
     if (!CheckedMul(out_elements, d > 0 ? d : 1, &out_elements))
       return "output shape [N, H_out, W_out, group*group_channels] = " + DimsToString(out_dims, 4) +
              " is too large: its sizes multiply to more than int64 holds";
+  const int64_t p = NumPoints(a);
   auto expect = [&](const char* name, Dims d, int64_t last, const char* last_desc) -> std::string {
-    const int64_t want[4] = {n, ho, wo, last};
+    if (unknown_rank(d)) return "";
+    const int64_t want[4] = {out_dims[0], out_dims[1], out_dims[2], last};
     bool ok = d.rank == 4;
-    for (int i = 0; ok && i < 4; ++i) ok = d.data[i] == want[i];
-    if (ok) return "";
-    return std::string(name) + " must have shape [N, H_out, W_out, " + last_desc + "] = " + DimsToString(want, 4) +
-           ", got " + DimsToString(d.data, d.rank);
+    for (int i = 0; ok && i < 4; ++i) ok = d.data[i] == want[i] || !known(d.data[i]) || !known(want[i]);
+    if (!ok)
+      return std::string(name) + " must have shape [N, H_out, W_out, " + last_desc + "] = " + DimsToString(want, 4) +
+             (allow_unknown ? " (-1: known at run time)" : "") + ", got " + DimsToString(d.data, d.rank);
+    for (int i = 0; i < 3; ++i)
+      if (!known(out_dims[i])) out_dims[i] = d.data[i];
+    return "";
   };
   if (!(e = expect("offset", offset, a.group * p * 2, "group*P*2")).empty()) return e;
   if (!(e = expect("mask", mask, a.group * p, "group*P")).empty()) return e;
   if (grad_output && !(e = expect("grad_output", *grad_output, c, "group*group_channels")).empty()) return e;
   // InternImage clamps the step to the batch, then requires it to divide the batch.
-  const int64_t step = a.im2col_step < n ? a.im2col_step : n;
-  if (n > 0 && n % step != 0)
+  const int64_t batch = out_dims[0];
+  const int64_t step = a.im2col_step < batch ? a.im2col_step : batch;
+  if (batch > 0 && batch % step != 0)
     return "im2col_step must divide the batch size: im2col_step=" + std::to_string(a.im2col_step) +
-           ", batch=" + std::to_string(n);
+           ", batch=" + std::to_string(batch);
   if (problem) {
-    problem->batch = n;
+    problem->batch = batch;
     problem->height_in = h;
     problem->width_in = w;
-    problem->height_out = ho;
-    problem->width_out = wo;
+    problem->height_out = out_dims[1];
+    problem->width_out = out_dims[2];
     problem->channels = c;
     problem->points = p;
     problem->attrs = a;

@@ -61,8 +61,9 @@ inline ShapeDims ToDims(const gert::Shape& s) {
 }
 
 // shapes: input, offset, mask and, for the backward, grad_output (null entries are reported).
+// allow_unknown: InferShape's shapes, which may hold GE's placeholders (see ValidateShapes).
 inline std::string CheckProblem(const gert::Shape* const* shapes, bool backward, const gert::RuntimeAttrs* attrs,
-                                dcnv3::Problem* problem) {
+                                dcnv3::Problem* problem, bool allow_unknown = false) {
   const int count = backward ? 4 : 3;
   ShapeDims dims[4];
   for (int i = 0; i < count; ++i) {
@@ -73,7 +74,8 @@ inline std::string CheckProblem(const gert::Shape* const* shapes, bool backward,
   std::string e = ReadAttrs(attrs, &a);
   if (!e.empty()) return e;
   const dcnv3::Dims grad = dims[3].View();
-  return dcnv3::ValidateShapes(dims[0].View(), dims[1].View(), dims[2].View(), backward ? &grad : nullptr, a, problem);
+  return dcnv3::ValidateShapes(dims[0].View(), dims[1].View(), dims[2].View(), backward ? &grad : nullptr, a, problem,
+                               allow_unknown);
 }
 
 inline bool ToDataType(ge::DataType t, dcnv3::DataType* out) {
@@ -87,11 +89,13 @@ inline bool ToDataType(ge::DataType t, dcnv3::DataType* out) {
 
 // Dcnv3: output = [N, H_out, W_out, group * group_channels].
 // Dcnv3Grad: grad_input, grad_offset, grad_mask have the shapes of input, offset, mask.
+// A graph compiled for shapes known only at run time passes GE's placeholders (-1 sizes, {-2}
+// ranks); the output then has -1 where no input knows the size, and the tiling sees real shapes.
 inline ge::graphStatus InferShape(gert::InferShapeContext* ctx, bool backward) {
   const gert::Shape* shapes[4] = {};
   for (int i = 0; i < (backward ? 4 : 3); ++i) shapes[i] = ctx->GetInputShape(i);
   dcnv3::Problem p;
-  const std::string e = CheckProblem(shapes, backward, ctx->GetAttrs(), &p);
+  const std::string e = CheckProblem(shapes, backward, ctx->GetAttrs(), &p, /*allow_unknown=*/true);
   if (!e.empty()) return Fail(OpName(backward), e);
   if (backward) {
     for (int i = 0; i < 3; ++i) {
