@@ -23,9 +23,11 @@
 
 namespace dcnv3_npu {
 
-// Throws, naming the package to build and install, unless aclnn<op>GetWorkspaceSize and aclnn<op>
-// can be found by EXEC_NPU_CMD_EXT.
-inline void RequireAclnnApi(const char* op) {
+// Returns true, or throws naming the package to build and install, unless aclnn<op>GetWorkspaceSize
+// and aclnn<op> can be found by EXEC_NPU_CMD_EXT. Callers keep the result in a function-local
+// static: each lookup resolves and dlopens every custom package's library again (EXEC_NPU_CMD_EXT
+// caches its own addresses the same way), and a throw leaves the static unset for the next call.
+inline bool RequireAclnnApi(const char* op) {
   const std::string api = std::string("aclnn") + op;
   const std::string workspace_api = api + "GetWorkspaceSize";
   const bool found = GetOpApiFuncAddr(api.c_str()) != nullptr && GetOpApiFuncAddr(workspace_api.c_str()) != nullptr;
@@ -37,6 +39,7 @@ inline void RequireAclnnApi(const char* op) {
               "`source <dir>/vendors/<vendor>/bin/set_env.bash` before starting Python (torch_npu reads "
               "ASCEND_CUSTOM_OPP_PATH when it is imported). See COMPILE_GUIDE.md, sections 'Build', 'Install' "
               "and 'Troubleshooting'.");
+  return true;
 }
 
 }  // namespace dcnv3_npu

@@ -62,7 +62,7 @@ at::Tensor Dcnv3Npu(const at::Tensor& input, const at::Tensor& offset, const at:
   const std::vector<int64_t> output_size = {p.batch, p.height_out, p.width_out, p.channels};
   if (NothingToSample(p)) return at::zeros(output_size, input.options());
 
-  dcnv3_npu::RequireAclnnApi("Dcnv3");
+  [[maybe_unused]] static const bool aclnn_found = dcnv3_npu::RequireAclnnApi("Dcnv3");
   const at::Tensor in = input.contiguous(), off = offset.contiguous(), msk = mask.contiguous();
   at::Tensor output = at::empty(output_size, input.options());
   EXEC_NPU_CMD_EXT(aclnnDcnv3, in, off, msk, DCNV3_ATTR_ARGS, output);
@@ -79,7 +79,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> Dcnv3BackwardNpu(const at::Tensor
             at::zeros(mask.sizes(), mask.options())};
   }
 
-  dcnv3_npu::RequireAclnnApi("Dcnv3Grad");
+  [[maybe_unused]] static const bool aclnn_found = dcnv3_npu::RequireAclnnApi("Dcnv3Grad");
   const at::Tensor in = input.contiguous(), off = offset.contiguous(), msk = mask.contiguous();
   const at::Tensor grad_out = grad_output.contiguous();
   static_assert(kGradInputZeroedBeforeLaunch, "the adapter allocates grad_input as the zeroed fp32 accumulator");
