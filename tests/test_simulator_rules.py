@@ -81,6 +81,30 @@ BAD_KERNELS = [
     ("ub-view-out-of-bounds", "rule_ub_oob", (64, 0), 1, "ub-out-of-bounds", ["operator[](64)", "64 elements"]),
     ("ub-op-out-of-bounds", "rule_ub_oob", (0, 1), 1, "ub-write-beyond-view", ["Add", "needs 260 B", "holds 256 B"]),
     ("partial-overlap", "rule_partial_overlap", (), 1, "ub-partial-overlap", ["Add", "[32, 288)", "[0, 256)"]),
+    (
+        "repeat-reads-earlier-iteration",
+        "rule_repeat_overlap",
+        (0,),
+        1,
+        "ub-iteration-overlap",
+        ["Add: src0 lane 0 of iteration 1", "UB address 32", "dst wrote in iteration 0"],
+    ),
+    (
+        "repeat-partial-overlap",
+        "rule_repeat_overlap",
+        (1,),
+        1,
+        "ub-partial-overlap",
+        ["Add: src0 lane 0 of iteration 0", "UB address 32", "100% or not at all"],
+    ),
+    (
+        "repeat-accumulates-through-src0",
+        "rule_repeat_overlap",
+        (3,),
+        1,
+        "ub-iteration-overlap",
+        ["Add: src0 lane 0 of iteration 1", "UB address 0"],
+    ),
     ("datacopypad-blockcount-0", "rule_datacopypad_params", (0,), 1, "datacopy-params", ["blockCount=0"]),
     ("datacopypad-blockcount-4096", "rule_datacopypad_params", (1,), 1, "datacopy-params", ["blockCount=4096"]),
     ("datacopypad-padding", "rule_datacopypad_params", (2,), 1, "datacopy-params", ["leftPadding=9", "at most 32 B"]),
@@ -330,6 +354,8 @@ GOOD_VARIANTS = [
     ("all-syncs-present", "rule_pipe_hazard", (2,)),
     ("compare-count-of-256-bytes", "rule_compare_count", (64,)),
     ("view-inside-tensor", "rule_ub_oob", (63, 0)),
+    ("repeat-accumulates-through-src1", "rule_repeat_overlap", (2,)),
+    ("repeat-disjoint-enabled-lanes", "rule_repeat_overlap", (4,)),
     ("gm-reload-after-sync", "rule_gm_pipe_hazard", (1,)),
 ]
 
@@ -346,6 +372,15 @@ def test_gather_of_255_full_repeats_runs():
     out = np.zeros(64, np.float32)
     _sim.run_selftest("rule_gather_count", [np.zeros(64, np.float32), out], [16320], block_dim=1, soc="Ascend910B3")
     np.testing.assert_array_equal(out, np.full(64, 7, np.float32))
+
+
+def test_repeat_accumulation_through_src1_adds_every_iteration():
+    """The documented exception to the repeat form's overlap rule: Add with dst and src1 repeat
+    stride 0 reads back what the previous iteration wrote, so 4 iterations add 4 ones to t[0..7]."""
+    out = np.zeros(64, np.float32)
+    _sim.run_selftest("rule_repeat_overlap", [np.zeros(64, np.float32), out], [2], block_dim=1, soc="Ascend910B3")
+    np.testing.assert_array_equal(out[:8], np.full(8, 5, np.float32))
+    np.testing.assert_array_equal(out[8:], np.ones(56, np.float32))
 
 
 @pytest.mark.parametrize("api,value", [(0, 1), (1, 255)], ids=["adds-repeat-1", "duplicate-repeat-stride-255"])

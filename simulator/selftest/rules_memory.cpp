@@ -82,6 +82,36 @@ extern "C" __global__ __aicore__ void rule_partial_overlap(GM_ADDR, GM_ADDR, GM_
 }
 SIM_SELFTEST(rule_partial_overlap);
 
+// Repeat-form Adds on one 1 KiB buffer t of 1.0f, picked by params[0] (the address-overlap rule
+// of the repeat form, simulator/README.md):
+// 0: in place, 2 iterations one block apart: iteration 1 reads 7 blocks iteration 0 wrote;
+// 1: one iteration whose src0 starts one block after dst;
+// 2: accumulating 4 iterations into one destination through src1, dst and src1 repeat stride 0
+//    (the documented exception); 3: the same through src0, which the exception does not cover;
+// 4: in place, 16 lanes of 2 iterations 2 blocks apart (backward's 2x2 Add): no enabled lane shared.
+// t[0..7] goes to y.
+extern "C" __global__ __aicore__ void rule_repeat_overlap(GM_ADDR, GM_ADDR y, GM_ADDR, GM_ADDR, GM_ADDR params) {
+  TPipe pipe;
+  TBuf<TPosition::VECCALC> buf;
+  pipe.InitBuffer(buf, 1024);
+  LocalTensor<float> t = buf.Get<float>();
+  Duplicate(t, 1.0f, 256);
+  PipeBarrier<PIPE_V>();
+  switch (sim::SelftestParam(params, 0)) {
+    case 0: Add(t, t, t[128], 64, 2, {1, 1, 1, 1, 1, 1}); break;
+    case 1: Add(t, t[8], t[128], 64, 1, {1, 1, 1, 8, 8, 8}); break;
+    case 2: Add(t, t[64], t, 8, 4, {1, 1, 1, 0, 1, 0}); break;
+    case 3: Add(t, t, t[64], 8, 4, {1, 1, 1, 0, 0, 1}); break;
+    default: Add(t, t, t[128], 16, 2, {1, 1, 1, 2, 2, 2}); break;
+  }
+  SetFlag<HardEvent::V_MTE3>(0);
+  WaitFlag<HardEvent::V_MTE3>(0);
+  GlobalTensor<float> out;
+  out.SetGlobalBuffer(reinterpret_cast<__gm__ float*>(y), 64);
+  DataCopy(out, t, 64);
+}
+SIM_SELFTEST(rule_repeat_overlap);
+
 // DataCopyPad GM->UB with one bad parameter chosen by params[0]: 0 blockCount=0, 1 blockCount=4096,
 // 2 leftPadding of 9 floats (36 B), 3 blockLen=6 B for floats, 4 blockLen=2097152.
 extern "C" __global__ __aicore__ void rule_datacopypad_params(GM_ADDR x, GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR params) {

@@ -10,8 +10,10 @@
 #include <cstdint>
 #include <initializer_list>
 #include <limits>
+#include <string>
 #include <tuple>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "core_context.h"
@@ -181,6 +183,57 @@ RepeatOperand Rep(const char* name, const AscendC::LocalTensor<T>& t, uint32_t b
   return {name, t.SimAddr(), t.SimBytes(), blk, rep};
 }
 
+// The address-overlap rule of the repeat form (asc-devkit docs/zh/api/SIMD-API/通用说明和约束.md,
+// 通用地址重叠约束, which every repeat-form page refers to): within one iteration a source lane may
+// share UB only with the destination lane of the same element (src == dst, "100% overlap"); across
+// iterations no source lane may read what an earlier iteration wrote, since the vector unit may
+// fetch it before that write lands. The one exception: Add, Sub, Mul, Max, Min, AddRelu and SubRelu
+// on half, int32_t or float may read through src1 what an earlier iteration wrote when
+// src1RepStride or dstRepStride is 0 (accumulating into one destination). Lanes the mask disables
+// are neither read nor written, so only enabled lanes count. `lane(k, r, e)` is the byte address of
+// lane e of operand k (0: dst) in iteration r.
+template <typename T, size_t N, typename Lane>
+void RequireRepeatOverlapRule(const char* op, const std::array<RepeatOperand, N>& ops,
+                              const std::vector<MaskedIterations>& runs, uint32_t lanes, Lane lane) {
+  // first iteration that writes each destination address, sorted by address
+  std::vector<std::pair<uint64_t, uint32_t>> writes;
+  for (const MaskedIterations& run : runs) {
+    const LaneMask mask{run.low, run.high};
+    for (uint32_t r = run.first; r < run.first + run.repeat; ++r)
+      for (uint32_t e = 0; e < lanes; ++e)
+        if (mask.On(e)) writes.emplace_back(lane(0, r, e), r);
+  }
+  std::sort(writes.begin(), writes.end());
+  const std::string name(op);
+  const bool chain_ok = (name == "Add" || name == "Sub" || name == "Mul" || name == "Max" || name == "Min" ||
+                         name == "AddRelu" || name == "SubRelu") &&
+                        (std::is_same_v<T, half> || std::is_same_v<T, int32_t> || std::is_same_v<T, float>);
+  for (size_t k = 1; k < N; ++k) {
+    const bool exempt = chain_ok && k == 2 && (ops[2].rep_stride == 0 || ops[0].rep_stride == 0);
+    for (const MaskedIterations& run : runs) {
+      const LaneMask mask{run.low, run.high};
+      for (uint32_t r = run.first; r < run.first + run.repeat; ++r)
+        for (uint32_t e = 0; e < lanes; ++e) {
+          if (!mask.On(e)) continue;
+          const uint64_t a = lane(k, r, e);
+          const auto hit = std::lower_bound(writes.begin(), writes.end(), std::make_pair(a, uint32_t{0}));
+          if (hit == writes.end() || hit->first != a) continue;
+          if (hit->second < r && !exempt)
+            Fail("ub-iteration-overlap",
+                 Msg(op, ": ", ops[k].name, " lane ", e, " of iteration ", r, " reads UB address ", a,
+                     ", which dst wrote in iteration ", hit->second,
+                     "; the vector unit does not order a later iteration's sources after an earlier one's "
+                     "destination (通用地址重叠约束)"));
+          if (hit->second == r && lane(0, r, e) != a)
+            Fail("ub-partial-overlap",
+                 Msg(op, ": ", ops[k].name, " lane ", e, " of iteration ", r, " reads UB address ", a,
+                     ", which another dst lane of that iteration "
+                     "writes; within an iteration a source must overlap dst 100% or not at all"));
+        }
+    }
+  }
+}
+
 // Runs `repeat` iterations under the mask register (vector_mask.h); `body(mask, lanes, addr)`
 // computes the lanes of one iteration that `mask` enables, `addr(k, e)` giving the byte address
 // of lane e in operand k (operand 0 is the destination). Iterations run in order, each reading its
@@ -200,6 +253,7 @@ void RunRepeat(const char* op, std::array<RepeatOperand, N> ops, uint32_t repeat
            (e % per_block) * sizeof(T);
   };
   const PipeOp pop = BeginOp(Pipe::kV, op);
+  std::array<uint64_t, N> lo_of{}, hi_of{};
   for (size_t k = 0; k < N; ++k) {
     uint64_t lo = UINT64_MAX, hi = 0;
     for (const MaskedIterations& run : runs) {
@@ -211,6 +265,8 @@ void RunRepeat(const char* op, std::array<RepeatOperand, N> ops, uint32_t repeat
             hi = std::max(hi, lane_addr(ops[k], r, e) + sizeof(T));
           }
     }
+    lo_of[k] = lo;
+    hi_of[k] = hi;
     if (lo == UINT64_MAX) continue;
     if (hi > ops[k].addr + ops[k].view_bytes)
       RequireOperandSpan(k == 0 ? "ub-write-beyond-view" : "ub-read-beyond-view", op, ops[k].name, ops[k].addr,
@@ -219,6 +275,14 @@ void RunRepeat(const char* op, std::array<RepeatOperand, N> ops, uint32_t repeat
       TrackUbWrite(pop, static_cast<uint32_t>(lo), hi - lo);
     else
       TrackUbRead(pop, static_cast<uint32_t>(lo), hi - lo);
+  }
+  // the lane-by-lane overlap check only where a source's span meets the destination's
+  for (size_t k = 1; k < N; ++k) {
+    if (lo_of[k] < hi_of[0] && lo_of[0] < hi_of[k]) {
+      RequireRepeatOverlapRule<T>(op, ops, runs, lanes,
+                                  [&](size_t m, uint32_t r, uint32_t e) { return lane_addr(ops[m], r, e); });
+      break;
+    }
   }
   for (const MaskedIterations& run : runs) {
     const LaneMask mask{run.low, run.high};
