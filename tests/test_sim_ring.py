@@ -201,3 +201,15 @@ def test_backward_collisions_across_the_ring_wrap(dtype):
     # atomic DMAs each: 1.45 atomic DMAs per point measured, 2 if the ring served none
     points = n * ho * wo * a.group * 9
     assert bstats["atomic_dma_count"] < 1.6 * points
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_accumulator_rows_wider_than_a_repeat_stride(dtype):
+    """140 px x 16 channels: one fp32 accumulator row is 8,960 B, more than the 255 blocks (8,160 B)
+    an 8-bit repeat stride spans, so the backward adds each point's 2x2 with one Add per slot row
+    (its two pixels as the repeats) instead of one Add with a stride of one image row."""
+    a = _attrs(group=4, group_channels=16)
+    tensors = _inputs(a, 1, 3, 140, dtype, 2.0, seed=71)
+    t = sim.plan_backward(*tensors, a)["tiling"]
+    assert t["fetch_mode"] == FETCH_RING and 140 * t["channels_pad"] * 4 > 255 * 32
+    _check(a, 1, 3, 140, dtype, tensors=tensors)
