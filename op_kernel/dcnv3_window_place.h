@@ -211,19 +211,20 @@ __aicore__ inline void Sampler<T>::PlaceInWindow() {
   // window row of slot (0, 0): ((h - r0) * cols + (w - c0)) * groups + g, in fp32 (exact: < 2^24).
   // Ring (one group, whole rows: c0 = 0, g = 0): (slot of row h) * W + w, with the slot h - lo +
   // phase less the ring's rows where that passes its last slot; slot row 1 is the next slot even
-  // after the last, as the ring keeps a copy of slot 0 there (LoadRingRows). Row 0 for points
-  // outside (they are DMA'd, or have no real slot).
+  // after the last, as the ring keeps a copy of slot 0 there (LoadRingRows). The slot is formed
+  // before the multiply: h * W passes 2^24 on tall planes, where fp32 rounds the column. Row 0 for
+  // points outside (they are DMA'd, or have no real slot).
   if (ring_) {
     const int64_t phase = ring_state_.Phase(), shift = phase - win_.r0, cap = ring_state_.rows;
-    Muls(row0, ch, static_cast<float>(win_.nc), n);
+    Adds(scratch, ch, static_cast<float>(shift - cap), n);
+    Adds(row0, ch, static_cast<float>(shift), n);
     CompareScalar(Cmp(1), ch, static_cast<float>(win_.r0 + cap - phase), CMPMODE::GE, static_cast<uint32_t>(n));
     PipeBarrier<PIPE_V>();
-    Add(row0, row0, cw, n);
-    PipeBarrier<PIPE_V>();
-    Adds(scratch, row0, static_cast<float>((shift - cap) * win_.nc), n);
-    Adds(row0, row0, static_cast<float>(shift * win_.nc), n);
-    PipeBarrier<PIPE_V>();
     Select(row0, Cmp(1), scratch, row0, SELMODE::VSEL_TENSOR_TENSOR_MODE, static_cast<uint32_t>(n));
+    PipeBarrier<PIPE_V>();
+    Muls(row0, row0, static_cast<float>(win_.nc), n);
+    PipeBarrier<PIPE_V>();
+    Add(row0, row0, cw, n);
   } else {
     Adds(row0, ch, static_cast<float>(-win_.r0), n);
     Adds(col, cw, static_cast<float>(-win_.c0), n);

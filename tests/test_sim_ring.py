@@ -6,9 +6,10 @@ an (n, g) plane."""
 
 import pytest
 import torch
-from test_sim_kernels import DTYPES, FETCH_RING, SMALL_SOC, _attrs, _check, _inputs
+from test_sim_kernels import DTYPES, FETCH_RING, SMALL_SOC, _assert_close, _attrs, _check, _inputs
 
 from dcnv3_ascend import sim  # built by setup.py; a missing build must fail, not skip
+from dcnv3_ascend.reference import dcnv3_reference, dcnv3_reference_backward
 from dcnv3_ascend.shapes import layer_cases
 from dcnv3_ascend.sim import report
 
@@ -213,3 +214,30 @@ def test_accumulator_rows_wider_than_a_repeat_stride(dtype):
     t = sim.plan_backward(*tensors, a)["tiling"]
     assert t["fetch_mode"] == FETCH_RING and 140 * t["channels_pad"] * 4 > 255 * 32
     _check(a, 1, 3, 140, dtype, tensors=tensors)
+
+
+@pytest.mark.parametrize(
+    "kernel,dtype,group", [("forward", torch.float16, 8), ("backward", torch.float32, 2)], ids=["forward", "backward"]
+)
+def test_ring_slots_of_rows_past_2_24_pixels(kernel, dtype, group):
+    """A 64-px plane of 268,144 rows, output rows 3,000 input rows apart: the last two output rows
+    sample rows whose first pixel index (h * W) is past 2^24, where fp32 no longer holds every
+    integer. The ring's slot arithmetic runs in fp32, so it must form a point's place in the ring
+    from its slot (h - lo + phase, a few rows), never from h * W + w (which rounds odd columns to
+    their neighbours there: both kernels then read the wrong pixels). Offsets on a quarter-pixel grid:
+    fp32 resolves 1/32 px at these rows, so every location is exact and only the slots are tested."""
+    a = _attrs(stride=(3000, 1), group=group, group_channels=1)
+    h, w = (1 << 24) // 64 + 6000, 64
+    inp, off, msk, gout = _inputs(a, 1, h, w, dtype, 2.0, seed=73)
+    tensors = (inp, (off * 4).round() / 4, msk, gout)
+    if kernel == "forward":
+        assert sim.plan_forward(*tensors[:3], a)["tiling"]["fetch_mode"] == FETCH_RING
+        out, _ = sim.dcnv3_forward(*tensors[:3], a)
+        _assert_close("output", out, dcnv3_reference(*tensors[:3], a), dtype)
+        return
+    assert sim.plan_backward(*tensors, a)["tiling"]["fetch_mode"] == FETCH_RING
+    grads, _ = sim.dcnv3_backward(*tensors, a)
+    for name, actual, expected in zip(
+        ("grad_input", "grad_offset", "grad_mask"), grads, dcnv3_reference_backward(*tensors, a)
+    ):
+        _assert_close(name, actual, expected, dtype)
