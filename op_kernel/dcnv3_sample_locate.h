@@ -264,6 +264,9 @@ __aicore__ inline void Sampler<T>::BuildPointTables() {
   LocalTensor<float> pg = F(l_.loc_w), p = F(l_.loc_h), pos = F(l_.m), g = F(l_.frac_w), row = F(l_.frac_h);
   LocalTensor<float> tap = F(l_.diff), i = F(l_.clamp_w), acc = F(l_.tmp);
   const bool groups = geo_.tile_groups > 1;  // else every group within the tile is 0
+  // CreateVecIndex stores its first block by scalar SetValue (CANN 8.1's CreateVecIndexOneBlk):
+  // Init's zeroing of the UB must have landed first.
+  WaitPipe<HardEvent::V_S>();
   CreateVecIndex(pg, 0.0f, count);  // r, then pg
   PipeBarrier<PIPE_V>();
   divide(p, pg, pg, pg_cap_);

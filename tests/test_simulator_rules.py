@@ -274,6 +274,18 @@ BAD_KERNELS = [
         "ub-scalar-hazard",
         ["MTE3 instruction DataCopy(UB->GM) reads", "S instruction SetValue", "SetFlag<HardEvent::S_MTE3>"],
     ),
+    (
+        "create-vec-index-after-vector",
+        "rule_create_vec_index_after_vector",
+        (0,),
+        1,
+        "ub-scalar-hazard",
+        [
+            "S instruction CreateVecIndex (SetValue of its first block) writes",
+            "V instruction Duplicate",
+            "SetFlag<HardEvent::V_S>",
+        ],
+    ),
     # Counts and strides the real API narrows (simulator/README.md lists every API checked).
     (
         "gather-count-over-255-repeats",
@@ -411,6 +423,15 @@ def test_fenced_scalar_access_runs_and_computes(direction, expected):
     x, y = np.arange(1, 9, dtype=np.float32), np.zeros(8, np.float32)
     _sim.run_selftest("rule_scalar_pipe", [x, y], [direction, 1], block_dim=1, soc="Ascend910B3")
     np.testing.assert_array_equal(y, np.broadcast_to(np.asarray(expected, np.float32), (8,)))
+
+
+def test_create_vec_index_after_a_fenced_vector_write():
+    """With V_S before it, CreateVecIndex's scalar first block and its vector rest give 0..15."""
+    y = np.zeros(16, np.float32)
+    _sim.run_selftest(
+        "rule_create_vec_index_after_vector", [np.zeros(16, np.float32), y], [1], block_dim=1, soc="Ascend910B3"
+    )
+    np.testing.assert_array_equal(y, np.arange(16, dtype=np.float32))
 
 
 def test_gm_handed_over_through_syncall():

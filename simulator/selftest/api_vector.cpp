@@ -167,6 +167,8 @@ void IndexTile(GM_ADDR out, int64_t first_raw, uint32_t count, uint32_t len) {
   pipe.InitBuffer(b, len * sizeof(T));
   LocalTensor<T> t = b.Get<T>();
   Load(t, out, len);
+  SetFlag<HardEvent::MTE2_S>(0);  // CreateVecIndex stores its first block by scalar SetValue
+  WaitFlag<HardEvent::MTE2_S>(0);
   CreateVecIndex(t, ScalarParam<T>(first_raw), count);
   Store(out, t, len);
 }

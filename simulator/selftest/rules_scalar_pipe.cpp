@@ -61,3 +61,27 @@ extern "C" __global__ __aicore__ void rule_scalar_pipe(GM_ADDR x, GM_ADDR y, GM_
   DataCopy(out, a, 8);
 }
 SIM_SELFTEST(rule_scalar_pipe);
+
+// CreateVecIndex stores its first 32-byte block by scalar SetValue (CANN 8.1's CreateVecIndexOneBlk),
+// so it needs V_S after a vector write to that block. params[0] != 0 adds the fence; arg1 gets the
+// 16 indices 0..15.
+extern "C" __global__ __aicore__ void rule_create_vec_index_after_vector(GM_ADDR, GM_ADDR y, GM_ADDR, GM_ADDR,
+                                                                         GM_ADDR params) {
+  const bool fenced = sim::SelftestParam(params, 0) != 0;
+  TPipe pipe;
+  TBuf<TPosition::VECCALC> buf;
+  pipe.InitBuffer(buf, 64);
+  LocalTensor<float> a = buf.Get<float>();
+  GlobalTensor<float> out;
+  out.SetGlobalBuffer(reinterpret_cast<__gm__ float*>(y), 16);
+  Duplicate(a, 0.0f, 16);
+  if (fenced) {
+    SetFlag<HardEvent::V_S>(0);
+    WaitFlag<HardEvent::V_S>(0);
+  }
+  CreateVecIndex(a, 0.0f, 16);
+  SetFlag<HardEvent::V_MTE3>(0);
+  WaitFlag<HardEvent::V_MTE3>(0);
+  DataCopy(out, a, 16);
+}
+SIM_SELFTEST(rule_create_vec_index_after_vector);

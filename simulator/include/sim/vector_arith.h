@@ -4,6 +4,7 @@
 // limited to what each instruction supports on Atlas A2 (a wrong type does not compile).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -308,14 +309,32 @@ void Axpy(const LocalTensor<T>& dstLocal, const LocalTensor<U>& srcLocal, const 
   for (int32_t i = 0; i < calCount; ++i) d[i] = T(static_cast<float>(x[i]) * s + static_cast<float>(d[i]));
 }
 
+// CANN 8.1 (impl/dav_c220/kernel_operator_vec_createvecindex_impl.h, CreateVecIndexOneBlk; the
+// interface is declared __in_pipe__(S)) stores the first 32-byte block with scalar SetValue, whole
+// even for a shorter count, fences S_V, and derives the rest from it by vector Adds. So that block
+// is a scalar write: after an earlier vector or DMA access to it the kernel needs V_S / MTE2_S, as
+// for any SetValue.
 template <typename T>
 void CreateVecIndex(LocalTensor<T> dstLocal, const T& firstValue, uint32_t calCount) {
   static_assert(::sim::kArithType<T>, "CreateVecIndex on Atlas A2 supports int16_t/half/int32_t/float");
-  if (!::sim::BeginCountOp("CreateVecIndex", calCount, dstLocal, static_cast<uint64_t>(calCount) * sizeof(T), {}))
-    return;
+  const char* op = "CreateVecIndex";
+  ::sim::RequireUbAligned(op, "dst", dstLocal);
+  if (calCount == 0) return;  // documented as a no-op on A2
+  constexpr uint32_t kBlock = 32 / sizeof(T);
+  ::sim::RequireDestSpan(op, dstLocal, static_cast<uint64_t>(std::max(calCount, kBlock)) * sizeof(T));
   T* d = dstLocal.SimData();
   const ::sim::Wide<T> first = static_cast<::sim::Wide<T>>(firstValue);
-  for (uint32_t i = 0; i < calCount; ++i) d[i] = ::sim::Narrow<T>(first + static_cast<::sim::Wide<T>>(i));
+  ::sim::CoreContext& c = ::sim::Core();
+  for (uint32_t i = 0; i < kBlock; ++i) ::sim::RecordUbScalarAccess();
+  const ::sim::PipeOp block = ::sim::BeginOp(::sim::Pipe::kS, "CreateVecIndex (SetValue of its first block)");
+  ::sim::TrackUbWrite(block, dstLocal.SimAddr(), 32);
+  for (uint32_t i = 0; i < kBlock; ++i) d[i] = ::sim::Narrow<T>(first + static_cast<::sim::Wide<T>>(i));
+  c.clocks.Absorb(::sim::Pipe::kV, c.clocks.Signal(::sim::Pipe::kS));  // its own S_V fence
+  if (calCount <= kBlock) return;
+  if (!::sim::BeginCountOp(op, calCount - kBlock, dstLocal[kBlock],
+                           static_cast<uint64_t>(calCount - kBlock) * sizeof(T), {::sim::Src("dst", dstLocal, kBlock)}))
+    return;
+  for (uint32_t i = kBlock; i < calCount; ++i) d[i] = ::sim::Narrow<T>(first + static_cast<::sim::Wide<T>>(i));
 }
 
 }  // namespace AscendC
