@@ -77,3 +77,27 @@ def test_normal_mode_example_of_the_set_vector_mask_page():
         sl = slice(8 * blk, 8 * blk + 8)
         want[sl] = x[sl] + y[sl]
     np.testing.assert_array_equal(z, want)
+
+
+def _first_lanes_plus_two(x, lanes):
+    want = np.full(N, -1.0, np.float32)
+    want[:lanes] = x[:lanes] + 2
+    return want
+
+
+def test_brcb_resets_the_register():
+    # BrcbImpl (impl/dav_c220/kernel_operator_vec_brcb_impl.h) calls ResetMask() before vbrcb.
+    x, _, z = run(6)
+    np.testing.assert_array_equal(z, _first_lanes_plus_two(x, 64))
+
+
+def test_count_form_gather_leaves_its_tail_mask():
+    # GatherImpl sets the mask of each call (64 lanes, then the tail of 8) and resets nothing.
+    x, _, z = run(7)
+    np.testing.assert_array_equal(z, _first_lanes_plus_two(x, 8))
+
+
+def test_count_form_create_vec_index_leaves_its_last_mask():
+    # CreateVecIndexCalc ends with a repeat-form Adds over the tail (100 - 64 = 36 lanes).
+    x, _, z = run(8)
+    np.testing.assert_array_equal(z, _first_lanes_plus_two(x, 36))

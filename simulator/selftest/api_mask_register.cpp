@@ -20,6 +20,12 @@ using selftest::Store;
 //     Adds<float, false>(z, x, 2, 1): 70 elements (calCount is ignored)
 //  5  the Normal-mode example of the SetVectorMask page: bit mask (all ones), Add<float, false>
 //     with block strides 2 over one iteration
+//  6  SetVectorMask(0, 0xF), then Brcb (which resets the register), then
+//     Adds<float, false>(MASK_PLACEHOLDER, 1 repeat): all 64 lanes
+//  7  a count-form Gather of 72 elements leaves its tail mask (8 lanes); the next
+//     Adds<float, false>(MASK_PLACEHOLDER, 1 repeat): z[0:8]
+//  8  a count-form CreateVecIndex of 100 elements leaves its last Adds' mask (36 lanes); the next
+//     Adds<float, false>(MASK_PLACEHOLDER, 1 repeat): z[0:36]
 extern "C" __global__ __aicore__ void api_mask_register(GM_ADDR a, GM_ADDR b, GM_ADDR out, GM_ADDR, GM_ADDR params) {
   constexpr uint32_t len = 256;
   TPipe pipe;
@@ -59,6 +65,25 @@ extern "C" __global__ __aicore__ void api_mask_register(GM_ADDR a, GM_ADDR b, GM
       SetVectorMask<float, MaskMode::COUNTER>(0, 70);
       Adds<float, false>(z, x, 2.0f, 1);
       SetMaskNorm();
+      break;
+    case 6:
+      SetVectorMask<float, MaskMode::NORMAL>(0, 0xF);
+      Brcb(scratch, x, 1, {1, 8});
+      Adds<float, false>(z, x, 2.0f, MASK_PLACEHOLDER, 1, unary);
+      break;
+    case 7: {
+      LocalTensor<int32_t> offsets = scratch.ReinterpretCast<int32_t>();
+      CreateVecIndex(offsets, 0, 72);
+      PipeBarrier<PIPE_V>();
+      Muls(offsets, offsets, static_cast<int32_t>(sizeof(float)), 72);
+      PipeBarrier<PIPE_V>();
+      Gather(y, x, scratch.ReinterpretCast<uint32_t>(), 0u, 72u);
+      Adds<float, false>(z, x, 2.0f, MASK_PLACEHOLDER, 1, unary);
+      break;
+    }
+    case 8:
+      CreateVecIndex(scratch, 0.0f, 100);
+      Adds<float, false>(z, x, 2.0f, MASK_PLACEHOLDER, 1, unary);
       break;
     default:
       SetMaskNorm();

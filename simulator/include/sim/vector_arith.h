@@ -335,6 +335,13 @@ void CreateVecIndex(LocalTensor<T> dstLocal, const T& firstValue, uint32_t calCo
                            static_cast<uint64_t>(calCount - kBlock) * sizeof(T), {::sim::Src("dst", dstLocal, kBlock)}))
     return;
   for (uint32_t i = kBlock; i < calCount; ++i) d[i] = ::sim::Narrow<T>(first + static_cast<::sim::Wide<T>>(i));
+  // Its Adds (blocks 2..8, then whole repeats, each with a tail) set their own masks and reset
+  // nothing: the last one's stays in the register.
+  constexpr uint32_t kRepeat = 256 / sizeof(T);
+  const uint32_t last = calCount > kRepeat    ? (calCount % kRepeat != 0 ? calCount % kRepeat : kRepeat)
+                        : calCount == kRepeat ? kBlock
+                                              : (calCount % kBlock != 0 ? calCount % kBlock : kBlock);
+  ::sim::WriteContinuousMask<T>(last);
 }
 
 }  // namespace AscendC

@@ -67,6 +67,9 @@ void Gather(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, cons
   T* d = dstLocal.SimData();
   const uint8_t* s = reinterpret_cast<const uint8_t*>(srcLocal.SimData());
   for (uint32_t i = 0; i < count; ++i) std::memcpy(d + i, s + srcBaseAddr + off[i], sizeof(T));
+  // Unlike the other count forms it runs in normal mode and resets nothing (GatherImpl calls
+  // AscendCUtils::SetMask<T>(mask) for the full repeats, then for the tail): its last mask stays.
+  ::sim::WriteContinuousMask<T>(count % lanes != 0 ? count % lanes : lanes);
 }
 
 // For iteration r and j < 8: copy the 32-byte block at byte offset[8r + j] of src to block
@@ -80,6 +83,7 @@ void Gatherb(const LocalTensor<T>& dstLocal, const LocalTensor<T>& src0Local, co
   ::sim::RequireUbAligned(op, "dst", dstLocal);
   ::sim::RequireUbAligned(op, "src", src0Local);
   ::sim::RequireUbAligned(op, "offset", offsetLocal);
+  ResetMask();  // GatherbImpl (impl/dav_c220/kernel_operator_vec_gather_impl.h) does, before vgatherb
   if (repeatTimes == 0) return;
   const uint32_t count = 8u * repeatTimes;
   ::sim::RequireUbSpan(op, "offset", offsetLocal, count * sizeof(uint32_t));
@@ -128,6 +132,7 @@ void Brcb(const LocalTensor<T>& dstLocal, const LocalTensor<T>& src0Local, ::sim
   const uint8_t repeatTimes = repeatArg.Checked(op, "repeatTimes", "kernel_operator_vec_brcb_intf.h");
   ::sim::RequireUbAligned(op, "dst", dstLocal);
   ::sim::RequireUbAligned(op, "src", src0Local);
+  ResetMask();  // BrcbImpl (impl/dav_c220/kernel_operator_vec_brcb_impl.h) does, before vbrcb
   if (repeatTimes == 0) return;
   if (repeatParams.dstBlkStride == 0)
     ::sim::Fail("vector-stride", "Brcb: dstBlkStride=0 is undefined behaviour on the hardware");
