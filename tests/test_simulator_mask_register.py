@@ -101,3 +101,9 @@ def test_count_form_create_vec_index_leaves_its_last_mask():
     # CreateVecIndexCalc ends with a repeat-form Adds over the tail (100 - 64 = 36 lanes).
     x, _, z = run(8)
     np.testing.assert_array_equal(z, _first_lanes_plus_two(x, 36))
+
+
+def test_count_form_compare_scalar_leaves_the_register_alone():
+    # CompareScalarCompute (impl/dav_c220/kernel_operator_vec_cmp_impl.h) never writes the mask.
+    x, _, z = run(9)
+    np.testing.assert_array_equal(z, _first_lanes_plus_two(x, 4))

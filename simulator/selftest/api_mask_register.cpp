@@ -26,6 +26,8 @@ using selftest::Store;
 //     Adds<float, false>(MASK_PLACEHOLDER, 1 repeat): z[0:8]
 //  8  a count-form CreateVecIndex of 100 elements leaves its last Adds' mask (36 lanes); the next
 //     Adds<float, false>(MASK_PLACEHOLDER, 1 repeat): z[0:36]
+//  9  SetVectorMask(0, 0xF), then a count-form CompareScalar (which leaves the register alone),
+//     then Adds<float, false>(MASK_PLACEHOLDER, 1 repeat): z[0:4]
 extern "C" __global__ __aicore__ void api_mask_register(GM_ADDR a, GM_ADDR b, GM_ADDR out, GM_ADDR, GM_ADDR params) {
   constexpr uint32_t len = 256;
   TPipe pipe;
@@ -83,6 +85,11 @@ extern "C" __global__ __aicore__ void api_mask_register(GM_ADDR a, GM_ADDR b, GM
     }
     case 8:
       CreateVecIndex(scratch, 0.0f, 100);
+      Adds<float, false>(z, x, 2.0f, MASK_PLACEHOLDER, 1, unary);
+      break;
+    case 9:
+      SetVectorMask<float, MaskMode::NORMAL>(0, 0xF);
+      CompareScalar(scratch.ReinterpretCast<uint8_t>(), x, 0.0f, CMPMODE::GT, 64);
       Adds<float, false>(z, x, 2.0f, MASK_PLACEHOLDER, 1, unary);
       break;
     default:

@@ -8,7 +8,8 @@
 //   inferred (repeatTimes is ignored), the last iteration taking the remainder.
 // Count-form instructions (first n elements) switch to counter mode themselves and leave the
 // register reset to all ones in normal mode (SetMaskCount ... ResetMask(); SetMaskNorm()); Gather
-// and CreateVecIndex leave their last mask, Brcb and Gatherb reset it (vector_gather.h).
+// and CreateVecIndex leave their last mask, Compare and CompareScalar leave it alone
+// (vector_select.h), Brcb and Gatherb reset it (vector_gather.h).
 #pragma once
 
 #include <cstdint>

@@ -72,9 +72,12 @@ void Compare(const LocalTensor<U>& dstLocal, const LocalTensor<T>& src0Local, co
   static_assert(::sim::kIsOneOf<T, half, float, int32_t>, "Compare on Atlas A2 supports half/float/int32_t sources");
   static_assert(::sim::kIsOneOf<U, int8_t, uint8_t>, "Compare on Atlas A2 writes an int8_t/uint8_t mask");
   ::sim::RequireCompareCount<T>("Compare", calCount, cmpMode);
-  if (!::sim::BeginCountOp("Compare", calCount, dstLocal, calCount / 8,
-                           {::sim::Src("src0", src0Local, calCount), ::sim::Src("src1", src1Local, calCount)}))
-    return;
+  const ::sim::MaskRegister kept = ::sim::t_mask_register;
+  const bool run =
+      ::sim::BeginCountOp("Compare", calCount, dstLocal, calCount / 8,
+                          {::sim::Src("src0", src0Local, calCount), ::sim::Src("src1", src1Local, calCount)});
+  ::sim::t_mask_register = kept;  // CompareCompute (impl/dav_c220/kernel_operator_vec_cmp_impl.h) never writes it
+  if (!run) return;
   const T* a = src0Local.SimData();
   const T* b = src1Local.SimData();
   ::sim::WriteMaskBits(dstLocal.SimData(), calCount,
@@ -88,9 +91,11 @@ void CompareScalar(const LocalTensor<U>& dstLocal, const LocalTensor<T>& src0Loc
                 "CompareScalar on Atlas A2 supports half/float/int32_t sources");
   static_assert(std::is_same_v<U, uint8_t>, "CompareScalar on Atlas A2 writes a uint8_t mask");
   ::sim::RequireCompareCount<T>("CompareScalar", calCount, cmpMode);
-  if (!::sim::BeginCountOp("CompareScalar", calCount, dstLocal, calCount / 8,
-                           {::sim::Src("src0", src0Local, calCount)}))
-    return;
+  const ::sim::MaskRegister kept = ::sim::t_mask_register;
+  const bool run =
+      ::sim::BeginCountOp("CompareScalar", calCount, dstLocal, calCount / 8, {::sim::Src("src0", src0Local, calCount)});
+  ::sim::t_mask_register = kept;  // nor does CompareScalarCompute: vcmpvs ignores the mask on A2
+  if (!run) return;
   const T* a = src0Local.SimData();
   ::sim::WriteMaskBits(dstLocal.SimData(), calCount,
                        [&](uint32_t i) { return ::sim::CompareLane(a[i], src1Scalar, cmpMode); });
