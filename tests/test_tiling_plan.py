@@ -120,6 +120,49 @@ def test_plan_properties(shape, dtype, soc):
     assert fwd["workspace_bytes"] == 0 and bwd["workspace_bytes"] == 0
 
 
+# Edges of the kernels' 8-bit strides and 4095-block DMAs: fp32 rows of 248 channels (31 blocks:
+# Gatherb's repeat stride 8 * 31 = 248) and 249 (32 blocks: 256), the widest fp16 rows the backward
+# fits, images 4095 and 4096 pixels wide, and 1x1 kernels whose tiles hold many points.
+LIMIT_SHAPES = [
+    (1, 8, 8, 1, 248, 3, 1, 1, 1, 0),
+    (1, 8, 8, 1, 249, 3, 1, 1, 1, 0),
+    (1, 8, 8, 1, 240, 3, 1, 1, 1, 0),
+    (1, 4, 4095, 2, 1, 1, 1, 0, 1, 0),
+    (1, 4, 4096, 1, 8, 3, 1, 1, 1, 0),
+    (1, 64, 2000, 4, 1, 1, 1, 0, 1, 0),
+    (2, 7, 7, 8, 4, 1, 1, 0, 1, 0),
+]
+
+
+@pytest.mark.parametrize("dtype", list(KEYS))
+@pytest.mark.parametrize("shape", SHAPES + LIMIT_SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_window_plans_keep_the_kernels_vector_and_dma_limits(shape, dtype):
+    """What the kernels cast to 8 or 16 bits without checking (op_kernel/dcnv3_window_place.h):
+    Gatherb's destination repeat stride (8 corner-row blocks, uint8), the bounding-box fold's
+    repeat stride (npc / 8 blocks, uint8), a window row (or ring run) of at most 4095 DMA blocks,
+    and the per-position DMAs' uint16 blockCount."""
+    (inp, off, msk), attrs, (n, _, _, ho, wo, g, c, p) = _problem(shape, dtype)
+    grad = torch.zeros(1, dtype=dtype).expand(n, ho, wo, g * c)
+    plans = []
+    for plan in (lambda: sim.plan_forward(inp, off, msk, attrs), lambda: sim.plan_backward(inp, off, msk, grad, attrs)):
+        try:
+            plans.append(plan())
+        except ValueError:  # beyond the UB (wide half-type rows in the backward): no launch
+            pass
+    assert plans
+    for plan in plans:
+        t = plan["tiling"]
+        assert t["tile_positions"] <= 4095 and t["tile_groups"] <= 4095
+        if t["fetch_mode"] == 0:
+            continue
+        row_blocks = t["channels_pad"] * dtype.itemsize // 32
+        npc = -(-p * t["tile_positions"] * t["tile_groups"] // 64) * 64
+        assert 8 * row_blocks <= 255 and npc // 8 <= 255
+        assert t["win_cols"] * t["tile_groups"] <= 4095
+    if dtype == torch.float32 and c in (248, 249):  # 31 blocks a row still gathers from the window
+        assert (plans[0]["tiling"]["fetch_mode"] != 0) == (c == 248)
+
+
 @pytest.mark.parametrize("shape", SHAPES[:5], ids=lambda s: "x".join(map(str, s)))
 def test_internimage_layers_use_the_window(shape):
     """InternImage's layers fit an input window (group-major: the ring of input rows, and in the
