@@ -40,7 +40,7 @@ __aicore__ inline DataCopyExtParams WindowDmaParams(int64_t count, int64_t len, 
 // Calls fn(gm_offset, ub_offset, params) for each DMA that moves window `win` (elements of
 // `elem_bytes` on both sides; offsets in elements from the window's GM corner and UB start):
 // - one DMA when group_channels fills whole 32-byte blocks and the tile has every group (each window
-//   row is one run in GM);
+//   row is one run in GM), or one per kMaxDmaBlocks rows of a taller window;
 // - else one per window row (per row and group when channels need padding and the tile has a subset
 //   of the groups), except that rows as wide as the image follow each other in GM: then one run.
 // Fn is a functor with an __aicore__ operator() (no lambdas in kernel code).
@@ -50,7 +50,13 @@ __aicore__ inline void ForEachWindowDma(const Geometry& geo, const Window& win, 
   const uint32_t e = elem_bytes;
   const bool aligned = geo.c == geo.cpad;
   if (aligned && win.ng == geo.g) {
-    fn(0, 0, WindowDmaParams(win.nr, win.nc * geo.gc, (geo.w - win.nc) * geo.gc, win.nc * geo.gc, e, to_gm));
+    // One block per window row; a window of a tall kernel (large dilation_h) can pass the most
+    // blocks one DMA moves, so its rows go in runs of at most that many.
+    for (int64_t r = 0; r < win.nr; r += dcnv3_ub::kMaxDmaBlocks) {
+      const int64_t rows = win.nr - r < dcnv3_ub::kMaxDmaBlocks ? win.nr - r : dcnv3_ub::kMaxDmaBlocks;
+      fn(static_cast<uint64_t>(r) * geo.w * geo.gc, static_cast<uint64_t>(r * win.nc * geo.gc),
+         WindowDmaParams(rows, win.nc * geo.gc, (geo.w - win.nc) * geo.gc, win.nc * geo.gc, e, to_gm));
+    }
     return;
   }
   const bool one_run = win.nc == geo.w && win.nr * win.nc * win.ng <= dcnv3_ub::kMaxDmaBlocks;

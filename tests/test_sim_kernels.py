@@ -175,6 +175,20 @@ def test_far_offsets_fall_back_to_dma(dtype):
     assert 0.1 * points < fstats["dma_count"] < 0.5 * points
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16])
+def test_window_taller_than_one_dma(dtype):
+    """A 2x1 kernel dilated 5,000 rows on a one-pixel-wide image: a tile's window spans ~5,002 rows
+    of one 32-byte block each, more than the 4,095 blocks one DataCopyPad moves (the block count
+    would wrap on the device), so the window loads in runs of at most 4,095 rows. Offsets on a
+    1/64-pixel grid: fp32 resolves 1/2048 px at row 5,000, so the locations are exact."""
+    a = _attrs(k=(2, 1), pad=(0, 0), dilation=(5000, 1), group=1, group_channels=32 // dtype.itemsize)
+    inp, off, msk, gout = _inputs(a, 1, 5010, 1, dtype, 0.5, seed=83)
+    tensors = (inp, (off.float() * 64).round().to(dtype) / 64, msk, gout)
+    t = sim.plan_forward(*tensors[:3], a)["tiling"]
+    assert t["fetch_mode"] == FETCH_WINDOW and t["win_rows"] > 4095
+    _check(a, 1, 5010, 1, dtype, tensors=tensors)
+
+
 def test_pair_fetch_when_the_window_does_not_fit():
     """Dilation 8 spreads the taps over 17 rows: no window fits, every corner pair is a DMA."""
     a = _attrs(k=(3, 3), stride=(4, 4), pad=(8, 8), dilation=(8, 8), group=2, group_channels=64)
