@@ -116,11 +116,31 @@ inline dcnv3_ub::UbLayout LayoutFor(const Problem& p, DataType t, int64_t tile_p
       dcnv3_ub::WindowPixelGroups(win.rows, win.cols, tile_groups, ring), static_cast<uint32_t>(p.width_out));
 }
 
+// MakeUbLayout counts in uint32, as the kernel's UB offsets do. Its largest terms are a tile's
+// fp32 corner data (kSlots rows of c_pad channels per point) and its input window (c_pad channels
+// of the input dtype per pixel-group): a tile where either alone passes `budget` cannot fit, and is
+// refused here in 64-bit before those uint32 products can wrap to a small total (group_channels =
+// 2^29 did, and was planned). Both are parts of the layout, so no tile that fits is refused.
+inline bool LayoutMayFit(const Problem& p, DataType t, int64_t tile_positions, int64_t tile_groups, WindowDims win,
+                         bool ring, int64_t budget) {
+  const int64_t cpad = ChannelsPad(p.attrs.group_channels, t);
+  int64_t points = 0, corner = 0, pixel_groups = 0, window = 0;
+  return CheckedMul(tile_positions, tile_groups, &points) && CheckedMul(points, p.points, &points) &&
+         CheckedMul(points, dcnv3_ub::kSlots * cpad * 4, &corner) && corner <= budget &&
+         CheckedMul(win.rows + (ring ? 1 : 0), win.cols, &pixel_groups) &&
+         CheckedMul(pixel_groups, tile_groups, &pixel_groups) &&
+         CheckedMul(pixel_groups, cpad * DtypeBytes(t), &window) && window <= budget;
+}
+
 // Limits of this kernel design beyond the op's contract. "" when the problem is supported, else a
 // message naming the argument and the limit.
 inline std::string CheckKernelLimits(const Problem& p, DataType t, const SocInfo& soc, bool backward) {
+  const Attrs& a = p.attrs;
   const int64_t budget = soc.ub_bytes - kUbReserveBytes;
-  auto fits = [&](const Problem& q) { return LayoutFor(q, t, 1, 1, backward, WindowDims{}).total <= budget; };
+  auto fits = [&](const Problem& q) {
+    return LayoutMayFit(q, t, 1, 1, WindowDims{}, false, budget) &&
+           LayoutFor(q, t, 1, 1, backward, WindowDims{}).total <= budget;
+  };
   if (!fits(p)) {
     const std::string where = " does not fit the " + std::to_string(soc.ub_bytes) +
                               "-byte unified buffer of this SoC in the " + (backward ? "backward" : "forward") +
@@ -128,14 +148,20 @@ inline std::string CheckKernelLimits(const Problem& p, DataType t, const SocInfo
     Problem smaller = p;  // the largest group_channels one group's points fit the UB with
     smaller.attrs.group_channels = 1;
     if (!fits(smaller))
-      return "a " + std::to_string(p.attrs.kernel_h) + "x" + std::to_string(p.attrs.kernel_w) + " kernel (" +
+      return "a " + std::to_string(a.kernel_h) + "x" + std::to_string(a.kernel_w) + " kernel (" +
              std::to_string(p.points) + " sampling points per group)" + where +
              " even with group_channels=1; use a kernel with fewer points";
-    smaller.attrs.group_channels = p.attrs.group_channels;
-    while (smaller.attrs.group_channels > 1 && !fits(smaller)) --smaller.attrs.group_channels;
-    return "group_channels=" + std::to_string(p.attrs.group_channels) + " with a " + std::to_string(p.attrs.kernel_h) +
-           "x" + std::to_string(p.attrs.kernel_w) + " kernel" + where +
-           "; at most group_channels=" + std::to_string(smaller.attrs.group_channels) + " is supported";
+    int64_t lo = 1, hi = a.group_channels - 1;  // fits at lo, not above hi
+    while (lo < hi) {
+      smaller.attrs.group_channels = lo + (hi - lo + 1) / 2;
+      if (fits(smaller))
+        lo = smaller.attrs.group_channels;
+      else
+        hi = smaller.attrs.group_channels - 1;
+    }
+    return "group_channels=" + std::to_string(a.group_channels) + " with a " + std::to_string(a.kernel_h) + "x" +
+           std::to_string(a.kernel_w) + " kernel" + where + "; at most group_channels=" + std::to_string(lo) +
+           " is supported";
   }
   // Corner addresses inside one image row are int32 in the kernel (the row index is 64-bit).
   if (p.width_in * p.channels >= (int64_t{1} << 31))
@@ -324,6 +350,7 @@ inline bool ChooseTile(const Problem& p, DataType t, bool backward, int64_t budg
     };
     auto fits = [&](int64_t positions, int64_t groups, int kind = 0) {
       const TileShape s = shape(positions, groups, kind);
+      if (!LayoutMayFit(p, t, positions, groups, s.win, s.ring, budget)) return false;
       const dcnv3_ub::UbLayout l = LayoutFor(p, t, positions, groups, backward, s.win, s.ring);
       return s.win.cols * groups <= dcnv3_ub::kMaxDmaBlocks && l.total <= budget &&
              (!window || l.npc <= dcnv3_ub::kMaxWindowNpc);

@@ -6,6 +6,8 @@ neither kernel asks for a user workspace (the backward accumulates into its fp32
 The kernels' own walk of these ranges is checked end to end in test_sim_kernels.py.
 """
 
+import re
+
 import pytest
 import torch
 
@@ -270,3 +272,46 @@ def test_too_many_points_get_a_message_that_does_not_contradict_itself():
     ) as info:
         sim.plan_forward(inp, off, msk, attrs)
     assert "at most group_channels" not in str(info.value)
+
+
+def _expanded(n, h, w, g, c, attrs, dtype=torch.float32):
+    """Stride-0 input, offset, mask and grad_output of any size for the plans."""
+    (ho, wo), p = attrs.output_size(h, w), attrs.points
+    empty = lambda *size: torch.zeros(1, dtype=dtype).expand(*size)  # noqa: E731
+    return empty(n, h, w, g * c), empty(n, ho, wo, g * p * 2), empty(n, ho, wo, g * p), empty(n, ho, wo, g * c)
+
+
+def _geometry(kernel=(1, 1), stride=(1, 1), pad=(0, 0), dilation=(1, 1), group=1, group_channels=8, scale=1.0):
+    return Dcnv3Attrs(
+        kernel_h=kernel[0],
+        kernel_w=kernel[1],
+        stride_h=stride[0],
+        stride_w=stride[1],
+        pad_h=pad[0],
+        pad_w=pad[1],
+        dilation_h=dilation[0],
+        dilation_w=dilation[1],
+        group=group,
+        group_channels=group_channels,
+        offset_scale=scale,
+    )
+
+
+def test_ub_layout_sizes_do_not_wrap():
+    """The UB layout counts bytes in uint32 (as the kernel does). group_channels = 2^29 made its
+    corner data 2^36 bytes, which wrapped to a total that fit, and the plan accepted it; the host
+    now refuses it, and names the largest group_channels that really fits (found by bisection:
+    counting down from 2^29 took minutes)."""
+    attrs = _geometry(group_channels=1 << 29)
+    tensors = _expanded(1, 1, 1, 1, 1 << 29, attrs)[:3]
+    with pytest.raises(
+        ValueError, match=r"group_channels=536870912 .* at most group_channels=(\d+) is supported"
+    ) as info:
+        sim.plan_forward(*tensors, attrs)
+    most = int(re.search(r"at most group_channels=(\d+)", str(info.value)).group(1))
+    assert 8 <= most < 4096
+    sim.plan_forward(*_expanded(1, 1, 1, 1, most, _geometry(group_channels=most))[:3], _geometry(group_channels=most))
+    with pytest.raises(ValueError, match="does not fit"):
+        bigger = _geometry(group_channels=most + 1)
+        sim.plan_forward(*_expanded(1, 1, 1, 1, most + 1, bigger)[:3], bigger)
+
