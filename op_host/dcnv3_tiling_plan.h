@@ -136,6 +136,26 @@ inline bool LayoutMayFit(const Problem& p, DataType t, int64_t tile_positions, i
 // message naming the argument and the limit.
 inline std::string CheckKernelLimits(const Problem& p, DataType t, const SocInfo& soc, bool backward) {
   const Attrs& a = p.attrs;
+  // Corner addresses inside one image row are int32 in the kernel (the row index is 64-bit). The
+  // product is checked: an empty image's W and channels may multiply past int64.
+  int64_t row_elems = 0;
+  if (!CheckedMul(p.width_in, p.channels, &row_elems) || row_elems >= (int64_t{1} << 31))
+    return "input width * channels must be < 2^31, got " + std::to_string(p.width_in) + " * " +
+           std::to_string(p.channels);
+  // DataCopyPad's GM stride is a 32-bit byte count. The widest GM gaps the kernels step over are
+  // under one image row of the input (the backward's grad_input rows are fp32 whatever the
+  // dtype) and under one position's offsets (grad_offset alike).
+  constexpr int64_t kMaxGmStride = int64_t{1} << 32;
+  const int64_t row_bytes = row_elems * (backward ? 4 : DtypeBytes(t));
+  if (row_bytes >= kMaxGmStride)
+    return "input width * channels * " + std::to_string(backward ? 4 : DtypeBytes(t)) +
+           " bytes = " + std::to_string(row_bytes) + " must be < 2^32: one image row is a DMA stride" +
+           (backward ? " (the backward's grad_input is fp32)" : "");
+  int64_t offset_bytes = 0;
+  if (!CheckedMul(a.group * 2 * DtypeBytes(t), p.points, &offset_bytes) || offset_bytes >= kMaxGmStride)
+    return "group * P * 2 * " + std::to_string(DtypeBytes(t)) +
+           " bytes (offsets of one output position) = " + std::to_string(a.group) + " * " + std::to_string(p.points) +
+           " * " + std::to_string(2 * DtypeBytes(t)) + " must be < 2^32: one position's offsets are a DMA stride";
   const int64_t budget = soc.ub_bytes - kUbReserveBytes;
   auto fits = [&](const Problem& q) {
     return LayoutMayFit(q, t, 1, 1, WindowDims{}, false, budget) &&
@@ -163,9 +183,6 @@ inline std::string CheckKernelLimits(const Problem& p, DataType t, const SocInfo
            std::to_string(a.kernel_w) + " kernel" + where + "; at most group_channels=" + std::to_string(lo) +
            " is supported";
   }
-  // Corner addresses inside one image row are int32 in the kernel (the row index is 64-bit).
-  if (p.width_in * p.channels >= (int64_t{1} << 31))
-    return "input width * channels must be < 2^31, got " + std::to_string(p.width_in * p.channels);
   return "";
 }
 

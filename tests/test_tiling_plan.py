@@ -315,3 +315,53 @@ def test_ub_layout_sizes_do_not_wrap():
         bigger = _geometry(group_channels=most + 1)
         sim.plan_forward(*_expanded(1, 1, 1, 1, most + 1, bigger)[:3], bigger)
 
+
+def test_kernels_past_uint32_points_are_refused():
+    """A 641 x 6,700,417 kernel has 2^32 + 1 points, which the layout took as 1 point (uint32) and
+    the plan accepted; its offsets of one position (2^35 bytes) are also more than a DMA stride."""
+    attrs = _geometry(kernel=(641, 6700417), pad=(320, 3350208))
+    with pytest.raises(ValueError, match=r"group \* P \* 2 \* 4 bytes .* = 1 \* 4294967297 \* 8 must be < 2\^32"):
+        sim.plan_forward(*_expanded(1, 1, 1, 1, 8, attrs)[:3], attrs)
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        # one fp32 image row of 2^32 bytes: the window's row gap wrapped to 0 in the 32-bit stride
+        dict(
+            w=1 << 24,
+            c=64,
+            dtype=torch.float32,
+            backward=False,
+            match=r"input width \* channels \* 4 bytes = 4294967296",
+        ),
+        # fp16 rows of 2^31 bytes are fine forward; the backward adds them into fp32 grad_input
+        dict(w=1 << 24, c=64, dtype=torch.float16, backward=True, match=r"\(the backward's grad_input is fp32\)"),
+        # 2^28 groups of 1x2 points: 2^32 bytes of fp32 offsets per position
+        dict(g=1 << 28, c=1, kernel=(1, 2), pad=(0, 1), dtype=torch.float32, backward=False, match=r"group \* P \* 2"),
+    ],
+    ids=["input-row", "grad-input-row", "offset-row"],
+)
+def test_gm_strides_past_32_bits_are_refused(case):
+    """DataCopyPad's GM stride is a 32-bit byte count: rows of the input (fp32 grad_input in the
+    backward) and one position's offsets must stay below 2^32 bytes, or the gap between two blocks
+    wraps and the DMA reads or adds the wrong pixels."""
+    g, c, w = case.get("g", 1), case["c"], case.get("w", 1)
+    attrs = _geometry(
+        kernel=case.get("kernel", (1, 1)),
+        stride=(1, 1 << 23 if w > 1 else 1),
+        pad=case.get("pad", (0, 0)),
+        group=g,
+        group_channels=c,
+    )
+    tensors = _expanded(1, 1, w, g, c, attrs, case["dtype"])
+    plan = (
+        (lambda: sim.plan_backward(*tensors, attrs))
+        if case["backward"]
+        else (lambda: sim.plan_forward(*tensors[:3], attrs))
+    )
+    with pytest.raises(ValueError, match=case["match"]):
+        plan()
+    if case["backward"]:  # the same rows forward are fine
+        sim.plan_forward(*tensors[:3], attrs)
+
