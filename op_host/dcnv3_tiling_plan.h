@@ -136,6 +136,19 @@ inline bool LayoutMayFit(const Problem& p, DataType t, int64_t tile_positions, i
 // message naming the argument and the limit.
 inline std::string CheckKernelLimits(const Problem& p, DataType t, const SocInfo& soc, bool backward) {
   const Attrs& a = p.attrs;
+  // The kernels place sampling points in fp32 (dcnv3_sample_locate.h): image extents, output
+  // positions times strides, taps times dilations and pads all enter it, and each is at most the
+  // padded extent, so a padded extent up to 2^24 keeps them exact integers. Beyond it a point
+  // lands on a neighbouring pixel. An empty problem samples nothing.
+  constexpr int64_t kMaxExactFloat = int64_t{1} << 24;
+  if (p.batch > 0 && p.height_in > 0 && p.width_in > 0) {
+    if (p.height_in + 2 * a.pad_h > kMaxExactFloat)
+      return "input H + 2*pad_h = " + std::to_string(p.height_in) + " + 2*" + std::to_string(a.pad_h) +
+             " must be <= 2^24 = 16777216: the kernels compute sampling locations in fp32";
+    if (p.width_in + 2 * a.pad_w > kMaxExactFloat)
+      return "input W + 2*pad_w = " + std::to_string(p.width_in) + " + 2*" + std::to_string(a.pad_w) +
+             " must be <= 2^24 = 16777216: the kernels compute sampling locations in fp32";
+  }
   // Corner addresses inside one image row are int32 in the kernel (the row index is 64-bit). The
   // product is checked: an empty image's W and channels may multiply past int64.
   int64_t row_elems = 0;

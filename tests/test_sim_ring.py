@@ -241,3 +241,21 @@ def test_ring_slots_of_rows_past_2_24_pixels(kernel, dtype, group):
         ("grad_input", "grad_offset", "grad_mask"), grads, dcnv3_reference_backward(*tensors, a)
     ):
         _assert_close(name, actual, expected, dtype)
+
+
+def test_sampling_locations_stay_exact_up_to_2_24_rows():
+    """The kernels compute sampling locations in fp32, exact for integers up to 2^24. A 1x1 kernel
+    with a stride of H - 1 samples the first and the last row: at H = 2^24 that is row 2^24 - 1;
+    at H = 2^24 + 2 it would be row 2^24 + 1, which fp32 rounds to 2^24 (the kernel returned the
+    row above). That shape is refused, naming the argument and the limit."""
+    for h in (1 << 24, (1 << 24) + 2):
+        a = _attrs(k=(1, 1), stride=(h - 1, 1), pad=(0, 0), group=1, group_channels=1)
+        inp = (torch.arange(h) % 1000).to(torch.float32).view(1, h, 1, 1)  # each row its own value
+        off, msk = torch.zeros(1, 2, 1, 2), torch.ones(1, 2, 1, 1)
+        if h > 1 << 24:
+            with pytest.raises(ValueError, match=r"input H \+ 2\*pad_h = 16777218 \+ 2\*0 must be <= 2\^24"):
+                sim.dcnv3_forward(inp, off, msk, a)
+            continue
+        out, _ = sim.dcnv3_forward(inp, off, msk, a)
+        assert out.flatten().tolist() == [0.0, float((h - 1) % 1000)]
+        _assert_close("output", out, dcnv3_reference(inp, off, msk, a), torch.float32)

@@ -365,3 +365,17 @@ def test_gm_strides_past_32_bits_are_refused(case):
     if case["backward"]:  # the same rows forward are fine
         sim.plan_forward(*tensors[:3], attrs)
 
+
+def test_padded_extents_past_2_24_are_refused():
+    """Sampling locations are fp32: a pad of 2^30 + 1 rounds the first output row's location
+    -(2^30 + 1) to -2^30, so an offset of 2^30 moved that point onto row 0 instead of row -1
+    (outside: zero). Padded extents past 2^24 are refused; an empty image samples nothing and stays
+    accepted."""
+    attrs = _geometry(stride=((1 << 30) + 1, 1), pad=((1 << 30) + 1, 0))
+    with pytest.raises(ValueError, match=r"input H \+ 2\*pad_h = 1 \+ 2\*1073741825 must be <= 2\^24"):
+        sim.plan_forward(*_expanded(1, 1, 1, 1, 8, attrs)[:3], attrs)
+    sim.plan_forward(*_expanded(1, 0, 1, 1, 8, attrs)[:3], attrs)
+    wide = _geometry(pad=(0, 1 << 23))
+    with pytest.raises(ValueError, match=r"input W \+ 2\*pad_w = 1 \+ 2\*8388608 must be <= 2\^24"):
+        sim.plan_forward(*_expanded(1, 1, 1, 1, 8, wide)[:3], wide)
+
