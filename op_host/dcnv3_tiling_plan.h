@@ -98,10 +98,16 @@ struct WindowDims {
 inline WindowDims WindowFor(const Problem& p, int64_t tile_positions, bool full_width) {
   const Attrs& a = p.attrs;
   const double scale = a.offset_scale < 0 ? -a.offset_scale : a.offset_scale;
-  const int64_t taps_h = static_cast<int64_t>(std::ceil((a.kernel_h - 1) * a.dilation_h * scale));
-  const int64_t taps_w = static_cast<int64_t>(std::ceil((a.kernel_w - 1) * a.dilation_w * scale));
   WindowDims d;
   if (p.height_in == 0 || p.width_in == 0) return d;  // an empty image: nothing to load
+  // The taps' spread, cut to the image (a wider spread gives the same window): a large
+  // offset_scale makes it pass int64, whose conversion from double is undefined (x86 gave
+  // win_rows = -2^63 + 10).
+  const auto spread = [scale](int64_t kernel, int64_t dilation, int64_t size) {
+    return static_cast<int64_t>(std::min(std::ceil((kernel - 1) * dilation * scale), static_cast<double>(size)));
+  };
+  const int64_t taps_h = spread(a.kernel_h, a.dilation_h, p.height_in);
+  const int64_t taps_w = spread(a.kernel_w, a.dilation_w, p.width_in);
   d.rows = std::min(p.height_in, taps_h + 2 + 2 * kWindowMargin);
   d.cols_base = taps_w + 2 + 2 * kWindowMargin;
   d.cols = full_width ? p.width_in : std::min(p.width_in, (tile_positions - 1) * a.stride_w + d.cols_base);

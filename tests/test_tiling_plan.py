@@ -379,3 +379,13 @@ def test_padded_extents_past_2_24_are_refused():
     with pytest.raises(ValueError, match=r"input W \+ 2\*pad_w = 1 \+ 2\*8388608 must be <= 2\^24"):
         sim.plan_forward(*_expanded(1, 1, 1, 1, 8, wide)[:3], wide)
 
+
+@pytest.mark.parametrize("scale", [1e30, -1e30, 1e15])
+def test_huge_offset_scale_keeps_window_fields_in_range(scale):
+    """offset_scale 1e30 spread the taps past int64; its double->int64 conversion gave win_rows =
+    -2^63 + 10. The spread is cut to the image, which leaves the window the whole image."""
+    attrs = _geometry(kernel=(3, 3), pad=(1, 1), group=2, group_channels=16, scale=scale)
+    tensors = _expanded(1, 8, 9, 2, 16, attrs)
+    for plan in (sim.plan_forward(*tensors[:3], attrs), sim.plan_backward(*tensors, attrs)):
+        t = plan["tiling"]
+        assert 0 <= t["win_rows"] <= 8 and 0 <= t["win_cols"] <= 9 and 0 <= t["win_cols_base"] <= 9 + 10
