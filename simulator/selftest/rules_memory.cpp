@@ -112,6 +112,40 @@ extern "C" __global__ __aicore__ void rule_repeat_overlap(GM_ADDR, GM_ADDR y, GM
 }
 SIM_SELFTEST(rule_repeat_overlap);
 
+// Overlaps each API's own page allows or refuses (simulator/include/sim/overlap_rules.h), on one
+// 2 KiB buffer t, picked by params[0]:
+// 0: DataCopy UB->UB, dst 8 floats into src (its pages describe no overlap, so none is allowed);
+// 1: DataCopy UB->UB in place, 4 blocks (the same, even 100%);
+// 2: DataCopy UB->UB, src blocks 0, 2, 4, 6 to blocks 1, 3, 5, 7: interleaved, no block shared;
+// 3: Gather in place (its page forbids src and dst sharing memory);
+// 4: CompareScalar writing its bit mask over its source (its page is silent);
+// 5: Cast half -> float over its source (the page warns that widening overlap computes wrongly);
+// 6: Cast float -> int32_t in place (the general rule: 100% overlap).
+extern "C" __global__ __aicore__ void rule_api_overlap(GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR params) {
+  TPipe pipe;
+  TBuf<TPosition::VECCALC> buf;
+  pipe.InitBuffer(buf, 2048);
+  LocalTensor<float> t = buf.Get<float>();
+  Duplicate(t, 1.0f, 512);
+  PipeBarrier<PIPE_V>();
+  switch (sim::SelftestParam(params, 0)) {
+    case 0: DataCopy(t[8], t, 64); break;
+    case 1: DataCopy(t, t, DataCopyParams(4, 1, 0, 0)); break;
+    case 2: DataCopy(t[8], t, DataCopyParams(4, 1, 1, 1)); break;
+    case 3: {
+      LocalTensor<uint32_t> offsets = t[256].ReinterpretCast<uint32_t>();
+      Duplicate(offsets, 0u, 64);
+      PipeBarrier<PIPE_V>();
+      Gather(t, t, offsets, 0u, 64);
+      break;
+    }
+    case 4: CompareScalar(t.ReinterpretCast<uint8_t>(), t, 0.0f, CMPMODE::GT, 64); break;
+    case 5: Cast(t, t.ReinterpretCast<half>(), RoundMode::CAST_NONE, 64); break;
+    default: Cast(t.ReinterpretCast<int32_t>(), t, RoundMode::CAST_RINT, 64); break;
+  }
+}
+SIM_SELFTEST(rule_api_overlap);
+
 // DataCopyPad GM->UB with one bad parameter chosen by params[0]: 0 blockCount=0, 1 blockCount=4096,
 // 2 leftPadding of 9 floats (36 B), 3 blockLen=6 B for floats, 4 blockLen=2097152.
 extern "C" __global__ __aicore__ void rule_datacopypad_params(GM_ADDR x, GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR params) {

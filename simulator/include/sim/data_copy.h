@@ -13,6 +13,7 @@
 #include "buffer_position.h"
 #include "core_context.h"
 #include "operand_checks.h"
+#include "overlap_rules.h"
 #include "tensors.h"
 
 namespace sim {
@@ -126,7 +127,9 @@ void UbToGmBlocks(const char* op, const AscendC::GlobalTensor<T>& dst, const Asc
   CountDma(0, count * block_bytes);
 }
 
-// UB->UB copy (vector pipe) of whole 32-byte blocks.
+// UB->UB copy (vector pipe) of whole 32-byte blocks. Its pages describe no overlap constraint, so
+// no source block may share a byte with a destination block (overlap_rules.h); the blocks of each
+// side ascend (pitch >= block), so one sweep over both finds any shared byte.
 template <typename T>
 void UbToUbBlocks(const char* op, const AscendC::LocalTensor<T>& dst, const AscendC::LocalTensor<T>& src,
                   uint64_t count, uint64_t block_bytes, uint64_t src_pitch, uint64_t dst_pitch) {
@@ -134,12 +137,22 @@ void UbToUbBlocks(const char* op, const AscendC::LocalTensor<T>& dst, const Asce
   RequireUbAligned(op, "src", src);
   RequireUbSpan(op, "dst", dst, (count - 1) * dst_pitch + block_bytes);
   RequireUbSpan(op, "src", src, (count - 1) * src_pitch + block_bytes);
+  for (uint64_t i = 0, j = 0; i < count && j < count;) {
+    const uint64_t s = src.SimAddr() + i * src_pitch, d = dst.SimAddr() + j * dst_pitch;
+    if (s + block_bytes <= d)
+      ++i;
+    else if (d + block_bytes <= s)
+      ++j;
+    else
+      RequireNoOverlap(op, "DataCopy(UB->UB)", Msg("dst block ", j).c_str(), d, block_bytes,
+                       Msg("src block ", i).c_str(), s, block_bytes);
+  }
   const PipeOp pop = BeginOp(Pipe::kV, op);
   uint8_t* ub = Core().ub();
   for (uint64_t i = 0; i < count; ++i) {
     TrackUbRead(pop, static_cast<uint32_t>(src.SimAddr() + i * src_pitch), block_bytes);
     TrackUbWrite(pop, static_cast<uint32_t>(dst.SimAddr() + i * dst_pitch), block_bytes);
-    std::memmove(ub + dst.SimAddr() + i * dst_pitch, ub + src.SimAddr() + i * src_pitch, block_bytes);
+    std::memcpy(ub + dst.SimAddr() + i * dst_pitch, ub + src.SimAddr() + i * src_pitch, block_bytes);
   }
   RecordVector(RepeatsFor(count * block_bytes));
 }

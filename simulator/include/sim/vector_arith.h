@@ -288,7 +288,8 @@ void Duplicate(const LocalTensor<T>& dstLocal, const T& scalarValue, uint64_t ma
                      dstRepeatStride.Checked("Duplicate", "dstRepeatStride", ::sim::kDuplicateHeader));
 }
 
-// dst += src * scalar. With a float dst and half src the operands must not overlap at all.
+// dst += src * scalar. With a float dst and half src the operands must not overlap at all (Axpy
+// page, 约束说明); otherwise the general rule of overlap_rules.h.
 template <typename T, typename U>
 void Axpy(const LocalTensor<T>& dstLocal, const LocalTensor<U>& srcLocal, const U& scalarValue,
           const int32_t& calCount) {
@@ -296,8 +297,8 @@ void Axpy(const LocalTensor<T>& dstLocal, const LocalTensor<U>& srcLocal, const 
                 "Axpy on Atlas A2 supports (dst, src) = (half, half), (float, float), (float, half)");
   if constexpr (!std::is_same_v<T, U>) {
     const uint64_t db = static_cast<uint64_t>(calCount) * sizeof(T), sb = static_cast<uint64_t>(calCount) * sizeof(U);
-    if (dstLocal.SimAddr() < srcLocal.SimAddr() + sb && srcLocal.SimAddr() < dstLocal.SimAddr() + db)
-      ::sim::Fail("ub-partial-overlap", "Axpy with float dst and half src does not allow the operands to overlap");
+    ::sim::RequireNoOverlap("Axpy (half src, float dst)", "Axpy", "dst", dstLocal.SimAddr(), db, "src",
+                            srcLocal.SimAddr(), sb);
   }
   if (!::sim::BeginCountOp(
           "Axpy", calCount, dstLocal, static_cast<uint64_t>(calCount) * sizeof(T),

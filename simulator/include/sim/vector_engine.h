@@ -18,6 +18,7 @@
 
 #include "core_context.h"
 #include "operand_checks.h"
+#include "overlap_rules.h"
 #include "strictness.h"
 #include "tensors.h"
 #include "vector_mask.h"
@@ -101,12 +102,17 @@ bool BeginCountOp(const char* op, int64_t count, const AscendC::LocalTensor<D>& 
   }
   if (count == 0) return false;  // documented as a no-op on A2
   RequireDestSpan(op, dst, dst_bytes);
+  const bool overlap_ok = OverlapOf(op).permission != OverlapPermission::kNone;
   for (const auto& [name, addr, bytes, view_bytes] : srcs) {
     if (bytes > view_bytes) RequireSourceSpan(op, name, addr, bytes, view_bytes);
     // Bytes past an operand's view (class b above) belong to lanes the kernel does not use, so the
-    // overlap rule applies to the parts inside the views.
-    RequireNoPartialOverlap(op, "dst", dst.SimAddr(), std::min<uint64_t>(dst_bytes, dst.SimBytes()), name, addr,
-                            std::min(bytes, view_bytes));
+    // overlap rules apply to the parts inside the views.
+    const uint64_t dst_in_view = std::min<uint64_t>(dst_bytes, dst.SimBytes()),
+                   src_in_view = std::min(bytes, view_bytes);
+    if (overlap_ok)
+      RequireNoPartialOverlap(op, "dst", dst.SimAddr(), dst_in_view, name, addr, src_in_view);
+    else
+      RequireNoOverlap(op, op, "dst", dst.SimAddr(), dst_in_view, name, addr, src_in_view);
   }
   const PipeOp pop = BeginOp(Pipe::kV, op);
   for (const auto& src : srcs) TrackUbRead(pop, std::get<1>(src), std::get<2>(src));
@@ -183,15 +189,15 @@ RepeatOperand Rep(const char* name, const AscendC::LocalTensor<T>& t, uint32_t b
   return {name, t.SimAddr(), t.SimBytes(), blk, rep};
 }
 
-// The address-overlap rule of the repeat form (asc-devkit docs/zh/api/SIMD-API/通用说明和约束.md,
-// 通用地址重叠约束, which every repeat-form page refers to): within one iteration a source lane may
-// share UB only with the destination lane of the same element (src == dst, "100% overlap"); across
-// iterations no source lane may read what an earlier iteration wrote, since the vector unit may
-// fetch it before that write lands. The one exception: Add, Sub, Mul, Max, Min, AddRelu and SubRelu
-// on half, int32_t or float may read through src1 what an earlier iteration wrote when
-// src1RepStride or dstRepStride is 0 (accumulating into one destination). Lanes the mask disables
-// are neither read nor written, so only enabled lanes count. `lane(k, r, e)` is the byte address of
-// lane e of operand k (0: dst) in iteration r.
+// The address-overlap rule of the repeat form, as `op`'s page states it (overlap_rules.h). Under
+// the general rule a source lane may share UB only with the destination lane of the same element
+// within its iteration (src == dst, "100% overlap"), and no source lane may read what an earlier
+// iteration wrote, since the vector unit may fetch it before that write lands; the APIs with the
+// accumulation exception (half, int32_t or float) may read through src1 what an earlier iteration
+// wrote when src1RepStride or dstRepStride is 0. (Every API that runs through RunRepeat with a
+// source refers to the general rule; the repeat forms whose pages forbid overlap, Brcb and Gatherb,
+// check it themselves.) Lanes the mask disables are neither read nor written, so only enabled lanes
+// count. `lane(k, r, e)` is the byte address of lane e of operand k (0: dst) in iteration r.
 template <typename T, size_t N, typename Lane>
 void RequireRepeatOverlapRule(const char* op, const std::array<RepeatOperand, N>& ops,
                               const std::vector<MaskedIterations>& runs, uint32_t lanes, Lane lane) {
@@ -204,9 +210,7 @@ void RequireRepeatOverlapRule(const char* op, const std::array<RepeatOperand, N>
         if (mask.On(e)) writes.emplace_back(lane(0, r, e), r);
   }
   std::sort(writes.begin(), writes.end());
-  const std::string name(op);
-  const bool chain_ok = (name == "Add" || name == "Sub" || name == "Mul" || name == "Max" || name == "Min" ||
-                         name == "AddRelu" || name == "SubRelu") &&
+  const bool chain_ok = OverlapOf(op).permission == OverlapPermission::kAccumulate &&
                         (std::is_same_v<T, half> || std::is_same_v<T, int32_t> || std::is_same_v<T, float>);
   for (size_t k = 1; k < N; ++k) {
     const bool exempt = chain_ok && k == 2 && (ops[2].rep_stride == 0 || ops[0].rep_stride == 0);

@@ -12,7 +12,7 @@
 namespace AscendC {
 
 // dst[i] = element at byte (srcBaseAddr + srcOffset[i]) of src. Offsets must be element-aligned
-// and stay inside the src tensor; src and dst must not overlap.
+// and stay inside the src tensor; src and dst must not overlap (overlap_rules.h).
 template <typename T>
 void Gather(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, const LocalTensor<uint32_t>& srcOffsetLocal,
             const uint32_t srcBaseAddr, const uint32_t count) {
@@ -56,9 +56,7 @@ void Gather(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, cons
   }
   // The elements actually gathered and the destination must not share memory.
   const uint64_t s0 = srcLocal.SimAddr() + lo, s1 = srcLocal.SimAddr() + hi;
-  if (dstLocal.SimAddr() < s1 && s0 < dstLocal.SimAddr() + db)
-    ::sim::Fail("ub-partial-overlap", ::sim::Msg("Gather: the gathered src bytes [", s0, ", ", s1, ") overlap dst [",
-                                                 dstLocal.SimAddr(), ", ", dstLocal.SimAddr() + db, ")"));
+  ::sim::RequireNoOverlap(op, op, "dst", dstLocal.SimAddr(), db, "the gathered src bytes", s0, s1 - s0);
   const ::sim::PipeOp pop = ::sim::BeginOp(::sim::Pipe::kV, op);
   ::sim::TrackUbRead(pop, srcOffsetLocal.SimAddr(), static_cast<uint64_t>(count) * sizeof(uint32_t));
   ::sim::TrackUbRead(pop, static_cast<uint32_t>(s0), hi - lo);
@@ -105,8 +103,7 @@ void Gatherb(const LocalTensor<T>& dstLocal, const LocalTensor<T>& src0Local, co
     hi = std::max<uint64_t>(hi, off[i] + 32ull);
   }
   const uint64_t s0 = src0Local.SimAddr() + lo, s1 = src0Local.SimAddr() + hi;
-  if (dstLocal.SimAddr() < s1 && s0 < dstLocal.SimAddr() + dst_span)
-    ::sim::Fail("ub-partial-overlap", "Gatherb: the gathered src blocks and dst must not overlap");
+  ::sim::RequireNoOverlap(op, op, "dst", dstLocal.SimAddr(), dst_span, "the gathered src blocks", s0, s1 - s0);
   const ::sim::PipeOp pop = ::sim::BeginOp(::sim::Pipe::kV, op);
   ::sim::TrackUbRead(pop, offsetLocal.SimAddr(), count * sizeof(uint32_t));
   ::sim::TrackUbRead(pop, static_cast<uint32_t>(s0), hi - lo);
@@ -143,8 +140,7 @@ void Brcb(const LocalTensor<T>& dstLocal, const LocalTensor<T>& src0Local, ::sim
       (static_cast<uint64_t>(repeatTimes) - 1) * repeatParams.dstRepStride + 7ull * repeatParams.dstBlkStride;
   const uint64_t dst_span = (last_block + 1) * 32;
   ::sim::RequireUbSpan(op, "dst", dstLocal, dst_span);
-  if (dstLocal.SimAddr() < src0Local.SimAddr() + src_bytes && src0Local.SimAddr() < dstLocal.SimAddr() + dst_span)
-    ::sim::Fail("ub-partial-overlap", "Brcb: src and dst must not overlap");
+  ::sim::RequireNoOverlap(op, op, "dst", dstLocal.SimAddr(), dst_span, "src", src0Local.SimAddr(), src_bytes);
   const ::sim::PipeOp pop = ::sim::BeginOp(::sim::Pipe::kV, op);
   ::sim::TrackUbRead(pop, src0Local.SimAddr(), src_bytes);
   ::sim::TrackUbWrite(pop, dstLocal.SimAddr(), dst_span);
