@@ -120,7 +120,15 @@ SIM_SELFTEST(rule_repeat_overlap);
 // 3: Gather in place (its page forbids src and dst sharing memory);
 // 4: CompareScalar writing its bit mask over its source (its page is silent);
 // 5: Cast half -> float over its source (the page warns that widening overlap computes wrongly);
-// 6: Cast float -> int32_t in place (the general rule: 100% overlap).
+// 6: Cast float -> int32_t in place (the general rule: 100% overlap);
+// 7: GatherMask in place, even lanes of 4 iterations (the page's own example: kept lanes land on
+//    other lanes of their own iteration, never on what a later iteration reads);
+// 8: GatherMask, even lanes of 2 iterations into dst 64 floats into src0: iteration 1 reads what
+//    iteration 0 wrote;
+// 9: GatherMask into a dst after its src0: disjoint;
+// 10: GatherMask of 2 iterations over a 96-float src0 into the floats right after it: iteration 1
+//     reads past src0's view (class b) what iteration 0 wrote there, lanes the kernel does not use
+//     (DrivingSDK's grid_sampler2d_v2 does this).
 extern "C" __global__ __aicore__ void rule_api_overlap(GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR params) {
   TPipe pipe;
   TBuf<TPosition::VECCALC> buf;
@@ -128,6 +136,7 @@ extern "C" __global__ __aicore__ void rule_api_overlap(GM_ADDR, GM_ADDR, GM_ADDR
   LocalTensor<float> t = buf.Get<float>();
   Duplicate(t, 1.0f, 512);
   PipeBarrier<PIPE_V>();
+  uint64_t kept = 0;
   switch (sim::SelftestParam(params, 0)) {
     case 0: DataCopy(t[8], t, 64); break;
     case 1: DataCopy(t, t, DataCopyParams(4, 1, 0, 0)); break;
@@ -141,7 +150,11 @@ extern "C" __global__ __aicore__ void rule_api_overlap(GM_ADDR, GM_ADDR, GM_ADDR
     }
     case 4: CompareScalar(t.ReinterpretCast<uint8_t>(), t, 0.0f, CMPMODE::GT, 64); break;
     case 5: Cast(t, t.ReinterpretCast<half>(), RoundMode::CAST_NONE, 64); break;
-    default: Cast(t.ReinterpretCast<int32_t>(), t, RoundMode::CAST_RINT, 64); break;
+    case 6: Cast(t.ReinterpretCast<int32_t>(), t, RoundMode::CAST_RINT, 64); break;
+    case 7: GatherMask(t, t, 1, false, 0, GatherMaskParams(1, 4, 8, 0), kept); break;
+    case 8: GatherMask(t[64], t, 1, false, 0, GatherMaskParams(1, 2, 8, 0), kept); break;
+    case 9: GatherMask(t[128], t, 1, false, 0, GatherMaskParams(1, 2, 8, 0), kept); break;
+    default: GatherMask(t[96], buf.GetWithOffset<float>(96, 0), 1, false, 0, GatherMaskParams(1, 2, 8, 0), kept);
   }
 }
 SIM_SELFTEST(rule_api_overlap);

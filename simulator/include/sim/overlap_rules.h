@@ -60,6 +60,7 @@ inline constexpr ApiOverlap kApiOverlap[] = {
     {"Axpy", OverlapPermission::kGeneral, "基础API/Memory矢量计算/复合计算/Axpy.md:201"},
     {"Cast", OverlapPermission::kGeneral, "基础API/Memory矢量计算/类型转换/Cast.md:358"},
     {"Select", OverlapPermission::kGeneral, "基础API/Memory矢量计算/比较与选择/Select.md:223"},
+    // its example at :298 packs in place (vector_gather_mask.h)
     {"GatherMask", OverlapPermission::kGeneral, "基础API/Memory矢量计算/比较与选择/GatherMask.md:250"},
     {"ReduceSum", OverlapPermission::kGeneral, "基础API/Memory矢量计算/归约计算/ReduceSum.md:126"},
     {"Compare", OverlapPermission::kNone, "基础API/Memory矢量计算/比较与选择/Compare.md:204 (silent)"},

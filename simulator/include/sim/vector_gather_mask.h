@@ -7,6 +7,7 @@
 // kernel_operator_vec_gather_mask_impl.h) it leaves the mask register at (0, mask) in normal mode.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -47,6 +48,35 @@ inline bool PatternBit(uint8_t pattern, uint32_t e) {
   return e % 4 == static_cast<uint32_t>(pattern - 3);
 }
 
+// The overlap rule of GatherMask's page (overlap_rules.h): it refers to the general rule, but its
+// own example (GatherMask.md:298) packs 4 iterations in place, dst = src0, with a documented result,
+// so within an iteration the unit reads its source before writing and a kept lane may land on any
+// lane of its own iteration. What stays is the general rule across iterations: kept element j lands
+// at dst + j, written by the iteration that read it (kept_in[j]), and no kept source lane may read
+// what an earlier iteration wrote. The lanes the pattern drops do not reach dst, so what they read
+// does not matter; nor do lanes past src0's or dst's view (reading past a view is class (b),
+// ub-read-beyond-view): they are the tail of the last iteration, which the kernel does not use
+// (DrivingSDK's grid_sampler2d_v2 rounds its GatherMask up to whole iterations that way, its dst
+// the buffer after src0).
+template <typename T, typename Lane, typename Bit>
+void RequireGatherMaskOverlapRule(const AscendC::LocalTensor<T>& dst, const AscendC::LocalTensor<T>& src0,
+                                  const std::vector<uint32_t>& kept_in, Lane lane_addr, Bit bit) {
+  const uint64_t lo = dst.SimAddr(), hi = lo + std::min<uint64_t>(kept_in.size() * sizeof(T), dst.SimBytes());
+  const uint64_t src_lo = src0.SimAddr(), src_hi = src_lo + src0.SimBytes();
+  constexpr uint32_t lanes = 256 / sizeof(T);
+  for (uint32_t r = 0; !kept_in.empty() && r <= kept_in.back(); ++r)
+    for (uint32_t e = 0; e < lanes; ++e) {
+      if (!bit(r, e)) continue;
+      const uint64_t a = lane_addr(r, e);
+      if (a < src_lo || a >= src_hi || a < lo || a >= hi) continue;
+      const uint64_t j = (a - lo) / sizeof(T);
+      if (kept_in[j] < r)
+        Fail("ub-iteration-overlap",
+             Msg("GatherMask: src0 lane ", e, " of iteration ", r, " reads UB address ", a,
+                 ", which dst wrote in iteration ", kept_in[j], " (通用地址重叠约束, GatherMask.md:250)"));
+    }
+}
+
 // `bit(r, e)` says whether lane e of iteration r is kept.
 template <typename T, typename Bit>
 void RunGatherMask(const AscendC::LocalTensor<T>& dst, const AscendC::LocalTensor<T>& src0, bool reduceMode,
@@ -78,10 +108,15 @@ void RunGatherMask(const AscendC::LocalTensor<T>& dst, const AscendC::LocalTenso
   if (p.repeatTimes > 0 && src_hi > src0.SimAddr() + src0.SimBytes())
     RequireSourceSpan(op, "src0", src0.SimAddr(), src_hi - src0.SimAddr(), src0.SimBytes());
   std::vector<T> kept;
+  std::vector<uint32_t> kept_in;  // the iteration that reads (and writes) kept element j
   for (uint32_t r = 0; r < p.repeatTimes; ++r)
     for (uint32_t e = 0; e < lanes; ++e)
-      if (bit(r, e)) kept.push_back(LoadUb<T>(lane_addr(r, e)));
+      if (bit(r, e)) {
+        kept.push_back(LoadUb<T>(lane_addr(r, e)));
+        kept_in.push_back(r);
+      }
   rsvdCnt = kept.size();
+  RequireGatherMaskOverlapRule(dst, src0, kept_in, lane_addr, bit);
   WriteMaskRegister(0, mask);
   t_mask_register.counter = false;
   if (p.repeatTimes == 0) return;
