@@ -6,13 +6,12 @@ known sizes still have to agree. Everywhere else negative sizes are refused."""
 
 import dataclasses
 import subprocess
-from pathlib import Path
 
 import pytest
+from cpp_driver import build_driver
 
 from dcnv3_ascend.attrs import Dcnv3Attrs
 
-ROOT = Path(__file__).resolve().parents[1]
 # InternImage-T's first stage: 3x3, pad 1, 4 groups of 16 channels (offset 72, mask 36 a position).
 ATTRS = Dcnv3Attrs(kernel_h=3, kernel_w=3, pad_h=1, pad_w=1, group=4, group_channels=16)
 STRIDE_2 = dataclasses.replace(ATTRS, stride_h=2, stride_w=2)
@@ -21,23 +20,7 @@ UNKNOWN_RANK = [-2]
 
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory):
-    exe = tmp_path_factory.mktemp("contract_shapes") / "contract_shapes"
-    subprocess.run(
-        [
-            "g++",
-            "-std=c++17",
-            "-O1",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            f"-I{ROOT / 'op_host'}",
-            str(ROOT / "tests" / "cpp" / "contract_shapes_main.cc"),
-            "-o",
-            str(exe),
-        ],
-        check=True,
-    )
-    return exe
+    return build_driver(tmp_path_factory, "contract_shapes_main.cc", ["op_host"])
 
 
 def infer(driver, *shapes, attrs=ATTRS, unknown=True):

@@ -8,42 +8,24 @@ import io
 import json
 import subprocess
 import warnings
-from pathlib import Path
 
 import numpy as np
 import onnx
 import pytest
 import torch
+from cpp_driver import build_driver
 from onnx import AttributeProto
 
 import dcnv3_ascend.onnx as dcnv3_onnx
 from dcnv3_ascend.attrs import ATTRIBUTE_IS_FLOAT, Dcnv3Attrs
 from dcnv3_ascend.modules import DCNv3
 
-ROOT = Path(__file__).resolve().parents[1]
 NAMES = list(ATTRIBUTE_IS_FLOAT)
 
 
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory):
-    exe = tmp_path_factory.mktemp("onnx_plugin") / "onnx_plugin_attrs"
-    subprocess.run(
-        [
-            "g++",
-            "-std=c++17",
-            "-O1",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            f"-I{ROOT / 'framework' / 'onnx_plugin'}",
-            f"-I{ROOT / 'op_host'}",
-            str(ROOT / "tests" / "cpp" / "onnx_plugin_attrs_main.cc"),
-            "-o",
-            str(exe),
-        ],
-        check=True,
-    )
-    return exe
+    return build_driver(tmp_path_factory, "onnx_plugin_attrs_main.cc", ["framework/onnx_plugin", "op_host"])
 
 
 def read(driver, text):

@@ -6,10 +6,12 @@ neither kernel asks for a user workspace (the backward accumulates into its fp32
 The kernels' own walk of these ranges is checked end to end in test_sim_kernels.py.
 """
 
+import functools
 import re
 
 import pytest
 import torch
+from test_sim_kernels import _attrs
 
 from dcnv3_ascend import sim  # built by setup.py; a missing build must fail, not skip
 from dcnv3_ascend.attrs import Dcnv3Attrs
@@ -281,20 +283,8 @@ def _expanded(n, h, w, g, c, attrs, dtype=torch.float32):
     return empty(n, h, w, g * c), empty(n, ho, wo, g * p * 2), empty(n, ho, wo, g * p), empty(n, ho, wo, g * c)
 
 
-def _geometry(kernel=(1, 1), stride=(1, 1), pad=(0, 0), dilation=(1, 1), group=1, group_channels=8, scale=1.0):
-    return Dcnv3Attrs(
-        kernel_h=kernel[0],
-        kernel_w=kernel[1],
-        stride_h=stride[0],
-        stride_w=stride[1],
-        pad_h=pad[0],
-        pad_w=pad[1],
-        dilation_h=dilation[0],
-        dilation_w=dilation[1],
-        group=group,
-        group_channels=group_channels,
-        offset_scale=scale,
-    )
+# A 1x1, unpadded, one-group layer of 8 channels unless told otherwise.
+_geometry = functools.partial(_attrs, k=(1, 1), pad=(0, 0), group=1, group_channels=8)
 
 
 def test_ub_layout_sizes_do_not_wrap():
@@ -319,7 +309,7 @@ def test_ub_layout_sizes_do_not_wrap():
 def test_kernels_past_uint32_points_are_refused():
     """A 641 x 6,700,417 kernel has 2^32 + 1 points, which the layout took as 1 point (uint32) and
     the plan accepted; its offsets of one position (2^35 bytes) are also more than a DMA stride."""
-    attrs = _geometry(kernel=(641, 6700417), pad=(320, 3350208))
+    attrs = _geometry(k=(641, 6700417), pad=(320, 3350208))
     with pytest.raises(ValueError, match=r"group \* P \* 2 \* 4 bytes .* = 1 \* 4294967297 \* 8 must be < 2\^32"):
         sim.plan_forward(*_expanded(1, 1, 1, 1, 8, attrs)[:3], attrs)
 
@@ -348,7 +338,7 @@ def test_gm_strides_past_32_bits_are_refused(case):
     wraps and the DMA reads or adds the wrong pixels."""
     g, c, w = case.get("g", 1), case["c"], case.get("w", 1)
     attrs = _geometry(
-        kernel=case.get("kernel", (1, 1)),
+        k=case.get("kernel", (1, 1)),
         stride=(1, 1 << 23 if w > 1 else 1),
         pad=case.get("pad", (0, 0)),
         group=g,
@@ -384,7 +374,7 @@ def test_padded_extents_past_2_24_are_refused():
 def test_huge_offset_scale_keeps_window_fields_in_range(scale):
     """offset_scale 1e30 spread the taps past int64; its double->int64 conversion gave win_rows =
     -2^63 + 10. The spread is cut to the image, which leaves the window the whole image."""
-    attrs = _geometry(kernel=(3, 3), pad=(1, 1), group=2, group_channels=16, scale=scale)
+    attrs = _geometry(k=(3, 3), pad=(1, 1), group=2, group_channels=16, offset_scale=scale)
     tensors = _expanded(1, 8, 9, 2, 16, attrs)
     for plan in (sim.plan_forward(*tensors[:3], attrs), sim.plan_backward(*tensors, attrs)):
         t = plan["tiling"]

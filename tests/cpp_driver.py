@@ -1,0 +1,17 @@
+"""Builds the C++ test drivers under tests/cpp with g++ (no CANN needed): the headers they test
+are plain C++, so warnings are errors."""
+
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def build_driver(tmp_path_factory, source, include_dirs):
+    """Compiles tests/cpp/<source> with the repository folders `include_dirs` on the include path;
+    returns the executable."""
+    exe = tmp_path_factory.mktemp(Path(source).stem) / Path(source).stem
+    includes = [f"-I{ROOT / d}" for d in include_dirs]
+    cmd = ["g++", "-std=c++17", "-O1", "-Wall", "-Wextra", "-Werror", *includes, str(ROOT / "tests" / "cpp" / source)]
+    subprocess.run([*cmd, "-o", str(exe)], check=True)
+    return exe
