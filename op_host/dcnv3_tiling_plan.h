@@ -34,6 +34,7 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "../op_kernel/dcnv3_tiling_key.h"
 #include "../op_kernel/dcnv3_ub_layout.h"
@@ -242,6 +243,18 @@ constexpr double kBytesPerCycle = 25;
 constexpr double kTileCycles = 2000;
 constexpr double kPassesPerCornerElement = 6;
 constexpr double kFp32LanesPerCycle = 64;
+// The model counts in units of 1/1600 cycle, where every term is a whole number: sums stay exact
+// in a double (up to 2^53 units, some 5e12 cycles per core), so a run of identical tiles counted
+// once and multiplied (GroupMajorCost) gives the very sum that adding them one by one gives,
+// and the ranking does not depend on how the tiles are counted.
+constexpr double kUnitsPerCycle = 1600;
+constexpr double kDmaUnits = kDmaCycles * kUnitsPerCycle;
+constexpr double kTileUnits = kTileCycles * kUnitsPerCycle;
+constexpr double kUnitsPerByte = kUnitsPerCycle / kBytesPerCycle;
+constexpr double kUnitsPerCornerElement = kPassesPerCornerElement * kUnitsPerCycle / kFp32LanesPerCycle;
+static_assert(kUnitsPerByte == static_cast<int64_t>(kUnitsPerByte) &&
+                  kUnitsPerCornerElement == static_cast<int64_t>(kUnitsPerCornerElement),
+              "every term of the cycle model must be a whole number of units");
 
 struct TileShape {
   int64_t positions, groups;  // capacity
@@ -250,7 +263,7 @@ struct TileShape {
   bool ring = false;  // group-major: win is a ring of whole image rows (kFetchRing)
 };
 
-// Cycles of one tile of `npos` positions x `ng` groups cut from `s`.
+// Cost (units of the model) of one tile of `npos` positions x `ng` groups cut from `s`.
 inline double TileCycles(const Problem& p, DataType t, const TileShape& s, int64_t npos, int64_t ng) {
   const int64_t cpad = ChannelsPad(p.attrs.group_channels, t);
   const bool aligned = cpad == p.attrs.group_channels;
@@ -258,7 +271,7 @@ inline double TileCycles(const Problem& p, DataType t, const TileShape& s, int64
   double dmas = (s.backward ? 4 : 2) + (aligned ? 1 : npos);
   double window_bytes = 0;
   if (s.ring) {
-    // the ring's loads are charged per output row (CoreCyclesGroupMajor)
+    // the ring's loads are charged per output row (GroupMajorCost)
   } else if (s.win.rows > 0) {
     const int64_t cols =
         s.win.cols == p.width_in ? s.win.cols : std::min(s.win.cols, s.win.cols_base + (npos - 1) * p.attrs.stride_w);
@@ -274,25 +287,30 @@ inline double TileCycles(const Problem& p, DataType t, const TileShape& s, int64
     dmas += 2.0 * npos * ng * p.points * (s.backward ? 2 : 1);  // backward: fetch, then scatter
   }
   const double capacity_elements = static_cast<double>(s.positions * s.groups * p.points * dcnv3_ub::kSlots * cpad);
-  return kTileCycles + dmas * kDmaCycles + window_bytes / kBytesPerCycle +
-         capacity_elements * kPassesPerCornerElement / kFp32LanesPerCycle;
+  return kTileUnits + dmas * kDmaUnits + window_bytes * kUnitsPerByte + capacity_elements * kUnitsPerCornerElement;
 }
 
-// Cycles of the core owning pixel-groups [a, b): the tiles the kernel's TileCursor
-// (op_kernel/dcnv3_tiles.h) cuts, counted per output-row run instead of one by one.
+// Cost of the core owning pixel-groups [a, b): the tiles the kernel's TileCursor
+// (op_kernel/dcnv3_tiles.h) cuts, counted per output-row run and per group chunk instead of one
+// by one (whole units, so the products equal the sums).
 inline double CoreCycles(const Problem& p, DataType t, const TileShape& s, int64_t a, int64_t b) {
   const int64_t g = p.attrs.group, wo = p.width_out;
+  // `groups` groups in chunks of s.groups, the last one short: cost(ng) per chunk of ng groups
+  auto over_groups = [&](int64_t groups, auto cost) {
+    double sum = static_cast<double>(groups / s.groups) * cost(s.groups);
+    if (groups % s.groups) sum += cost(groups % s.groups);
+    return sum;
+  };
   double total = 0;
   auto part_of_position = [&](int64_t groups) {
-    for (; groups > 0; groups -= s.groups) total += TileCycles(p, t, s, 1, std::min(s.groups, groups));
+    total += over_groups(groups, [&](int64_t ng) { return TileCycles(p, t, s, 1, ng); });
   };
   auto run = [&](int64_t len, int64_t times) {  // `times` runs of `len` whole positions in one row
-    for (int64_t g0 = 0; g0 < g; g0 += s.groups) {
-      const int64_t ng = std::min(s.groups, g - g0);
-      double cycles = static_cast<double>(len / s.positions) * TileCycles(p, t, s, s.positions, ng);
-      if (len % s.positions) cycles += TileCycles(p, t, s, len % s.positions, ng);
-      total += static_cast<double>(times) * cycles;
-    }
+    total += static_cast<double>(times) * over_groups(g, [&](int64_t ng) {
+               double cycles = static_cast<double>(len / s.positions) * TileCycles(p, t, s, s.positions, ng);
+               if (len % s.positions) cycles += TileCycles(p, t, s, len % s.positions, ng);
+               return cycles;
+             });
   };
   int64_t q = a;
   if (q < b && (q % g != 0 || b - q < g)) {  // head: part of a position
@@ -315,48 +333,99 @@ inline double CoreCycles(const Problem& p, DataType t, const TileShape& s, int64
   return total;
 }
 
-// Cycles of the core owning pixel-groups [a, b) in group-major order: runs of up to
-// s.positions positions of one plane, one group each, that end with their output row unless they
-// start at column 0 (TileCursor::NextOfGroup).
+// Cost of a core's pixel-groups in group-major order: runs of up to s.positions positions of one
+// plane, one group each, that end with their output row unless they start at column 0
+// (TileCursor::NextOfGroup).
 // A ring loads its whole capacity where the core starts a plane (or starts), then stride_h rows
 // per output row it moves down (the kernel loads only the rows its points reach; the model
 // charges these); a ring that holds the whole plane loads nothing more. The backward's
 // accumulator ring adds as many fp32 rows back to GM, with one more DMA.
-inline double CoreCyclesGroupMajor(const Problem& p, DataType t, const TileShape& s, int64_t a, int64_t b) {
-  const int64_t cpad = ChannelsPad(p.attrs.group_channels, t);
-  const double ring_row_bytes = static_cast<double>(p.width_in * cpad * (DtypeBytes(t) + (s.backward ? 4 : 0)));
-  const double ring_dmas = s.backward ? 2 : 1;
-  const int64_t plane = p.height_out * p.width_out;
-  const bool whole_plane = s.win.rows == p.height_in;
-  double total = 0;
-  int64_t last_row = -1;  // (n * G + g) * Ho + ho of the previous tile's last position
-  for (int64_t q = a; q < b;) {
-    const int64_t wo = q % p.width_out, left = wo == 0 ? plane - q % plane : p.width_out - wo;
-    const int64_t npos = std::min({left, s.positions, b - q});
-    total += TileCycles(p, t, s, npos, 1);
-    const int64_t row = q / p.width_out, end_row = (q + npos - 1) / p.width_out;
-    const bool same_plane = last_row >= 0 && row / p.height_out == last_row / p.height_out;
-    if (s.ring && !same_plane) {
-      total += ring_dmas * kDmaCycles + static_cast<double>(s.win.rows) * ring_row_bytes / kBytesPerCycle;
-    } else if (s.ring && !whole_plane && end_row > last_row) {
-      const int64_t rows = std::min(p.attrs.stride_h * (end_row - last_row), s.win.rows);
-      total += ring_dmas * kDmaCycles + static_cast<double>(rows) * ring_row_bytes / kBytesPerCycle;
-    }
-    last_row = std::max(last_row, end_row);
-    q += npos;
+// The host plans on every launch, and walking every tile took 62 ms at 1x800x1333, so the walk
+// counts what repeats once and multiplies it (exact: the model's terms are whole units):
+// - whole planes cost alike (each starts with the ring's full load);
+// - from a tile that starts at column 0 right below the previous tile's last row, the same tiles
+//   and ring loads come back every period_rows output rows (a tile of s.positions spans that many
+//   rows, and the short tile after it ends the last one);
+// - the rest of a row whose ring rows are loaded is s.positions-tiles and what is left.
+class GroupMajorCost {
+ public:
+  // The contract gives Wo >= 1; the guard keeps a division by zero out of reach all the same.
+  GroupMajorCost(const Problem& p, DataType t, const TileShape& s)
+      : p_(p),
+        t_(t),
+        s_(s),
+        wo_(p.width_out),
+        plane_(p.height_out * p.width_out),
+        period_rows_(wo_ > 0 && s.positions >= wo_ ? (s.positions + wo_ - 1) / wo_ : 1),
+        full_tile_(TileCycles(p, t, s, s.positions, 1)) {
+    const int64_t cpad = ChannelsPad(p.attrs.group_channels, t);
+    ring_row_units_ = static_cast<double>(p.width_in * cpad * (DtypeBytes(t) + (s.backward ? 4 : 0))) * kUnitsPerByte;
   }
-  return total;
-}
 
-// Cycles of the busiest core for a shape.
+  // Cost of the tiles of pixel-groups [q, end), the core's range or the rest of it.
+  double Walk(int64_t q, int64_t end) {
+    double sum = 0;
+    while (q < end) {
+      int64_t unit = 0, bound = end;  // a stretch that repeats from q, within [q, bound)
+      if (q % plane_ == 0) {
+        unit = plane_;
+      } else if (q % wo_ == 0 && last_row_ == q / wo_ - 1) {
+        unit = period_rows_ * wo_;
+        bound = std::min(end, (q / plane_ + 1) * plane_);
+      }
+      const int64_t repeats = unit > 0 ? (bound - q) / unit : 0;
+      if (repeats > 1) {
+        sum += Walk(q, q + unit) * static_cast<double>(repeats);
+        q += repeats * unit;
+        last_row_ = q / wo_ - 1;
+      } else if (s_.positions < wo_ && last_row_ == q / wo_) {
+        const int64_t len = std::min(end, (q / wo_ + 1) * wo_) - q;
+        sum += static_cast<double>(len / s_.positions) * full_tile_;
+        if (len % s_.positions) sum += TileCycles(p_, t_, s_, len % s_.positions, 1);
+        q += len;
+      } else {
+        q += Tile(q, end, &sum);
+      }
+    }
+    return sum;
+  }
+
+ private:
+  // Adds the tile that starts at q to *sum; returns its positions.
+  int64_t Tile(int64_t q, int64_t end, double* sum) {
+    const int64_t left = q % wo_ == 0 ? plane_ - q % plane_ : wo_ - q % wo_;
+    const int64_t npos = std::min({left, s_.positions, end - q});
+    *sum += npos == s_.positions ? full_tile_ : TileCycles(p_, t_, s_, npos, 1);
+    const int64_t row = q / wo_, end_row = (q + npos - 1) / wo_;
+    const bool same_plane = last_row_ >= 0 && row / p_.height_out == last_row_ / p_.height_out;
+    const double ring_dma_units = (s_.backward ? 2 : 1) * kDmaUnits;
+    if (s_.ring && !same_plane) {
+      *sum += ring_dma_units + static_cast<double>(s_.win.rows) * ring_row_units_;
+    } else if (s_.ring && s_.win.rows != p_.height_in && end_row > last_row_) {
+      const int64_t rows = std::min(p_.attrs.stride_h * (end_row - last_row_), s_.win.rows);
+      *sum += ring_dma_units + static_cast<double>(rows) * ring_row_units_;
+    }
+    last_row_ = std::max(last_row_, end_row);
+    return npos;
+  }
+
+  const Problem& p_;
+  const DataType t_;
+  const TileShape& s_;
+  const int64_t wo_, plane_, period_rows_;
+  const double full_tile_;
+  double ring_row_units_ = 0;
+  int64_t last_row_ = -1;  // (n * G + g) * Ho + ho of the previous tile's last position
+};
+
+// Cost of the busiest core for a shape.
 inline double PlanCycles(const Problem& p, DataType t, const TileShape& s, const TilingData& d, uint32_t cores) {
   double worst = 0;
   for (uint32_t core = 0; core < cores; ++core) {
     const int64_t c = core, extra = d.units_remainder;
     const int64_t begin = (c * d.units_per_core + std::min(c, extra)) * d.split_unit;
     const int64_t end = begin + (d.units_per_core + (c < extra ? 1 : 0)) * d.split_unit;
-    worst =
-        std::max(worst, d.group_major ? CoreCyclesGroupMajor(p, t, s, begin, end) : CoreCycles(p, t, s, begin, end));
+    worst = std::max(worst, d.group_major ? GroupMajorCost(p, t, s).Walk(begin, end) : CoreCycles(p, t, s, begin, end));
   }
   return worst;
 }
@@ -408,7 +477,12 @@ inline bool ChooseTile(const Problem& p, DataType t, bool backward, int64_t budg
           else
             hi = mid - 1;
         }
+        // Each count once: many pieces cut a wide row into tiles of the same count (1333 columns
+        // gave 1,300 evaluations of n = 2), and an equal cost never replaces the best.
+        std::vector<int64_t> considered;
         auto consider = [&](int64_t n) {
+          if (std::find(considered.begin(), considered.end(), n) != considered.end()) return;
+          considered.push_back(n);
           const double cycles = PlanCycles(p, t, shape(n, groups, kind), d, cores);
           if (!found || cycles < best_cycles) {
             best_cycles = cycles;

@@ -8,9 +8,11 @@ The kernels' own walk of these ranges is checked end to end in test_sim_kernels.
 
 import functools
 import re
+import subprocess
 
 import pytest
 import torch
+from cpp_driver import build_driver
 from test_sim_kernels import _attrs
 
 from dcnv3_ascend import sim  # built by setup.py; a missing build must fail, not skip
@@ -379,3 +381,16 @@ def test_huge_offset_scale_keeps_window_fields_in_range(scale):
     for plan in (sim.plan_forward(*tensors[:3], attrs), sim.plan_backward(*tensors, attrs)):
         t = plan["tiling"]
         assert 0 <= t["win_rows"] <= 8 and 0 <= t["win_cols"] <= 9 and 0 <= t["win_cols_base"] <= 9 + 10
+
+
+def test_cost_walks_equal_charging_every_tile_of_the_kernels_cursor(tmp_path_factory):
+    """The planner's cost walks count repeated tiles (whole planes, periods of output rows, runs
+    in a row, group chunks) once and multiply; the host plans on every launch, and walking every
+    tile took 62 ms at 1x800x1333. The driver charges every tile the kernel's TileCursor cuts, one
+    by one, over a sweep of problems, tile shapes and core ranges: the totals must be identical
+    (the model's terms are whole units, so products and sums agree exactly)."""
+    exe = build_driver(tmp_path_factory, "plan_cost_walk_main.cc", ["simulator/include", "op_kernel", "op_host"])
+    result = subprocess.run([str(exe)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr
+    summary = dict(item.split("=") for item in result.stdout.split("\n")[-2].split())
+    assert int(summary["mismatches"]) == 0 and int(summary["cases"]) > 100_000, result.stdout[-2000:]
