@@ -11,6 +11,10 @@ ge::graphStatus TilingDcnv3(gert::TilingContext* ctx) { return dcnv3_host::Tilin
 
 }  // namespace
 
+namespace optiling {
+REGISTER_TILING_DATA_CLASS(Dcnv3, Dcnv3TilingData)
+}  // namespace optiling
+
 namespace ops {
 
 class Dcnv3 : public OpDef {

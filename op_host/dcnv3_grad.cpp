@@ -12,6 +12,10 @@ ge::graphStatus TilingDcnv3Grad(gert::TilingContext* ctx) { return dcnv3_host::T
 
 }  // namespace
 
+namespace optiling {
+REGISTER_TILING_DATA_CLASS(Dcnv3Grad, Dcnv3TilingData)
+}  // namespace optiling
+
 namespace ops {
 
 class Dcnv3Grad : public OpDef {
