@@ -62,6 +62,39 @@ inline void TrackUbWrite(const PipeOp& op, uint32_t addr, uint64_t bytes) {
   if (c.check_hazards()) c.hazards().Write(c.clocks, op.pipe, op.seq, op.name, addr, static_cast<uint32_t>(bytes));
 }
 
+// Records the 32-byte blocks an instruction touches one by one, merging runs of adjacent blocks:
+// a strided or gathering instruction touches its blocks, not the whole span between them (the
+// passes of a Gatherb or Brcb loop write interleaved blocks of one buffer).
+class BlockRuns {
+ public:
+  BlockRuns(const PipeOp& op, bool write) : op_(op), write_(write) {}
+  BlockRuns(const BlockRuns&) = delete;
+  BlockRuns& operator=(const BlockRuns&) = delete;
+  ~BlockRuns() { Flush(); }
+  // The block holding UB byte `addr`.
+  void Add(uint64_t addr) {
+    const uint64_t block = addr / 32 * 32;
+    if (bytes_ != 0 && block >= start_ && block < start_ + bytes_) return;
+    if (bytes_ != 0 && block == start_ + bytes_) {
+      bytes_ += 32;
+      return;
+    }
+    Flush();
+    start_ = block;
+    bytes_ = 32;
+  }
+
+ private:
+  void Flush() {
+    if (bytes_ == 0) return;
+    (write_ ? TrackUbWrite : TrackUbRead)(op_, static_cast<uint32_t>(start_), bytes_);
+    bytes_ = 0;
+  }
+  PipeOp op_;
+  bool write_;
+  uint64_t start_ = 0, bytes_ = 0;
+};
+
 // Human-readable element type names for messages and atomic type matching.
 template <typename T>
 constexpr const char* TypeName() {

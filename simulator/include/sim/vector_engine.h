@@ -275,10 +275,16 @@ void RunRepeat(const char* op, std::array<RepeatOperand, N> ops, uint32_t repeat
     if (hi > ops[k].addr + ops[k].view_bytes)
       RequireOperandSpan(k == 0 ? "ub-write-beyond-view" : "ub-read-beyond-view", op, ops[k].name, ops[k].addr,
                          hi - ops[k].addr, ops[k].view_bytes);
-    if (k == 0)
-      TrackUbWrite(pop, static_cast<uint32_t>(lo), hi - lo);
-    else
-      TrackUbRead(pop, static_cast<uint32_t>(lo), hi - lo);
+    // the blocks holding an enabled lane, not the span: strided operands skip blocks
+    BlockRuns touched(pop, k == 0);
+    for (const MaskedIterations& run : runs) {
+      const LaneMask mask{run.low, run.high};
+      bool block_on[8] = {};
+      for (uint32_t e = 0; e < lanes; ++e) block_on[e / per_block] = block_on[e / per_block] || mask.On(e);
+      for (uint32_t r = run.first; r < run.first + run.repeat; ++r)
+        for (uint32_t j = 0; j < 8; ++j)
+          if (block_on[j]) touched.Add(lane_addr(ops[k], r, j * per_block));
+    }
   }
   // the lane-by-lane overlap check only where a source's span meets the destination's
   for (size_t k = 1; k < N; ++k) {

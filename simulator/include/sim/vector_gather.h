@@ -59,7 +59,10 @@ void Gather(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, cons
   ::sim::RequireNoOverlap(op, op, "dst", dstLocal.SimAddr(), db, "the gathered src bytes", s0, s1 - s0);
   const ::sim::PipeOp pop = ::sim::BeginOp(::sim::Pipe::kV, op);
   ::sim::TrackUbRead(pop, srcOffsetLocal.SimAddr(), static_cast<uint64_t>(count) * sizeof(uint32_t));
-  ::sim::TrackUbRead(pop, static_cast<uint32_t>(s0), hi - lo);
+  {
+    ::sim::BlockRuns gathered(pop, false);
+    for (uint32_t i = 0; i < count; ++i) gathered.Add(srcLocal.SimAddr() + static_cast<uint64_t>(srcBaseAddr) + off[i]);
+  }
   ::sim::TrackUbWrite(pop, dstLocal.SimAddr(), db);
   ::sim::CountVectorInstr(::sim::RepeatsFor(static_cast<uint64_t>(count) * sizeof(uint32_t)));
   T* d = dstLocal.SimData();
@@ -106,8 +109,14 @@ void Gatherb(const LocalTensor<T>& dstLocal, const LocalTensor<T>& src0Local, co
   ::sim::RequireNoOverlap(op, op, "dst", dstLocal.SimAddr(), dst_span, "the gathered src blocks", s0, s1 - s0);
   const ::sim::PipeOp pop = ::sim::BeginOp(::sim::Pipe::kV, op);
   ::sim::TrackUbRead(pop, offsetLocal.SimAddr(), count * sizeof(uint32_t));
-  ::sim::TrackUbRead(pop, static_cast<uint32_t>(s0), hi - lo);
-  ::sim::TrackUbWrite(pop, dstLocal.SimAddr(), dst_span);
+  {
+    ::sim::BlockRuns gathered(pop, false), written(pop, true);
+    for (uint32_t i = 0; i < count; ++i) {
+      gathered.Add(src0Local.SimAddr() + static_cast<uint64_t>(off[i]));
+      written.Add(dstLocal.SimAddr() +
+                  ((i / 8) * static_cast<uint64_t>(repeatParams.dstRepStride) + (i % 8) * blk) * 32);
+    }
+  }
   ::sim::CountVectorInstr(repeatTimes);
   uint8_t* ub = ::sim::Core().ub();
   for (uint32_t r = 0; r < repeatTimes; ++r) {
@@ -143,7 +152,12 @@ void Brcb(const LocalTensor<T>& dstLocal, const LocalTensor<T>& src0Local, ::sim
   ::sim::RequireNoOverlap(op, op, "dst", dstLocal.SimAddr(), dst_span, "src", src0Local.SimAddr(), src_bytes);
   const ::sim::PipeOp pop = ::sim::BeginOp(::sim::Pipe::kV, op);
   ::sim::TrackUbRead(pop, src0Local.SimAddr(), src_bytes);
-  ::sim::TrackUbWrite(pop, dstLocal.SimAddr(), dst_span);
+  {
+    ::sim::BlockRuns written(pop, true);
+    for (uint64_t r = 0; r < repeatTimes; ++r)
+      for (uint64_t j = 0; j < 8; ++j)
+        written.Add(dstLocal.SimAddr() + (r * repeatParams.dstRepStride + j * repeatParams.dstBlkStride) * 32);
+  }
   ::sim::CountVectorInstr(repeatTimes);
   const T* s = src0Local.SimData();
   uint8_t* d = reinterpret_cast<uint8_t*>(dstLocal.SimData());
