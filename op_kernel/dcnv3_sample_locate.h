@@ -287,6 +287,7 @@ __aicore__ inline void Sampler<T>::BuildPointTables() {
   Axpy(acc, p, static_cast<float>(2 * sizeof(float)), n);
   PipeBarrier<PIPE_V>();
   Cast(I(l_.tab_off), acc, RoundMode::CAST_RINT, count);
+  PipeBarrier<PIPE_V>();  // the Cast reads acc, which Muls overwrites
   Muls(acc, pos, static_cast<float>(l_.mask_row * sizeof(float)), n);
   PipeBarrier<PIPE_V>();
   if (groups) {
@@ -297,6 +298,7 @@ __aicore__ inline void Sampler<T>::BuildPointTables() {
   PipeBarrier<PIPE_V>();
   Cast(I(l_.tab_mask), acc, RoundMode::CAST_RINT, count);
   if (groups) {  // else tab_gcol keeps Init's zeros and there is no tab_grel
+    PipeBarrier<PIPE_V>();  // the Cast reads acc, which Muls overwrites
     Muls(acc, g, static_cast<float>(geo_.c), n);
     Adds(F(l_.tab_grel), g, 0.0f, n);
     PipeBarrier<PIPE_V>();

@@ -51,6 +51,7 @@ class Sampler {
     npc_ = l_.npc;
     // Zero everything once: lanes past a short tile and padding channels then hold finite values.
     Duplicate(ub_.Get<float>(), 0.0f, static_cast<int32_t>(l_.total / 4));
+    PipeBarrier<PIPE_V>();  // the ones overwrite those zeros
     Duplicate(F(l_.ones), 1.0f, npc_);
     Duplicate(F(l_.ones)[npc_], -1.0f, npc_);
     PipeBarrier<PIPE_V>();
@@ -160,6 +161,7 @@ class Sampler {
   // data_f = fp32 corner data (a no-op alias for fp32 inputs).
   __aicore__ inline void CornerDataToFloat() {
     if constexpr (!kF32) {
+      PipeBarrier<PIPE_V>();  // FetchCorners may have zeroed rows of data_t by Duplicate
       Cast(F(l_.data_f), At<T>(l_.data_t), RoundMode::CAST_NONE, l_.elems);
       PipeBarrier<PIPE_V>();
     }

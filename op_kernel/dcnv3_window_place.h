@@ -260,6 +260,7 @@ __aicore__ inline void Sampler<T>::PlaceInWindow() {
   Select(scratch, inside, F(l_.ones)[n], ch, SELMODE::VSEL_TENSOR_TENSOR_MODE, static_cast<uint32_t>(n));
   PipeBarrier<PIPE_V>();
   Cast(I(l_.fetch_row), scratch, RoundMode::CAST_RINT, static_cast<uint32_t>(n));
+  PipeBarrier<PIPE_V>();  // the Cast reads scratch, which the first Adds below overwrites
   const float row_bytes = static_cast<float>(geo_.cpad * sizeof(T));
   LocalTensor<int32_t> off = I(l_.win_off);
   LocalTensor<uint8_t> real = Cmp(3);
