@@ -21,8 +21,8 @@ def test_pipe_cycles_by_hand():
     # Core i runs r = i + 1 rounds (see test_sim_stats.expected_core). With the model's constants:
     #   MTE2  2 DMAs x 100 + 1064 B / 110            = 209.6727...
     #   MTE3  2 DMAs x 100 + (1088 + 64 atomic) B / 64 = 218
-    #   V     13r repeats x 1 + 4r instrs x 10 + 2r PIPE_V x 20 = 93r
-    #   S     (4 DMAs + 4r instrs + 2r barriers) x 2 + 4 UB scalar x 10 = 48 + 12r
+    #   V     13r repeats x 1 + 4r instrs x 10 + 4r PIPE_V x 20 = 133r
+    #   S     (4 DMAs + 4r instrs + 4r barriers) x 2 + 4 UB scalar x 10 = 48 + 16r
     #   stall 2 PIPE_ALL x 900 = 1800
     stats, *_ = run_stats_counts(block_dim=3)
     for i in range(3):
@@ -31,27 +31,27 @@ def test_pipe_cycles_by_hand():
         cycles = cost_model.pipe_cycles(core)
         assert cycles["MTE2"] == pytest.approx(200 + 1064 / 110)
         assert cycles["MTE3"] == pytest.approx(218)
-        assert cycles["V"] == pytest.approx(93 * r)
-        assert cycles["S"] == pytest.approx(48 + 12 * r)
+        assert cycles["V"] == pytest.approx(133 * r)
+        assert cycles["S"] == pytest.approx(48 + 16 * r)
         assert cycles["stall"] == pytest.approx(1800)
 
 
 def test_busiest_core_and_bound():
     stats, *_ = run_stats_counts(block_dim=3)
     est = cost_model.estimate(stats, "Ascend910B3")
-    # Cores 0 and 1 are bound by MTE3 (218 > 93, 186), core 2 by V (279): 279 + 1800 cycles.
-    assert [max(cost_model.PIPES, key=lambda p: c[p]) for c in est.per_core_us] == ["MTE3", "MTE3", "V"]
+    # Core 0 is bound by MTE3 (218 > 133), cores 1 and 2 by V (266, 399): 399 + 1800 cycles.
+    assert [max(cost_model.PIPES, key=lambda p: c[p]) for c in est.per_core_us] == ["MTE3", "V", "V"]
     assert est.busiest_core == 2 and est.bound == "V"
-    assert est.busiest_us == pytest.approx((279 + 1800) / MHZ)
+    assert est.busiest_us == pytest.approx((399 + 1800) / MHZ)
     assert est.kernel_us == pytest.approx(est.busiest_us)
 
 
 def test_blocks_beyond_the_cores_run_in_waves():
-    # 10 blocks on 8 cores: wave 1 is bounded by block 7 (V = 93 x 8), wave 2 by block 9 (93 x 10).
+    # 10 blocks on 8 cores: wave 1 is bounded by block 7 (V = 133 x 8), wave 2 by block 9 (133 x 10).
     stats, *_ = run_stats_counts(block_dim=10)
     est = cost_model.estimate(stats, "Ascend910B3-8core")
     assert est.busiest_core == 9 and est.bound == "V"
-    assert est.kernel_us == pytest.approx((93 * 8 + 1800 + 93 * 10 + 1800) / MHZ)
+    assert est.kernel_us == pytest.approx((133 * 8 + 1800 + 133 * 10 + 1800) / MHZ)
 
 
 def test_unknown_soc_is_named():

@@ -22,7 +22,8 @@ def run_stats_counts(block_dim):
 #   MTE3: DataCopy 1024 B + atomic DataCopyPad 64 B = 2 DMAs (1 atomic), 1088 B
 #   vector per round: Adds 256 floats (4 repeats), Muls 100 floats (400 B: 2 repeats),
 #     Cast 256 float -> half (widest operand 1024 B: 4 repeats), Add repeatTime 3 = 4 instrs, 13 repeats
-#   barriers: 2 PIPE_V per round, 2 PIPE_ALL; scalar UB: 2 GetValue + SetValue + operator() = 4
+#   barriers: 4 PIPE_V per round (one after each vector instruction), 2 PIPE_ALL
+#   scalar UB: 2 GetValue + SetValue + operator() = 4
 def expected_core(i):
     rounds = i + 1
     return dict(
@@ -37,7 +38,7 @@ def expected_core(i):
         ub_scalar_access_count=4,
         vector_instr_count=4 * rounds,
         vector_repeat_count=13 * rounds,
-        pipe_barrier_v_count=2 * rounds,
+        pipe_barrier_v_count=4 * rounds,
         pipe_barrier_all_count=2,
         ub_peak_bytes=1024 + 64 + 512,
     )

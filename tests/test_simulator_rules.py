@@ -494,6 +494,77 @@ def test_create_vec_index_after_a_fenced_vector_write():
     np.testing.assert_array_equal(y, np.arange(16, dtype=np.float32))
 
 
+def _vector_pair(scenario, fence):
+    x, d = np.arange(128, dtype=np.float32), np.zeros(128, np.float32)
+    stats = _sim.run_selftest("rule_vector_pipe", [x, d], [scenario, fence], block_dim=1, soc="Ascend910B3")
+    return x, d, stats
+
+
+def _brcb_alternate(x):
+    d = np.empty((16, 8), np.float32)
+    d[0::2] = 2 * x[:8, None]
+    d[1::2] = 2 * x[8:16, None]
+    return d.ravel()
+
+
+# rule_vector_pipe (simulator/selftest/rules_sync.cpp): scenario, the start of the refusal when
+# nothing separates its vector instructions, and d once they are separated.
+VECTOR_PAIRS = [
+    ("raw", 0, "V instruction Muls reads UB bytes [512, 544) written by V instruction Adds", lambda x: 2 * (x + 1)),
+    ("war", 1, "V instruction Duplicate writes UB bytes [0, 32) read by V instruction Muls", lambda x: 2 * x),
+    (
+        "waw",
+        2,
+        "V instruction Duplicate writes UB bytes [1024, 1056) written by V instruction Duplicate",
+        lambda x: np.full_like(x, 3),
+    ),
+    (
+        "in-place-then-read",
+        3,
+        "V instruction Muls reads UB bytes [0, 32) written by V instruction Adds",
+        lambda x: 2 * (x + 1),
+    ),
+    (
+        "alternate-blocks-by-stride",
+        4,
+        "V instruction Muls reads UB bytes [512, 544) written by V instruction Adds",
+        lambda x: 2 * (x + 1),
+    ),
+    (
+        "alternate-blocks-by-mask",
+        5,
+        "V instruction Muls reads UB bytes [512, 544) written by V instruction Adds",
+        lambda x: 2 * (x + 1),
+    ),
+    (
+        "brcb-alternate-blocks",
+        6,
+        "V instruction Muls reads UB bytes [512, 544) written by V instruction Brcb",
+        _brcb_alternate,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "scenario,refusal,expected", [case[1:] for case in VECTOR_PAIRS], ids=[case[0] for case in VECTOR_PAIRS]
+)
+def test_dependent_vector_instructions_need_a_pipe_v_barrier(scenario, refusal, expected):
+    """A vector instruction reading what an earlier one wrote, or overwriting what it read or wrote,
+    with nothing between them is refused (ub-vector-hazard); PipeBarrier<PIPE_V> or PIPE_ALL
+    between them orders it, and the kernel computes. The refusal names the dependent pair only:
+    an in-place Adds(x, x, 1) (scenario 3) and two instructions writing alternate blocks of one
+    buffer, by block stride, by lane mask or by Brcb (4-6), need nothing between them."""
+    with pytest.raises(sim.SimulatorError) as info:
+        _vector_pair(scenario, 0)
+    message = str(info.value)
+    assert message.startswith(f"[ub-vector-hazard] core 0: {refusal} without synchronisation"), message
+    assert "insert PipeBarrier<PIPE_V>() between the two instructions" in message, message
+    for fence in (1, 2):  # PipeBarrier<PIPE_V>, PipeBarrier<PIPE_ALL>
+        x, d, stats = _vector_pair(scenario, fence)
+        np.testing.assert_array_equal(d, expected(x))
+        assert stats["warnings"] == [], stats["warnings"]
+
+
 def test_gm_handed_over_through_syncall():
     stats = _run("rule_gm_race", (1,), block_dim=2)
     assert stats["per_core"]["dma_count"] == [1, 1]

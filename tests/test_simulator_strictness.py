@@ -95,3 +95,18 @@ def test_unfenced_scalar_access_is_class_b(direction):
     stats = _sim.run_selftest("rule_scalar_pipe", [x, y], [direction, 0], block_dim=1, soc="Ascend910B3", strict=False)
     warned = [w for w in stats["warnings"] if w.startswith("[ub-scalar-hazard]")]
     assert len(warned) == 1 and "without synchronisation" in warned[0], stats["warnings"]
+
+
+@pytest.mark.parametrize("scenario", [0, 1, 2], ids=["raw", "war", "waw"])
+def test_unseparated_vector_pair_is_class_b(scenario):
+    # CANN's --cce-auto-sync inserts PIPE_V barriers between dependent vector instructions
+    # (pipe_hazards.h): production kernels built with it leave them out, so lenient mode only warns
+    # and computes as the hardware then would; strict mode refuses (tests/test_simulator_rules.py).
+    x = np.arange(128, dtype=np.float32)
+    with pytest.raises(_sim.SimulatorError, match=r"^\[ub-vector-hazard\].*strict mode"):
+        _sim.run_selftest("rule_vector_pipe", [x, np.zeros(128, np.float32)], [scenario, 0])
+    d = np.zeros(128, np.float32)
+    stats = _sim.run_selftest("rule_vector_pipe", [x, d], [scenario, 0], strict=False)
+    warned = [w for w in stats["warnings"] if w.startswith("[ub-vector-hazard]")]
+    assert len(warned) == 1 and "without synchronisation" in warned[0], stats["warnings"]
+    np.testing.assert_array_equal(d, [2 * (x + 1), 2 * x, np.full_like(x, 3)][scenario])

@@ -72,6 +72,7 @@ void CompareSelect(GM_ADDR a, GM_ADDR b, GM_ADDR out, GM_ADDR mask_out, GM_ADDR 
   } else {
     Compare(m, x, y, cmp, count);
   }
+  PipeBarrier<PIPE_V>();  // Select reads the mask just written
   if (p(5) == static_cast<int64_t>(SELMODE::VSEL_TENSOR_SCALAR_MODE)) {
     Select(z, m, x, T(selftest::FloatFromBits(p(6))), SELMODE::VSEL_TENSOR_SCALAR_MODE, count);
   } else if (p(5) >= 0) {

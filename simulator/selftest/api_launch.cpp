@@ -22,6 +22,7 @@ extern "C" __global__ __aicore__ void api_stats(GM_ADDR in, GM_ADDR out, GM_ADDR
   SetFlag<HardEvent::MTE2_V>(0);
   WaitFlag<HardEvent::MTE2_V>(0);
   Adds(t, t, 1.0f, 64);
+  PipeBarrier<PIPE_V>();
   Muls(t, t, 2.0f, 64);
   SetFlag<HardEvent::V_MTE3>(0);
   WaitFlag<HardEvent::V_MTE3>(0);
@@ -72,6 +73,7 @@ extern "C" __global__ __aicore__ void api_queue_pipeline(GM_ADDR in, GM_ADDR out
     LocalTensor<float> x = qin.DeQue<float>();
     LocalTensor<float> y = qout.AllocTensor<float>();
     Muls(y, x, 2.0f, 64);
+    PipeBarrier<PIPE_V>();  // queues order other pipes only, not V after V
     Adds(y, y, 1.0f, 64);
     qout.EnQue(y);
     qin.FreeTensor(x);

@@ -19,6 +19,7 @@ extern "C" __global__ __aicore__ void rule_gather_count(GM_ADDR, GM_ADDR y, GM_A
   LocalTensor<uint32_t> off = off_buf.Get<uint32_t>();
   Duplicate(src, 7.0f, 64);
   Duplicate(off.ReinterpretCast<int32_t>(), 0, static_cast<int32_t>(count));
+  PipeBarrier<PIPE_V>();
   Gather(dst, src, off, 0, count);
   SetFlag<HardEvent::V_MTE3>(0);
   WaitFlag<HardEvent::V_MTE3>(0);

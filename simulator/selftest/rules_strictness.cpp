@@ -31,6 +31,7 @@ extern "C" __global__ __aicore__ void rule_strictness(GM_ADDR a, GM_ADDR, GM_ADD
     LocalTensor<float> first40 = x;
     first40.SetSize(40);
     Duplicate(z, 0.0f, 64);
+    PipeBarrier<PIPE_V>();
     CompareScalar(z.ReinterpretCast<uint8_t>(), first40, 10.0f, CMPMODE::LT, 64);
   } else {
     Muls(z, x, 2.0f, 64);

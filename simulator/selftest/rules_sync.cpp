@@ -123,3 +123,88 @@ extern "C" __global__ __aicore__ void rule_gm_pipe_hazard(GM_ADDR x, GM_ADDR, GM
   DataCopy(b.Get<float>(), gm, 8);
 }
 SIM_SELFTEST(rule_gm_pipe_hazard);
+
+// Vector after vector (ub-vector-hazard, sim/pipe_hazards.h). arg0: 128 input floats x; arg1
+// gets 128 result floats d. params[0] picks the pair of vector instructions, params[1] what
+// separates them: 0 nothing, 1 PipeBarrier<PIPE_V>, 2 PipeBarrier<PIPE_ALL>.
+//   0 RAW: c = x + 1, then d = 2c                          d = 2(x + 1)
+//   1 WAR: d = 2x, then x overwritten with 5               d = 2x
+//   2 WAW: d = 1, then d = 3                               d = 3
+//   3 in-place x = x + 1 (one instruction), then d = 2x   d = 2(x + 1)
+//   4 c = x + 1 by two repeat-form Adds on alternate blocks (dstBlkStride 2), then d = 2c
+//   5 the same with alternate blocks picked by the lane mask (blocks 0, 2, 4, 6 of each repeat,
+//     then 1, 3, 5, 7)                                    d = 2(x + 1)
+//   6 c = Brcb of x[0..16) on alternate blocks (two passes, dstBlkStride 2), then d = 2c:
+//     block 2j holds 2 x[j], block 2j + 1 holds 2 x[8 + j]
+// In 3 to 6 only the last pair is dependent: the first instructions touch disjoint blocks.
+namespace {
+__aicore__ inline void Separate(int64_t fence) {
+  if (fence == 1) PipeBarrier<PIPE_V>();
+  if (fence == 2) PipeBarrier<PIPE_ALL>();
+}
+}  // namespace
+
+extern "C" __global__ __aicore__ void rule_vector_pipe(GM_ADDR x, GM_ADDR y, GM_ADDR, GM_ADDR, GM_ADDR params) {
+  const int64_t scenario = sim::SelftestParam(params, 0), fence = sim::SelftestParam(params, 1);
+  TPipe pipe;
+  TBuf<TPosition::VECIN> a_buf;
+  TBuf<TPosition::VECCALC> c_buf;
+  TBuf<TPosition::VECOUT> d_buf;
+  pipe.InitBuffer(a_buf, 128 * sizeof(float));
+  pipe.InitBuffer(c_buf, 128 * sizeof(float));
+  pipe.InitBuffer(d_buf, 128 * sizeof(float));
+  LocalTensor<float> a = a_buf.Get<float>(), c = c_buf.Get<float>(), d = d_buf.Get<float>();
+  GlobalTensor<float> in, out;
+  in.SetGlobalBuffer(reinterpret_cast<__gm__ float*>(x), 128);
+  out.SetGlobalBuffer(reinterpret_cast<__gm__ float*>(y), 128);
+  DataCopy(a, in, 128);
+  SetFlag<HardEvent::MTE2_V>(0);
+  WaitFlag<HardEvent::MTE2_V>(0);
+  const UnaryRepeatParams alternate(2, 2, 16, 16);  // 8 blocks 2 apart per repeat
+  const UnaryRepeatParams dense(1, 1, 8, 8);
+  uint64_t even[2] = {0x00FF00FF00FF00FFull, 0}, odd[2] = {0xFF00FF00FF00FF00ull, 0};
+  switch (scenario) {
+    case 0:
+      Adds(c, a, 1.0f, 128);
+      Separate(fence);
+      Muls(d, c, 2.0f, 128);
+      break;
+    case 1:
+      Muls(d, a, 2.0f, 128);
+      Separate(fence);
+      Duplicate(a, 5.0f, 128);
+      break;
+    case 2:
+      Duplicate(d, 1.0f, 128);
+      Separate(fence);
+      Duplicate(d, 3.0f, 128);
+      break;
+    case 3:
+      Adds(a, a, 1.0f, 128);
+      Separate(fence);
+      Muls(d, a, 2.0f, 128);
+      break;
+    case 4:
+      Adds(c, a, 1.0f, 64, 1, alternate);
+      Adds(c[8], a[8], 1.0f, 64, 1, alternate);
+      Separate(fence);
+      Muls(d, c, 2.0f, 128);
+      break;
+    case 5:
+      Adds(c, a, 1.0f, even, 2, dense);
+      Adds(c, a, 1.0f, odd, 2, dense);
+      Separate(fence);
+      Muls(d, c, 2.0f, 128);
+      break;
+    default:
+      Brcb(c, a, 1, BrcbRepeatParams(2, 16));
+      Brcb(c[8], a[8], 1, BrcbRepeatParams(2, 16));
+      Separate(fence);
+      Muls(d, c, 2.0f, 128);
+      break;
+  }
+  SetFlag<HardEvent::V_MTE3>(0);
+  WaitFlag<HardEvent::V_MTE3>(0);
+  DataCopy(out, d, 128);
+}
+SIM_SELFTEST(rule_vector_pipe);

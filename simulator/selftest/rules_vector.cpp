@@ -12,6 +12,7 @@ extern "C" __global__ __aicore__ void rule_compare_count(GM_ADDR, GM_ADDR, GM_AD
   pipe.InitBuffer(m, 256);
   LocalTensor<float> t = a.Get<float>();
   Duplicate(t, 0.0f, 256);
+  PipeBarrier<PIPE_V>();
   Compare(m.Get<uint8_t>(), t, t[128], CMPMODE::LT, static_cast<uint32_t>(sim::SelftestParam(params, 0)));
 }
 SIM_SELFTEST(rule_compare_count);
@@ -38,6 +39,7 @@ extern "C" __global__ __aicore__ void rule_cast_to_int(GM_ADDR, GM_ADDR, GM_ADDR
   pipe.InitBuffer(b, 256);
   LocalTensor<float> f = a.Get<float>();
   Duplicate(f, sim::SelftestParam(params, 0) == 0 ? NAN : 3e9f, 8);
+  PipeBarrier<PIPE_V>();
   Cast(b.Get<int32_t>(), f, RoundMode::CAST_FLOOR, 8);
 }
 SIM_SELFTEST(rule_cast_to_int);

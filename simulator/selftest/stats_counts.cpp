@@ -33,7 +33,9 @@ extern "C" __global__ __aicore__ void stats_counts(GM_ADDR in, GM_ADDR out, GM_A
     Muls(f, f, 1.0f, 100);                                // 400 B: 2 repeats
     PipeBarrier<PIPE_V>();
     Cast(h, f, RoundMode::CAST_NONE, 256);                // widest operand 1024 B: 4 repeats
+    PipeBarrier<PIPE_V>();
     Add(f, f, f, 64, 3, BinaryRepeatParams(1, 1, 1, 8, 8, 8));  // repeat form: 3 repeats
+    PipeBarrier<PIPE_V>();                                // the next round reads f
   }
   PipeBarrier<PIPE_ALL>();
 

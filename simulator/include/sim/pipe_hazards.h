@@ -10,17 +10,24 @@
 // read by V or MTE3 needs S_V / S_MTE3 (the way CANN's own library code fences them, e.g.
 // ReduceSumImpl and SoftSyncAllImpl in impl/dav_c220). S after S is program order.
 //
-// Not checked: V after V. CANN builds kernels with --cce-auto-sync (compile_op.py
-// _add_op_compile_options_by_customized_json adds it unless the op disables it), and the
-// intra-core sync page of the AscendC docs (同步控制/核内同步/关键特性说明.md) says the compiler then
-// inserts PIPE_V barriers on NPU arch 2201. The same page says it also inserts V<->S, MTE2<->S and
-// MTE3<->S syncs around GetValue/SetValue/operator(); that page describes a newer toolkit than
-// CANN 8.1 and the option can be switched off per op ("auto_sync": false), so the simulator still
-// requires those fences, under their own rule name (ub-scalar-hazard): a bug risk on hardware built
-// with auto-sync, a wrong result without it. It is therefore a class (b) rule (strictness.h): an
-// error in strict mode (our kernels), a warning in lenient mode (production kernels built with
-// auto-sync, which the DrivingSDK fidelity check runs: grid_sampler2d_v2 reads Cast results with
-// GetValue without a V_S fence).
+// Vector after vector: on Atlas A2 the V pipe does not order dependent instructions by itself. The
+// asc-devkit pages 同步控制/核内同步/PipeBarrier(ISASI).md (Add then Mul reading its result needs
+// PipeBarrier<PIPE_V>) and 核内同步/关键特性说明.md (硬件保证的同步: V after V is hardware-ordered on
+// Ascend 950 only; TPipe-TQue inserts no single-pipe sync) leave it to --cce-auto-sync, which CANN
+// adds (compile_op.py _add_op_compile_options_by_customized_json) unless the op disables it
+// ("auto_sync": false). So a vector instruction that reads or writes
+// a block an earlier one wrote (RAW, WAW), or writes a block an earlier one read (WAR), needs
+// PipeBarrier<PIPE_V> or PIPE_ALL (or SyncAll, or a V_V flag) in between; one instruction reading and writing
+// the same blocks (Add(x, x, y)) is ordered by the hardware. The blocks are those the existing
+// tracking records (a repeat form's span of enabled lanes), and the clocks above carry the barrier.
+//
+// The same docs say auto-sync also inserts V<->S, MTE2<->S and MTE3<->S syncs around
+// GetValue/SetValue/operator(); that page describes a newer toolkit than CANN 8.1 and the option
+// can be switched off per op, so the simulator requires those fences too. Both are bug risks on
+// hardware built with auto-sync and wrong results without it, so they are class (b) rules
+// (strictness.h), ub-vector-hazard and ub-scalar-hazard: errors in strict mode (our kernels),
+// warnings in lenient mode (production kernels built with auto-sync, which the DrivingSDK fidelity
+// check runs: grid_sampler2d_v2 reads Cast results with GetValue without a V_S fence).
 #pragma once
 
 #include <algorithm>
@@ -143,9 +150,14 @@ class UbHazards {
     if (bytes == 0) return;
     for (uint32_t b = addr / 32, e = (addr + bytes + 31) / 32; b < e && b < blocks_.size(); ++b) {
       Block& blk = blocks_[b];
-      if (blk.w_pipe != kNone)
+      if (blk.w_pipe != kNone && !(blk.w_pipe == static_cast<uint8_t>(p) && blk.w_seq == seq))
         CheckOrdered(clocks, p, op, static_cast<Pipe>(blk.w_pipe), blk.w_seq, blk.w_op, "reads", "written", b);
-      blk.r_seq[static_cast<int>(p)] = seq;
+      uint64_t& last = blk.r_seq[static_cast<int>(p)];
+      if (p == Pipe::kV && last != seq) {  // keep the previous vector reader for the WAR check
+        blk.v_prev_seq = last;
+        blk.v_prev_op = blk.r_op[static_cast<int>(p)];
+      }
+      last = seq;
       blk.r_op[static_cast<int>(p)] = op;
     }
   }
@@ -154,7 +166,7 @@ class UbHazards {
     if (bytes == 0) return;
     for (uint32_t b = addr / 32, e = (addr + bytes + 31) / 32; b < e && b < blocks_.size(); ++b) {
       Block& blk = blocks_[b];
-      if (blk.w_pipe != kNone)
+      if (blk.w_pipe != kNone && !(blk.w_pipe == static_cast<uint8_t>(p) && blk.w_seq == seq))
         CheckOrdered(clocks, p, op, static_cast<Pipe>(blk.w_pipe), blk.w_seq, blk.w_op, "writes", "written", b);
       // A scalar load has completed before the scalar unit issues anything after it, so reads by
       // S need no fence against later writes (CANN's ReduceTailCompute, impl/dav_c220/
@@ -163,6 +175,15 @@ class UbHazards {
       for (int q = 0; q < kPipeCount; ++q) {
         if (blk.r_seq[q] != 0 && q != static_cast<int>(p) && q != static_cast<int>(Pipe::kS))
           CheckOrdered(clocks, p, op, static_cast<Pipe>(q), blk.r_seq[q], blk.r_op[q], "writes", "read", b);
+      }
+      // Vector after vector: the latest reader other than this instruction (an in-place Add(x, x, y)
+      // reads and writes its own blocks, which the hardware orders).
+      if (p == Pipe::kV) {
+        const int v = static_cast<int>(Pipe::kV);
+        const bool own = blk.r_seq[v] == seq;
+        const uint64_t r_seq = own ? blk.v_prev_seq : blk.r_seq[v];
+        if (r_seq != 0)
+          CheckOrdered(clocks, p, op, Pipe::kV, r_seq, own ? blk.v_prev_op : blk.r_op[v], "writes", "read", b);
       }
       blk.w_pipe = static_cast<uint8_t>(p);
       blk.w_seq = seq;
@@ -178,18 +199,21 @@ class UbHazards {
     uint8_t w_pipe = kNone;
     uint64_t r_seq[kPipeCount] = {};
     const char* r_op[kPipeCount] = {};
+    uint64_t v_prev_seq = 0;  // the vector reader before r_seq[kV] (0: none)
+    const char* v_prev_op = nullptr;
   };
 
-  // Vector after vector is ordered by the compiler and scalar after scalar by program order; a DMA
-  // pipe after itself is ordered only by PipeBarrier (the docs require PipeBarrier<PIPE_MTE2>
-  // between overlapping GM->UB copies).
+  // Scalar after scalar is ordered by program order; a pipe after itself otherwise only by
+  // PipeBarrier (the docs require PipeBarrier<PIPE_MTE2> between overlapping GM->UB copies and
+  // PipeBarrier<PIPE_V> between dependent vector instructions), PIPE_ALL or a V_V flag.
   static void CheckOrdered(const PipeClocks& clocks, Pipe p, const char* op, Pipe q, uint64_t q_seq, const char* q_op,
                            const char* verb, const char* past, uint32_t block) {
-    if (p == q && (p == Pipe::kV || p == Pipe::kS)) return;
+    if (p == q && p == Pipe::kS) return;
     if (clocks.Known(p, q) >= q_seq) return;
     std::string fix;
     if (p == q) {
-      fix = Msg("insert PipeBarrier<PIPE_", PipeName(p), ">() between the two copies");
+      fix = Msg("insert PipeBarrier<PIPE_", PipeName(p), ">() between the two ",
+                p == Pipe::kV ? "instructions" : "copies");
     } else {
       fix = Msg("insert SetFlag<HardEvent::", PipeName(q), "_", PipeName(p), ">(id) after the ", PipeName(q),
                 " instruction and WaitFlag<HardEvent::", PipeName(q), "_", PipeName(p), ">(id) before this one",
@@ -197,12 +221,17 @@ class UbHazards {
                     ? " (TQue EnQue/DeQue do not order the scalar unit)"
                     : " (or pass the tensor through a TQue EnQue/DeQue or AllocTensor/FreeTensor that does it)");
     }
-    const bool scalar = p == Pipe::kS || q == Pipe::kS;
-    (scalar ? BugRisk : Fail)(
-        scalar ? "ub-scalar-hazard" : "ub-pipe-hazard",
+    const bool scalar = p == Pipe::kS || q == Pipe::kS, vector = p == Pipe::kV && q == Pipe::kV;
+    (scalar || vector ? BugRisk : Fail)(
+        scalar   ? "ub-scalar-hazard"
+        : vector ? "ub-vector-hazard"
+                 : "ub-pipe-hazard",
         Msg(PipeName(p), " instruction ", op, " ", verb, " UB bytes [", block * 32, ", ", block * 32 + 32, ") ", past,
-            " by ", PipeName(q), " instruction ", (q_op ? q_op : "?"),
-            " without synchronisation; the pipes run concurrently on hardware, so ", fix));
+            " by ", PipeName(q), " instruction ", (q_op ? q_op : "?"), " without synchronisation; ",
+            vector ? "on Atlas A2 a vector instruction may start before an earlier one's UB accesses finish "
+                     "(PipeBarrier(ISASI).md) and only --cce-auto-sync would insert the barrier"
+                   : "the pipes run concurrently on hardware",
+            ", so ", fix));
   }
 
   std::vector<Block> blocks_;
