@@ -264,3 +264,25 @@ def test_device_without_kernel_is_named():
         r"layout torch.sparse_coo",
     ):
         torch.ops.npu.dcnv3(call["input"].to_sparse(), call["offset"], call["mask"], *GOOD.args())
+
+
+# (argument, how to make it one no kernel takes, what the message says of it). The dispatcher
+# picks the backend from every tensor argument, so the message must name the one at fault, not
+# input (which read "input on device 'cpu' with layout torch.strided" for a sparse offset).
+UNSUPPORTED_ARGUMENTS = [
+    ("offset", lambda t: t.to_sparse(), r"layout torch.sparse_coo"),
+    ("mask", lambda t: t.to_mkldnn(), r"layout torch._mkldnn"),
+    ("input", lambda t: torch.quantize_per_tensor(t, 0.1, 0, torch.qint8), r"layout torch.strided and quantized"),
+    ("grad_output", lambda t: t.to_sparse(), r"layout torch.sparse_coo"),
+]
+
+
+@pytest.mark.parametrize("name,convert,layout", UNSUPPORTED_ARGUMENTS, ids=[c[0] for c in UNSUPPORTED_ARGUMENTS])
+def test_argument_without_kernel_is_the_one_named(name, convert, layout):
+    call = good_call()
+    call[name] = convert(call[name])
+    backward = name == "grad_output"
+    names = ("input", "offset", "mask", "grad_output") if backward else ("input", "offset", "mask")
+    op = torch.ops.npu.dcnv3_backward if backward else torch.ops.npu.dcnv3
+    with pytest.raises(NotImplementedError, match=rf"has no kernel for {name} on device 'cpu' with {layout}"):
+        op(*(call[k] for k in names), *GOOD.args())

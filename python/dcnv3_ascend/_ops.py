@@ -149,19 +149,35 @@ def _dw_conv_layers_backward(input, weight, bias, norm_weight, norm_bias, grad_o
 
 
 def _no_kernel(op_name):
-    """A kernel for every backend the extension has none for: names the device instead of the
-    dispatcher's generic 'Could not run ... with arguments from the X backend'."""
+    """A kernel for every backend the extension has none for: names the argument and its device
+    instead of the dispatcher's generic 'Could not run ... with arguments from the X backend'.
+    The dispatcher picks the backend from all tensor arguments, so the one to blame may be any of
+    them (a sparse offset, a quantized input), not necessarily `input`."""
 
-    def kernel(input, *args):
+    def kernel(*args):
         built = "cpu, npu" if _has_npu_kernel(op_name) else "cpu"
+        name, tensor = _argument_without_kernel(op_name, args)
+        quantized = f" and quantized dtype {tensor.dtype}" if tensor.is_quantized else ""
         raise NotImplementedError(
-            f"npu::{op_name} has no kernel for input on device '{input.device}' with layout {input.layout}: "
-            f"this build of dcnv3_ascend has kernels for strided tensors on {built} (and meta tensors). "
-            f"For npu, build it where torch_npu is importable; for other devices set {FORCE_FALLBACK_ENV}=1 "
-            "to use the grid_sample fallback."
+            f"npu::{op_name} has no kernel for {name} on device '{tensor.device}' with layout {tensor.layout}"
+            f"{quantized}: this build of dcnv3_ascend has kernels for strided, non-quantized tensors on {built} "
+            f"(and meta tensors). For npu, build it where torch_npu is importable; for other devices set "
+            f"{FORCE_FALLBACK_ENV}=1 to use the grid_sample fallback."
         )
 
     return kernel
+
+
+def _argument_without_kernel(op_name, args):
+    """(name, tensor) of the first tensor argument of the op that no kernel of this build takes:
+    not strided, quantized, or on a device other than cpu, npu and meta. The first tensor when
+    none is (the dispatcher had its own reason)."""
+    schema = getattr(torch.ops.npu, op_name).default._schema
+    tensors = [(a.name, v) for a, v in zip(schema.arguments, args) if isinstance(v, torch.Tensor)]
+    for name, t in tensors:
+        if t.layout != torch.strided or t.is_quantized or t.device.type not in ("cpu", "meta", "npu"):
+            return name, t
+    return tensors[0]
 
 
 def _has_npu_kernel(op_name):
