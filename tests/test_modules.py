@@ -2,8 +2,10 @@
 and state_dict layout, initialisation, and the two modules agreeing when they share weights."""
 
 import math
+import re
 import warnings
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -159,6 +161,30 @@ def test_constructor_errors(cls):
         ValueError, match=r"dw_kernel_size must be odd \(the depthwise conv keeps the image size\), got 4"
     ):
         cls(dw_kernel_size=4)
+
+
+@pytest.mark.parametrize("cls", MODULES)
+def test_constructor_errors_for_values_the_op_cannot_take(cls):
+    """Values that used to construct a layer whose first forward failed in torch's allocator, in
+    the op's schema ("Expected a value of type 'int' ... found type 'int'"), in the offset
+    arithmetic (a str offset_scale) or with a message about another value (None read as NaN)."""
+    for name, value in [("kernel_size", 2**40), ("stride", 2**64), ("pad", 2**31), ("dilation", 2**62)]:
+        with pytest.raises(
+            ValueError, match=rf"^{name} must be <= 2147483647 \(InternImage's op takes it as int\), got"
+        ):
+            cls(**{name: value})
+    for value in ["2", None, float("nan"), float("inf"), [1.0]]:
+        with pytest.raises(ValueError, match=rf"^offset_scale must be a finite number, got {re.escape(repr(value))}$"):
+            cls(offset_scale=value)
+    for value in [2, -1, "yes"]:
+        with pytest.raises(ValueError, match=rf"^remove_center must be a bool \(or 0 or 1\), got {value!r}$"):
+            cls(remove_center=value)
+
+
+@pytest.mark.parametrize("cls", MODULES)
+@pytest.mark.parametrize("offset_scale", [np.float32(0.5), torch.tensor(0.5), 0.5])
+def test_offset_scale_of_any_number_type(cls, offset_scale):
+    assert cls(channels=16, group=2, offset_scale=offset_scale).offset_scale == 0.5
 
 
 @pytest.mark.parametrize("cls", MODULES)

@@ -16,12 +16,15 @@ direction and into either class. Both take and return NHWC tensors [N, H, W, cha
   DCNv3_pytorch  samples with the pure-PyTorch grid_sample fallback.
 """
 
+import math
 import operator
 import warnings
 
 import torch
 from torch import nn
 from torch.nn.init import constant_, xavier_uniform_
+
+from ._checks import MAX_GEOMETRY_ATTR
 
 # The layer helpers are importable from here, as from InternImage's modules.dcnv3.
 from ._layers import (  # noqa: F401
@@ -46,13 +49,30 @@ def _is_power_of_2(n):
 
 def _int_at_least(name, value, smallest):
     """value as an int, else a ValueError naming the argument (the layer sizes its parameters
-    and the op's attributes from it)."""
+    and the op's attributes from it). At most 2^31-1, as the op's attributes: a larger value
+    would otherwise fail inside torch's allocator or the op's schema ("Expected a value of type
+    'int' ... but instead found type 'int'") instead of naming the argument."""
     try:
         number = operator.index(value)
     except TypeError:
         number = None
     if number is None or number < smallest:
         raise ValueError(f"{name} must be an integer >= {smallest}, got {value!r}")
+    if number > MAX_GEOMETRY_ATTR:
+        raise ValueError(f"{name} must be <= {MAX_GEOMETRY_ATTR} (InternImage's op takes it as int), got {value!r}")
+    return number
+
+
+def _finite_number(name, value):
+    """value as a float (a Python, NumPy or one-element torch number), else a ValueError naming
+    the argument: checked here, or a string, None or NaN would fail only at the first forward, in
+    the schema or in the offset arithmetic, with a message that does not name the argument."""
+    try:
+        number = None if isinstance(value, (str, bytes)) else float(value)
+    except (TypeError, ValueError, RuntimeError):
+        number = None
+    if number is None or not math.isfinite(number):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
     return number
 
 
@@ -93,6 +113,8 @@ class _DCNv3Base(nn.Module):
             )
         if channels % group != 0:
             raise ValueError(f"channels must be divisible by group, got channels={channels} and group={group}")
+        if remove_center not in (0, 1):  # True and False are 1 and 0
+            raise ValueError(f"remove_center must be a bool (or 0 or 1), got {remove_center!r}")
         if remove_center and kernel_size % 2 == 0:
             raise ValueError(f"remove_center needs an odd kernel_size, got kernel_size={kernel_size}")
         group_channels = channels // group
@@ -104,7 +126,7 @@ class _DCNv3Base(nn.Module):
                 stacklevel=2,
             )
 
-        self.offset_scale = offset_scale
+        self.offset_scale = _finite_number("offset_scale", offset_scale)
         self.channels = channels
         self.kernel_size = kernel_size
         self.dw_kernel_size = dw_kernel_size
