@@ -395,3 +395,24 @@ def test_dcnv3_core_pytorch_has_internimage_signature():
     out = dcnv3_core_pytorch(*inputs, *ATTRS, remove_center=1)
     torch.testing.assert_close(out, dcnv3_reference(*inputs, Dcnv3Attrs(*ATTRS, remove_center=1)))
     torch.testing.assert_close(out, dcnv3_fallback(*inputs, Dcnv3Attrs(*ATTRS, im2col_step=2, remove_center=1)))
+
+
+@pytest.mark.parametrize("cls", MODULES)
+@pytest.mark.parametrize(
+    "kwargs,sizes",
+    [(dict(stride=2), "3x3 output from a 6x6 input.*dw_conv branch at 6x6"), (dict(pad=2), "8x8 output .* at 6x6")],
+    ids=["stride2", "pad2"],
+)
+def test_settings_that_change_the_size_are_named(cls, kwargs, sizes):
+    """The layer computes one offset and mask per input pixel (its dw_conv keeps the size), so a
+    stride or padding that changes the sampled size cannot work; the op reported it as an offset
+    of the wrong shape, an argument the layer's user never passed."""
+    layer = cls(channels=16, group=2, **kwargs)
+    with pytest.raises(ValueError, match=rf"^{cls.__name__} with kernel_size=3, .*samples a {sizes}"):
+        layer(torch.randn(1, 6, 6, 16))
+
+
+@pytest.mark.parametrize("cls", MODULES)
+def test_an_even_kernel_keeps_working(cls):
+    """kernel_size=2, pad=0: the op and the (even) dw_conv both give 5x5 from 6x6."""
+    assert cls(channels=16, group=2, kernel_size=2, pad=0)(torch.randn(1, 6, 6, 16)).shape == (1, 5, 5, 16)

@@ -193,6 +193,8 @@ class _DCNv3Base(nn.Module):
             raise ValueError(
                 f"input must be [N, H, W, channels] (NHWC) with channels = {self.channels}, got {list(input.shape)}"
             )
+        if not traced:
+            self._check_sizes_agree(input.shape[1], input.shape[2])
         x = self.input_proj(input)
         x_proj = x
 
@@ -209,6 +211,24 @@ class _DCNv3Base(nn.Module):
             scale = scale.repeat_interleave(self.group_channels, dim=3)
             x = x * (1 - scale) + x_proj * scale
         return self.output_proj(x)
+
+    def _check_sizes_agree(self, height, width):
+        """The op samples an output of its own size from x, with one offset and mask per output
+        position, and those come from the dw_conv branch at that branch's size: with a stride or
+        padding that changes the size, the two differ, which the op would report as an offset of
+        the wrong shape (an argument the layer's user never passed). Named here instead."""
+        span = self.dilation * (self.kernel_size - 1) + 1
+        half = (self.dw_kernel_size - 1) // 2
+        sampled = [(size + 2 * self.pad - span) // self.stride + 1 for size in (height, width)]
+        branch = [size + 2 * half - self.dw_kernel_size + 1 for size in (height, width)]
+        if min(sampled) >= 1 and sampled != branch:
+            raise ValueError(
+                f"{type(self).__name__} with kernel_size={self.kernel_size}, stride={self.stride}, pad={self.pad}, "
+                f"dilation={self.dilation} samples a {sampled[0]}x{sampled[1]} output from a {height}x{width} "
+                f"input, but its offsets and masks (one per output position) come from the dw_conv branch at "
+                f"{branch[0]}x{branch[1]}: the layer needs settings that keep the two sizes equal, e.g. stride=1 "
+                f"and pad = dilation*(kernel_size-1)/2"
+            )
 
     def _attrs(self):
         """The 11 attributes before im2col_step, in op order."""
