@@ -35,6 +35,7 @@ from ._layers import (  # noqa: F401
     to_channels_first,
     to_channels_last,
 )
+from .attrs import Dcnv3Attrs
 from .functions import DCNv3Function, dcnv3_core_pytorch
 
 # InternImage's modules always pass this step; the kernels clamp it to the batch size.
@@ -217,10 +218,10 @@ class _DCNv3Base(nn.Module):
         position, and those come from the dw_conv branch at that branch's size: with a stride or
         padding that changes the size, the two differ, which the op would report as an offset of
         the wrong shape (an argument the layer's user never passed). Named here instead."""
-        span = self.dilation * (self.kernel_size - 1) + 1
-        half = (self.dw_kernel_size - 1) // 2
-        sampled = [(size + 2 * self.pad - span) // self.stride + 1 for size in (height, width)]
-        branch = [size + 2 * half - self.dw_kernel_size + 1 for size in (height, width)]
+        sampled = list(Dcnv3Attrs(*self._attrs()).output_size(height, width))
+        # the dw_conv: stride 1, padding (dw_kernel_size - 1) // 2, as InternImage builds it
+        k, half = self.dw_kernel_size, (self.dw_kernel_size - 1) // 2
+        branch = list(Dcnv3Attrs(kernel_h=k, kernel_w=k, pad_h=half, pad_w=half).output_size(height, width))
         if min(sampled) >= 1 and sampled != branch:
             raise ValueError(
                 f"{type(self).__name__} with kernel_size={self.kernel_size}, stride={self.stride}, pad={self.pad}, "
