@@ -416,3 +416,20 @@ def test_settings_that_change_the_size_are_named(cls, kwargs, sizes):
 def test_an_even_kernel_keeps_working(cls):
     """kernel_size=2, pad=0: the op and the (even) dw_conv both give 5x5 from 6x6."""
     assert cls(channels=16, group=2, kernel_size=2, pad=0)(torch.randn(1, 6, 6, 16)).shape == (1, 5, 5, 16)
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "dcnv3_function"])
+@pytest.mark.parametrize("batch", [257, 300])
+def test_batch_above_the_step_that_it_does_not_divide(batch, fused, monkeypatch):
+    """InternImage's module always passes im2col_step=256, which its op requires to divide a batch
+    above it: DCNv3 refused 300 images with an error about an argument its user never passed,
+    while DCNv3_pytorch (same weights) took them. The step does not change the result."""
+    if not fused:
+        monkeypatch.setattr(modules, "_fuses_softmax", lambda x: False)
+    module = DCNv3(channels=8, group=2).eval()
+    randomize(module, seed=11)
+    pytorch = DCNv3_pytorch(channels=8, group=2).eval()
+    pytorch.load_state_dict(module.state_dict())
+    x = torch.randn(batch, 3, 3, 8, generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        torch.testing.assert_close(module(x), pytorch(x), rtol=1e-5, atol=1e-6)

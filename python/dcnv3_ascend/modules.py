@@ -38,7 +38,7 @@ from ._layers import (  # noqa: F401
 from .attrs import Dcnv3Attrs
 from .functions import DCNv3Function, dcnv3_core_pytorch
 
-# InternImage's modules always pass this step; the kernels clamp it to the batch size.
+# InternImage's modules always pass this step; the kernels clamp it to the batch (see _im2col_step).
 IM2COL_STEP = 256
 
 
@@ -237,15 +237,34 @@ class _DCNv3Base(nn.Module):
         return (k, k, s, s, p, p, d, d, self.group, self.group_channels, self.offset_scale)
 
 
-def _fuses_softmax(x):
-    """Whether DCNv3 samples x with npu::dcnv3_softmax_mask: on CPU, which has its kernel,
-    unless traced (TorchScript, ONNX's TorchScript exporter, torch.fx) or exported (torch.export,
-    ONNX's dynamo exporter), where the graph keeps softmax + npu::dcnv3."""
+def _recorded(x):
+    """Whether x is being traced (TorchScript, ONNX's TorchScript exporter, torch.fx) or exported
+    (torch.export, ONNX's dynamo exporter): the graph then records what the layer calls, with
+    its constants."""
     if isinstance(x, torch.fx.Proxy):  # torch.fx.symbolic_trace: no device to branch on
-        return False
+        return True
     # torch.compiler.is_exporting appeared in torch 2.5; this package builds against 2.4 too.
     exporting = getattr(torch.compiler, "is_exporting", lambda: False)
-    return x.device.type == "cpu" and not (torch.jit.is_tracing() or exporting())
+    return torch.jit.is_tracing() or exporting()
+
+
+def _fuses_softmax(x):
+    """Whether DCNv3 samples x with npu::dcnv3_softmax_mask: on CPU, which has its kernel,
+    unless traced or exported (_recorded), where the graph keeps softmax + npu::dcnv3."""
+    return not _recorded(x) and x.device.type == "cpu"
+
+
+def _im2col_step(x):
+    """The im2col_step DCNv3 passes for x: InternImage's IM2COL_STEP, except for a batch above it
+    that it does not divide (300 images), which InternImage's op refuses (the step, clamped to the
+    batch, must divide it) although the step only sizes the CUDA kernel's chunks of work and the
+    result does not depend on it; the whole batch as one step is then as valid. Traced or exported
+    graphs keep IM2COL_STEP: the value is recorded as a constant, and one taken from the batch
+    would tie the graph to the batch it was traced with."""
+    batch = x.shape[0]
+    if _recorded(x) or batch <= IM2COL_STEP or batch % IM2COL_STEP == 0:
+        return IM2COL_STEP
+    return batch
 
 
 def _calls_forward_alone(modules):
@@ -325,7 +344,7 @@ class DCNv3(_DCNv3Base):
         return torch.ops.npu.dcnv3_dw_conv(input, conv.weight, conv.bias, norm.weight, norm.bias, norm.eps)
 
     def _sample(self, x, offset, mask_logits):
-        attrs = (*self._attrs(), IM2COL_STEP, self.remove_center)
+        attrs = (*self._attrs(), _im2col_step(x), self.remove_center)
         if _fuses_softmax(x):
             return torch.ops.npu.dcnv3_softmax_mask(x, offset, mask_logits.type(x.dtype), *attrs)
         return DCNv3Function.apply(x, offset, self._softmax_mask(mask_logits, x.dtype), *attrs)
