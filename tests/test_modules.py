@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from dcnv3_ascend import modules
 from dcnv3_ascend.attrs import Dcnv3Attrs
@@ -433,3 +434,14 @@ def test_batch_above_the_step_that_it_does_not_divide(batch, fused, monkeypatch)
     x = torch.randn(batch, 3, 3, 8, generator=torch.Generator().manual_seed(5))
     with torch.no_grad():
         torch.testing.assert_close(module(x), pytorch(x), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("cls", MODULES)
+def test_torch_jit_script_says_what_to_use_instead(cls):
+    """It failed inside torch.fx.Proxy with "import statements aren't supported", also for a
+    model that holds the layer."""
+    for model in (cls(channels=16, group=2), nn.Sequential(nn.Identity(), cls(channels=16, group=2))):
+        with pytest.raises(
+            RuntimeError, match=rf"torch.jit.script cannot compile {cls.__name__}: .* Use torch.jit.trace"
+        ):
+            torch.jit.script(model)

@@ -163,6 +163,16 @@ class _DCNv3Base(nn.Module):
             self.center_feature_scale_proj_bias = nn.Parameter(torch.zeros(group))
             self.center_feature_scale_module = CenterFeatureScaleModule()
 
+    def __prepare_scriptable__(self):
+        # torch.jit.script calls this on every module it compiles (also a model's submodules).
+        # The forward chooses between ops in Python (traced or not, device, hooks, autocast),
+        # which TorchScript cannot compile: it failed deep inside torch.fx.Proxy with "import
+        # statements aren't supported". InternImage's layers cannot be scripted either.
+        raise RuntimeError(
+            f"torch.jit.script cannot compile {type(self).__name__}: its forward picks the op in Python "
+            "(traced or not, device, hooks). Use torch.jit.trace, torch.export or torch.compile instead."
+        )
+
     def _reset_parameters(self):
         # Zero offsets and uniform masks at start: the block begins as a regular sampling grid.
         for layer in (self.offset, self.mask):
