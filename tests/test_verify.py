@@ -6,6 +6,7 @@ one float64 golden) so the file stays fast.
 
 import json
 import math
+import os
 
 import pytest
 import torch
@@ -183,3 +184,16 @@ def test_seeds_at_the_ends_of_torchs_range_run(seed, tmp_path):
     argv = ["--backend", "fallback", "--dtype", "float32", "--case", "remove_center", "--seed", str(seed)]
     assert verify.main([*argv, "--json", str(path)]) == 0
     assert json.loads(path.read_text())["seed"] == seed
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")
+@pytest.mark.parametrize("path", ["/proc/dcnv3_report.json", "/proc/version"], ids=["new", "existing"])
+@pytest.mark.parametrize("option", ["--json", "--plot"])
+def test_output_path_that_cannot_be_written_is_refused(option, path, monkeypatch, capsys):
+    """os.access says yes to root for /proc (and read-only file systems): the file failed to open
+    only after the whole run, with a traceback."""
+    monkeypatch.setattr(verify, "run_suite", lambda *args, **kwargs: pytest.fail("the suite ran"))
+    with pytest.raises(SystemExit) as exit_info:
+        verify.main([option, path])
+    assert exit_info.value.code == 2
+    assert f"argument {option}: cannot write '{path}': " in capsys.readouterr().err

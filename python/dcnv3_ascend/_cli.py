@@ -9,6 +9,7 @@ option's name in front of their message ("argument --repeats: must be ...").
 import argparse
 import math
 import os
+import tempfile
 
 
 def int_type(low, high=None, high_is=""):
@@ -47,7 +48,7 @@ def finite_float_type(low):
 
 def check_output_file(path):
     """Raises ValueError saying why a file cannot be written at `path`. Checked before a run so
-    that its results are not lost to a typo at the end; nothing is created here."""
+    that its results are not lost to a typo at the end; nothing is left behind."""
     if not path:
         raise ValueError("the file name is empty")
     if os.path.isdir(path):
@@ -57,6 +58,18 @@ def check_output_file(path):
         raise ValueError(f"cannot write {path!r}: the directory {folder!r} does not exist")
     if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
         raise ValueError(f"cannot write {path!r}: permission denied")
+    # os.access answers yes to root for every folder, also on a read-only file system or in
+    # /proc, where the write would fail only after the run: try it. An anonymous temporary file
+    # in the folder, and the file itself opened for appending (neither truncated nor created),
+    # leave nothing behind.
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+        if os.path.exists(path):
+            with open(path, "ab"):
+                pass
+    except OSError as error:
+        raise ValueError(f"cannot write {path!r}: {error.strerror or error}") from None
 
 
 def output_file_type(path):
