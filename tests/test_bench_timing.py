@@ -126,6 +126,10 @@ def no_timing(monkeypatch):
         (["--model", ""], "--model must be a comma list of T, S, B, L, XL, H, got ''"),
         (["--net", "bogus"], "--net must be one of T, S, B (or empty), got 'bogus'"),
         (["--plot", "/nonexistent/dir/x.png"], "argument --plot: cannot write '/nonexistent/dir/x.png'"),
+        # More memory than any machine has: an allocator traceback after setup, or an integer
+        # overflow past int64, before the batch was checked against the memory.
+        (["--batch", "100000000000"], "--batch 100000000000 is too large: case "),
+        (["--batch", "99999999999999999999"], "--batch 99999999999999999999 is too large: case "),
     ],
 )
 def test_bad_options_are_usage_errors_before_any_timing(argv, message, no_timing, capsys):

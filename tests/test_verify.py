@@ -158,6 +158,10 @@ def test_npu_backend_reports_instead_of_crashing():
         (["--seed", "99999999999999999999"], "argument --seed: must be an integer from -9223372036854775808 to"),
         (["--seed", str(-(2**63) - 1)], "18446744073709551615 (torch.Generator's seed range)"),
         (["--batch", "0"], "argument --batch: must be an integer >= 1, got '0'"),
+        # More memory than any machine has: an allocator traceback after setup, or an integer
+        # overflow past int64, before the batch was checked against the memory.
+        (["--batch", "100000000000"], "--batch 100000000000 is too large: case "),
+        (["--batch", "99999999999999999999"], "--batch 99999999999999999999 is too large: case "),
         (["--backend", ""], "--backend must be 'all' or a comma list of cpu, fallback, sim, npu, got ''"),
     ],
 )

@@ -92,3 +92,26 @@ def parse_names(text, choices, option, allow_all=False):
         expected = ("'all' or " if allow_all else "") + "a comma list of " + ", ".join(choices)
         raise ValueError(f"{option} must be {expected}, got {text!r}")
     return names
+
+
+def physical_memory_bytes():
+    """The machine's memory in bytes; None where the OS does not say (not POSIX)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_batch_fits(batch, cases):
+    """Raises ValueError naming --batch when the tensors of the largest of `cases` (shapes.Case,
+    already of that batch) would not fit in the machine's memory: torch then failed after setup
+    with an allocator traceback, or with an integer overflow for a batch past int64."""
+    memory = physical_memory_bytes()
+    if memory is None or not cases:
+        return
+    largest = max(cases, key=lambda case: case.float64_bytes)
+    if largest.float64_bytes > memory:
+        raise ValueError(
+            f"--batch {batch} is too large: case {largest.name} alone needs {largest.float64_bytes / 2**30:.3g} GiB "
+            f"for its float64 inputs and gradient, more than this machine's {memory / 2**30:.3g} GiB"
+        )

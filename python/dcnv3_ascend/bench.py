@@ -26,7 +26,7 @@ from typing import NamedTuple, Optional
 
 import torch
 
-from ._cli import int_type, output_file_type, parse_names
+from ._cli import check_batch_fits, int_type, output_file_type, parse_names
 from .attrs import Dcnv3Attrs
 from .backends import BACKENDS
 from .shapes import INTERNIMAGE_MODELS, Case, layer_cases, make_grad_output, make_inputs
@@ -242,6 +242,10 @@ def main(argv=None):
     cases = [c for c in [TARGET_CASE.with_batch(args.batch), *layers] if args.shapes in c.name]
     if not cases:
         parser.error(f"no shape of models {models} contains {args.shapes!r}")
+    try:
+        check_batch_fits(args.batch, cases)
+    except ValueError as error:
+        parser.error(str(error))
     rows = measure(cases, backends, args.repeats, dtype)
     print(
         f"DCNv3 benchmark: torch {torch.__version__}, {torch.get_num_threads()} threads, {args.dtype}, "

@@ -83,6 +83,15 @@ class Case:
         h_out, w_out = self.output_size
         return self.batch * h_out * w_out
 
+    @property
+    def float64_bytes(self):
+        """Bytes of input, offset, mask and grad_output in float64, as make_inputs and
+        make_grad_output draw them (the least memory a run of this case takes)."""
+        h_out, w_out = self.output_size
+        a = self.attrs
+        per_item = self.height * self.width * a.channels + h_out * w_out * (a.group * a.points * 3 + a.channels)
+        return 8 * self.batch * per_item
+
     def with_batch(self, batch):
         return dataclasses.replace(self, batch=batch)
 

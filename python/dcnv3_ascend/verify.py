@@ -28,7 +28,7 @@ try:
 except ModuleNotFoundError:  # only the progress bar needs it; tqdm is not a runtime dependency
     tqdm = None
 
-from ._cli import int_type, output_file_type, parse_names
+from ._cli import check_batch_fits, int_type, output_file_type, parse_names
 from .backends import BACKENDS
 from .reference import dcnv3_reference, dcnv3_reference_backward
 from .shapes import SEED_RANGE, data_dtype, edge_cases, layer_cases, make_grad_output, make_inputs
@@ -376,6 +376,7 @@ def main(argv=None):
         backends, unavailable = _select_backends(args.backend)
         dtypes = [DTYPES[n] for n in parse_names(args.dtype, DTYPES, "--dtype", allow_all=True)]
         cases = _select_cases(suite_cases(args.suite, args.batch), args.case)
+        check_batch_fits(args.batch, cases)
     except ValueError as e:
         parser.error(str(e))  # exits with status 2: a usage error, not a failed verification
     report = run_suite(backends, dtypes, cases, seed=args.seed)
