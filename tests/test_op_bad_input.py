@@ -286,3 +286,17 @@ def test_argument_without_kernel_is_the_one_named(name, convert, layout):
     op = torch.ops.npu.dcnv3_backward if backward else torch.ops.npu.dcnv3
     with pytest.raises(NotImplementedError, match=rf"has no kernel for {name} on device 'cpu' with {layout}"):
         op(*(call[k] for k in names), *GOOD.args())
+
+
+@pytest.mark.parametrize("name,value", [("kernel_h", 2**64), ("pad_w", -(2**64)), ("group", 2**100)])
+def test_package_function_names_attributes_past_int64(name, value):
+    """dcnv3_ascend.dcnv3 with keywords: torch's schema said "Expected a value of type 'int' for
+    argument 'kernel_h' but instead found type 'int'"; the op's own check names the limit."""
+    call = good_call()
+    attrs = dataclasses.asdict(dataclasses.replace(GOOD, **{name: value}))
+    for fn, tensors in [
+        (dcnv3_ascend.dcnv3, (call["input"], call["offset"], call["mask"])),
+        (dcnv3_ascend.dcnv3_backward, (call["input"], call["offset"], call["mask"], call["grad_output"])),
+    ]:
+        with pytest.raises(RuntimeError, match=rf"^{name} must be (<=|>=) .*got {value}$"):
+            fn(*tensors, **attrs)

@@ -11,7 +11,7 @@ import importlib
 
 import torch
 
-from . import _onnx_node, _ops  # noqa: F401  (importing _ops registers the op and its kernels)
+from . import _checks, _onnx_node, _ops  # noqa: F401  (importing _ops registers the op and its kernels)
 from ._ops import HAS_EXTENSION
 from .attrs import Dcnv3Attrs
 
@@ -50,13 +50,22 @@ def dcnv3(input, offset, mask, *attrs, **named_attrs):
     mask [N, H_out, W_out, group*P], with P = kernel_h*kernel_w - remove_center;
     returns [N, H_out, W_out, group*group_channels]. Differentiable.
     """
-    return torch.ops.npu.dcnv3(input, offset, mask, *Dcnv3Attrs(*attrs, **named_attrs).args())
+    return torch.ops.npu.dcnv3(input, offset, mask, *_checked_args(attrs, named_attrs))
 
 
 def dcnv3_backward(input, offset, mask, grad_output, *attrs, **named_attrs):
     """Gradients of dcnv3 for grad_output: (grad_input, grad_offset, grad_mask); attributes as
     for dcnv3."""
-    return torch.ops.npu.dcnv3_backward(input, offset, mask, grad_output, *Dcnv3Attrs(*attrs, **named_attrs).args())
+    return torch.ops.npu.dcnv3_backward(input, offset, mask, grad_output, *_checked_args(attrs, named_attrs))
+
+
+def _checked_args(attrs, named_attrs):
+    """The op's attribute arguments, validated first: the schema refuses an int past int64 with
+    torch's "Expected a value of type 'int' ... but instead found type 'int'", which says neither
+    the limit nor that the value is the problem; the op's own check names both."""
+    checked = Dcnv3Attrs(*attrs, **named_attrs)
+    _checks.validate_attrs(checked)
+    return checked.args()
 
 
 def __getattr__(name):
