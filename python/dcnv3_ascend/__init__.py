@@ -64,8 +64,12 @@ def _checked_args(attrs, named_attrs):
     torch's "Expected a value of type 'int' ... but instead found type 'int'", which says neither
     the limit nor that the value is the problem; the op's own check names both."""
     checked = Dcnv3Attrs(*attrs, **named_attrs)
-    _checks.validate_attrs(checked)
-    return checked.args()
+    args = checked.args()
+    # Only then (validate_attrs uses NumPy, which torch.compile cannot trace); it refuses every
+    # such value, as each integer attribute is bounded by 2^63-1 or less and from below by 0 or 1.
+    if any(isinstance(a, int) and not -(2**63) <= a <= _checks.INT64_MAX for a in args):
+        _checks.validate_attrs(checked)
+    return args
 
 
 def __getattr__(name):
