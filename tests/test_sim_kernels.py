@@ -386,3 +386,60 @@ def test_unsupported_group_channels_get_the_host_message():
         sim.dcnv3_forward(inp, off, msk, a)
     with pytest.raises(ValueError, match=r"group_channels=4096 .* backward kernel; at most group_channels"):
         sim.dcnv3_backward(inp, off, msk, gout, a)
+
+
+# (attrs, (n, h, w, dtype), forward plan, backward plan or None): each plan as (fetch_mode, group_major,
+# split_unit, tile_groups) with split_unit G (whole positions) or Wo (whole output rows of a group).
+_SPLIT_PATHS = [
+    # no window fits: per-point pair DMAs under a split in whole positions, the forward's tiles
+    # holding both groups, the backward's one
+    (
+        _attrs(k=(7, 7), stride=(2, 2), pad=(3, 1), dilation=(3, 3), group=2, group_channels=48, offset_scale=2.0),
+        (1, 21, 32, torch.float32),
+        (FETCH_PAIR, 0, "G", 2),
+        (FETCH_PAIR, 0, "G", 1),
+    ),
+    # windows, split in whole positions but one group per tile (a 7x7 kernel dilated 3 columns)
+    (
+        _attrs(k=(7, 7), stride=(2, 1), pad=(0, 0), dilation=(1, 3), group=2, group_channels=1, offset_scale=0.5),
+        (1, 8, 133, torch.float16),
+        (FETCH_WINDOW, 0, "G", 1),
+        (FETCH_WINDOW, 0, "G", 1),
+    ),
+    # group-major in whole output rows: the forward's ring of one-row tiles, the backward's window
+    (
+        _attrs(k=(5, 5), stride=(3, 1), pad=(3, 2), group=3, group_channels=1, remove_center=1),
+        (1, 11, 20, torch.bfloat16),
+        (FETCH_RING, 1, "Wo", 1),
+        (FETCH_WINDOW, 1, "Wo", 1),
+    ),
+    # group-major in whole output rows with the forward's window (a 7x3 kernel, stride 2 columns)
+    (
+        _attrs(k=(7, 3), stride=(1, 2), pad=(3, 3), group=3, group_channels=4),
+        (1, 5, 8, torch.bfloat16),
+        (FETCH_WINDOW, 1, "Wo", 1),
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize("case", _SPLIT_PATHS, ids=lambda c: f"{c[1][1]}x{c[1][2]}-{str(c[1][3])[6:]}")
+def test_split_and_fetch_paths_the_other_tests_miss(case):
+    """Work splits and fetch modes found by a seeded random campaign that no other kernel test
+    reaches: pair fetch and single-group tiles under a whole-position split, group-major whole-row
+    splits of window and one-row ring tiles."""
+    a, (n, h, w, dtype), fwd, bwd = case
+    tensors = _inputs(a, n, h, w, dtype, 2.0, seed=101)
+    _ho, wo = a.output_size(h, w)
+    for want, plan in (
+        (fwd, sim.plan_forward(*tensors[:3], a, soc=SMALL_SOC)),
+        (bwd, sim.plan_backward(*tensors, a, soc=SMALL_SOC)),
+    ):
+        if want is None:
+            continue
+        t = plan["tiling"]
+        unit = {"G": a.group, "Wo": wo}[want[2]]
+        assert (t["fetch_mode"], t["group_major"], t["split_unit"], t["tile_groups"]) == (*want[:2], unit, want[3])
+        if want[0] == FETCH_RING:
+            assert t["tile_positions"] <= wo  # one-row tiles
+    _check(a, n, h, w, dtype, tensors=tensors, soc=SMALL_SOC)
