@@ -37,26 +37,34 @@ __aicore__ inline void Sampler<T>::Locate(const Tile& t) {
     PipeBarrier<PIPE_V>();
   }
   LocalTensor<float> locw = F(l_.loc_w), loch = F(l_.loc_h), m = F(l_.m);
+  // loc = (p0 - half * scale) + (tap * dilation + offset) * scale, rounded as the reference rounds
+  // it: p0, the position's grid coordinate, is an integer (exact in fp32), and p0 - half * scale
+  // is rounded once per position before the one add. Adding the tile's base and the position's
+  // offset within the tile separately rounded twice and could move a point across a pixel edge
+  // (then grad_offset took the other one-sided derivative). frac_w / frac_h are free until Axis.
+  const bool rows = l_.tab_ho != 0;  // a tile of several output rows: p0 of h varies too
+  LocalTensor<float> p0w = F(l_.frac_w), p0h = F(l_.frac_h);
+  Adds(p0w, F(l_.tab_wo), static_cast<float>(GridW(t)), n);
+  if (rows) Adds(p0h, F(l_.tab_ho), static_cast<float>(GridH(t)), n);
   LocalTensor<uint32_t> tab_off = At<uint32_t>(l_.tab_off);
   Gather(locw, F(l_.off_f), tab_off, 0u, static_cast<uint32_t>(n));
   Gather(loch, F(l_.off_f), tab_off, static_cast<uint32_t>(sizeof(float)), static_cast<uint32_t>(n));
   Gather(m, F(l_.mask_f), At<uint32_t>(l_.tab_mask), 0u, static_cast<uint32_t>(n));
   PipeBarrier<PIPE_V>();
-  const float base_w = BaseW(t), base_h = BaseH(t);
   Add(locw, locw, F(l_.tab_kw), n);
   Add(loch, loch, F(l_.tab_kh), n);
+  Adds(p0w, p0w, -HalfScaledW(), n);
+  if (rows) Adds(p0h, p0h, -HalfScaledH(), n);
   PipeBarrier<PIPE_V>();
   Muls(locw, locw, geo_.scale, n);
   Muls(loch, loch, geo_.scale, n);
   PipeBarrier<PIPE_V>();
-  Add(locw, locw, F(l_.tab_wo), n);
-  if (l_.tab_ho != 0) {  // a tile of several output rows
-    Add(loch, loch, F(l_.tab_ho), n);
-    PipeBarrier<PIPE_V>();
+  Add(locw, locw, p0w, n);
+  if (rows) {
+    Add(loch, loch, p0h, n);
+  } else {
+    Adds(loch, loch, BaseH(t), n);
   }
-  Adds(loch, loch, base_h, n);
-  PipeBarrier<PIPE_V>();
-  Adds(locw, locw, base_w, n);
   PipeBarrier<PIPE_V>();
   // valid = loc_h > -1 && loc_w > -1 && loc_h < H && loc_w < W (false for NaN). An empty image
   // (H or W 0, possible with padding) has no pixel to sample: an upper bound of -1 invalidates
@@ -104,18 +112,38 @@ __aicore__ inline void Sampler<T>::Locate(const Tile& t) {
   }
 }
 
-// loc = p0 - half * scale + (tap * dilation + offset) * scale, as the reference orders it; these
-// are the first two terms for the tile's first position.
+// loc = p0 - half * scale + (tap * dilation + offset) * scale, as the reference orders it, with
+// half = (dilation * (kernel - 1)) >> 1 and p0 = half - pad + output index * stride. GridH/GridW:
+// p0 of the tile's first position; HalfScaledH/W: half * scale, rounded as the reference's
+// int * float; BaseH/W: the first two terms for the tile's first position.
+template <typename T>
+__aicore__ inline int64_t Sampler<T>::GridH(const Tile& t) const {
+  return ((geo_.dil_h * (geo_.kernel_h - 1)) >> 1) - geo_.pad_h + t.ho * geo_.stride_h;
+}
+
+template <typename T>
+__aicore__ inline int64_t Sampler<T>::GridW(const Tile& t) const {
+  return ((geo_.dil_w * (geo_.kernel_w - 1)) >> 1) - geo_.pad_w + t.wo * geo_.stride_w;
+}
+
+template <typename T>
+__aicore__ inline float Sampler<T>::HalfScaledH() const {
+  return ((geo_.dil_h * (geo_.kernel_h - 1)) >> 1) * geo_.scale;
+}
+
+template <typename T>
+__aicore__ inline float Sampler<T>::HalfScaledW() const {
+  return ((geo_.dil_w * (geo_.kernel_w - 1)) >> 1) * geo_.scale;
+}
+
 template <typename T>
 __aicore__ inline float Sampler<T>::BaseH(const Tile& t) const {
-  const int64_t half = (geo_.dil_h * (geo_.kernel_h - 1)) >> 1;
-  return static_cast<float>(half - geo_.pad_h + t.ho * geo_.stride_h) - half * geo_.scale;
+  return static_cast<float>(GridH(t)) - HalfScaledH();
 }
 
 template <typename T>
 __aicore__ inline float Sampler<T>::BaseW(const Tile& t) const {
-  const int64_t half = (geo_.dil_w * (geo_.kernel_w - 1)) >> 1;
-  return static_cast<float>(half - geo_.pad_w + t.wo * geo_.stride_w) - half * geo_.scale;
+  return static_cast<float>(GridW(t)) - HalfScaledW();
 }
 
 template <typename T>

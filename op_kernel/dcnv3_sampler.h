@@ -198,6 +198,10 @@ class Sampler {
  private:
   // Sampling locations, validity, slot weights and corner addresses (dcnv3_sample_locate.h).
   __aicore__ inline void Locate(const Tile& t);
+  __aicore__ inline int64_t GridH(const Tile& t) const;
+  __aicore__ inline int64_t GridW(const Tile& t) const;
+  __aicore__ inline float HalfScaledH() const;
+  __aicore__ inline float HalfScaledW() const;
   __aicore__ inline float BaseH(const Tile& t) const;
   __aicore__ inline float BaseW(const Tile& t) const;
   __aicore__ static inline int64_t FloorToInt(float x);

@@ -443,3 +443,30 @@ def test_split_and_fetch_paths_the_other_tests_miss(case):
         if want[0] == FETCH_RING:
             assert t["tile_positions"] <= wo  # one-row tiles
     _check(a, n, h, w, dtype, tensors=tensors, soc=SMALL_SOC)
+
+
+@pytest.mark.parametrize(
+    "h,w,k,stride,pad,soc",
+    [
+        (16, 12, (7, 7), (1, 1), (3, 3), "Ascend910B3"),  # tiles of several output rows
+        (12, 9, (3, 3), (1, 1), (1, 1), SMALL_SOC),
+        (9, 40, (5, 5), (1, 1), (2, 2), "Ascend910B3"),  # tiles of many columns of one row
+    ],
+)
+def test_locations_within_an_ulp_of_a_pixel_edge_round_as_the_cpu_op(h, w, k, stride, pad, soc):
+    """Offsets of -1e-7 .. -5e-7 put every point within an ulp of a pixel edge, where the floor of
+    the fp32 location picks which one-sided derivative grad_offset takes. The kernels round the
+    location as InternImage's CUDA op and the CPU op do (p0 - half * scale once per position, then
+    one add); adding the tile base and the in-tile offset separately rounded twice and gave
+    grad_offset errors of 8 to 25 here."""
+    a = _attrs(k=k, stride=stride, pad=pad, group=2, group_channels=8)
+    inp, _, msk, gout = _inputs(a, 1, h, w, torch.float32, 1.0, seed=3)
+    ho, wo = a.output_size(h, w)
+    gen = torch.Generator().manual_seed(4)
+    off = -torch.randint(1, 6, (1, ho, wo, a.group * a.points * 2), generator=gen).to(torch.float32) * 1e-7
+    out, _ = sim.dcnv3_forward(inp, off, msk, a, soc=soc)
+    _assert_close("output", out, torch.ops.npu.dcnv3(inp, off, msk, *a.args()), torch.float32)
+    grads, _ = sim.dcnv3_backward(inp, off, msk, gout, a, soc=soc)
+    expected = torch.ops.npu.dcnv3_backward(inp, off, msk, gout, *a.args())
+    for name, actual, want in zip(("grad_input", "grad_offset", "grad_mask"), grads, expected):
+        _assert_close(name, actual, want, torch.float32)
