@@ -42,6 +42,9 @@ __aicore__ inline void Sampler<T>::Locate(const Tile& t) {
   // is rounded once per position before the one add. Adding the tile's base and the position's
   // offset within the tile separately rounded twice and could move a point across a pixel edge
   // (then grad_offset took the other one-sided derivative). frac_w / frac_h are free until Axis.
+  // With an offset_scale that is not a power of two, CUDA's contraction (and the CPU op on a target
+  // with FMA) rounds the last multiply and add once, Muls + Add here twice: the AscendC pages do not
+  // say whether Axpy fuses on this SoC, so the documented pair is kept.
   const bool rows = l_.tab_ho != 0;  // a tile of several output rows: p0 of h varies too
   LocalTensor<float> p0w = F(l_.frac_w), p0h = F(l_.frac_h);
   Adds(p0w, F(l_.tab_wo), static_cast<float>(GridW(t)), n);
