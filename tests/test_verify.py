@@ -182,6 +182,16 @@ def test_output_path_that_is_a_directory_is_refused(option, tmp_path, monkeypatc
     assert f"argument {option}: '{tmp_path}' is a directory, not a file name" in capsys.readouterr().err
 
 
+def test_repeated_backend_and_dtype_run_once(tmp_path):
+    path = tmp_path / "report.json"
+    argv = ["--backend", "fallback,fallback", "--dtype", "float32,float32", "--case", "remove_center,remove_center"]
+    assert verify.main([*argv, "--json", str(path)]) == 0
+    report = json.loads(path.read_text())
+    assert report["summary"] == {"pass": 1, "fail": 0, "error": 0, "skip": 0}
+    rows = [(r["backend"], r["dtype"], r["case"]) for r in report["results"]]
+    assert rows == [("fallback", "float32", "remove_center")]
+
+
 @pytest.mark.parametrize("seed", [-(2**63), 2**64 - 1])
 def test_seeds_at_the_ends_of_torchs_range_run(seed, tmp_path):
     path = tmp_path / "report.json"

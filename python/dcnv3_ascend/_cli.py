@@ -83,15 +83,18 @@ def output_file_type(path):
 
 def parse_names(text, choices, option, allow_all=False):
     """The names of the comma list `text` given for `option`, each one of `choices` (empty items
-    are skipped; 'all' means every choice when allow_all). ValueError naming the option, the
-    choices and the text otherwise, for the caller's parser.error."""
+    are skipped, a repeated name counts once; 'all' means every choice when allow_all).
+    ValueError naming the option, the choices and the text otherwise, for the caller's
+    parser.error."""
     if allow_all and text == "all":
         return list(choices)
     names = [name.strip() for name in text.split(",") if name.strip()]
     if not names or any(name not in choices for name in names):
         expected = ("'all' or " if allow_all else "") + "a comma list of " + ", ".join(choices)
         raise ValueError(f"{option} must be {expected}, got {text!r}")
-    return names
+    # A name given twice would run (and count) the same work twice: "--backend cpu,cpu" reported
+    # every case twice and twice the passes.
+    return list(dict.fromkeys(names))
 
 
 def physical_memory_bytes():
