@@ -93,6 +93,15 @@ def test_main_rejects_bad_options_before_simulating(argv, message, monkeypatch, 
     assert message in capsys.readouterr().err
 
 
+def test_help_describes_the_report_in_a_whole_sentence(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        report.main(["--help"])
+    assert exit_info.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    expected = "cost ESTIMATE of the simulated DCNv3 kernels on InternImage's layer shapes. options:"
+    assert expected in text
+
+
 def test_report_rejects_bad_arguments():
     with pytest.raises(ValueError, match="models must be among"):
         report.report(models=("T", "Q"))

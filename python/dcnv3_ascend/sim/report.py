@@ -175,7 +175,9 @@ def report(
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m dcnv3_ascend.sim.report", description=__doc__.splitlines()[0])
+    # The docstring's first sentence spans two lines; its first line alone ended the --help
+    # description at "kernels on".
+    parser = argparse.ArgumentParser(prog="python -m dcnv3_ascend.sim.report", description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", default="T,B", help=f"comma-separated InternImage variants of {MODEL_NAMES}")
     parser.add_argument("--dtype", choices=sorted(DTYPES), default="float32")
     parser.add_argument(
