@@ -60,9 +60,10 @@ def dcnv3_backward(input, offset, mask, grad_output, *attrs, **named_attrs):
 
 
 def _checked_args(attrs, named_attrs):
-    """The op's attribute arguments, validated first: the schema refuses an int past int64 with
-    torch's "Expected a value of type 'int' ... but instead found type 'int'", which says neither
-    the limit nor that the value is the problem; the op's own check names both."""
+    """The op's attribute arguments. One past int64 is refused here by the op's own check, which
+    names the attribute and its limit: the schema refuses it with torch's "Expected a value of
+    type 'int' ... but instead found type 'int'", which says neither. Other values are left to the
+    op, which checks them all."""
     checked = Dcnv3Attrs(*attrs, **named_attrs)
     args = checked.args()
     # Only then (validate_attrs uses NumPy, which torch.compile cannot trace); it refuses every
