@@ -176,6 +176,22 @@ BAD_KERNELS = [
         ["WaitFlag<HardEvent::MTE2_V>(0)", "wait forever"],
     ),
     (
+        "event-set-twice",
+        "rule_event_set_twice",
+        (),
+        1,
+        "event-set-twice",
+        ["SetFlag<HardEvent::MTE2_V>(1)", "WaitFlag<HardEvent::MTE2_V>(1) in between"],
+    ),
+    (
+        "event-left-set",
+        "rule_event_left_set",
+        (),
+        1,
+        "event-left-set",
+        ["SetFlag<HardEvent::V_MTE3>(2)", "never consumed"],
+    ),
+    (
         "missing-mte2-to-v-sync",
         "rule_pipe_hazard",
         (0,),

@@ -10,6 +10,20 @@ extern "C" __global__ __aicore__ void rule_waitflag_unset(GM_ADDR, GM_ADDR, GM_A
 }
 SIM_SELFTEST(rule_waitflag_unset);
 
+// Two SetFlags of one event and id before its WaitFlag: the second signal is lost.
+extern "C" __global__ __aicore__ void rule_event_set_twice(GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR) {
+  SetFlag<HardEvent::MTE2_V>(1);
+  SetFlag<HardEvent::MTE2_V>(1);
+  WaitFlag<HardEvent::MTE2_V>(1);
+}
+SIM_SELFTEST(rule_event_set_twice);
+
+// A SetFlag never waited on before the kernel returns.
+extern "C" __global__ __aicore__ void rule_event_left_set(GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR) {
+  SetFlag<HardEvent::V_MTE3>(2);
+}
+SIM_SELFTEST(rule_event_left_set);
+
 // Loads with a DMA, computes, stores with a DMA, all through a TBuf. params[0] selects which
 // synchronisation is present: 0 none (MTE2->V hazard), 1 only MTE2->V (V->MTE3 hazard), 2 both.
 extern "C" __global__ __aicore__ void rule_pipe_hazard(GM_ADDR x, GM_ADDR y, GM_ADDR, GM_ADDR, GM_ADDR params) {

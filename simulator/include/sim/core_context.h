@@ -133,6 +133,17 @@ class CoreContext {
     ClockSnapshot snapshot{};
   };
   Flag& flag(AscendC::HardEvent e, int32_t id) { return flags_[static_cast<int>(e)][id]; }
+  // The first flag still set (SetFlag without its WaitFlag), as event and id; false if none.
+  bool FirstSetFlag(AscendC::HardEvent* e, int32_t* id) const {
+    for (int ev = 0; ev < static_cast<int>(AscendC::HardEvent::MAX); ++ev)
+      for (int32_t i = 0; i < 8; ++i)
+        if (flags_[ev][i].set) {
+          *e = static_cast<AscendC::HardEvent>(ev);
+          *id = i;
+          return true;
+        }
+    return false;
+  }
 
  private:
   LaunchState* launch_;

@@ -59,6 +59,12 @@ inline LaunchResult Launch(const LaunchConfig& cfg, const GmRegistry& gm, const 
                                    "> still on; "
                                    "call SetAtomicNone() after the atomic copies, or later kernels on this core "
                                    "accumulate into GM by accident"));
+      AscendC::HardEvent event;
+      int32_t event_id;
+      if (core.FirstSetFlag(&event, &event_id))
+        Fail("event-left-set", Msg("the kernel returned with SetFlag<HardEvent::", EventName(event), ">(", event_id,
+                                   ") never consumed by its WaitFlag; SetFlag and WaitFlag must come in pairs, "
+                                   "and a flag left set carries a stale signal into the next kernel on this core"));
       state.barrier->Finished(idx);
     } catch (const SimAborted&) {
     } catch (...) {

@@ -55,6 +55,17 @@ inline const char* PipeName(Pipe p) {
   return "?";
 }
 
+// The HardEvent's spelling in messages, in the enum's order (kernel_event.h).
+inline const char* EventName(AscendC::HardEvent e) {
+  static const char* const kNames[] = {
+      "MTE2_MTE1", "MTE1_MTE2", "MTE1_M",    "M_MTE1",    "MTE2_V",   "V_MTE2",   "MTE3_V",   "V_MTE3", "M_V",
+      "V_M",       "V_V",       "MTE3_MTE1", "MTE1_MTE3", "MTE1_V",   "MTE2_M",   "M_MTE2",   "V_MTE1", "M_FIX",
+      "FIX_M",     "MTE3_MTE2", "MTE2_MTE3", "S_V",       "V_S",      "S_MTE2",   "MTE2_S",   "S_MTE3", "MTE3_S",
+      "MTE2_FIX",  "FIX_MTE2",  "FIX_S",     "M_S",       "FIX_MTE3", "MTE1_FIX", "FIX_MTE1", "FIX_FIX"};
+  const int i = static_cast<int>(e);
+  return i < static_cast<int>(sizeof(kNames) / sizeof(kNames[0])) ? kNames[i] : "?";
+}
+
 // Source and destination pipe of a HardEvent the vector core has; false for cube-side events.
 inline bool EventPipes(AscendC::HardEvent e, Pipe* src, Pipe* dst) {
   using AscendC::HardEvent;

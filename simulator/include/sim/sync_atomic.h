@@ -15,16 +15,6 @@
 
 namespace sim {
 
-inline const char* EventName(AscendC::HardEvent e) {
-  static const char* const kNames[] = {
-      "MTE2_MTE1", "MTE1_MTE2", "MTE1_M",    "M_MTE1",    "MTE2_V",   "V_MTE2",   "MTE3_V",   "V_MTE3", "M_V",
-      "V_M",       "V_V",       "MTE3_MTE1", "MTE1_MTE3", "MTE1_V",   "MTE2_M",   "M_MTE2",   "V_MTE1", "M_FIX",
-      "FIX_M",     "MTE3_MTE2", "MTE2_MTE3", "S_V",       "V_S",      "S_MTE2",   "MTE2_S",   "S_MTE3", "MTE3_S",
-      "MTE2_FIX",  "FIX_MTE2",  "FIX_S",     "M_S",       "FIX_MTE3", "MTE1_FIX", "FIX_MTE1", "FIX_FIX"};
-  const int i = static_cast<int>(e);
-  return i < static_cast<int>(sizeof(kNames) / sizeof(kNames[0])) ? kNames[i] : "?";
-}
-
 inline void CheckEvent(const char* op, AscendC::HardEvent e, int32_t id, Pipe* src, Pipe* dst) {
   if (!EventPipes(e, src, dst))
     Fail("event-invalid", Msg(op, "<HardEvent::", EventName(e),
@@ -44,7 +34,16 @@ void SetFlag(int32_t eventID) {
   ::sim::CheckEvent("SetFlag", event, eventID, &src, &dst);
   ::sim::CoreContext& core = ::sim::Core();
   ::sim::CoreContext::Flag& f = core.flag(event, eventID);
-  f.set = true;  // a second SetFlag before the WaitFlag is absorbed: flags are single bits
+  // SetFlag and WaitFlag must come in pairs (asc-devkit 核内同步/SetFlag-WaitFlag(ISASI).md, 约束说明):
+  // the flag is one bit, so a second SetFlag before the WaitFlag is lost and the pipe that waits
+  // twice hangs, or a later WaitFlag consumes the wrong signal.
+  if (f.set)
+    ::sim::Fail("event-set-twice",
+                ::sim::Msg("SetFlag<HardEvent::", ::sim::EventName(event), ">(", eventID,
+                           ") while the previous SetFlag of that event and id has not been consumed; call "
+                           "WaitFlag<HardEvent::",
+                           ::sim::EventName(event), ">(", eventID, ") in between (flags are single bits)"));
+  f.set = true;
   f.snapshot = core.clocks.Signal(src);
 }
 
