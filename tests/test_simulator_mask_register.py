@@ -107,3 +107,15 @@ def test_count_form_compare_scalar_leaves_the_register_alone():
     # CompareScalarCompute (impl/dav_c220/kernel_operator_vec_cmp_impl.h) never writes the mask.
     x, _, z = run(9)
     np.testing.assert_array_equal(z, _first_lanes_plus_two(x, 4))
+
+
+def test_counter_mode_runs_past_255_iterations_in_one_instruction():
+    # 16,400 floats = 256 full 64-lane iterations and a 16-lane tail: one instruction on hardware,
+    # which the simulator once refused as "at most 255 iterations".
+    n, length = 16_400, 16_448
+    z = np.arange(length, dtype=np.float32)
+    stats = _sim.run_selftest("api_counter_mode_long", [z], [n, length])
+    want = np.arange(length, dtype=np.float32)
+    want[:n] += 2
+    np.testing.assert_array_equal(z, want)
+    assert (stats["vector_instr_count"], stats["vector_repeat_count"]) == (1, 257)

@@ -102,3 +102,25 @@ extern "C" __global__ __aicore__ void api_mask_register(GM_ADDR a, GM_ADDR b, GM
   Store(out, z, len);
 }
 SIM_SELFTEST(api_mask_register);
+
+// Counter mode past 255 iterations: SetVectorMask<float, COUNTER>(0, n) and one
+// Adds<float, false>(MASK_PLACEHOLDER, repeat 1) over the first n of `len` floats (params[0] = n,
+// params[1] = len). The iteration count is not an instruction field in counter mode (SetMaskCount.md:
+// the vector unit infers it), and CANN 8.1's own count forms issue one instruction for any count
+// (dav_c220 kernel_operator_vec_binary_impl.h AddImpl: set_vector_mask(0, calCount), vadd repeat 1).
+extern "C" __global__ __aicore__ void api_counter_mode_long(GM_ADDR a, GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR params) {
+  const int64_t n = sim::SelftestParam(params, 0);
+  const uint32_t len = static_cast<uint32_t>(sim::SelftestParam(params, 1));
+  TPipe pipe;
+  TBuf<TPosition::VECCALC> buf;
+  pipe.InitBuffer(buf, len * sizeof(float));
+  LocalTensor<float> z = buf.Get<float>();
+  Load(z, a, len);
+  SetMaskCount();
+  SetVectorMask<float, MaskMode::COUNTER>(0, n);
+  Adds<float, false>(z, z, 2.0f, MASK_PLACEHOLDER, 1, {1, 1, 8, 8});
+  SetMaskNorm();
+  ResetMask();
+  Store(a, z, len);
+}
+SIM_SELFTEST(api_counter_mode_long);

@@ -298,7 +298,9 @@ void RunRepeat(const char* op, std::array<RepeatOperand, N> ops, uint32_t repeat
     for (uint32_t r = run.first; r < run.first + run.repeat; ++r)
       body(mask, lanes, [&](size_t k, uint32_t e) { return lane_addr(ops[k], r, e); });
   }
-  CountVectorInstr(repeat);
+  uint64_t iterations = 0;  // in counter mode the counter's, not repeatTime
+  for (const MaskedIterations& run : runs) iterations += run.repeat;
+  CountVectorInstr(iterations);
 }
 
 }  // namespace sim

@@ -5,7 +5,7 @@
 // mask argument (MASK_PLACEHOLDER) is ignored (SetMask<T, false> returns at once, kernel_utils.h).
 //   Normal mode: (maskHigh, maskLow) is a per-iteration lane mask, `repeatTimes` iterations run.
 //   Counter mode: maskLow counts the elements of the whole instruction; the iteration count is
-//   inferred (repeatTimes is ignored), the last iteration taking the remainder.
+//   inferred (repeatTimes is ignored, and may exceed 255), the last iteration taking the remainder.
 // Count-form instructions (first n elements) switch to counter mode themselves and leave the
 // register reset to all ones in normal mode (SetMaskCount ... ResetMask(); SetMaskNorm()); Gather
 // and CreateVecIndex leave their last mask, Compare and CompareScalar leave it alone
@@ -78,9 +78,13 @@ inline std::vector<MaskedIterations> ActiveIterations(uint32_t lanes, uint32_t r
   }
   std::vector<MaskedIterations> runs;
   const uint64_t whole = m.low / lanes, tail = m.low % lanes;
-  if (whole > 255)
-    Fail("vector-repeat", Msg("counter mode with ", m.low, " elements needs ", whole + (tail != 0), " iterations of ",
-                              lanes, " lanes; an instruction runs at most 255"));
+  // No 255 limit here: repeatTimes is not used in counter mode (SetMaskCount.md: the vector unit
+  // infers the iterations), and CANN 8.1's count forms issue one instruction for any count
+  // (dav_c220 kernel_operator_vec_binary_impl.h, AddImpl: set_vector_mask(0, calCount); vadd(..., 1, ...)).
+  // 65,535 iterations are 16 MiB per operand, past any UB: stop rather than walk them.
+  if (whole > 65535)
+    Fail("sim-unsupported", Msg("counter mode with ", m.low, " elements: ", whole,
+                                " iterations are more than any UB holds; the simulator does not walk them"));
   if (whole > 0) runs.push_back({full_low, full_high, 0, static_cast<uint32_t>(whole)});
   if (tail > 0) {
     const uint64_t low = tail >= 64 ? ~0ull : (1ull << tail) - 1;
