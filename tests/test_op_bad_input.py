@@ -288,6 +288,22 @@ def test_argument_without_kernel_is_the_one_named(name, convert, layout):
         op(*(call[k] for k in names), *GOOD.args())
 
 
+@pytest.mark.parametrize("layout", [torch.strided, torch.jagged], ids=["strided", "jagged"])
+@pytest.mark.parametrize("mode", ["grad", "no_grad", "inference"])
+@pytest.mark.parametrize("name", ["input", "offset", "grad_output"])
+def test_nested_tensor_is_named(name, mode, layout):
+    """A nested tensor used to fail inside autograd ("NestedTensorImpl doesn't support sizes")
+    or in the nested dispatcher ("npu.dcnv3.default"), naming no argument."""
+    call = good_call()
+    call[name] = torch.nested.nested_tensor(list(call[name]), layout=layout)
+    backward = name == "grad_output"
+    names = ("input", "offset", "mask", "grad_output") if backward else ("input", "offset", "mask")
+    op = torch.ops.npu.dcnv3_backward if backward else torch.ops.npu.dcnv3
+    context = {"grad": torch.enable_grad, "no_grad": torch.no_grad, "inference": torch.inference_mode}[mode]
+    with context(), pytest.raises(NotImplementedError, match=rf"has no kernel for {name} .*\(a nested tensor\)"):
+        op(*(call[k] for k in names), *GOOD.args())
+
+
 @pytest.mark.parametrize("name,value", [("kernel_h", 2**64), ("pad_w", -(2**64)), ("group", 2**100)])
 def test_package_function_names_attributes_past_int64(name, value):
     """dcnv3_ascend.dcnv3 with keywords: torch's schema said "Expected a value of type 'int' for

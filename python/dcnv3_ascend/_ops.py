@@ -20,6 +20,7 @@ import os
 import warnings
 
 import torch
+from torch.nested._internal.nested_tensor import NestedTensor
 
 from . import _checks
 from ._layers import softmax_over_points
@@ -158,9 +159,11 @@ def _no_kernel(op_name):
         built = "cpu, npu" if _has_npu_kernel(op_name) else "cpu"
         name, tensor = _argument_without_kernel(op_name, args)
         quantized = f" and quantized dtype {tensor.dtype}" if tensor.is_quantized else ""
+        nested = " (a nested tensor)" if tensor.is_nested else ""
         raise NotImplementedError(
             f"npu::{op_name} has no kernel for {name} on device '{tensor.device}' with layout {tensor.layout}"
-            f"{quantized}: this build of dcnv3_ascend has kernels for strided, non-quantized tensors on {built} "
+            f"{nested}{quantized}: this build of dcnv3_ascend has kernels for dense strided, non-quantized "
+            f"tensors on {built} "
             f"(and meta tensors). For npu, build it where torch_npu is importable; for other devices set "
             f"{FORCE_FALLBACK_ENV}=1 to use the grid_sample fallback."
         )
@@ -168,14 +171,20 @@ def _no_kernel(op_name):
     return kernel
 
 
+def _no_kernel_dispatch(op_name):
+    """_no_kernel as a __torch_dispatch__ rule of a tensor subclass."""
+    kernel = _no_kernel(op_name)
+    return lambda mode, func, types, args, kwargs: kernel(*args)
+
+
 def _argument_without_kernel(op_name, args):
     """(name, tensor) of the first tensor argument of the op that no kernel of this build takes:
-    not strided, quantized, or on a device other than cpu, npu and meta. The first tensor when
+    nested, not strided, quantized, or on a device other than cpu, npu and meta. The first tensor when
     none is (the dispatcher had its own reason)."""
     schema = getattr(torch.ops.npu, op_name).default._schema
     tensors = [(a.name, v) for a, v in zip(schema.arguments, args) if isinstance(v, torch.Tensor)]
     for name, t in tensors:
-        if t.layout != torch.strided or t.is_quantized or t.device.type not in ("cpu", "meta", "npu"):
+        if t.is_nested or t.layout != torch.strided or t.is_quantized or t.device.type not in ("cpu", "meta", "npu"):
             return name, t
     return tensors[0]
 
@@ -244,6 +253,13 @@ else:
     torch.library.register_fake("npu::dcnv3_dw_conv_backward", _dw_conv_backward_fake, lib=_lib)
     for _name in OP_NAMES:
         _lib.impl(_name, _no_kernel(_name), "CompositeExplicitAutograd")
+# Nested tensors reach neither the kernels nor the fallback: the strided ones dispatch to the
+# nested keys below (with grad, the autograd kernel would call sizes() on them and fail with
+# "NestedTensorImpl doesn't support sizes"), the jagged ones to their tensor subclass.
+for _name in OP_NAMES:
+    for _key in ("AutogradNestedTensor", "NestedTensorCPU", "NestedTensorMeta", "NestedTensorPrivateUse1"):
+        _lib.impl(_name, _no_kernel(_name), _key)
+    torch.library.register_torch_dispatch(f"npu::{_name}", NestedTensor, _no_kernel_dispatch(_name), lib=_lib)
 for _name, _backward_name in OP_PAIRS:
     if not HAS_EXTENSION:
         # The extension registers the same formula in C++ (dcnv3_autograd.cpp).
