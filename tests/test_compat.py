@@ -3,10 +3,12 @@ the InternImage way (a core op picked by name from ops_dcnv3.modules) runs on it
 
 import importlib
 import importlib.util
+import re
 import sys
 import textwrap
 import types
 
+import numpy as np
 import pytest
 import torch
 
@@ -100,6 +102,77 @@ def test_core_pytorch_raises_value_error_as_internimage():
     with pytest.raises(ValueError, match="remove_center=1 needs a square kernel of odd size") as error:
         functions.dcnv3_core_pytorch(input, offset, mask, 3, 5, 1, 1, 1, 2, 1, 1, 2, 4, 1.0, 1)
     assert isinstance(error.value, RuntimeError)
+
+
+def test_core_pytorch_takes_numpy_and_tensor_integers_as_internimage():
+    """InternImage's dcnv3_core_pytorch does plain arithmetic on its attributes, so NumPy and
+    one-element tensor integers work there; ours failed in torch._check ("cond must be a bool")."""
+    gen = torch.Generator().manual_seed(3)
+    input, offset, mask = (torch.rand(1, 5, 4, n, generator=gen, dtype=torch.float64) for n in (8, 36, 18))
+    ints = (3, 3, 1, 1, 1, 1, 1, 1, 2, 4)
+    want = functions.dcnv3_core_pytorch(input, offset, mask, *ints, 1.0)
+    torch.testing.assert_close(want, dcnv3_reference(input, offset, mask, Dcnv3Attrs(*ints, 1.0)))
+    for convert in (np.int64, np.int32, torch.tensor):
+        got = functions.dcnv3_core_pytorch(input, offset, mask, *map(convert, ints), np.float32(1.0), convert(0))
+        torch.testing.assert_close(got, want, rtol=0, atol=0)
+
+
+# (call, what it must say): each of these used to run, truncating 0.5 to 0 or converting "2".
+NON_INTEGER_OR_NON_NUMBER_ATTRS = [
+    (
+        "core_pytorch kernel_h=3.0",
+        lambda t: functions.dcnv3_core_pytorch(*t, 3.0, 3, 1, 1, 1, 1, 1, 1, 2, 4, 1.0),
+        "kernel_h must be an integer, got 3.0",
+    ),
+    (
+        "core_pytorch remove_center=0.5",
+        lambda t: functions.dcnv3_core_pytorch(*t, 3, 3, 1, 1, 1, 1, 1, 1, 2, 4, 1.0, 0.5),
+        "remove_center must be an integer, got 0.5",
+    ),
+    (
+        "core_pytorch offset_scale='2'",
+        lambda t: functions.dcnv3_core_pytorch(*t, 3, 3, 1, 1, 1, 1, 1, 1, 2, 4, "2"),
+        "offset_scale must be a finite number, got '2'",
+    ),
+    (
+        "DCNv3Function remove_center=0.5",
+        lambda t: functions.DCNv3Function.apply(*t, 3, 3, 1, 1, 1, 1, 1, 1, 2, 4, 1.0, 64, 0.5),
+        "remove_center must be an integer, got 0.5",
+    ),
+    (
+        "DCNv3Function offset_scale='2'",
+        lambda t: functions.DCNv3Function.apply(*t, 3, 3, 1, 1, 1, 1, 1, 1, 2, 4, "2", 64),
+        "offset_scale must be a finite number, got '2'",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "call,message",
+    [c[1:] for c in NON_INTEGER_OR_NON_NUMBER_ATTRS],
+    ids=[c[0] for c in NON_INTEGER_OR_NON_NUMBER_ATTRS],
+)
+def test_functions_name_non_integer_and_non_number_attributes(call, message):
+    tensors = (torch.rand(1, 5, 4, 8), torch.rand(1, 5, 4, 36), torch.rand(1, 5, 4, 18))
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        call(tensors)
+
+
+def test_extension_module_names_non_integer_and_non_number_attributes(shim):
+    import DCNv3
+
+    input, offset, mask, grad_output = (torch.rand(1, 5, 4, n) for n in (8, 36, 18, 8))
+    attrs = (3, 3, 1, 1, 1, 1, 1, 1, 2, 4)
+    for call, message in [
+        (lambda: DCNv3.dcnv3_forward(input, offset, mask, *attrs, 1.0, 64, 0.5), "remove_center must be an integer"),
+        (lambda: DCNv3.dcnv3_forward(input, offset, mask, *attrs, "2", 64), "offset_scale must be a finite number"),
+        (
+            lambda: DCNv3.dcnv3_backward(input, offset, mask, *attrs, 1.0, grad_output, 64, 0.5),
+            "remove_center must be an integer",
+        ),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            call()
 
 
 def test_dcnv3_extension_module_signatures(shim):

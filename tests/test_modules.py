@@ -174,7 +174,7 @@ def test_constructor_errors_for_values_the_op_cannot_take(cls):
             ValueError, match=rf"^{name} must be <= 2147483647 \(InternImage's op takes it as int\), got"
         ):
             cls(**{name: value})
-    for value in ["2", None, float("nan"), float("inf"), [1.0]]:
+    for value in ["2", None, float("nan"), float("inf"), [1.0], 1e39, -(2.0**128 - 2.0**103)]:
         with pytest.raises(ValueError, match=rf"^offset_scale must be a finite number, got {re.escape(repr(value))}$"):
             cls(offset_scale=value)
     for value in [2, -1, "yes"]:

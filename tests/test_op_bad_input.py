@@ -3,6 +3,7 @@ the argument and the expected value, with the same message from the C++ CPU kern
 (dcnv3_args.cpp + op_host/dcnv3_contract.h) and the Python fake/meta kernels (_checks.py)."""
 
 import dataclasses
+import math
 import re
 
 import pytest
@@ -10,6 +11,7 @@ import torch
 from op_cases import make_inputs
 
 import dcnv3_ascend
+from dcnv3_ascend import _checks
 from dcnv3_ascend.attrs import Dcnv3Attrs
 
 assert dcnv3_ascend.HAS_EXTENSION, "these tests check the compiled CPU kernel; build dcnv3_ascend._C first"
@@ -107,6 +109,18 @@ CASES = [
     ("pad_w", with_attrs(pad_w=-3), r"pad_w must be >= 0, got -3"),
     ("offset_scale_inf", with_attrs(offset_scale=float("inf")), r"offset_scale must be finite, got inf"),
     ("offset_scale_overflows_float", with_attrs(offset_scale=1e300), r"offset_scale must be finite, got inf"),
+    # The smallest magnitude float32 rounds to infinity (one below it rounds to FLT_MAX).
+    (
+        "offset_scale_rounds_to_inf",
+        with_attrs(offset_scale=2.0**128 - 2.0**103),
+        r"offset_scale must be finite, got inf",
+    ),
+    (
+        "offset_scale_rounds_to_minus_inf",
+        with_attrs(offset_scale=-(2.0**128 - 2.0**103)),
+        r"offset_scale must be finite, got -inf",
+    ),
+    ("offset_scale_nan", with_attrs(offset_scale=float("nan")), r"offset_scale must be finite, got nan"),
     ("remove_center_value", with_attrs(remove_center=2), r"remove_center must be 0 or 1, got 2"),
     (
         "remove_center_even",
@@ -302,6 +316,24 @@ def test_nested_tensor_is_named(name, mode, layout):
     context = {"grad": torch.enable_grad, "no_grad": torch.no_grad, "inference": torch.inference_mode}[mode]
     with context(), pytest.raises(NotImplementedError, match=rf"has no kernel for {name} .*\(a nested tensor\)"):
         op(*(call[k] for k in names), *GOOD.args())
+
+
+@pytest.mark.parametrize("value", [2.0**128 - 2.0**104, math.nextafter(2.0**128 - 2.0**103, 0)])
+def test_offset_scale_that_rounds_to_float32_max_is_accepted(value):
+    """The float32 rounding edge: the C++ check (static_cast<float>) and the Python one agree."""
+    call = good_call()
+    attrs = dataclasses.replace(GOOD, offset_scale=value)
+    _checks.validate_attrs(attrs)
+    out = torch.ops.npu.dcnv3(call["input"], call["offset"], call["mask"], *attrs.args())
+    assert out.shape == call["input"].shape
+
+
+@pytest.mark.parametrize("value", ["2", b"2", None, [1.0]])
+def test_package_function_names_an_offset_scale_that_is_not_a_number(value):
+    """dcnv3_ascend.dcnv3 made offset_scale a float, so "2" ran as 2.0."""
+    call = good_call()
+    with pytest.raises(ValueError, match=f"^offset_scale must be a number, got {re.escape(repr(value))}$"):
+        dcnv3_ascend.dcnv3(call["input"], call["offset"], call["mask"], offset_scale=value)
 
 
 @pytest.mark.parametrize("name,value", [("kernel_h", 2**64), ("pad_w", -(2**64)), ("group", 2**100)])

@@ -60,14 +60,16 @@ def dcnv3_backward(input, offset, mask, grad_output, *attrs, **named_attrs):
 
 
 def _checked_args(attrs, named_attrs):
-    """The op's attribute arguments. One past int64 is refused here by the op's own check, which
-    names the attribute and its limit: the schema refuses it with torch's "Expected a value of
-    type 'int' ... but instead found type 'int'", which says neither. Other values are left to the
-    op, which checks them all."""
+    """The op's attribute arguments. offset_scale must be a number: args() makes it a float, which
+    would run "2" as 2.0. An integer past int64 is refused here by the op's own check, which names
+    the attribute and its limit: the schema refuses it with torch's "Expected a value of type 'int'
+    ... but instead found type 'int'", which says neither. Other values are left to the op, which
+    checks them all."""
     checked = Dcnv3Attrs(*attrs, **named_attrs)
+    _checks.number("offset_scale", checked.offset_scale)
     args = checked.args()
-    # Only then (validate_attrs uses NumPy, which torch.compile cannot trace); it refuses every
-    # such value, as each integer attribute is bounded by 2^63-1 or less and from below by 0 or 1.
+    # validate_attrs refuses every such value, as each integer attribute is bounded by 2^63-1 or
+    # less and from below by 0 or 1; only then, as the op repeats its checks anyway.
     if any(isinstance(a, int) and not -(2**63) <= a <= _checks.INT64_MAX for a in args):
         _checks.validate_attrs(checked)
     return args

@@ -12,8 +12,9 @@ torch._check, which records a guard or a runtime assert instead of branching in 
 """
 
 import collections
+import math
+import operator
 
-import numpy as np
 import torch
 
 from .attrs import ATTRIBUTE_IS_FLOAT
@@ -33,6 +34,59 @@ _INT_ATTR_RANGES = tuple(
     for name, is_float in ATTRIBUTE_IS_FLOAT.items()
     if not is_float and name != "remove_center"
 )
+
+
+# The smallest magnitude that rounds to infinity in float32 (halfway between FLT_MAX = 2^128 - 2^104
+# and 2^128; the tie goes to 2^128, whose mantissa is even): the kernels take offset_scale as float32.
+FLOAT32_OVERFLOW = 2.0**128 - 2.0**103
+
+
+def _float32_text(value):
+    """How C++ prints `static_cast<float>(value)` for a non-finite float32: nan, inf or -inf."""
+    if math.isnan(value):
+        return "nan"
+    return "inf" if value > 0 else "-inf"
+
+
+def _is_finite_float32(value):
+    return math.isfinite(value) and abs(value) < FLOAT32_OVERFLOW
+
+
+def integer(name, value):
+    """value as an int (a Python or NumPy integer, or a one-element integer tensor; bools count, as
+    in Python), else an ArgumentError naming the argument. int() would truncate 0.5 to 0 and run."""
+    try:
+        return operator.index(value)
+    except TypeError:
+        _fail(f"{name} must be an integer, got {value!r}")
+
+
+def _as_float(value):
+    """value as a float (a Python or NumPy number, or a one-element tensor), None for anything
+    else, strings included: float("2") would convert."""
+    try:
+        return None if isinstance(value, (str, bytes)) else float(value)
+    except (TypeError, ValueError, RuntimeError):
+        return None
+
+
+def number(name, value):
+    """value as a float, else an ArgumentError naming the argument. Traceable by torch.compile
+    with dynamic shapes, where the value may be symbolic (finite_number's test is not)."""
+    result = _as_float(value)
+    if result is None:
+        _fail(f"{name} must be a number, got {value!r}")
+    return result
+
+
+def finite_number(name, value):
+    """value as a float that float32 holds finitely, as the kernels take it, else an ArgumentError
+    naming the argument: None, NaN or 1e39 would fail only at the first call of a layer, with a
+    message about the op."""
+    result = _as_float(value)
+    if result is None or not _is_finite_float32(result):
+        _fail(f"{name} must be a finite number, got {value!r}")
+    return result
 
 
 def _dtype_name(dtype):
@@ -62,10 +116,8 @@ def validate_attrs(attrs):
         if value > high:
             _fail(f"{name} must be <= {high} (InternImage's op takes it as int), got {value}")
     # The kernels take offset_scale as float32 (as InternImage's op does); so does this test.
-    with np.errstate(over="ignore"):
-        scale32 = float(np.float32(attrs.offset_scale))
-    if not np.isfinite(scale32):
-        _fail(f"offset_scale must be finite, got {scale32:f}")
+    if not _is_finite_float32(attrs.offset_scale):
+        _fail(f"offset_scale must be finite, got {_float32_text(attrs.offset_scale)}")
     kernel_h, kernel_w, remove_center = attrs.kernel_h, attrs.kernel_w, attrs.remove_center
     if remove_center not in (0, 1):
         _fail(f"remove_center must be 0 or 1, got {remove_center}")
@@ -192,5 +244,5 @@ def check_dw_conv_args(input, weight, bias, norm_weight, norm_bias, grad_output,
         _check_like_input("grad_output", grad_output, input)
         if grad_output.shape != input.shape:
             _fail(f"grad_output must have input's shape {_dims(input.shape)}, got {_dims(grad_output.shape)}")
-    if not (np.isfinite(eps) and eps >= 0):
+    if not (math.isfinite(eps) and eps >= 0):
         _fail(f"eps must be finite and >= 0, got {eps:g}")

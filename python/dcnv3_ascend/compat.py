@@ -28,7 +28,7 @@ import types
 
 import torch
 
-from . import functions, modules
+from . import _checks, functions, modules
 
 # Marks the module objects this file created, so a second install recognises its own work.
 _SHIM_MARKER = "__dcnv3_ascend_shim__"
@@ -67,9 +67,9 @@ def dcnv3_forward(
         dilation_w,
         group,
         group_channels,
-        float(offset_scale),
+        _checks.finite_number("offset_scale", offset_scale),
         im2col_step,
-        int(remove_center),
+        _checks.integer("remove_center", remove_center),
     )
 
 
@@ -110,9 +110,9 @@ def dcnv3_backward(
             dilation_w,
             group,
             group_channels,
-            float(offset_scale),
+            _checks.finite_number("offset_scale", offset_scale),
             im2col_step,
-            int(remove_center),
+            _checks.integer("remove_center", remove_center),
         )
     )
 

@@ -11,6 +11,7 @@ lives in dcnv3_ascend.onnx.
 
 import torch
 
+from . import _checks
 from .attrs import Dcnv3Attrs
 from .fallback import dcnv3_fallback
 
@@ -38,6 +39,7 @@ class DCNv3Function:
         remove_center=0,
     ):
         # InternImage's DCNv3 module passes remove_center as an int, older callers leave it out.
+        # The schema would take offset_scale="2" or remove_center=0.5 after float() and int().
         return torch.ops.npu.dcnv3(
             input,
             offset,
@@ -52,9 +54,9 @@ class DCNv3Function:
             dilation_w,
             group,
             group_channels,
-            float(offset_scale),
+            _checks.finite_number("offset_scale", offset_scale),
             im2col_step,
-            int(remove_center),
+            _checks.integer("remove_center", remove_center),
         )
 
 
@@ -81,20 +83,25 @@ def dcnv3_core_pytorch(
     InternImage's own version pads H by pad_w and W by pad_h; this one follows the CUDA op (and
     so agrees with DCNv3Function) for pad_h != pad_w as well.
     """
+    # As InternImage's does, it takes NumPy and one-element tensor integers; they are made ints
+    # here, as the fallback's size checks branch on them.
+    integers = dict(
+        kernel_h=kernel_h,
+        kernel_w=kernel_w,
+        stride_h=stride_h,
+        stride_w=stride_w,
+        pad_h=pad_h,
+        pad_w=pad_w,
+        dilation_h=dilation_h,
+        dilation_w=dilation_w,
+        group=group,
+        group_channels=group_channels,
+        remove_center=remove_center,
+    )
     # im2col_step only batches kernel work; 1 divides every batch size.
     attrs = Dcnv3Attrs(
-        kernel_h,
-        kernel_w,
-        stride_h,
-        stride_w,
-        pad_h,
-        pad_w,
-        dilation_h,
-        dilation_w,
-        group,
-        group_channels,
-        offset_scale,
+        **{name: _checks.integer(name, value) for name, value in integers.items()},
+        offset_scale=_checks.finite_number("offset_scale", offset_scale),
         im2col_step=1,
-        remove_center=int(remove_center),
     )
     return dcnv3_fallback(input, offset, mask, attrs)

@@ -16,7 +16,6 @@ direction and into either class. Both take and return NHWC tensors [N, H, W, cha
   DCNv3_pytorch  samples with the pure-PyTorch grid_sample fallback.
 """
 
-import math
 import operator
 import warnings
 
@@ -24,6 +23,7 @@ import torch
 from torch import nn
 from torch.nn.init import constant_, xavier_uniform_
 
+from . import _checks
 from ._checks import MAX_GEOMETRY_ATTR
 
 # The layer helpers are importable from here, as from InternImage's modules.dcnv3.
@@ -61,19 +61,6 @@ def _int_at_least(name, value, smallest):
         raise ValueError(f"{name} must be an integer >= {smallest}, got {value!r}")
     if number > MAX_GEOMETRY_ATTR:
         raise ValueError(f"{name} must be <= {MAX_GEOMETRY_ATTR} (InternImage's op takes it as int), got {value!r}")
-    return number
-
-
-def _finite_number(name, value):
-    """value as a float (a Python, NumPy or one-element torch number), else a ValueError naming
-    the argument: checked here, or a string, None or NaN would fail only at the first forward, in
-    the schema or in the offset arithmetic, with a message that does not name the argument."""
-    try:
-        number = None if isinstance(value, (str, bytes)) else float(value)
-    except (TypeError, ValueError, RuntimeError):
-        number = None
-    if number is None or not math.isfinite(number):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
     return number
 
 
@@ -127,7 +114,7 @@ class _DCNv3Base(nn.Module):
                 stacklevel=2,
             )
 
-        self.offset_scale = _finite_number("offset_scale", offset_scale)
+        self.offset_scale = _checks.finite_number("offset_scale", offset_scale)
         self.channels = channels
         self.kernel_size = kernel_size
         self.dw_kernel_size = dw_kernel_size
