@@ -126,6 +126,8 @@ def no_timing(monkeypatch):
         (["--model", ""], "--model must be a comma list of T, S, B, L, XL, H, got ''"),
         (["--net", "bogus"], "--net must be one of T, S, B (or empty), got 'bogus'"),
         (["--plot", "/nonexistent/dir/x.png"], "argument --plot: cannot write '/nonexistent/dir/x.png'"),
+        (["--net-only", "--net", ""], "--net-only needs --net (T, S or B)"),
+        (["--net-only", "--plot", "x.png"], "--plot draws the layer table, which --net-only skips"),
         # More memory than any machine has: an allocator traceback after setup, or an integer
         # overflow past int64, before the batch was checked against the memory.
         (["--batch", "100000000000"], "--batch 100000000000 is too large: case "),
@@ -178,3 +180,15 @@ def test_good_options_reach_the_timing(no_timing):
     )
     assert no_timing["threads"] == 1
     assert no_timing["measure"] == (["T-stage1"], ["fallback"], 3, bench.torch.float32)
+
+
+def test_net_only_times_the_model_table_alone(no_timing, monkeypatch, capsys):
+    from dcnv3_ascend import bench_model
+
+    monkeypatch.setattr(bench_model, "measure_model", lambda net, batch, repeats: [(net, batch, repeats)])
+    monkeypatch.setattr(bench_model, "format_model_table", lambda rows: f"model table {rows}")
+    bench.main(["--net-only", "--net", "S", "--net-repeats", "2"])
+    out = capsys.readouterr().out
+    assert "measure" not in no_timing
+    assert "DCNv3 benchmark" not in out
+    assert "model table [('S', 1, 2)]" in out

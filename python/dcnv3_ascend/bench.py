@@ -2,7 +2,7 @@
 
     python -m dcnv3_ascend.bench [--repeats 7] [--threads 2] [--backend cpu,fallback] [--model T,B]
                                  [--shapes 64x64] [--dtype float32] [--batch 1] [--plot PNG]
-                                 [--net T] [--net-repeats 5]
+                                 [--net T] [--net-repeats 5] [--net-only]
 
 Times forward and forward+backward (one training step for a fixed grad_output) of every backend
 on every shape and prints the median over the repeats, the speed-up over the baseline (the
@@ -10,8 +10,8 @@ grid_sample fallback) measured in the same run and the page faults a call took (
 time follows them), the backends timed in turn within each repeat so that a load change on a
 shared machine hits them alike. Then (--net, on CPU) the whole InternImage backbone, inference
 and training step, with DCNv3 against InternImage's own DCNv3_pytorch and against this
-package's faster DCNv3_pytorch (bench_model.py). Speed targets are read from these
-tables, never asserted in unit tests.
+package's faster DCNv3_pytorch (bench_model.py); --net-only prints that table alone. Speed
+targets are read from these tables, never asserted in unit tests.
 
 Backends come from backends.py (the registry verify uses), shapes from shapes.py (InternImage's
 layers); `measure` returns one dict per (shape, backend), which `format_table` prints and
@@ -210,8 +210,13 @@ def main(argv=None):
     parser.add_argument(
         "--net-repeats", type=int_type(1), default=5, help="timed repetitions of the whole-model table, >= 1"
     )
+    parser.add_argument("--net-only", action="store_true", help="print the whole-model table alone (no layer table)")
     args = parser.parse_args(argv)
     # Every option is checked before the first timing: a bad one must not cost a whole run.
+    if args.net_only and not args.net:
+        parser.error("--net-only needs --net (T, S or B)")
+    if args.net_only and args.plot:
+        parser.error("--plot draws the layer table, which --net-only skips")
     if args.net:
         # Imported here: bench_model imports this module.
         from .bench_model import VARIANTS, format_model_table, measure_model
@@ -246,12 +251,13 @@ def main(argv=None):
         check_batch_fits(args.batch, cases)
     except ValueError as error:
         parser.error(str(error))
-    rows = measure(cases, backends, args.repeats, dtype)
-    print(
-        f"DCNv3 benchmark: torch {torch.__version__}, {torch.get_num_threads()} threads, {args.dtype}, "
-        f"median of {args.repeats}; speed-ups against {BASELINE} measured in this run"
-    )
-    print(format_table(rows))
+    rows = [] if args.net_only else measure(cases, backends, args.repeats, dtype)
+    if rows:
+        print(
+            f"DCNv3 benchmark: torch {torch.__version__}, {torch.get_num_threads()} threads, {args.dtype}, "
+            f"median of {args.repeats}; speed-ups against {BASELINE} measured in this run"
+        )
+        print(format_table(rows))
     if args.plot:
         plot_throughput(rows, args.plot, title=f"DCNv3 throughput ({args.dtype}, {torch.get_num_threads()} threads)")
     if args.net:
