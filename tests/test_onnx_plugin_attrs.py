@@ -178,6 +178,19 @@ def test_json_syntax(driver):
             "attribute 'offset_scale': \"f\" is not a number: 'x1'",
         ),
         ('{"attribute": []} x', "attribute JSON is malformed: unexpected text after the JSON value at offset 18"),
+        # strtoul read these as -1, 0x0f and 0x12, and the string went on with junk bytes.
+        (
+            '{"attribute": [{"name": "\\u-001"}]}',
+            "attribute JSON is malformed: \\u escape needs four hex digits at offset 27",
+        ),
+        (
+            '{"attribute": [{"name": "\\u 0ff"}]}',
+            "attribute JSON is malformed: \\u escape needs four hex digits at offset 27",
+        ),
+        (
+            '{"attribute": [{"name": "\\u12zz"}]}',
+            "attribute JSON is malformed: \\u escape needs four hex digits at offset 29",
+        ),
     ],
 )
 def test_malformed_json(driver, text, message):

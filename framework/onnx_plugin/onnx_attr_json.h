@@ -154,8 +154,17 @@ class Parser {
         case 't': out->push_back('\t'); break;
         case 'u': {
           if (pos_ + 4 > s_.size()) return FailB("truncated \\u escape");
-          const unsigned long cp = std::strtoul(s_.substr(pos_, 4).c_str(), nullptr, 16);
-          pos_ += 4;
+          // Exactly four hex digits (strtoul would also take a sign, spaces or fewer digits).
+          unsigned cp = 0;
+          for (int i = 0; i < 4; ++i, ++pos_) {
+            const char h = s_[pos_];
+            const int digit = h >= '0' && h <= '9'   ? h - '0'
+                              : h >= 'a' && h <= 'f' ? h - 'a' + 10
+                              : h >= 'A' && h <= 'F' ? h - 'A' + 10
+                                                     : -1;
+            if (digit < 0) return FailB("\\u escape needs four hex digits");
+            cp = cp * 16 + static_cast<unsigned>(digit);
+          }
           // Attribute names are ASCII; other code points are kept as UTF-8 without pairing surrogates.
           if (cp < 0x80) {
             out->push_back(static_cast<char>(cp));
