@@ -1,6 +1,9 @@
 """Builds the C++ test drivers under tests/cpp with g++ (no CANN needed): the headers they test
-are plain C++, so warnings are errors."""
+are plain C++, so warnings are errors. DCNV3_TEST_CXXFLAGS adds flags (scripts/sanitize.sh passes
+the sanitizers there)."""
 
+import os
+import shlex
 import subprocess
 from pathlib import Path
 
@@ -12,6 +15,8 @@ def build_driver(tmp_path_factory, source, include_dirs):
     returns the executable."""
     exe = tmp_path_factory.mktemp(Path(source).stem) / Path(source).stem
     includes = [f"-I{ROOT / d}" for d in include_dirs]
-    cmd = ["g++", "-std=c++17", "-O1", "-Wall", "-Wextra", "-Werror", *includes, str(ROOT / "tests" / "cpp" / source)]
+    extra = shlex.split(os.environ.get("DCNV3_TEST_CXXFLAGS", ""))
+    warnings = ["-Wall", "-Wextra", "-Werror"]
+    cmd = ["g++", "-std=c++17", "-O1", *warnings, *extra, *includes, str(ROOT / "tests" / "cpp" / source)]
     subprocess.run([*cmd, "-o", str(exe)], check=True)
     return exe
