@@ -85,3 +85,24 @@ def test_inductor():
     torch.testing.assert_close(got, want, rtol=0, atol=0)
     for g, w in zip(got_grads, want_grads):
         torch.testing.assert_close(g, w, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize(
+    "backend, dynamic", [("inductor", None), ("aot_eager", True)], ids=["inductor-default", "aot_eager-dynamic"]
+)
+def test_dcnv3_pytorch_module_compiles_fullgraph(backend, dynamic):
+    """The pure-PyTorch layer (InternImage's core_op='DCNv3_pytorch') traced by dynamo: its argument
+    checks broke the graph on torch._check's message closures, and the resumed frame could not
+    rebuild the Dcnv3Attrs it held, so torch.compile failed even without fullgraph."""
+    torch._dynamo.reset()
+    layer_module = dcnv3_ascend.modules.DCNv3_pytorch(channels=16, group=2, offset_scale=0.5)
+    compiled = torch.compile(layer_module, fullgraph=True, dynamic=dynamic, backend=backend)
+    gen = torch.Generator().manual_seed(0)
+    for shape in ((1, 8, 8, 16), (2, 6, 10, 16)):
+        x = torch.randn(shape, generator=gen, requires_grad=True)
+        want = layer_module(x)
+        (want_grad,) = torch.autograd.grad(want.sum(), x)
+        got = compiled(x)
+        (got_grad,) = torch.autograd.grad(got.sum(), x)
+        torch.testing.assert_close(got, want)
+        torch.testing.assert_close(got_grad, want_grad)

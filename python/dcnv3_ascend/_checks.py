@@ -7,8 +7,8 @@ path and the fallback. tests/test_op_bad_input.py holds every path to that for e
 tests/op_fuzz.py checks that this file and the C++ accept and reject the same random calls
 (attributes up to 2**64, wrapped-around shapes, empty dimensions).
 
-Sizes may be SymInts (torch.compile with dynamic shapes): size comparisons go through
-torch._check, which records a guard or a runtime assert instead of branching in Python.
+Sizes may be SymInts (torch.compile with dynamic shapes): size comparisons go through _require,
+which records a guard or a runtime assert instead of branching in Python.
 """
 
 import collections
@@ -49,7 +49,9 @@ def _float32_text(value):
 
 
 def _is_finite_float32(value):
-    return math.isfinite(value) and abs(value) < FLOAT32_OVERFLOW
+    # Comparisons only (NaN fails the first, infinities the second): dynamo traces them for a
+    # symbolic float, which math.isfinite it cannot.
+    return value == value and -FLOAT32_OVERFLOW < value < FLOAT32_OVERFLOW
 
 
 def integer(name, value):
@@ -87,6 +89,21 @@ def finite_number(name, value):
     if result is None or not _is_finite_float32(result):
         _fail(f"{name} must be a finite number, got {value!r}")
     return result
+
+
+def _require(condition, message):
+    """torch._check(condition, message), also where dynamo traces this code (DCNv3_pytorch under
+    torch.compile): dynamo cannot turn a message closure into a graph, and the graph break it
+    takes instead cannot resume with a Dcnv3Attrs (a frozen dataclass) live, so compiling
+    failed. A concrete condition branches in Python; a symbolic one traced by dynamo is checked
+    without its message (the runtime assert says which condition failed)."""
+    if isinstance(condition, bool):
+        if not condition:
+            _fail(message())
+    elif torch.compiler.is_dynamo_compiling():
+        torch._check(condition)
+    else:
+        torch._check(condition, message)
 
 
 def _dtype_name(dtype):
@@ -145,7 +162,7 @@ def _check_shape(name, t, want, last_desc):
     if t.dim() != 4:
         _fail(message())
     for got, expected in zip(t.shape, want):
-        torch._check(got == expected, message)
+        _require(got == expected, message)
 
 
 def check_dcnv3_args(input, offset, mask, grad_output, attrs):
@@ -169,7 +186,7 @@ def check_dcnv3_args(input, offset, mask, grad_output, attrs):
     n, h, w, c = input.shape
     group, group_channels, pad_h, pad_w = attrs.group, attrs.group_channels, attrs.pad_h, attrs.pad_w
     channels = attrs.channels
-    torch._check(
+    _require(
         c == channels,
         lambda: (
             f"input channels (last dim) must equal group*group_channels = {group}*{group_channels} = {channels}, "
@@ -178,15 +195,15 @@ def check_dcnv3_args(input, offset, mask, grad_output, attrs):
     )
     span_h, span_w = attrs.kernel_span
     # Python ints do not wrap: compare with int64's limit where the C++ checks for overflow.
-    torch._check(
+    _require(
         h + 2 * pad_h <= INT64_MAX,
         lambda: f"input H + 2*pad_h = {h} + 2*{pad_h} exceeds int64: the input height is too large for pad_h",
     )
-    torch._check(
+    _require(
         w + 2 * pad_w <= INT64_MAX,
         lambda: f"input W + 2*pad_w = {w} + 2*{pad_w} exceeds int64: the input width is too large for pad_w",
     )
-    torch._check(
+    _require(
         (h + 2 * pad_h >= span_h) & (w + 2 * pad_w >= span_w),
         lambda: (
             f"output size must be >= 1: input H, W = {h}, {w} with pad_h, pad_w = {pad_h}, {pad_w} "
@@ -199,7 +216,7 @@ def check_dcnv3_args(input, offset, mask, grad_output, attrs):
     out_elements = 1
     for size in out_dims:  # zero sizes count as 1: strides must fit too
         out_elements = out_elements * torch.sym_max(size, 1)
-    torch._check(
+    _require(
         out_elements <= INT64_MAX,
         lambda: (
             f"output shape [N, H_out, W_out, group*group_channels] = {_dims(out_dims)} is too large: its sizes "
@@ -212,7 +229,7 @@ def check_dcnv3_args(input, offset, mask, grad_output, attrs):
         _check_shape("grad_output", grad_output, (n, h_out, w_out, c), "group*group_channels")
     # InternImage clamps the step to the batch, then requires it to divide the batch: always true
     # for a batch up to the step. Spelled so, an exported batch bounded by the step needs no guard.
-    torch._check(
+    _require(
         (n <= attrs.im2col_step) | (n % attrs.im2col_step == 0),
         lambda: f"im2col_step must divide the batch size: im2col_step={attrs.im2col_step}, batch={n}",
     )
