@@ -55,6 +55,16 @@ CHILD = textwrap.dedent(r"""
         torch.ops.npu.dcnv3(tensors[0], tensors[1][..., 1:], tensors[2], *attrs.args())
     except RuntimeError as error:
         result["bad_offset_error"] = str(error).splitlines()[0]
+    # Layouts the fallback cannot take: named, not failed inside grid_sample's reshapes.
+    result["layout_errors"] = []
+    for name, convert in [("offset", lambda t: t.to_sparse()), ("mask", lambda t: t.to_mkldnn()),
+                          ("input", lambda t: torch.nested.nested_tensor(list(t)))]:
+        call = dict(zip(("input", "offset", "mask"), (t.float() for t in tensors)))  # MKL-DNN: no float64
+        call[name] = convert(call[name])
+        try:
+            torch.ops.npu.dcnv3(call["input"], call["offset"], call["mask"], *attrs.args())
+        except NotImplementedError as error:
+            result["layout_errors"].append(str(error))
     # The dw_conv op: the module's layers (differentiable here), from the same module in float64.
     module = dcnv3_ascend.modules.DCNv3(channels=12, group=3).double()
     x = torch.randn(2, 5, 4, 12, dtype=torch.float64, requires_grad=True)
@@ -148,3 +158,12 @@ def test_python_schemas_match_the_extension(child_result):
     from dcnv3_ascend._ops import OP_NAMES
 
     assert child_result["schemas"] == [str(getattr(torch.ops.npu, name).default._schema) for name in OP_NAMES]
+
+
+def test_layouts_the_fallback_cannot_take_are_named(child_result):
+    takes = "this build of dcnv3_ascend runs the grid_sample fallback, which takes dense strided tensors."
+    assert child_result["layout_errors"] == [
+        f"npu::dcnv3 has no kernel for offset on device 'cpu' with layout torch.sparse_coo: {takes}",
+        f"npu::dcnv3 has no kernel for mask on device 'cpu' with layout torch._mkldnn: {takes}",
+        f"npu::dcnv3 has no kernel for input on device 'cpu' with layout torch.strided (a nested tensor): {takes}",
+    ]

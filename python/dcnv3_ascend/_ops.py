@@ -156,16 +156,21 @@ def _no_kernel(op_name):
     them (a sparse offset, a quantized input), not necessarily `input`."""
 
     def kernel(*args):
-        built = "cpu, npu" if _has_npu_kernel(op_name) else "cpu"
         name, tensor = _argument_without_kernel(op_name, args)
         quantized = f" and quantized dtype {tensor.dtype}" if tensor.is_quantized else ""
         nested = " (a nested tensor)" if tensor.is_nested else ""
+        if HAS_EXTENSION:
+            built = "cpu, npu" if _has_npu_kernel(op_name) else "cpu"
+            takes = (
+                f"this build of dcnv3_ascend has kernels for dense strided, non-quantized tensors on {built} "
+                f"(and meta tensors). For npu, build it where torch_npu is importable; for other devices set "
+                f"{FORCE_FALLBACK_ENV}=1 to use the grid_sample fallback."
+            )
+        else:
+            takes = "this build of dcnv3_ascend runs the grid_sample fallback, which takes dense strided tensors."
         raise NotImplementedError(
             f"npu::{op_name} has no kernel for {name} on device '{tensor.device}' with layout {tensor.layout}"
-            f"{nested}{quantized}: this build of dcnv3_ascend has kernels for dense strided, non-quantized "
-            f"tensors on {built} "
-            f"(and meta tensors). For npu, build it where torch_npu is importable; for other devices set "
-            f"{FORCE_FALLBACK_ENV}=1 to use the grid_sample fallback."
+            f"{nested}{quantized}: {takes}"
         )
 
     return kernel
@@ -255,9 +260,14 @@ else:
         _lib.impl(_name, _no_kernel(_name), "CompositeExplicitAutograd")
 # Nested tensors reach neither the kernels nor the fallback: the strided ones dispatch to the
 # nested keys below (with grad, the autograd kernel would call sizes() on them and fail with
-# "NestedTensorImpl doesn't support sizes"), the jagged ones to their tensor subclass.
+# "NestedTensorImpl doesn't support sizes"), the jagged ones to their tensor subclass. The
+# fallback's registration covers every backend, so sparse and MKL-DNN tensors, which would fail
+# inside it ("reshape is not implemented for sparse tensors"), are refused too.
+_NO_KERNEL_KEYS = ("AutogradNestedTensor", "NestedTensorCPU", "NestedTensorMeta", "NestedTensorPrivateUse1")
+if not HAS_EXTENSION:
+    _NO_KERNEL_KEYS += ("SparseCPU", "SparseCUDA", "SparseCsrCPU", "SparseCsrCUDA", "MkldnnCPU")
 for _name in OP_NAMES:
-    for _key in ("AutogradNestedTensor", "NestedTensorCPU", "NestedTensorMeta", "NestedTensorPrivateUse1"):
+    for _key in _NO_KERNEL_KEYS:
         _lib.impl(_name, _no_kernel(_name), _key)
     torch.library.register_torch_dispatch(f"npu::{_name}", NestedTensor, _no_kernel_dispatch(_name), lib=_lib)
 for _name, _backward_name in OP_PAIRS:
