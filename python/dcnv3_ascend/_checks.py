@@ -17,7 +17,7 @@ import operator
 
 import torch
 
-from .attrs import ATTRIBUTE_IS_FLOAT
+from .attrs import ATTRIBUTE_IS_FLOAT, Dcnv3Attrs
 
 SUPPORTED_DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16)
 
@@ -61,6 +61,16 @@ def integer(name, value):
         return operator.index(value)
     except TypeError:
         _fail(f"{name} must be an integer, got {value!r}")
+
+
+def as_python_attrs(attrs):
+    """attrs with Python ints and a float, each checked by integer or finite_number (the checks
+    below branch on them, and a NumPy integer or a tensor would not do there)."""
+    values = {
+        name: finite_number(name, getattr(attrs, name)) if is_float else integer(name, getattr(attrs, name))
+        for name, is_float in ATTRIBUTE_IS_FLOAT.items()
+    }
+    return Dcnv3Attrs(**values)
 
 
 def _as_float(value):

@@ -83,25 +83,21 @@ def dcnv3_core_pytorch(
     InternImage's own version pads H by pad_w and W by pad_h; this one follows the CUDA op (and
     so agrees with DCNv3Function) for pad_h != pad_w as well.
     """
-    # As InternImage's does, it takes NumPy and one-element tensor integers; they are made ints
-    # here, as the fallback's size checks branch on them.
-    integers = dict(
-        kernel_h=kernel_h,
-        kernel_w=kernel_w,
-        stride_h=stride_h,
-        stride_w=stride_w,
-        pad_h=pad_h,
-        pad_w=pad_w,
-        dilation_h=dilation_h,
-        dilation_w=dilation_w,
-        group=group,
-        group_channels=group_channels,
-        remove_center=remove_center,
-    )
     # im2col_step only batches kernel work; 1 divides every batch size.
     attrs = Dcnv3Attrs(
-        **{name: _checks.integer(name, value) for name, value in integers.items()},
-        offset_scale=_checks.finite_number("offset_scale", offset_scale),
+        kernel_h,
+        kernel_w,
+        stride_h,
+        stride_w,
+        pad_h,
+        pad_w,
+        dilation_h,
+        dilation_w,
+        group,
+        group_channels,
+        offset_scale,
         im2col_step=1,
+        remove_center=remove_center,
     )
-    return dcnv3_fallback(input, offset, mask, attrs)
+    # As InternImage's does, it takes NumPy and one-element tensor integers.
+    return dcnv3_fallback(input, offset, mask, _checks.as_python_attrs(attrs))
