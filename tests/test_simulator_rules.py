@@ -175,21 +175,30 @@ BAD_KERNELS = [
         "waitflag-unset",
         ["WaitFlag<HardEvent::MTE2_V>(0)", "wait forever"],
     ),
+    # SetFlag and WaitFlag must pair (asc-devkit SetFlag-WaitFlag(ISASI).md, 约束说明).
     (
-        "event-set-twice",
+        "setflag-twice-before-waitflag",
         "rule_event_set_twice",
-        (),
+        (0,),
         1,
         "event-set-twice",
-        ["SetFlag<HardEvent::MTE2_V>(1)", "WaitFlag<HardEvent::MTE2_V>(1) in between"],
+        ["SetFlag<HardEvent::MTE2_V>(0) while the previous SetFlag", "WaitFlag<HardEvent::MTE2_V>(0) in between"],
     ),
     (
-        "event-left-set",
+        "raw-set-flag-twice",
+        "rule_event_set_twice",
+        (1,),
+        1,
+        "event-set-twice",
+        ["SetFlag<HardEvent::MTE2_V>(0) while the previous SetFlag", "WaitFlag<HardEvent::MTE2_V>(0) in between"],
+    ),
+    (
+        "setflag-left-pending-at-return",
         "rule_event_left_set",
-        (),
+        (0,),
         1,
         "event-left-set",
-        ["SetFlag<HardEvent::V_MTE3>(2)", "never consumed"],
+        ["returned with SetFlag<HardEvent::MTE3_V>(1) never consumed", "must come in pairs"],
     ),
     (
         "missing-mte2-to-v-sync",
@@ -433,6 +442,7 @@ GOOD_VARIANTS = [
     ("repeat-accumulates-through-src1", "rule_repeat_overlap", (2,)),
     ("repeat-disjoint-enabled-lanes", "rule_repeat_overlap", (4,)),
     ("gm-reload-after-sync", "rule_gm_pipe_hazard", (1,)),
+    ("setflag-again-after-waitflag", "rule_event_set_twice", (2,)),
     ("ub-to-ub-copy-interleaved-blocks", "rule_api_overlap", (2,)),
     ("cast-same-width-in-place", "rule_api_overlap", (6,)),
     ("gather-mask-in-place", "rule_api_overlap", (7,)),
@@ -452,6 +462,14 @@ def test_gather_mask_tail_past_its_source_view_is_not_an_overlap():
     buffers = [np.zeros(64, np.float32), np.zeros(64, np.float32)]
     stats = _sim.run_selftest("rule_api_overlap", buffers, [10], block_dim=1, soc="Ascend910B3", strict=False)
     assert [w.split("]")[0] for w in stats["warnings"]] == ["[ub-read-beyond-view"], stats["warnings"]
+
+
+def test_tile_loop_drained_of_its_flag_runs():
+    """The ping-pong flag of rule_event_left_set, waited for once more after the loop: no flag is
+    left set, and the last tile's 4s reach GM."""
+    out = np.zeros(64, np.float32)
+    _sim.run_selftest("rule_event_left_set", [np.zeros(64, np.float32), out], [1], block_dim=1, soc="Ascend910B3")
+    np.testing.assert_array_equal(out, np.full(64, 4, np.float32))
 
 
 def test_gather_of_255_full_repeats_runs():

@@ -10,17 +10,53 @@ extern "C" __global__ __aicore__ void rule_waitflag_unset(GM_ADDR, GM_ADDR, GM_A
 }
 SIM_SELFTEST(rule_waitflag_unset);
 
-// Two SetFlags of one event and id before its WaitFlag: the second signal is lost.
-extern "C" __global__ __aicore__ void rule_event_set_twice(GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR) {
-  SetFlag<HardEvent::MTE2_V>(1);
-  SetFlag<HardEvent::MTE2_V>(1);
-  WaitFlag<HardEvent::MTE2_V>(1);
+// A second SetFlag of the same event and id before its WaitFlag (event-set-twice; SetFlag-
+// WaitFlag(ISASI).md, 约束说明). params[0]: 0 SetFlag<MTE2_V>(0) twice; 1 the same through the raw
+// set_flag intrinsic; 2 (correct) SetFlag/WaitFlag, then SetFlag/WaitFlag again, and flags of
+// another id and another event pending at the same time.
+extern "C" __global__ __aicore__ void rule_event_set_twice(GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR params) {
+  const int64_t variant = sim::SelftestParam(params, 0);
+  if (variant == 0) {
+    SetFlag<HardEvent::MTE2_V>(0);
+    SetFlag<HardEvent::MTE2_V>(0);
+  } else if (variant == 1) {
+    set_flag(PIPE_MTE2, PIPE_V, EVENT_ID0);
+    set_flag(PIPE_MTE2, PIPE_V, EVENT_ID0);
+  } else {
+    SetFlag<HardEvent::MTE2_V>(0);
+    WaitFlag<HardEvent::MTE2_V>(0);
+    SetFlag<HardEvent::MTE2_V>(0);
+    SetFlag<HardEvent::MTE2_V>(1);
+    SetFlag<HardEvent::V_MTE3>(0);
+    WaitFlag<HardEvent::V_MTE3>(0);
+    WaitFlag<HardEvent::MTE2_V>(1);
+    WaitFlag<HardEvent::MTE2_V>(0);
+  }
 }
 SIM_SELFTEST(rule_event_set_twice);
 
-// A SetFlag never waited on before the kernel returns.
-extern "C" __global__ __aicore__ void rule_event_left_set(GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR) {
-  SetFlag<HardEvent::V_MTE3>(2);
+// A tile loop that keeps the vector pipe off the output buffer until MTE3 has stored the previous
+// tile: an MTE3_V flag primed before the loop, waited for before each tile's compute and set again
+// after each store. params[0] != 0 waits for the last SetFlag after the loop (correct); 0 returns
+// with it pending (event-left-set). Tile i stores 64 floats of i + 1 to arg1, which ends as 4.
+extern "C" __global__ __aicore__ void rule_event_left_set(GM_ADDR, GM_ADDR y, GM_ADDR, GM_ADDR, GM_ADDR params) {
+  const bool drained = sim::SelftestParam(params, 0) != 0;
+  TPipe pipe;
+  TBuf<TPosition::VECOUT> buf;
+  pipe.InitBuffer(buf, 64 * sizeof(float));
+  LocalTensor<float> t = buf.Get<float>();
+  GlobalTensor<float> out;
+  out.SetGlobalBuffer(reinterpret_cast<__gm__ float*>(y), 64);
+  SetFlag<HardEvent::MTE3_V>(1);
+  for (int tile = 0; tile < 4; ++tile) {
+    WaitFlag<HardEvent::MTE3_V>(1);  // MTE3 has stored the previous tile from t
+    Duplicate(t, static_cast<float>(tile + 1), 64);
+    SetFlag<HardEvent::V_MTE3>(0);
+    WaitFlag<HardEvent::V_MTE3>(0);
+    DataCopy(out, t, 64);
+    SetFlag<HardEvent::MTE3_V>(1);
+  }
+  if (drained) WaitFlag<HardEvent::MTE3_V>(1);
 }
 SIM_SELFTEST(rule_event_left_set);
 
