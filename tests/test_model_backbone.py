@@ -120,3 +120,30 @@ def test_drop_path_and_checkpointing_options():
     # (A plain sum of the LayerNorm-ed last level would have zero gradient: weight it.)
     (outs[0] * torch.randn(outs[0].shape)).sum().backward()
     assert image.grad is not None and image.grad.abs().sum() > 0
+
+
+def test_downsample_weight_is_channels_last_and_checkpoints_are_unchanged(tmp_path):
+    """DownsampleLayer holds its conv weight channels_last (no layout conversion per call): same
+    state_dict keys, shapes and values as a contiguous weight, a contiguous checkpoint loads into
+    it and keeps the layout, and the features and gradients are bit for bit those of a model with
+    contiguous weights."""
+    torch.manual_seed(0)
+    model = InternImageBackbone("DCNv3", channels=16, depths=(1, 1, 1, 1), groups=(1, 2, 4, 8))
+    contiguous = InternImageBackbone("DCNv3", channels=16, depths=(1, 1, 1, 1), groups=(1, 2, 4, 8))
+    downsampled = [level.downsample.conv.weight for level in model.levels[:-1]]
+    assert downsampled and all(w.is_contiguous(memory_format=torch.channels_last) for w in downsampled)
+    state = {name: t.contiguous() for name, t in model.state_dict().items()}
+    torch.save(state, tmp_path / "checkpoint.pth")
+    contiguous.load_state_dict(torch.load(tmp_path / "checkpoint.pth"))
+    for level in contiguous.levels[:-1]:
+        assert level.downsample.conv.weight.is_contiguous(memory_format=torch.channels_last)
+        level.downsample.conv.weight.data = level.downsample.conv.weight.data.contiguous()
+    got, expected = model.state_dict(), contiguous.state_dict()
+    assert list(got) == list(expected)
+    assert all(got[k].shape == expected[k].shape and torch.equal(got[k], expected[k]) for k in got)
+    image = torch.randn(2, 3, 64, 64)
+    weights = [torch.randn_like(f) for f in model(image)]
+    features, grads = features_and_grads(model, image, weights)
+    features_c, grads_c = features_and_grads(contiguous, image, weights)
+    assert all(torch.equal(f, g) for f, g in zip(features, features_c))
+    assert all(torch.equal(grads[name], grads_c[name]) for name in grads)
