@@ -195,6 +195,37 @@ def test_input_not_nhwc_is_named(cls, shape):
         cls(channels=64)(torch.randn(*shape))
 
 
+@pytest.mark.parametrize("cls", MODULES)
+def test_input_of_the_wrong_kind_is_named(cls):
+    """torch said "'list' object has no attribute 'dim'", "mat1 and mat2 must have the same dtype,
+    but got Double and Float" or "Tensor on device cpu is not on the expected device meta!"."""
+    layer = cls(channels=16, group=2)
+    x = torch.randn(2, 5, 6, 16)
+    with pytest.raises(ValueError, match=r"^input must be a torch.Tensor \[N, H, W, channels\], got list$"):
+        layer(x.tolist())
+    with pytest.raises(ValueError, match=r"^input dtype must be the layer's parameters' \(float32\), got float64"):
+        layer(x.double())
+    with pytest.raises(ValueError, match=r"^input dtype must be the layer's parameters' \(float32\), got int32"):
+        layer(x.int())
+    with pytest.raises(ValueError, match=r"^input must be on the layer's device \(cpu\), got meta$"):
+        layer(x.to("meta"))
+    # Still taken: the layer's own dtype, and another one under autocast (the layers cast it).
+    assert layer.double()(x.double()).dtype == torch.float64
+    layer.float()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert layer(x).shape == x.shape
+
+
+@pytest.mark.parametrize("cls", MODULES)
+def test_input_smaller_than_the_kernel_is_named_alike(cls):
+    """DCNv3_pytorch failed in its depthwise conv ("Calculated padded input size per channel"),
+    DCNv3 in the op: both say it as the op does, naming the input's size."""
+    layer = cls(channels=8, group=2, kernel_size=5, pad=2)
+    with pytest.raises(ValueError, match=r"^input H, W = 0, 6 with pad=2 is smaller than the dilated kernel 5x5 of "):
+        layer(torch.randn(1, 0, 6, 8))
+    assert layer(torch.randn(0, 1, 1, 8)).shape == (0, 1, 1, 8)  # an empty batch is fine
+
+
 def randomize(module, seed):
     """Non-zero offset/mask/gating weights (the zero init would hide most of the op)."""
     gen = torch.Generator().manual_seed(seed)

@@ -116,7 +116,7 @@ def _require(condition, message):
         torch._check(condition, message)
 
 
-def _dtype_name(dtype):
+def dtype_name(dtype):
     return str(dtype).removeprefix("torch.")
 
 
@@ -160,7 +160,7 @@ def _check_like_input(name, t, input):
     if t is None:
         _fail(f"{name} must be a tensor, got None")
     if t.dtype != input.dtype:
-        _fail(f"{name} must have the same dtype as input ({_dtype_name(input.dtype)}), got {_dtype_name(t.dtype)}")
+        _fail(f"{name} must have the same dtype as input ({dtype_name(input.dtype)}), got {dtype_name(t.dtype)}")
     if t.device != input.device:
         _fail(f"{name} must be on the same device as input ({input.device}), got {t.device}")
 
@@ -184,7 +184,7 @@ def check_dcnv3_args(input, offset, mask, grad_output, attrs):
     if input is None:
         _fail("input must be a tensor, got None")
     if input.dtype not in SUPPORTED_DTYPES:
-        _fail(f"input dtype must be float32, float64, float16 or bfloat16, got {_dtype_name(input.dtype)}")
+        _fail(f"input dtype must be float32, float64, float16 or bfloat16, got {dtype_name(input.dtype)}")
     _check_like_input("offset", offset, input)
     _check_like_input("mask", mask, input)
     if grad_output is not None:
@@ -252,7 +252,7 @@ def check_dw_conv_args(input, weight, bias, norm_weight, norm_bias, grad_output,
     if input is None:
         _fail("input must be a tensor, got None")
     if input.dtype not in SUPPORTED_DTYPES:
-        _fail(f"input dtype must be float32, float64, float16 or bfloat16, got {_dtype_name(input.dtype)}")
+        _fail(f"input dtype must be float32, float64, float16 or bfloat16, got {dtype_name(input.dtype)}")
     if input.dim() != 4:
         _fail(f"input must be [N, H, W, C] (4-D), got {_dims(input.shape)}")
     params = {"weight": weight, "bias": bias, "norm_weight": norm_weight, "norm_bias": norm_bias}

@@ -187,11 +187,8 @@ class _DCNv3Base(nn.Module):
         # An NCHW input would otherwise fail in input_proj with a message about matrix shapes.
         # Not while traced: fx has no shape, and TorchScript would record the check as a constant.
         traced = isinstance(input, torch.fx.Proxy) or torch.jit.is_tracing()
-        if not traced and (input.dim() != 4 or input.shape[-1] != self.channels):
-            raise ValueError(
-                f"input must be [N, H, W, channels] (NHWC) with channels = {self.channels}, got {list(input.shape)}"
-            )
         if not traced:
+            self._check_input(input)
             self._check_sizes_agree(input.shape[1], input.shape[2])
         x = self.input_proj(input)
         x_proj = x
@@ -210,6 +207,28 @@ class _DCNv3Base(nn.Module):
             x = x * (1 - scale) + x_proj * scale
         return self.output_proj(x)
 
+    def _check_input(self, input):
+        """Names what is wrong with the input, where torch said "'list' object has no attribute
+        'dim'", "mat1 and mat2 must have the same dtype, but got Double and Float" or "Tensor on
+        device cpu is not on the expected device meta!" (from input_proj, for an input whose
+        device or dtype is not the layer's; under autocast, the layers cast it themselves)."""
+        if not isinstance(input, torch.Tensor):
+            raise ValueError(f"input must be a torch.Tensor [N, H, W, channels], got {type(input).__name__}")
+        if input.dim() != 4 or input.shape[-1] != self.channels:
+            raise ValueError(
+                f"input must be [N, H, W, channels] (NHWC) with channels = {self.channels}, got {list(input.shape)}"
+            )
+        weight = getattr(self.input_proj, "weight", None)
+        if not (isinstance(weight, torch.Tensor) and weight.is_floating_point()):
+            return  # a replaced input_proj (e.g. dynamically quantized): its own rules apply
+        if input.device != weight.device:
+            raise ValueError(f"input must be on the layer's device ({weight.device}), got {input.device}")
+        if input.dtype != weight.dtype and not torch.is_autocast_enabled(input.device.type):
+            raise ValueError(
+                f"input dtype must be the layer's parameters' ({_checks.dtype_name(weight.dtype)}), got "
+                f"{_checks.dtype_name(input.dtype)}: convert the input, or the layer with .to(dtype)"
+            )
+
     def _check_sizes_agree(self, height, width):
         """The op samples an output of its own size from x, with one offset and mask per output
         position, and those come from the dw_conv branch at that branch's size: with a stride or
@@ -219,7 +238,16 @@ class _DCNv3Base(nn.Module):
         # the dw_conv: stride 1, padding (dw_kernel_size - 1) // 2, as InternImage builds it
         k, half = self.dw_kernel_size, (self.dw_kernel_size - 1) // 2
         branch = list(Dcnv3Attrs(kernel_h=k, kernel_w=k, pad_h=half, pad_w=half).output_size(height, width))
-        if min(sampled) >= 1 and sampled != branch:
+        if min(sampled) < 1:
+            # As the op says it, for both layers (DCNv3_pytorch's depthwise conv failed first, with
+            # a message about its own padded size).
+            span = Dcnv3Attrs(*self._attrs()).kernel_span[0]
+            raise ValueError(
+                f"input H, W = {height}, {width} with pad={self.pad} is smaller than the dilated kernel {span}x{span} "
+                f"of {type(self).__name__}(kernel_size={self.kernel_size}, dilation={self.dilation}): the output "
+                f"would be {sampled[0]}x{sampled[1]}"
+            )
+        if sampled != branch:
             raise ValueError(
                 f"{type(self).__name__} with kernel_size={self.kernel_size}, stride={self.stride}, pad={self.pad}, "
                 f"dilation={self.dilation} samples a {sampled[0]}x{sampled[1]} output from a {height}x{width} "
