@@ -1,6 +1,8 @@
 """The InternImage backbone with DCNv3 (torch.ops.npu.dcnv3) against the same backbone with
 DCNv3_pytorch (the grid_sample fallback), sharing weights, at 224x224."""
 
+import re
+
 import pytest
 import torch
 
@@ -147,3 +149,37 @@ def test_downsample_weight_is_channels_last_and_checkpoints_are_unchanged(tmp_pa
     features_c, grads_c = features_and_grads(contiguous, image, weights)
     assert all(torch.equal(f, g) for f, g in zip(features, features_c))
     assert all(torch.equal(grads[name], grads_c[name]) for name in grads)
+
+
+SMALL = dict(channels=16, depths=(1, 1, 1, 1), groups=(1, 2, 4, 8))
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (dict(core_op="bogus"), r"^core_op must be 'DCNv3', 'DCNv3_pytorch' or a module class, got 'bogus'$"),
+        (dict(depths=(1, -1, 1, 1)), r"^depths\[1\] must be an integer >= 0, got -1$"),
+        (dict(depths=(1, 1.5, 1, 1)), r"^depths\[1\] must be an integer, got 1\.5$"),
+        (dict(out_indices=(0, -1)), r"^out_indices entry must be an integer >= 0, got -1$"),
+        (dict(drop_rate=float("nan")), r"^drop_rate must be a finite number, got nan$"),
+        (dict(drop_path_rate=1.0), r"^drop_path_rate must be in \[0, 1\), got 1\.0$"),
+        (dict(mlp_ratio=0), r"^mlp_ratio must be > 0, got 0$"),
+        (dict(layer_scale="x"), r"^layer_scale must be a finite number, got 'x'$"),
+    ],
+    ids=lambda c: next(iter(c)) if isinstance(c, dict) else None,
+)
+def test_bad_constructor_arguments_are_named(change, message):
+    """They failed with AttributeError, IndexError or TypeError, or were taken silently (a negative
+    out_indices entry matched no stage; drop_path_rate=1 divides by 0)."""
+    with pytest.raises(ValueError, match=message):
+        InternImageBackbone(**{**SMALL, **change})
+
+
+def test_input_that_is_not_an_nchw_image_is_named():
+    backbone = InternImageBackbone(**SMALL)
+    for shape in [(1, 32, 32, 3), (3, 32, 32), (1, 1, 32, 32)]:
+        with pytest.raises(
+            ValueError, match=rf"^input must be an NCHW image \[N, 3, H, W\], got {re.escape(str(list(shape)))}"
+        ):
+            backbone(torch.randn(shape))
+    assert [f.shape[1] for f in backbone(torch.randn(1, 3, 32, 32))] == [16, 32, 64, 128]

@@ -15,6 +15,7 @@ import torch
 import torch.utils.checkpoint as checkpoint
 from torch import nn
 
+from .. import _checks
 from .. import modules as dcnv3_modules
 from .._layers import build_act_layer, build_norm_layer
 
@@ -252,6 +253,7 @@ class InternImageBackbone(nn.Module):
         super().__init__()
         if len(groups) != len(depths):
             raise ValueError(f"groups must give one value per stage ({len(depths)}), got {list(groups)}")
+        _check_backbone_args(core_op, depths, out_indices, mlp_ratio, drop_rate, drop_path_rate, layer_scale)
         self.core_op = getattr(dcnv3_modules, core_op) if isinstance(core_op, str) else core_op
         self.num_levels = len(depths)
         self.depths = list(depths)
@@ -304,6 +306,10 @@ class InternImageBackbone(nn.Module):
             m._reset_parameters()
 
     def forward(self, x):
+        # torch.fx / TorchScript tracing has no shape to check
+        if isinstance(x, torch.Tensor) and not torch.jit.is_tracing():
+            if x.dim() != 4 or x.shape[1] != 3:
+                raise ValueError(f"input must be an NCHW image [N, 3, H, W], got {list(x.shape)}")
         x = self.pos_drop(self.patch_embed(x))
         outputs = []
         for index, level in enumerate(self.levels):
@@ -311,3 +317,29 @@ class InternImageBackbone(nn.Module):
             if index in self.out_indices:
                 outputs.append(features.permute(0, 3, 1, 2).contiguous())
         return outputs
+
+
+def _non_negative_integer(name, value):
+    if _checks.integer(name, value) < 0:
+        raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+
+
+def _check_backbone_args(core_op, depths, out_indices, mlp_ratio, drop_rate, drop_path_rate, layer_scale):
+    """Names a bad constructor argument, where it failed with an AttributeError (core_op='bogus'),
+    an IndexError (a negative depth) or a TypeError (layer_scale='x'), or was taken silently: a
+    NaN drop_rate, a drop_path_rate of 1 or more (DropPath divides by 1 - rate)."""
+    if isinstance(core_op, str) and core_op not in ("DCNv3", "DCNv3_pytorch"):
+        raise ValueError(f"core_op must be 'DCNv3', 'DCNv3_pytorch' or a module class, got {core_op!r}")
+    for i, depth in enumerate(depths):
+        _non_negative_integer(f"depths[{i}]", depth)
+    # Entries past the last stage are allowed: the default (0, 1, 2, 3) serves fewer stages too.
+    for index in out_indices:
+        _non_negative_integer("out_indices entry", index)
+    if _checks.finite_number("mlp_ratio", mlp_ratio) <= 0:
+        raise ValueError(f"mlp_ratio must be > 0, got {mlp_ratio!r}")
+    if not 0 <= _checks.finite_number("drop_rate", drop_rate) <= 1:
+        raise ValueError(f"drop_rate must be in [0, 1], got {drop_rate!r}")
+    if not 0 <= _checks.finite_number("drop_path_rate", drop_path_rate) < 1:
+        raise ValueError(f"drop_path_rate must be in [0, 1), got {drop_path_rate!r}")
+    if layer_scale is not None:
+        _checks.finite_number("layer_scale", layer_scale)
