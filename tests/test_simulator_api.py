@@ -561,6 +561,26 @@ def test_dcnv3_forward_rejects_bad_tensors(change, message):
         sim.dcnv3_forward(*change(*dcnv3_inputs()), ATTRS)
 
 
+@pytest.mark.filterwarnings("ignore:The PyTorch API of nested tensors is in prototype stage")
+@pytest.mark.parametrize(
+    "convert,message",
+    [
+        (lambda t: torch.nested.nested_tensor(list(t)), r"got a nested tensor with layout torch.strided$"),
+        (
+            lambda t: torch.nested.nested_tensor(list(t), layout=torch.jagged),
+            r"got a nested tensor with layout torch.jagged$",
+        ),
+        (lambda t: t.to_sparse(), r"got a tensor with layout torch.sparse_coo$"),
+    ],
+    ids=["nested", "jagged", "sparse"],
+)
+def test_dcnv3_rejects_tensors_of_another_layout(convert, message):
+    """They failed in reshape/view/contiguous with messages that did not name the argument."""
+    x, o, m = dcnv3_inputs()
+    with pytest.raises(ValueError, match=r"^offset must be a dense \(strided\) tensor for the simulator, " + message):
+        sim.dcnv3_forward(x, convert(o), m, ATTRS)
+
+
 def test_dcnv3_rejects_bad_attributes_and_soc():
     with pytest.raises(ValueError, match="remove_center must be 0 or 1, got 2"):
         sim.dcnv3_forward(*dcnv3_inputs(), dataclasses.replace(ATTRS, remove_center=2))

@@ -39,6 +39,13 @@ def _dtype_name(tensors):
     for name, t in tensors.items():
         if not isinstance(t, torch.Tensor):
             raise ValueError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+        # Their bytes are what the kernels read (reshape, view or contiguous failed on them, naming
+        # no argument).
+        if t.is_nested or t.layout != torch.strided:
+            kind = "a nested tensor" if t.is_nested else "a tensor"
+            raise ValueError(
+                f"{name} must be a dense (strided) tensor for the simulator, got {kind} with layout {t.layout}"
+            )
         if t.dtype not in _DTYPE_NAMES:
             raise ValueError(
                 f"{name} has dtype {t.dtype}; Ascend kernels take float32, float16 or bfloat16 "
