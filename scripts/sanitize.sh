@@ -1,71 +1,133 @@
 #!/usr/bin/env bash
-# Runs the C++ test drivers (tests/cpp: the host tiling plan and its cost walk, the shape
-# contract, the ONNX parser plugin's attribute JSON reader) under AddressSanitizer and
-# UndefinedBehaviorSanitizer through their pytest files, so an out-of-bounds access, a use after
-# free or a signed overflow in that code fails the run instead of passing by luck. The drivers are
-# plain C++ built by tests/cpp_driver.py, which takes the extra flags from DCNV3_TEST_CXXFLAGS;
-# they go to pytest's temporary folders, so nothing sanitized is left in the tree.
+# Opt-in developer check: runs the C++ test drivers (tests/cpp, built by tests/cpp_driver.py) and
+# the simulator's pytest files under AddressSanitizer + UndefinedBehaviorSanitizer. Any sanitizer
+# report fails the run: the code is built with -fno-sanitize-recover=all and the runtimes halt on
+# the first error with exit code 86, which fails the test (the drivers' tests require exit 0 or 1);
+# the pytest output is also searched for a report, in case a test let a failed process pass.
 #
-# First it proves the sanitizers are live: a planted heap overflow and a planted signed overflow
-# must each stop a test program with the sanitizer's report, or the script fails.
-#
-# Usage: scripts/sanitize.sh [PYTEST ARGS...]   (e.g. -x, -k plan)
-# Needs: g++ with libasan and libubsan (Debian: gcc), the test requirements (pytest).
-# Exit status: 0 clean, 1 a sanitizer report or a failing test, 2 the sanitizers are not live.
+# Usage: scripts/sanitize.sh [--drivers-only] [--build-dir DIR]
+#   --drivers-only  skip the sanitized simulator module and its pytest files
+#   --build-dir DIR where the sanitized simulator module is built (default build/sanitize). It goes
+#                   into DIR/pkg, a copy of python/dcnv3_ascend put first on PYTHONPATH for this run
+#                   only, so python/dcnv3_ascend/sim/_sim*.so (the normal build) is never replaced.
+#                   The torch module _C is copied unsanitized from python/dcnv3_ascend (build it
+#                   first: python setup.py build_ext --inplace).
+# First it compiles two tiny bad programs (an out-of-bounds read, a signed overflow) and requires
+# both to be caught, so a run that passes had its sanitizers live.
+# Exit status: 0 clean, 1 a sanitizer report or a failed test, 2 usage error or a build failure.
 set -uo pipefail
-unset CDPATH
+unset CDPATH  # a cd through it prints the directory, which $(cd ...) would capture
 cd "$(dirname "$0")/.."
-case "${1:-}" in
-  -h | --help) sed -n '2,/^# Exit status/s/^# \{0,1\}//p' "$0"; exit 0 ;;
-esac
+repo="$PWD"
 
+drivers_only=0
+build_dir="$repo/build/sanitize"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --drivers-only) drivers_only=1 ;;
+    --build-dir)
+      [ $# -ge 2 ] || { echo "sanitize.sh: --build-dir needs a value" >&2; exit 2; }
+      build_dir="$(mkdir -p "$2" && cd "$2" && pwd)"
+      shift
+      ;;
+    -h | --help) sed -n '2,/^# Exit status/s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    *) echo "sanitize.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+python="${PYTHON:-python}"
 flags="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g"
-# Exit codes no driver uses (theirs are 0 and 1), so a report after the driver's own output cannot
-# pass for the exit the test expects.
-export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:exitcode=86"
-export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:exitcode=87"
-
-work=$(mktemp -d)
+work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-
-# planted NAME REPORT SOURCE: the program must exit non-zero with REPORT on its standard error.
-planted() {
-  local name=$1 report=$2 source=$3
-  printf '%s\n' "$source" >"$work/$name.cc"
-  # shellcheck disable=SC2086  # the flags are words
-  if ! g++ -std=c++17 -O1 $flags "$work/$name.cc" -o "$work/$name" 2>"$work/$name.build"; then
-    echo "sanitize.sh: g++ cannot build with $flags:" >&2
-    cat "$work/$name.build" >&2
-    exit 2
-  fi
-  if "$work/$name" 4 2>"$work/$name.err" >/dev/null || ! grep -q "$report" "$work/$name.err"; then
-    echo "sanitize.sh: the planted $name was not reported ('$report' expected); the sanitizers are not live" >&2
-    cat "$work/$name.err" >&2
-    exit 2
-  fi
-  echo "== planted $name: reported ($report)"
+mkdir -p "$work/selfcheck"
+sanitizer_env() {  # $1: detect_leaks (0 or 1)
+  export ASAN_OPTIONS="halt_on_error=1:exitcode=86:detect_leaks=$1"
+  export UBSAN_OPTIONS="halt_on_error=1:exitcode=86:print_stacktrace=1"
 }
-# The sizes come from argv (4), so the compiler can neither see the bug nor fold it away (nor
-# UBSan's object-size check report the overflow before ASan does).
-planted heap-overflow "AddressSanitizer: heap-buffer-overflow" '
-#include <cstdlib>
-int main(int argc, char** argv) {
-  const int n = std::atoi(argv[argc - 1]);
-  int* a = new int[n]();
-  const int v = a[n];
-  delete[] a;
-  return v;
-}'
-planted signed-overflow "runtime error: signed integer overflow" '
-#include <climits>
-#include <cstdlib>
-int main(int argc, char** argv) {
-  const int big = INT_MAX - 3;
-  const int sum = big + std::atoi(argv[argc - 1]);  // INT_MAX - 3 + 4
-  return sum & 1;
-}'
+report='runtime error:|ERROR: (Address|Leak|UndefinedBehavior)Sanitizer'
+run_pytest() {  # $1: log name, then pytest's arguments; fails on a failed test or a report in the output
+  local log="$work/$1.log"
+  shift
+  # verbosity_assertions=2: a failed driver's whole stderr (the report) in the failure message
+  "$python" -m pytest -q -p no:cacheprovider -o verbosity_assertions=2 "$@" 2>&1 | tee "$log"
+  local rc="${PIPESTATUS[0]}"
+  if grep -Eq "$report" "$log"; then
+    echo "sanitize.sh: sanitizer report in the output:" >&2
+    grep -E -A12 "$report" "$log" | head -60 >&2
+    return 1
+  fi
+  return "$rc"
+}
 
-echo "== C++ drivers under $flags"
-DCNV3_TEST_CXXFLAGS="$flags" PYTHONPATH="$PWD/python${PYTHONPATH:+:$PYTHONPATH}" \
-  python -m pytest -q -p no:cacheprovider tests/test_tiling_plan.py tests/test_infer_shape_unknown.py \
-  tests/test_onnx_plugin_attrs.py "$@"
+# 1. The sanitizers catch a planted bug of each kind, or nothing later can be trusted.
+cat >"$work/selfcheck/oob.cc" <<'EOF'
+#include <cstdlib>
+#include <vector>
+int main(int argc, char**) {
+  std::vector<int> v(4, 1);
+  return v.data()[argc + 3] == 7 ? EXIT_SUCCESS : EXIT_FAILURE;  // reads v[4]
+}
+EOF
+cat >"$work/selfcheck/overflow.cc" <<'EOF'
+#include <climits>
+int main(int argc, char**) {
+  const int big = INT_MAX - 1 + argc;  // INT_MAX, unknown to the compiler
+  return big + argc > 0 ? 0 : 1;  // signed overflow
+}
+EOF
+for bad in oob:AddressSanitizer overflow:'runtime error: signed integer overflow'; do
+  name="${bad%%:*}" expect="${bad#*:}"
+  g++ -std=c++17 -O1 $flags "$work/selfcheck/$name.cc" -o "$work/selfcheck/$name" ||
+    { echo "sanitize.sh: g++ cannot build with $flags" >&2; exit 2; }
+  (sanitizer_env 0 && "$work/selfcheck/$name" 2>"$work/selfcheck/$name.err")
+  rc=$?
+  if [ "$rc" -ne 86 ] || ! grep -qs "$expect" "$work/selfcheck/$name.err"; then
+    cat "$work/selfcheck/$name.err" >&2
+    echo "sanitize.sh: self-check '$name' was not caught (exit $rc, no '$expect' report)" >&2
+    exit 2
+  fi
+  echo "sanitize.sh: self-check '$name' caught ($expect)"
+done
+
+failed=0
+# 2. The C++ test drivers, compiled with the sanitizers (leaks count too).
+(
+  export DCNV3_TEST_CXXFLAGS="$flags"
+  sanitizer_env 1
+  export PYTHONPATH="$repo/python${PYTHONPATH:+:$PYTHONPATH}"
+  run_pytest drivers tests/test_onnx_plugin_attrs.py tests/test_infer_shape_unknown.py tests/test_tiling_plan.py
+) || failed=1
+
+# 3. The simulator module (kernels, harness, self-test kernels) built sanitized, out of the tree.
+if [ "$drivers_only" -eq 0 ]; then
+  ls python/dcnv3_ascend/_C*.so >/dev/null 2>&1 ||
+    { echo "sanitize.sh: no python/dcnv3_ascend/_C*.so: python setup.py build_ext --inplace first" >&2; exit 2; }
+  pkg="$build_dir/pkg"
+  rm -rf "$pkg" && mkdir -p "$pkg" && cp -r python/dcnv3_ascend "$pkg/" && rm -f "$pkg"/dcnv3_ascend/sim/_sim*.so
+  pybind11_dir="$("$python" -m pybind11 --cmakedir)" || exit 2
+  cmake -S simulator -B "$build_dir/sim" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1" \
+    -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=address,undefined" \
+    -DPython_EXECUTABLE="$(command -v "$python")" -Dpybind11_DIR="$pybind11_dir" \
+    -DCMAKE_LIBRARY_OUTPUT_DIRECTORY="$pkg/dcnv3_ascend/sim" >"$work/cmake.log" 2>&1 &&
+    cmake --build "$build_dir/sim" -j "${SANITIZE_JOBS:-2}" >>"$work/cmake.log" 2>&1 ||
+    { cat "$work/cmake.log" >&2; echo "sanitize.sh: the sanitized simulator did not build" >&2; exit 2; }
+  (
+    sanitizer_env 0  # CPython itself is not leak-clean
+    export PYTHONPATH="$pkg:$repo/python${PYTHONPATH:+:$PYTHONPATH}"
+    # The module links libasan, which must come first; libstdc++ too, or exceptions thrown through
+    # it are not intercepted (ASan's __cxa_throw would find no real one to call).
+    export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libstdc++.so)"
+    where="$("$python" -c 'import dcnv3_ascend.sim._sim as m; print(m.__file__)')" || exit 1
+    case "$where" in
+      "$pkg"/*) ;;
+      *) echo "sanitize.sh: the simulator loaded from $where, not the sanitized build" >&2; exit 1 ;;
+    esac
+    run_pytest sim tests/test_sim_kernels.py tests/test_simulator_kat.py \
+      tests/test_simulator_api.py tests/test_simulator_mask_register.py tests/test_simulator_strictness.py \
+      tests/test_simulator_rules.py tests/test_sim_ring.py
+  ) || failed=1
+fi
+
+[ "$failed" -eq 0 ] && echo "sanitize.sh: no sanitizer reports, all tests passed"
+exit "$failed"
