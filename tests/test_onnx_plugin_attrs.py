@@ -196,3 +196,11 @@ def test_json_syntax(driver):
 def test_malformed_json(driver, text, message):
     attrs, error = read(driver, text)
     assert attrs is None and error == message
+
+
+def test_unicode_escapes_take_either_case_of_hex_digits(driver):
+    """\\u006B and \\u006b both spell 'k' (the reader checks the four digits itself now)."""
+    text = ge_json(make_attributes())
+    for escaped in ("\\u006B", "\\u006b"):
+        attrs, error = read(driver, text.replace('"kernel_h"', f'"{escaped}ernel_h"'))
+        assert error is None and attrs == read(driver, text)[0]
