@@ -251,8 +251,9 @@ def main(argv=None):
         check_batch_fits(args.batch, cases)
     except ValueError as error:
         parser.error(str(error))
-    rows = [] if args.net_only else measure(cases, backends, args.repeats, dtype)
-    if rows:
+    rows = []
+    if not args.net_only:
+        rows = measure(cases, backends, args.repeats, dtype)
         print(
             f"DCNv3 benchmark: torch {torch.__version__}, {torch.get_num_threads()} threads, {args.dtype}, "
             f"median of {args.repeats}; speed-ups against {BASELINE} measured in this run"

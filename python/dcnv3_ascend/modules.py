@@ -234,14 +234,15 @@ class _DCNv3Base(nn.Module):
         position, and those come from the dw_conv branch at that branch's size: with a stride or
         padding that changes the size, the two differ, which the op would report as an offset of
         the wrong shape (an argument the layer's user never passed). Named here instead."""
-        sampled = list(Dcnv3Attrs(*self._attrs()).output_size(height, width))
+        attrs = Dcnv3Attrs(*self._attrs())
+        sampled = list(attrs.output_size(height, width))
         # the dw_conv: stride 1, padding (dw_kernel_size - 1) // 2, as InternImage builds it
         k, half = self.dw_kernel_size, (self.dw_kernel_size - 1) // 2
         branch = list(Dcnv3Attrs(kernel_h=k, kernel_w=k, pad_h=half, pad_w=half).output_size(height, width))
         if min(sampled) < 1:
             # As the op says it, for both layers (DCNv3_pytorch's depthwise conv failed first, with
             # a message about its own padded size).
-            span = Dcnv3Attrs(*self._attrs()).kernel_span[0]
+            span = attrs.kernel_span[0]
             raise ValueError(
                 f"input H, W = {height}, {width} with pad={self.pad} is smaller than the dilated kernel {span}x{span} "
                 f"of {type(self).__name__}(kernel_size={self.kernel_size}, dilation={self.dilation}): the output "
