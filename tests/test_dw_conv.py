@@ -203,8 +203,22 @@ def _bad_calls():
         "norm_weight size": (with_(3, norm_weight[None]), r"norm_weight must be \[C\] with C = 8 .*got \[1, 8\]"),
         "norm_bias dtype": (with_(4, norm_bias.half()), r"norm_bias must have the same dtype as input"),
         "bias None": (with_(2, None), "bias must be a tensor, got None"),
-        "negative eps": (with_(5, -1.0), "eps must be finite and >= 0, got -1"),
-        "nan eps": (with_(5, float("nan")), "eps must be finite and >= 0, got nan"),
+        "negative eps": (with_(5, -1.0), r"eps must be finite and >= 0 in float32 .*, got -1$"),
+        "nan eps": (with_(5, float("nan")), r"eps must be finite and >= 0 in float32 .*, got nan$"),
+        # finite in double, inf in float32, where float32, float16 and bfloat16 input compute
+        "eps beyond float32": (
+            with_(5, 1e39),
+            r"eps must be finite and >= 0 in float32 \(the accumulation type for float32 input;"
+            r" at most about 3\.40282e\+38\), got 1e\+39",
+        ),
+        "eps beyond float32, float16 input": (
+            tuple(a.half() if isinstance(a, torch.Tensor) else a for a in with_(5, 1e39)),
+            r"\(the accumulation type for float16 input; .*got 1e\+39",
+        ),
+        "nan eps, float64 input": (
+            tuple(a.double() if isinstance(a, torch.Tensor) else a for a in with_(5, float("nan"))),
+            "eps must be finite and >= 0, got nan",
+        ),
     }
 
 
@@ -215,6 +229,13 @@ def test_bad_arguments_are_named(case, device):
     args = tuple(a.to(device) if isinstance(a, torch.Tensor) else a for a in args)
     with pytest.raises(RuntimeError, match=message):
         torch.ops.npu.dcnv3_dw_conv(*args)
+
+
+@pytest.mark.parametrize("device", ["cpu", "meta"])
+def test_float64_input_takes_an_eps_beyond_float32(device):
+    input, params = as_float64(*make_problem(1, 4, 4, 8, 3))
+    out = dw_conv(input.to(device), tuple(p.to(device) for p in params), eps=1e39)
+    assert out.shape == input.shape and out.dtype == torch.float64
 
 
 def test_layout_without_kernel_is_named():

@@ -82,7 +82,16 @@ DwConvShape CheckDwConvArgs(const at::Tensor& input, const at::Tensor& weight, c
     TORCH_CHECK(grad_output->sizes() == input.sizes(), "grad_output must have input's shape ", input.sizes(), ", got ",
                 grad_output->sizes());
   }
-  TORCH_CHECK(std::isfinite(eps) && eps >= 0, "eps must be finite and >= 0, got ", eps);
+  if (input.scalar_type() == at::kDouble) {
+    TORCH_CHECK(std::isfinite(eps) && eps >= 0, "eps must be finite and >= 0, got ", eps);
+  } else {
+    // float16 and bfloat16 accumulate in float32 too, where an eps the double check passes (1e39)
+    // would silently become inf. Compared in double: casting an out-of-range double to float is UB.
+    constexpr double kFloat32Overflow = 0x1p128 - 0x1p103;  // the smallest double rounding to inf
+    TORCH_CHECK(eps >= 0 && eps < kFloat32Overflow,
+                "eps must be finite and >= 0 in float32 (the accumulation type for ", DtypeName(input.scalar_type()),
+                " input; at most about 3.40282e+38), got ", eps);
+  }
   return DwConvShape{input.size(0), input.size(1), input.size(2), channels, weight.size(2)};
 }
 

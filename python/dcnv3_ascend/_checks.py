@@ -271,5 +271,11 @@ def check_dw_conv_args(input, weight, bias, norm_weight, norm_bias, grad_output,
         _check_like_input("grad_output", grad_output, input)
         if grad_output.shape != input.shape:
             _fail(f"grad_output must have input's shape {_dims(input.shape)}, got {_dims(grad_output.shape)}")
-    if not (math.isfinite(eps) and eps >= 0):
-        _fail(f"eps must be finite and >= 0, got {eps:g}")
+    if input.dtype == torch.float64:
+        if not (math.isfinite(eps) and eps >= 0):
+            _fail(f"eps must be finite and >= 0, got {eps:g}")
+    elif not (eps >= 0 and _is_finite_float32(eps)):
+        _fail(
+            f"eps must be finite and >= 0 in float32 (the accumulation type for {dtype_name(input.dtype)} input;"
+            f" at most about 3.40282e+38), got {eps:g}"
+        )
