@@ -5,11 +5,15 @@ Two native modules:
                        importable, the NPU (PrivateUse1) adapter that calls the aclnn API.
   dcnv3_ascend.sim._sim  AscendC CPU simulator running op_kernel/*.cpp unchanged, built by
                        CMake (simulator/CMakeLists.txt) with pybind11.
+
+DCNV3_EXTENSION_FLAGS, when set, holds extra compiler and linker flags for dcnv3_ascend._C only,
+split as a shell would: scripts/sanitize.sh --extension builds it with the sanitizers that way.
 """
 
 import glob
 import importlib.util
 import os
+import shlex
 import subprocess
 import sys
 
@@ -45,6 +49,7 @@ def torch_extension():
         define_macros += [("DCNV3_WITH_NPU", "1")]
     else:
         print("dcnv3_ascend: torch_npu not importable, building the CPU-only extension", file=sys.stderr)
+    extra_flags = shlex.split(os.environ.get("DCNV3_EXTENSION_FLAGS", ""))
     return CppExtension(
         "dcnv3_ascend._C",
         sources,
@@ -52,8 +57,9 @@ def torch_extension():
         define_macros=define_macros,
         libraries=libraries,
         library_dirs=library_dirs,
-        extra_compile_args=["-O3", "-fopenmp"],
-        extra_link_args=["-fopenmp"],
+        # The extra flags come last, so they may override -O3.
+        extra_compile_args=["-O3", "-fopenmp", *extra_flags],
+        extra_link_args=["-fopenmp", *extra_flags],
     )
 
 

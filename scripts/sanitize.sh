@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
 # Opt-in developer check: runs the C++ test drivers (tests/cpp, built by tests/cpp_driver.py) and
-# the simulator's pytest files under AddressSanitizer + UndefinedBehaviorSanitizer. Any sanitizer
-# report fails the run: the code is built with -fno-sanitize-recover=all and the runtimes halt on
-# the first error with exit code 86, which fails the test (the drivers' tests require exit 0 or 1);
-# the pytest output is also searched for a report, in case a test let a failed process pass.
+# the simulator's pytest files, or with --extension the torch module's op tests, under
+# AddressSanitizer + UndefinedBehaviorSanitizer. Any sanitizer report fails the run: the code is
+# built with -fno-sanitize-recover=all and the runtimes halt on the first error with exit code 86,
+# which fails the test (the drivers' tests require exit 0 or 1); the pytest output is also searched
+# for a report, in case a test let a failed process pass.
 #
-# Usage: scripts/sanitize.sh [--drivers-only] [--build-dir DIR]
+# Usage: scripts/sanitize.sh [--drivers-only | --extension] [--build-dir DIR]
 #   --drivers-only  skip the sanitized simulator module and its pytest files
-#   --build-dir DIR where the sanitized simulator module is built (default build/sanitize). It goes
+#   --extension     instead of the drivers and the simulator, the torch module dcnv3_ascend._C (its
+#                   CPU kernels and argument checks): built sanitized by setup.py (extra flags in
+#                   DCNV3_EXTENSION_FLAGS) into DIR/ext-pkg, a copy of python/dcnv3_ascend put first
+#                   on PYTHONPATH, so python/dcnv3_ascend/_C*.so is never replaced; then the op tests
+#                   run against it (bad input, autograd, parity, softmax_mask, dw_conv, fuzz, modules)
+#   --build-dir DIR where the sanitized modules are built (default build/sanitize). The simulator goes
 #                   into DIR/pkg, a copy of python/dcnv3_ascend put first on PYTHONPATH for this run
 #                   only, so python/dcnv3_ascend/sim/_sim*.so (the normal build) is never replaced.
 #                   The torch module _C is copied unsanitized from python/dcnv3_ascend (build it
 #                   first: python setup.py build_ext --inplace).
-# First it compiles two tiny bad programs (an out-of-bounds read, a signed overflow) and requires
-# both to be caught, so a run that passes had its sanitizers live.
+# First it compiles two tiny bad programs (an out-of-bounds read, a signed overflow) with the same
+# compiler ($CXX, default g++) and flags as the modules and requires both to be caught, so a run
+# that passes had its sanitizers live.
 # Exit status: 0 clean, 1 a sanitizer report or a failed test, 2 usage error or a build failure.
 set -uo pipefail
 unset CDPATH  # a cd through it prints the directory, which $(cd ...) would capture
@@ -21,10 +28,12 @@ cd "$(dirname "$0")/.."
 repo="$PWD"
 
 drivers_only=0
+extension=0
 build_dir="$repo/build/sanitize"
 while [ $# -gt 0 ]; do
   case "$1" in
     --drivers-only) drivers_only=1 ;;
+    --extension) extension=1 ;;
     --build-dir)
       [ $# -ge 2 ] || { echo "sanitize.sh: --build-dir needs a value" >&2; exit 2; }
       build_dir="$(mkdir -p "$2" && cd "$2" && pwd)"
@@ -35,8 +44,11 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
+[ $((drivers_only + extension)) -le 1 ] ||
+  { echo "sanitize.sh: --drivers-only and --extension exclude each other (see --help)" >&2; exit 2; }
 
 python="${PYTHON:-python}"
+cxx="${CXX:-g++}"
 flags="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -78,8 +90,8 @@ int main(int argc, char**) {
 EOF
 for bad in oob:AddressSanitizer overflow:'runtime error: signed integer overflow'; do
   name="${bad%%:*}" expect="${bad#*:}"
-  g++ -std=c++17 -O1 $flags "$work/selfcheck/$name.cc" -o "$work/selfcheck/$name" ||
-    { echo "sanitize.sh: g++ cannot build with $flags" >&2; exit 2; }
+  "$cxx" -std=c++17 -O1 $flags "$work/selfcheck/$name.cc" -o "$work/selfcheck/$name" ||
+    { echo "sanitize.sh: $cxx cannot build with $flags" >&2; exit 2; }
   (sanitizer_env 0 && "$work/selfcheck/$name" 2>"$work/selfcheck/$name.err")
   rc=$?
   if [ "$rc" -ne 86 ] || ! grep -qs "$expect" "$work/selfcheck/$name.err"; then
@@ -91,6 +103,51 @@ for bad in oob:AddressSanitizer overflow:'runtime error: signed integer overflow
 done
 
 failed=0
+# The torch module on its own: its build and tests are long, and the other stages do not need it.
+if [ "$extension" -eq 1 ]; then
+  pkg="$build_dir/ext-pkg"
+  rm -rf "$pkg" && mkdir -p "$pkg" && cp -r python/dcnv3_ascend "$pkg/" && rm -f "$pkg"/dcnv3_ascend/_C*.so
+  # setup.py's build of the torch module only: the simulator is not under test here and would be a
+  # long CMake build in a fresh build directory. -O1 (after setup.py's -O3) as for the simulator.
+  DCNV3_EXTENSION_FLAGS="$flags -O1" CXX="$cxx" MAX_JOBS="${SANITIZE_JOBS:-2}" "$python" - "$pkg" "$build_dir/ext" \
+    >"$work/ext-build.log" 2>&1 <<'PY' ||
+import runpy
+import sys
+
+import setuptools
+
+build_lib, build_temp = sys.argv[1:]
+setup = setuptools.setup
+
+
+def torch_module_only(**kwargs):
+    kwargs["ext_modules"] = [m for m in kwargs["ext_modules"] if m.name == "dcnv3_ascend._C"]
+    assert kwargs["ext_modules"], "setup.py no longer declares dcnv3_ascend._C"
+    setup(**kwargs)
+
+
+setuptools.setup = torch_module_only
+sys.argv = ["setup.py", "build_ext", "--build-lib", build_lib, "--build-temp", build_temp]
+runpy.run_path("setup.py", run_name="__main__")
+PY
+    { cat "$work/ext-build.log" >&2; echo "sanitize.sh: the sanitized torch module did not build" >&2; exit 2; }
+  (
+    sanitizer_env 0  # CPython itself is not leak-clean
+    export PYTHONPATH="$pkg:$repo/python${PYTHONPATH:+:$PYTHONPATH}"
+    # As for the simulator below: libasan first, and libstdc++ so ASan's __cxa_throw finds the real one.
+    export LD_PRELOAD="$("$cxx" -print-file-name=libasan.so) $("$cxx" -print-file-name=libstdc++.so)"
+    where="$("$python" -c 'import dcnv3_ascend._C as m; print(m.__file__)')" || exit 1
+    case "$where" in
+      "$pkg"/*) ;;
+      *) echo "sanitize.sh: the torch module loaded from $where, not the sanitized build" >&2; exit 1 ;;
+    esac
+    run_pytest ext tests/test_op_bad_input.py tests/test_op_autograd.py tests/test_op_parity.py \
+      tests/test_op_softmax_mask.py tests/test_dw_conv.py tests/test_op_fuzz.py tests/test_modules.py
+  ) || failed=1
+  [ "$failed" -eq 0 ] && echo "sanitize.sh: no sanitizer reports, all tests passed"
+  exit "$failed"
+fi
+
 # 2. The C++ test drivers, compiled with the sanitizers (leaks count too).
 (
   export DCNV3_TEST_CXXFLAGS="$flags"

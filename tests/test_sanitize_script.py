@@ -1,6 +1,7 @@
 """scripts/sanitize.sh: its arguments, that tests/cpp_driver.py passes DCNV3_TEST_CXXFLAGS to the
 compiler, and the drivers' run itself (--drivers-only, ~15 s): the planted bugs are caught and the
-C++ drivers run clean under ASan + UBSan. The simulator stage takes minutes: COMPILE_GUIDE.md §2."""
+C++ drivers run clean under ASan + UBSan. The simulator stage and --extension (the torch module's op
+tests) take minutes: COMPILE_GUIDE.md §2."""
 
 import subprocess
 from pathlib import Path
@@ -18,12 +19,17 @@ def run(*args, timeout=60):
 
 def test_help():
     result = run("--help")
-    assert result.returncode == 0 and "--drivers-only" in result.stdout and "Exit status" in result.stdout
+    assert result.returncode == 0 and "Exit status" in result.stdout
+    assert "--drivers-only" in result.stdout and "--extension" in result.stdout
 
 
 @pytest.mark.parametrize(
     "args, message",
-    [(["--bogus"], "unknown argument '--bogus'"), (["--build-dir"], "--build-dir needs a value")],
+    [
+        (["--bogus"], "unknown argument '--bogus'"),
+        (["--build-dir"], "--build-dir needs a value"),
+        (["--extension", "--drivers-only"], "--drivers-only and --extension exclude each other"),
+    ],
 )
 def test_bad_arguments(args, message):
     result = run(*args)
