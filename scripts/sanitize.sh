@@ -141,7 +141,9 @@ PY
       "$pkg"/*) ;;
       *) echo "sanitize.sh: the torch module loaded from $where, not the sanitized build" >&2; exit 1 ;;
     esac
-    run_pytest ext tests/test_op_bad_input.py tests/test_op_autograd.py tests/test_op_parity.py \
+    # --capture=sys: a report halts the process in the middle of a test, while pytest's default
+    # capture of file descriptor 2 still holds it, and it would never reach the log.
+    run_pytest ext --capture=sys tests/test_op_bad_input.py tests/test_op_autograd.py tests/test_op_parity.py \
       tests/test_op_softmax_mask.py tests/test_dw_conv.py tests/test_op_fuzz.py tests/test_modules.py
   ) || failed=1
   [ "$failed" -eq 0 ] && echo "sanitize.sh: no sanitizer reports, all tests passed"
