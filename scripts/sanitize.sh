@@ -154,7 +154,7 @@ fi
 
 # 2. The C++ test drivers, compiled with the sanitizers (leaks count too).
 (
-  export DCNV3_TEST_CXXFLAGS="$flags"
+  export DCNV3_TEST_CXXFLAGS="$flags" DCNV3_TEST_CXX="$cxx"
   sanitizer_env 1
   # The in-place build if there is one, else the installed package (CI's pip install): the
   # source tree without its built modules would shadow it.
@@ -171,7 +171,7 @@ if [ "$drivers_only" -eq 0 ]; then
   pkg="$build_dir/pkg"
   rm -rf "$pkg" && mkdir -p "$pkg" && cp -r python/dcnv3_ascend "$pkg/" && rm -f "$pkg"/dcnv3_ascend/sim/_sim*.so
   pybind11_dir="$("$python" -m pybind11 --cmakedir)" || exit 2
-  cmake -S simulator -B "$build_dir/sim" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1" \
+  cmake -S simulator -B "$build_dir/sim" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1" \
     -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=address,undefined" \
     -DPython_EXECUTABLE="$(command -v "$python")" -Dpybind11_DIR="$pybind11_dir" \
     -DCMAKE_LIBRARY_OUTPUT_DIRECTORY="$pkg/dcnv3_ascend/sim" >"$work/cmake.log" 2>&1 &&
@@ -182,13 +182,14 @@ if [ "$drivers_only" -eq 0 ]; then
     export PYTHONPATH="$pkg:$repo/python${PYTHONPATH:+:$PYTHONPATH}"
     # The module links libasan, which must come first; libstdc++ too, or exceptions thrown through
     # it are not intercepted (ASan's __cxa_throw would find no real one to call).
-    export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libstdc++.so)"
+    export LD_PRELOAD="$("$cxx" -print-file-name=libasan.so) $("$cxx" -print-file-name=libstdc++.so)"
     where="$("$python" -c 'import dcnv3_ascend.sim._sim as m; print(m.__file__)')" || exit 1
     case "$where" in
       "$pkg"/*) ;;
       *) echo "sanitize.sh: the simulator loaded from $where, not the sanitized build" >&2; exit 1 ;;
     esac
-    run_pytest sim tests/test_sim_kernels.py tests/test_simulator_kat.py \
+    # --capture=sys as for --extension: the simulator runs in the pytest process too.
+    run_pytest sim --capture=sys tests/test_sim_kernels.py tests/test_simulator_kat.py \
       tests/test_simulator_api.py tests/test_simulator_mask_register.py tests/test_simulator_strictness.py \
       tests/test_simulator_rules.py tests/test_sim_ring.py
   ) || failed=1

@@ -1,6 +1,6 @@
 """Builds the C++ test drivers under tests/cpp with g++ (no CANN needed): the headers they test
-are plain C++, so warnings are errors. DCNV3_TEST_CXXFLAGS adds flags (scripts/sanitize.sh passes
-the sanitizers there)."""
+are plain C++, so warnings are errors. DCNV3_TEST_CXX names another compiler and DCNV3_TEST_CXXFLAGS
+adds flags (scripts/sanitize.sh passes its compiler and the sanitizers there)."""
 
 import os
 import shlex
@@ -17,6 +17,7 @@ def build_driver(tmp_path_factory, source, include_dirs):
     includes = [f"-I{ROOT / d}" for d in include_dirs]
     extra = shlex.split(os.environ.get("DCNV3_TEST_CXXFLAGS", ""))
     warnings = ["-Wall", "-Wextra", "-Werror"]
-    cmd = ["g++", "-std=c++17", "-O1", *warnings, *extra, *includes, str(ROOT / "tests" / "cpp" / source)]
+    compiler = os.environ.get("DCNV3_TEST_CXX", "g++")
+    cmd = [compiler, "-std=c++17", "-O1", *warnings, *extra, *includes, str(ROOT / "tests" / "cpp" / source)]
     subprocess.run([*cmd, "-o", str(exe)], check=True)
     return exe

@@ -1,7 +1,7 @@
-"""scripts/sanitize.sh: its arguments, that tests/cpp_driver.py passes DCNV3_TEST_CXXFLAGS to the
-compiler, and the drivers' run itself (--drivers-only, ~15 s): the planted bugs are caught and the
-C++ drivers run clean under ASan + UBSan. The simulator stage and --extension (the torch module's op
-tests) take minutes: COMPILE_GUIDE.md §2."""
+"""scripts/sanitize.sh: its arguments, that tests/cpp_driver.py takes DCNV3_TEST_CXX and passes
+DCNV3_TEST_CXXFLAGS to the compiler, and the drivers' run itself (--drivers-only, ~15 s): the planted
+bugs are caught and the C++ drivers run clean under ASan + UBSan. The simulator stage and
+--extension (the torch module's op tests) take minutes: COMPILE_GUIDE.md §2."""
 
 import subprocess
 from pathlib import Path
@@ -39,6 +39,12 @@ def test_bad_arguments(args, message):
 def test_driver_flags_reach_the_compiler(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("DCNV3_TEST_CXXFLAGS", "-Wl,--no-such-linker-option")
     with pytest.raises(subprocess.CalledProcessError):
+        build_driver(tmp_path_factory, "contract_shapes_main.cc", ["op_host"])
+
+
+def test_driver_compiler_is_the_one_named(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("DCNV3_TEST_CXX", "no-such-compiler-dcnv3")
+    with pytest.raises(FileNotFoundError, match="no-such-compiler-dcnv3"):
         build_driver(tmp_path_factory, "contract_shapes_main.cc", ["op_host"])
 
 
