@@ -7,10 +7,12 @@
 // included: it stays a double).
 
 // The kernels never read floating-point exception flags. Without trapping math GCC vectorises
-// std::floor and the selects of the sampling loop (LocatePoints). It must precede every function
-// definition of this file to take effect, hence before the includes.
+// std::floor and the selects of the sampling loop (LocatePoints). Without loop distribution into
+// library calls, CopyRow and ZeroRow stay inline loops rather than a memcpy or memset call per
+// row of a few channels. It must precede every function definition of this file to take effect,
+// hence before the includes.
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("no-trapping-math")
+#pragma GCC optimize("no-trapping-math", "no-tree-loop-distribute-patterns")
 #endif
 
 #include <ATen/Dispatch.h>
