@@ -71,6 +71,29 @@ run_pytest() {  # $1: log name, then pytest's arguments; fails on a failed test 
   fi
   return "$rc"
 }
+# Runs pytest against a sanitized module built into a copy of the package: $1 that copy's folder
+# (put first on PYTHONPATH), $2 the module (checked to load from there), $3 the log name, then
+# pytest's arguments.
+sanitized_pytest() {
+  (
+    local pkg="$1" module="$2" log="$3"
+    shift 3
+    sanitizer_env 0  # CPython itself is not leak-clean
+    export PYTHONPATH="$pkg:$repo/python${PYTHONPATH:+:$PYTHONPATH}"
+    # The module links libasan, which must come first; libstdc++ too, or exceptions thrown through
+    # it are not intercepted (ASan's __cxa_throw would find no real one to call).
+    export LD_PRELOAD="$("$cxx" -print-file-name=libasan.so) $("$cxx" -print-file-name=libstdc++.so)"
+    local where
+    where="$("$python" -c "import $module as m; print(m.__file__)")" || exit 1
+    case "$where" in
+      "$pkg"/*) ;;
+      *) echo "sanitize.sh: $module loaded from $where, not the sanitized build" >&2; exit 1 ;;
+    esac
+    # --capture=sys: a report halts the process in the middle of a test, while pytest's default
+    # capture of file descriptor 2 still holds it, and it would never reach the log.
+    run_pytest "$log" --capture=sys "$@"
+  )
+}
 
 # 1. The sanitizers catch a planted bug of each kind, or nothing later can be trusted.
 cat >"$work/selfcheck/oob.cc" <<'EOF'
@@ -133,21 +156,9 @@ sys.argv = ["setup.py", "build_ext", "--build-lib", build_lib, "--build-temp", b
 runpy.run_path("setup.py", run_name="__main__")
 PY
     { cat "$work/ext-build.log" >&2; echo "sanitize.sh: the sanitized torch module did not build" >&2; exit 2; }
-  (
-    sanitizer_env 0  # CPython itself is not leak-clean
-    export PYTHONPATH="$pkg:$repo/python${PYTHONPATH:+:$PYTHONPATH}"
-    # As for the simulator below: libasan first, and libstdc++ so ASan's __cxa_throw finds the real one.
-    export LD_PRELOAD="$("$cxx" -print-file-name=libasan.so) $("$cxx" -print-file-name=libstdc++.so)"
-    where="$("$python" -c 'import dcnv3_ascend._C as m; print(m.__file__)')" || exit 1
-    case "$where" in
-      "$pkg"/*) ;;
-      *) echo "sanitize.sh: the torch module loaded from $where, not the sanitized build" >&2; exit 1 ;;
-    esac
-    # --capture=sys: a report halts the process in the middle of a test, while pytest's default
-    # capture of file descriptor 2 still holds it, and it would never reach the log.
-    run_pytest ext --capture=sys tests/test_op_bad_input.py tests/test_op_autograd.py tests/test_op_parity.py \
-      tests/test_op_softmax_mask.py tests/test_dw_conv.py tests/test_op_fuzz.py tests/test_modules.py
-  ) || failed=1
+  sanitized_pytest "$pkg" dcnv3_ascend._C ext tests/test_op_bad_input.py tests/test_op_autograd.py \
+    tests/test_op_parity.py tests/test_op_softmax_mask.py tests/test_dw_conv.py tests/test_op_fuzz.py \
+    tests/test_modules.py || failed=1
   [ "$failed" -eq 0 ] && echo "sanitize.sh: no sanitizer reports, all tests passed"
   exit "$failed"
 fi
@@ -177,22 +188,9 @@ if [ "$drivers_only" -eq 0 ]; then
     -DCMAKE_LIBRARY_OUTPUT_DIRECTORY="$pkg/dcnv3_ascend/sim" >"$work/cmake.log" 2>&1 &&
     cmake --build "$build_dir/sim" -j "${SANITIZE_JOBS:-2}" >>"$work/cmake.log" 2>&1 ||
     { cat "$work/cmake.log" >&2; echo "sanitize.sh: the sanitized simulator did not build" >&2; exit 2; }
-  (
-    sanitizer_env 0  # CPython itself is not leak-clean
-    export PYTHONPATH="$pkg:$repo/python${PYTHONPATH:+:$PYTHONPATH}"
-    # The module links libasan, which must come first; libstdc++ too, or exceptions thrown through
-    # it are not intercepted (ASan's __cxa_throw would find no real one to call).
-    export LD_PRELOAD="$("$cxx" -print-file-name=libasan.so) $("$cxx" -print-file-name=libstdc++.so)"
-    where="$("$python" -c 'import dcnv3_ascend.sim._sim as m; print(m.__file__)')" || exit 1
-    case "$where" in
-      "$pkg"/*) ;;
-      *) echo "sanitize.sh: the simulator loaded from $where, not the sanitized build" >&2; exit 1 ;;
-    esac
-    # --capture=sys as for --extension: the simulator runs in the pytest process too.
-    run_pytest sim --capture=sys tests/test_sim_kernels.py tests/test_simulator_kat.py \
-      tests/test_simulator_api.py tests/test_simulator_mask_register.py tests/test_simulator_strictness.py \
-      tests/test_simulator_rules.py tests/test_sim_ring.py
-  ) || failed=1
+  sanitized_pytest "$pkg" dcnv3_ascend.sim._sim sim tests/test_sim_kernels.py tests/test_simulator_kat.py \
+    tests/test_simulator_api.py tests/test_simulator_mask_register.py tests/test_simulator_strictness.py \
+    tests/test_simulator_rules.py tests/test_sim_ring.py || failed=1
 fi
 
 [ "$failed" -eq 0 ] && echo "sanitize.sh: no sanitizer reports, all tests passed"
