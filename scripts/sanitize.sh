@@ -71,6 +71,11 @@ run_pytest() {  # $1: log name, then pytest's arguments; fails on a failed test 
   fi
   return "$rc"
 }
+# A fresh copy of python/dcnv3_ascend in folder $1 without the built module $2 (a glob inside the
+# package), for that module's sanitized build to go into.
+package_copy() {
+  rm -rf "$1" && mkdir -p "$1" && cp -r python/dcnv3_ascend "$1/" && rm -f "$1"/dcnv3_ascend/$2
+}
 # Runs pytest against a sanitized module built into a copy of the package: $1 that copy's folder
 # (put first on PYTHONPATH), $2 the module (checked to load from there), $3 the log name, then
 # pytest's arguments.
@@ -129,7 +134,7 @@ failed=0
 # The torch module on its own: its build and tests are long, and the other stages do not need it.
 if [ "$extension" -eq 1 ]; then
   pkg="$build_dir/ext-pkg"
-  rm -rf "$pkg" && mkdir -p "$pkg" && cp -r python/dcnv3_ascend "$pkg/" && rm -f "$pkg"/dcnv3_ascend/_C*.so
+  package_copy "$pkg" "_C*.so"
   # setup.py's build of the torch module only: the simulator is not under test here and would be a
   # long CMake build in a fresh build directory. -O1 (after setup.py's -O3) as for the simulator;
   # -fno-wrapv undoes the -fwrapv that torch's build takes from Python's CFLAGS, with which UBSan
@@ -180,7 +185,7 @@ if [ "$drivers_only" -eq 0 ]; then
   ls python/dcnv3_ascend/_C*.so >/dev/null 2>&1 ||
     { echo "sanitize.sh: no python/dcnv3_ascend/_C*.so: python setup.py build_ext --inplace first" >&2; exit 2; }
   pkg="$build_dir/pkg"
-  rm -rf "$pkg" && mkdir -p "$pkg" && cp -r python/dcnv3_ascend "$pkg/" && rm -f "$pkg"/dcnv3_ascend/sim/_sim*.so
+  package_copy "$pkg" "sim/_sim*.so"
   pybind11_dir="$("$python" -m pybind11 --cmakedir)" || exit 2
   cmake -S simulator -B "$build_dir/sim" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1" \
     -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_SHARED_LINKER_FLAGS="-fsanitize=address,undefined" \
