@@ -93,29 +93,26 @@ inline void StoreLanes(scalar_t* dst, Lanes<acc_t, kLanes> v) {
 // their halves does not).
 
 // Lane i of the result is lane pick(i) of x when pick(i) < kLanes, else lane pick(i) - kLanes
-// of y (pick is constexpr, so each lane's source is known when compiling).
+// of y. pick's results are constants once inlined, so each lane's source is known when compiling.
 template <typename T, int kLanes, typename Pick, size_t... kLane>
 inline Lanes<T, kLanes> Mix(Lanes<T, kLanes> x, Lanes<T, kLanes> y, Pick pick, std::index_sequence<kLane...>) {
   return Lanes<T, kLanes>{(pick(int{kLane}) < kLanes ? x[pick(int{kLane}) % kLanes] : y[pick(int{kLane}) % kLanes])...};
 }
 
-// Within every run of 4 lanes: {x0, y0, x1, y1} + {x2, y2, x3, y3}, x's and y's pair sums.
-template <typename T, int kLanes>
-inline Lanes<T, kLanes> AddPairsOfRuns(Lanes<T, kLanes> x, Lanes<T, kLanes> y) {
-  constexpr auto low = [](int i) { return (i & 1) * kLanes + (i & ~3) + (i & 3) / 2; };
-  constexpr auto high = [](int i) { return (i & 1) * kLanes + (i & ~3) + 2 + (i & 3) / 2; };
+// Within every run of 4 lanes: the first halves of x's and y's runs interleaved in blocks of
+// kBlock lanes, plus their second halves likewise. kBlock 1: {x0, y0, x1, y1} + {x2, y2, x3, y3},
+// x's and y's pair sums; kBlock 2, on two such results xy and zw: {xy0, xy1, zw0, zw1} +
+// {xy2, xy3, zw2, zw3}, the run sums of x, y, z and w in that order.
+template <int kBlock, typename T, int kLanes>
+inline Lanes<T, kLanes> AddInterleavedHalves(Lanes<T, kLanes> x, Lanes<T, kLanes> y) {
+  const auto half = [](int second) {
+    return [second](int i) {
+      const int r = i & 3;  // lane within the run
+      return (r / kBlock & 1) * kLanes + (i & ~3) + 2 * second + r / (2 * kBlock) * kBlock + r % kBlock;
+    };
+  };
   constexpr auto lanes = std::make_index_sequence<kLanes>{};
-  return Mix<T, kLanes>(x, y, low, lanes) + Mix<T, kLanes>(x, y, high, lanes);
-}
-
-// For xy and zw as AddPairsOfRuns returns them, within every run of 4 lanes:
-// {xy0, xy1, zw0, zw1} + {xy2, xy3, zw2, zw3}, the run's sums of x, y, z and w.
-template <typename T, int kLanes>
-inline Lanes<T, kLanes> AddRunsOfPairs(Lanes<T, kLanes> xy, Lanes<T, kLanes> zw) {
-  constexpr auto low = [](int i) { return (i & 3) / 2 * kLanes + (i & ~3) + (i & 1); };
-  constexpr auto high = [](int i) { return (i & 3) / 2 * kLanes + (i & ~3) + 2 + (i & 1); };
-  constexpr auto lanes = std::make_index_sequence<kLanes>{};
-  return Mix<T, kLanes>(xy, zw, low, lanes) + Mix<T, kLanes>(xy, zw, high, lanes);
+  return Mix<T, kLanes>(x, y, half(0), lanes) + Mix<T, kLanes>(x, y, half(1), lanes);
 }
 
 // The sum of v's runs of 4 lanes, halving the vector each step (the upper half added to the lower).
@@ -145,9 +142,9 @@ inline Lanes<T, 4> SumEach(Lanes<T, kLanes> a, Lanes<T, kLanes> b, Lanes<T, kLan
     return Lanes<T, 4>{a[0], b[0], c[0], d[0]} + Lanes<T, 4>{a[1], b[1], c[1], d[1]};
   } else {
     static_assert(kLanes % 4 == 0 && (kLanes & (kLanes - 1)) == 0, "SumEach: a power of two of lanes");
-    return AddRuns<T, kLanes>(
-        AddRunsOfPairs<T, kLanes>(AddPairsOfRuns<T, kLanes>(a, b), AddPairsOfRuns<T, kLanes>(c, d)),
-        std::make_index_sequence<kLanes / 2>{});
+    return AddRuns<T, kLanes>(AddInterleavedHalves<2, T, kLanes>(AddInterleavedHalves<1, T, kLanes>(a, b),
+                                                                 AddInterleavedHalves<1, T, kLanes>(c, d)),
+                              std::make_index_sequence<kLanes / 2>{});
   }
 }
 
