@@ -130,8 +130,8 @@ inline Lanes<T, 4> AddRuns(Lanes<T, kLanes> v, std::index_sequence<kLane...>) {
 // {sum(a), sum(b), sum(c), sum(d)}: four horizontal sums sharing their shuffles, always in the
 // same order: within each run of 4 lanes (a 128-bit lane of x86 floats) first, where x86
 // shuffles are cheap, then the runs added by halving the vector. Reducing across the halves
-// first took 7 lane-crossing shuffles of the whole register per point with AVX-512, in a chain
-// of 9 shuffles; this takes 6 within runs and 2 extractions of narrower halves. On Zen 4 the
+// first took 9 shuffles per point with AVX-512, 7 of them across the whole register's lanes;
+// this takes 6 within runs and 2 extractions of narrower halves. On Zen 4 the
 // backward's corner loop then took ~6% less time (cycle counter around the loop, 6 alternating
 // runs of each variant), the whole backward ~3% at 1 thread.
 template <typename T, int kLanes>
