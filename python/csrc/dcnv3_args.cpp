@@ -86,7 +86,8 @@ DwConvShape CheckDwConvArgs(const at::Tensor& input, const at::Tensor& weight, c
     TORCH_CHECK(std::isfinite(eps) && eps >= 0, "eps must be finite and >= 0, got ", eps);
   } else {
     // float16 and bfloat16 accumulate in float32 too, where an eps the double check passes (1e39)
-    // would silently become inf. Compared in double: casting an out-of-range double to float is UB.
+    // would silently become inf. Compared in double, so that the message names the value passed
+    // (narrowed to float it would read inf, as offset_scale's does: MakeDcnv3Attrs narrows first).
     constexpr double kFloat32Overflow = 0x1p128 - 0x1p103;  // the smallest double rounding to inf
     TORCH_CHECK(eps >= 0 && eps < kFloat32Overflow,
                 "eps must be finite and >= 0 in float32 (the accumulation type for ", DtypeName(input.scalar_type()),
