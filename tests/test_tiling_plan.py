@@ -12,6 +12,7 @@ import subprocess
 
 import pytest
 import torch
+from child_process import run_python
 from cpp_driver import build_driver
 from test_sim_kernels import _attrs
 
@@ -370,6 +371,30 @@ def test_padded_extents_past_2_24_are_refused():
     wide = _geometry(pad=(0, 1 << 23))
     with pytest.raises(ValueError, match=r"input W \+ 2\*pad_w = 1 \+ 2\*8388608 must be <= 2\^24"):
         sim.plan_forward(*_expanded(1, 1, 1, 1, 8, wide)[:3], wide)
+
+
+# Plans of empty batches and images whose pad makes an output row some 2^32 positions wide: an empty
+# batch or image samples nothing, so the 2^24 limit on padded extents does not apply to them.
+_WIDE_EMPTY_PLANS = """
+from test_tiling_plan import _expanded, _geometry
+from dcnv3_ascend import sim
+attrs = _geometry(pad=(0, 2**31 - 1), group=64, group_channels=1)
+for n, w in ((0, 1), (1, 0)):
+    tensors = _expanded(n, 1, w, 64, 1, attrs)
+    for plan in (sim.plan_forward(*tensors[:3], attrs), sim.plan_backward(*tensors, attrs)):
+        assert plan["tiling"]["width_out"] == w + 2**32 - 2 and plan["tiling"]["tile_positions"] >= 1
+print("planned")
+"""
+
+
+def test_planning_time_does_not_grow_with_the_output_width():
+    """The tile search stepped the number of pieces an output row is cut into up from 1, one step
+    per column, to find the counts that fit: an empty batch with pad_w = 2^31 - 1 and 64 groups
+    took about 9 minutes to plan forward (an empty image longer: it also stepped through every
+    count that equals the most positions that fit), in the TilingFunc of every launch. The counts
+    are now found by division. In a child process, so that a slow plan fails the test."""
+    proc = run_python(_WIDE_EMPTY_PLANS, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "planned", proc.stdout + proc.stderr
 
 
 @pytest.mark.parametrize("scale", [1e30, -1e30, 1e15])
