@@ -517,7 +517,10 @@ inline bool ChooseTile(const Problem& p, DataType t, bool backward, int64_t budg
 inline bool Split(const Problem& p, int64_t cores, bool group_major, bool whole_rows, TilingData* d, uint32_t* used) {
   const int64_t positions = p.batch * p.height_out * p.width_out;
   const int64_t units = !group_major ? positions : whole_rows ? positions / p.width_out * p.attrs.group : 0;
-  const bool whole = units >= cores && (units + cores - 1) / cores <= kPositionSplitImbalance * units / cores;
+  // The busiest core's units, rounded up without adding: an empty image's output may hold up to
+  // 2^63 - 1 positions, and units + cores - 1 overflowed.
+  const int64_t busiest = units / cores + (units % cores != 0 ? 1 : 0);
+  const bool whole = units >= cores && busiest <= kPositionSplitImbalance * units / cores;
   if (whole_rows && !whole) return false;
   d->group_major = group_major ? 1 : 0;
   d->split_unit = !whole ? 1 : group_major ? p.width_out : p.attrs.group;

@@ -6,6 +6,7 @@ neither kernel asks for a user workspace (the backward accumulates into its fp32
 The kernels' own walk of these ranges is checked end to end in test_sim_kernels.py.
 """
 
+import dataclasses
 import functools
 import re
 import subprocess
@@ -395,6 +396,29 @@ def test_planning_time_does_not_grow_with_the_output_width():
     are now found by division. In a child process, so that a slow plan fails the test."""
     proc = run_python(_WIDE_EMPTY_PLANS, timeout=120)
     assert proc.returncode == 0 and proc.stdout.strip() == "planned", proc.stdout + proc.stderr
+
+
+def test_an_output_of_2_63_positions_splits_without_signed_overflow(tmp_path_factory):
+    """An empty image's output may hold up to 2^63 - 1 positions (H = 0 with pad 1 under a 2-tall
+    kernel leaves one output row), and the split's rounded-up units per core, units + cores - 1,
+    overflowed int64. No torch tensor has such an offset, but GE's shapes can: the plan runs from
+    the contract's driver, built to stop at a signed overflow."""
+    exe = build_driver(
+        tmp_path_factory,
+        "contract_shapes_main.cc",
+        ["op_host"],
+        flags=["-fsanitize=signed-integer-overflow", "-fno-sanitize-recover=all"],
+    )
+    attrs = dataclasses.replace(_geometry(k=(2, 1), pad=(1, 0), group=1, group_channels=1), im2col_step=1)
+    values = ",".join(str(v) for v in attrs.args())
+    n = 2**63 - 1
+    shapes = [f"{n},0,1,1", f"{n},1,1,4", f"{n},1,1,2"]
+    for grad in ([], [f"{n},1,1,1"]):
+        result = subprocess.run([str(exe), "--plan", values, *shapes, *grad], capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+        # every core of each SoC in dcnv3_soc_table.h: 48, 48, 48, 40, 40, 40, 48, 48, 48, 48, 40, 40
+        cores = [48] * 3 + [40] * 3 + [48] * 4 + [40] * 2
+        assert result.stdout.splitlines() == [f"output={n},1,1,1", "block_dim=" + ",".join(map(str, cores))]
 
 
 @pytest.mark.parametrize("scale", [1e30, -1e30, 1e15])
