@@ -202,11 +202,15 @@ inline std::string ValidateShapes(Dims input, Dims offset, Dims mask, const Dims
   // A contiguous output needs its strides (products of trailing sizes) and element count in int64;
   // an empty output too, so zero sizes count as 1 here, and so do placeholders (the tiling checks
   // the run-time sizes).
-  int64_t out_elements = 1;
-  for (const int64_t d : out_dims)
-    if (!CheckedMul(out_elements, d > 0 ? d : 1, &out_elements))
-      return "output shape [N, H_out, W_out, group*group_channels] = " + DimsToString(out_dims, 4) +
-             " is too large: its sizes multiply to more than int64 holds";
+  const auto check_output_elements = [&]() -> std::string {
+    int64_t out_elements = 1;
+    for (const int64_t d : out_dims)
+      if (!CheckedMul(out_elements, d > 0 ? d : 1, &out_elements))
+        return "output shape [N, H_out, W_out, group*group_channels] = " + DimsToString(out_dims, 4) +
+               " is too large: its sizes multiply to more than int64 holds";
+    return "";
+  };
+  if (!(e = check_output_elements()).empty()) return e;
   const int64_t p = NumPoints(a);
   auto expect = [&](const char* name, Dims d, int64_t last, const char* last_desc) -> std::string {
     if (unknown_rank(d)) return "";
@@ -223,6 +227,8 @@ inline std::string ValidateShapes(Dims input, Dims offset, Dims mask, const Dims
   if (!(e = expect("offset", offset, a.group * p * 2, "group*P*2")).empty()) return e;
   if (!(e = expect("mask", mask, a.group * p, "group*P")).empty()) return e;
   if (grad_output && !(e = expect("grad_output", *grad_output, c, "group*group_channels")).empty()) return e;
+  // Sizes the input did not know came from the other tensors: the output must still fit.
+  if (!(e = check_output_elements()).empty()) return e;
   // InternImage clamps the step to the batch, then requires it to divide the batch.
   const int64_t batch = out_dims[0];
   const int64_t step = a.im2col_step < batch ? a.im2col_step : batch;

@@ -491,13 +491,17 @@ inline bool ChooseTile(const Problem& p, DataType t, bool backward, int64_t budg
           }
         };
         for (int64_t rows = 2; rows * p.width_out <= lo; ++rows) consider(rows * p.width_out);  // whole rows
-        for (int64_t pieces = 1; pieces <= p.width_out; ++pieces) {
-          const int64_t positions = (p.width_out + pieces - 1) / pieces;  // cuts a row into `pieces`
-          if (positions > lo) continue;
-          consider(positions);
-          consider(lo);
-          if (positions < lo) break;  // smaller counts only add tiles
-        }
+        // The count that cuts a row evenly into the fewest tiles of at most `most` positions, found
+        // by division: stepping the number of pieces up one at a time took a step per output
+        // column (minutes with an empty batch or image, whose pad may reach 2^31 - 1).
+        const auto even_cut = [&](int64_t most) {
+          const int64_t pieces = (p.width_out + most - 1) / most;
+          return (p.width_out + pieces - 1) / pieces;
+        };
+        const int64_t even = even_cut(lo);
+        consider(even);
+        consider(lo);
+        if (even == lo && lo > 1) consider(even_cut(lo - 1));  // smaller counts only add tiles
       }
     }
     if (found) break;  // a window layout beats per-point DMAs whenever it fits
@@ -513,7 +517,10 @@ inline bool ChooseTile(const Problem& p, DataType t, bool backward, int64_t budg
 inline bool Split(const Problem& p, int64_t cores, bool group_major, bool whole_rows, TilingData* d, uint32_t* used) {
   const int64_t positions = p.batch * p.height_out * p.width_out;
   const int64_t units = !group_major ? positions : whole_rows ? positions / p.width_out * p.attrs.group : 0;
-  const bool whole = units >= cores && (units + cores - 1) / cores <= kPositionSplitImbalance * units / cores;
+  // The busiest core's units, rounded up without adding: an empty image's output may hold up to
+  // 2^63 - 1 positions, and units + cores - 1 overflowed.
+  const int64_t busiest = units / cores + (units % cores != 0 ? 1 : 0);
+  const bool whole = units >= cores && busiest <= kPositionSplitImbalance * units / cores;
   if (whole_rows && !whole) return false;
   d->group_major = group_major ? 1 : 0;
   d->split_unit = !whole ? 1 : group_major ? p.width_out : p.attrs.group;

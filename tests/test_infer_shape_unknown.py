@@ -102,3 +102,20 @@ def test_conflicting_sizes_name_the_known_ones(driver):
 def test_placeholders_are_refused_outside_infer_shape(driver, shape):
     message = infer(driver, shape, [1, 56, 56, 72], [1, 56, 56, 36], unknown=False)
     assert message.startswith("input sizes must be >= 0") or message.startswith("input must be 4-D"), message
+
+
+@pytest.mark.parametrize(
+    "shapes",
+    [
+        ([-1, -1, -1, 64], [2**32, 2**32, 2**32, 72], [-1, -1, -1, 36]),
+        (UNKNOWN_RANK, UNKNOWN_RANK, [2**32, 2**32, 2**32, 36]),
+        (UNKNOWN_RANK, UNKNOWN_RANK, [2**32, 2**32, -1, 36]),
+    ],
+)
+def test_sizes_from_other_inputs_must_give_an_output_int64_holds(driver, shapes):
+    """The output's element count was checked before the sizes the input did not know were taken
+    from the offset or mask, so InferShape gave [2^32, 2^32, 2^32, 64] (2^102 elements), which
+    the same shapes known everywhere are refused for. An unknown size counts as 1."""
+    message = infer(driver, *shapes)
+    assert message.startswith("output shape [N, H_out, W_out, group*group_channels] = [4294967296, 4294967296, ")
+    assert message.endswith("is too large: its sizes multiply to more than int64 holds"), message

@@ -6,12 +6,14 @@ neither kernel asks for a user workspace (the backward accumulates into its fp32
 The kernels' own walk of these ranges is checked end to end in test_sim_kernels.py.
 """
 
+import dataclasses
 import functools
 import re
 import subprocess
 
 import pytest
 import torch
+from child_process import run_python
 from cpp_driver import build_driver
 from test_sim_kernels import _attrs
 
@@ -370,6 +372,53 @@ def test_padded_extents_past_2_24_are_refused():
     wide = _geometry(pad=(0, 1 << 23))
     with pytest.raises(ValueError, match=r"input W \+ 2\*pad_w = 1 \+ 2\*8388608 must be <= 2\^24"):
         sim.plan_forward(*_expanded(1, 1, 1, 1, 8, wide)[:3], wide)
+
+
+# Plans of empty batches and images whose pad makes an output row some 2^32 positions wide: an empty
+# batch or image samples nothing, so the 2^24 limit on padded extents does not apply to them.
+_WIDE_EMPTY_PLANS = """
+from test_tiling_plan import _expanded, _geometry
+from dcnv3_ascend import sim
+attrs = _geometry(pad=(0, 2**31 - 1), group=64, group_channels=1)
+for n, w in ((0, 1), (1, 0)):
+    tensors = _expanded(n, 1, w, 64, 1, attrs)
+    for plan in (sim.plan_forward(*tensors[:3], attrs), sim.plan_backward(*tensors, attrs)):
+        assert plan["tiling"]["width_out"] == w + 2**32 - 2 and plan["tiling"]["tile_positions"] >= 1
+print("planned")
+"""
+
+
+def test_planning_time_does_not_grow_with_the_output_width():
+    """The tile search stepped the number of pieces an output row is cut into up from 1, one step
+    per column, to find the counts that fit: an empty batch with pad_w = 2^31 - 1 and 64 groups
+    took about 9 minutes to plan forward (an empty image longer: it also stepped through every
+    count that equals the most positions that fit), in the TilingFunc of every launch. The counts
+    are now found by division. In a child process, so that a slow plan fails the test."""
+    proc = run_python(_WIDE_EMPTY_PLANS, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "planned", proc.stdout + proc.stderr
+
+
+def test_an_output_of_2_63_positions_splits_without_signed_overflow(tmp_path_factory):
+    """An empty image's output may hold up to 2^63 - 1 positions (H = 0 with pad 1 under a 2-tall
+    kernel leaves one output row), and the split's rounded-up units per core, units + cores - 1,
+    overflowed int64. No torch tensor has such an offset, but GE's shapes can: the plan runs from
+    the contract's driver, built to stop at a signed overflow."""
+    exe = build_driver(
+        tmp_path_factory,
+        "contract_shapes_main.cc",
+        ["op_host"],
+        flags=["-fsanitize=signed-integer-overflow", "-fno-sanitize-recover=all"],
+    )
+    attrs = dataclasses.replace(_geometry(k=(2, 1), pad=(1, 0), group=1, group_channels=1), im2col_step=1)
+    values = ",".join(str(v) for v in attrs.args())
+    n = 2**63 - 1
+    shapes = [f"{n},0,1,1", f"{n},1,1,4", f"{n},1,1,2"]
+    for grad in ([], [f"{n},1,1,1"]):
+        result = subprocess.run([str(exe), "--plan", values, *shapes, *grad], capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+        # every core of each SoC in dcnv3_soc_table.h: 48, 48, 48, 40, 40, 40, 48, 48, 48, 48, 40, 40
+        cores = [48] * 3 + [40] * 3 + [48] * 4 + [40] * 2
+        assert result.stdout.splitlines() == [f"output={n},1,1,1", "block_dim=" + ",".join(map(str, cores))]
 
 
 @pytest.mark.parametrize("scale", [1e30, -1e30, 1e15])
