@@ -341,6 +341,31 @@ def test_install_path_that_would_split_path_lists_is_refused(packages, tmp_path,
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"ASCEND_OPP_PATH": "relative/opp"}, "ASCEND_OPP_PATH must be an absolute path, got 'relative/opp'"),
+        (
+            {"ASCEND_CUSTOM_OPP_PATH": "relative/vendors/x"},
+            "the OPP root of ASCEND_CUSTOM_OPP_PATH must be an absolute path, got 'relative'",
+        ),
+        # Read up to its newline only, this entry had installed into {tmp}/a, silently.
+        (
+            {"ASCEND_CUSTOM_OPP_PATH": "{tmp}/a\nb/vendors/x"},
+            "the OPP root of ASCEND_CUSTOM_OPP_PATH must not contain ':' or control characters",
+        ),
+    ],
+)
+def test_a_bad_install_location_from_the_environment_is_named(packages, tmp_path, env, message):
+    env = {name: value.format(tmp=tmp_path) for name, value in env.items()}
+    result = subprocess.run(
+        ["bash", str(packages["1"])], capture_output=True, text=True, env=clean_env(**env), cwd=tmp_path
+    )
+    assert result.returncode == 1
+    assert message in result.stderr and "--install-path" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("custom", ["", ":", "::/"])
 def test_empty_custom_opp_path_counts_as_unset(packages, opp, custom):
     result = run_package(packages["1"], env=clean_env(ASCEND_CUSTOM_OPP_PATH=custom, ASCEND_OPP_PATH=str(opp)))
