@@ -28,7 +28,7 @@ Options:
   --cann PATH          CANN toolkit root (default: \$ASCEND_HOME_PATH, else \$ASCEND_TOOLKIT_HOME,
                        else /usr/local/Ascend/ascend-toolkit/latest)
   --build-type TYPE    Release or Debug (default: Release)
-  --jobs N             parallel build jobs (default: number of CPUs)
+  --jobs N             parallel build jobs, 1 to 4096 (default: number of CPUs)
   --clean              remove build_out/ and CMakeUserPresets.json first
   --no-opp             build only the Python wheel (torch extension + simulator) into
                        build_out/dist/ and import-test it; needs no CANN
@@ -70,7 +70,9 @@ while [ $# -gt 0 ]; do
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
-[[ "$jobs" =~ ^[1-9][0-9]*$ ]] || die "--jobs must be a positive integer, got '$jobs'"
+# Bounded: past 65536, make's jobserver hangs (its pipe of job tokens fills up), and cmake refuses
+# a count past its integer range, both only after the configure step.
+[[ "$jobs" =~ ^[1-9][0-9]{0,3}$ ]] && [ "$jobs" -le 4096 ] || die "--jobs must be an integer from 1 to 4096, got '$jobs'"
 command -v "$PYTHON" >/dev/null || die "$PYTHON not found (set PYTHON=/path/to/python3)"
 
 clean_outputs() {

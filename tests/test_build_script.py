@@ -86,7 +86,10 @@ def test_help(repo):
         (["--soc"], "--soc needs a value"),
         (["--cann="], "--cann needs a value"),  # empty, it had looked for CANN in the working directory
         (["--soc="], "--soc needs a value"),
-        (["--jobs", "0"], "--jobs must be a positive integer, got '0'"),
+        (["--jobs", "0"], "--jobs must be an integer from 1 to 4096, got '0'"),
+        # Accepted, 70000 hung make's jobserver after the configure step.
+        (["--jobs", "70000"], "--jobs must be an integer from 1 to 4096, got '70000'"),
+        (["--jobs=99999999999999999999"], "--jobs must be an integer from 1 to 4096, got '99999999999999999999'"),
         (["--build-type", "Fast"], "build type must be one of Release, Debug, got 'Fast'"),
         (["--vendor", "my-vendor"], "vendor name must match [A-Za-z0-9_]+"),
         (["--frobnicate"], "unknown argument '--frobnicate'"),
