@@ -23,11 +23,29 @@ def test_help():
     assert "--drivers-only" in result.stdout and "--extension" in result.stdout
 
 
+def test_help_by_a_relative_path():
+    # The script cd's to the repository; before reading its arguments, "$0" then named no file.
+    result = subprocess.run(["bash", "sanitize.sh", "--help"], capture_output=True, text=True, cwd=SCRIPT.parent)
+    assert result.returncode == 0 and "Exit status" in result.stdout, result.stderr
+
+
+def test_a_relative_build_dir_is_the_callers(tmp_path):
+    # It went below the repository, which the script cd's to.
+    result = subprocess.run(
+        ["bash", str(SCRIPT), "--build-dir", "dcnv3_rel_build", "--help"], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "dcnv3_rel_build").is_dir() and not (ROOT / "dcnv3_rel_build").exists()
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
         (["--bogus"], "unknown argument '--bogus'"),
         (["--build-dir"], "--build-dir needs a value"),
+        (["--build-dir", ""], "--build-dir needs a value"),
+        # Without set -e, the failed mkdir had left the build directory empty: builds went to /pkg.
+        (["--build-dir", "/proc/no/such/dir"], "cannot create --build-dir '/proc/no/such/dir'"),
         (["--extension", "--drivers-only"], "--drivers-only and --extension exclude each other"),
     ],
 )
