@@ -93,7 +93,10 @@ class Build(BuildExtension):
                 f"-DCMAKE_LIBRARY_OUTPUT_DIRECTORY={out_dir}",
             ]
         )
-        subprocess.check_call(["cmake", "--build", build_dir, "-j", str(os.cpu_count() or 2)])
+        # MAX_JOBS, torch's limit for its extensions (scripts/build.sh --jobs sets it), holds here
+        # too: a machine short of memory must be able to build the simulator on fewer jobs.
+        jobs = os.environ.get("MAX_JOBS") or str(os.cpu_count() or 2)
+        subprocess.check_call(["cmake", "--build", build_dir, "-j", jobs])
 
 
 def torch_requirement():
