@@ -85,6 +85,9 @@ build_wheel() {
   local dist="$BUILD_DIR/dist" scratch=""
   if [ "$clean" = 1 ]; then clean_outputs; fi
   mkdir -p "$dist"
+  # Only this build's wheel: one of an earlier build (another Python, another version) matched
+  # the glob below too, and pip refused the pair.
+  rm -f "$dist"/dcnv3_ascend-*.whl
   # A failed step leaves neither a wheel nor the scratch install behind.
   trap 'rm -rf "$dist" ${scratch:+"$scratch"}' ERR
   MAX_JOBS="$jobs" "$PYTHON" -m pip wheel --no-deps --no-build-isolation -w "$dist" "$ROOT"

@@ -227,6 +227,31 @@ def test_a_failed_wheel_check_leaves_no_scratch_install(repo, tmp_path):
     assert list(temp.iterdir()) == []
 
 
+def test_a_wheel_of_an_earlier_build_is_replaced(repo, tmp_path):
+    """--no-opp with a stand-in Python whose pip wheel makes this build's wheel and whose other
+    calls succeed: the wheel an earlier build (another Python) left was installed beside it."""
+    python = tmp_path / "python"
+    python.write_text(
+        "#!/bin/bash\n"
+        'if [ "$1 $2 $3" = "-m pip wheel" ]; then\n'
+        "  while [ $# -gt 0 ]; do\n"
+        '    [ "$1" = -w ] && touch "$2/dcnv3_ascend-0.1-cp311-cp311-linux_x86_64.whl"\n'
+        "    shift\n"
+        "  done\n"
+        "fi\n"
+        f'[ "$1 $2 $3" = "-m pip install" ] && echo "$@" >"{tmp_path}/installed"\n'
+        "exit 0\n"
+    )
+    python.chmod(0o755)
+    dist = repo / "build_out" / "dist"
+    dist.mkdir(parents=True)
+    (dist / "dcnv3_ascend-0.1-cp310-cp310-linux_x86_64.whl").write_text("earlier build")
+    result = run_build(repo, "--no-opp", env={"PYTHON": str(python)})
+    assert result.returncode == 0, result.stderr
+    assert [p.name for p in dist.iterdir()] == ["dcnv3_ascend-0.1-cp311-cp311-linux_x86_64.whl"]
+    assert "cp310" not in (tmp_path / "installed").read_text()
+
+
 def test_clean_removes_previous_outputs(repo, tmp_path):
     (repo / "build_out").mkdir()
     (repo / "build_out" / "stale.run").write_text("old")
