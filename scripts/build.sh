@@ -52,7 +52,12 @@ build_type=Release
 jobs=$(nproc 2>/dev/null || echo 2)
 clean=0
 no_opp=0
+opp_options=()  # given options that configure the operator package only
 while [ $# -gt 0 ]; do
+  case "$1" in
+    --soc | --soc=* | --vendor | --vendor=* | --cann | --cann=* | --build-type | --build-type=*)
+      opp_options+=("${1%%=*}") ;;
+  esac
   case "$1" in
     --soc) need_value "$@"; socs=$2; shift 2 ;;
     --soc=*) need_value "--soc" "${1#*=}"; socs=${1#*=}; shift ;;
@@ -73,6 +78,10 @@ done
 # Bounded: past 65536, make's jobserver hangs (its pipe of job tokens fills up), and cmake refuses
 # a count past its integer range, both only after the configure step.
 [[ "$jobs" =~ ^[1-9][0-9]{0,3}$ ]] && [ "$jobs" -le 4096 ] || die "--jobs must be an integer from 1 to 4096, got '$jobs'"
+# The wheel takes none of them: `--no-opp --build-type Debug` built a Release wheel, silently.
+if [ "$no_opp" = 1 ] && [ ${#opp_options[@]} -gt 0 ]; then
+  die "--no-opp builds only the Python wheel, on which these options of the operator package would have no effect: ${opp_options[*]}"
+fi
 command -v "$PYTHON" >/dev/null || die "$PYTHON not found (set PYTHON=/path/to/python3)"
 
 clean_outputs() {

@@ -93,6 +93,8 @@ def test_help(repo):
         (["--build-type", "Fast"], "build type must be one of Release, Debug, got 'Fast'"),
         (["--vendor", "my-vendor"], "vendor name must match [A-Za-z0-9_]+"),
         (["--frobnicate"], "unknown argument '--frobnicate'"),
+        # Ignored, --build-type Debug had built a Release wheel.
+        (["--no-opp", "--build-type", "Debug"], "would have no effect: --cann --build-type"),
     ],
 )
 def test_argument_errors(repo, tmp_path, args, message):
