@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "check_simulator_fidelity.sh"
@@ -22,9 +23,11 @@ def test_usage_without_drivingsdk_path():
     assert "usage:" in proc.stderr and "--drivingsdk" in proc.stderr
 
 
-def test_refuses_a_path_that_is_not_drivingsdk(tmp_path):
+@pytest.mark.parametrize("form", ["separate", "joined"])
+def test_refuses_a_path_that_is_not_drivingsdk(tmp_path, form):
+    option = ["--drivingsdk", str(tmp_path)] if form == "separate" else [f"--drivingsdk={tmp_path}"]
     proc = subprocess.run(
-        ["bash", str(SCRIPT), "--drivingsdk", str(tmp_path)],
+        ["bash", str(SCRIPT), *option],
         capture_output=True,
         text=True,
         # The package this test imports: the installed one in CI, an in-place build under PYTHONPATH.
