@@ -38,7 +38,8 @@ while [ $# -gt 0 ]; do
     --build-dir)
       [ $# -ge 2 ] && [ -n "$2" ] || { echo "sanitize.sh: --build-dir needs a value" >&2; exit 2; }
       # Checked: without set -e, a failed mkdir left it empty, and the builds went to /pkg, /sim.
-      build_dir="$(mkdir -p -- "$2" && cd -- "$2" && pwd)" ||
+      # "$2/": a directory named '-' is not cd's previous directory ($OLDPWD).
+      build_dir="$(mkdir -p -- "$2" && cd -- "$2/" && pwd)" ||
         { echo "sanitize.sh: cannot create --build-dir '$2'" >&2; exit 2; }
       shift
       ;;
