@@ -142,6 +142,22 @@ def test_bad_options_are_usage_errors_before_any_timing(argv, message, no_timing
     assert no_timing == {}
 
 
+def test_a_batch_the_model_table_cannot_hold_is_refused(no_timing, monkeypatch, capsys):
+    """On 16 GiB, batch 300 fits every layer alone (22 MiB per image at most) but not the model
+    table's captured layer inputs (68 MiB per image for InternImage-T's three backbones)."""
+    from dcnv3_ascend import _cli, bench_model
+
+    monkeypatch.setattr(_cli, "physical_memory_bytes", lambda: 16 * 2**30)
+    monkeypatch.setattr(bench_model, "measure_model", lambda *args, **kwargs: pytest.fail("the model table ran"))
+    with pytest.raises(SystemExit) as exit_info:
+        bench.main(["--net-only", "--net", "T", "--batch", "300"])
+    assert exit_info.value.code == 2
+    assert "--batch 300 is too large for --net T: keeping its backbones' layer inputs needs 19.9 GiB" in (
+        capsys.readouterr().err
+    )
+    assert max(c.float64_bytes for c in bench.layer_cases()) * 300 < 16 * 2**30
+
+
 def test_plot_into_a_directory_is_refused(tmp_path, no_timing, capsys):
     with pytest.raises(SystemExit) as exit_info:
         bench.main(["--plot", str(tmp_path)])
