@@ -45,6 +45,8 @@ need_value() {
   [ $# -ge 2 ] && [ -n "$2" ] || die "$1 needs a value (see --help)"
 }
 
+# Before the arguments: --help asks it for the supported SoCs (without it, it listed none).
+command -v "$PYTHON" >/dev/null || die "$PYTHON not found (set PYTHON=/path/to/python3)"
 socs=Ascend910B3
 vendor=dcnv3
 cann=${ASCEND_HOME_PATH:-${ASCEND_TOOLKIT_HOME:-/usr/local/Ascend/ascend-toolkit/latest}}
@@ -82,7 +84,6 @@ done
 if [ "$no_opp" = 1 ] && [ ${#opp_options[@]} -gt 0 ]; then
   die "--no-opp builds only the Python wheel, on which these options of the operator package would have no effect: ${opp_options[*]}"
 fi
-command -v "$PYTHON" >/dev/null || die "$PYTHON not found (set PYTHON=/path/to/python3)"
 
 clean_outputs() {
   rm -rf "$BUILD_DIR" "$ROOT/CMakeUserPresets.json" "$ROOT/build"

@@ -79,6 +79,12 @@ def test_help(repo):
         assert soc in result.stdout
 
 
+def test_help_without_python_says_so(repo):
+    result = run_build(repo, "--help", env={"PYTHON": "no-such-python3"})
+    assert result.returncode == 2
+    assert "no-such-python3 not found (set PYTHON=/path/to/python3)" in result.stderr
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
