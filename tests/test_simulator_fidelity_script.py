@@ -37,6 +37,18 @@ def test_refuses_a_path_that_is_not_drivingsdk(tmp_path, form):
     assert "neither a DrivingSDK checkout" in proc.stderr + proc.stdout
 
 
+def test_an_unknown_kernel_is_refused(tmp_path):
+    # It ran nothing and reported "all kernels match".
+    proc = subprocess.run(
+        ["bash", str(SCRIPT), "--drivingsdk", str(tmp_path), "--only", "add_relu", "--only", "bogus"],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": os.environ.get("PYTHONPATH", ""), "PYTHON": sys.executable},
+    )
+    assert proc.returncode == 2
+    assert "argument --only: invalid choice: 'bogus'" in proc.stderr and "add_relu" in proc.stderr
+
+
 def test_add_relu_tiling_for_a_looping_shape():
     # 800000 floats on 40 cores: 20000 per core rounded up to 64 -> 20032; the last core 18752; the
     # UB tile (196608 - 20480) / 12 = 14677 rounded up to 32 -> 14688: one whole tile and a tail.
