@@ -248,7 +248,8 @@ do_install() {
     update_load_priority add
     say "vendor '$vendor' is first in $vendors_dir/config.ini"
   fi
-  say "to use it: source $dest/bin/set_env.bash"
+  # Quoted, so that the command can be pasted as it is printed, whatever the path holds.
+  say "to use it: source $(shell_quote "$dest/bin/set_env.bash")"
 }
 
 do_uninstall() {

@@ -333,6 +333,24 @@ def test_install_path_is_quoted_in_set_env(packages, tmp_path, name):
     assert not (tmp_path / "PWNED").exists()
 
 
+@pytest.mark.parametrize("name", ["sp ace", "s'ingle", "o$(touch PWNED)dir"])
+def test_the_printed_source_command_can_be_pasted(packages, tmp_path, name):
+    root = tmp_path / name
+    result = run_package(packages["1"], f"--install-path={root}", "--verbose")
+    assert result.returncode == 0, result.stderr
+    (command,) = [line.split("to use it: ", 1)[1] for line in result.stdout.splitlines() if "to use it: " in line]
+    shown = subprocess.run(
+        ["bash", "-c", command + '; echo "$ASCEND_CUSTOM_OPP_PATH"'],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=clean_env(),
+    )
+    assert shown.returncode == 0 and shown.stderr == ""
+    assert shown.stdout.strip() == str(root / "vendors" / VENDOR)
+    assert not (tmp_path / "PWNED").exists()
+
+
 @pytest.mark.parametrize("name", ["a:b", "new\nline"])
 def test_install_path_that_would_split_path_lists_is_refused(packages, tmp_path, name):
     result = run_package(packages["1"], f"--install-path={tmp_path / name}")
