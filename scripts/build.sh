@@ -149,6 +149,10 @@ build_opp() {
   if [ "$(printf '%s\n%s\n' "$MIN_CMAKE" "$cmake_version" | sort -V | head -n 1)" != "$MIN_CMAKE" ]; then
     die "cmake $cmake_version is too old: CMake presets need >= $MIN_CMAKE"
   fi
+  # The presets' generator is Unix Makefiles; without make, cmake failed only after the preset was
+  # written and --clean had removed the previous build.
+  command -v make >/dev/null || command -v gmake >/dev/null ||
+    die "make not found: the build's generator is Unix Makefiles (install make, e.g. apt install make)"
   local preset
   preset=$("$PYTHON" "$CONFIG" preset --soc "$socs" --vendor "$vendor" --cann "$cann" --build-type "$build_type") || exit 2
   load_cann_env

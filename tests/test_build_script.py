@@ -212,6 +212,26 @@ def test_a_build_that_makes_no_package_fails(repo, tmp_path):
     assert "build.sh: package" not in result.stdout
 
 
+def test_missing_make_is_named_before_anything_is_written(repo, tmp_path):
+    """A PATH with every tool but make (and a stand-in cmake): the build's generator needs make."""
+    cann = make_fake_cann(tmp_path / "cann")
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "cmake").write_text('#!/bin/sh\n[ "$1" = --version ] && echo "cmake version 3.28.0"\nexit 0\n')
+    (tools / "cmake").chmod(0o755)
+    for folder in ("/usr/local/bin", "/usr/bin", "/bin"):
+        for tool in Path(folder).iterdir():
+            if tool.name not in ("make", "gmake") and not (tools / tool.name).exists():
+                (tools / tool.name).symlink_to(tool)
+    (repo / "build_out").mkdir()
+    (repo / "build_out" / "previous.run").write_text("the last good package")
+    result = run_build(repo, "--cann", str(cann), "--clean", env={"PATH": str(tools), "PYTHON": sys.executable})
+    assert result.returncode == 2
+    assert "make not found: the build's generator is Unix Makefiles" in result.stderr
+    assert (repo / "build_out" / "previous.run").read_text() == "the last good package"
+    assert not (repo / "CMakeUserPresets.json").exists()
+
+
 def test_a_failed_wheel_check_leaves_no_scratch_install(repo, tmp_path):
     """--no-opp with a stand-in Python whose pip succeeds and whose import check fails."""
     python = tmp_path / "python"
