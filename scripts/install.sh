@@ -119,6 +119,11 @@ esac
 if [[ "$install_root" == *:* || "$install_root" == *[[:cntrl:]]* ]]; then
   die "$install_from must not contain ':' or control characters (they break ASCEND_CUSTOM_OPP_PATH), got '$install_root'"
 fi
+# CANN's own OPP directory exists wherever CANN is installed: a missing one is a stale environment,
+# where an install made a directory tree of its own and reported success.
+if [ "$install_from" = ASCEND_OPP_PATH ] && [ ! -d "$install_root" ]; then
+  die "ASCEND_OPP_PATH '$install_root' is not a directory: load CANN's environment again (source <CANN>/ascend-toolkit/set_env.sh), or pass --install-path=DIR"
+fi
 install_root=${install_root%/}
 vendors_dir="$install_root/vendors"
 dest="$vendors_dir/$vendor"

@@ -363,6 +363,8 @@ def test_install_path_that_would_split_path_lists_is_refused(packages, tmp_path,
     "env, message",
     [
         ({"ASCEND_OPP_PATH": "relative/opp"}, "ASCEND_OPP_PATH must be an absolute path, got 'relative/opp'"),
+        # A stale environment: the install made this directory tree and reported success.
+        ({"ASCEND_OPP_PATH": "{tmp}/gone/opp"}, "ASCEND_OPP_PATH '{tmp}/gone/opp' is not a directory"),
         (
             {"ASCEND_CUSTOM_OPP_PATH": "relative/vendors/x"},
             "the OPP root of ASCEND_CUSTOM_OPP_PATH must be an absolute path, got 'relative'",
@@ -380,7 +382,7 @@ def test_a_bad_install_location_from_the_environment_is_named(packages, tmp_path
         ["bash", str(packages["1"])], capture_output=True, text=True, env=clean_env(**env), cwd=tmp_path
     )
     assert result.returncode == 1
-    assert message in result.stderr and "--install-path" not in result.stderr
+    assert message.format(tmp=tmp_path) in result.stderr and "--install-path must" not in result.stderr
     assert list(tmp_path.iterdir()) == []
 
 
