@@ -22,7 +22,8 @@ Usage: scripts/build.sh [options]
 Builds the CANN operator package build_out/custom_opp_<os>_<arch>.run (see COMPILE_GUIDE.md).
 
 Options:
-  --soc SOC[,SOC...]   SoCs to build kernels for, as 'npu-smi info' names them (default: Ascend910B3).
+  --soc SOC[,SOC...]   SoCs to build kernels for, as 'npu-smi info' names them; repeatable
+                       (default: Ascend910B3).
                        Supported: $("$PYTHON" "$CONFIG" supported-socs)
   --vendor NAME        vendor directory name under opp/vendors/ (default: dcnv3)
   --cann PATH          CANN toolkit root (default: \$ASCEND_HOME_PATH, else \$ASCEND_TOOLKIT_HOME,
@@ -47,7 +48,7 @@ need_value() {
 
 # Before the arguments: --help asks it for the supported SoCs (without it, it listed none).
 command -v "$PYTHON" >/dev/null || die "$PYTHON not found (set PYTHON=/path/to/python3)"
-socs=Ascend910B3
+socs=""  # every --soc given, comma-joined; Ascend910B3 when none
 vendor=dcnv3
 cann=${ASCEND_HOME_PATH:-${ASCEND_TOOLKIT_HOME:-/usr/local/Ascend/ascend-toolkit/latest}}
 build_type=Release
@@ -61,8 +62,9 @@ while [ $# -gt 0 ]; do
       opp_options+=("${1%%=*}") ;;
   esac
   case "$1" in
-    --soc) need_value "$@"; socs=$2; shift 2 ;;
-    --soc=*) need_value "--soc" "${1#*=}"; socs=${1#*=}; shift ;;
+    # Joined, not replaced: `--soc A --soc B` built for B alone, silently.
+    --soc) need_value "$@"; socs+=${socs:+,}$2; shift 2 ;;
+    --soc=*) need_value "--soc" "${1#*=}"; socs+=${socs:+,}${1#*=}; shift ;;
     --vendor) need_value "$@"; vendor=$2; shift 2 ;;
     --vendor=*) need_value "--vendor" "${1#*=}"; vendor=${1#*=}; shift ;;
     --cann) need_value "$@"; cann=$2; shift 2 ;;
@@ -77,6 +79,7 @@ while [ $# -gt 0 ]; do
     *) die "unknown argument '$1' (see --help)" ;;
   esac
 done
+socs=${socs:-Ascend910B3}
 # Bounded: past 65536, make's jobserver hangs (its pipe of job tokens fills up), and cmake refuses
 # a count past its integer range, both only after the configure step.
 [[ "$jobs" =~ ^[1-9][0-9]{0,3}$ ]] && [ "$jobs" -le 4096 ] || die "--jobs must be an integer from 1 to 4096, got '$jobs'"

@@ -167,7 +167,11 @@ def make_fake_cann(root):
     return root
 
 
-def test_arguments_reach_cmake_through_the_user_preset(repo, tmp_path):
+# Repeated, --soc had kept its last value only.
+@pytest.mark.parametrize(
+    "socs", [["--soc", "ascend910b4,Ascend910_9382"], ["--soc", "ascend910b4", "--soc=Ascend910_9382"]]
+)
+def test_arguments_reach_cmake_through_the_user_preset(repo, tmp_path, socs):
     """With a CANN that has the checked files but no real tools, build.sh gets as far as CMake's
     op_build step; the preset it wrote and CMake's cache show every argument arrived."""
     cann = make_fake_cann(tmp_path / "cann")
@@ -175,8 +179,7 @@ def test_arguments_reach_cmake_through_the_user_preset(repo, tmp_path):
         repo,
         "--cann",
         str(cann),
-        "--soc",
-        "ascend910b4,Ascend910_9382",
+        *socs,
         "--vendor",
         "acme",
         "--build-type",
