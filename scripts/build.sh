@@ -30,7 +30,8 @@ Options:
                        else /usr/local/Ascend/ascend-toolkit/latest)
   --build-type TYPE    Release or Debug (default: Release)
   --jobs N             parallel build jobs, 1 to 4096 (default: number of CPUs)
-  --clean              remove build_out/ and CMakeUserPresets.json first
+  --clean              remove build_out/, build/ (setup.py's and sanitize.sh's build trees) and
+                       CMakeUserPresets.json first
   --no-opp             build only the Python wheel (torch extension + simulator) into
                        build_out/dist/ and import-test it; needs no CANN
   -h, --help           show this help

@@ -286,6 +286,10 @@ def test_a_wheel_of_an_earlier_build_is_replaced(repo, tmp_path):
 def test_clean_removes_previous_outputs(repo, tmp_path):
     (repo / "build_out").mkdir()
     (repo / "build_out" / "stale.run").write_text("old")
+    (repo / "build" / "sanitize").mkdir(parents=True)
     cann = make_fake_cann(tmp_path / "cann")
     run_build(repo, "--cann", str(cann), "--clean", "--jobs", "1")
     assert not (repo / "build_out" / "stale.run").exists()
+    # build/ goes too (sanitize.sh's sanitized builds with it), which --help had not said.
+    assert not (repo / "build").exists()
+    assert "remove build_out/, build/ (setup.py's and sanitize.sh's build trees)" in run_build(repo, "--help").stdout
