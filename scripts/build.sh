@@ -52,6 +52,14 @@ command -v "$PYTHON" >/dev/null || die "$PYTHON not found (set PYTHON=/path/to/p
 socs=""  # every --soc given, comma-joined; Ascend910B3 when none
 vendor=dcnv3
 cann=${ASCEND_HOME_PATH:-${ASCEND_TOOLKIT_HOME:-/usr/local/Ascend/ascend-toolkit/latest}}
+# Where $cann came from, for the message when it holds no toolkit (a stale ASCEND_HOME_PATH, say).
+if [ -n "${ASCEND_HOME_PATH:-}" ]; then
+  cann_from=ASCEND_HOME_PATH
+elif [ -n "${ASCEND_TOOLKIT_HOME:-}" ]; then
+  cann_from=ASCEND_TOOLKIT_HOME
+else
+  cann_from="the default"
+fi
 build_type=Release
 jobs=$(nproc 2>/dev/null || echo 2)
 clean=0
@@ -68,8 +76,8 @@ while [ $# -gt 0 ]; do
     --soc=*) need_value "--soc" "${1#*=}"; socs+=${socs:+,}${1#*=}; shift ;;
     --vendor) need_value "$@"; vendor=$2; shift 2 ;;
     --vendor=*) need_value "--vendor" "${1#*=}"; vendor=${1#*=}; shift ;;
-    --cann) need_value "$@"; cann=$2; shift 2 ;;
-    --cann=*) need_value "--cann" "${1#*=}"; cann=${1#*=}; shift ;;
+    --cann) need_value "$@"; cann=$2; cann_from=--cann; shift 2 ;;
+    --cann=*) need_value "--cann" "${1#*=}"; cann=${1#*=}; cann_from=--cann; shift ;;
     --build-type) need_value "$@"; build_type=$2; shift 2 ;;
     --build-type=*) need_value "--build-type" "${1#*=}"; build_type=${1#*=}; shift ;;
     --jobs) need_value "$@"; jobs=$2; shift 2 ;;
@@ -147,7 +155,7 @@ load_cann_env() {
 build_opp() {
   local units cmake_version
   units=$("$PYTHON" "$CONFIG" compute-units "$socs") || exit 2
-  "$PYTHON" "$CONFIG" check-cann "$cann" >/dev/null || exit 2
+  "$PYTHON" "$CONFIG" check-cann "$cann" >/dev/null || die "the toolkit path $cann is that of $cann_from"
   command -v cmake >/dev/null || die "cmake >= $MIN_CMAKE not found (pip install cmake, or your distribution's package)"
   cmake_version=$(cmake --version | sed -n 's/^cmake version \([0-9.]*\).*/\1/p')
   if [ "$(printf '%s\n%s\n' "$MIN_CMAKE" "$cmake_version" | sort -V | head -n 1)" != "$MIN_CMAKE" ]; then

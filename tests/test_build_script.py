@@ -121,6 +121,16 @@ def test_missing_cann_says_what_is_missing_and_leaves_nothing(repo, tmp_path):
     assert left_behind(repo) == []
 
 
+@pytest.mark.parametrize("variable", ["ASCEND_HOME_PATH", "ASCEND_TOOLKIT_HOME", None])
+def test_missing_cann_names_where_its_path_came_from(repo, tmp_path, variable):
+    # Without --cann, a stale environment variable was left for the user to guess.
+    stale = tmp_path / "stale_cann"
+    args, env = (["--cann", str(stale)], {}) if variable is None else ([], {variable: str(stale)})
+    result = run_build(repo, *args, env=env)
+    assert result.returncode == 2
+    assert f"the toolkit path {stale} is that of {variable or '--cann'}" in result.stderr
+
+
 def test_partial_cann_names_only_the_missing_files(repo, tmp_path):
     cann = make_fake_cann(tmp_path / "cann")
     (cann / "compiler" / "ccec_compiler" / "bin" / "ccec").unlink()
