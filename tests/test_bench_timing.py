@@ -128,6 +128,7 @@ def no_timing(monkeypatch):
         (["--plot", "/nonexistent/dir/x.png"], "argument --plot: cannot write '/nonexistent/dir/x.png'"),
         (["--net-only", "--net", ""], "--net-only needs --net (T, S or B)"),
         (["--net-only", "--plot", "x.png"], "--plot draws the layer table, which --net-only skips"),
+        (["--net", "", "--net-repeats", "3"], "--net-repeats times the whole-model table, which --net '' skips"),
         # More memory than any machine has: an allocator traceback after setup, or an integer
         # overflow past int64, before the batch was checked against the memory.
         (["--batch", "100000000000"], "--batch 100000000000 is too large: case "),

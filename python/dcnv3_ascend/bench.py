@@ -208,7 +208,10 @@ def main(argv=None):
         help="InternImage backbone for the whole-model table (T, S or B; 224x224, --batch); empty to skip it",
     )
     parser.add_argument(
-        "--net-repeats", type=int_type(1), default=5, help="timed repetitions of the whole-model table, >= 1"
+        "--net-repeats",
+        type=int_type(1),
+        default=None,
+        help="timed repetitions of the whole-model table, >= 1 (default 5)",
     )
     parser.add_argument("--net-only", action="store_true", help="print the whole-model table alone (no layer table)")
     args = parser.parse_args(argv)
@@ -217,6 +220,10 @@ def main(argv=None):
         parser.error("--net-only needs --net (T, S or B)")
     if args.net_only and args.plot:
         parser.error("--plot draws the layer table, which --net-only skips")
+    # None when not given: with --net '' it was ignored, silently.
+    if args.net_repeats is not None and not args.net:
+        parser.error("--net-repeats times the whole-model table, which --net '' skips")
+    args.net_repeats = args.net_repeats or 5
     if args.net:
         # Imported here: bench_model imports this module.
         from .bench_model import VARIANTS, captured_bytes, format_model_table, measure_model
