@@ -155,7 +155,7 @@ load_cann_env() {
 build_opp() {
   local units cmake_version
   units=$("$PYTHON" "$CONFIG" compute-units "$socs") || exit 2
-  "$PYTHON" "$CONFIG" check-cann "$cann" >/dev/null || die "the toolkit path $cann is that of $cann_from"
+  "$PYTHON" "$CONFIG" check-cann "$cann" >/dev/null || die "the toolkit path $cann came from $cann_from"
   command -v cmake >/dev/null || die "cmake >= $MIN_CMAKE not found (pip install cmake, or your distribution's package)"
   cmake_version=$(cmake --version | sed -n 's/^cmake version \([0-9.]*\).*/\1/p')
   if [ "$(printf '%s\n%s\n' "$MIN_CMAKE" "$cmake_version" | sort -V | head -n 1)" != "$MIN_CMAKE" ]; then

@@ -128,7 +128,7 @@ def test_missing_cann_names_where_its_path_came_from(repo, tmp_path, variable):
     args, env = (["--cann", str(stale)], {}) if variable is None else ([], {variable: str(stale)})
     result = run_build(repo, *args, env=env)
     assert result.returncode == 2
-    assert f"the toolkit path {stale} is that of {variable or '--cann'}" in result.stderr
+    assert f"the toolkit path {stale} came from {variable or '--cann'}" in result.stderr
 
 
 def test_partial_cann_names_only_the_missing_files(repo, tmp_path):
