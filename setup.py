@@ -93,7 +93,14 @@ class Build(BuildExtension):
                 f"-DCMAKE_LIBRARY_OUTPUT_DIRECTORY={out_dir}",
             ]
         )
-        subprocess.check_call(["cmake", "--build", build_dir, "-j", str(os.cpu_count() or 2)])
+        # MAX_JOBS, torch's limit on its extensions' build jobs (scripts/build.sh --jobs sets it),
+        # holds here too: a machine short of memory must be able to build the simulator on fewer
+        # jobs. A limit only: never more jobs than CPUs (make's jobserver hangs past 65536), and
+        # 0, which torch reads as no limit, or text is none.
+        cpus = os.cpu_count() or 2
+        limit = os.environ.get("MAX_JOBS", "")
+        jobs = min(int(limit), cpus) if limit.isdigit() and int(limit) > 0 else cpus
+        subprocess.check_call(["cmake", "--build", build_dir, "-j", str(jobs)])
 
 
 def torch_requirement():

@@ -13,7 +13,8 @@ set -euo pipefail
 unset CDPATH  # a cd through it prints the directory, which $(cd ...) would capture
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(dirname "$here")"
-if [[ " $* " != *" --drivingsdk "* ]]; then
+# Either form argparse takes: --drivingsdk=PATH too, which this check used to refuse.
+if [[ " $* " != *" --drivingsdk "* && " $* " != *" --drivingsdk="* ]]; then
   echo "usage: $0 --drivingsdk <DrivingSDK checkout or git dir> [--only KERNEL] [--build-dir DIR]" >&2
   exit 2
 fi

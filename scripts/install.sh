@@ -81,7 +81,9 @@ payload="$payload_dir/packages/vendors/$vendor"
 custom_opp_root() {
   local entry
   local entries=()
-  IFS=: read -r -a entries <<<"${ASCEND_CUSTOM_OPP_PATH:-}"
+  # -d '': the whole value. A here-string was read up to its first newline only, so an entry
+  # '/a<newline>b/vendors/x' installed into /a, silently; now the newline reaches the check below.
+  IFS=: read -r -d '' -a entries < <(printf '%s' "${ASCEND_CUSTOM_OPP_PATH:-}") || true
   for entry in "${entries[@]}"; do
     entry=${entry%/}
     if [ -z "$entry" ]; then continue; fi
@@ -93,24 +95,34 @@ custom_opp_root() {
   done
 }
 
+# Where install_root came from, for the messages: a bad environment variable must not be blamed
+# on an --install-path the user never gave.
+install_from=--install-path
 if [ -z "$install_root" ]; then
   install_root=$(custom_opp_root)
+  install_from="the OPP root of ASCEND_CUSTOM_OPP_PATH"
 fi
 if [ -z "$install_root" ]; then
   if [ -n "${ASCEND_OPP_PATH:-}" ]; then
     install_root=$ASCEND_OPP_PATH
+    install_from=ASCEND_OPP_PATH
   else
     die "no install location: pass --install-path=DIR, or load CANN's environment (source <CANN>/ascend-toolkit/set_env.sh sets ASCEND_OPP_PATH)"
   fi
 fi
 case "$install_root" in
   /*) ;;
-  *) die "--install-path must be an absolute path, got '$install_root'" ;;
+  *) die "$install_from must be an absolute path, got '$install_root'" ;;
 esac
 # ':' would split the entry in ASCEND_CUSTOM_OPP_PATH and LD_LIBRARY_PATH; control characters
 # (a newline) have no place in a path that set_env.bash and messages print.
 if [[ "$install_root" == *:* || "$install_root" == *[[:cntrl:]]* ]]; then
-  die "--install-path must not contain ':' or control characters (they break ASCEND_CUSTOM_OPP_PATH), got '$install_root'"
+  die "$install_from must not contain ':' or control characters (they break ASCEND_CUSTOM_OPP_PATH), got '$install_root'"
+fi
+# CANN's own OPP directory exists wherever CANN is installed: a missing one is a stale environment,
+# where an install made a directory tree of its own and reported success.
+if [ "$install_from" = ASCEND_OPP_PATH ] && [ ! -d "$install_root" ]; then
+  die "ASCEND_OPP_PATH '$install_root' is not a directory: load CANN's environment again (source <CANN>/ascend-toolkit/set_env.sh), or pass --install-path=DIR"
 fi
 install_root=${install_root%/}
 vendors_dir="$install_root/vendors"
@@ -241,7 +253,8 @@ do_install() {
     update_load_priority add
     say "vendor '$vendor' is first in $vendors_dir/config.ini"
   fi
-  say "to use it: source $dest/bin/set_env.bash"
+  # Quoted, so that the command can be pasted as it is printed, whatever the path holds.
+  say "to use it: source $(shell_quote "$dest/bin/set_env.bash")"
 }
 
 do_uninstall() {

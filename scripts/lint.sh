@@ -9,7 +9,6 @@
 # Exit status: 0 clean, 1 findings, 2 usage error or a tool missing.
 set -uo pipefail
 unset CDPATH  # a cd through it prints the directory, which $(cd ...) would capture
-cd "$(dirname "$0")/.."
 
 fix=0
 case "${1:-}" in
@@ -19,6 +18,8 @@ case "${1:-}" in
   *) echo "lint.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
 esac
 [ $# -le 1 ] || { echo "lint.sh: too many arguments (see --help)" >&2; exit 2; }
+# After the arguments: --help reads "$0", which is relative to the caller's directory.
+cd "$(dirname "$0")/.."
 for tool in ruff clang-format codespell; do
   command -v "$tool" >/dev/null || { echo "lint.sh: $tool is missing: pip install -r requirements-test.txt" >&2; exit 2; }
 done

@@ -24,19 +24,23 @@
 # Exit status: 0 clean, 1 a sanitizer report or a failed test, 2 usage error or a build failure.
 set -uo pipefail
 unset CDPATH  # a cd through it prints the directory, which $(cd ...) would capture
-cd "$(dirname "$0")/.."
-repo="$PWD"
 
+# The arguments are read in the caller's directory, before the cd below: --help reads "$0" and a
+# relative --build-dir is the caller's (after it, `bash sanitize.sh --help` in scripts/ printed
+# nothing, and --build-dir went below the repository).
 drivers_only=0
 extension=0
-build_dir="$repo/build/sanitize"
+build_dir=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --drivers-only) drivers_only=1 ;;
     --extension) extension=1 ;;
     --build-dir)
-      [ $# -ge 2 ] || { echo "sanitize.sh: --build-dir needs a value" >&2; exit 2; }
-      build_dir="$(mkdir -p "$2" && cd "$2" && pwd)"
+      [ $# -ge 2 ] && [ -n "$2" ] || { echo "sanitize.sh: --build-dir needs a value" >&2; exit 2; }
+      # Checked: without set -e, a failed mkdir left it empty, and the builds went to /pkg, /sim.
+      # "$2/": a directory named '-' is not cd's previous directory ($OLDPWD).
+      build_dir="$(mkdir -p -- "$2" && cd -- "$2/" && pwd)" ||
+        { echo "sanitize.sh: cannot create --build-dir '$2'" >&2; exit 2; }
       shift
       ;;
     -h | --help) sed -n '2,/^# Exit status/s/^# \{0,1\}//p' "$0"; exit 0 ;;
@@ -46,6 +50,9 @@ while [ $# -gt 0 ]; do
 done
 [ $((drivers_only + extension)) -le 1 ] ||
   { echo "sanitize.sh: --drivers-only and --extension exclude each other (see --help)" >&2; exit 2; }
+cd "$(dirname "$0")/.."
+repo="$PWD"
+build_dir="${build_dir:-$repo/build/sanitize}"
 
 python="${PYTHON:-python}"
 cxx="${CXX:-g++}"

@@ -128,6 +128,7 @@ def no_timing(monkeypatch):
         (["--plot", "/nonexistent/dir/x.png"], "argument --plot: cannot write '/nonexistent/dir/x.png'"),
         (["--net-only", "--net", ""], "--net-only needs --net (T, S or B)"),
         (["--net-only", "--plot", "x.png"], "--plot draws the layer table, which --net-only skips"),
+        (["--net", "", "--net-repeats", "3"], "--net-repeats times the whole-model table, which --net '' skips"),
         # More memory than any machine has: an allocator traceback after setup, or an integer
         # overflow past int64, before the batch was checked against the memory.
         (["--batch", "100000000000"], "--batch 100000000000 is too large: case "),
@@ -140,6 +141,22 @@ def test_bad_options_are_usage_errors_before_any_timing(argv, message, no_timing
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
     assert no_timing == {}
+
+
+def test_a_batch_the_model_table_cannot_hold_is_refused(no_timing, monkeypatch, capsys):
+    """On 16 GiB, batch 300 fits every layer alone (22 MiB per image at most) but not the model
+    table's captured layer inputs (68 MiB per image for InternImage-T's three backbones)."""
+    from dcnv3_ascend import _cli, bench_model
+
+    monkeypatch.setattr(_cli, "physical_memory_bytes", lambda: 16 * 2**30)
+    monkeypatch.setattr(bench_model, "measure_model", lambda *args, **kwargs: pytest.fail("the model table ran"))
+    with pytest.raises(SystemExit) as exit_info:
+        bench.main(["--net-only", "--net", "T", "--batch", "300"])
+    assert exit_info.value.code == 2
+    assert "--batch 300 is too large for --net T: keeping its backbones' layer inputs needs 19.9 GiB" in (
+        capsys.readouterr().err
+    )
+    assert max(c.float64_bytes for c in bench.layer_cases()) * 300 < 16 * 2**30
 
 
 def test_plot_into_a_directory_is_refused(tmp_path, no_timing, capsys):

@@ -79,6 +79,12 @@ def test_help(repo):
         assert soc in result.stdout
 
 
+def test_help_without_python_says_so(repo):
+    result = run_build(repo, "--help", env={"PYTHON": "no-such-python3"})
+    assert result.returncode == 2
+    assert "no-such-python3 not found (set PYTHON=/path/to/python3)" in result.stderr
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -86,10 +92,15 @@ def test_help(repo):
         (["--soc"], "--soc needs a value"),
         (["--cann="], "--cann needs a value"),  # empty, it had looked for CANN in the working directory
         (["--soc="], "--soc needs a value"),
-        (["--jobs", "0"], "--jobs must be a positive integer, got '0'"),
+        (["--jobs", "0"], "--jobs must be an integer from 1 to 4096, got '0'"),
+        # Accepted, 70000 hung make's jobserver after the configure step.
+        (["--jobs", "70000"], "--jobs must be an integer from 1 to 4096, got '70000'"),
+        (["--jobs=99999999999999999999"], "--jobs must be an integer from 1 to 4096, got '99999999999999999999'"),
         (["--build-type", "Fast"], "build type must be one of Release, Debug, got 'Fast'"),
         (["--vendor", "my-vendor"], "vendor name must match [A-Za-z0-9_]+"),
         (["--frobnicate"], "unknown argument '--frobnicate'"),
+        # Ignored, --build-type Debug had built a Release wheel.
+        (["--no-opp", "--build-type", "Debug"], "would have no effect: --cann --build-type"),
     ],
 )
 def test_argument_errors(repo, tmp_path, args, message):
@@ -108,6 +119,16 @@ def test_missing_cann_says_what_is_missing_and_leaves_nothing(repo, tmp_path):
         assert str(missing / rel) in result.stderr
     assert "Install the CANN toolkit" in result.stderr and "COMPILE_GUIDE.md" in result.stderr
     assert left_behind(repo) == []
+
+
+@pytest.mark.parametrize("variable", ["ASCEND_HOME_PATH", "ASCEND_TOOLKIT_HOME", None])
+def test_missing_cann_names_where_its_path_came_from(repo, tmp_path, variable):
+    # Without --cann, a stale environment variable was left for the user to guess.
+    stale = tmp_path / "stale_cann"
+    args, env = (["--cann", str(stale)], {}) if variable is None else ([], {variable: str(stale)})
+    result = run_build(repo, *args, env=env)
+    assert result.returncode == 2
+    assert f"the toolkit path {stale} came from {variable or '--cann'}" in result.stderr
 
 
 def test_partial_cann_names_only_the_missing_files(repo, tmp_path):
@@ -156,7 +177,11 @@ def make_fake_cann(root):
     return root
 
 
-def test_arguments_reach_cmake_through_the_user_preset(repo, tmp_path):
+# Repeated, --soc had kept its last value only.
+@pytest.mark.parametrize(
+    "socs", [["--soc", "ascend910b4,Ascend910_9382"], ["--soc", "ascend910b4", "--soc=Ascend910_9382"]]
+)
+def test_arguments_reach_cmake_through_the_user_preset(repo, tmp_path, socs):
     """With a CANN that has the checked files but no real tools, build.sh gets as far as CMake's
     op_build step; the preset it wrote and CMake's cache show every argument arrived."""
     cann = make_fake_cann(tmp_path / "cann")
@@ -164,8 +189,7 @@ def test_arguments_reach_cmake_through_the_user_preset(repo, tmp_path):
         repo,
         "--cann",
         str(cann),
-        "--soc",
-        "ascend910b4,Ascend910_9382",
+        *socs,
         "--vendor",
         "acme",
         "--build-type",
@@ -201,6 +225,26 @@ def test_a_build_that_makes_no_package_fails(repo, tmp_path):
     assert "build.sh: package" not in result.stdout
 
 
+def test_missing_make_is_named_before_anything_is_written(repo, tmp_path):
+    """A PATH with every tool but make (and a stand-in cmake): the build's generator needs make."""
+    cann = make_fake_cann(tmp_path / "cann")
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "cmake").write_text('#!/bin/sh\n[ "$1" = --version ] && echo "cmake version 3.28.0"\nexit 0\n')
+    (tools / "cmake").chmod(0o755)
+    for folder in ("/usr/local/bin", "/usr/bin", "/bin"):
+        for tool in Path(folder).iterdir():
+            if tool.name not in ("make", "gmake") and not (tools / tool.name).exists():
+                (tools / tool.name).symlink_to(tool)
+    (repo / "build_out").mkdir()
+    (repo / "build_out" / "previous.run").write_text("the last good package")
+    result = run_build(repo, "--cann", str(cann), "--clean", env={"PATH": str(tools), "PYTHON": sys.executable})
+    assert result.returncode == 2
+    assert "make not found: the build's generator is Unix Makefiles" in result.stderr
+    assert (repo / "build_out" / "previous.run").read_text() == "the last good package"
+    assert not (repo / "CMakeUserPresets.json").exists()
+
+
 def test_a_failed_wheel_check_leaves_no_scratch_install(repo, tmp_path):
     """--no-opp with a stand-in Python whose pip succeeds and whose import check fails."""
     python = tmp_path / "python"
@@ -224,9 +268,38 @@ def test_a_failed_wheel_check_leaves_no_scratch_install(repo, tmp_path):
     assert list(temp.iterdir()) == []
 
 
+def test_a_wheel_of_an_earlier_build_is_replaced(repo, tmp_path):
+    """--no-opp with a stand-in Python whose pip wheel makes this build's wheel and whose other
+    calls succeed: the wheel an earlier build (another Python) left was installed beside it."""
+    python = tmp_path / "python"
+    python.write_text(
+        "#!/bin/bash\n"
+        'if [ "$1 $2 $3" = "-m pip wheel" ]; then\n'
+        "  while [ $# -gt 0 ]; do\n"
+        '    [ "$1" = -w ] && touch "$2/dcnv3_ascend-0.1-cp311-cp311-linux_x86_64.whl"\n'
+        "    shift\n"
+        "  done\n"
+        "fi\n"
+        f'[ "$1 $2 $3" = "-m pip install" ] && echo "$@" >"{tmp_path}/installed"\n'
+        "exit 0\n"
+    )
+    python.chmod(0o755)
+    dist = repo / "build_out" / "dist"
+    dist.mkdir(parents=True)
+    (dist / "dcnv3_ascend-0.1-cp310-cp310-linux_x86_64.whl").write_text("earlier build")
+    result = run_build(repo, "--no-opp", env={"PYTHON": str(python)})
+    assert result.returncode == 0, result.stderr
+    assert [p.name for p in dist.iterdir()] == ["dcnv3_ascend-0.1-cp311-cp311-linux_x86_64.whl"]
+    assert "cp310" not in (tmp_path / "installed").read_text()
+
+
 def test_clean_removes_previous_outputs(repo, tmp_path):
     (repo / "build_out").mkdir()
     (repo / "build_out" / "stale.run").write_text("old")
+    (repo / "build" / "sanitize").mkdir(parents=True)
     cann = make_fake_cann(tmp_path / "cann")
     run_build(repo, "--cann", str(cann), "--clean", "--jobs", "1")
     assert not (repo / "build_out" / "stale.run").exists()
+    # build/ goes too (sanitize.sh's sanitized builds with it), which --help had not said.
+    assert not (repo / "build").exists()
+    assert "remove build_out/, build/ (setup.py's and sanitize.sh's build trees)" in run_build(repo, "--help").stdout

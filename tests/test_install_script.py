@@ -333,11 +333,56 @@ def test_install_path_is_quoted_in_set_env(packages, tmp_path, name):
     assert not (tmp_path / "PWNED").exists()
 
 
+@pytest.mark.parametrize("name", ["sp ace", "s'ingle", "o$(touch PWNED)dir"])
+def test_the_printed_source_command_can_be_pasted(packages, tmp_path, name):
+    root = tmp_path / name
+    result = run_package(packages["1"], f"--install-path={root}", "--verbose")
+    assert result.returncode == 0, result.stderr
+    (command,) = [line.split("to use it: ", 1)[1] for line in result.stdout.splitlines() if "to use it: " in line]
+    shown = subprocess.run(
+        ["bash", "-c", command + '; echo "$ASCEND_CUSTOM_OPP_PATH"'],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=clean_env(),
+    )
+    assert shown.returncode == 0 and shown.stderr == ""
+    assert shown.stdout.strip() == str(root / "vendors" / VENDOR)
+    assert not (tmp_path / "PWNED").exists()
+
+
 @pytest.mark.parametrize("name", ["a:b", "new\nline"])
 def test_install_path_that_would_split_path_lists_is_refused(packages, tmp_path, name):
     result = run_package(packages["1"], f"--install-path={tmp_path / name}")
     assert result.returncode == 1
     assert "--install-path must not contain ':' or control characters" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({"ASCEND_OPP_PATH": "relative/opp"}, "ASCEND_OPP_PATH must be an absolute path, got 'relative/opp'"),
+        # A stale environment: the install made this directory tree and reported success.
+        ({"ASCEND_OPP_PATH": "{tmp}/gone/opp"}, "ASCEND_OPP_PATH '{tmp}/gone/opp' is not a directory"),
+        (
+            {"ASCEND_CUSTOM_OPP_PATH": "relative/vendors/x"},
+            "the OPP root of ASCEND_CUSTOM_OPP_PATH must be an absolute path, got 'relative'",
+        ),
+        # Read up to its newline only, this entry had installed into {tmp}/a, silently.
+        (
+            {"ASCEND_CUSTOM_OPP_PATH": "{tmp}/a\nb/vendors/x"},
+            "the OPP root of ASCEND_CUSTOM_OPP_PATH must not contain ':' or control characters",
+        ),
+    ],
+)
+def test_a_bad_install_location_from_the_environment_is_named(packages, tmp_path, env, message):
+    env = {name: value.format(tmp=tmp_path) for name, value in env.items()}
+    result = subprocess.run(
+        ["bash", str(packages["1"])], capture_output=True, text=True, env=clean_env(**env), cwd=tmp_path
+    )
+    assert result.returncode == 1
+    assert message.format(tmp=tmp_path) in result.stderr and "--install-path must" not in result.stderr
     assert list(tmp_path.iterdir()) == []
 
 

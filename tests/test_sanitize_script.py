@@ -3,6 +3,7 @@ DCNV3_TEST_CXXFLAGS to the compiler, and the drivers' run itself (--drivers-only
 bugs are caught and the C++ drivers run clean under ASan + UBSan. The simulator stage and
 --extension (the torch module's op tests) take minutes: COMPILE_GUIDE.md §2."""
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -23,11 +24,35 @@ def test_help():
     assert "--drivers-only" in result.stdout and "--extension" in result.stdout
 
 
+def test_help_by_a_relative_path():
+    # The script cd's to the repository; before reading its arguments, "$0" then named no file.
+    result = subprocess.run(["bash", "sanitize.sh", "--help"], capture_output=True, text=True, cwd=SCRIPT.parent)
+    assert result.returncode == 0 and "Exit status" in result.stdout, result.stderr
+
+
+@pytest.mark.parametrize("name", ["dcnv3_rel_build", "-"])
+def test_a_relative_build_dir_is_the_callers(tmp_path, name):
+    # It went below the repository, which the script cd's to; '-' was cd's previous directory,
+    # $OLDPWD, whose pkg/ the sanitized build would have replaced.
+    result = subprocess.run(
+        ["bash", str(SCRIPT), "--build-dir", name, "--help"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "OLDPWD": str(tmp_path / "elsewhere")},
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / name).is_dir() and not (ROOT / name).exists()
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
         (["--bogus"], "unknown argument '--bogus'"),
         (["--build-dir"], "--build-dir needs a value"),
+        (["--build-dir", ""], "--build-dir needs a value"),
+        # Without set -e, the failed mkdir had left the build directory empty: builds went to /pkg.
+        (["--build-dir", "/proc/no/such/dir"], "cannot create --build-dir '/proc/no/such/dir'"),
         (["--extension", "--drivers-only"], "--drivers-only and --extension exclude each other"),
     ],
 )

@@ -73,6 +73,14 @@ def test_offset_distributions():
     assert "offsets randn * 2.0 px" in lines[0]
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_randn_offsets_of_any_spread(dtype):
+    # make_inputs' uniform offsets, which randn replaces, were drawn with the same spread and failed
+    # to keep off integers (from 1e7 px in float32, 300 in bfloat16).
+    _, off, _, _ = report.case_inputs(BIG, dtype, "randn", 1e7)
+    assert off.float().std().item() == pytest.approx(1e7, rel=0.05)
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
@@ -83,6 +91,11 @@ def test_offset_distributions():
         (["--offset-px", "nan"], "argument --offset-px: must be a finite number >= 0, got 'nan'"),
         (["--offset-px", "inf"], "argument --offset-px: must be a finite number >= 0, got 'inf'"),
         (["--offset-px", "-5"], "argument --offset-px: must be a finite number >= 0, got '-5'"),
+        # make_inputs failed with a traceback: bfloat16 has no fractional pixels from 128 px on.
+        (
+            ["--offsets", "uniform", "--dtype", "bfloat16", "--offset-px", "300"],
+            "--offset-px must be below 32 with --offsets uniform and --dtype bfloat16",
+        ),
     ],
 )
 def test_main_rejects_bad_options_before_simulating(argv, message, monkeypatch, capsys):

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "check_simulator_fidelity.sh"
@@ -22,9 +23,11 @@ def test_usage_without_drivingsdk_path():
     assert "usage:" in proc.stderr and "--drivingsdk" in proc.stderr
 
 
-def test_refuses_a_path_that_is_not_drivingsdk(tmp_path):
+@pytest.mark.parametrize("form", ["separate", "joined"])
+def test_refuses_a_path_that_is_not_drivingsdk(tmp_path, form):
+    option = ["--drivingsdk", str(tmp_path)] if form == "separate" else [f"--drivingsdk={tmp_path}"]
     proc = subprocess.run(
-        ["bash", str(SCRIPT), "--drivingsdk", str(tmp_path)],
+        ["bash", str(SCRIPT), *option],
         capture_output=True,
         text=True,
         # The package this test imports: the installed one in CI, an in-place build under PYTHONPATH.
@@ -32,6 +35,18 @@ def test_refuses_a_path_that_is_not_drivingsdk(tmp_path):
     )
     assert proc.returncode != 0
     assert "neither a DrivingSDK checkout" in proc.stderr + proc.stdout
+
+
+def test_an_unknown_kernel_is_refused(tmp_path):
+    # It ran nothing and reported "all kernels match".
+    proc = subprocess.run(
+        ["bash", str(SCRIPT), "--drivingsdk", str(tmp_path), "--only", "add_relu", "--only", "bogus"],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": os.environ.get("PYTHONPATH", ""), "PYTHON": sys.executable},
+    )
+    assert proc.returncode == 2
+    assert "argument --only: invalid choice: 'bogus'" in proc.stderr and "add_relu" in proc.stderr
 
 
 def test_add_relu_tiling_for_a_looping_shape():

@@ -105,16 +105,21 @@ def physical_memory_bytes():
         return None
 
 
+def check_fits(needed, what):
+    """Raises ValueError when `needed` bytes are more than the machine's memory; `what` (the option
+    and what needs the memory) opens the message."""
+    memory = physical_memory_bytes()
+    if memory is not None and needed > memory:
+        raise ValueError(f"{what} needs {needed / 2**30:.3g} GiB, more than this machine's {memory / 2**30:.3g} GiB")
+
+
 def check_batch_fits(batch, cases):
     """Raises ValueError naming --batch when the tensors of the largest of `cases` (shapes.Case,
     already of that batch) would not fit in the machine's memory: torch then failed after setup
     with an allocator traceback, or with an integer overflow for a batch past int64."""
-    memory = physical_memory_bytes()
-    if memory is None or not cases:
-        return
-    largest = max(cases, key=lambda case: case.float64_bytes)
-    if largest.float64_bytes > memory:
-        raise ValueError(
-            f"--batch {batch} is too large: case {largest.name} alone needs {largest.float64_bytes / 2**30:.3g} GiB "
-            f"for its float64 inputs and gradient, more than this machine's {memory / 2**30:.3g} GiB"
+    if cases:
+        largest = max(cases, key=lambda case: case.float64_bytes)
+        check_fits(
+            largest.float64_bytes,
+            f"--batch {batch} is too large: case {largest.name} alone, for its float64 inputs and gradient,",
         )

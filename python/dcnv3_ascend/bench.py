@@ -26,7 +26,7 @@ from typing import NamedTuple, Optional
 
 import torch
 
-from ._cli import check_batch_fits, int_type, output_file_type, parse_names
+from ._cli import check_batch_fits, check_fits, int_type, output_file_type, parse_names
 from .attrs import Dcnv3Attrs
 from .backends import BACKENDS
 from .shapes import INTERNIMAGE_MODELS, Case, layer_cases, make_grad_output, make_inputs
@@ -208,7 +208,10 @@ def main(argv=None):
         help="InternImage backbone for the whole-model table (T, S or B; 224x224, --batch); empty to skip it",
     )
     parser.add_argument(
-        "--net-repeats", type=int_type(1), default=5, help="timed repetitions of the whole-model table, >= 1"
+        "--net-repeats",
+        type=int_type(1),
+        default=None,
+        help="timed repetitions of the whole-model table, >= 1 (default 5)",
     )
     parser.add_argument("--net-only", action="store_true", help="print the whole-model table alone (no layer table)")
     args = parser.parse_args(argv)
@@ -217,9 +220,13 @@ def main(argv=None):
         parser.error("--net-only needs --net (T, S or B)")
     if args.net_only and args.plot:
         parser.error("--plot draws the layer table, which --net-only skips")
+    # None when not given: with --net '' it was ignored, silently.
+    if args.net_repeats is not None and not args.net:
+        parser.error("--net-repeats times the whole-model table, which --net '' skips")
+    args.net_repeats = args.net_repeats or 5
     if args.net:
         # Imported here: bench_model imports this module.
-        from .bench_model import VARIANTS, format_model_table, measure_model
+        from .bench_model import VARIANTS, captured_bytes, format_model_table, measure_model
 
         if args.net not in VARIANTS:
             parser.error(f"--net must be one of {', '.join(VARIANTS)} (or empty), got {args.net!r}")
@@ -249,6 +256,14 @@ def main(argv=None):
         parser.error(f"no shape of models {models} contains {args.shapes!r}")
     try:
         check_batch_fits(args.batch, cases)
+        # The whole-model table takes far more than one layer: a batch that passes the check above
+        # (1000 with InternImage-T: 66 GiB of captured layer inputs alone) ran out of memory only
+        # when the model table started, after the layer table's timings.
+        if args.net:
+            check_fits(
+                captured_bytes(args.net, args.batch),
+                f"--batch {args.batch} is too large for --net {args.net}: keeping its backbones' layer inputs",
+            )
     except ValueError as error:
         parser.error(str(error))
     rows = []

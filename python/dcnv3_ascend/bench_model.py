@@ -26,6 +26,7 @@ from torch import nn
 from .bench import faults_since, format_faults, median_faults, page_faults
 from .bench_internimage import InternImageDCNv3Pytorch
 from .models import InternImageBackbone
+from .shapes import layer_cases
 
 # InternImage's classification configs (channels, depths, groups) of the variants timed here.
 VARIANTS = {
@@ -87,6 +88,19 @@ def capture_core_inputs(model, image):
         for layer in dcnv3_layers(model):
             del layer._sample  # back to the class's method
     return captured
+
+
+def captured_bytes(variant, batch, size=224):
+    """The least memory measure_model takes: the float32 core inputs (x, offset, mask logits) that
+    capture_core_inputs keeps of every DCNv3 layer, for the backbones of all CORE_OPS at once."""
+    total = 0
+    for case in layer_cases(size, batch):
+        if case.name.split("-")[0] == variant:
+            h_out, w_out = case.output_size
+            a = case.attrs
+            per_item = case.height * case.width * a.channels + h_out * w_out * a.group * a.points * 3
+            total += 4 * batch * per_item * case.layers
+    return len(CORE_OPS) * total
 
 
 def _inference(model, image):

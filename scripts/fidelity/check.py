@@ -116,7 +116,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--drivingsdk", required=True, help="DrivingSDK checkout or (bare) git directory")
     parser.add_argument("--build-dir", help="where compiled kernels are cached (default: a temporary directory)")
-    parser.add_argument("--only", action="append", help="run only these kernels (repeatable)")
+    # Choices: a misspelt kernel had run nothing and reported "all kernels match".
+    parser.add_argument(
+        "--only", action="append", choices=[spec.name for spec in KERNELS], help="run only these kernels (repeatable)"
+    )
     args = parser.parse_args(argv)
     failures = 0
     with tempfile.TemporaryDirectory(prefix="dsdk_") as tmp:

@@ -109,7 +109,11 @@ def case_inputs(case, dtype, offsets="randn", offset_px=2.0):
     """The report's seeded (input, offset, mask, grad_output) for `case`."""
     if offsets not in OFFSET_DISTRIBUTIONS:
         raise ValueError(f"offsets must be one of {OFFSET_DISTRIBUTIONS}, got {offsets!r}")
-    inp, off, msk = make_inputs(dataclasses.replace(case, offset_range=offset_px), dtype)
+    # make_inputs' own offsets only for --offsets uniform: randn replaces them, and drawn with a
+    # spread its dtype cannot keep off integer locations (1e7 px in float32), they failed the run.
+    inp, off, msk = make_inputs(
+        dataclasses.replace(case, offset_range=offset_px) if offsets == "uniform" else case, dtype
+    )
     if offsets == "randn":
         off = _randn_offsets(case, off.shape, dtype, offset_px)
     return inp, off, msk, make_grad_output(case, dtype)
@@ -197,6 +201,15 @@ def main(argv=None):
         help="simulate only this many output rows per layer, >= 1 (default: every row)",
     )
     args = parser.parse_args(argv)
+    # Uniform offsets are kept off integer sampling locations on the dtype's grid, whose spacing
+    # from 1 / eps px on is whole pixels (from 0.5 / eps on with L's and XL's offset_scale 2):
+    # make_inputs then failed with a traceback. 0.25 / eps leaves room for its rounding and nudges.
+    limit = 0.25 / torch.finfo(DTYPES[args.dtype]).eps
+    if args.offsets == "uniform" and args.offset_px >= limit:
+        parser.error(
+            f"--offset-px must be below {limit:g} with --offsets uniform and --dtype {args.dtype} (beyond, its "
+            f"offsets are too coarse to keep sampling locations off integers), got {args.offset_px:g}"
+        )
     try:
         models = tuple(parse_names(args.models, MODEL_NAMES, "--models"))
         report(DTYPES[args.dtype], args.soc, args.offsets, args.offset_px, args.rows, models)
