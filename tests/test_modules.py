@@ -145,6 +145,9 @@ def test_constructor_errors(cls):
         cls(channels=30, group=4)
     with pytest.raises(ValueError, match="remove_center needs an odd kernel_size, got kernel_size=4"):
         cls(kernel_size=4, remove_center=True)
+    # Constructed, with offset and mask layers of no outputs, and failed at the first forward.
+    with pytest.raises(ValueError, match=r"^remove_center with kernel_size=1 leaves no sampling point; use .* >= 3$"):
+        cls(kernel_size=1, pad=0, remove_center=True)
     for name, value, smallest in [
         ("group", 0, 1),
         ("group", -4, 1),
