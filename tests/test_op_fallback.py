@@ -96,6 +96,22 @@ CHILD = textwrap.dedent(r"""
         torch.autograd.grad(graphed.square().sum(), offset)
     except RuntimeError as error:
         result["second_order_error"] = str(error).splitlines()[0]
+    # Forward-mode AD raises, as with the extension: torch.library.register_autograd's kernel ran
+    # the op without its formula, so the tangent came out zero (torch.func.jvp) or None.
+    import torch.autograd.forward_ad as fwAD
+    def dual_call():
+        with fwAD.dual_level():
+            torch.ops.npu.dcnv3(fwAD.make_dual(tensors[0], torch.ones_like(tensors[0])), *tensors[1:], *attrs.args())
+    def jvp_call():
+        fused = lambda x: torch.ops.npu.dcnv3_softmax_mask(x, *tensors[1:], *attrs.args())
+        return torch.func.jvp(fused, (tensors[0],), (torch.ones_like(tensors[0]),))
+    result["forward_ad_errors"] = []
+    for call in (dual_call, jvp_call):
+        try:
+            call()
+            result["forward_ad_errors"].append("no error")
+        except RuntimeError as error:
+            result["forward_ad_errors"].append(str(error).splitlines()[0])
     print(json.dumps(result))
 """)
 
@@ -138,6 +154,13 @@ def test_fallback_dw_conv_of_empty_images(child_result):
 
 def test_fallback_refuses_a_second_order_gradient(child_result):
     assert child_result["second_order_error"].startswith("npu::dcnv3_backward has no derivative")
+
+
+def test_fallback_refuses_forward_mode_ad(child_result):
+    assert [e.split(": ")[0] for e in child_result["forward_ad_errors"]] == [
+        "npu::dcnv3 has no forward-mode derivative",
+        "npu::dcnv3_softmax_mask has no forward-mode derivative",
+    ]
 
 
 def test_fallback_warns_once(child_result):

@@ -20,6 +20,7 @@ import os
 import warnings
 
 import torch
+from torch.autograd import forward_ad
 from torch.nested._internal.nested_tensor import NestedTensor
 
 from . import _checks
@@ -208,6 +209,39 @@ def _dcnv3_backward_fake(input, offset, mask, grad_output, *attrs):
     return input.new_empty(input.shape), offset.new_empty(offset.shape), mask.new_empty(mask.shape)
 
 
+def _fallback_autograd(name, backward_name):
+    """The Autograd kernel of a fallback op: its backward op as the derivative, as the extension's
+    C++ autograd (dcnv3_autograd.cpp) has. Not torch.library.register_autograd's, which runs the op
+    without the formula unless an input requires grad: a forward-mode tangent (torch.func.jvp,
+    jacfwd, torch.autograd.forward_ad) then silently came out zero. It raises instead, as the
+    extension's does."""
+    op = getattr(torch.ops.npu, name).default
+
+    class Formula(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, *args):
+            with torch._C._AutoDispatchBelowAutograd():
+                output = op(*args)
+            _setup_context(ctx, args, output)
+            return output
+
+        backward = staticmethod(_backward_formula(backward_name))
+
+    def kernel(*args):
+        tensors = args[:3]
+        if any(forward_ad.unpack_dual(t).tangent is not None for t in tensors):
+            raise RuntimeError(
+                f"npu::{name} has no forward-mode derivative: forward-mode AD (torch.func.jvp, jacfwd, "
+                "torch.autograd.forward_ad) cannot pass through this op"
+            )
+        if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
+            return Formula.apply(*args)
+        with torch._C._AutoDispatchBelowAutograd():
+            return op(*args)
+
+    return kernel
+
+
 def _setup_context(ctx, inputs, output):
     input, offset, mask, *attrs = inputs
     ctx.save_for_backward(input, offset, mask)
@@ -273,8 +307,6 @@ for _name in OP_NAMES:
 for _name, _backward_name in OP_PAIRS:
     if not HAS_EXTENSION:
         # The extension registers the same formula in C++ (dcnv3_autograd.cpp).
-        torch.library.register_autograd(
-            f"npu::{_name}", _backward_formula(_backward_name), setup_context=_setup_context, lib=_lib
-        )
+        _lib.impl(_name, _fallback_autograd(_name, _backward_name), "Autograd")
     torch.library.register_fake(f"npu::{_name}", _dcnv3_fake, lib=_lib)
     torch.library.register_fake(f"npu::{_backward_name}", _dcnv3_backward_fake, lib=_lib)
