@@ -96,6 +96,15 @@ CHILD = textwrap.dedent(r"""
         torch.autograd.grad(graphed.square().sum(), offset)
     except RuntimeError as error:
         result["second_order_error"] = str(error).splitlines()[0]
+    # Contiguous results, as the fake kernels give them: the fallback's strides made opcheck's fake
+    # tensor test and inductor's stride assertions fail.
+    result["opcheck"] = {}
+    for name in ("dcnv3", "dcnv3_softmax_mask"):
+        report = torch.library.opcheck(getattr(torch.ops.npu, name).default, (input, offset, mask, *attrs.args()),
+                                       raise_exception=False)
+        result["opcheck"][name] = {test: str(outcome).splitlines()[0] for test, outcome in report.items()
+                                    if outcome != "SUCCESS"}
+    result["op_grads_contiguous"] = [g.is_contiguous() for g in op_grads]
     # Forward-mode AD raises, as with the extension: torch.library.register_autograd's kernel ran
     # the op without its formula, so the tangent came out zero (torch.func.jvp) or None.
     import torch.autograd.forward_ad as fwAD
@@ -154,6 +163,11 @@ def test_fallback_dw_conv_of_empty_images(child_result):
 
 def test_fallback_refuses_a_second_order_gradient(child_result):
     assert child_result["second_order_error"].startswith("npu::dcnv3_backward has no derivative")
+
+
+def test_fallback_results_have_the_fake_kernels_strides(child_result):
+    assert child_result["opcheck"] == {"dcnv3": {}, "dcnv3_softmax_mask": {}}
+    assert child_result["op_grads_contiguous"] == [True, True, True]
 
 
 def test_fallback_refuses_forward_mode_ad(child_result):

@@ -95,10 +95,13 @@ def _register_fallback():
                 stacklevel=3,
             )
 
+    # The kernels return contiguous tensors, as the fake kernels (and the extension's) do: the
+    # fallback's own strides (a permuted view; the gradients of strided inputs) failed inductor's
+    # stride assertions and opcheck.
     def forward_kernel(forward):
         def kernel(input, offset, mask, *attrs):
             warn_once()
-            return forward(input, offset, mask, Dcnv3Attrs(*attrs))
+            return forward(input, offset, mask, Dcnv3Attrs(*attrs)).contiguous()
 
         return kernel
 
@@ -110,7 +113,7 @@ def _register_fallback():
                 leaves = [t.detach().requires_grad_() for t in (input, offset, mask)]
                 out = forward(*leaves, Dcnv3Attrs(*attrs))
                 grads = torch.autograd.grad(out, leaves, grad_output, allow_unused=True)
-            return tuple(torch.zeros_like(t) if g is None else g for t, g in zip(leaves, grads))
+            return tuple(t.new_zeros(t.shape) if g is None else g.contiguous() for t, g in zip(leaves, grads))
 
         return kernel
 
