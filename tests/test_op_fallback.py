@@ -105,6 +105,13 @@ CHILD = textwrap.dedent(r"""
         result["opcheck"][name] = {test: str(outcome).splitlines()[0] for test, outcome in report.items()
                                     if outcome != "SUCCESS"}
     result["op_grads_contiguous"] = [g.is_contiguous() for g in op_grads]
+    # The backward op called directly: differentiating its results raises (they were left None).
+    direct = torch.ops.npu.dcnv3_backward(input, offset, mask, grad_output, *attrs.args())
+    try:
+        direct[1].square().sum().backward()
+        result["direct_backward_error"] = "no error"
+    except RuntimeError as error:
+        result["direct_backward_error"] = str(error).splitlines()[0]
     # Forward-mode AD raises, as with the extension: torch.library.register_autograd's kernel ran
     # the op without its formula, so the tangent came out zero (torch.func.jvp) or None.
     import torch.autograd.forward_ad as fwAD
@@ -175,6 +182,10 @@ def test_fallback_refuses_forward_mode_ad(child_result):
         "npu::dcnv3 has no forward-mode derivative",
         "npu::dcnv3_softmax_mask has no forward-mode derivative",
     ]
+
+
+def test_fallback_backward_op_called_directly_refuses_a_gradient(child_result):
+    assert child_result["direct_backward_error"].startswith("npu::dcnv3_backward has no derivative")
 
 
 def test_fallback_warns_once(child_result):

@@ -245,6 +245,21 @@ def _fallback_autograd(name, backward_name):
     return kernel
 
 
+def _fallback_backward_autograd(backward_name):
+    """The Autograd kernel of a fallback backward op, as ApplyBackwardAutograd in
+    dcnv3_autograd.cpp: called directly on tensors that require grad, its gradients raise when
+    differentiated (torch's fallback for an op without one only warned, and left them None)."""
+    op = getattr(torch.ops.npu, backward_name).default
+
+    def kernel(keyset, *args):
+        # A redispatch, not torch._C._AutoDispatchBelowAutograd: the fallback's backward kernel
+        # runs autograd inside.
+        grads = op.redispatch(keyset & torch._C._after_autograd_keyset, *args)
+        return _once_differentiable(grads, args[:4], f"npu::{backward_name}")
+
+    return kernel
+
+
 def _setup_context(ctx, inputs, output):
     input, offset, mask, *attrs = inputs
     ctx.save_for_backward(input, offset, mask)
@@ -311,5 +326,6 @@ for _name, _backward_name in OP_PAIRS:
     if not HAS_EXTENSION:
         # The extension registers the same formula in C++ (dcnv3_autograd.cpp).
         _lib.impl(_name, _fallback_autograd(_name, _backward_name), "Autograd")
+        _lib.impl(_backward_name, _fallback_backward_autograd(_backward_name), "Autograd", with_keyset=True)
     torch.library.register_fake(f"npu::{_name}", _dcnv3_fake, lib=_lib)
     torch.library.register_fake(f"npu::{_backward_name}", _dcnv3_backward_fake, lib=_lib)
