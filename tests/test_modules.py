@@ -343,6 +343,19 @@ def test_traced_module_keeps_softmax_and_dcnv3():
     assert "npu::dcnv3(" in graph and "softmax" in graph and "dcnv3_softmax_mask" not in graph
 
 
+def test_traced_pytorch_module_computes_what_the_module_does():
+    """torch.jit.trace (so also ONNX's TorchScript exporter) of DCNv3_pytorch failed in the
+    fallback's argument checks with "cond must be a bool, but got a Tensor": traced sizes are
+    tensors. The trace holds the sizes as constants (torch warns that it does)."""
+    module = DCNv3_pytorch(channels=16, group=2).eval()
+    randomize(module, seed=12)
+    x = torch.randn(2, 5, 6, 16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        traced = torch.jit.trace(module, x)
+    torch.testing.assert_close(traced(x), module(x))
+
+
 def test_fx_traced_module_keeps_softmax_and_dcnv3():
     """torch.fx.symbolic_trace records the layers and npu::dcnv3 (there is no device to choose
     the fused ops by), and the traced module computes what the module does."""
