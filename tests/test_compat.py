@@ -140,6 +140,12 @@ NON_INTEGER_OR_NON_NUMBER_ATTRS = [
         "remove_center must be an integer, got 0.5",
     ),
     (
+        # The schema converts a float tensor to an int: this ran with stride_h=1.
+        "DCNv3Function stride_h=tensor(1.5)",
+        lambda t: functions.DCNv3Function.apply(*t, 3, 3, torch.tensor(1.5), 1, 1, 1, 1, 1, 2, 4, 1.0, 64),
+        "stride_h must be an integer, got tensor(1.5000)",
+    ),
+    (
         "DCNv3Function offset_scale='2'",
         lambda t: functions.DCNv3Function.apply(*t, 3, 3, 1, 1, 1, 1, 1, 1, 2, 4, "2", 64),
         "offset_scale must be a finite number, got '2'",
@@ -169,6 +175,14 @@ def test_extension_module_names_non_integer_and_non_number_attributes(shim):
         (
             lambda: DCNv3.dcnv3_backward(input, offset, mask, *attrs, 1.0, grad_output, 64, 0.5),
             "remove_center must be an integer",
+        ),
+        (
+            lambda: DCNv3.dcnv3_forward(input, offset, mask, *attrs, 1.0, torch.tensor(0.5)),
+            "im2col_step must be an integer",
+        ),
+        (
+            lambda: DCNv3.dcnv3_backward(input, offset, mask, *attrs[:8], torch.tensor(2.5), 4, 1.0, grad_output, 64),
+            "group must be an integer",
         ),
     ]:
         with pytest.raises(ValueError, match=message):

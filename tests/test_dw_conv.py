@@ -299,6 +299,17 @@ def test_second_order_gradient_raises(loss):
         torch.autograd.grad(graphed[1].sum(), tensors[1], allow_unused=True)
 
 
+def test_gradient_of_the_backward_op_called_directly_raises():
+    """As npu::dcnv3_backward's (test_op_autograd): differentiating its results left .grad None."""
+    input, params = make_problem(1, 5, 6, 8, 3, torch.float64, seed=9)
+    tensors = [t.requires_grad_() for t in (input, *params)]
+    grad_output = torch.randn(input.shape, dtype=input.dtype)
+    grads = torch.ops.npu.dcnv3_dw_conv_backward(*tensors, grad_output, EPS)
+    assert all(g.requires_grad for g in grads)
+    with pytest.raises(RuntimeError, match="npu::dcnv3_dw_conv_backward has no derivative"):
+        grads[0].square().sum().backward()
+
+
 def test_gradcheck():
     input, params = make_problem(1, 4, 3, 5, 3, dtype=torch.float64, seed=11)
     leaves = [t.requires_grad_() for t in (input, *params)]

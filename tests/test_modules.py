@@ -145,6 +145,9 @@ def test_constructor_errors(cls):
         cls(channels=30, group=4)
     with pytest.raises(ValueError, match="remove_center needs an odd kernel_size, got kernel_size=4"):
         cls(kernel_size=4, remove_center=True)
+    # Constructed, with offset and mask layers of no outputs, and failed at the first forward.
+    with pytest.raises(ValueError, match=r"^remove_center with kernel_size=1 leaves no sampling point; use .* >= 3$"):
+        cls(kernel_size=1, pad=0, remove_center=True)
     for name, value, smallest in [
         ("group", 0, 1),
         ("group", -4, 1),
@@ -338,6 +341,19 @@ def test_traced_module_keeps_softmax_and_dcnv3():
     x = torch.randn(1, 5, 5, 16)
     graph = str(torch.jit.trace(module, x).inlined_graph)
     assert "npu::dcnv3(" in graph and "softmax" in graph and "dcnv3_softmax_mask" not in graph
+
+
+def test_traced_pytorch_module_computes_what_the_module_does():
+    """torch.jit.trace (so also ONNX's TorchScript exporter) of DCNv3_pytorch failed in the
+    fallback's argument checks with "cond must be a bool, but got a Tensor": traced sizes are
+    tensors. The trace holds the sizes as constants (torch warns that it does)."""
+    module = DCNv3_pytorch(channels=16, group=2).eval()
+    randomize(module, seed=12)
+    x = torch.randn(2, 5, 6, 16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        traced = torch.jit.trace(module, x)
+    torch.testing.assert_close(traced(x), module(x))
 
 
 def test_fx_traced_module_keeps_softmax_and_dcnv3():

@@ -107,6 +107,25 @@ def test_second_order_gradient_raises(op, loss):
         torch.autograd.grad(graphed[1].sum(), tensors[1], allow_unused=True)
 
 
+@pytest.mark.parametrize("op", ["dcnv3_backward", "dcnv3_softmax_mask_backward"])
+def test_gradient_of_a_backward_op_called_directly_raises(op):
+    """dcnv3_ascend.dcnv3_backward (or the op) on inputs that require grad: its gradients had no
+    autograd kernel, so torch's fallback only warned and differentiating them left every input's
+    .grad None, silently."""
+    (input, offset, mask, *attrs), _ = next(sample_inputs(True))
+    grad_output = torch.randn(*input.shape, dtype=input.dtype, requires_grad=True)
+    grads = getattr(torch.ops.npu, op)(input, offset, mask, grad_output, *attrs)
+    want = getattr(torch.ops.npu, op)(*(t.detach() for t in (input, offset, mask, grad_output)), *attrs)
+    for got, expected in zip(grads, want):
+        assert torch.equal(got, expected) and got.requires_grad
+    with pytest.raises(RuntimeError, match=f"npu::{op} has no derivative"):
+        grads[1].square().sum().backward()
+    with pytest.raises(RuntimeError, match=f"npu::{op} has no derivative"):
+        torch.autograd.grad(grads[0].sum(), grad_output)
+    with torch.no_grad():
+        assert not any(g.requires_grad for g in getattr(torch.ops.npu, op)(input, offset, mask, grad_output, *attrs))
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("index", range(len(SAMPLES)))
 def test_opcheck(index, dtype):

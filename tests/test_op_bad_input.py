@@ -348,3 +348,17 @@ def test_package_function_names_attributes_past_int64(name, value):
     ]:
         with pytest.raises(RuntimeError, match=rf"^{name} must be (<=|>=) .*got {value}$"):
             fn(*tensors, **attrs)
+
+
+@pytest.mark.parametrize("name,value", [("stride_h", torch.tensor(1.5)), ("im2col_step", torch.tensor([0.5]))])
+def test_package_function_names_a_float_tensor_for_an_integer_attribute(name, value):
+    """The schema truncates a float tensor given for an int: stride_h=tensor(1.5) ran as stride 1,
+    and im2col_step=tensor(0.5) was refused as 'got 0', a value never passed."""
+    call = good_call()
+    attrs = dataclasses.asdict(dataclasses.replace(GOOD, **{name: value}))
+    for fn, tensors in [
+        (dcnv3_ascend.dcnv3, (call["input"], call["offset"], call["mask"])),
+        (dcnv3_ascend.dcnv3_backward, (call["input"], call["offset"], call["mask"], call["grad_output"])),
+    ]:
+        with pytest.raises(ValueError, match=f"^{name} must be an integer, got {re.escape(repr(value))}$"):
+            fn(*tensors, **attrs)

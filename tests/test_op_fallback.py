@@ -96,6 +96,38 @@ CHILD = textwrap.dedent(r"""
         torch.autograd.grad(graphed.square().sum(), offset)
     except RuntimeError as error:
         result["second_order_error"] = str(error).splitlines()[0]
+    # Contiguous results, as the fake kernels give them: the fallback's strides made opcheck's fake
+    # tensor test and inductor's stride assertions fail.
+    result["opcheck"] = {}
+    for name in ("dcnv3", "dcnv3_softmax_mask"):
+        report = torch.library.opcheck(getattr(torch.ops.npu, name).default, (input, offset, mask, *attrs.args()),
+                                       raise_exception=False)
+        result["opcheck"][name] = {test: str(outcome).splitlines()[0] for test, outcome in report.items()
+                                    if outcome != "SUCCESS"}
+    result["op_grads_contiguous"] = [g.is_contiguous() for g in op_grads]
+    # The backward op called directly: differentiating its results raises (they were left None).
+    direct = torch.ops.npu.dcnv3_backward(input, offset, mask, grad_output, *attrs.args())
+    try:
+        direct[1].square().sum().backward()
+        result["direct_backward_error"] = "no error"
+    except RuntimeError as error:
+        result["direct_backward_error"] = str(error).splitlines()[0]
+    # Forward-mode AD raises, as with the extension: torch.library.register_autograd's kernel ran
+    # the op without its formula, so the tangent came out zero (torch.func.jvp) or None.
+    import torch.autograd.forward_ad as fwAD
+    def dual_call():
+        with fwAD.dual_level():
+            torch.ops.npu.dcnv3(fwAD.make_dual(tensors[0], torch.ones_like(tensors[0])), *tensors[1:], *attrs.args())
+    def jvp_call():
+        fused = lambda x: torch.ops.npu.dcnv3_softmax_mask(x, *tensors[1:], *attrs.args())
+        return torch.func.jvp(fused, (tensors[0],), (torch.ones_like(tensors[0]),))
+    result["forward_ad_errors"] = []
+    for call in (dual_call, jvp_call):
+        try:
+            call()
+            result["forward_ad_errors"].append("no error")
+        except RuntimeError as error:
+            result["forward_ad_errors"].append(str(error).splitlines()[0])
     print(json.dumps(result))
 """)
 
@@ -138,6 +170,22 @@ def test_fallback_dw_conv_of_empty_images(child_result):
 
 def test_fallback_refuses_a_second_order_gradient(child_result):
     assert child_result["second_order_error"].startswith("npu::dcnv3_backward has no derivative")
+
+
+def test_fallback_results_have_the_fake_kernels_strides(child_result):
+    assert child_result["opcheck"] == {"dcnv3": {}, "dcnv3_softmax_mask": {}}
+    assert child_result["op_grads_contiguous"] == [True, True, True]
+
+
+def test_fallback_refuses_forward_mode_ad(child_result):
+    assert [e.split(": ")[0] for e in child_result["forward_ad_errors"]] == [
+        "npu::dcnv3 has no forward-mode derivative",
+        "npu::dcnv3_softmax_mask has no forward-mode derivative",
+    ]
+
+
+def test_fallback_backward_op_called_directly_refuses_a_gradient(child_result):
+    assert child_result["direct_backward_error"].startswith("npu::dcnv3_backward has no derivative")
 
 
 def test_fallback_warns_once(child_result):

@@ -1,6 +1,7 @@
 // Autograd of npu::dcnv3, npu::dcnv3_softmax_mask and npu::dcnv3_dw_conv: the backward of each
 // calls its backward op (npu::dcnv3_backward, ...) through the dispatcher, so every device with
-// kernels gets it and torch.compile traces the backward as one op.
+// kernels gets it and torch.compile traces the backward as one op. The backward ops, which have
+// no derivative, get one too: a gradient of their results raises.
 //
 // Written in C++ rather than with torch.library.register_autograd because a Python autograd
 // formula costs tens of microseconds of interpreter time per call, forward and backward, which is
@@ -116,6 +117,24 @@ at::Tensor ApplyAutograd(const at::Tensor& input, const at::Tensor& offset, cons
   return Dcnv3Autograd<kNames>::apply(input, offset, mask, DCNV3_ATTR_ARGS);
 }
 
+// A backward op called directly (dcnv3_ascend.dcnv3_backward) on tensors that require grad: its
+// gradients come from OnceDifferentiable's node, so that differentiating them raises. Without an
+// autograd kernel torch only warned, and the inputs' gradients through them were silently None.
+template <const OpNames& kNames>
+std::tuple<at::Tensor, at::Tensor, at::Tensor> ApplyBackwardAutograd(const at::Tensor& input, const at::Tensor& offset,
+                                                                     const at::Tensor& mask,
+                                                                     const at::Tensor& grad_output, DCNV3_ATTR_PARAMS) {
+  static const auto op =
+      c10::Dispatcher::singleton().findSchemaOrThrow(kNames.backward, "").template typed<BackwardSignature>();
+  variable_list grads(kTensorInputs);
+  {
+    at::AutoDispatchBelowADInplaceOrView below_autograd;
+    std::tie(grads[0], grads[1], grads[2]) = op.call(input, offset, mask, grad_output, DCNV3_ATTR_ARGS);
+  }
+  grads = OnceDifferentiable(std::move(grads), {input, offset, mask, grad_output}, kNames.backward);
+  return {grads[0], grads[1], grads[2]};
+}
+
 // npu::dcnv3_dw_conv's autograd: its backward op returns all five gradients.
 using DwConvSignature = at::Tensor(const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
                                    const at::Tensor&, double);
@@ -154,6 +173,24 @@ class DwConvAutograd : public torch::autograd::Function<DwConvAutograd> {
   }
 };
 
+// npu::dcnv3_dw_conv_backward called directly: as ApplyBackwardAutograd.
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> ApplyDwConvBackwardAutograd(
+    const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias, const at::Tensor& norm_weight,
+    const at::Tensor& norm_bias, const at::Tensor& grad_output, double eps) {
+  static const auto op = c10::Dispatcher::singleton()
+                             .findSchemaOrThrow("npu::dcnv3_dw_conv_backward", "")
+                             .typed<DwConvBackwardSignature>();
+  variable_list grads(5);
+  {
+    at::AutoDispatchBelowADInplaceOrView below_autograd;
+    std::tie(grads[0], grads[1], grads[2], grads[3], grads[4]) =
+        op.call(input, weight, bias, norm_weight, norm_bias, grad_output, eps);
+  }
+  grads = OnceDifferentiable(std::move(grads), {input, weight, bias, norm_weight, norm_bias, grad_output},
+                             "npu::dcnv3_dw_conv_backward");
+  return {grads[0], grads[1], grads[2], grads[3], grads[4]};
+}
+
 at::Tensor ApplyDwConvAutograd(const at::Tensor& input, const at::Tensor& weight, const at::Tensor& bias,
                                const at::Tensor& norm_weight, const at::Tensor& norm_bias, double eps) {
   CheckIsTensor("input", input);
@@ -169,6 +206,9 @@ at::Tensor ApplyDwConvAutograd(const at::Tensor& input, const at::Tensor& weight
 
 TORCH_LIBRARY_IMPL(npu, Autograd, m) {
   m.impl("dcnv3_dw_conv", &dcnv3::ApplyDwConvAutograd);
+  m.impl("dcnv3_dw_conv_backward", &dcnv3::ApplyDwConvBackwardAutograd);
   m.impl("dcnv3", &dcnv3::ApplyAutograd<dcnv3::kPlain>);
+  m.impl("dcnv3_backward", &dcnv3::ApplyBackwardAutograd<dcnv3::kPlain>);
   m.impl("dcnv3_softmax_mask", &dcnv3::ApplyAutograd<dcnv3::kSoftmaxMask>);
+  m.impl("dcnv3_softmax_mask_backward", &dcnv3::ApplyBackwardAutograd<dcnv3::kSoftmaxMask>);
 }

@@ -13,7 +13,7 @@ import torch
 
 from . import _checks, _onnx_node, _ops  # noqa: F401  (importing _ops registers the op and its kernels)
 from ._ops import HAS_EXTENSION
-from .attrs import Dcnv3Attrs
+from .attrs import ATTRIBUTE_IS_FLOAT, Dcnv3Attrs
 
 # A plain torch.onnx.export of a model using the op writes its ONNX node (_onnx_node.py).
 _onnx_node.register()
@@ -63,10 +63,14 @@ def _checked_args(attrs, named_attrs):
     """The op's attribute arguments. offset_scale must be a number: args() makes it a float, which
     would run "2" as 2.0. An integer past int64 is refused here by the op's own check, which names
     the attribute and its limit: the schema refuses it with torch's "Expected a value of type 'int'
-    ... but instead found type 'int'", which says neither. Other values are left to the op, which
-    checks them all."""
+    ... but instead found type 'int'", which says neither. The integer attributes must be integers:
+    the schema truncates a float tensor, so stride_h=tensor(1.5) would run as 1. Other values are
+    left to the op, which checks them all."""
     checked = Dcnv3Attrs(*attrs, **named_attrs)
     _checks.number("offset_scale", checked.offset_scale)
+    for name, is_float in ATTRIBUTE_IS_FLOAT.items():
+        if not is_float:
+            _checks.integer(name, getattr(checked, name))
     args = checked.args()
     # validate_attrs refuses every such value, as each integer attribute is bounded by 2^63-1 or
     # less and from below by 0 or 1; only then, as the op repeats its checks anyway.

@@ -116,6 +116,15 @@ def _require(condition, message):
         torch._check(condition, message)
 
 
+def _sizes(t):
+    """t's sizes: as Python ints under torch.jit.trace, which gives them as 0-dim tensors that
+    neither the checks nor the fallback's padding can branch on (the trace then holds them as
+    constants, as torch warns)."""
+    if torch.jit.is_tracing():
+        return tuple(int(size) for size in t.shape)
+    return t.shape
+
+
 def dtype_name(dtype):
     return str(dtype).removeprefix("torch.")
 
@@ -171,7 +180,7 @@ def _check_shape(name, t, want, last_desc):
 
     if t.dim() != 4:
         _fail(message())
-    for got, expected in zip(t.shape, want):
+    for got, expected in zip(_sizes(t), want):
         _require(got == expected, message)
 
 
@@ -193,7 +202,7 @@ def check_dcnv3_args(input, offset, mask, grad_output, attrs):
     validate_attrs(attrs)
     if input.dim() != 4:
         _fail(f"input must be 4-D [N, H, W, group*group_channels], got {_dims(input.shape)}")
-    n, h, w, c = input.shape
+    n, h, w, c = _sizes(input)
     group, group_channels, pad_h, pad_w = attrs.group, attrs.group_channels, attrs.pad_h, attrs.pad_w
     channels = attrs.channels
     _require(

@@ -20,6 +20,7 @@ import os
 import warnings
 
 import torch
+from torch.autograd import forward_ad
 from torch.nested._internal.nested_tensor import NestedTensor
 
 from . import _checks
@@ -94,10 +95,13 @@ def _register_fallback():
                 stacklevel=3,
             )
 
+    # The kernels return contiguous tensors, as the fake kernels (and the extension's) do: the
+    # fallback's own strides (a permuted view; the gradients of strided inputs) failed inductor's
+    # stride assertions and opcheck.
     def forward_kernel(forward):
         def kernel(input, offset, mask, *attrs):
             warn_once()
-            return forward(input, offset, mask, Dcnv3Attrs(*attrs))
+            return forward(input, offset, mask, Dcnv3Attrs(*attrs)).contiguous()
 
         return kernel
 
@@ -109,7 +113,7 @@ def _register_fallback():
                 leaves = [t.detach().requires_grad_() for t in (input, offset, mask)]
                 out = forward(*leaves, Dcnv3Attrs(*attrs))
                 grads = torch.autograd.grad(out, leaves, grad_output, allow_unused=True)
-            return tuple(torch.zeros_like(t) if g is None else g for t, g in zip(leaves, grads))
+            return tuple(t.new_zeros(t.shape) if g is None else g.contiguous() for t, g in zip(leaves, grads))
 
         return kernel
 
@@ -208,6 +212,54 @@ def _dcnv3_backward_fake(input, offset, mask, grad_output, *attrs):
     return input.new_empty(input.shape), offset.new_empty(offset.shape), mask.new_empty(mask.shape)
 
 
+def _fallback_autograd(name, backward_name):
+    """The Autograd kernel of a fallback op: its backward op as the derivative, as the extension's
+    C++ autograd (dcnv3_autograd.cpp) has. Not torch.library.register_autograd's, which runs the op
+    without the formula unless an input requires grad: a forward-mode tangent (torch.func.jvp,
+    jacfwd, torch.autograd.forward_ad) then silently came out zero. It raises instead, as the
+    extension's does."""
+    op = getattr(torch.ops.npu, name).default
+
+    class Formula(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, *args):
+            with torch._C._AutoDispatchBelowAutograd():
+                output = op(*args)
+            _setup_context(ctx, args, output)
+            return output
+
+        backward = staticmethod(_backward_formula(backward_name))
+
+    def kernel(*args):
+        tensors = args[:3]
+        if any(forward_ad.unpack_dual(t).tangent is not None for t in tensors):
+            raise RuntimeError(
+                f"npu::{name} has no forward-mode derivative: forward-mode AD (torch.func.jvp, jacfwd, "
+                "torch.autograd.forward_ad) cannot pass through this op"
+            )
+        if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
+            return Formula.apply(*args)
+        with torch._C._AutoDispatchBelowAutograd():
+            return op(*args)
+
+    return kernel
+
+
+def _fallback_backward_autograd(backward_name):
+    """The Autograd kernel of a fallback backward op, as ApplyBackwardAutograd in
+    dcnv3_autograd.cpp: called directly on tensors that require grad, its gradients raise when
+    differentiated (torch's fallback for an op without one only warned, and left them None)."""
+    op = getattr(torch.ops.npu, backward_name).default
+
+    def kernel(keyset, *args):
+        # A redispatch, not torch._C._AutoDispatchBelowAutograd: the fallback's backward kernel
+        # runs autograd inside.
+        grads = op.redispatch(keyset & torch._C._after_autograd_keyset, *args)
+        return _once_differentiable(grads, args[:4], f"npu::{backward_name}")
+
+    return kernel
+
+
 def _setup_context(ctx, inputs, output):
     input, offset, mask, *attrs = inputs
     ctx.save_for_backward(input, offset, mask)
@@ -273,8 +325,7 @@ for _name in OP_NAMES:
 for _name, _backward_name in OP_PAIRS:
     if not HAS_EXTENSION:
         # The extension registers the same formula in C++ (dcnv3_autograd.cpp).
-        torch.library.register_autograd(
-            f"npu::{_name}", _backward_formula(_backward_name), setup_context=_setup_context, lib=_lib
-        )
+        _lib.impl(_name, _fallback_autograd(_name, _backward_name), "Autograd")
+        _lib.impl(_backward_name, _fallback_backward_autograd(_backward_name), "Autograd", with_keyset=True)
     torch.library.register_fake(f"npu::{_name}", _dcnv3_fake, lib=_lib)
     torch.library.register_fake(f"npu::{_backward_name}", _dcnv3_backward_fake, lib=_lib)

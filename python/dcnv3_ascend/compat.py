@@ -29,6 +29,7 @@ import types
 import torch
 
 from . import _checks, functions, modules
+from .attrs import Dcnv3Attrs
 
 # Marks the module objects this file created, so a second install recognises its own work.
 _SHIM_MARKER = "__dcnv3_ascend_shim__"
@@ -53,7 +54,7 @@ def dcnv3_forward(
     remove_center=0,
 ):
     """InternImage's DCNv3.dcnv3_forward (remove_center is optional, as in extension version 1.0)."""
-    return torch.ops.npu.dcnv3(
+    return functions.DCNv3Function.apply(
         input,
         offset,
         mask,
@@ -67,9 +68,9 @@ def dcnv3_forward(
         dilation_w,
         group,
         group_channels,
-        _checks.finite_number("offset_scale", offset_scale),
+        offset_scale,
         im2col_step,
-        _checks.integer("remove_center", remove_center),
+        remove_center,
     )
 
 
@@ -94,27 +95,24 @@ def dcnv3_backward(
 ):
     """InternImage's DCNv3.dcnv3_backward: grad_output comes after the attributes there, and the
     result is a list [grad_input, grad_offset, grad_mask]."""
-    return list(
-        torch.ops.npu.dcnv3_backward(
-            input,
-            offset,
-            mask,
-            grad_output,
-            kernel_h,
-            kernel_w,
-            stride_h,
-            stride_w,
-            pad_h,
-            pad_w,
-            dilation_h,
-            dilation_w,
-            group,
-            group_channels,
-            _checks.finite_number("offset_scale", offset_scale),
-            im2col_step,
-            _checks.integer("remove_center", remove_center),
-        )
+    # Checked as DCNv3Function checks them (the schema would truncate a float tensor).
+    attrs = Dcnv3Attrs(
+        kernel_h,
+        kernel_w,
+        stride_h,
+        stride_w,
+        pad_h,
+        pad_w,
+        dilation_h,
+        dilation_w,
+        group,
+        group_channels,
+        offset_scale,
+        im2col_step,
+        remove_center,
     )
+    args = _checks.as_python_attrs(attrs).args()
+    return list(torch.ops.npu.dcnv3_backward(input, offset, mask, grad_output, *args))
 
 
 def _shim_module(name, package, **attributes):

@@ -82,10 +82,9 @@ def dcnv3_fallback(input, offset, mask, attrs):
 
     im2col_step is only validated: it batches work in the kernels and never changes the result.
     """
-    check_dcnv3_args(input, offset, mask, None, attrs)
+    pb = check_dcnv3_args(input, offset, mask, None, attrs)
     group, group_channels, points, offset_scale = attrs.group, attrs.group_channels, attrs.points, attrs.offset_scale
-    n_batch, height, width, _ = input.shape
-    _, h_out, w_out, _ = offset.shape
+    n_batch, height, width, h_out, w_out = pb.batch, pb.height_in, pb.width_in, pb.height_out, pb.width_out
     out_dtype = input.dtype
     dtype = torch.promote_types(out_dtype, torch.float32)
     device = input.device

@@ -39,11 +39,9 @@ class DCNv3Function:
         remove_center=0,
     ):
         # InternImage's DCNv3 module passes remove_center as an int, older callers leave it out.
-        # The schema would take offset_scale="2" or remove_center=0.5 after float() and int().
-        return torch.ops.npu.dcnv3(
-            input,
-            offset,
-            mask,
+        # The schema would take offset_scale="2" or remove_center=0.5 after float() and int(),
+        # and a float tensor (tensor(1.5)) for any integer attribute after truncating it.
+        attrs = Dcnv3Attrs(
             kernel_h,
             kernel_w,
             stride_h,
@@ -54,10 +52,11 @@ class DCNv3Function:
             dilation_w,
             group,
             group_channels,
-            _checks.finite_number("offset_scale", offset_scale),
+            offset_scale,
             im2col_step,
-            _checks.integer("remove_center", remove_center),
+            remove_center,
         )
+        return torch.ops.npu.dcnv3(input, offset, mask, *_checks.as_python_attrs(attrs).args())
 
 
 def dcnv3_core_pytorch(

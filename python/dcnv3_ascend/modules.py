@@ -105,6 +105,9 @@ class _DCNv3Base(nn.Module):
             raise ValueError(f"remove_center must be a bool (or 0 or 1), got {remove_center!r}")
         if remove_center and kernel_size % 2 == 0:
             raise ValueError(f"remove_center needs an odd kernel_size, got kernel_size={kernel_size}")
+        if remove_center and kernel_size == 1:
+            # As the op refuses it: the layer would have offset and mask layers of no outputs.
+            raise ValueError("remove_center with kernel_size=1 leaves no sampling point; use kernel_size >= 3")
         group_channels = channels // group
         dw_kernel_size = dw_kernel_size if dw_kernel_size is not None else kernel_size
         if not _is_power_of_2(group_channels):
