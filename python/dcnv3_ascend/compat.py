@@ -35,43 +35,9 @@ from .attrs import Dcnv3Attrs
 _SHIM_MARKER = "__dcnv3_ascend_shim__"
 
 
-def dcnv3_forward(
-    input,
-    offset,
-    mask,
-    kernel_h,
-    kernel_w,
-    stride_h,
-    stride_w,
-    pad_h,
-    pad_w,
-    dilation_h,
-    dilation_w,
-    group,
-    group_channels,
-    offset_scale,
-    im2col_step,
-    remove_center=0,
-):
-    """InternImage's DCNv3.dcnv3_forward (remove_center is optional, as in extension version 1.0)."""
-    return functions.DCNv3Function.apply(
-        input,
-        offset,
-        mask,
-        kernel_h,
-        kernel_w,
-        stride_h,
-        stride_w,
-        pad_h,
-        pad_w,
-        dilation_h,
-        dilation_w,
-        group,
-        group_channels,
-        offset_scale,
-        im2col_step,
-        remove_center,
-    )
+# InternImage's DCNv3.dcnv3_forward takes DCNv3Function's arguments in the same order
+# (remove_center is optional there too, as in extension version 1.0).
+dcnv3_forward = functions.DCNv3Function.apply
 
 
 def dcnv3_backward(
