@@ -213,13 +213,18 @@ def test_arguments_reach_cmake_through_the_user_preset(repo, tmp_path, socs):
     assert cache["ENABLE_BINARY_PACKAGE:BOOL"] == "True"  # inherited from CMakePresets.json
 
 
+def stand_in_cmake(folder):
+    """A new folder holding a cmake that reports version 3.28.0 and succeeds at everything."""
+    folder.mkdir()
+    (folder / "cmake").write_text('#!/bin/sh\n[ "$1" = --version ] && echo "cmake version 3.28.0"\nexit 0\n')
+    (folder / "cmake").chmod(0o755)
+    return folder
+
+
 def test_a_build_that_makes_no_package_fails(repo, tmp_path):
     """Every step succeeds (a stand-in cmake) but no .run appears: build.sh must not report one."""
     cann = make_fake_cann(tmp_path / "cann")
-    stub = tmp_path / "stub"
-    stub.mkdir()
-    (stub / "cmake").write_text('#!/bin/sh\n[ "$1" = --version ] && echo "cmake version 3.28.0"\nexit 0\n')
-    (stub / "cmake").chmod(0o755)
+    stub = stand_in_cmake(tmp_path / "stub")
     result = run_build(repo, "--cann", str(cann), "--jobs", "1", env={"PATH": f"{stub}:{os.environ['PATH']}"})
     assert result.returncode != 0
     assert "build.sh: package" not in result.stdout
@@ -228,10 +233,7 @@ def test_a_build_that_makes_no_package_fails(repo, tmp_path):
 def test_missing_make_is_named_before_anything_is_written(repo, tmp_path):
     """A PATH with every tool but make (and a stand-in cmake): the build's generator needs make."""
     cann = make_fake_cann(tmp_path / "cann")
-    tools = tmp_path / "tools"
-    tools.mkdir()
-    (tools / "cmake").write_text('#!/bin/sh\n[ "$1" = --version ] && echo "cmake version 3.28.0"\nexit 0\n')
-    (tools / "cmake").chmod(0o755)
+    tools = stand_in_cmake(tmp_path / "tools")
     for folder in ("/usr/local/bin", "/usr/bin", "/bin"):
         for tool in Path(folder).iterdir():
             if tool.name not in ("make", "gmake") and not (tools / tool.name).exists():
