@@ -336,16 +336,19 @@ def test_package_function_names_an_offset_scale_that_is_not_a_number(value):
         dcnv3_ascend.dcnv3(call["input"], call["offset"], call["mask"], offset_scale=value)
 
 
+def package_functions(call):
+    """[(dcnv3_ascend.dcnv3 or dcnv3_backward, its tensor arguments from `call`)]."""
+    tensors = (call["input"], call["offset"], call["mask"])
+    return [(dcnv3_ascend.dcnv3, tensors), (dcnv3_ascend.dcnv3_backward, (*tensors, call["grad_output"]))]
+
+
 @pytest.mark.parametrize("name,value", [("kernel_h", 2**64), ("pad_w", -(2**64)), ("group", 2**100)])
 def test_package_function_names_attributes_past_int64(name, value):
     """dcnv3_ascend.dcnv3 with keywords: torch's schema said "Expected a value of type 'int' for
     argument 'kernel_h' but instead found type 'int'"; the op's own check names the limit."""
     call = good_call()
     attrs = dataclasses.asdict(dataclasses.replace(GOOD, **{name: value}))
-    for fn, tensors in [
-        (dcnv3_ascend.dcnv3, (call["input"], call["offset"], call["mask"])),
-        (dcnv3_ascend.dcnv3_backward, (call["input"], call["offset"], call["mask"], call["grad_output"])),
-    ]:
+    for fn, tensors in package_functions(call):
         with pytest.raises(RuntimeError, match=rf"^{name} must be (<=|>=) .*got {value}$"):
             fn(*tensors, **attrs)
 
@@ -356,9 +359,6 @@ def test_package_function_names_a_float_tensor_for_an_integer_attribute(name, va
     and im2col_step=tensor(0.5) was refused as 'got 0', a value never passed."""
     call = good_call()
     attrs = dataclasses.asdict(dataclasses.replace(GOOD, **{name: value}))
-    for fn, tensors in [
-        (dcnv3_ascend.dcnv3, (call["input"], call["offset"], call["mask"])),
-        (dcnv3_ascend.dcnv3_backward, (call["input"], call["offset"], call["mask"], call["grad_output"])),
-    ]:
+    for fn, tensors in package_functions(call):
         with pytest.raises(ValueError, match=f"^{name} must be an integer, got {re.escape(repr(value))}$"):
             fn(*tensors, **attrs)
