@@ -154,3 +154,6 @@ def test_npu_adapter_compiles_and_links(torch_npu_root, tmp_path):
     symbols = subprocess.run(["nm", "-C", "--undefined-only", str(objects[0])], capture_output=True, text=True).stdout
     # The adapter checks for the aclnn API itself before EXEC_NPU_CMD_EXT runs.
     assert "GetOpApiFuncAddr(char const*)" in symbols
+    # The backward's fp32 atomic adds make grad_input vary by rounding from run to run: the adapter
+    # must tell torch.use_deterministic_algorithms, as torch's own atomic-add kernels do.
+    assert "at::Context::alertNotDeterministic(" in symbols

@@ -10,6 +10,7 @@
 // declares InitValue(0) (op_host/dcnv3_grad_outputs.h): it is allocated here as float32 zeros (the
 // aclnn path zeroes it too; zeros here keep the result right whatever the framework version does)
 // and cast to the input dtype afterwards; grad_offset and grad_mask are written exactly once.
+#include <ATen/Context.h>
 #include <ATen/DeviceGuard.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/zeros.h>
@@ -79,6 +80,10 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> Dcnv3BackwardNpu(const at::Tensor
             at::zeros(mask.sizes(), mask.options())};
   }
 
+  // The kernel adds into grad_input with fp32 atomic DMAs from every core, in an order that varies
+  // from run to run (op_kernel/dcnv3_grad.cpp): under torch.use_deterministic_algorithms(True) this
+  // raises (warns with warn_only=True), as torch's own atomic-add backward kernels do.
+  at::globalContext().alertNotDeterministic("npu::dcnv3_backward on NPU");
   [[maybe_unused]] static const bool aclnn_found = dcnv3_npu::RequireAclnnApi("Dcnv3Grad");
   const at::Tensor in = input.contiguous(), off = offset.contiguous(), msk = mask.contiguous();
   const at::Tensor grad_out = grad_output.contiguous();
