@@ -55,15 +55,15 @@
 //      one of two output buffers, so the store overlaps the next tile's work.
 // DMAs: 3 per tile + the ring rows it loads (window mode: 1 or window rows), + 2 per point outside
 // the ring / window. InternImage-T/B layers, offsets randn * 2 px (python -m
-// dcnv3_ascend.sim.report, all layers in the ring): fp32 0.024-0.034 DMAs per sampled point, GM
+// dcnv3_ascend.sim.report, all layers in the ring): fp32 0.024-0.035 DMAs per sampled point, GM
 // traffic 1.22-1.67x the op's minimum (7x7: 1.22-1.34x, 13.7x when they kept position-major window
 // tiles); fp16/bf16 0.024-0.040 DMAs per point, the same ratios.
 // Bound (estimate, sim.report's cost model, not measured): the vector pipe on every layer, fp32
-// ~6.0-11.3 vector repeats and 0.52-1.05 PipeBarriers per point (the per-slot Brcb/Mul/Add passes
+// ~6.0-11.4 vector repeats and 0.52-1.05 PipeBarriers per point (the per-slot Brcb/Mul/Add passes
 // over the corner data); the scalar pipe is next (~1.1 scalar UB accesses per point, 1.4-4.2 with
 // scalar-built tables). Estimated busiest core, fp32, against the kernels before these tiles and
-// tables: T 40.4/20.5/17.8/7.9 us (was 43.1/23.3/20.2/12.3), B 66.8/33.7/29.3/14.0 (was
-// 69.5/36.5/31.7/15.7); fp16 and bf16 (equal estimates) lower on every layer but T-stage1 (57.1
+// tables: T 40.5/20.6/17.8/7.9 us (was 43.1/23.3/20.2/12.3), B 66.9/33.8/29.4/14.1 (was
+// 69.5/36.5/31.7/15.7); fp16 and bf16 (equal estimates) lower on every layer but T-stage1 (57.4
 // against 56.6 us: its 19-position ring tiles, 3 per output row, are what the UB holds next to a
 // 12-row fp16 ring, and whole-row ranges, which the plan's model prefers, are 7 % uneven there).
 // Not fixed: position-major window tiles of 6 positions x 4 groups estimate 50.9 us at T-stage1

@@ -64,15 +64,15 @@
 //   minimum (was 2.95-7.97x); fp16/bf16: 0.058-0.104 (was 0.067-0.260), 1.53-2.37x (was
 //   4.09-11.62x; the minimum counts a half-type grad_input, the kernel adds fp32 rows); offsets
 //   uniform in +-2 px, fp32: 0.047-0.065 and 1.20-1.43x.
-//   Per sampled point, fp32: PipeBarrier<PIPE_V> 1.55-2.38 (was 2.07-3.28), scalar UB accesses
-//   2.39-5.90 (was 2.71-4.92; the most on the 7x7 layers, whose per-tile scalar work is spread over
+//   Per sampled point, fp32: PipeBarrier<PIPE_V> 1.54-2.38 (was 2.07-3.28), scalar UB accesses
+//   2.39-5.92 (was 2.71-4.92; the most on the 7x7 layers, whose per-tile scalar work is spread over
 //   few points, and the scalar unit does not bound them), vector repeats 11.0-14.4 (was 13.1-15.8).
 // Bound (estimate, sim.report's cost model, not measured): the vector pipe on every layer, by
 // instruction issue and barrier drains more than by repeats. Busiest core, stages 1-4, us, was ->
-// now: fp32 T 157.2 -> 164.3, 81.5 -> 66.9, 41.7 -> 33.4, 29.8 -> 16.6; B 273.4 -> 283.1,
-// 135.9 -> 110.9, 67.9 -> 54.4, 48.0 -> 26.9; fp16/bf16 T 159.0 -> 167.5, 82.9 -> 68.2,
-// 42.4 -> 34.1, 30.4 -> 19.4; B 273.8 -> 288.6, 138.1 -> 113.0, 69.1 -> 55.5, 48.9 -> 29.9. So
-// 18-44 % faster on the 7x7 to 28x28 layers and 3-5 % slower on the 56x56 ones: there the input
+// now: fp32 T 157.2 -> 164.6, 81.5 -> 67.0, 41.7 -> 33.5, 29.8 -> 16.6; B 273.4 -> 283.5,
+// 135.9 -> 111.0, 67.9 -> 54.5, 48.0 -> 26.9; fp16/bf16 T 159.0 -> 168.2, 82.9 -> 68.4,
+// 42.4 -> 34.2, 30.4 -> 19.5; B 273.8 -> 289.7, 138.1 -> 113.4, 69.1 -> 55.7, 48.9 -> 30.0. So
+// 17-44 % faster on the 7x7 to 28x28 layers and 4-6 % slower on the 56x56 ones: there the input
 // ring and its accumulator (2 x 13 rows x 56 px x 64 B = 91 KiB in fp32) leave room for 10-position
 // tiles (6 per output row), and the per-tile vector work (~115 barriers and ~250 instructions
 // besides the per-point Adds, most of them in the shared sampler) is paid on more tiles than in
