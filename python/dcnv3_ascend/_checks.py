@@ -63,14 +63,21 @@ def integer(name, value):
         _fail(f"{name} must be an integer, got {value!r}")
 
 
+def attr_args(values):
+    """The 13 attribute values (schema order) as Python ints and a float, each checked by integer
+    or finite_number: the op's schema would truncate a float tensor given for an int (stride 1.5
+    ran as 1), and the checks below branch on the values, which a NumPy integer or a tensor would
+    not do there. A tuple, the op's positional arguments: DCNv3Function.apply pays this at every
+    call (a Dcnv3Attrs built and unpacked costs several microseconds more)."""
+    return tuple(
+        finite_number(name, value) if is_float else integer(name, value)
+        for (name, is_float), value in zip(ATTRIBUTE_IS_FLOAT.items(), values)
+    )
+
+
 def as_python_attrs(attrs):
-    """attrs with Python ints and a float, each checked by integer or finite_number (the checks
-    below branch on them, and a NumPy integer or a tensor would not do there)."""
-    values = {
-        name: finite_number(name, getattr(attrs, name)) if is_float else integer(name, getattr(attrs, name))
-        for name, is_float in ATTRIBUTE_IS_FLOAT.items()
-    }
-    return Dcnv3Attrs(**values)
+    """attrs with Python ints and a float, checked as attr_args checks them."""
+    return Dcnv3Attrs(*attr_args(getattr(attrs, name) for name in ATTRIBUTE_IS_FLOAT))
 
 
 def _as_float(value):

@@ -29,7 +29,6 @@ import types
 import torch
 
 from . import _checks, functions, modules
-from .attrs import Dcnv3Attrs
 
 # Marks the module objects this file created, so a second install recognises its own work.
 _SHIM_MARKER = "__dcnv3_ascend_shim__"
@@ -62,22 +61,23 @@ def dcnv3_backward(
     """InternImage's DCNv3.dcnv3_backward: grad_output comes after the attributes there, and the
     result is a list [grad_input, grad_offset, grad_mask]."""
     # Checked as DCNv3Function checks them (the schema would truncate a float tensor).
-    attrs = Dcnv3Attrs(
-        kernel_h,
-        kernel_w,
-        stride_h,
-        stride_w,
-        pad_h,
-        pad_w,
-        dilation_h,
-        dilation_w,
-        group,
-        group_channels,
-        offset_scale,
-        im2col_step,
-        remove_center,
+    args = _checks.attr_args(
+        (
+            kernel_h,
+            kernel_w,
+            stride_h,
+            stride_w,
+            pad_h,
+            pad_w,
+            dilation_h,
+            dilation_w,
+            group,
+            group_channels,
+            offset_scale,
+            im2col_step,
+            remove_center,
+        )
     )
-    args = _checks.as_python_attrs(attrs).args()
     return list(torch.ops.npu.dcnv3_backward(input, offset, mask, grad_output, *args))
 
 
