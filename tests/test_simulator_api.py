@@ -104,6 +104,22 @@ def test_datacopy_block_strides():
     np.testing.assert_array_equal(dst, expected)
 
 
+@pytest.mark.parametrize("count,blocks,src_gap,dst_gap", [(3, 2, 1, 3), (2, 2, 0, 6)])
+def test_datacopy_ub_to_ub_block_gaps(count, blocks, src_gap, dst_gap):
+    # CANN 8.1 impl/dav_c220/kernel_operator_data_copy_impl.h passes DataCopyParams to
+    # copy_ubuf_to_ubuf as they are: blockLen and both strides in 32-byte blocks, the strides being
+    # the gaps between consecutive blocks (the second case is dcnv3_grad.cpp's g4 row repetition).
+    src = np.arange(128, dtype=np.float32)
+    dst = np.zeros(128, np.float32)
+    run("api_datacopy_ub_strided", src, dst, params=(count, blocks, src_gap, dst_gap, 128))
+    expected = np.full(128, -1.0, np.float32)
+    n = 8 * blocks
+    for i in range(count):
+        s, d = 8 * i * (blocks + src_gap), 8 * i * (blocks + dst_gap)
+        expected[d : d + n] = src[s : s + n]
+    np.testing.assert_array_equal(dst, expected)
+
+
 # ---------------------------------------------------------------------------------------------
 # Gather, Brcb, CreateVecIndex, ReduceSum
 # ---------------------------------------------------------------------------------------------
