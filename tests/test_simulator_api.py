@@ -162,6 +162,36 @@ def test_create_vec_index(code, dtype, first):
     np.testing.assert_array_equal(out[40:], 99)
 
 
+def cann_create_vec_index(first, count, dtype):
+    # CANN 8.1 impl/dav_c220/kernel_operator_vec_createvecindex_impl.h: the first 32-byte block by
+    # SetValue(i, float(first) + float(i)), then Adds in the element type, from the element a block
+    # before within the first 256-byte repeat and a repeat before after it.
+    dtype = np.dtype(dtype)
+    per_block, per_repeat = 32 // dtype.itemsize, 256 // dtype.itemsize
+    out = np.empty(max(count, per_block), dtype)
+    for i in range(per_block):
+        value = np.float32(first) + np.float32(i)
+        out[i] = int(value) if dtype.kind == "i" else value
+    for i in range(per_block, count):
+        step = per_block if i < per_repeat else per_repeat
+        out[i] = out[i - step] + dtype.type(step)
+    return out[:count]
+
+
+@pytest.mark.parametrize(
+    "code,dtype,first",
+    [(2, np.int32, 16777217), (2, np.int32, -33554433), (0, np.float32, 0.1), (1, np.float16, 1000.5)],
+)
+def test_create_vec_index_rounds_like_cann(code, dtype, first):
+    # An int32_t start beyond 2^24 goes through a float sum (16777217 + 1 stores 16777216), and the
+    # float types accumulate by repeated Adds; the simulator follows the same steps.
+    out = np.full(128, 99, dtype)
+    first_param = F32_BITS(first) if code < 2 else first
+    run("api_create_vec_index", out, params=(code, first_param, 100, 128))
+    np.testing.assert_array_equal(out[:100], cann_create_vec_index(first, 100, dtype))
+    np.testing.assert_array_equal(out[100:], 99)
+
+
 @pytest.mark.parametrize("dtype,count,rtol", [(np.float32, 1000, 1e-6), (np.float16, 300, 2e-3), (np.float32, 5, 0)])
 def test_reduce_sum_writes_dst0(dtype, count, rtol):
     per_block = 32 // np.dtype(dtype).itemsize
