@@ -104,6 +104,22 @@ def test_datacopy_block_strides():
     np.testing.assert_array_equal(dst, expected)
 
 
+@pytest.mark.parametrize("count,blocks,src_gap,dst_gap", [(3, 2, 1, 3), (2, 2, 0, 6)])
+def test_datacopy_ub_to_ub_block_gaps(count, blocks, src_gap, dst_gap):
+    # CANN 8.1 impl/dav_c220/kernel_operator_data_copy_impl.h passes DataCopyParams to
+    # copy_ubuf_to_ubuf as they are: blockLen and both strides in 32-byte blocks, the strides being
+    # the gaps between consecutive blocks (the second case is dcnv3_grad.cpp's g4 row repetition).
+    src = np.arange(128, dtype=np.float32)
+    dst = np.zeros(128, np.float32)
+    run("api_datacopy_ub_strided", src, dst, params=(count, blocks, src_gap, dst_gap, 128))
+    expected = np.full(128, -1.0, np.float32)
+    n = 8 * blocks
+    for i in range(count):
+        s, d = 8 * i * (blocks + src_gap), 8 * i * (blocks + dst_gap)
+        expected[d : d + n] = src[s : s + n]
+    np.testing.assert_array_equal(dst, expected)
+
+
 # ---------------------------------------------------------------------------------------------
 # Gather, Brcb, CreateVecIndex, ReduceSum
 # ---------------------------------------------------------------------------------------------
@@ -144,6 +160,36 @@ def test_create_vec_index(code, dtype, first):
     run("api_create_vec_index", out, params=(code, first_param, 40, 64))
     np.testing.assert_array_equal(out[:40], (first + np.arange(40)).astype(dtype))
     np.testing.assert_array_equal(out[40:], 99)
+
+
+def cann_create_vec_index(first, count, dtype):
+    # CANN 8.1 impl/dav_c220/kernel_operator_vec_createvecindex_impl.h: the first 32-byte block by
+    # SetValue(i, float(first) + float(i)), then Adds in the element type, from the element a block
+    # before within the first 256-byte repeat and a repeat before after it.
+    dtype = np.dtype(dtype)
+    per_block, per_repeat = 32 // dtype.itemsize, 256 // dtype.itemsize
+    out = np.empty(max(count, per_block), dtype)
+    for i in range(per_block):
+        value = np.float32(first) + np.float32(i)
+        out[i] = int(value) if dtype.kind == "i" else value
+    for i in range(per_block, count):
+        step = per_block if i < per_repeat else per_repeat
+        out[i] = out[i - step] + dtype.type(step)
+    return out[:count]
+
+
+@pytest.mark.parametrize(
+    "code,dtype,first",
+    [(2, np.int32, 16777217), (2, np.int32, -33554433), (0, np.float32, 0.1), (1, np.float16, 1000.5)],
+)
+def test_create_vec_index_rounds_like_cann(code, dtype, first):
+    # An int32_t start beyond 2^24 goes through a float sum (16777217 + 1 stores 16777216), and the
+    # float types accumulate by repeated Adds; the simulator follows the same steps.
+    out = np.full(128, 99, dtype)
+    first_param = F32_BITS(first) if code < 2 else first
+    run("api_create_vec_index", out, params=(code, first_param, 100, 128))
+    np.testing.assert_array_equal(out[:100], cann_create_vec_index(first, 100, dtype))
+    np.testing.assert_array_equal(out[100:], 99)
 
 
 @pytest.mark.parametrize("dtype,count,rtol", [(np.float32, 1000, 1e-6), (np.float16, 300, 2e-3), (np.float32, 5, 0)])

@@ -322,6 +322,22 @@ def test_gatherb_page_example():
     np.testing.assert_array_equal(out, src.reshape(8, 16)[::-1].reshape(-1))
 
 
+def test_gatherb_block_and_repeat_strides():
+    # The strides the window gather of dcnv3_window_place.h passes (row_blocks, 8 * row_blocks),
+    # here 2 and 16: block j of repeat r lands in dst block r * 16 + j * 2 (GatherbImpl in CANN 8.1
+    # impl/dav_c220/kernel_operator_vec_gather_impl.h hands both strides to vgatherb; the
+    # Gatherb page's pseudo-code places the blocks so); the blocks between stay as they were.
+    src = np.arange(256, dtype=np.uint16)
+    order = np.random.default_rng(7).permutation(16)
+    offsets = (order * 32).astype(np.uint32)
+    out = np.zeros(512, np.uint16)
+    _sim.run_selftest("api_kat_gatherb", [src, offsets, out], [256, 512, 2, 2, 16], block_dim=1, soc="Ascend910B3")
+    expected = np.zeros((32, 16), np.uint16)
+    for i, block in enumerate(order):
+        expected[(i // 8) * 16 + (i % 8) * 2] = src[16 * block : 16 * block + 16]
+    np.testing.assert_array_equal(out, expected.reshape(-1))
+
+
 CAST_NONE, CAST_RINT, CAST_FLOOR, CAST_CEIL, CAST_ROUND, CAST_TRUNC = range(6)
 
 

@@ -167,6 +167,7 @@ BAD_KERNELS = [
     ("datacopypad-blocklen-max", "rule_datacopypad_params", (4,), 1, "datacopy-params", ["blockLen=2097152"]),
     ("gather-unaligned-offset", "rule_gather_offset", (0,), 1, "gather-offset", ["element 3", "= 6", "bytes"]),
     ("gather-beyond-src", "rule_gather_offset", (1,), 1, "gather-offset", ["reads byte 256", "256 B"]),
+    ("gather-unaligned-base", "rule_gather_offset", (2,), 1, "gather-offset", ["srcBaseAddr=2 B", "sizeof(T) = 4"]),
     (
         "waitflag-without-setflag",
         "rule_waitflag_unset",

@@ -86,6 +86,31 @@ extern "C" __global__ __aicore__ void api_datacopy_strided(GM_ADDR src, GM_ADDR 
 }
 SIM_SELFTEST(api_datacopy_strided);
 
+// DataCopy UB->UB with DataCopyParams, the form dcnv3_grad.cpp uses to repeat grad_output rows:
+// arg0 -> UB tile a, b = -1 (Duplicate), DataCopy(b, a, {params 0..3}), b -> arg1. CANN 8.1
+// (impl/dav_c220/kernel_operator_data_copy_impl.h, the UB->UB DataCopy) passes the four fields to
+// copy_ubuf_to_ubuf unchanged: blockLen in 32-byte blocks, srcStride/dstStride the gaps between
+// blocks in 32-byte blocks; the intrinsic runs on PIPE_V. params: the four fields, floats per tile.
+extern "C" __global__ __aicore__ void api_datacopy_ub_strided(GM_ADDR src, GM_ADDR dst, GM_ADDR, GM_ADDR,
+                                                              GM_ADDR params) {
+  auto p = [&](int i) { return static_cast<uint16_t>(sim::SelftestParam(params, i)); };
+  const uint32_t floats = static_cast<uint32_t>(sim::SelftestParam(params, 4));
+  TPipe pipe;
+  TBuf<TPosition::VECCALC> buf;
+  pipe.InitBuffer(buf, 2 * floats * static_cast<uint32_t>(sizeof(float)));
+  LocalTensor<float> a = buf.Get<float>(), b = a[floats];
+  Duplicate(b, -1.0f, static_cast<int32_t>(floats));
+  LoadTile(a, src, floats);
+  SetFlag<HardEvent::MTE2_V>(0);
+  WaitFlag<HardEvent::MTE2_V>(0);
+  PipeBarrier<PIPE_V>();  // the copy overwrites what Duplicate wrote
+  DataCopy(b, a, DataCopyParams(p(0), p(1), p(2), p(3)));
+  SetFlag<HardEvent::V_MTE3>(0);
+  WaitFlag<HardEvent::V_MTE3>(0);
+  StoreTile(dst, b, floats);
+}
+SIM_SELFTEST(api_datacopy_ub_strided);
+
 // Every core atomically adds its 64 values (arg0 row GetBlockIdx()) into arg1; dtype by params[0]:
 // 0 float, 1 half, 2 bfloat16_t.
 template <typename T>

@@ -180,8 +180,9 @@ extern "C" __global__ __aicore__ void rule_datacopypad_params(GM_ADDR x, GM_ADDR
 }
 SIM_SELFTEST(rule_datacopypad_params);
 
-// Gather with a byte offset that is not a multiple of sizeof(float) (params[0] = 0), or that reads
-// past the source tensor (params[0] = 1).
+// Gather with a byte offset that is not a multiple of sizeof(float) (params[0] = 0), that reads
+// past the source tensor (params[0] = 1), or with srcBaseAddr 2 and offsets 4i + 2 (params[0] = 2:
+// every sum is aligned, neither part is).
 extern "C" __global__ __aicore__ void rule_gather_offset(GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR, GM_ADDR params) {
   TPipe pipe;
   TBuf<TPosition::VECCALC> src, dst, off;
@@ -195,13 +196,16 @@ extern "C" __global__ __aicore__ void rule_gather_offset(GM_ADDR, GM_ADDR, GM_AD
   Muls(o.ReinterpretCast<int32_t>(), o.ReinterpretCast<int32_t>(), 4, 8);
   SetFlag<HardEvent::V_S>(0);
   WaitFlag<HardEvent::V_S>(0);
-  if (sim::SelftestParam(params, 0) == 0) {
+  const int64_t mode = sim::SelftestParam(params, 0);
+  if (mode == 0) {
     o.SetValue(3, 6u);
-  } else {
+  } else if (mode == 1) {
     o.SetValue(3, 256u);
+  } else {
+    for (uint32_t i = 0; i < 8; ++i) o.SetValue(i, 4u * i + 2u);
   }
   SetFlag<HardEvent::S_V>(0);
   WaitFlag<HardEvent::S_V>(0);
-  Gather(dst.Get<float>(), s, o, 0, 8);
+  Gather(dst.Get<float>(), s, o, mode == 2 ? 2u : 0u, 8);
 }
 SIM_SELFTEST(rule_gather_offset);

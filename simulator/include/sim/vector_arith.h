@@ -324,21 +324,33 @@ void CreateVecIndex(LocalTensor<T> dstLocal, const T& firstValue, uint32_t calCo
   constexpr uint32_t kBlock = 32 / sizeof(T);
   ::sim::RequireDestSpan(op, dstLocal, static_cast<uint64_t>(std::max(calCount, kBlock)) * sizeof(T));
   T* d = dstLocal.SimData();
-  const ::sim::Wide<T> first = static_cast<::sim::Wide<T>>(firstValue);
   ::sim::CoreContext& c = ::sim::Core();
   for (uint32_t i = 0; i < kBlock; ++i) ::sim::RecordUbScalarAccess();
   const ::sim::PipeOp block = ::sim::BeginOp(::sim::Pipe::kS, "CreateVecIndex (SetValue of its first block)");
   ::sim::TrackUbWrite(block, dstLocal.SimAddr(), 32);
-  for (uint32_t i = 0; i < kBlock; ++i) d[i] = ::sim::Narrow<T>(first + static_cast<::sim::Wide<T>>(i));
+  // CreateVecIndexOneBlk: SetValue(i, static_cast<float>(firstValue) + static_cast<float>(i)), a
+  // float sum for every T, so an int32_t start beyond 2^24 is rounded before the store.
+  for (uint32_t i = 0; i < kBlock; ++i) {
+    const float v = static_cast<float>(firstValue) + static_cast<float>(i);
+    if constexpr (std::is_integral_v<T>)
+      d[i] = static_cast<T>(static_cast<int64_t>(v));
+    else
+      d[i] = T(v);
+  }
   c.clocks.Absorb(::sim::Pipe::kV, c.clocks.Signal(::sim::Pipe::kS));  // its own S_V fence
   if (calCount <= kBlock) return;
   if (!::sim::BeginCountOp(op, calCount - kBlock, dstLocal[kBlock],
                            static_cast<uint64_t>(calCount - kBlock) * sizeof(T), {::sim::Src("dst", dstLocal, kBlock)}))
     return;
-  for (uint32_t i = kBlock; i < calCount; ++i) d[i] = ::sim::Narrow<T>(first + static_cast<::sim::Wide<T>>(i));
+  // CreateVecIndexCalc then derives each element by Adds in T from the one a block before (+kBlock)
+  // within the first repeat, from the one a repeat before (+kRepeat) after it.
+  constexpr uint32_t kRepeat = 256 / sizeof(T);
+  for (uint32_t i = kBlock; i < calCount; ++i) {
+    const uint32_t step = i < kRepeat ? kBlock : kRepeat;
+    d[i] = ::sim::Narrow<T>(static_cast<::sim::Wide<T>>(d[i - step]) + static_cast<::sim::Wide<T>>(step));
+  }
   // Its Adds (blocks 2..8, then whole repeats, each with a tail) set their own masks and reset
   // nothing: the last one's stays in the register.
-  constexpr uint32_t kRepeat = 256 / sizeof(T);
   const uint32_t last = calCount > kRepeat    ? (calCount % kRepeat != 0 ? calCount % kRepeat : kRepeat)
                         : calCount == kRepeat ? kBlock
                                               : (calCount % kBlock != 0 ? calCount % kBlock : kBlock);

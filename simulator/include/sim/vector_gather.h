@@ -38,6 +38,17 @@ void Gather(const LocalTensor<T>& dstLocal, const LocalTensor<T>& srcLocal, cons
   const uint64_t db = static_cast<uint64_t>(count) * sizeof(T);
   ::sim::RequireUbSpan(op, "dst", dstLocal, db);
   ::sim::RequireUbSpan(op, "srcOffset", srcOffsetLocal, static_cast<uint64_t>(count) * sizeof(uint32_t));
+  // The Gather page (约束说明) states the alignment of srcBaseAddr and of every srcOffset separately
+  // and warns that a misaligned base silently shifts the data (数据发生错位). CANN 8.1 GatherImpl
+  // (impl/dav_c220/kernel_operator_vec_gather_impl.h) adds srcBaseAddr to the src address it
+  // hands vgather; whether the hardware tolerates a misaligned base whose sums with the offsets
+  // are aligned is not documented, so the page's rule is enforced as stated. With the base
+  // aligned, the per-element check below covers the offsets.
+  if (srcBaseAddr % sizeof(T) != 0)
+    ::sim::Fail("gather-offset",
+                ::sim::Msg("Gather: srcBaseAddr=", srcBaseAddr, " B is not a multiple of sizeof(T) = ", sizeof(T),
+                           "; the Gather page requires the base and each srcOffset to be element-aligned on their "
+                           "own (a misaligned base shifts the gathered data)"));
   const uint64_t src_bytes = srcLocal.SimBytes();
   const uint32_t* off = srcOffsetLocal.SimData();
   uint64_t lo = UINT64_MAX, hi = 0;
