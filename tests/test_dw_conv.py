@@ -462,6 +462,16 @@ def test_module_keeps_a_changed_branch(swap):
         assert "npu.dcnv3_dw_conv" not in ops_called(lambda: module(x))
 
 
+def test_module_keeps_a_conv_whose_weight_has_another_kernel_size():
+    """A 5x5 weight assigned to the 3x3 conv (kernel_size and padding 3x3's): the layers pad by
+    1 and shrink the image, so the offsets no longer fit; the op, which would take the padding
+    from the weight and return a full-size result, must not run in their place."""
+    module, x = _module_and_input(dict(channels=32, group=4), seed=4)
+    module.dw_conv[0].weight = torch.nn.Parameter(torch.randn(32, 1, 5, 5))
+    with torch.no_grad(), pytest.raises(RuntimeError, match=r"offset must have shape .* got \[2, 5, 4, 72\]"):
+        module(x)
+
+
 def _halve_output(module, args, output):
     return output / 2
 
