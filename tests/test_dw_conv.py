@@ -169,6 +169,33 @@ def test_statistics_past_the_float_range_of_their_sums():
     assert want.isfinite().all()
 
 
+def test_variance_plus_a_large_eps_past_the_float_range():
+    """A finite variance whose sum with a large eps overflows (float32: a variance of ~1e37 plus
+    eps = 3.35e38): 1 / sqrt(variance + eps) is ~5e-20, not 0, so the output is not GELU(norm_bias)
+    alone, and the gradients are not 0. float64 alike near 1.8e308, where the reference is the
+    same problem scaled by a power of two (LayerNorm is the same for input * s, eps * s^2)."""
+    channels, eps = 8, 3.35e38
+    input, (_, _, norm_weight, norm_bias) = make_problem(1, 3, 4, channels, 1, seed=13)
+    identity = (torch.ones(channels, 1, 1, 1), torch.zeros(channels), norm_weight, norm_bias)
+    big = input * 4e18
+    grad_output = torch.randn(input.shape, generator=torch.Generator().manual_seed(13))
+    torch.testing.assert_close(
+        dw_conv(big, identity, eps=eps).double(), reference(big, identity, eps=eps), rtol=1e-5, atol=1e-5
+    )
+    got = gradients(dw_conv, big, identity, grad_output, eps=eps)
+    want = gradients(reference, *as_float64(big, identity), grad_output, eps=eps)
+    for name, g, w in zip(GRAD_NAMES, got, want):
+        torch.testing.assert_close(g.double(), w, rtol=1e-5, atol=1e-5 * w.abs().max().item(), msg=name)
+    scale, eps64 = 2.0**447, 1.7e308  # values ~1e153, variances ~1e307
+    big64, identity64 = as_float64(big, identity)
+    torch.testing.assert_close(
+        dw_conv(big64 * scale, identity64, eps=eps64),
+        reference(big64, identity64, eps=eps64 / scale**2),
+        rtol=1e-12,
+        atol=1e-12,
+    )
+
+
 @pytest.mark.parametrize("shape", [(0, 4, 4, 8), (2, 0, 4, 8), (2, 4, 0, 8)], ids=["batch", "height", "width"])
 def test_empty_input_gives_empty_output(shape):
     input = torch.randn(*shape)
