@@ -169,6 +169,33 @@ def test_statistics_past_the_float_range_of_their_sums():
     assert want.isfinite().all()
 
 
+def test_variance_plus_a_large_eps_past_the_float_range():
+    """A finite variance whose sum with a large eps overflows (float32: a variance of ~1e37 plus
+    eps = 3.35e38): 1 / sqrt(variance + eps) is ~5e-20, not 0, so the output is not GELU(norm_bias)
+    alone, and the gradients are not 0. float64 alike near 1.8e308, where the reference is the
+    same problem scaled by a power of two (LayerNorm is the same for input * s, eps * s^2)."""
+    channels, eps = 8, 3.35e38
+    input, (_, _, norm_weight, norm_bias) = make_problem(1, 3, 4, channels, 1, seed=13)
+    identity = (torch.ones(channels, 1, 1, 1), torch.zeros(channels), norm_weight, norm_bias)
+    big = input * 4e18
+    grad_output = torch.randn(input.shape, generator=torch.Generator().manual_seed(13))
+    torch.testing.assert_close(
+        dw_conv(big, identity, eps=eps).double(), reference(big, identity, eps=eps), rtol=1e-5, atol=1e-5
+    )
+    got = gradients(dw_conv, big, identity, grad_output, eps=eps)
+    want = gradients(reference, *as_float64(big, identity), grad_output, eps=eps)
+    for name, g, w in zip(GRAD_NAMES, got, want):
+        torch.testing.assert_close(g.double(), w, rtol=1e-5, atol=1e-5 * w.abs().max().item(), msg=name)
+    scale, eps64 = 2.0**447, 1.7e308  # values ~1e153, variances ~1e307
+    big64, identity64 = as_float64(big, identity)
+    torch.testing.assert_close(
+        dw_conv(big64 * scale, identity64, eps=eps64),
+        reference(big64, identity64, eps=eps64 / scale**2),
+        rtol=1e-12,
+        atol=1e-12,
+    )
+
+
 @pytest.mark.parametrize("shape", [(0, 4, 4, 8), (2, 0, 4, 8), (2, 4, 0, 8)], ids=["batch", "height", "width"])
 def test_empty_input_gives_empty_output(shape):
     input = torch.randn(*shape)
@@ -460,6 +487,16 @@ def test_module_keeps_a_changed_branch(swap):
     swap(module.dw_conv)
     with torch.no_grad():
         assert "npu.dcnv3_dw_conv" not in ops_called(lambda: module(x))
+
+
+def test_module_keeps_a_conv_whose_weight_has_another_kernel_size():
+    """A 5x5 weight assigned to the 3x3 conv (kernel_size and padding 3x3's): the layers pad by
+    1 and shrink the image, so the offsets no longer fit; the op, which would take the padding
+    from the weight and return a full-size result, must not run in their place."""
+    module, x = _module_and_input(dict(channels=32, group=4), seed=4)
+    module.dw_conv[0].weight = torch.nn.Parameter(torch.randn(32, 1, 5, 5))
+    with torch.no_grad(), pytest.raises(RuntimeError, match=r"offset must have shape .* got \[2, 5, 4, 72\]"):
+        module(x)
 
 
 def _halve_output(module, args, output):

@@ -338,8 +338,11 @@ def _dw_conv_op_layers(input, dw_conv):
         return None
     k = conv.kernel_size[0]
     channels = conv.out_channels
+    # The op takes k and the padding from the weight; Conv2d takes them from its attributes, which
+    # a weight assigned later no longer has to match (the layers would then change the size).
     same_size_depthwise = (
         conv.kernel_size == (k, k)
+        and conv.weight.shape[-2:] == (k, k)
         and k % 2 == 1
         and conv.padding == ((k - 1) // 2,) * 2
         and conv.padding_mode == "zeros"

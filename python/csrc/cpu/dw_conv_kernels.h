@@ -130,9 +130,11 @@ void ConvolveRow(const DwConvShape& s, int64_t h, const src_t* image, const acc_
 template <typename acc_t>
 void PixelStatistics(const acc_t* y, int64_t width, int64_t channels, acc_t eps, acc_t* mean, acc_t* inverse_std);
 
-// The LayerNorm statistics of a pixel whose sums overflow though its values are finite: those of
-// its values times a power of two that brings the largest below 2 (exact), scaled back. A pixel
-// holding Inf or NaN keeps the statistics it had, NaN.
+// The LayerNorm statistics of a pixel whose sums, or variance plus eps, overflow though its values
+// are finite: those of its values times a power of two that brings the largest below 2 (exact),
+// scaled back (eps by the square: a finite variance plus eps overflows only past half an ulp of
+// the largest finite value, so some value is far above 1, the scale far below, and the scaled
+// sum finite). A pixel holding Inf or NaN keeps the statistics it had, NaN.
 template <typename acc_t>
 void ScaledPixelStatistics(const acc_t* pixel, int64_t channels, acc_t eps, acc_t* mean, acc_t* inverse_std) {
   acc_t largest = 0;
@@ -173,8 +175,10 @@ void PixelStatistics(const acc_t* y, int64_t width, int64_t channels, acc_t eps,
   for (int64_t w = 0; w < width; ++w) mean[w] += sum(w, mean[w], value) * inverse_channels;
   for (int64_t w = 0; w < width; ++w) inverse_std[w] = sum(w, mean[w], square) * inverse_channels;
   for (int64_t w = 0; w < width; ++w) {
-    if (std::isfinite(mean[w]) && std::isfinite(inverse_std[w])) {
-      inverse_std[w] = acc_t(1) / std::sqrt(inverse_std[w] + eps);
+    // The variance plus eps, not the variance alone: a large eps can overflow a finite variance.
+    const acc_t spread = inverse_std[w] + eps;
+    if (std::isfinite(mean[w]) && std::isfinite(spread)) {
+      inverse_std[w] = acc_t(1) / std::sqrt(spread);
     } else {
       ScaledPixelStatistics(y + w * channels, channels, eps, mean + w, inverse_std + w);
     }
