@@ -64,20 +64,22 @@ def integer(name, value):
 
 
 def attr_args(values):
-    """The 13 attribute values (schema order) as Python ints and a float, each checked by integer
-    or finite_number: the op's schema would truncate a float tensor given for an int (stride 1.5
-    ran as 1), and the checks below branch on the values, which a NumPy integer or a tensor would
-    not do there. A tuple, the op's positional arguments: DCNv3Function.apply pays this at every
-    call (a Dcnv3Attrs built and unpacked costs several microseconds more)."""
+    """The 13 attributes of the mapping `values` (attribute name -> value: a Dcnv3Attrs' vars, or
+    the locals() of a function whose parameters bear the attributes' names) as the op's positional
+    arguments, Python ints and a float, each checked by integer or finite_number: the op's schema
+    would truncate a float tensor given for an int (stride 1.5 ran as 1), and the checks below
+    branch on the values, which a NumPy integer or a tensor would not do there. A tuple, no
+    Dcnv3Attrs: DCNv3Function.apply pays this at every call, where building and unpacking one
+    cost several microseconds more."""
     return tuple(
-        finite_number(name, value) if is_float else integer(name, value)
-        for (name, is_float), value in zip(ATTRIBUTE_IS_FLOAT.items(), values)
+        finite_number(name, values[name]) if is_float else integer(name, values[name])
+        for name, is_float in ATTRIBUTE_IS_FLOAT.items()
     )
 
 
 def as_python_attrs(attrs):
     """attrs with Python ints and a float, checked as attr_args checks them."""
-    return Dcnv3Attrs(*attr_args(getattr(attrs, name) for name in ATTRIBUTE_IS_FLOAT))
+    return Dcnv3Attrs(*attr_args(vars(attrs)))
 
 
 def _as_float(value):

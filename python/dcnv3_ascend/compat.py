@@ -61,23 +61,7 @@ def dcnv3_backward(
     """InternImage's DCNv3.dcnv3_backward: grad_output comes after the attributes there, and the
     result is a list [grad_input, grad_offset, grad_mask]."""
     # Checked as DCNv3Function checks them (the schema would truncate a float tensor).
-    args = _checks.attr_args(
-        (
-            kernel_h,
-            kernel_w,
-            stride_h,
-            stride_w,
-            pad_h,
-            pad_w,
-            dilation_h,
-            dilation_w,
-            group,
-            group_channels,
-            offset_scale,
-            im2col_step,
-            remove_center,
-        )
-    )
+    args = _checks.attr_args(locals())  # first: its parameters are all it holds
     return list(torch.ops.npu.dcnv3_backward(input, offset, mask, grad_output, *args))
 
 

@@ -41,23 +41,7 @@ class DCNv3Function:
         # InternImage's DCNv3 module passes remove_center as an int, older callers leave it out.
         # The schema would take offset_scale="2" or remove_center=0.5 after float() and int(),
         # and a float tensor (tensor(1.5)) for any integer attribute after truncating it.
-        args = _checks.attr_args(
-            (
-                kernel_h,
-                kernel_w,
-                stride_h,
-                stride_w,
-                pad_h,
-                pad_w,
-                dilation_h,
-                dilation_w,
-                group,
-                group_channels,
-                offset_scale,
-                im2col_step,
-                remove_center,
-            )
-        )
+        args = _checks.attr_args(locals())  # first: its parameters are all it holds
         return torch.ops.npu.dcnv3(input, offset, mask, *args)
 
 
