@@ -129,6 +129,12 @@ def no_timing(monkeypatch):
         (["--net-only", "--net", ""], "--net-only needs --net (T, S or B)"),
         (["--net-only", "--plot", "x.png"], "--plot draws the layer table, which --net-only skips"),
         (["--net", "", "--net-repeats", "3"], "--net-repeats times the whole-model table, which --net '' skips"),
+        # Ignored, silently, before: the layer table's options with --net-only.
+        (["--net-only", "--repeats", "3"], "--net-only skips the layer table, so it refuses that table's --repeats"),
+        (
+            ["--net-only", "--backend", "cpu", "--dtype", "float64", "--model", "T", "--shapes", "64x64"],
+            "--net-only skips the layer table, so it refuses that table's --backend, --model, --shapes, --dtype",
+        ),
         # More memory than any machine has: an allocator traceback after setup, or an integer
         # overflow past int64, before the batch was checked against the memory.
         (["--batch", "100000000000"], "--batch 100000000000 is too large: case "),

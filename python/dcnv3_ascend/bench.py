@@ -36,6 +36,14 @@ BASELINE = "fallback"
 # InternImage-T and -B layers at a 224x224 image (shapes.py); bench --model picks others.
 DEFAULT_MODELS = ("T", "B")
 MODEL_NAMES = tuple(m.name for m in INTERNIMAGE_MODELS)
+# The layer table's options and their defaults (main).
+LAYER_TABLE_DEFAULTS = {
+    "repeats": 7,
+    "backend": f"cpu,{BASELINE}",
+    "model": ",".join(DEFAULT_MODELS),
+    "shapes": "",
+    "dtype": "float32",
+}
 
 # The shape the CPU kernel's speed target is stated for: >= 20x the fallback, forward and
 # forward+backward, on 2 cores.
@@ -178,8 +186,10 @@ def format_table(rows):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m dcnv3_ascend.bench", description=__doc__.splitlines()[0])
+    # The layer table's options default to None, so that --net-only, which skips that table, can
+    # refuse them when given (they were ignored, silently); LAYER_TABLE_DEFAULTS fills them in.
     parser.add_argument(
-        "--repeats", type=int_type(1), default=7, help="timed repetitions per measurement (median), >= 1"
+        "--repeats", type=int_type(1), help="timed repetitions per measurement (median), >= 1 (default 7)"
     )
     # More threads than CPUs only slows the kernels down, and torch crashes on absurd counts.
     parser.add_argument(
@@ -190,15 +200,21 @@ def main(argv=None):
     )
     parser.add_argument(
         "--backend",
-        default=f"cpu,{BASELINE}",
-        help="comma list of " + ", ".join(BACKENDS) + " (npu needs torch_npu and a device)",
+        help="comma list of "
+        + ", ".join(BACKENDS)
+        + f" (npu needs torch_npu and a device; default {LAYER_TABLE_DEFAULTS['backend']})",
     )
     parser.add_argument(
-        "--model", default=",".join(DEFAULT_MODELS), help="comma list of InternImage variants: " + ",".join(MODEL_NAMES)
+        "--model",
+        help="comma list of InternImage variants: "
+        + ",".join(MODEL_NAMES)
+        + f" (default {LAYER_TABLE_DEFAULTS['model']})",
     )
     parser.add_argument("--batch", type=int_type(1), default=1, help="batch size, >= 1")
-    parser.add_argument("--shapes", default="", help="only shapes whose name contains this text (e.g. 64x64, T-stage1)")
-    parser.add_argument("--dtype", default="float32", choices=["float32", "float64", "float16", "bfloat16"])
+    parser.add_argument("--shapes", help="only shapes whose name contains this text (e.g. 64x64, T-stage1)")
+    parser.add_argument(
+        "--dtype", choices=["float32", "float64", "float16", "bfloat16"], help="of the layer table (default float32)"
+    )
     parser.add_argument(
         "--plot", metavar="PNG", type=output_file_type, help="also draw throughput against size (plot.plot_throughput)"
     )
@@ -220,6 +236,12 @@ def main(argv=None):
         parser.error("--net-only needs --net (T, S or B)")
     if args.net_only and args.plot:
         parser.error("--plot draws the layer table, which --net-only skips")
+    given = [f"--{name}" for name in LAYER_TABLE_DEFAULTS if getattr(args, name) is not None]
+    if args.net_only and given:
+        parser.error(f"--net-only skips the layer table, so it refuses that table's {', '.join(given)}")
+    for name, default in LAYER_TABLE_DEFAULTS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, default)
     # None when not given: with --net '' it was ignored, silently.
     if args.net_repeats is not None and not args.net:
         parser.error("--net-repeats times the whole-model table, which --net '' skips")
