@@ -1,6 +1,7 @@
 """DCNv3 / DCNv3_pytorch modules and the functional API: InternImage's constructor, parameter names
 and state_dict layout, initialisation, and the two modules agreeing when they share weights."""
 
+import inspect
 import math
 import re
 import warnings
@@ -106,6 +107,37 @@ def test_constructor_attributes_match_internimage(cls):
     assert m.dw_conv[0].padding == (3, 3) and m.dw_conv[0].groups == 48
     assert isinstance(m.dw_conv[2], torch.nn.SiLU)
     assert cls().dw_kernel_size == 3  # defaults to kernel_size
+
+
+INTERNIMAGE_ARGUMENTS = [
+    ("channels", 64),
+    ("kernel_size", 3),
+    ("dw_kernel_size", None),
+    ("stride", 1),
+    ("pad", 1),
+    ("dilation", 1),
+    ("group", 4),
+    ("offset_scale", 1.0),
+    ("act_layer", "GELU"),
+    ("norm_layer", "LN"),
+    ("center_feature_scale", False),
+    ("remove_center", False),
+]
+
+
+@pytest.mark.parametrize("cls", MODULES)
+def test_signature_lists_internimage_arguments(cls):
+    """inspect.signature (help(), IDEs) shows InternImage's argument names, order and defaults:
+    DCNv3's read (*args, use_dcn_v4_op=False, **kwargs). DCNv3 adds use_dcn_v4_op (InternImage's
+    detection and segmentation copies) as a keyword, as those copies' backbones pass it."""
+    parameters = list(inspect.signature(cls).parameters.values())
+    positional = [(p.name, p.default) for p in parameters if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+    assert positional == INTERNIMAGE_ARGUMENTS
+    keyword_only = [(p.name, p.default) for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    assert keyword_only == ([("use_dcn_v4_op", False)] if cls is DCNv3 else [])
+    assert len(parameters) == len(positional) + len(keyword_only)
+    layer = cls(*[value for _, value in INTERNIMAGE_ARGUMENTS[:-1]], True)  # positional, as InternImage's
+    assert layer.remove_center == 1 and layer.mask.out_features == 4 * 8
 
 
 @pytest.mark.parametrize("cls", MODULES)

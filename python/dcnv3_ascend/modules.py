@@ -364,8 +364,39 @@ class DCNv3(_DCNv3Base):
     op either way and keeps the flag as an attribute only.
     """
 
-    def __init__(self, *args, use_dcn_v4_op=False, **kwargs):
-        super().__init__(*args, **kwargs)
+    # The arguments are spelled out (not *args, **kwargs) so that inspect.signature, help() and
+    # IDEs show InternImage's names and defaults, as for DCNv3_pytorch.
+    def __init__(
+        self,
+        channels=64,
+        kernel_size=3,
+        dw_kernel_size=None,
+        stride=1,
+        pad=1,
+        dilation=1,
+        group=4,
+        offset_scale=1.0,
+        act_layer="GELU",
+        norm_layer="LN",
+        center_feature_scale=False,
+        remove_center=False,
+        *,
+        use_dcn_v4_op=False,
+    ):
+        super().__init__(
+            channels,
+            kernel_size,
+            dw_kernel_size,
+            stride,
+            pad,
+            dilation,
+            group,
+            offset_scale,
+            act_layer,
+            norm_layer,
+            center_feature_scale,
+            remove_center,
+        )
         self.use_dcn_v4_op = use_dcn_v4_op
 
     def _dw_features(self, input):
