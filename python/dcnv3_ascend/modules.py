@@ -16,6 +16,7 @@ direction and into either class. Both take and return NHWC tensors [N, H, W, cha
   DCNv3_pytorch  samples with the pure-PyTorch grid_sample fallback.
 """
 
+import inspect
 import operator
 import warnings
 
@@ -364,40 +365,18 @@ class DCNv3(_DCNv3Base):
     op either way and keeps the flag as an attribute only.
     """
 
-    # The arguments are spelled out (not *args, **kwargs) so that inspect.signature, help() and
-    # IDEs show InternImage's names and defaults, as for DCNv3_pytorch.
-    def __init__(
-        self,
-        channels=64,
-        kernel_size=3,
-        dw_kernel_size=None,
-        stride=1,
-        pad=1,
-        dilation=1,
-        group=4,
-        offset_scale=1.0,
-        act_layer="GELU",
-        norm_layer="LN",
-        center_feature_scale=False,
-        remove_center=False,
-        *,
-        use_dcn_v4_op=False,
-    ):
-        super().__init__(
-            channels,
-            kernel_size,
-            dw_kernel_size,
-            stride,
-            pad,
-            dilation,
-            group,
-            offset_scale,
-            act_layer,
-            norm_layer,
-            center_feature_scale,
-            remove_center,
-        )
+    def __init__(self, *args, use_dcn_v4_op=False, **kwargs):
+        super().__init__(*args, **kwargs)
         self.use_dcn_v4_op = use_dcn_v4_op
+
+    # What inspect.signature, help() and the IDEs that ask it show: InternImage's arguments (the
+    # base class's, written once there) and the keyword use_dcn_v4_op, not *args and **kwargs.
+    __init__.__signature__ = inspect.signature(_DCNv3Base.__init__).replace(
+        parameters=[
+            *inspect.signature(_DCNv3Base.__init__).parameters.values(),
+            inspect.Parameter("use_dcn_v4_op", inspect.Parameter.KEYWORD_ONLY, default=False),
+        ]
+    )
 
     def _dw_features(self, input):
         layers = _dw_conv_op_layers(input, self.dw_conv)
