@@ -346,3 +346,41 @@ def test_for_atc_command_line_refuses_other_custom_domains(tmp_path, capsys):
     assert "--for-atc IN: the model has custom-domain nodes other than DCNv3 (other.domain::Foo)" in (
         capsys.readouterr().err
     )
+
+
+def _model_with_if(branch_node, domain):
+    """A model whose only node is an If; `branch_node` is the then-branch's node."""
+    value = onnx.helper.make_tensor_value_info
+    branch_out = value(branch_node.output[0], onnx.TensorProto.FLOAT, [1])
+    else_node = onnx.helper.make_node("Identity", ["x"], ["e"])
+    if_node = onnx.helper.make_node(
+        "If",
+        ["c"],
+        ["y"],
+        then_branch=onnx.helper.make_graph([branch_node], "then", [], [branch_out]),
+        else_branch=onnx.helper.make_graph([else_node], "else", [], [value("e", onnx.TensorProto.FLOAT, [1])]),
+    )
+    graph = onnx.helper.make_graph(
+        [if_node],
+        "g",
+        [value(name, onnx.TensorProto.FLOAT, [1]) for name in ("x", "o", "m")]
+        + [value("c", onnx.TensorProto.BOOL, [])],
+        [value("y", onnx.TensorProto.FLOAT, [1])],
+    )
+    return onnx.helper.make_model(
+        graph, opset_imports=[onnx.helper.make_opsetid("", 17), onnx.helper.make_opsetid(domain, 1)]
+    )
+
+
+def test_for_atc_rewrites_and_checks_nodes_inside_subgraphs():
+    # The opset imports it drops hold for the bodies of If, Loop and Scan as well.
+    attrs = dcnv3_onnx._onnx_node.node_attributes(Dcnv3Attrs())
+    dcnv3 = onnx.helper.make_node("Dcnv3", ["x", "o", "m"], ["d"], domain="dcnv3_ascend", **attrs)
+    atc = dcnv3_onnx.for_atc(_model_with_if(dcnv3, "dcnv3_ascend"))
+    (if_node,) = atc.graph.node
+    then_branch = next(a.g for a in if_node.attribute if a.name == "then_branch")
+    assert [(n.domain, n.op_type) for n in then_branch.node] == [("", "Dcnv3")]
+    assert [o.domain for o in atc.opset_import] == [""]
+    other = onnx.helper.make_node("Foo", ["x"], ["d"], domain="other.domain")
+    with pytest.raises(ValueError, match=r"other\.domain::Foo"):
+        dcnv3_onnx.for_atc(_model_with_if(other, "other.domain"))
