@@ -384,3 +384,24 @@ def test_for_atc_rewrites_and_checks_nodes_inside_subgraphs():
     other = onnx.helper.make_node("Foo", ["x"], ["d"], domain="other.domain")
     with pytest.raises(ValueError, match=r"other\.domain::Foo"):
         dcnv3_onnx.for_atc(_model_with_if(other, "other.domain"))
+
+
+@pytest.mark.parametrize("exporter", ["dynamo", 17])
+def test_dynamic_axes_keep_the_node_output_channels(exporter, model_and_input):
+    # With dynamic batch, height and width the node's output still has the input's type, rank
+    # and its (static) channel count.
+    model, x = model_and_input
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if exporter == "dynamo":
+            dims = {0: torch.export.Dim("N"), 1: torch.export.Dim("H", min=4), 2: torch.export.Dim("W", min=4)}
+            exported = torch.onnx.export(model[:1], (x,), dynamic_shapes=(dims,)).model_proto
+        else:
+            f = io.BytesIO()
+            dynamic_axes = {"x": {0: "N", 1: "H", 2: "W"}}
+            torch.onnx.export(
+                model[:1], (x,), f, dynamo=False, opset_version=exporter, input_names=["x"], dynamic_axes=dynamic_axes
+            )
+            exported = onnx.load_from_string(f.getvalue())
+    (node,) = dcnv3_nodes(exported)
+    assert tensor_shapes(exported)[node.output[0]] == [None, None, None, LAYERS[0]["channels"]]
