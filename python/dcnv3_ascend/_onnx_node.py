@@ -48,7 +48,8 @@ _current_form = [NODE_FORMS[DEFAULT_NODE_FORM]]
 
 def get_node_form(name):
     """The NodeForm called `name`; ValueError naming the choices otherwise."""
-    if name not in NODE_FORMS:
+    # A str test first: `in` on the dict raises an unnamed TypeError for a list or other unhashable.
+    if not isinstance(name, str) or name not in NODE_FORMS:
         raise ValueError(f"node_form must be one of {', '.join(NODE_FORMS)}, got {name!r}")
     return NODE_FORMS[name]
 
