@@ -5,6 +5,7 @@ instead. Every exported model runs in onnxruntime (our op as an onnxruntime-exte
 custom op) and matches torch. Then the rewrite for ATC and its command line."""
 
 import io
+import re
 import subprocess
 import sys
 import warnings
@@ -267,10 +268,11 @@ def test_for_atc_command_line(tmp_path, model_and_input):
     assert [n.domain for n in dcnv3_nodes(written)] == [""] * len(LAYERS)
 
 
-def test_unknown_node_form_is_an_error(model_and_input):
+@pytest.mark.parametrize("name", ["trt", ["mmdeploy"], None])
+def test_unknown_node_form_is_an_error(name, model_and_input):
     model, x = model_and_input
-    with pytest.raises(ValueError, match="node_form must be one of dcnv3_ascend, mmdeploy, got 'trt'"):
-        dcnv3_onnx.export(model, (x,), node_form="trt")
+    with pytest.raises(ValueError, match=re.escape(f"node_form must be one of dcnv3_ascend, mmdeploy, got {name!r}")):
+        dcnv3_onnx.export(model, (x,), node_form=name)
 
 
 def _identity_model(path):
@@ -346,3 +348,62 @@ def test_for_atc_command_line_refuses_other_custom_domains(tmp_path, capsys):
     assert "--for-atc IN: the model has custom-domain nodes other than DCNv3 (other.domain::Foo)" in (
         capsys.readouterr().err
     )
+
+
+def _model_with_if(branch_node, domain):
+    """A model whose only node is an If; `branch_node` is the then-branch's node."""
+    value = onnx.helper.make_tensor_value_info
+    branch_out = value(branch_node.output[0], onnx.TensorProto.FLOAT, [1])
+    else_node = onnx.helper.make_node("Identity", ["x"], ["e"])
+    if_node = onnx.helper.make_node(
+        "If",
+        ["c"],
+        ["y"],
+        then_branch=onnx.helper.make_graph([branch_node], "then", [], [branch_out]),
+        else_branch=onnx.helper.make_graph([else_node], "else", [], [value("e", onnx.TensorProto.FLOAT, [1])]),
+    )
+    graph = onnx.helper.make_graph(
+        [if_node],
+        "g",
+        [value(name, onnx.TensorProto.FLOAT, [1]) for name in ("x", "o", "m")]
+        + [value("c", onnx.TensorProto.BOOL, [])],
+        [value("y", onnx.TensorProto.FLOAT, [1])],
+    )
+    return onnx.helper.make_model(
+        graph, opset_imports=[onnx.helper.make_opsetid("", 17), onnx.helper.make_opsetid(domain, 1)]
+    )
+
+
+def test_for_atc_rewrites_and_checks_nodes_inside_subgraphs():
+    # The opset imports it drops hold for the bodies of If, Loop and Scan as well.
+    attrs = dcnv3_onnx._onnx_node.node_attributes(Dcnv3Attrs())
+    dcnv3 = onnx.helper.make_node("Dcnv3", ["x", "o", "m"], ["d"], domain="dcnv3_ascend", **attrs)
+    atc = dcnv3_onnx.for_atc(_model_with_if(dcnv3, "dcnv3_ascend"))
+    (if_node,) = atc.graph.node
+    then_branch = next(a.g for a in if_node.attribute if a.name == "then_branch")
+    assert [(n.domain, n.op_type) for n in then_branch.node] == [("", "Dcnv3")]
+    assert [o.domain for o in atc.opset_import] == [""]
+    other = onnx.helper.make_node("Foo", ["x"], ["d"], domain="other.domain")
+    with pytest.raises(ValueError, match=r"other\.domain::Foo"):
+        dcnv3_onnx.for_atc(_model_with_if(other, "other.domain"))
+
+
+@pytest.mark.parametrize("exporter", ["dynamo", 17])
+def test_dynamic_axes_keep_the_node_output_channels(exporter, model_and_input):
+    # With dynamic batch, height and width the node's output still has the input's type, rank
+    # and its (static) channel count.
+    model, x = model_and_input
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if exporter == "dynamo":
+            dims = {0: torch.export.Dim("N"), 1: torch.export.Dim("H", min=4), 2: torch.export.Dim("W", min=4)}
+            exported = torch.onnx.export(model[:1], (x,), dynamic_shapes=(dims,)).model_proto
+        else:
+            f = io.BytesIO()
+            dynamic_axes = {"x": {0: "N", 1: "H", 2: "W"}}
+            torch.onnx.export(
+                model[:1], (x,), f, dynamo=False, opset_version=exporter, input_names=["x"], dynamic_axes=dynamic_axes
+            )
+            exported = onnx.load_from_string(f.getvalue())
+    (node,) = dcnv3_nodes(exported)
+    assert tensor_shapes(exported)[node.output[0]] == [None, None, None, LAYERS[0]["channels"]]

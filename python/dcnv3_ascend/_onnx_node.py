@@ -48,7 +48,8 @@ _current_form = [NODE_FORMS[DEFAULT_NODE_FORM]]
 
 def get_node_form(name):
     """The NodeForm called `name`; ValueError naming the choices otherwise."""
-    if name not in NODE_FORMS:
+    # A str test first: `in` on the dict raises an unnamed TypeError for a list or other unhashable.
+    if not isinstance(name, str) or name not in NODE_FORMS:
         raise ValueError(f"node_form must be one of {', '.join(NODE_FORMS)}, got {name!r}")
     return NODE_FORMS[name]
 
@@ -112,8 +113,10 @@ def _dcnv3_torchscript_symbolic(g, input, offset, mask, *attribute_nodes):
     }
     output = g.op(f"{form.domain}::{form.op_type}", input, offset, mask, **typed)
     sizes = symbolic_helper._get_tensor_sizes(input)
-    if sizes is not None and all(isinstance(s, int) for s in sizes[1:3]):
-        height_out, width_out = attrs.output_size(sizes[1], sizes[2])
+    if sizes is not None:
+        # A dynamic axis (None) stays unknown in the output, but its type, rank and channels are
+        # still written: without them the exporter names every output dimension afresh.
+        height_out, width_out = (None, None) if None in sizes[1:3] else attrs.output_size(sizes[1], sizes[2])
         output.setType(input.type().with_sizes([sizes[0], height_out, width_out, sizes[3]]))
     return output
 

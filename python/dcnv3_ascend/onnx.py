@@ -85,22 +85,36 @@ def is_dcnv3_node(node):
     )
 
 
+def _all_nodes(graph):
+    """The nodes of `graph` and of every subgraph below it (the bodies of If, Loop, Scan), since
+    the opset imports that for_atc rewrites hold for those too."""
+    for node in graph.node:
+        yield node
+        for attribute in node.attribute:
+            for subgraph in [attribute.g] if attribute.HasField("g") else attribute.graphs:
+                yield from _all_nodes(subgraph)
+
+
 def for_atc(model):
-    """A copy of `model` that ATC can parse: DCNv3 nodes (either form) move into the default
-    domain and only the default opset stays imported (the ONNX plugin registers
-    ai.onnx::<opset>::Dcnv3 and ::TRTDCNv3 for this). Nodes of any other custom domain are an
-    error, since ATC could not parse them either way."""
+    """A copy of `model` that ATC can parse: DCNv3 nodes (either form, also inside If, Loop and
+    Scan bodies) move into the default domain and only the default opset stays imported (the
+    ONNX plugin registers ai.onnx::<opset>::Dcnv3 and ::TRTDCNv3 for this). Nodes of any other
+    custom domain are an error, since ATC could not parse them either way."""
     out = onnx.ModelProto()
     out.CopyFrom(model)
     others = sorted(
-        {f"{n.domain}::{n.op_type}" for n in out.graph.node if n.domain not in ("", "ai.onnx") and not is_dcnv3_node(n)}
+        {
+            f"{n.domain}::{n.op_type}"
+            for n in _all_nodes(out.graph)
+            if n.domain not in ("", "ai.onnx") and not is_dcnv3_node(n)
+        }
     )
     if others:
         raise ValueError(
             f"the model has custom-domain nodes other than DCNv3 ({', '.join(others)}); "
             f"ATC accepts only one imported opset when ordinary nodes have no domain"
         )
-    for node in out.graph.node:
+    for node in _all_nodes(out.graph):
         if is_dcnv3_node(node):
             node.domain = ""
     default = [o for o in out.opset_import if o.domain in ("", "ai.onnx")]
@@ -149,7 +163,7 @@ def main(argv=None):
     except ValueError as error:
         parser.error(f"--for-atc IN: {error}")
     onnx.save(model, target)
-    count = sum(is_dcnv3_node(n) for n in model.graph.node)
+    count = sum(is_dcnv3_node(n) for n in _all_nodes(model.graph))
     print(f"{target}: {count} DCNv3 node(s) in the default domain, opset {model.opset_import[0].version}")
     return 0
 
