@@ -93,14 +93,8 @@ def capture_core_inputs(model, image):
 def captured_bytes(variant, batch, size=224):
     """The least memory measure_model takes: the float32 core inputs (x, offset, mask logits) that
     capture_core_inputs keeps of every DCNv3 layer, for the backbones of all CORE_OPS at once."""
-    total = 0
-    for case in layer_cases(size, batch):
-        if case.name.split("-")[0] == variant:
-            h_out, w_out = case.output_size
-            a = case.attrs
-            per_item = case.height * case.width * a.channels + h_out * w_out * a.group * a.points * 3
-            total += 4 * batch * per_item * case.layers
-    return len(CORE_OPS) * total
+    cases = [case for case in layer_cases(size, batch) if case.name.split("-")[0] == variant]
+    return len(CORE_OPS) * sum(4 * case.elements(grad_output=False) * case.layers for case in cases)
 
 
 def _inference(model, image):

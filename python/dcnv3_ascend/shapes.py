@@ -83,14 +83,18 @@ class Case:
         h_out, w_out = self.output_size
         return self.batch * h_out * w_out
 
+    def elements(self, grad_output=True):
+        """Elements of input, offset and mask, and of grad_output unless told not to."""
+        h_out, w_out = self.output_size
+        a = self.attrs
+        outputs = a.channels if grad_output else 0
+        return self.batch * (self.height * self.width * a.channels + h_out * w_out * (a.group * a.points * 3 + outputs))
+
     @property
     def float64_bytes(self):
         """Bytes of input, offset, mask and grad_output in float64, as make_inputs and
         make_grad_output draw them (the least memory a run of this case takes)."""
-        h_out, w_out = self.output_size
-        a = self.attrs
-        per_item = self.height * self.width * a.channels + h_out * w_out * (a.group * a.points * 3 + a.channels)
-        return 8 * self.batch * per_item
+        return 8 * self.elements()
 
     def with_batch(self, batch):
         return dataclasses.replace(self, batch=batch)
