@@ -330,13 +330,8 @@ void CreateVecIndex(LocalTensor<T> dstLocal, const T& firstValue, uint32_t calCo
   ::sim::TrackUbWrite(block, dstLocal.SimAddr(), 32);
   // CreateVecIndexOneBlk: SetValue(i, static_cast<float>(firstValue) + static_cast<float>(i)), a
   // float sum for every T, so an int32_t start beyond 2^24 is rounded before the store.
-  for (uint32_t i = 0; i < kBlock; ++i) {
-    const float v = static_cast<float>(firstValue) + static_cast<float>(i);
-    if constexpr (std::is_integral_v<T>)
-      d[i] = static_cast<T>(static_cast<int64_t>(v));
-    else
-      d[i] = T(v);
-  }
+  for (uint32_t i = 0; i < kBlock; ++i)
+    d[i] = ::sim::Narrow<T>(static_cast<::sim::Wide<T>>(static_cast<float>(firstValue) + static_cast<float>(i)));
   c.clocks.Absorb(::sim::Pipe::kV, c.clocks.Signal(::sim::Pipe::kS));  // its own S_V fence
   if (calCount <= kBlock) return;
   if (!::sim::BeginCountOp(op, calCount - kBlock, dstLocal[kBlock],
